@@ -1,0 +1,148 @@
+/* llc_model.h - the model interface: a flat float32 parameter vector described
+ * by a table of named tensors, named parameter groups resolving to index
+ * ranges, and loss+gradient. SGLD, the optimisers, the checkpoint BLOB and the
+ * group masks all see the same vector.
+ *
+ * BLAS convention (stated once): row-major everywhere. A linear layer's weight
+ * is stored (OC, IC) "out-major" and applied as out = in · Wᵀ
+ * (cblas_sgemm(RowMajor, NoTrans, Trans, ...)), as in llm.c, unless a tensor's
+ * comment in transformer.c says otherwise.
+ */
+#ifndef LLC_MODEL_H
+#define LLC_MODEL_H
+
+#include "llc_common.h"
+
+#define LLC_NAMELEN 48
+#define LLC_MAXDIM 4
+
+/* One named tensor inside the flat vector. */
+typedef struct {
+    char name[LLC_NAMELEN];
+    int ndim;
+    int shape[LLC_MAXDIM];
+    size_t offset; /* index of its first element in the flat vector */
+    size_t size;   /* number of elements */
+} llc_tensor;
+
+typedef struct {
+    llc_tensor *t;
+    int n, cap;
+    size_t n_params;
+} llc_ptable;
+
+/* Append a tensor of the given shape at the current end; returns its index
+ * or -1 on OOM. */
+int llc_ptable_add(llc_ptable *pt, const char *name, int ndim, const int *shape);
+const llc_tensor *llc_ptable_find(const llc_ptable *pt, const char *name);
+void llc_ptable_clear(llc_ptable *pt);
+
+/* A contiguous index range [off, off+len) of the flat vector. */
+typedef struct {
+    size_t off, len;
+} llc_range;
+
+/* A parameter group: a sorted, non-overlapping, merged list of ranges.
+ * Owned by the caller; free with llc_group_free. */
+typedef struct {
+    char name[LLC_NAMELEN];
+    llc_range *r;
+    int n, cap;
+    size_t size; /* total elements */
+} llc_group;
+
+int llc_group_add(llc_group *g, size_t off, size_t len); /* merges & sorts lazily */
+void llc_group_normalize(llc_group *g);                 /* sort + merge */
+void llc_group_free(llc_group *g);
+/* Byte mask helper: m[i] = 1 for i in the group (m has n_params bytes). */
+void llc_group_to_mask(const llc_group *g, unsigned char *m, size_t n_params);
+
+typedef struct llc_model llc_model;
+
+/* The model interface. `impl` is the implementation's private data (immutable
+ * after creation, so one model can be shared by many threads); each thread
+ * owns a workspace from ws_alloc, sized for batches of up to max_B sequences. */
+struct llc_model {
+    const char *kind; /* "transformer", "dln", "linreg", "poly" */
+    llc_ptable table;
+    void *impl;
+    /* Initialise parameters w (n_params) from the rng. */
+    int (*init)(const llc_model *m, float *w, gsl_rng *rng);
+    void *(*ws_alloc)(const llc_model *m, int max_B);
+    void (*ws_free)(void *ws);
+    /* Mean loss of the batch at w into *loss (double accumulation). If grad
+     * is not NULL it is OVERWRITTEN with dLoss/dw (n_params floats). Returns
+     * LLC_OK, or LLC_ERR_INVALID for a batch the model cannot take. */
+    int (*loss_grad)(const llc_model *m, void *ws, const float *w,
+                     const llc_batch *b, float *grad, double *loss);
+    /* Resolve a group name ("1.3", "0", "embed", "mlp 0", "model", a tensor
+     * name, ...) into g. LLC_ERR_NOTFOUND with a message in err naming what
+     * would be valid. */
+    int (*group)(const llc_model *m, const char *name, llc_group *g, char *err);
+    void (*free_impl)(void *impl);
+};
+
+static inline size_t llc_model_n_params(const llc_model *m) { return m->table.n_params; }
+void llc_model_free(llc_model *m); /* calls free_impl, clears table, frees m */
+
+/* ---------------- the transformer ---------------- */
+
+typedef enum {
+    LLC_POS_NONE = 0,
+    LLC_POS_LEARNED,     /* learned absolute, added to the residual stream */
+    LLC_POS_SHORTFORMER, /* learned, added only to the inputs of Q and K */
+    LLC_POS_ROPE         /* rotary on Q and K */
+} llc_pos_kind;
+
+typedef enum {
+    LLC_NORM_NONE = 0,
+    LLC_NORM_LAYER,     /* LayerNorm with gain and bias */
+    LLC_NORM_RMS,       /* RMSNorm with gain */
+    LLC_NORM_RMS_NOGAIN /* RMSNorm without gain */
+} llc_norm_kind;
+
+/* Activation clamps ("artificial optogenetics", PAPERS.md §4): applied on
+ * every forward pass, training included. */
+typedef enum {
+    LLC_CLAMP_PATTERN_PREV = 1, /* attention of (layer, head) := exact previous token (t attends t-1; t=0 attends 0) */
+    LLC_CLAMP_PATTERN_GIVEN,    /* attention := `pattern` (T x T row-stochastic, row t = query t) */
+    LLC_CLAMP_ZERO_VALUES,      /* the head's values := 0 */
+    LLC_CLAMP_ZERO_OUTPUT       /* the head's output (before W_O) := 0 */
+} llc_clamp_kind;
+
+typedef struct {
+    llc_clamp_kind kind;
+    int layer, head;
+    float *pattern; /* (T, T) for PATTERN_GIVEN, owned by the config; else NULL */
+} llc_clamp;
+
+#define LLC_MAX_CLAMPS 16
+
+typedef struct {
+    int n_layers, n_heads, d_model, d_head;
+    int vocab;    /* token vocabulary (0 = no token embedding) */
+    int d_input;  /* continuous input width (0 = none): linear embedding W_in (d_model, d_input) + bias */
+    int n_ctx;    /* context length T (max) */
+    int n_out;    /* output classes; with tied = 1 it must equal vocab */
+    llc_pos_kind pos;
+    llc_norm_kind norm; /* used for every pre-norm and the final norm */
+    int final_norm;     /* 1: norm before the unembedding */
+    int d_mlp;          /* 0 = attention-only, else an MLP (GELU) per layer */
+    int causal;         /* 1 causal mask, 0 full attention */
+    int pooled;         /* 1: the clustering-head model (see transformer.c) */
+    int tied;           /* 1: unembedding = token embedding transposed */
+    int attn_bias;      /* biases on Q, K, V and O projections */
+    int unembed_bias;   /* bias on the unembedding */
+    float init_std;     /* std of weight init (0 = 1/sqrt(fan_in)) */
+    int n_clamps;
+    llc_clamp clamps[LLC_MAX_CLAMPS];
+} llc_tf_config;
+
+/* Defaults: 1 layer, 4 heads, d_model 64, d_head 16, learned positions,
+ * LayerNorm, final norm, attention-only, causal, untied, biases on. */
+void llc_tf_config_default(llc_tf_config *c);
+/* Validate (message names the bad field) and build. The model copies c. */
+int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err);
+const llc_tf_config *llc_transformer_config(const llc_model *m);
+
+#endif

@@ -1,0 +1,95 @@
+/* llc_store.h - the SQLite store: runs, checkpoints, the training log, the
+ * trainer's resume state (and, from schema v1 on, estimates; see llc/).
+ *
+ * Schema v1 (PRAGMA user_version = 1), WAL mode, busy timeout, foreign keys.
+ * The table and column names below are the contract users' queries rely on:
+ *
+ *   runs(id TEXT PRIMARY KEY, task TEXT, config TEXT (full JSON), n_params INTEGER,
+ *        status TEXT ('running','done','failed'), created TEXT (ISO-8601 UTC),
+ *        version TEXT, seed INTEGER, message TEXT)
+ *   checkpoints(run TEXT, step INTEGER, train_loss REAL, test_loss REAL,
+ *        params BLOB (n_params little-endian float32), created TEXT,
+ *        PRIMARY KEY(run, step))
+ *   train_log(run TEXT, step INTEGER, loss REAL, lr REAL, grad_norm REAL,
+ *        elapsed REAL, PRIMARY KEY(run, step))
+ *   train_state(run TEXT PRIMARY KEY, step INTEGER, state BLOB)  -- optimiser
+ *        state at the newest checkpoint, for bit-identical resume
+ *
+ * Ownership: the handle owns its sqlite3 connection; strings returned inside
+ * structs are owned by the struct and freed by the matching _free function.
+ * Every multi-row write is one transaction: a checkpoint, its log rows and the
+ * resume state land together or not at all.
+ */
+#ifndef LLC_STORE_H
+#define LLC_STORE_H
+
+#include "llc_common.h"
+
+#define LLC_SCHEMA_VERSION 1
+
+typedef struct llc_store llc_store;
+struct sqlite3;
+
+enum { LLC_STORE_RW = 0, LLC_STORE_READONLY = 1 };
+
+/* Open (creating if absent, unless READONLY) and migrate to the current schema.
+ * Errors: LLC_ERR_SCHEMA for a newer schema or a file that is not an SQLite
+ * database, LLC_ERR_STORE for others; the message in err names the file. */
+int llc_store_open(const char *path, int flags, llc_store **out, char *err);
+void llc_store_close(llc_store *s);
+/* Last error text on the handle. */
+const char *llc_store_errmsg(const llc_store *s);
+/* The raw connection, for modules that add their own tables (llc/). */
+struct sqlite3 *llc_store_db(llc_store *s);
+
+typedef struct {
+    char *id, *task, *config, *status, *created, *version, *message;
+    long long n_params;
+    unsigned long long seed;
+} llc_run_info;
+void llc_run_info_free(llc_run_info *r); /* frees the strings, not r */
+
+/* Insert a new run with status 'running'. LLC_ERR_EXISTS if the id is taken. */
+int llc_store_run_create(llc_store *s, const char *id, const char *task,
+                         const char *config_json, long long n_params,
+                         unsigned long long seed);
+/* LLC_ERR_NOTFOUND if there is no such run. */
+int llc_store_run_get(llc_store *s, const char *id, llc_run_info *out);
+int llc_store_run_set_status(llc_store *s, const char *id, const char *status,
+                             const char *message /* nullable */);
+/* All runs ordered by created, id; *out is an array of *n infos (free each
+ * with llc_run_info_free, then free(*out)). */
+int llc_store_run_list(llc_store *s, llc_run_info **out, int *n);
+
+typedef struct {
+    long long step;
+    double loss, lr, grad_norm, elapsed;
+} llc_log_row;
+
+/* One transaction: the checkpoint row (params as LE float32), the log rows
+ * (may be 0), and the resume state (state may be NULL). Replaces an existing
+ * checkpoint of the same (run, step) only if its params are bit-identical
+ * (idempotent re-runs); otherwise LLC_ERR_EXISTS. */
+int llc_store_checkpoint_put(llc_store *s, const char *run, long long step,
+                             double train_loss, double test_loss,
+                             const float *params, size_t n_params,
+                             const llc_log_row *log, int n_log,
+                             const void *state, size_t state_bytes);
+/* Read a checkpoint into params (n_params floats). LLC_ERR_NOTFOUND if absent;
+ * LLC_ERR_INVALID if the BLOB has the wrong size; LLC_ERR_NUMERIC if it holds
+ * NaN/inf. Losses may be NULL. */
+int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
+                             float *params, size_t n_params,
+                             double *train_loss, double *test_loss);
+/* Steps of a run's checkpoints, ascending; caller frees *steps. */
+int llc_store_checkpoint_steps(llc_store *s, const char *run, long long **steps, int *n);
+/* The resume state; *state malloc'd (caller frees), LLC_ERR_NOTFOUND if none. */
+int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
+                              void **state, size_t *state_bytes);
+
+/* Transactions for callers that group their own writes (BEGIN IMMEDIATE). */
+int llc_store_begin(llc_store *s);
+int llc_store_commit(llc_store *s);
+int llc_store_rollback(llc_store *s);
+
+#endif

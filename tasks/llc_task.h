@@ -1,0 +1,71 @@
+/* llc_task.h - data generators behind one interface.
+ *
+ * A task is built from a JSON object of its own settings (cJSON) and a seed;
+ * it then fills batches deterministically: batch `index` of distribution
+ * `dist` is a pure function of (task settings, seed, dist, index), so training
+ * can resume at any step and SGLD chains can draw their own batches in any
+ * thread order. Tasks with a fixed finite data set (modadd: 2,048 train /
+ * 2,048 test) expose it through n_examples(dist) and fill batches by
+ * deterministic epoch shuffles derived from (seed, dist, epoch).
+ *
+ * Each task also fixes the shape the model must have (vocab, d_in, n_out, T,
+ * whether the output is one class per sequence) and names its distributions:
+ * "train" and "test" always; others (e.g. "code", "prose", "heldout") for
+ * data-refined estimates.
+ */
+#ifndef LLC_TASK_H
+#define LLC_TASK_H
+
+#include "../core/llc_common.h"
+
+struct cJSON;
+
+#define LLC_MAX_DISTS 8
+
+typedef struct llc_task llc_task;
+
+typedef struct {
+    int T;            /* sequence length of every batch */
+    int vocab;        /* input token vocabulary (0 if inputs are vectors only) */
+    int d_in;         /* continuous input width (0 if none) */
+    int n_out;        /* number of output classes (cross-entropy), 0 for regression */
+    int d_out;        /* regression output width (MSE), 0 for classification */
+    int per_sequence; /* 1: one output per sequence, at position T-1 (pooled model) */
+    double chance_loss; /* loss of the best input-ignoring predictor, for reports */
+} llc_task_shape;
+
+struct llc_task {
+    char name[32];
+    uint64_t seed;
+    llc_task_shape shape;
+    int n_dists;
+    const char *dists[LLC_MAX_DISTS]; /* "train", "test", ... */
+    void *impl;
+    /* Number of distinct examples in a finite distribution, 0 = unbounded stream. */
+    long (*n_examples)(const llc_task *t, int dist);
+    /* Fill b->B sequences (b->B <= b->cap_B) of distribution `dist` (index
+     * into dists), batch number `index`. Deterministic. */
+    int (*fill)(const llc_task *t, int dist, uint64_t index, llc_batch *b);
+    struct cJSON *(*to_json)(const llc_task *t); /* settings, defaults filled in */
+    void (*free_impl)(void *impl);
+};
+
+/* Names of the known tasks, NULL-terminated. */
+extern const char *const llc_task_names[];
+
+/* Build a task from its settings object (may be NULL: all defaults). Unknown
+ * keys and out-of-range values are rejected with a message naming the key
+ * and the allowed range (LLC_ERR_INVALID); an unknown name gives
+ * LLC_ERR_NOTFOUND listing the known tasks. */
+int llc_task_new(const char *name, const struct cJSON *settings, uint64_t seed,
+                 llc_task **out, char *err);
+void llc_task_free(llc_task *t);
+/* Index of a distribution by name, or -1. */
+int llc_task_dist(const llc_task *t, const char *name);
+/* Allocate a batch of cap_B sequences shaped for this task. */
+llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B);
+/* Write the task's full settings (defaults filled in) as a JSON object
+ * (caller owns it), so the stored config reproduces the data exactly. */
+struct cJSON *llc_task_settings_json(const llc_task *t);
+
+#endif

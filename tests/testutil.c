@@ -1,0 +1,39 @@
+/* testutil.c - see testutil.h. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+int tu_pass, tu_fail;
+int tu_verbose = -1;
+
+void tu_check(int ok, const char *file, int line, const char *fmt, ...)
+{
+    if (tu_verbose < 0) tu_verbose = getenv("TEST_VERBOSE") != NULL;
+    if (ok) tu_pass++;
+    else tu_fail++;
+    if (!ok || tu_verbose) {
+        va_list ap;
+        va_start(ap, fmt);
+        printf("%s: %s:%d: ", ok ? "PASS" : "FAIL", file, line);
+        vprintf(fmt, ap);
+        printf("\n");
+        va_end(ap);
+        fflush(stdout);
+    }
+}
+
+void tu_close(double got, double want, double atol, double rtol, const char *file,
+              int line, const char *what)
+{
+    double tol = atol + rtol * fabs(want);
+    int ok = isfinite(got) && fabs(got - want) <= tol;
+    tu_check(ok, file, line, "%s: got %.9g want %.9g (tol %.3g)", what, got, want, tol);
+}
+
+int tu_finish(const char *name)
+{
+    printf("%s: %d passed, %d failed\n", name, tu_pass, tu_fail);
+    return tu_fail ? 1 : 0;
+}
