@@ -10,7 +10,7 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef -Wvla \
            -Wno-unused-parameter
-CPPFLAGS += -Icore -Itasks -Isgld -Illc
+CPPFLAGS += -DLLC_DATA_DIR=\"$(CURDIR)/data\" -Icore -Itasks -Isgld -Illc
 LDLIBS  := -lopenblas -lgsl -lsqlite3 -lcjson -lpthread -lm
 ifeq ($(SANITIZE),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

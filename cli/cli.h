@@ -1,0 +1,93 @@
+/* cli.h - the llc program's shared pieces: option parsing, exit codes,
+ * progress lines, opening the store and building a run's task and model.
+ * Only cli/ prints to the user or exits. */
+#ifndef LLC_CLI_H
+#define LLC_CLI_H
+
+#include <stdio.h>
+#include "llc_common.h"
+#include "llc_config.h"
+#include "llc_model.h"
+#include "llc_store.h"
+#include "llc_task.h"
+#include "llc_train.h"
+
+/* Exit codes (documented in README and llc --help). */
+enum {
+    EXIT_OK = 0,
+    EXIT_REGRESSION = 1, /* llc check: an estimate regressed beyond tolerance */
+    EXIT_USAGE = 2,      /* bad command line, config key or value */
+    EXIT_IO = 3,         /* a file could not be read or written */
+    EXIT_STORE = 4,      /* store error: locked, read-only, full disk, corrupt */
+    EXIT_NOTFOUND = 5,   /* unknown run, task, checkpoint, target */
+    EXIT_EXISTS = 6,     /* run id already exists */
+    EXIT_NUMERIC = 7,    /* training or sampling went NaN/inf */
+    EXIT_SCHEMA = 8,     /* not an llc store, or a newer schema */
+    EXIT_INTERRUPTED = 9,
+    EXIT_NOMEM = 10
+};
+int cli_exit_code(int rc);
+
+/* A parsed command line: --name value / --name=value / flags. */
+#define CLI_MAX_OPTS 64
+typedef struct {
+    const char *name; /* without dashes */
+    int takes_value;  /* 0 flag, 1 value, 2 repeatable value */
+    const char *help;
+} cli_optdef;
+
+typedef struct {
+    const char *cmd;
+    const cli_optdef *defs;
+    int n;
+    const char *name[CLI_MAX_OPTS];
+    const char *value[CLI_MAX_OPTS];
+    int quiet, verbose;
+} cli_args;
+
+/* Parse argv (after the command word). Prints the error and returns EXIT_USAGE
+ * on unknown options or missing values; returns -1 if --help was printed. */
+int cli_parse(cli_args *a, const char *cmd, const char *usage, const cli_optdef *defs, int argc, char **argv);
+const char *cli_get(const cli_args *a, const char *name); /* last value or NULL */
+int cli_has(const cli_args *a, const char *name);
+/* Iterate repeated values: returns the i-th value of name or NULL. */
+const char *cli_get_nth(const cli_args *a, const char *name, int i);
+int cli_get_ll(const cli_args *a, const char *name, long long def, long long lo, long long hi, long long *out);
+int cli_get_double(const cli_args *a, const char *name, double def, double lo, double hi, double *out);
+
+/* "llc: " + message on stderr, one line. Returns code. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Database path: --db, else $LLC_DB, else ./llc.db. */
+const char *cli_db_path(const cli_args *a);
+int cli_open_store(const cli_args *a, int flags, llc_store **out);
+
+/* Find a file under the data directory: ./data/REL, $LLC_DATA/REL, LLC_DATA_DIR/REL.
+ * Writes the path into out; returns 0 if found. */
+int cli_data_path(const char *rel, char *out, size_t n);
+/* Read a whole file (malloc'd, NUL-terminated). */
+char *cli_read_file(const char *path, size_t *len);
+
+/* Build task + model from a full run config (as stored). */
+int cli_build(const cJSON *config, llc_task **task, llc_model **model, llc_train_config *tc, char *err);
+
+/* Progress on stderr: only when stderr is a terminal and not quiet. */
+typedef struct {
+    int on;
+    double t0, last;
+    const char *what;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const cli_args *a, const char *what);
+void cli_progress_update(cli_progress *p, double done, double total, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void cli_progress_end(cli_progress *p);
+
+/* Run ids: 1-64 of [A-Za-z0-9_.-]. */
+int cli_valid_run_id(const char *id);
+
+/* Subcommands. */
+int cmd_train(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+
+#endif

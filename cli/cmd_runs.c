@@ -1,0 +1,89 @@
+/* cmd_runs.c - `llc runs` (list the runs of a store) and `llc show` (one run). */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_optdef runs_defs[] = {{"db", 1, "store path (default $LLC_DB or ./llc.db)"}, {NULL, 0, NULL}};
+static const char runs_usage[] = "usage: llc runs [--db PATH]\nList the runs in the store, one line each.\n";
+
+int cmd_runs(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(&a, "runs", runs_usage, runs_defs, argc, argv);
+    if (rc) return rc < 0 ? 0 : rc;
+    llc_store *s = NULL;
+    if ((rc = cli_open_store(&a, LLC_STORE_READONLY, &s))) return rc;
+    llc_run_info *runs = NULL;
+    int n = 0;
+    if ((rc = llc_store_run_list(s, &runs, &n))) {
+        int code = cli_error(cli_exit_code(rc), "runs: %s", llc_store_errmsg(s));
+        llc_store_close(s);
+        return code;
+    }
+    printf("%-16s %-8s %-8s %10s %12s  %s\n", "run", "task", "status", "params", "checkpoints", "created");
+    for (int i = 0; i < n; i++) {
+        long long *steps = NULL;
+        int ns = 0;
+        llc_store_checkpoint_steps(s, runs[i].id, &steps, &ns);
+        printf("%-16s %-8s %-8s %10lld %12d  %s\n", runs[i].id, runs[i].task, runs[i].status, runs[i].n_params, ns,
+               runs[i].created);
+        free(steps);
+        llc_run_info_free(&runs[i]);
+    }
+    free(runs);
+    llc_store_close(s);
+    return 0;
+}
+
+static const cli_optdef show_defs[] = {{"run", 1, "run id"},
+                                       {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
+                                       {NULL, 0, NULL}};
+static const char show_usage[] =
+    "usage: llc show --run ID [--db PATH]\nShow a run: its config, status and checkpoints with losses.\n";
+
+int cmd_show(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(&a, "show", show_usage, show_defs, argc, argv);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *run = cli_get(&a, "run");
+    if (!run) return cli_error(EXIT_USAGE, "show: --run ID is required");
+    llc_store *s = NULL;
+    if ((rc = cli_open_store(&a, LLC_STORE_READONLY, &s))) return rc;
+    llc_run_info info = {0};
+    rc = llc_store_run_get(s, run, &info);
+    if (rc) {
+        int code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "show: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
+                                          : cli_error(cli_exit_code(rc), "show: %s", llc_store_errmsg(s));
+        llc_store_close(s);
+        return code;
+    }
+    printf("run:      %s\ntask:     %s\nstatus:   %s%s%s\nparams:   %lld\nseed:     %llu\ncreated:  %s\nversion:  %s\n",
+           info.id, info.task, info.status, info.message ? " - " : "", info.message ? info.message : "",
+           info.n_params, info.seed, info.created, info.version);
+    cJSON *cfg = cJSON_Parse(info.config);
+    char *pretty = cfg ? cJSON_Print(cfg) : NULL;
+    printf("config:   %s\n", pretty ? pretty : info.config);
+    cJSON_free(pretty);
+    cJSON_Delete(cfg);
+    long long *steps = NULL;
+    int n = 0;
+    llc_store_checkpoint_steps(s, run, &steps, &n);
+    printf("checkpoints: %d\n%10s %12s %12s\n", n, "step", "train_loss", "test_loss");
+    float *w = malloc((size_t)(info.n_params > 0 ? info.n_params : 1) * sizeof(float));
+    for (int i = 0; w && i < n; i++) {
+        double trl = 0, tel = 0;
+        if (n > 12 && i >= 6 && i < n - 6) {
+            if (i == 6) printf("%10s\n", "...");
+            continue;
+        }
+        llc_store_checkpoint_get(s, run, steps[i], w, (size_t)info.n_params, &trl, &tel);
+        printf("%10lld %12.5f %12.5f\n", steps[i], trl, tel);
+    }
+    free(w);
+    free(steps);
+    llc_run_info_free(&info);
+    llc_store_close(s);
+    return 0;
+}

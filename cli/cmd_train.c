@@ -1,0 +1,306 @@
+/* cmd_train.c - `llc train`: build the run's config, train, and write a dense
+ * trajectory of checkpoints into the store; resumable bit-for-bit. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: llc train --task NAME --run ID [--config FILE.json] [--set key=value]...\n"
+    "                 [--steps N] [--seed S] [--db PATH] [--resume] [--init teacher]\n"
+    "Train a model on a task and write its checkpoints into the store (default ./llc.db or $LLC_DB).\n"
+    "Without --config the shipped config data/configs/NAME.json is used. --set overrides one\n"
+    "setting (model.*, train.*, data.* or a bare key such as lr=1e-3 or list_len=8).\n"
+    "An existing run is refused unless --resume, which continues it from its last checkpoint\n"
+    "(the config must be identical); the result is bit-identical to an uninterrupted run.\n";
+
+static const cli_optdef defs[] = {
+    {"task", 1, "task name: sort, modadd, icl, text"},
+    {"run", 1, "run id: letters, digits, '_', '-', '.', at most 64"},
+    {"config", 1, "JSON config file (see data/configs/)"},
+    {"set", 2, "override one setting, key=value (repeatable)"},
+    {"steps", 1, "number of training steps (keeps the checkpoint schedule's shape)"},
+    {"seed", 1, "random seed (default 1)"},
+    {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
+    {"resume", 0, "continue an existing, interrupted run"},
+    {"init", 1, "'random' (default) or 'teacher' (ground-truth tasks: the true parameter)"},
+    {NULL, 0, NULL}};
+
+int cli_valid_run_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)id[i]) && !strchr("_-.", id[i])) return 0;
+    return 1;
+}
+
+/* Build the full config object from the command line. */
+static int make_config(const cli_args *a, cJSON **out)
+{
+    char err[LLC_ERRLEN];
+    cJSON *root = NULL;
+    const char *task = cli_get(a, "task"), *file = cli_get(a, "config");
+    char path[4096];
+    if (!file && task) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "configs/%s.json", task);
+        if (cli_data_path(rel, path, sizeof path) == 0) file = path;
+    }
+    if (file) {
+        char *text = cli_read_file(file, NULL);
+        if (!text) return cli_error(EXIT_IO, "train: cannot read config '%s'", file);
+        root = cJSON_Parse(text);
+        if (!root || !cJSON_IsObject(root)) {
+            const char *at = cJSON_GetErrorPtr();
+            int rc = cli_error(EXIT_USAGE, "train: '%s' is not a valid JSON object (error near: %.20s)", file,
+                               at && !root ? at : "top level");
+            cJSON_Delete(root);
+            free(text);
+            return rc;
+        }
+        free(text);
+    } else {
+        root = cJSON_CreateObject();
+    }
+    if (task) {
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "task");
+        if (t) cJSON_ReplaceItemInObjectCaseSensitive(root, "task", cJSON_CreateString(task));
+        else cJSON_AddStringToObject(root, "task", task);
+    }
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "task"))) {
+        cJSON_Delete(root);
+        return cli_error(EXIT_USAGE, "train: no task given: use --task NAME (one of sort, modadd, icl, text)");
+    }
+    for (int i = 0; cli_get_nth(a, "set", i); i++) {
+        int rc = llc_config_set(root, cli_get_nth(a, "set", i), err);
+        if (rc) {
+            cJSON_Delete(root);
+            return cli_error(cli_exit_code(rc), "train: %s", err);
+        }
+    }
+    long long v;
+    if (cli_has(a, "seed")) {
+        if (cli_get_ll(a, "seed", 1, 0, 9007199254740991LL, &v)) { cJSON_Delete(root); return EXIT_USAGE; }
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "seed");
+        cJSON_AddNumberToObject(root, "seed", (double)v);
+    } else if (!cJSON_GetObjectItemCaseSensitive(root, "seed")) {
+        cJSON_AddNumberToObject(root, "seed", 1);
+    }
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(root, "seed");
+    if (!cJSON_IsNumber(sd) || sd->valuedouble < 0 || sd->valuedouble != floor(sd->valuedouble)) {
+        cJSON_Delete(root);
+        return cli_error(EXIT_USAGE, "train: 'seed' must be a non-negative integer");
+    }
+    if (cli_has(a, "steps")) {
+        if (cli_get_ll(a, "steps", 0, 0, 1000000000LL, &v)) { cJSON_Delete(root); return EXIT_USAGE; }
+        char s[64];
+        snprintf(s, sizeof s, "train.steps=%lld", v);
+        llc_config_set(root, s, err);
+    }
+    static const char *const top_keys[] = {"task", "seed", "data", "model", "train", NULL};
+    if (llc_json_check_keys(root, top_keys, "config", err)) {
+        cJSON_Delete(root);
+        return cli_error(EXIT_USAGE, "train: %s", err);
+    }
+    *out = root;
+    return 0;
+}
+
+/* The normalised config: every default filled in. */
+static char *normalised_config(const cJSON *root, const llc_task *task, const llc_model *model,
+                               const llc_train_config *tc)
+{
+    cJSON *n = cJSON_CreateObject();
+    cJSON_AddStringToObject(n, "task", task->name);
+    cJSON_AddNumberToObject(n, "seed", (double)task->seed);
+    cJSON_AddItemToObject(n, "data", task->to_json ? task->to_json(task) : cJSON_CreateObject());
+    if (strcmp(model->kind, "transformer") == 0)
+        cJSON_AddItemToObject(n, "model", llc_tf_config_to_json(llc_transformer_config(model)));
+    cJSON_AddItemToObject(n, "train", llc_train_config_to_json(tc));
+    (void)root;
+    char *s = cJSON_PrintUnformatted(n);
+    cJSON_Delete(n);
+    return s;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(&a, "train", usage, defs, argc, argv);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *run = cli_get(&a, "run");
+    if (!run) return cli_error(EXIT_USAGE, "train: --run ID is required (e.g. --run r1)");
+    if (!cli_valid_run_id(run))
+        return cli_error(EXIT_USAGE, "train: run id '%s' is invalid: use 1-64 letters, digits, '_', '-' or '.'", run);
+    const char *init = cli_get(&a, "init");
+    if (init && strcmp(init, "random") && strcmp(init, "teacher"))
+        return cli_error(EXIT_USAGE, "train: --init must be 'random' or 'teacher', got '%s'", init);
+
+    char err[LLC_ERRLEN] = "";
+    cJSON *root = NULL;
+    llc_task *task = NULL;
+    llc_model *model = NULL;
+    llc_store *store = NULL;
+    llc_trainer *tr = NULL;
+    char *config = NULL;
+    long long *sched = NULL;
+    llc_log_row *logbuf = NULL;
+    void *state = NULL, *old_state = NULL;
+    llc_run_info info = {0};
+    llc_train_config tc;
+    int code = 0;
+    cli_progress prog = {0};
+
+    if ((code = make_config(&a, &root))) goto cleanup;
+    if ((rc = cli_build(root, &task, &model, &tc, err))) {
+        code = cli_error(cli_exit_code(rc), "train: %s", err);
+        goto cleanup;
+    }
+    config = normalised_config(root, task, model, &tc);
+    if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
+
+    rc = llc_store_run_get(store, run, &info);
+    int resuming = 0;
+    if (rc == LLC_OK) {
+        if (!cli_has(&a, "resume")) {
+            code = cli_error(EXIT_EXISTS, "train: run '%s' already exists (status %s); use --resume to continue it, or choose another --run",
+                             run, info.status);
+            goto cleanup;
+        }
+        if (strcmp(info.config, config) != 0) {
+            code = cli_error(EXIT_EXISTS, "train: run '%s' exists with a different config; --resume needs the same command", run);
+            goto cleanup;
+        }
+        if (strcmp(info.status, "done") == 0) {
+            if (!a.quiet) fprintf(stderr, "llc: run '%s' is already complete\n", run);
+            goto cleanup;
+        }
+        resuming = 1;
+    } else if (rc != LLC_ERR_NOTFOUND) {
+        code = cli_error(cli_exit_code(rc), "train: %s", llc_store_errmsg(store));
+        goto cleanup;
+    }
+
+    if ((rc = llc_trainer_new(model, task, &tc, task->seed, &tr, err))) {
+        code = cli_error(cli_exit_code(rc), "train: %s", err);
+        goto cleanup;
+    }
+    size_t n_params = llc_model_n_params(model);
+    size_t state_bytes = llc_trainer_state_size(tr);
+    state = malloc(state_bytes);
+    int n_sched = 0;
+    if (!state || llc_ckpt_schedule(&tc, &sched, &n_sched)) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
+
+    long long start = 0;
+    if (resuming) {
+        size_t ob = 0;
+        long long st = 0;
+        rc = llc_store_train_state_get(store, run, &st, &old_state, &ob);
+        if (rc == LLC_OK) {
+            if ((rc = llc_trainer_state_load(tr, old_state, ob, err))) {
+                code = cli_error(cli_exit_code(rc), "train: cannot resume run '%s': %s", run, err);
+                goto cleanup;
+            }
+            start = llc_trainer_step_index(tr);
+        } else if (rc == LLC_ERR_NOTFOUND) {
+            resuming = 0; /* killed before its first checkpoint: start over */
+        } else {
+            code = cli_error(cli_exit_code(rc), "train: %s", llc_store_errmsg(store));
+            goto cleanup;
+        }
+        llc_store_run_set_status(store, run, "running", NULL);
+    } else {
+        rc = llc_store_run_create(store, run, task->name, config, (long long)n_params, task->seed);
+        if (rc) {
+            code = cli_error(cli_exit_code(rc), "train: cannot create run '%s': %s", run, llc_store_errmsg(store));
+            goto cleanup;
+        }
+    }
+    if (!resuming) {
+        if (init && strcmp(init, "teacher") == 0) {
+            code = cli_error(EXIT_USAGE, "train: --init teacher needs a ground-truth task (linreg, dln, poly)");
+            llc_store_run_set_status(store, run, "failed", "--init teacher not available for this task");
+            goto cleanup;
+        }
+        llc_trainer_init_params(tr);
+    }
+
+    /* the largest gap between checkpoints bounds the log buffer */
+    long long gap = 1;
+    for (int i = 1; i < n_sched; i++)
+        if (sched[i] - sched[i - 1] > gap) gap = sched[i] - sched[i - 1];
+    logbuf = malloc((size_t)gap * sizeof *logbuf);
+    if (!logbuf) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
+    int n_log = 0, next = 0;
+    while (next < n_sched && sched[next] < start) next++;
+    if (resuming && next < n_sched && sched[next] == start) next++; /* that checkpoint is stored */
+
+    int d_train = llc_task_dist(task, "train"), d_test = llc_task_dist(task, "test");
+    double t0 = llc_now(), last_train = NAN, last_test = NAN;
+    long long tokens_per_step = (long long)tc.batch * task->shape.T;
+    char title[96];
+    snprintf(title, sizeof title, "train %s", run);
+    cli_progress_start(&prog, &a, title);
+    for (long long s = start;; s++) {
+        if (next < n_sched && sched[next] == s) {
+            double trl, tel;
+            if ((rc = llc_trainer_eval(tr, d_train, &trl)) || (rc = llc_trainer_eval(tr, d_test, &tel))) {
+                llc_store_run_set_status(store, run, "failed", "evaluation failed (NaN)");
+                code = cli_error(cli_exit_code(rc), "train: evaluation at step %lld failed: %s", s, llc_strerror(rc));
+                goto cleanup;
+            }
+            llc_trainer_state_save(tr, state, state_bytes);
+            rc = llc_store_checkpoint_put(store, run, s, trl, tel, llc_trainer_params(tr), n_params, logbuf, n_log,
+                                          state, state_bytes);
+            if (rc) {
+                code = cli_error(cli_exit_code(rc), "train: cannot write checkpoint %s/%lld: %s", run, s,
+                                 llc_store_errmsg(store));
+                goto cleanup;
+            }
+            n_log = 0;
+            next++;
+            last_train = trl;
+            last_test = tel;
+        }
+        if (s >= tc.steps) break;
+        double loss, lr, gn;
+        rc = llc_trainer_step(tr, &loss, &lr, &gn);
+        if (rc == LLC_OK && tc.max_loss > 0 && loss > tc.max_loss) rc = LLC_ERR_NUMERIC;
+        if (rc) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "training diverged at step %lld (loss %g); last good checkpoint at step %lld", s,
+                     loss, next > 0 ? sched[next - 1] : 0LL);
+            llc_store_run_set_status(store, run, "failed", msg);
+            cli_progress_end(&prog);
+            code = cli_error(cli_exit_code(rc), "train: run '%s': %s", run, msg);
+            goto cleanup;
+        }
+        if (n_log < gap) logbuf[n_log++] = (llc_log_row){s, loss, lr, gn, llc_now() - t0};
+        cli_progress_update(&prog, (double)(s + 1), (double)tc.steps, "loss %.4f  %.0f tok/s", loss,
+                            (double)(s + 1 - start) * (double)tokens_per_step / (llc_now() - t0 + 1e-9));
+    }
+    cli_progress_end(&prog);
+    if ((rc = llc_store_run_set_status(store, run, "done", NULL))) {
+        code = cli_error(cli_exit_code(rc), "train: %s", llc_store_errmsg(store));
+        goto cleanup;
+    }
+    printf("run %s: task %s, %zu params, %d checkpoints, steps %lld, train loss %.4f, test loss %.4f (chance %.4f), %.1fs\n",
+           run, task->name, n_params, n_sched, tc.steps, last_train, last_test, task->shape.chance_loss,
+           llc_now() - t0);
+cleanup:
+    llc_run_info_free(&info);
+    free(state);
+    free(old_state);
+    free(logbuf);
+    free(sched);
+    llc_trainer_free(tr);
+    llc_store_close(store);
+    cJSON_free(config);
+    cJSON_Delete(root);
+    llc_model_free(model);
+    llc_task_free(task);
+    return code;
+}

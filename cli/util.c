@@ -1,0 +1,246 @@
+/* util.c - option parsing, exit codes, progress, store and run set-up. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_exit_code(int rc)
+{
+    switch (rc) {
+    case LLC_OK: return EXIT_OK;
+    case LLC_ERR_NOMEM: return EXIT_NOMEM;
+    case LLC_ERR_INVALID: return EXIT_USAGE;
+    case LLC_ERR_IO: return EXIT_IO;
+    case LLC_ERR_STORE: return EXIT_STORE;
+    case LLC_ERR_NOTFOUND: return EXIT_NOTFOUND;
+    case LLC_ERR_EXISTS: return EXIT_EXISTS;
+    case LLC_ERR_NUMERIC: return EXIT_NUMERIC;
+    case LLC_ERR_SCHEMA: return EXIT_SCHEMA;
+    case LLC_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
+    default: return EXIT_STORE;
+    }
+}
+
+int cli_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("llc: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+static const cli_optdef *find_def(const cli_optdef *defs, const char *name, size_t len)
+{
+    for (const cli_optdef *d = defs; d && d->name; d++)
+        if (strlen(d->name) == len && strncmp(d->name, name, len) == 0) return d;
+    return NULL;
+}
+
+static void print_usage(const char *usage, const cli_optdef *defs)
+{
+    fputs(usage, stdout);
+    printf("\nOptions:\n");
+    for (const cli_optdef *d = defs; d && d->name; d++)
+        printf("  --%-14s %s\n", d->name, d->help);
+    printf("  --%-14s %s\n  --%-14s %s\n  %-16s %s\n", "quiet", "no progress on stderr", "help",
+           "this text", "-v", "more detail");
+}
+
+int cli_parse(cli_args *a, const char *cmd, const char *usage, const cli_optdef *defs, int argc, char **argv)
+{
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    a->defs = defs;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_usage(usage, defs);
+            return -1;
+        }
+        if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) { a->quiet = 1; continue; }
+        if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) { a->verbose++; continue; }
+        if (strncmp(arg, "--", 2) != 0)
+            return cli_error(EXIT_USAGE, "%s: unexpected argument '%s' (options start with --; see llc %s --help)",
+                             cmd, arg, cmd);
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const cli_optdef *d = find_def(defs, name, len);
+        if (!d)
+            return cli_error(EXIT_USAGE, "%s: unknown option '--%.*s' (see llc %s --help)", cmd, (int)len, name, cmd);
+        const char *val = NULL;
+        if (d->takes_value) {
+            if (eq) val = eq + 1;
+            else if (i + 1 < argc) val = argv[++i];
+            else return cli_error(EXIT_USAGE, "%s: option --%s needs a value", cmd, d->name);
+        } else if (eq) {
+            return cli_error(EXIT_USAGE, "%s: option --%s takes no value", cmd, d->name);
+        }
+        if (a->n >= CLI_MAX_OPTS) return cli_error(EXIT_USAGE, "%s: too many options", cmd);
+        a->name[a->n] = d->name;
+        a->value[a->n] = val ? val : "";
+        a->n++;
+    }
+    return 0;
+}
+
+const char *cli_get(const cli_args *a, const char *name)
+{
+    const char *v = NULL;
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->name[i], name) == 0) v = a->value[i];
+    return v;
+}
+
+int cli_has(const cli_args *a, const char *name) { return cli_get(a, name) != NULL; }
+
+const char *cli_get_nth(const cli_args *a, const char *name, int k)
+{
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->name[i], name) == 0 && k-- == 0) return a->value[i];
+    return NULL;
+}
+
+int cli_get_ll(const cli_args *a, const char *name, long long def, long long lo, long long hi, long long *out)
+{
+    const char *v = cli_get(a, name);
+    *out = def;
+    if (!v) return 0;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return cli_error(EXIT_USAGE, "%s: --%s must be an integer in [%lld, %lld], got '%s'", a->cmd, name, lo, hi, v);
+    *out = x;
+    return 0;
+}
+
+int cli_get_double(const cli_args *a, const char *name, double def, double lo, double hi, double *out)
+{
+    const char *v = cli_get(a, name);
+    *out = def;
+    if (!v) return 0;
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        return cli_error(EXIT_USAGE, "%s: --%s must be a number in [%g, %g], got '%s'", a->cmd, name, lo, hi, v);
+    *out = x;
+    return 0;
+}
+
+const char *cli_db_path(const cli_args *a)
+{
+    const char *p = cli_get(a, "db");
+    if (p && *p) return p;
+    p = getenv("LLC_DB");
+    if (p && *p) return p;
+    return "llc.db";
+}
+
+int cli_open_store(const cli_args *a, int flags, llc_store **out)
+{
+    char err[LLC_ERRLEN] = "";
+    int rc = llc_store_open(cli_db_path(a), flags, out, err);
+    if (rc) return cli_error(cli_exit_code(rc), "%s", err[0] ? err : llc_strerror(rc));
+    return 0;
+}
+
+int cli_data_path(const char *rel, char *out, size_t n)
+{
+    const char *bases[3] = {"data", getenv("LLC_DATA"),
+#ifdef LLC_DATA_DIR
+                            LLC_DATA_DIR
+#else
+                            NULL
+#endif
+    };
+    for (int i = 0; i < 3; i++) {
+        if (!bases[i] || !*bases[i]) continue;
+        snprintf(out, n, "%s/%s", bases[i], rel);
+        if (access(out, R_OK) == 0) return 0;
+    }
+    return -1;
+}
+
+char *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (n < cap) break;
+        char *nb = realloc(buf, 2 * cap + 1);
+        if (!nb) { free(buf); buf = NULL; break; }
+        buf = nb;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) { free(buf); return NULL; }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+int cli_build(const cJSON *config, llc_task **task, llc_model **model, llc_train_config *tc, char *err)
+{
+    int rc;
+    *task = NULL;
+    *model = NULL;
+    const cJSON *tname = cJSON_GetObjectItemCaseSensitive(config, "task");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(config, "seed");
+    if (!cJSON_IsString(tname)) return llc_fail(err, LLC_ERR_INVALID, "config: 'task' must name a task");
+    uint64_t s = cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0;
+    rc = llc_task_new(tname->valuestring, cJSON_GetObjectItemCaseSensitive(config, "data"), s, task, err);
+    if (rc) return rc;
+    llc_tf_config mc;
+    rc = llc_tf_config_from_json(cJSON_GetObjectItemCaseSensitive(config, "model"), &(*task)->shape, &mc, err);
+    if (rc == LLC_OK) rc = llc_transformer_new(&mc, model, err);
+    if (rc == LLC_OK && tc) rc = llc_train_config_from_json(cJSON_GetObjectItemCaseSensitive(config, "train"), tc, err);
+    if (rc) {
+        llc_model_free(*model);
+        llc_task_free(*task);
+        *model = NULL;
+        *task = NULL;
+    }
+    return rc;
+}
+
+void cli_progress_start(cli_progress *p, const cli_args *a, const char *what)
+{
+    p->on = !a->quiet && isatty(2);
+    p->t0 = p->last = llc_now();
+    p->what = what;
+}
+
+void cli_progress_update(cli_progress *p, double done, double total, const char *fmt, ...)
+{
+    if (!p->on) return;
+    double now = llc_now();
+    if (now - p->last < 0.2 && done < total) return;
+    p->last = now;
+    double el = now - p->t0, rate = el > 0 ? done / el : 0;
+    double eta = rate > 0 ? (total - done) / rate : 0;
+    char extra[200] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(extra, sizeof extra, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\r\033[K%s %.0f/%.0f (%.0f%%) %s  %.1f/s  ETA %.0fs", p->what, done, total,
+            total > 0 ? 100 * done / total : 100.0, extra, rate, eta);
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p)
+{
+    if (p->on) fprintf(stderr, "\r\033[K");
+}
