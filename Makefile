@@ -1,5 +1,5 @@
 # llc - local learning coefficients of small transformers, in C.
-#   make          build ./llc and libllc.a
+#   make          build build/llc and build/libllc.a (make install: to $(PREFIX)/bin)
 #   make check    build and run every test (installs missing Debian packages)
 #   make demo     train, estimate and plot a small default run
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan
@@ -30,8 +30,9 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTUTIL := $(BUILD)/tests/testutil.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all check demo bench clean deps
-all: llc
+.PHONY: all check demo bench clean deps install
+PREFIX ?= /usr/local
+all: $(BUILD)/llc
 
 deps: $(DEPS_OK)
 $(DEPS_OK):
@@ -48,8 +49,8 @@ $(BUILD)/libllc.a: $(LIB_OBJ)
 $(BUILD)/llc: $(CLI_OBJ) $(BUILD)/libllc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-llc: $(BUILD)/llc
-	cp $< $@
+install: $(BUILD)/llc
+	install -D -m 755 $(BUILD)/llc $(DESTDIR)$(PREFIX)/bin/llc
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -57,13 +58,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
 check: $(TEST_BIN) $(BUILD)/llc
 	@BUILD=$(BUILD) LLC=$(BUILD)/llc sh tests/run.sh $(TEST_BIN)
 
-demo: llc
-	@sh tests/demo.sh
+demo: $(BUILD)/llc
+	@LLC=$(BUILD)/llc sh tests/demo.sh
 
-bench: llc
-	./llc bench
+bench: $(BUILD)/llc
+	$(BUILD)/llc bench
 
 clean:
-	rm -rf build build-san llc
+	rm -rf build build-san
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(TESTUTIL:.o=.d)

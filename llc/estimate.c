@@ -1,0 +1,836 @@
+/* estimate.c - the LLC estimator: L_n(w*), chains of SGLD on pthreads,
+ * lambda-hat with diagnostics, and the automatic step size. The contract
+ * (streams, nbeta modes, the auto-eps algorithm) is in llc_estimate.h. */
+#include "llc_estimate.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+
+/* OpenBLAS's thread control. Declared here rather than through OpenBLAS's
+ * <cblas.h>, which clashes with GSL's gsl_cblas.h (pulled in by gsl_randist.h). */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+
+/* ---------------- config ---------------- */
+
+static const char *const nbeta_names[] = {"default", "given", "n/log n", "m/log m"};
+
+const char *llc_nbeta_mode_name(llc_nbeta_mode m)
+{
+    if ((int)m < 0 || (int)m > 3) return "unknown";
+    return nbeta_names[m];
+}
+
+void llc_estimate_config_default(llc_estimate_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->eps = 0;
+    c->gamma = 1.0;
+    c->nbeta = 0;
+    c->nbeta_mode = LLC_NBETA_DEFAULT;
+    c->precond = LLC_PRECOND_NONE;
+    c->rms_alpha = 0.99;
+    c->rms_delta = 0.1;
+    c->mala_every = 0;
+    c->diverge_factor = 10.0;
+    c->chains = 4;
+    c->draws = 200;
+    c->burnin = 0;
+    c->thin = 1;
+    c->batch = 32;
+    c->init_batches = 16;
+    c->dist = 0;
+    c->seed = 0;
+    c->target_hash = 0;
+    c->threads = 1;
+    c->auto_bias_tol = 0.02;
+    c->auto_mala_target = 0.9;
+    c->auto_mala_every = 2;
+    c->auto_agree_tol = 0.05;
+    c->auto_pilot_draws = 100;
+    c->auto_max_rungs = 6;
+    c->auto_power_iters = 20;
+    c->auto_eps_fallback = 1e-4;
+}
+
+int llc_estimate_config_check(const llc_estimate_config *c, char *err)
+{
+    if (!c) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL config");
+    if (!(c->eps >= 0) || !isfinite(c->eps))
+        return llc_fail(err, LLC_ERR_INVALID, "eps must be finite and >= 0 (0 = automatic), got %g", c->eps);
+    if (!(c->gamma >= 0) || !isfinite(c->gamma))
+        return llc_fail(err, LLC_ERR_INVALID, "gamma must be finite and >= 0, got %g", c->gamma);
+    if (!(c->nbeta >= 0) || !isfinite(c->nbeta))
+        return llc_fail(err, LLC_ERR_INVALID, "nbeta must be finite and >= 0, got %g", c->nbeta);
+    if ((int)c->nbeta_mode < 0 || (int)c->nbeta_mode > 3)
+        return llc_fail(err, LLC_ERR_INVALID, "unknown nbeta mode %d", (int)c->nbeta_mode);
+    if (c->nbeta_mode == LLC_NBETA_GIVEN && !(c->nbeta > 0))
+        return llc_fail(err, LLC_ERR_INVALID, "nbeta mode 'given' needs nbeta > 0");
+    if (c->precond != LLC_PRECOND_NONE && c->precond != LLC_PRECOND_RMSPROP)
+        return llc_fail(err, LLC_ERR_INVALID, "unknown preconditioner %d", (int)c->precond);
+    if (!(c->rms_alpha >= 0 && c->rms_alpha < 1))
+        return llc_fail(err, LLC_ERR_INVALID, "rms_alpha must be in [0, 1), got %g", c->rms_alpha);
+    if (!(c->rms_delta > 0) || !isfinite(c->rms_delta))
+        return llc_fail(err, LLC_ERR_INVALID, "rms_delta must be finite and > 0, got %g", c->rms_delta);
+    if (c->mala_every < 0)
+        return llc_fail(err, LLC_ERR_INVALID, "mala_every must be >= 0, got %d", c->mala_every);
+    if (!(c->diverge_factor > 0))
+        return llc_fail(err, LLC_ERR_INVALID, "diverge_factor must be > 0, got %g", c->diverge_factor);
+    if (c->chains < 1 || c->chains > 100000)
+        return llc_fail(err, LLC_ERR_INVALID, "chains must be in [1, 100000], got %d", c->chains);
+    if (c->draws < 1)
+        return llc_fail(err, LLC_ERR_INVALID, "draws must be >= 1, got %d", c->draws);
+    if (c->burnin < 0)
+        return llc_fail(err, LLC_ERR_INVALID, "burnin must be >= 0, got %d", c->burnin);
+    if (c->thin < 1)
+        return llc_fail(err, LLC_ERR_INVALID, "thin must be >= 1, got %d", c->thin);
+    if ((double)c->burnin + (double)c->draws * (double)c->thin > 1e12)
+        return llc_fail(err, LLC_ERR_INVALID, "burnin + draws*thin must be <= 1e12");
+    if (c->batch < 1)
+        return llc_fail(err, LLC_ERR_INVALID, "batch must be >= 1, got %d", c->batch);
+    if (c->init_batches < 1)
+        return llc_fail(err, LLC_ERR_INVALID, "init_batches must be >= 1, got %d", c->init_batches);
+    if (c->threads < 1 || c->threads > 1024)
+        return llc_fail(err, LLC_ERR_INVALID, "threads must be in [1, 1024], got %d", c->threads);
+    if (!(c->auto_bias_tol > 0 && c->auto_bias_tol < 1))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_bias_tol must be in (0, 1), got %g", c->auto_bias_tol);
+    if (!(c->auto_mala_target >= 0 && c->auto_mala_target <= 1))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_mala_target must be in [0, 1], got %g", c->auto_mala_target);
+    if (c->auto_mala_every < 0)
+        return llc_fail(err, LLC_ERR_INVALID, "auto_mala_every must be >= 0, got %d", c->auto_mala_every);
+    if (!(c->auto_agree_tol > 0))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_agree_tol must be > 0, got %g", c->auto_agree_tol);
+    if (c->auto_pilot_draws < 4)
+        return llc_fail(err, LLC_ERR_INVALID, "auto_pilot_draws must be >= 4, got %d", c->auto_pilot_draws);
+    if (c->auto_max_rungs < 1 || c->auto_max_rungs > LLC_EPS_MAX_RUNGS)
+        return llc_fail(err, LLC_ERR_INVALID, "auto_max_rungs must be in [1, %d], got %d", LLC_EPS_MAX_RUNGS,
+                        c->auto_max_rungs);
+    if (c->auto_power_iters < 1)
+        return llc_fail(err, LLC_ERR_INVALID, "auto_power_iters must be >= 1, got %d", c->auto_power_iters);
+    if (!(c->auto_eps_fallback > 0) || !isfinite(c->auto_eps_fallback))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_eps_fallback must be finite and > 0, got %g",
+                        c->auto_eps_fallback);
+    return LLC_OK;
+}
+
+/* ---------------- resolved settings ---------------- */
+
+typedef struct {
+    const llc_model *m;
+    const float *wstar;
+    const llc_group *g;
+    llc_group whole; /* used when the caller passes g = NULL */
+    const llc_task *task;
+    const llc_estimate_config *cfg;
+    size_t n;
+    int dist;
+    int B;              /* SGLD batch actually used */
+    int full_batch;
+    long n_examples;    /* of dist */
+    uint64_t hash;      /* target hash */
+    double nbeta;
+    llc_nbeta_mode nbeta_mode;
+    long nbeta_n;
+    double init_loss;
+    int init_batches_used;
+} prep;
+
+static void prep_free(prep *p) { llc_group_free(&p->whole); }
+
+static int find_dist(const llc_task *t, const char *name)
+{
+    for (int i = 0; i < t->n_dists; i++)
+        if (t->dists[i] && !strcmp(t->dists[i], name)) return i;
+    return -1;
+}
+
+static uint64_t init_batch_index(uint64_t seed, int j)
+{
+    return llc_seed(seed, LLC_PURPOSE_DATA, 0, LLC_INIT_STREAM, (uint64_t)j) >> 24;
+}
+
+/* L_n(w*): full batch once, or the mean over init_batches batches. */
+static int compute_init_loss(prep *p, char *err)
+{
+    int rc = LLC_OK;
+    void *ws = NULL;
+    llc_batch *b = NULL;
+    ws = p->m->ws_alloc(p->m, p->B);
+    b = llc_task_batch_alloc(p->task, p->B);
+    if (!ws || !b) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (L_n batch of %d)", p->B);
+        goto cleanup;
+    }
+    int nb = p->full_batch ? 1 : p->cfg->init_batches;
+    double sum = 0;
+    for (int j = 0; j < nb; j++) {
+        double L = NAN;
+        b->B = p->B;
+        rc = p->task->fill(p->task, p->dist, p->full_batch ? 0 : init_batch_index(p->cfg->seed, j), b);
+        if (rc) {
+            llc_fail(err, rc, "estimate: task '%s' could not fill batch (%s)", p->task->name, llc_strerror(rc));
+            goto cleanup;
+        }
+        rc = p->m->loss_grad(p->m, ws, p->wstar, b, NULL, &L);
+        if (rc) {
+            llc_fail(err, rc, "estimate: model loss at w* failed (%s)", llc_strerror(rc));
+            goto cleanup;
+        }
+        sum += L;
+    }
+    p->init_loss = sum / nb;
+    p->init_batches_used = nb;
+    if (!isfinite(p->init_loss))
+        rc = llc_fail(err, LLC_ERR_NUMERIC, "estimate: L_n(w*) is not finite (%g)", p->init_loss);
+cleanup:
+    if (ws) p->m->ws_free(ws);
+    llc_batch_free(b);
+    return rc;
+}
+
+static int prepare(prep *p, const llc_model *m, const float *w_star, const llc_group *g,
+                   const llc_task *task, const llc_estimate_config *cfg, char *err)
+{
+    memset(p, 0, sizeof *p);
+    if (!m || !w_star || !task || !cfg) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL argument");
+    int rc = llc_estimate_config_check(cfg, err);
+    if (rc) return rc;
+    p->m = m;
+    p->wstar = w_star;
+    p->task = task;
+    p->cfg = cfg;
+    p->n = llc_model_n_params(m);
+    if (p->n == 0) return llc_fail(err, LLC_ERR_INVALID, "estimate: model has no parameters");
+    if (!g) {
+        snprintf(p->whole.name, sizeof p->whole.name, "model");
+        if (llc_group_add(&p->whole, 0, p->n)) return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
+        g = &p->whole;
+    }
+    p->g = g;
+    if (g->n <= 0 || g->size == 0)
+        return llc_fail(err, LLC_ERR_INVALID, "estimate: parameter group '%s' is empty", g->name);
+    if (cfg->dist < 0 || cfg->dist >= task->n_dists)
+        return llc_fail(err, LLC_ERR_INVALID, "estimate: distribution index %d out of range [0, %d) of task '%s'",
+                        cfg->dist, task->n_dists, task->name);
+    p->dist = cfg->dist;
+    p->hash = cfg->target_hash ? cfg->target_hash : llc_hash_str(g->name);
+    p->n_examples = task->n_examples ? task->n_examples(task, p->dist) : 0;
+    p->B = cfg->batch;
+    if (p->n_examples > 0 && (long)cfg->batch >= p->n_examples) {
+        if (p->n_examples > 0x7fffffffL)
+            return llc_fail(err, LLC_ERR_INVALID, "estimate: data set of %ld examples too large for one batch",
+                            p->n_examples);
+        p->B = (int)p->n_examples;
+        p->full_batch = 1;
+    }
+
+    /* nbeta */
+    llc_nbeta_mode mode = cfg->nbeta_mode;
+    int train = find_dist(task, "train");
+    long n_train = (train >= 0 && task->n_examples) ? task->n_examples(task, train) : 0;
+    if (mode == LLC_NBETA_DEFAULT)
+        mode = cfg->nbeta > 0 ? LLC_NBETA_GIVEN : (n_train > 0 ? LLC_NBETA_N_LOG_N : LLC_NBETA_M_LOG_M);
+    switch (mode) {
+    case LLC_NBETA_GIVEN:
+        p->nbeta = cfg->nbeta;
+        p->nbeta_n = 0;
+        break;
+    case LLC_NBETA_N_LOG_N:
+        if (n_train < 2)
+            return llc_fail(err, LLC_ERR_INVALID,
+                            "nbeta n/log n needs a finite \"train\" distribution of >= 2 examples "
+                            "(task '%s' has %ld); give nbeta or use m/log m",
+                            task->name, n_train);
+        p->nbeta = (double)n_train / log((double)n_train);
+        p->nbeta_n = n_train;
+        break;
+    case LLC_NBETA_M_LOG_M:
+        if (p->B < 2)
+            return llc_fail(err, LLC_ERR_INVALID, "nbeta m/log m needs a batch of >= 2 (got %d)", p->B);
+        p->nbeta = (double)p->B / log((double)p->B);
+        p->nbeta_n = p->B;
+        break;
+    default:
+        return llc_fail(err, LLC_ERR_INVALID, "unknown nbeta mode %d", (int)mode);
+    }
+    p->nbeta_mode = mode;
+    return compute_init_loss(p, err);
+}
+
+/* ---------------- chains ---------------- */
+
+typedef struct {
+    const prep *p;
+    llc_sgld_params sp;
+    int chains, burnin, draws, thin, threads;
+    uint64_t stream;
+    /* outputs, (chains) or (chains, draws) */
+    double *trace;
+    double *chain_llc;
+    int *div;
+    long *div_at;
+    double *mala_sum;
+    long *mala_n;
+} chain_job;
+
+typedef struct {
+    chain_job *job;
+    int tid, nthreads;
+    int rc;
+    char err[LLC_ERRLEN];
+} worker_arg;
+
+static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, char *err)
+{
+    const prep *p = j->p;
+    llc_rng_reseed(rng, llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, j->stream, (uint64_t)c, 0));
+    int rc = llc_sgld_reset(s, p->wstar, p->g, &j->sp, err);
+    if (rc) return rc;
+    double *tr = j->trace + (size_t)c * (size_t)j->draws;
+    long steps = (long)j->burnin + (long)j->draws * j->thin;
+    int nd = 0;
+    double sum = 0;
+    j->div[c] = 0;
+    j->div_at[c] = -1;
+    for (long k = 0; k < steps; k++) {
+        if (!p->full_batch || k == 0) {
+            uint64_t idx = p->full_batch ? 0 : llc_seed(p->cfg->seed, LLC_PURPOSE_DATA, j->stream, (uint64_t)c,
+                                                        (uint64_t)k) >> 24;
+            b->B = p->B;
+            rc = p->task->fill(p->task, p->dist, idx, b);
+            if (rc)
+                return llc_fail(err, rc, "estimate: task '%s' could not fill batch (%s)", p->task->name,
+                                llc_strerror(rc));
+        }
+        double L = NAN;
+        rc = llc_sgld_step(s, p->m, ws, b, rng, &L);
+        if (rc == LLC_ERR_NUMERIC) {
+            j->div[c] = 1;
+            j->div_at[c] = k;
+            break;
+        }
+        if (rc) return llc_fail(err, rc, "estimate: SGLD step failed (%s)", llc_strerror(rc));
+        if (k >= j->burnin && (k - j->burnin) % j->thin == 0 && nd < j->draws) {
+            tr[nd++] = L;
+            sum += L;
+        }
+    }
+    for (int k = nd; k < j->draws; k++) tr[k] = NAN;
+    j->chain_llc[c] = j->div[c] ? NAN : p->nbeta * (sum / j->draws - p->init_loss);
+    llc_sgld_stats st;
+    llc_sgld_get_stats(s, &st);
+    j->mala_sum[c] = st.mala_sum;
+    j->mala_n[c] = st.mala_n;
+    return LLC_OK;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg *wa = arg;
+    chain_job *j = wa->job;
+    const prep *p = j->p;
+    llc_sgld *s = NULL;
+    void *ws = NULL;
+    llc_batch *b = NULL;
+    gsl_rng *rng = NULL;
+    wa->rc = LLC_OK;
+    s = llc_sgld_alloc(p->n);
+    ws = p->m->ws_alloc(p->m, p->B);
+    b = llc_task_batch_alloc(p->task, p->B);
+    rng = llc_rng_new(0);
+    if (!s || !ws || !b || !rng) {
+        wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (chain workspace)");
+        goto cleanup;
+    }
+    for (int c = wa->tid; c < j->chains; c += wa->nthreads) {
+        wa->rc = run_one_chain(j, c, s, ws, b, rng, wa->err);
+        if (wa->rc) break;
+    }
+cleanup:
+    llc_sgld_free(s);
+    if (ws) p->m->ws_free(ws);
+    llc_batch_free(b);
+    gsl_rng_free(rng);
+    return NULL;
+}
+
+/* Allocate a job's outputs; free with job_free. */
+static int job_alloc(chain_job *j)
+{
+    size_t C = (size_t)j->chains;
+    j->trace = malloc(C * (size_t)j->draws * sizeof *j->trace);
+    j->chain_llc = malloc(C * sizeof *j->chain_llc);
+    j->div = calloc(C, sizeof *j->div);
+    j->div_at = malloc(C * sizeof *j->div_at);
+    j->mala_sum = calloc(C, sizeof *j->mala_sum);
+    j->mala_n = calloc(C, sizeof *j->mala_n);
+    if (!j->trace || !j->chain_llc || !j->div || !j->div_at || !j->mala_sum || !j->mala_n) return LLC_ERR_NOMEM;
+    return LLC_OK;
+}
+
+static void job_free(chain_job *j)
+{
+    free(j->trace);
+    free(j->chain_llc);
+    free(j->div);
+    free(j->div_at);
+    free(j->mala_sum);
+    free(j->mala_n);
+    j->trace = j->chain_llc = j->mala_sum = NULL;
+    j->div = NULL;
+    j->div_at = j->mala_n = NULL;
+}
+
+static int run_chains(chain_job *j, char *err)
+{
+    int T = j->threads < j->chains ? j->threads : j->chains;
+    if (T < 1) T = 1;
+    int rc = LLC_OK;
+    worker_arg *wa = calloc((size_t)T, sizeof *wa);
+    pthread_t *th = calloc((size_t)T, sizeof *th);
+    int *started = calloc((size_t)T, sizeof *started);
+    if (!wa || !th || !started) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
+        goto cleanup;
+    }
+    for (int t = 0; t < T; t++) {
+        wa[t].job = j;
+        wa[t].tid = t;
+        wa[t].nthreads = T;
+    }
+    if (T == 1) {
+        worker_main(&wa[0]);
+    } else {
+        int old = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+        for (int t = 0; t < T; t++) {
+            if (pthread_create(&th[t], NULL, worker_main, &wa[t]) == 0) started[t] = 1;
+            else worker_main(&wa[t]); /* no thread: run its chains here (same results) */
+        }
+        for (int t = 0; t < T; t++)
+            if (started[t]) pthread_join(th[t], NULL);
+        openblas_set_num_threads(old);
+    }
+    for (int t = 0; t < T; t++) {
+        if (wa[t].rc) {
+            rc = wa[t].rc;
+            if (err) snprintf(err, LLC_ERRLEN, "%s", wa[t].err);
+            break;
+        }
+    }
+cleanup:
+    free(wa);
+    free(th);
+    free(started);
+    return rc;
+}
+
+static void job_setup(chain_job *j, const prep *p, double eps, int burnin, int draws, int thin, int mala_every,
+                      uint64_t stream)
+{
+    const llc_estimate_config *c = p->cfg;
+    memset(j, 0, sizeof *j);
+    j->p = p;
+    llc_sgld_params_default(&j->sp);
+    j->sp.eps = eps;
+    j->sp.gamma = c->gamma;
+    j->sp.nbeta = p->nbeta;
+    j->sp.precond = c->precond;
+    j->sp.rms_alpha = c->rms_alpha;
+    j->sp.rms_delta = c->rms_delta;
+    j->sp.mala_every = mala_every;
+    j->sp.ref_loss = p->init_loss;
+    j->sp.diverge_factor = c->diverge_factor;
+    j->chains = c->chains;
+    j->burnin = burnin;
+    j->draws = draws;
+    j->thin = thin;
+    j->threads = c->threads;
+    j->stream = stream;
+}
+
+/* Mean and standard error over the non-diverged chains; MALA mean. */
+static void job_summary(const chain_job *j, double *mean, double *se, double *mala, int *n_div)
+{
+    int n = 0, nd = 0;
+    double s = 0, s2 = 0, ms = 0;
+    long mn = 0;
+    for (int c = 0; c < j->chains; c++) {
+        ms += j->mala_sum[c];
+        mn += j->mala_n[c];
+        if (j->div[c]) {
+            nd++;
+            continue;
+        }
+        n++;
+        s += j->chain_llc[c];
+    }
+    double mu = n ? s / n : NAN;
+    for (int c = 0; c < j->chains; c++)
+        if (!j->div[c]) s2 += (j->chain_llc[c] - mu) * (j->chain_llc[c] - mu);
+    *mean = mu;
+    *se = n >= 2 ? sqrt(s2 / (n - 1) / n) : NAN;
+    *mala = mn ? ms / (double)mn : NAN;
+    *n_div = nd;
+}
+
+/* ---------------- automatic step size ---------------- */
+
+/* Top |eigenvalue| of the Hessian of L_m at w* on the group, by power
+ * iteration with central finite-difference Hessian-vector products. */
+static int curvature(const prep *p, double *h_out, char *err)
+{
+    const llc_estimate_config *cfg = p->cfg;
+    const llc_group *g = p->g;
+    size_t n = p->n, d = g->size;
+    int rc = LLC_OK;
+    void *ws = NULL;
+    llc_batch *b = NULL;
+    float *wt = NULL, *g1 = NULL, *g2 = NULL;
+    double *v = NULL;
+    gsl_rng *rng = NULL;
+    *h_out = NAN;
+    ws = p->m->ws_alloc(p->m, p->B);
+    b = llc_task_batch_alloc(p->task, p->B);
+    wt = malloc(n * sizeof *wt);
+    g1 = malloc(n * sizeof *g1);
+    g2 = malloc(n * sizeof *g2);
+    v = malloc(d * sizeof *v);
+    rng = llc_rng_new(llc_seed(cfg->seed, LLC_PURPOSE_SGLD, p->hash, LLC_PILOT_STREAM, 0x6375727665ULL));
+    if (!ws || !b || !wt || !g1 || !g2 || !v || !rng) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (curvature)");
+        goto cleanup;
+    }
+    b->B = p->B;
+    rc = p->task->fill(p->task, p->dist, p->full_batch ? 0 : init_batch_index(cfg->seed, 0), b);
+    if (rc) {
+        llc_fail(err, rc, "estimate: task '%s' could not fill batch (%s)", p->task->name, llc_strerror(rc));
+        goto cleanup;
+    }
+    /* v normalised to RMS 1 (||v||^2 = d); the finite-difference step is a
+     * per-coordinate size eta relative to the weights' RMS. */
+    double wrms = 0;
+    size_t k = 0;
+    for (int r = 0; r < g->n; r++)
+        for (size_t i = g->r[r].off; i < g->r[r].off + g->r[r].len; i++, k++) {
+            v[k] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+            wrms += (double)p->wstar[i] * p->wstar[i];
+        }
+    wrms = sqrt(wrms / (double)d);
+    const double eta = 1e-3 * fmax(wrms, 1e-2);
+    double lam = NAN, prev = NAN;
+    memcpy(wt, p->wstar, n * sizeof *wt);
+    for (int it = 0; it < cfg->auto_power_iters; it++) {
+        double nv = 0;
+        for (k = 0; k < d; k++) nv += v[k] * v[k];
+        nv = sqrt(nv / (double)d);
+        if (!(nv > 0) || !isfinite(nv)) break;
+        for (k = 0; k < d; k++) v[k] /= nv;
+        double L = NAN;
+        for (int sgn = 0; sgn < 2; sgn++) {
+            k = 0;
+            for (int r = 0; r < g->n; r++)
+                for (size_t i = g->r[r].off; i < g->r[r].off + g->r[r].len; i++, k++)
+                    wt[i] = (float)((double)p->wstar[i] + (sgn ? -eta : eta) * v[k]);
+            rc = p->m->loss_grad(p->m, ws, wt, b, sgn ? g2 : g1, &L);
+            if (rc) {
+                llc_fail(err, rc, "estimate: model gradient failed in curvature estimate (%s)", llc_strerror(rc));
+                goto cleanup;
+            }
+        }
+        /* Hv into v; lambda = ||Hv|| / ||v|| with ||v|| = sqrt(d) */
+        double hv2 = 0;
+        k = 0;
+        for (int r = 0; r < g->n; r++)
+            for (size_t i = g->r[r].off; i < g->r[r].off + g->r[r].len; i++, k++) {
+                v[k] = ((double)g1[i] - (double)g2[i]) / (2.0 * eta);
+                hv2 += v[k] * v[k];
+            }
+        prev = lam;
+        lam = sqrt(hv2 / (double)d);
+        if (!isfinite(lam)) break;
+        if (it >= 2 && fabs(lam - prev) <= 1e-3 * lam) break;
+    }
+    *h_out = lam;
+cleanup:
+    if (ws) p->m->ws_free(ws);
+    llc_batch_free(b);
+    free(wt);
+    free(g1);
+    free(g2);
+    free(v);
+    gsl_rng_free(rng);
+    return rc;
+}
+
+typedef struct {
+    double eps, llc, se, mala;
+    int n_div, ran;
+} pilot;
+
+static int run_pilot(const prep *p, double eps, int scale, int mala_every, uint64_t id, pilot *out, char *err)
+{
+    const llc_estimate_config *c = p->cfg;
+    chain_job j;
+    uint64_t stream = llc_seed(p->hash, LLC_PURPOSE_SGLD, LLC_PILOT_STREAM, id, 0);
+    job_setup(&j, p, eps, c->burnin * scale, c->auto_pilot_draws * scale, 1, mala_every, stream);
+    int rc = job_alloc(&j);
+    if (rc) {
+        job_free(&j);
+        return llc_fail(err, rc, "estimate: out of memory (pilot chains)");
+    }
+    rc = run_chains(&j, err);
+    if (!rc) {
+        out->eps = eps;
+        job_summary(&j, &out->llc, &out->se, &out->mala, &out->n_div);
+        out->ran = 1;
+    }
+    job_free(&j);
+    return rc;
+}
+
+static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
+{
+    const llc_estimate_config *c = p->cfg;
+    double t0 = llc_now();
+    memset(out, 0, sizeof *out);
+    double h = NAN;
+    int rc = curvature(p, &h, err);
+    if (rc) return rc;
+    out->curvature = h;
+    out->precision = p->nbeta * h + c->gamma;
+    double eps0;
+    const char *start;
+    if (isfinite(out->precision) && out->precision > 0) {
+        eps0 = 4.0 * c->auto_bias_tol / out->precision;
+        start = "eps0 = 4*bias_tol/p";
+    } else {
+        eps0 = c->auto_eps_fallback;
+        start = "curvature unavailable, eps0 = fallback";
+    }
+    out->eps0 = eps0;
+
+    pilot A = {0}, B = {0};
+    double best_stable = NAN; /* smallest eps without divergence */
+    int chosen = -1;
+    for (int r = 0; r < c->auto_max_rungs; r++) {
+        double eps = eps0 / pow(4.0, r);
+        llc_eps_rung *R = &out->rung[r];
+        out->n_rungs = r + 1;
+        if (r > 0 && B.ran && fabs(B.eps - eps) <= 1e-12 * eps) {
+            A = B; /* pilot B of the previous rung is pilot A of this one */
+        } else {
+            rc = run_pilot(p, eps, 1, c->auto_mala_every, 2 * (uint64_t)r, &A, err);
+            if (rc) return rc;
+        }
+        memset(&B, 0, sizeof B);
+        R->eps = eps;
+        R->llc = A.llc;
+        R->se = A.se;
+        R->mala = A.mala;
+        R->n_diverged = A.n_div;
+        R->llc_quarter = R->se_quarter = NAN;
+        if (A.n_div == 0 && (isnan(best_stable) || eps < best_stable)) best_stable = eps;
+        if (A.n_div > 0) continue;
+        if (c->auto_mala_every > 0 && isfinite(A.mala) && A.mala < c->auto_mala_target) continue;
+        rc = run_pilot(p, eps / 4, 4, 4 * c->auto_mala_every, 2 * (uint64_t)r + 1, &B, err);
+        if (rc) return rc;
+        R->llc_quarter = B.llc;
+        R->se_quarter = B.se;
+        if (B.n_div == 0 && eps / 4 < best_stable) best_stable = eps / 4;
+        if (B.n_div > 0 || !isfinite(A.llc) || !isfinite(B.llc)) continue;
+        double se = sqrt((isfinite(A.se) ? A.se * A.se : 0) + (isfinite(B.se) ? B.se * B.se : 0));
+        double tol = fmax(c->auto_agree_tol * fabs(B.llc), 3.0 * se);
+        if (fabs(A.llc - B.llc) <= tol) {
+            R->passed = 1;
+            chosen = r;
+            out->eps = eps;
+            snprintf(out->reason, sizeof out->reason,
+                     "%s (h=%.4g, p=%.4g), rung %d: no divergence, MALA %.3f (target %.2f), "
+                     "lambda %.4g agrees with %.4g at eps/4 (|diff| %.3g <= tol %.3g)",
+                     start, h, out->precision, r, A.mala, c->auto_mala_target, A.llc, B.llc,
+                     fabs(A.llc - B.llc), tol);
+            break;
+        }
+    }
+    if (chosen < 0) {
+        if (isfinite(best_stable)) {
+            out->eps = best_stable;
+            snprintf(out->reason, sizeof out->reason,
+                     "%s (h=%.4g, p=%.4g): no rung of %d passed all checks; smallest eps without divergence",
+                     start, h, out->precision, out->n_rungs);
+        } else {
+            out->eps = eps0 / pow(4.0, out->n_rungs);
+            snprintf(out->reason, sizeof out->reason,
+                     "%s (h=%.4g, p=%.4g): every pilot diverged over %d rungs; eps below the last rung",
+                     start, h, out->precision, out->n_rungs);
+        }
+    }
+    out->seconds = llc_now() - t0;
+    return LLC_OK;
+}
+
+int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
+                 const llc_task *task, const llc_estimate_config *cfg,
+                 llc_eps_auto_result *out, char *err)
+{
+    if (!out) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL result");
+    prep p;
+    int rc = prepare(&p, m, w_star, g, task, cfg, err);
+    if (!rc) rc = eps_auto_prepared(&p, out, err);
+    prep_free(&p);
+    return rc;
+}
+
+/* ---------------- diagnostics ---------------- */
+
+double llc_split_rhat(const double *x, int C, int N)
+{
+    int h = N / 2, M = 2 * C;
+    if (C < 1 || h < 2 || M < 2) return NAN;
+    double mm = 0, W = 0, Bv = 0;
+    double *means = malloc((size_t)M * sizeof *means);
+    if (!means) return NAN;
+    for (int c = 0; c < C; c++)
+        for (int half = 0; half < 2; half++) {
+            const double *y = x + (size_t)c * N + (half ? (size_t)(N - h) : 0);
+            double s = 0;
+            for (int i = 0; i < h; i++) s += y[i];
+            double mu = s / h, v = 0;
+            for (int i = 0; i < h; i++) v += (y[i] - mu) * (y[i] - mu);
+            means[2 * c + half] = mu;
+            mm += mu;
+            W += v / (h - 1);
+        }
+    mm /= M;
+    W /= M;
+    for (int k = 0; k < M; k++) Bv += (means[k] - mm) * (means[k] - mm);
+    Bv *= (double)h / (M - 1);
+    free(means);
+    if (!(W > 0)) return NAN;
+    double var = (double)(h - 1) / h * W + Bv / h;
+    return sqrt(var / W);
+}
+
+/* ---------------- the estimate ---------------- */
+
+void llc_estimate_result_free(llc_estimate_result *r)
+{
+    if (!r) return;
+    free(r->chain_llc);
+    free(r->chain_diverged);
+    free(r->chain_diverged_at);
+    free(r->chain_mala);
+    free(r->trace);
+    free(r);
+}
+
+int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
+                 const llc_task *task, const llc_estimate_config *cfg,
+                 llc_estimate_result **out, char *err)
+{
+    double t0 = llc_now();
+    int rc = LLC_OK;
+    prep p;
+    chain_job j;
+    llc_estimate_result *r = NULL;
+    double *ok_trace = NULL;
+    memset(&j, 0, sizeof j);
+    if (!out) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL result pointer");
+    *out = NULL;
+    rc = prepare(&p, m, w_star, g, task, cfg, err);
+    if (rc) goto cleanup;
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
+        goto cleanup;
+    }
+    r->eps = cfg->eps;
+    if (!(cfg->eps > 0)) {
+        rc = eps_auto_prepared(&p, &r->auto_eps, err);
+        if (rc) goto cleanup;
+        r->eps = r->auto_eps.eps;
+        r->eps_auto = 1;
+    }
+
+    job_setup(&j, &p, r->eps, cfg->burnin, cfg->draws, cfg->thin, cfg->mala_every, p.hash);
+    if (job_alloc(&j)) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%d chains x %d draws)", cfg->chains,
+                      cfg->draws);
+        goto cleanup;
+    }
+    rc = run_chains(&j, err);
+    if (rc) goto cleanup;
+
+    /* settings used */
+    r->cfg = *cfg;
+    r->cfg.eps = r->eps;
+    r->cfg.nbeta = p.nbeta;
+    r->cfg.nbeta_mode = p.nbeta_mode;
+    r->cfg.target_hash = p.hash;
+    r->nbeta = p.nbeta;
+    r->nbeta_mode = p.nbeta_mode;
+    r->nbeta_n = p.nbeta_n;
+    r->batch_used = p.B;
+    r->full_batch = p.full_batch;
+    r->init_batches_used = p.init_batches_used;
+    r->n_examples = p.n_examples;
+    r->init_loss = p.init_loss;
+    r->chains = cfg->chains;
+    r->draws = cfg->draws;
+
+    /* per-chain values move to the result */
+    size_t C = (size_t)cfg->chains, D = (size_t)cfg->draws;
+    r->trace = j.trace;
+    r->chain_llc = j.chain_llc;
+    r->chain_diverged = j.div;
+    r->chain_diverged_at = j.div_at;
+    j.trace = j.chain_llc = NULL;
+    j.div = NULL;
+    j.div_at = NULL;
+    r->chain_mala = malloc(C * sizeof *r->chain_mala);
+    ok_trace = malloc(C * D * sizeof *ok_trace);
+    if (!r->chain_mala || !ok_trace) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
+        goto cleanup;
+    }
+
+    int n_ok = 0;
+    double s = 0, s2 = 0, ms = 0;
+    long mn = 0, below = 0;
+    for (size_t c = 0; c < C; c++) {
+        r->chain_mala[c] = j.mala_n[c] ? j.mala_sum[c] / (double)j.mala_n[c] : NAN;
+        ms += j.mala_sum[c];
+        mn += j.mala_n[c];
+        if (r->chain_diverged[c]) {
+            r->n_diverged++;
+            continue;
+        }
+        s += r->chain_llc[c];
+        const double *tr = r->trace + c * D;
+        for (size_t k = 0; k < D; k++) below += tr[k] < p.init_loss;
+        memcpy(ok_trace + (size_t)n_ok * D, tr, D * sizeof *tr);
+        n_ok++;
+    }
+    r->llc_mean = n_ok ? s / n_ok : NAN;
+    for (size_t c = 0; c < C; c++)
+        if (!r->chain_diverged[c]) s2 += (r->chain_llc[c] - r->llc_mean) * (r->chain_llc[c] - r->llc_mean);
+    r->llc_std = n_ok >= 2 ? sqrt(s2 / (n_ok - 1)) : NAN;
+    r->frac_below = n_ok ? (double)below / ((double)n_ok * (double)D) : NAN;
+    r->rhat = n_ok ? llc_split_rhat(ok_trace, n_ok, (int)D) : NAN;
+    r->mala_accept = mn ? ms / (double)mn : NAN;
+    r->status = r->n_diverged ? "diverged" : "ok";
+    r->seconds = llc_now() - t0;
+    *out = r;
+    r = NULL;
+cleanup:
+    free(ok_trace);
+    job_free(&j);
+    llc_estimate_result_free(r);
+    prep_free(&p);
+    return rc;
+}

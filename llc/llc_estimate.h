@@ -1,0 +1,206 @@
+/* llc_estimate.h - the LLC estimator: chains of localised SGLD around w*
+ * for one (model, w*, target group, task distribution), the estimate
+ * lambda-hat with its diagnostics, and the automatic step size.
+ *
+ * ESTIMATE (PAPERS.md, "The estimator they all share"). Chain c runs
+ * burnin + draws*thin SGLD steps (sgld/llc_sgld.h) from w*; the minibatch
+ * loss computed BEFORE each update is recorded at steps burnin, burnin+thin,
+ * ... (draws values: the chain's loss trace). Then
+ *     lambda_c = nbeta * (mean of chain c's trace - L_n(w*)),
+ * llc_mean / llc_std = mean and sample std (n-1) of lambda_c over the chains
+ * that did not diverge. L_n(w*) (init_loss) is the mean minibatch loss at w*
+ * over init_batches batches of `batch` sequences; for a finite data set with
+ * batch >= n the SGLD batch is the whole set (B = n, full-batch SGLD) and
+ * L_n(w*) is computed once on it, exactly.
+ *
+ * DATA AND STREAMS (bit-identical results whatever the thread count):
+ *   chain c's rng:  llc_rng_new(llc_seed(seed, LLC_PURPOSE_SGLD, target_hash, c, 0))
+ *   step k of chain c uses batch index  llc_seed(seed, LLC_PURPOSE_DATA, target_hash, c, k) >> 24
+ *   L_n(w*) batch j uses batch index    llc_seed(seed, LLC_PURPOSE_DATA, 0, LLC_INIT_STREAM, j) >> 24
+ *     (the same for every target and chain, so L_n(w*) of two targets at one
+ *     checkpoint is the same number)
+ * all of distribution cfg->dist of the task. Pilot chains of the automatic
+ * step size use target_hash' = llc_seed(target_hash, LLC_PURPOSE_SGLD,
+ * LLC_PILOT_STREAM, rung, 0) in place of target_hash (rung 0, 1, ...), so they
+ * never share noise with the final chains.
+ *
+ * THREADS: chains are spread over min(threads, chains) pthreads (chain c on
+ * thread c mod T); each thread allocates its own sampler, model workspace
+ * (m->ws_alloc) and batch (llc_task_batch_alloc) before its loop. The model
+ * and task must be safe to share read-only (llc_model.h). When threads > 1
+ * OpenBLAS is set to one thread for the duration of the call
+ * (openblas_set_num_threads(1)) and restored afterwards, so the cores are
+ * used by chains, not by BLAS; with threads = 1 BLAS threading is left as the
+ * caller set it.
+ *
+ * NBETA: LLC_NBETA_GIVEN uses cfg->nbeta; LLC_NBETA_N_LOG_N uses n/log n with
+ * n = n_examples of the task's "train" distribution (must be finite, n >= 2);
+ * LLC_NBETA_M_LOG_M uses m/log m with m = the SGLD batch actually used
+ * (m >= 2). LLC_NBETA_DEFAULT = GIVEN if cfg->nbeta > 0, else n/log n when
+ * "train" is finite, else m/log m. The result records the value and the
+ * resolved mode.
+ *
+ * AUTOMATIC STEP SIZE (llc_eps_auto; the default when cfg->eps == 0).
+ * Goal: the largest eps that is stable, close to an exact sampler and whose
+ * discretisation bias is small, without hand-tuning.
+ *   1. Curvature. h = the largest |eigenvalue| of the Hessian of L_m at w*
+ *      restricted to the group, by power iteration (auto_power_iters, default
+ *      20) with central finite-difference Hessian-vector products on the first
+ *      L_n(w*) batch. The stiffest direction of the local posterior has
+ *      precision p = nbeta*h + gamma. For a quadratic loss, SGLD's relative
+ *      bias in a direction of precision p is (eps p/4)/(1 - eps p/4)
+ *      (GROUND_TRUTH.md §1), so the ladder starts at
+ *          eps0 = 4 * auto_bias_tol / p           (auto_bias_tol default 0.02).
+ *      If p is not finite or not positive, eps0 = auto_eps_fallback (1e-4).
+ *   2. Ladder. For rung r = 0, 1, ..., auto_max_rungs-1, eps = eps0 / 4^r:
+ *      pilot A: cfg->chains chains of burnin + auto_pilot_draws steps at eps
+ *      with MALA on every auto_mala_every-th (2) step. The rung FAILS if a
+ *      chain diverged or the mean MALA acceptance is below auto_mala_target
+ *      (0.9). Otherwise pilot B: the same chains at eps/4 for 4x the steps
+ *      (equal simulated time, so under-equilibration affects both alike and
+ *      the comparison isolates the discretisation bias). The rung PASSES when
+ *          |lambda_A - lambda_B| <= max(auto_agree_tol * |lambda_B|, 3 se),
+ *      se = sqrt(se_A^2 + se_B^2), se_X = (std over chains)/sqrt(chains)
+ *      (auto_agree_tol default 0.05). The first passing rung gives eps.
+ *      Pilot B of rung r is reused as pilot A of rung r+1 (same eps).
+ *   3. If no rung passes, eps = the smallest eps tried with no divergence
+ *      (or the smallest tried), and the reason says so.
+ * The chosen eps, its reason, the curvature and every rung (eps, lambda,
+ * se, MALA, divergences, verdict) are returned. Cost: about (1 + 4) x
+ * auto_pilot_draws/draws of the final run per rung tried, plus
+ * 2 x auto_power_iters gradients.
+ */
+#ifndef LLC_ESTIMATE_H
+#define LLC_ESTIMATE_H
+
+#include "../core/llc_model.h"
+#include "../tasks/llc_task.h"
+#include "../sgld/llc_sgld.h"
+
+#define LLC_INIT_STREAM 0x696e69746c6f7373ULL  /* "initloss" */
+#define LLC_PILOT_STREAM 0x70696c6f74657073ULL /* "piloteps" */
+#define LLC_EPS_MAX_RUNGS 16
+#define LLC_REASON_LEN 256
+
+typedef enum {
+    LLC_NBETA_DEFAULT = 0, /* given if nbeta > 0, else n/log n if "train" is finite, else m/log m */
+    LLC_NBETA_GIVEN,
+    LLC_NBETA_N_LOG_N,
+    LLC_NBETA_M_LOG_M
+} llc_nbeta_mode;
+
+/* "default", "given", "n/log n", "m/log m". */
+const char *llc_nbeta_mode_name(llc_nbeta_mode m);
+
+typedef struct {
+    /* sampler */
+    double eps;            /* step size; 0 = automatic (llc_eps_auto). Default 0 */
+    double gamma;          /* localisation. Default 1 (GROUND_TRUTH conventions; the rLLC paper uses 200) */
+    double nbeta;          /* used by LLC_NBETA_GIVEN / DEFAULT when > 0. Default 0 */
+    llc_nbeta_mode nbeta_mode; /* default LLC_NBETA_DEFAULT */
+    llc_precond precond;   /* default none */
+    double rms_alpha;      /* default 0.99 */
+    double rms_delta;      /* default 0.1 */
+    int mala_every;        /* MALA diagnostic in the final chains, 0 = off. Default 0 */
+    double diverge_factor; /* see llc_sgld.h. Default 10 */
+    /* chains */
+    int chains;            /* default 4 */
+    int draws;             /* default 200 */
+    int burnin;            /* default 0 */
+    int thin;              /* default 1 */
+    int batch;             /* SGLD minibatch (sequences), default 32 */
+    int init_batches;      /* batches averaged for L_n(w*), default 16 */
+    int dist;              /* task distribution for gradients and L_n (data-refined LLC), default 0 */
+    uint64_t seed;         /* default 0 */
+    uint64_t target_hash;  /* id of (checkpoint, target, data) for the streams; 0 = llc_hash_str(group name) */
+    int threads;           /* pthreads for chains, default 1 */
+    /* automatic step size */
+    double auto_bias_tol;     /* 0.02 */
+    double auto_mala_target;  /* 0.9 */
+    int auto_mala_every;      /* 2 */
+    double auto_agree_tol;    /* 0.05 */
+    int auto_pilot_draws;     /* 100 */
+    int auto_max_rungs;       /* 6 (<= LLC_EPS_MAX_RUNGS) */
+    int auto_power_iters;     /* 20 */
+    double auto_eps_fallback; /* 1e-4 */
+} llc_estimate_config;
+
+void llc_estimate_config_default(llc_estimate_config *c);
+/* Range checks; the message names the field and the allowed range. */
+int llc_estimate_config_check(const llc_estimate_config *c, char *err);
+
+/* One rung of the automatic step-size ladder. */
+typedef struct {
+    double eps;
+    double llc, se;      /* pilot A at eps: mean and standard error over chains */
+    double mala;         /* pilot A's mean MALA acceptance */
+    int n_diverged;      /* pilot A's diverged chains */
+    double llc_quarter, se_quarter; /* pilot B at eps/4 (NaN if not run) */
+    int passed;
+} llc_eps_rung;
+
+typedef struct {
+    double eps;          /* the chosen step size */
+    char reason[LLC_REASON_LEN];
+    double curvature;    /* h: top |eigenvalue| of the Hessian of L_m at w* on the group (NaN if unavailable) */
+    double precision;    /* p = nbeta*h + gamma */
+    double eps0;         /* the first rung */
+    int n_rungs;
+    llc_eps_rung rung[LLC_EPS_MAX_RUNGS];
+    double seconds;
+} llc_eps_auto_result;
+
+typedef struct {
+    /* settings actually used (everything needed to reproduce and store) */
+    llc_estimate_config cfg;    /* copy of the config, with eps, nbeta, target_hash filled in */
+    double eps;
+    int eps_auto;               /* 1 if eps was chosen by llc_eps_auto */
+    llc_eps_auto_result auto_eps; /* valid when eps_auto */
+    double nbeta;
+    llc_nbeta_mode nbeta_mode;  /* resolved: GIVEN, N_LOG_N or M_LOG_M */
+    long nbeta_n;               /* the n (or m) in n/log n (m/log m); 0 for GIVEN */
+    int batch_used;             /* SGLD batch B actually used */
+    int full_batch;             /* 1 if B = the whole finite data set */
+    int init_batches_used;
+    long n_examples;            /* of distribution dist, 0 = unbounded */
+    /* results */
+    double init_loss;           /* L_n(w*) */
+    double llc_mean, llc_std;   /* over non-diverged chains (NaN if none / std NaN if < 2) */
+    int chains, draws;
+    int n_diverged;
+    const char *status;         /* "ok" or "diverged" (static string) */
+    double *chain_llc;          /* (chains) lambda_c; NaN for a diverged chain */
+    int *chain_diverged;        /* (chains) 1 if diverged */
+    long *chain_diverged_at;    /* (chains) step of divergence, -1 if none */
+    double *chain_mala;         /* (chains) mean MALA acceptance, NaN if MALA off */
+    double *trace;              /* (chains, draws) minibatch losses before each recorded update; NaN after divergence */
+    double frac_below;          /* fraction of recorded draws (non-diverged chains) with loss < init_loss */
+    double rhat;                /* split-R-hat of the loss traces of non-diverged chains (NaN if undefined) */
+    double mala_accept;         /* mean MALA acceptance over all evaluations, NaN if MALA off */
+    double seconds;             /* wall time of the whole call */
+} llc_estimate_result;
+
+/* Estimate the LLC of model m at w_star (n_params floats) over group g
+ * (NULL = the whole model) with data from task distribution cfg->dist.
+ * m, w_star, g, task are borrowed. On LLC_OK *out is a new result owned by
+ * the caller (free with llc_estimate_result_free). Diverged chains are not an
+ * error: they are reported in the result (status "diverged"). Errors:
+ * LLC_ERR_INVALID (bad config, message in err), LLC_ERR_NOMEM, model/task
+ * errors. */
+int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
+                 const llc_task *task, const llc_estimate_config *cfg,
+                 llc_estimate_result **out, char *err);
+void llc_estimate_result_free(llc_estimate_result *r);
+
+/* The automatic step size alone (see the header comment), for the same
+ * arguments; cfg->eps is ignored. Fills *out (caller-owned struct). */
+int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
+                 const llc_task *task, const llc_estimate_config *cfg,
+                 llc_eps_auto_result *out, char *err);
+
+/* Split-R-hat (Gelman et al., BDA3 §11.4) of C chains of N values each
+ * (x is (C, N) row-major); each chain is split in halves. NaN if C*2 < 2,
+ * N < 4, or the within-chain variance is 0. */
+double llc_split_rhat(const double *x, int C, int N);
+
+#endif
