@@ -1,6 +1,7 @@
 /* cmd_train.c - `llc train`: build the run's config, train, and write a dense
  * trajectory of checkpoints into the store; resumable bit-for-bit. */
 #include "cli.h"
+#include "llc_regress.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -100,7 +101,18 @@ static int make_config(const cli_args *a, cJSON **out)
         snprintf(s, sizeof s, "train.steps=%lld", v);
         llc_config_set(root, s, err);
     }
-    static const char *const top_keys[] = {"task", "seed", "data", "model", "train", NULL};
+    const char *init = cli_get(a, "init");
+    if (init) {
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "init");
+        cJSON_AddStringToObject(root, "init", init);
+    }
+    static const char *const inits[] = {"random", "teacher", NULL};
+    int k;
+    if (llc_json_choice(root, "init", "random", inits, &k, "config", err)) {
+        cJSON_Delete(root);
+        return cli_error(EXIT_USAGE, "train: %s", err);
+    }
+    static const char *const top_keys[] = {"task", "seed", "init", "data", "model", "train", NULL};
     if (llc_json_check_keys(root, top_keys, "config", err)) {
         cJSON_Delete(root);
         return cli_error(EXIT_USAGE, "train: %s", err);
@@ -116,11 +128,12 @@ static char *normalised_config(const cJSON *root, const llc_task *task, const ll
     cJSON *n = cJSON_CreateObject();
     cJSON_AddStringToObject(n, "task", task->name);
     cJSON_AddNumberToObject(n, "seed", (double)task->seed);
+    const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
+    cJSON_AddStringToObject(n, "init", cJSON_IsString(init) ? init->valuestring : "random");
     cJSON_AddItemToObject(n, "data", task->to_json ? task->to_json(task) : cJSON_CreateObject());
     if (strcmp(model->kind, "transformer") == 0)
         cJSON_AddItemToObject(n, "model", llc_tf_config_to_json(llc_transformer_config(model)));
     cJSON_AddItemToObject(n, "train", llc_train_config_to_json(tc));
-    (void)root;
     char *s = cJSON_PrintUnformatted(n);
     cJSON_Delete(n);
     return s;
@@ -135,9 +148,6 @@ int cmd_train(int argc, char **argv)
     if (!run) return cli_error(EXIT_USAGE, "train: --run ID is required (e.g. --run r1)");
     if (!cli_valid_run_id(run))
         return cli_error(EXIT_USAGE, "train: run id '%s' is invalid: use 1-64 letters, digits, '_', '-' or '.'", run);
-    const char *init = cli_get(&a, "init");
-    if (init && strcmp(init, "random") && strcmp(init, "teacher"))
-        return cli_error(EXIT_USAGE, "train: --init must be 'random' or 'teacher', got '%s'", init);
 
     char err[LLC_ERRLEN] = "";
     cJSON *root = NULL;
@@ -220,12 +230,17 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (!resuming) {
-        if (init && strcmp(init, "teacher") == 0) {
-            code = cli_error(EXIT_USAGE, "train: --init teacher needs a ground-truth task (linreg, dln, poly)");
-            llc_store_run_set_status(store, run, "failed", "--init teacher not available for this task");
-            goto cleanup;
+        const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
+        if (cJSON_IsString(init) && strcmp(init->valuestring, "teacher") == 0) {
+            rc = llc_regress_teacher(task, llc_trainer_params(tr), n_params, err);
+            if (rc) {
+                llc_store_run_set_status(store, run, "failed", err);
+                code = cli_error(cli_exit_code(rc), "train: %s", err);
+                goto cleanup;
+            }
+        } else {
+            llc_trainer_init_params(tr);
         }
-        llc_trainer_init_params(tr);
     }
 
     /* the largest gap between checkpoints bounds the log buffer */

@@ -1,5 +1,6 @@
 /* util.c - option parsing, exit codes, progress, store and run set-up. */
 #include "cli.h"
+#include "llc_regress.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -202,9 +203,19 @@ int cli_build(const cJSON *config, llc_task **task, llc_model **model, llc_train
     uint64_t s = cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0;
     rc = llc_task_new(tname->valuestring, cJSON_GetObjectItemCaseSensitive(config, "data"), s, task, err);
     if (rc) return rc;
-    llc_tf_config mc;
-    rc = llc_tf_config_from_json(cJSON_GetObjectItemCaseSensitive(config, "model"), &(*task)->shape, &mc, err);
-    if (rc == LLC_OK) rc = llc_transformer_new(&mc, model, err);
+    const cJSON *mj = cJSON_GetObjectItemCaseSensitive(config, "model");
+    if (llc_regress_is(*task)) {
+        /* ground-truth tasks fix their model: its shape is in the data settings */
+        if (mj && !(cJSON_IsObject(mj) && mj->child == NULL))
+            rc = llc_fail(err, LLC_ERR_INVALID, "config: task '%s' fixes its model; set its shape under data "
+                          "(e.g. --set widths=5,4,5), not under model", (*task)->name);
+        else
+            rc = llc_regress_make_model(*task, model, err);
+    } else {
+        llc_tf_config mc;
+        rc = llc_tf_config_from_json(mj, &(*task)->shape, &mc, err);
+        if (rc == LLC_OK) rc = llc_transformer_new(&mc, model, err);
+    }
     if (rc == LLC_OK && tc) rc = llc_train_config_from_json(cJSON_GetObjectItemCaseSensitive(config, "train"), tc, err);
     if (rc) {
         llc_model_free(*model);
