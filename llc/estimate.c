@@ -130,6 +130,7 @@ typedef struct {
     int dist;
     int B;              /* SGLD batch actually used */
     int full_batch;
+    int init_exact;     /* L_n(w*) over the whole finite set */
     long n_examples;    /* of dist */
     uint64_t hash;      /* target hash */
     double nbeta;
@@ -153,24 +154,28 @@ static uint64_t init_batch_index(uint64_t seed, int j)
     return llc_seed(seed, LLC_PURPOSE_DATA, 0, LLC_INIT_STREAM, (uint64_t)j) >> 24;
 }
 
-/* L_n(w*): full batch once, or the mean over init_batches batches. */
+/* L_n(w*): exact over the whole set (one batch of n) when the distribution
+ * is finite and no larger than the sampled budget init_batches*batch;
+ * otherwise the mean over init_batches batches of B. */
 static int compute_init_loss(prep *p, char *err)
 {
     int rc = LLC_OK;
     void *ws = NULL;
     llc_batch *b = NULL;
-    ws = p->m->ws_alloc(p->m, p->B);
-    b = llc_task_batch_alloc(p->task, p->B);
+    p->init_exact = p->n_examples > 0 && (double)p->n_examples <= (double)p->cfg->init_batches * p->cfg->batch;
+    int B = p->init_exact ? (int)p->n_examples : p->B;
+    ws = p->m->ws_alloc(p->m, B);
+    b = llc_task_batch_alloc(p->task, B);
     if (!ws || !b) {
-        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (L_n batch of %d)", p->B);
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (L_n batch of %d)", B);
         goto cleanup;
     }
-    int nb = p->full_batch ? 1 : p->cfg->init_batches;
+    int nb = p->init_exact ? 1 : p->cfg->init_batches;
     double sum = 0;
     for (int j = 0; j < nb; j++) {
         double L = NAN;
-        b->B = p->B;
-        rc = p->task->fill(p->task, p->dist, p->full_batch ? 0 : init_batch_index(p->cfg->seed, j), b);
+        b->B = B;
+        rc = p->task->fill(p->task, p->dist, p->init_exact ? 0 : init_batch_index(p->cfg->seed, j), b);
         if (rc) {
             llc_fail(err, rc, "estimate: task '%s' could not fill batch (%s)", p->task->name, llc_strerror(rc));
             goto cleanup;
@@ -605,11 +610,13 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
     out->precision = p->nbeta * h + c->gamma;
     double eps0;
     const char *start;
+    /* RMSProp multiplies the step by G <= 1/delta in every direction */
+    const double gmax = c->precond == LLC_PRECOND_RMSPROP ? 1.0 / c->rms_delta : 1.0;
     if (isfinite(out->precision) && out->precision > 0) {
-        eps0 = 4.0 * c->auto_bias_tol / out->precision;
-        start = "eps0 = 4*bias_tol/p";
+        eps0 = 4.0 * c->auto_bias_tol / (out->precision * gmax);
+        start = gmax > 1 ? "eps0 = 4*bias_tol*delta/p" : "eps0 = 4*bias_tol/p";
     } else {
-        eps0 = c->auto_eps_fallback;
+        eps0 = c->auto_eps_fallback / gmax;
         start = "curvature unavailable, eps0 = fallback";
     }
     out->eps0 = eps0;
@@ -778,6 +785,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     r->batch_used = p.B;
     r->full_batch = p.full_batch;
     r->init_batches_used = p.init_batches_used;
+    r->init_exact = p.init_exact;
     r->n_examples = p.n_examples;
     r->init_loss = p.init_loss;
     r->chains = cfg->chains;

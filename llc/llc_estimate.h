@@ -9,9 +9,12 @@
  *     lambda_c = nbeta * (mean of chain c's trace - L_n(w*)),
  * llc_mean / llc_std = mean and sample std (n-1) of lambda_c over the chains
  * that did not diverge. L_n(w*) (init_loss) is the mean minibatch loss at w*
- * over init_batches batches of `batch` sequences; for a finite data set with
- * batch >= n the SGLD batch is the whole set (B = n, full-batch SGLD) and
- * L_n(w*) is computed once on it, exactly.
+ * over init_batches batches of `batch` sequences, except for a finite
+ * distribution of n <= init_batches*batch examples, where it is computed
+ * exactly on one batch of all n (fill with B = n gives the whole set): a
+ * sampled L_n(w*) carries an error nbeta*SE that can exceed lambda itself.
+ * For a finite data set with batch >= n the SGLD batch is the whole set
+ * (B = n, full-batch SGLD).
  *
  * DATA AND STREAMS (bit-identical results whatever the thread count):
  *   chain c's rng:  llc_rng_new(llc_seed(seed, LLC_PURPOSE_SGLD, target_hash, c, 0))
@@ -51,7 +54,10 @@
  *      bias in a direction of precision p is (eps p/4)/(1 - eps p/4)
  *      (GROUND_TRUTH.md §1), so the ladder starts at
  *          eps0 = 4 * auto_bias_tol / p           (auto_bias_tol default 0.02).
- *      If p is not finite or not positive, eps0 = auto_eps_fallback (1e-4).
+ *      With RMSProp the step in every direction is eps*G with G <= 1/delta,
+ *      so eps0 is multiplied by delta (a bound, conservative where G < 1/delta).
+ *      If p is not finite or not positive, eps0 = auto_eps_fallback (1e-4)
+ *      (times delta for RMSProp).
  *   2. Ladder. For rung r = 0, 1, ..., auto_max_rungs-1, eps = eps0 / 4^r:
  *      pilot A: cfg->chains chains of burnin + auto_pilot_draws steps at eps
  *      with MALA on every auto_mala_every-th (2) step. The rung FAILS if a
@@ -162,6 +168,7 @@ typedef struct {
     int batch_used;             /* SGLD batch B actually used */
     int full_batch;             /* 1 if B = the whole finite data set */
     int init_batches_used;
+    int init_exact;             /* 1 if L_n(w*) is exact over the whole finite set */
     long n_examples;            /* of distribution dist, 0 = unbounded */
     /* results */
     double init_loss;           /* L_n(w*) */

@@ -1,0 +1,133 @@
+/* llc_sgld.h - localised, tempered SGLD over a parameter group (the sampler
+ * behind every LLC estimate). No I/O, no threads, no allocation in the step.
+ *
+ * GSL style, the loop belongs to the caller:
+ *
+ *     llc_sgld *s = llc_sgld_alloc(n_params);
+ *     llc_sgld_reset(s, w_star, group, &params);
+ *     for (k = 0; k < steps; k++) {
+ *         task->fill(task, dist, index_k, batch);
+ *         rc = llc_sgld_step(s, model, ws, batch, rng, &loss);   // loss at w BEFORE the update
+ *         if (rc == LLC_ERR_NUMERIC) break;                      // chain diverged
+ *     }
+ *     llc_sgld_free(s);
+ *
+ * The target (PAPERS.md, "The estimator they all share") is the localised,
+ * tempered posterior over the group V:
+ *     log pi(w) = -nb * L(w) - (gamma/2) * ||w_V - w*_V||^2,     nb = n*beta,
+ * with every weight outside V frozen at w*. Only V's indices are ever
+ * written; every other weight of the chain stays BIT-IDENTICAL to w*.
+ *
+ * Update, for each index i of V, with g = grad L_m(w) on the step's
+ * minibatch (computed in float32 by the model, combined in double):
+ *
+ *   plain (LLC_PRECOND_NONE):
+ *     w_i <- w_i - (eps/2) * (nb*g_i + gamma*(w_i - w*_i)) + sqrt(eps) * xi_i
+ *   RMSProp (LLC_PRECOND_RMSPROP; devinterp's RMSpropPreconditioner, Li et
+ *   al. 2016 pSGLD without the correction term, Hitchcock & Hoogland 2025):
+ *     V_i  <- alpha*V_i + (1 - alpha)*g_i^2        (V = 0 at reset; g is the
+ *                                                  RAW loss gradient, not nb*g)
+ *     G_i   = 1 / (sqrt(V_i) + delta)              (V_i updated first, then used)
+ *     w_i <- w_i - (eps/2) * G_i * (nb*g_i + gamma*(w_i - w*_i)) + sqrt(eps*G_i) * xi_i
+ *   xi_i ~ N(0,1) i.i.d. (GSL ziggurat) drawn from the caller's rng in
+ *   increasing index order, one per index of V per step.
+ *
+ * MALA diagnostic (mala_every = k > 0): on steps k, 2k, 3k, ... (1-based)
+ * the step also evaluates the loss and gradient at the proposal w' on the
+ * SAME minibatch and accumulates the Metropolis-adjusted acceptance
+ * probability  a = min(1, exp(log pi(w') - log pi(w) + log q(w|w') - log q(w'|w))),
+ * with log pi using that minibatch loss L_m and the proposal density
+ * q(x'|x) = N(x'; x - (eps/2) G (nb grad L_m(x) + gamma (x - w*)), eps G),
+ * G = 1 for plain SGLD. For RMSProp, G is this step's preconditioner in both
+ * directions (the "frozen preconditioner" approximation: the exact reverse
+ * move would use V updated with the gradient at w'). The proposal is always
+ * kept (never rejected), as devinterp's MALA callback does: it measures how
+ * far the discretisation is from an exact sampler. A MALA step costs a second
+ * forward+backward. The proposal's non-finite loss counts as a = 0.
+ *
+ * Divergence: the loss L_m(w) computed at the start of a step marks the chain
+ * diverged (the update is not applied, the step returns LLC_ERR_NUMERIC, and
+ * every later step returns LLC_ERR_NUMERIC at once) when it is NaN or +-inf,
+ * or when
+ *     L_m(w) > ref + diverge_factor * max(1, |ref|, d_V / (2 nb)),
+ * ref = params.ref_loss (L_n(w*); if NaN, the first step's loss). The scale
+ * max(1, |ref|, d_V/(2nb)) is the largest of: an absolute unit, the loss's own
+ * magnitude, and the largest excess loss a chain sampling a regular model
+ * correctly could show (lambda <= d_V/2, so E[L - L(w*)] <= d_V/(2 nb));
+ * a loss diverge_factor (default 10) such scales above the reference cannot
+ * be a sample of the local posterior.
+ */
+#ifndef LLC_SGLD_H
+#define LLC_SGLD_H
+
+#include "../core/llc_model.h"
+
+typedef enum {
+    LLC_PRECOND_NONE = 0,   /* plain SGLD */
+    LLC_PRECOND_RMSPROP = 1 /* RMSProp-preconditioned SGLD */
+} llc_precond;
+
+/* "none" / "rmsprop"; NULL for an unknown value. */
+const char *llc_precond_name(llc_precond p);
+/* Parse "none"/"plain"/"sgld" or "rmsprop"; -1 if unknown. */
+int llc_precond_parse(const char *s);
+
+/* Sampler hyperparameters (plain struct, copied by reset). */
+typedef struct {
+    double eps;            /* step size epsilon (> 0); the noise variance is eps */
+    double gamma;          /* localisation strength (>= 0) */
+    double nbeta;          /* inverse temperature n*beta (> 0) */
+    llc_precond precond;   /* default LLC_PRECOND_NONE */
+    double rms_alpha;      /* RMSProp decay, [0,1), default 0.99 */
+    double rms_delta;      /* RMSProp stabiliser, > 0, default 0.1 (devinterp) */
+    int mala_every;        /* MALA diagnostic every k-th step, 0 = off (default) */
+    double ref_loss;       /* L_n(w*) for the divergence rule; NaN (default) = first loss */
+    double diverge_factor; /* divergence threshold factor (> 0), default 10 */
+} llc_sgld_params;
+
+/* Defaults as documented above; eps, gamma, nbeta set to 0 (must be given). */
+void llc_sgld_params_default(llc_sgld_params *p);
+
+typedef struct llc_sgld llc_sgld;
+
+/* State for a model of n_params weights: the chain's weights and a gradient
+ * buffer. Returns NULL on OOM. Caller owns it; free with llc_sgld_free. */
+llc_sgld *llc_sgld_alloc(size_t n_params);
+void llc_sgld_free(llc_sgld *s);
+
+/* Start a chain at w_star: copies w_star (n_params floats) into the chain's
+ * weights, zeroes the RMSProp state and the statistics. w_star and g are
+ * BORROWED: both must stay valid and unchanged until the next reset or free.
+ * g must be normalised (sorted, non-overlapping ranges inside n_params) and
+ * non-empty. Allocates the buffers the chosen options need (RMSProp state,
+ * MALA buffers) the first time they are needed, never in step.
+ * LLC_ERR_INVALID (message in err) for bad parameters or group. */
+int llc_sgld_reset(llc_sgld *s, const float *w_star, const llc_group *g,
+                   const llc_sgld_params *p, char *err);
+
+/* One SGLD update on batch b. ws is the model workspace (m->ws_alloc with
+ * max_B >= b->B), rng the chain's stream. *loss_before (if not NULL) gets
+ * the minibatch loss L_m(w) at the weights BEFORE the update.
+ * Returns LLC_OK; LLC_ERR_NUMERIC if the chain diverged (this step or
+ * earlier; the weights are then left as they were before the step);
+ * LLC_ERR_INVALID if reset was not called; or the model's error code. */
+int llc_sgld_step(llc_sgld *s, const llc_model *m, void *ws, const llc_batch *b,
+                  gsl_rng *rng, double *loss_before);
+
+/* The chain's current weights (n_params floats, owned by s). */
+const float *llc_sgld_weights(const llc_sgld *s);
+
+typedef struct {
+    long steps;          /* updates applied since reset */
+    int diverged;        /* 1 once divergence was detected */
+    long diverged_at;    /* 0-based step index of the divergence, -1 if none */
+    double diverge_loss; /* the loss that triggered it (NaN if none) */
+    double threshold;    /* current divergence threshold on L_m (NaN before the first step without ref_loss) */
+    long mala_n;         /* MALA evaluations so far */
+    double mala_sum;     /* sum of their acceptance probabilities */
+    double mala_last;    /* the last one (NaN if none) */
+} llc_sgld_stats;
+
+void llc_sgld_get_stats(const llc_sgld *s, llc_sgld_stats *st);
+
+#endif

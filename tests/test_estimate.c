@@ -1,0 +1,636 @@
+/* test_estimate.c - the LLC estimator (llc/llc_estimate.h) against the exact
+ * finite-nbeta SGLD formula of GROUND_TRUTH.md §1 on a linear-regression
+ * model defined here (f = w.x, loss = mean (y - w.x)^2, analytic gradient,
+ * full batch): lambda-hat = sum_i t a_i / (p_i (1 - eps p_i / 4)),
+ * p_i = 2 t a_i + gamma, a_i the eigenvalues of Sigma = X^T X / n. Also:
+ * bit-identical results for 1 and 2 threads, divergence reporting, nbeta
+ * modes, split-R-hat, and the automatic step size. Seeds are fixed (printed). */
+#include "llc_estimate.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_randist.h>
+
+#define SEED 20240612ULL
+
+/* Fallback while tasks/ has no llc_task_batch_alloc: a weak definition, so
+ * the library's (when it exists and is linked) takes precedence. */
+__attribute__((weak)) llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
+{
+    return llc_batch_alloc(cap_B, t->shape.T, t->shape.vocab > 0, t->shape.d_in, t->shape.n_out > 0,
+                           t->shape.d_out);
+}
+
+/* ---------------- linear regression model ---------------- */
+
+#define LR_MAXD 64
+
+static int lr_init(const llc_model *m, float *w, gsl_rng *rng)
+{
+    (void)rng;
+    memset(w, 0, llc_model_n_params(m) * sizeof *w);
+    return LLC_OK;
+}
+
+static void *lr_ws_alloc(const llc_model *m, int max_B)
+{
+    (void)m;
+    (void)max_B;
+    return malloc(1);
+}
+
+static void lr_ws_free(void *ws) { free(ws); }
+
+/* loss = sum_b mask_b (y_b - w.x_b)^2 / sum_b mask_b; grad = -2/M sum mask r x */
+static int lr_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad,
+                        double *loss)
+{
+    (void)ws;
+    int d = (int)llc_model_n_params(m);
+    if (d > LR_MAXD || b->d_in != d || !b->x || !b->y || b->d_out != 1) return LLC_ERR_INVALID;
+    double g[LR_MAXD] = {0};
+    double sum = 0, msum = 0;
+    int N = b->B * b->T;
+    for (int i = 0; i < N; i++) {
+        double mk = b->mask[i];
+        if (mk == 0) continue;
+        const float *x = b->x + (size_t)i * d;
+        double pred = 0;
+        for (int j = 0; j < d; j++) pred += (double)w[j] * x[j];
+        double r = b->y[i] - pred;
+        sum += mk * r * r;
+        msum += mk;
+        for (int j = 0; j < d; j++) g[j] += -2.0 * mk * r * x[j];
+    }
+    if (msum == 0) return LLC_ERR_INVALID;
+    *loss = sum / msum;
+    if (grad)
+        for (int j = 0; j < d; j++) grad[j] = (float)(g[j] / msum);
+    return LLC_OK;
+}
+
+static int lr_group(const llc_model *m, const char *name, llc_group *g, char *err)
+{
+    if (strcmp(name, "model")) return llc_fail(err, LLC_ERR_NOTFOUND, "unknown group '%s' (valid: model)", name);
+    snprintf(g->name, sizeof g->name, "%s", name);
+    return llc_group_add(g, 0, llc_model_n_params(m));
+}
+
+static llc_model *lr_new(int d)
+{
+    llc_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->kind = "linreg";
+    int shape[1] = {d};
+    if (llc_ptable_add(&m->table, "w", 1, shape) < 0) {
+        free(m);
+        return NULL;
+    }
+    m->init = lr_init;
+    m->ws_alloc = lr_ws_alloc;
+    m->ws_free = lr_ws_free;
+    m->loss_grad = lr_loss_grad;
+    m->group = lr_group;
+    return m;
+}
+
+/* ---------------- fixed finite data set task ---------------- */
+
+typedef struct {
+    int n, d;
+    float *X; /* (n, d) */
+    float *Y; /* (n) */
+    uint64_t poison; /* > 0: minibatches whose index is a multiple of it get a NaN target */
+} ds_impl;
+
+static long ds_n_examples(const llc_task *t, int dist)
+{
+    (void)dist;
+    return ((const ds_impl *)t->impl)->n;
+}
+
+/* B == n: the whole set in order; otherwise B rows drawn with replacement
+ * from the stream (seed, DATA, dist, index). */
+static int ds_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
+{
+    const ds_impl *D = t->impl;
+    if (b->B > b->cap_B || b->d_in != D->d || b->T != 1) return LLC_ERR_INVALID;
+    for (int i = 0; i < b->B; i++) {
+        int row = b->B == D->n ? i
+                               : (int)(llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, index, (uint64_t)i) %
+                                       (uint64_t)D->n);
+        memcpy(b->x + (size_t)i * D->d, D->X + (size_t)row * D->d, (size_t)D->d * sizeof(float));
+        b->y[i] = D->Y[row];
+        b->mask[i] = 1.0f;
+    }
+    if (D->poison && b->B != D->n && index % D->poison == 0) b->y[0] = NAN;
+    return LLC_OK;
+}
+
+static void ds_free_impl(void *p)
+{
+    ds_impl *D = p;
+    if (!D) return;
+    free(D->X);
+    free(D->Y);
+    free(D);
+}
+
+/* Takes ownership of X and Y. */
+static llc_task *ds_new(int n, int d, float *X, float *Y)
+{
+    llc_task *t = calloc(1, sizeof *t);
+    ds_impl *D = calloc(1, sizeof *D);
+    if (!t || !D) {
+        free(t);
+        free(D);
+        return NULL;
+    }
+    D->n = n;
+    D->d = d;
+    D->X = X;
+    D->Y = Y;
+    snprintf(t->name, sizeof t->name, "linreg-test");
+    t->seed = SEED;
+    t->shape.T = 1;
+    t->shape.d_in = d;
+    t->shape.d_out = 1;
+    t->n_dists = 2;
+    t->dists[0] = "train";
+    t->dists[1] = "test";
+    t->impl = D;
+    t->n_examples = ds_n_examples;
+    t->fill = ds_fill;
+    t->free_impl = ds_free_impl;
+    return t;
+}
+
+static void ds_free(llc_task *t)
+{
+    if (!t) return;
+    ds_free_impl(t->impl);
+    free(t);
+}
+
+/* Hadamard design: X[i][j] = (-1)^popcount(i & (j+1)), n a power of 2 > d,
+ * so X^T X = n I exactly. y = X w_true + sigma * noise. w_star = the
+ * least-squares fit X^T y / n (rounded to float). */
+static llc_task *make_hadamard_task(int n, int d, double sigma, float *w_star)
+{
+    float *X = malloc((size_t)n * d * sizeof *X), *Y = malloc((size_t)n * sizeof *Y);
+    gsl_rng *r = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_TASK, 1, 0, 0));
+    if (!X || !Y || !r) {
+        free(X);
+        free(Y);
+        gsl_rng_free(r);
+        return NULL;
+    }
+    double wt[LR_MAXD];
+    for (int j = 0; j < d; j++) wt[j] = gsl_ran_gaussian(r, 1.0);
+    for (int i = 0; i < n; i++) {
+        double y = 0;
+        for (int j = 0; j < d; j++) {
+            X[(size_t)i * d + j] = (__builtin_popcount((unsigned)(i & (j + 1))) & 1) ? -1.0f : 1.0f;
+            y += wt[j] * X[(size_t)i * d + j];
+        }
+        Y[i] = (float)(y + sigma * gsl_ran_gaussian(r, 1.0));
+    }
+    for (int j = 0; j < d; j++) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (double)X[(size_t)i * d + j] * Y[i];
+        w_star[j] = (float)(s / n);
+    }
+    gsl_rng_free(r);
+    return ds_new(n, d, X, Y);
+}
+
+/* ---------------- helpers ---------------- */
+
+/* Gaussian design with correlated columns: x = z + 0.6 z_{j-1}; y = X w_true
+ * + sigma * noise. w_star = the least-squares fit (Cholesky, double, on the
+ * float data the model sees), rounded to float; a[] = eigenvalues of
+ * Sigma = X^T X / n (GSL, ascending not needed). */
+static llc_task *make_gauss_task(int n, int d, double sigma, float *w_star, double *a)
+{
+    float *X = malloc((size_t)n * d * sizeof *X), *Y = malloc((size_t)n * sizeof *Y);
+    gsl_rng *r = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_TASK, 2, 0, 0));
+    gsl_matrix *S = gsl_matrix_alloc((size_t)d, (size_t)d), *S2 = gsl_matrix_alloc((size_t)d, (size_t)d);
+    gsl_vector *xy = gsl_vector_alloc((size_t)d), *wls = gsl_vector_alloc((size_t)d),
+               *ev = gsl_vector_alloc((size_t)d);
+    gsl_eigen_symm_workspace *ew = gsl_eigen_symm_alloc((size_t)d);
+    llc_task *t = NULL;
+    if (!X || !Y || !r || !S || !S2 || !xy || !wls || !ev || !ew) goto cleanup;
+    double wt[LR_MAXD];
+    for (int j = 0; j < d; j++) wt[j] = gsl_ran_gaussian(r, 1.0);
+    for (int i = 0; i < n; i++) {
+        double z[LR_MAXD], y = 0;
+        for (int j = 0; j < d; j++) z[j] = gsl_ran_gaussian(r, 1.0);
+        for (int j = 0; j < d; j++) {
+            X[(size_t)i * d + j] = (float)(z[j] + (j ? 0.6 * z[j - 1] : 0.0));
+            y += wt[j] * X[(size_t)i * d + j];
+        }
+        Y[i] = (float)(y + sigma * gsl_ran_gaussian(r, 1.0));
+    }
+    for (int j = 0; j < d; j++) {
+        double sy = 0;
+        for (int i = 0; i < n; i++) sy += (double)X[(size_t)i * d + j] * Y[i];
+        gsl_vector_set(xy, (size_t)j, sy / n);
+        for (int k = 0; k < d; k++) {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += (double)X[(size_t)i * d + j] * X[(size_t)i * d + k];
+            gsl_matrix_set(S, (size_t)j, (size_t)k, s / n);
+        }
+    }
+    gsl_matrix_memcpy(S2, S);
+    if (gsl_linalg_cholesky_decomp1(S2) || gsl_linalg_cholesky_solve(S2, xy, wls)) goto cleanup;
+    for (int j = 0; j < d; j++) w_star[j] = (float)gsl_vector_get(wls, (size_t)j);
+    gsl_matrix_memcpy(S2, S);
+    if (gsl_eigen_symm(S2, ev, ew)) goto cleanup;
+    for (int j = 0; j < d; j++) a[j] = gsl_vector_get(ev, (size_t)j);
+    t = ds_new(n, d, X, Y);
+    X = NULL;
+    Y = NULL;
+cleanup:
+    free(X);
+    free(Y);
+    gsl_rng_free(r);
+    gsl_matrix_free(S);
+    gsl_matrix_free(S2);
+    gsl_vector_free(xy);
+    gsl_vector_free(wls);
+    gsl_vector_free(ev);
+    gsl_eigen_symm_free(ew);
+    return t;
+}
+
+/* GROUND_TRUTH §1: full-batch SGLD at step eps (eps = 0: perfect sampler). */
+static double sgld_exact(const double *a, int d, double t, double gamma, double eps)
+{
+    double s = 0;
+    for (int i = 0; i < d; i++) {
+        double p = 2 * t * a[i] + gamma;
+        s += t * a[i] / (p * (1 - eps * p / 4));
+    }
+    return s;
+}
+
+static const double T_NB = 1085.74; /* n/log n at n = 1e4 (GROUND_TRUTH §1 table) */
+
+static void base_config(llc_estimate_config *c)
+{
+    llc_estimate_config_default(c);
+    c->gamma = 1.0;
+    c->nbeta = T_NB;
+    c->nbeta_mode = LLC_NBETA_GIVEN;
+    c->batch = 1024; /* >= n: full batch */
+    c->seed = SEED;
+    c->threads = 2;
+    c->target_hash = llc_hash_str("test/model");
+}
+
+static void print_result(const char *what, const llc_estimate_result *r)
+{
+    printf("  %s: eps %.4g nbeta %.6g (%s) B %d%s L_n(w*) %.6f llc %.4f +- %.4f (se %.4f) rhat %.4f "
+           "below %.3f mala %.4f status %s, %.2f s\n",
+           what, r->eps, r->nbeta, llc_nbeta_mode_name(r->nbeta_mode), r->batch_used,
+           r->full_batch ? " (full)" : "", r->init_loss, r->llc_mean, r->llc_std, r->llc_std / sqrt(r->chains),
+           r->rhat, r->frac_below, r->mala_accept, r->status, r->seconds);
+}
+
+/* lambda-hat against the exact formula within 3 standard errors (from the
+ * spread of the chains). */
+static void check_formula(const char *name, const llc_model *m, const float *wstar, const llc_task *t,
+                          const double *a, int d, double eps, const llc_estimate_config *c, double table)
+{
+    llc_estimate_result *r = NULL;
+    char err[LLC_ERRLEN] = "";
+    int rc = llc_estimate(m, wstar, NULL, t, c, &r, err);
+    CHECK(rc == LLC_OK, "%s: estimate runs (%s)", name, err);
+    if (rc) return;
+    print_result(name, r);
+    double want = sgld_exact(a, d, T_NB, c->gamma, eps);
+    if (!isnan(table))
+        CHECK(fabs(want - table) < 5e-5, "%s: formula %.5f matches the GROUND_TRUTH table %.4f", name, want, table);
+    double se = r->llc_std / sqrt(r->chains);
+    CHECK(!strcmp(r->status, "ok") && r->n_diverged == 0, "%s: status ok", name);
+    CHECK(fabs(r->llc_mean - want) <= 3 * se,
+          "%s: lambda-hat %.4f = exact SGLD %.4f within 3 se (se %.4f, perfect sampler %.4f)", name, r->llc_mean,
+          want, se, sgld_exact(a, d, T_NB, c->gamma, 0));
+    CHECK(se < 0.35 * fabs(sgld_exact(a, d, T_NB, c->gamma, eps) - sgld_exact(a, d, T_NB, c->gamma, 0)) ||
+              se < 0.02,
+          "%s: precise enough to see the step-size bias (se %.4f)", name, se);
+    llc_estimate_result_free(r);
+}
+
+static void test_regular_formula(void)
+{
+    enum { N = 16, D = 10 };
+    float wstar[D];
+    double a[D];
+    for (int i = 0; i < D; i++) a[i] = 1.0; /* Hadamard design: Sigma = I exactly */
+    llc_model *m = lr_new(D);
+    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    CHECK(m && t, "regular: Hadamard linear regression n = %d, d = %d (Sigma = I)", N, D);
+    if (!m || !t) goto cleanup;
+    llc_estimate_config c;
+    base_config(&c);
+    c.chains = 16;
+    /* eps = 1e-5: eps p / 2 = 0.011 per step, autocorrelation ~ 90 steps */
+    c.eps = 1e-5;
+    c.burnin = 1000;
+    c.draws = 80000;
+    c.thin = 8;
+    check_formula("regular eps=1e-5", m, wstar, t, a, D, c.eps, &c, 5.0250);
+    /* eps = 1e-4: 10x faster mixing */
+    c.eps = 1e-4;
+    c.burnin = 200;
+    c.draws = 50000;
+    c.thin = 2;
+    check_formula("regular eps=1e-4", m, wstar, t, a, D, c.eps, &c, 5.2847);
+cleanup:
+    llc_model_free(m);
+    ds_free(t);
+}
+
+static void test_general_formula(void)
+{
+    enum { N = 64, D = 10 };
+    float wstar[D];
+    double a[D];
+    llc_model *m = lr_new(D);
+    llc_task *t = make_gauss_task(N, D, 0.5, wstar, a);
+    double amin = a[0], amax = a[0];
+    for (int i = 1; i < D; i++) {
+        amin = fmin(amin, a[i]);
+        amax = fmax(amax, a[i]);
+    }
+    CHECK(m && t, "general: correlated Gaussian design n = %d, d = %d, eigenvalues of Sigma in [%.3f, %.3f]", N, D,
+          amin, amax);
+    if (!m || !t) goto cleanup;
+    llc_estimate_config c;
+    base_config(&c);
+    c.chains = 16;
+    c.eps = 1.5e-4;
+    c.burnin = 500;
+    c.draws = 20000;
+    c.thin = 2;
+    check_formula("general eps=1.5e-4", m, wstar, t, a, D, c.eps, &c, NAN);
+cleanup:
+    llc_model_free(m);
+    ds_free(t);
+}
+
+static void test_threads_and_modes(void)
+{
+    enum { N = 16, D = 10 };
+    float wstar[D];
+    llc_model *m = lr_new(D);
+    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_estimate_result *r1 = NULL, *r2 = NULL, *r3 = NULL;
+    char err[LLC_ERRLEN] = "";
+    llc_estimate_config c;
+    base_config(&c);
+    c.eps = 1e-4;
+    c.chains = 5;
+    c.draws = 300;
+    c.burnin = 50;
+    c.batch = 8; /* minibatches: the data indices matter */
+    c.mala_every = 3;
+    c.threads = 1;
+    int rc1 = llc_estimate(m, wstar, NULL, t, &c, &r1, err);
+    c.threads = 2;
+    int rc2 = llc_estimate(m, wstar, NULL, t, &c, &r2, err);
+    c.threads = 4;
+    int rc3 = llc_estimate(m, wstar, NULL, t, &c, &r3, err);
+    CHECK(rc1 == LLC_OK && rc2 == LLC_OK && rc3 == LLC_OK, "threads: 1, 2 and 4 threads run (%s)", err);
+    if (rc1 || rc2 || rc3) goto cleanup;
+    print_result("minibatch B=8", r1);
+    size_t C = (size_t)c.chains, Dr = (size_t)c.draws;
+    int same = memcmp(r1->chain_llc, r2->chain_llc, C * sizeof(double)) == 0 &&
+               memcmp(r1->trace, r2->trace, C * Dr * sizeof(double)) == 0 &&
+               memcmp(r1->chain_mala, r2->chain_mala, C * sizeof(double)) == 0 &&
+               memcmp(&r1->llc_mean, &r2->llc_mean, sizeof(double)) == 0 &&
+               memcmp(&r1->init_loss, &r2->init_loss, sizeof(double)) == 0;
+    CHECK(same, "threads: 1 and 2 threads give bit-identical per-chain values, traces, MALA and mean");
+    same = memcmp(r1->chain_llc, r3->chain_llc, C * sizeof(double)) == 0 &&
+           memcmp(r1->trace, r3->trace, C * Dr * sizeof(double)) == 0;
+    CHECK(same, "threads: 4 threads (5 chains) bit-identical too");
+    double Lfull;
+    {
+        llc_batch *fb = llc_batch_alloc(N, 1, 0, D, 0, 1);
+        t->fill(t, 0, 0, fb);
+        m->loss_grad(m, NULL, wstar, fb, NULL, &Lfull);
+        llc_batch_free(fb);
+    }
+    CHECK(!r1->full_batch && r1->batch_used == 8 && r1->init_exact && r1->init_batches_used == 1 &&
+              r1->init_loss == Lfull,
+          "minibatch: B = 8 < n = 16; n <= 16 batches x 8, so L_n(w*) = %.9f is exact (%.9f)", r1->init_loss,
+          Lfull);
+    CHECK(r1->chain_llc[0] != r1->chain_llc[1], "minibatch: chains differ from one another");
+    CHECK(r1->mala_accept > 0.5 && r1->mala_accept <= 1, "minibatch: MALA acceptance %.3f reported",
+          r1->mala_accept);
+    CHECK(r1->cfg.target_hash == c.target_hash && r1->cfg.eps == 1e-4 && r1->eps_auto == 0,
+          "settings used are recorded");
+    llc_estimate_result_free(r1);
+    llc_estimate_result_free(r2);
+    llc_estimate_result_free(r3);
+    r1 = r2 = r3 = NULL;
+
+    /* nbeta modes */
+    c.threads = 1;
+    c.chains = 2;
+    c.draws = 20;
+    c.burnin = 0;
+    c.mala_every = 0;
+    c.nbeta = 0;
+    c.nbeta_mode = LLC_NBETA_DEFAULT;
+    rc1 = llc_estimate(m, wstar, NULL, t, &c, &r1, err);
+    CHECK(rc1 == LLC_OK && r1->nbeta_mode == LLC_NBETA_N_LOG_N && r1->nbeta_n == N &&
+              fabs(r1->nbeta - N / log((double)N)) < 1e-12,
+          "nbeta: default on a finite set is n/log n = %.6f (n = %ld)", rc1 ? NAN : r1->nbeta,
+          rc1 ? 0L : r1->nbeta_n);
+    c.nbeta_mode = LLC_NBETA_M_LOG_M;
+    rc2 = llc_estimate(m, wstar, NULL, t, &c, &r2, err);
+    CHECK(rc2 == LLC_OK && r2->nbeta_mode == LLC_NBETA_M_LOG_M && r2->nbeta_n == 8 &&
+              fabs(r2->nbeta - 8 / log(8.0)) < 1e-12,
+          "nbeta: m/log m with m = batch 8 is %.6f", rc2 ? NAN : r2->nbeta);
+    c.init_batches = 1; /* 1 x 8 < 16: sampled */
+    rc3 = llc_estimate(m, wstar, NULL, t, &c, &r3, err);
+    CHECK(rc3 == LLC_OK && !r3->init_exact && r3->init_batches_used == 1 && r3->init_loss != Lfull,
+          "minibatch: n > init_batches x batch: L_n(w*) sampled from 1 batch (%.6f)", rc3 ? NAN : r3->init_loss);
+    llc_estimate_result_free(r3);
+    r3 = NULL;
+    c.nbeta_mode = LLC_NBETA_GIVEN;
+    rc3 = llc_estimate(m, wstar, NULL, t, &c, &r3, err);
+    CHECK(rc3 == LLC_ERR_INVALID && strstr(err, "nbeta"), "nbeta: 'given' without a value is refused (%s)", err);
+cleanup:
+    llc_estimate_result_free(r1);
+    llc_estimate_result_free(r2);
+    llc_estimate_result_free(r3);
+    llc_model_free(m);
+    ds_free(t);
+}
+
+static void test_divergence(void)
+{
+    enum { N = 16, D = 10 };
+    float wstar[D];
+    llc_model *m = lr_new(D);
+    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_estimate_result *r = NULL;
+    char err[LLC_ERRLEN] = "";
+    llc_estimate_config c;
+    base_config(&c);
+    c.eps = 1e-2; /* eps p = 21.7 > 4 */
+    int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
+    CHECK(rc == LLC_OK, "divergence: a diverging estimate is not an error (%s)", err);
+    if (!rc) {
+        CHECK(!strcmp(r->status, "diverged") && r->n_diverged == c.chains && isnan(r->llc_mean) &&
+                  isnan(r->chain_llc[0]) && r->chain_diverged[0] && r->chain_diverged_at[0] >= 0,
+              "divergence: status '%s', %d of %d chains diverged (chain 0 at step %ld), llc_mean %g", r->status,
+              r->n_diverged, c.chains, r->chain_diverged_at[0], r->llc_mean);
+        CHECK(isnan(r->trace[(size_t)c.draws - 1]), "divergence: trace after the divergence is NaN");
+    }
+    llc_estimate_result_free(r);
+    r = NULL;
+    /* some chains meet a poisoned minibatch (NaN target, about one batch in
+     * 3000): those diverge and are excluded from the mean */
+    ((ds_impl *)t->impl)->poison = 3000;
+    c.eps = 1e-4;
+    c.chains = 8;
+    c.draws = 2000;
+    c.batch = 8;
+    rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
+    CHECK(rc == LLC_OK, "divergence: partly diverging estimate runs (%s)", err);
+    if (!rc) {
+        printf("  poisoned batches: %d of %d chains diverged, status %s, llc %.4g\n", r->n_diverged, c.chains,
+               r->status, r->llc_mean);
+        CHECK(r->n_diverged > 0 && r->n_diverged < c.chains, "divergence: %d of %d chains diverged", r->n_diverged,
+              c.chains);
+        int n_ok = c.chains - r->n_diverged;
+        double s = 0;
+        for (int k = 0; k < c.chains; k++)
+            if (!r->chain_diverged[k]) s += r->chain_llc[k];
+        CHECK(n_ok == 0 ? isnan(r->llc_mean) : fabs(r->llc_mean - s / n_ok) < 1e-9 * fabs(s / n_ok),
+              "divergence: mean over the %d non-diverged chains", n_ok);
+        CHECK(!strcmp(r->status, r->n_diverged ? "diverged" : "ok"), "divergence: status follows divergences");
+    }
+    llc_estimate_result_free(r);
+    llc_model_free(m);
+    ds_free(t);
+}
+
+static void test_auto_eps(void)
+{
+    enum { N = 16, D = 10 };
+    float wstar[D];
+    double a[D];
+    for (int i = 0; i < D; i++) a[i] = 1.0;
+    llc_model *m = lr_new(D);
+    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_estimate_result *r = NULL;
+    char err[LLC_ERRLEN] = "";
+    llc_estimate_config c;
+    base_config(&c);
+    c.eps = 0; /* automatic */
+    c.chains = 8;
+    c.draws = 2000;
+    int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
+    CHECK(rc == LLC_OK && r->eps_auto, "auto eps: estimate with eps = 0 runs (%s)", err);
+    if (!rc) {
+        const llc_eps_auto_result *A = &r->auto_eps;
+        print_result("auto eps", r);
+        printf("  auto eps: %s\n", A->reason);
+        for (int k = 0; k < A->n_rungs; k++)
+            printf("    rung %d: eps %.4g llc %.4f (se %.4f) mala %.4f diverged %d | eps/4: %.4f (se %.4f) %s\n", k,
+                   A->rung[k].eps, A->rung[k].llc, A->rung[k].se, A->rung[k].mala, A->rung[k].n_diverged,
+                   A->rung[k].llc_quarter, A->rung[k].se_quarter, A->rung[k].passed ? "PASS" : "fail");
+        /* Hessian of L = 2 Sigma = 2 I: h = 2, p = 2t + gamma */
+        CHECK(fabs(A->curvature - 2.0) < 1e-3, "auto eps: curvature %.6f = 2 (Hessian 2 Sigma)", A->curvature);
+        CHECK(r->eps > 0 && r->eps * A->precision < 4 && !strcmp(r->status, "ok"),
+              "auto eps: eps %.4g is stable (eps p = %.3f < 4), status %s", r->eps, r->eps * A->precision,
+              r->status);
+        double se = r->llc_std / sqrt(r->chains);
+        CHECK(fabs(r->llc_mean - D / 2.0) <= 0.05 * D / 2.0,
+              "auto eps: lambda-hat %.4f within 5%% of d/2 = %.1f (se %.4f)", r->llc_mean, D / 2.0, se);
+        double want = sgld_exact(a, D, T_NB, c.gamma, r->eps);
+        CHECK(fabs(r->llc_mean - want) <= 3 * se + 0.01, "auto eps: lambda-hat %.4f = exact SGLD %.4f at that eps",
+              r->llc_mean, want);
+        CHECK(A->n_rungs >= 1 && A->rung[A->n_rungs - 1].passed && A->rung[A->n_rungs - 1].eps == r->eps &&
+                  strstr(A->reason, "agrees") != NULL,
+              "auto eps: the chosen rung passed every check and the reason is recorded");
+    }
+    llc_estimate_result_free(r);
+    llc_model_free(m);
+    ds_free(t);
+}
+
+static void test_rhat(void)
+{
+    enum { C = 4, N = 1000 };
+    static double x[C * N];
+    gsl_rng *r = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_TASK, 3, 0, 0));
+    for (int i = 0; i < C * N; i++) x[i] = gsl_ran_gaussian(r, 1.0);
+    double r1 = llc_split_rhat(x, C, N);
+    CHECK(r1 > 0.99 && r1 < 1.01, "rhat: i.i.d. chains give %.4f ~ 1", r1);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < N; i++) x[c * N + i] += c;
+    double r2 = llc_split_rhat(x, C, N);
+    CHECK(r2 > 1.5, "rhat: chains with different means give %.3f > 1.5", r2);
+    for (int i = 0; i < N; i++) x[i] = i; /* a trend inside one chain is caught by the split */
+    double r3 = llc_split_rhat(x, 1, N);
+    CHECK(r3 > 1.5, "rhat: a drifting single chain gives %.3f > 1.5", r3);
+    CHECK(isnan(llc_split_rhat(x, 1, 3)), "rhat: too short is NaN");
+    gsl_rng_free(r);
+}
+
+static void test_config(void)
+{
+    llc_estimate_config c;
+    char err[LLC_ERRLEN] = "";
+    llc_estimate_config_default(&c);
+    CHECK(llc_estimate_config_check(&c, err) == LLC_OK && c.chains == 4 && c.draws == 200 && c.batch == 32 &&
+              c.init_batches == 16 && c.burnin == 0 && c.thin == 1 && c.eps == 0,
+          "config: defaults (4 chains x 200 draws, batch 32, 16 init batches, auto eps) are valid");
+    c.chains = 0;
+    CHECK(llc_estimate_config_check(&c, err) == LLC_ERR_INVALID && strstr(err, "chains"),
+          "config: chains = 0 refused (%s)", err);
+    llc_estimate_config_default(&c);
+    c.eps = -1;
+    CHECK(llc_estimate_config_check(&c, err) == LLC_ERR_INVALID && strstr(err, "eps"),
+          "config: eps < 0 refused (%s)", err);
+    llc_estimate_config_default(&c);
+    c.dist = 5;
+    enum { N = 16, D = 10 };
+    float wstar[D];
+    llc_model *m = lr_new(D);
+    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_estimate_result *r = NULL;
+    CHECK(llc_estimate(m, wstar, NULL, t, &c, &r, err) == LLC_ERR_INVALID && r == NULL,
+          "config: unknown distribution refused (%s)", err);
+    llc_estimate_result_free(NULL);
+    llc_model_free(m);
+    ds_free(t);
+}
+
+int main(void)
+{
+    gsl_set_error_handler_off();
+    printf("test_estimate: seed %llu\n", (unsigned long long)SEED);
+    double t0 = llc_now();
+    test_config();
+    test_rhat();
+    test_threads_and_modes();
+    test_divergence();
+    test_regular_formula();
+    test_general_formula();
+    test_auto_eps();
+    printf("test_estimate: %.1f s\n", llc_now() - t0);
+    return tu_finish("test_estimate");
+}

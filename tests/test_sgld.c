@@ -1,0 +1,589 @@
+/* test_sgld.c - the SGLD sampler (sgld/llc_sgld.h) on a linear-regression
+ * model defined here (f = w.x, loss = mean (y - w.x)^2, analytic gradient)
+ * over a fixed data set whose inputs are columns of a Hadamard matrix, so
+ * that Sigma = X^T X / n = I exactly. Checks: one step against the update
+ * formula (plain and RMSProp), weights outside the group bit-identical,
+ * determinism, RMSProp, the MALA diagnostic, divergence, argument checks.
+ * Seeds are fixed (printed); a failure replays exactly. */
+#include "llc_sgld.h"
+#include "llc_task.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+
+#define SEED 20240611ULL
+
+/* ---------------- linear regression model ---------------- */
+
+#define LR_MAXD 64
+
+static int lr_init(const llc_model *m, float *w, gsl_rng *rng)
+{
+    (void)rng;
+    memset(w, 0, llc_model_n_params(m) * sizeof *w);
+    return LLC_OK;
+}
+
+static void *lr_ws_alloc(const llc_model *m, int max_B)
+{
+    (void)m;
+    (void)max_B;
+    return malloc(1);
+}
+
+static void lr_ws_free(void *ws) { free(ws); }
+
+/* loss = sum_b mask_b (y_b - w.x_b)^2 / sum_b mask_b; grad = -2/M sum mask r x */
+static int lr_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad,
+                        double *loss)
+{
+    (void)ws;
+    int d = (int)llc_model_n_params(m);
+    if (d > LR_MAXD || b->d_in != d || !b->x || !b->y || b->d_out != 1) return LLC_ERR_INVALID;
+    double g[LR_MAXD] = {0};
+    double sum = 0, msum = 0;
+    int N = b->B * b->T;
+    for (int i = 0; i < N; i++) {
+        double mk = b->mask[i];
+        if (mk == 0) continue;
+        const float *x = b->x + (size_t)i * d;
+        double pred = 0;
+        for (int j = 0; j < d; j++) pred += (double)w[j] * x[j];
+        double r = b->y[i] - pred;
+        sum += mk * r * r;
+        msum += mk;
+        for (int j = 0; j < d; j++) g[j] += -2.0 * mk * r * x[j];
+    }
+    if (msum == 0) return LLC_ERR_INVALID;
+    *loss = sum / msum;
+    if (grad)
+        for (int j = 0; j < d; j++) grad[j] = (float)(g[j] / msum);
+    return LLC_OK;
+}
+
+static int lr_group(const llc_model *m, const char *name, llc_group *g, char *err)
+{
+    if (strcmp(name, "model")) return llc_fail(err, LLC_ERR_NOTFOUND, "unknown group '%s' (valid: model)", name);
+    snprintf(g->name, sizeof g->name, "%s", name);
+    return llc_group_add(g, 0, llc_model_n_params(m));
+}
+
+static llc_model *lr_new(int d)
+{
+    llc_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->kind = "linreg";
+    int shape[1] = {d};
+    if (llc_ptable_add(&m->table, "w", 1, shape) < 0) {
+        free(m);
+        return NULL;
+    }
+    m->init = lr_init;
+    m->ws_alloc = lr_ws_alloc;
+    m->ws_free = lr_ws_free;
+    m->loss_grad = lr_loss_grad;
+    m->group = lr_group;
+    return m;
+}
+
+/* ---------------- fixed finite data set task ---------------- */
+
+typedef struct {
+    int n, d;
+    float *X; /* (n, d) */
+    float *Y; /* (n) */
+} ds_impl;
+
+static long ds_n_examples(const llc_task *t, int dist)
+{
+    (void)dist;
+    return ((const ds_impl *)t->impl)->n;
+}
+
+/* B == n: the whole set in order; otherwise B rows drawn with replacement
+ * from the stream (seed, DATA, dist, index). */
+static int ds_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
+{
+    const ds_impl *D = t->impl;
+    if (b->B > b->cap_B || b->d_in != D->d || b->T != 1) return LLC_ERR_INVALID;
+    for (int i = 0; i < b->B; i++) {
+        int row = b->B == D->n ? i
+                               : (int)(llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, index, (uint64_t)i) %
+                                       (uint64_t)D->n);
+        memcpy(b->x + (size_t)i * D->d, D->X + (size_t)row * D->d, (size_t)D->d * sizeof(float));
+        b->y[i] = D->Y[row];
+        b->mask[i] = 1.0f;
+    }
+    return LLC_OK;
+}
+
+static void ds_free_impl(void *p)
+{
+    ds_impl *D = p;
+    if (!D) return;
+    free(D->X);
+    free(D->Y);
+    free(D);
+}
+
+/* Takes ownership of X and Y. */
+static llc_task *ds_new(int n, int d, float *X, float *Y)
+{
+    llc_task *t = calloc(1, sizeof *t);
+    ds_impl *D = calloc(1, sizeof *D);
+    if (!t || !D) {
+        free(t);
+        free(D);
+        return NULL;
+    }
+    D->n = n;
+    D->d = d;
+    D->X = X;
+    D->Y = Y;
+    snprintf(t->name, sizeof t->name, "linreg-test");
+    t->seed = SEED;
+    t->shape.T = 1;
+    t->shape.d_in = d;
+    t->shape.d_out = 1;
+    t->n_dists = 2;
+    t->dists[0] = "train";
+    t->dists[1] = "test";
+    t->impl = D;
+    t->n_examples = ds_n_examples;
+    t->fill = ds_fill;
+    t->free_impl = ds_free_impl;
+    return t;
+}
+
+static void ds_free(llc_task *t)
+{
+    if (!t) return;
+    ds_free_impl(t->impl);
+    free(t);
+}
+
+/* Hadamard design: X[i][j] = (-1)^popcount(i & (j+1)), n a power of 2 > d,
+ * so X^T X = n I exactly. y = X w_true + sigma * noise. w_star = the
+ * least-squares fit X^T y / n (rounded to float). */
+static llc_task *make_hadamard_task(int n, int d, double sigma, float *w_star)
+{
+    float *X = malloc((size_t)n * d * sizeof *X), *Y = malloc((size_t)n * sizeof *Y);
+    gsl_rng *r = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_TASK, 1, 0, 0));
+    if (!X || !Y || !r) {
+        free(X);
+        free(Y);
+        gsl_rng_free(r);
+        return NULL;
+    }
+    double wt[LR_MAXD];
+    for (int j = 0; j < d; j++) wt[j] = gsl_ran_gaussian(r, 1.0);
+    for (int i = 0; i < n; i++) {
+        double y = 0;
+        for (int j = 0; j < d; j++) {
+            X[(size_t)i * d + j] = (__builtin_popcount((unsigned)(i & (j + 1))) & 1) ? -1.0f : 1.0f;
+            y += wt[j] * X[(size_t)i * d + j];
+        }
+        Y[i] = (float)(y + sigma * gsl_ran_gaussian(r, 1.0));
+    }
+    for (int j = 0; j < d; j++) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += (double)X[(size_t)i * d + j] * Y[i];
+        w_star[j] = (float)(s / n);
+    }
+    gsl_rng_free(r);
+    return ds_new(n, d, X, Y);
+}
+
+/* ---------------- helpers ---------------- */
+
+typedef struct {
+    llc_model *m;
+    llc_task *t;
+    llc_batch *b; /* full batch */
+    void *ws;
+    float wstar[LR_MAXD];
+    int n, d;
+} fixture;
+
+static int fixture_init(fixture *f, int n, int d)
+{
+    memset(f, 0, sizeof *f);
+    f->n = n;
+    f->d = d;
+    f->m = lr_new(d);
+    f->t = make_hadamard_task(n, d, 0.5, f->wstar);
+    if (!f->m || !f->t) return LLC_ERR_NOMEM;
+    f->b = llc_batch_alloc(n, 1, 0, d, 0, 1);
+    f->ws = f->m->ws_alloc(f->m, n);
+    if (!f->b || !f->ws) return LLC_ERR_NOMEM;
+    return f->t->fill(f->t, 0, 0, f->b);
+}
+
+static void fixture_free(fixture *f)
+{
+    llc_batch_free(f->b);
+    if (f->ws) f->m->ws_free(f->ws);
+    llc_model_free(f->m);
+    ds_free(f->t);
+}
+
+static void params_for(llc_sgld_params *p, double eps, double nbeta)
+{
+    llc_sgld_params_default(p);
+    p->eps = eps;
+    p->gamma = 1.0;
+    p->nbeta = nbeta;
+}
+
+/* Run `steps` full-batch steps; losses into L (may be NULL). Returns the
+ * first non-OK rc, or OK. */
+static int run(fixture *f, llc_sgld *s, gsl_rng *rng, int steps, double *L)
+{
+    for (int k = 0; k < steps; k++) {
+        double l;
+        int rc = llc_sgld_step(s, f->m, f->ws, f->b, rng, &l);
+        if (L) L[k] = l;
+        if (rc) return rc;
+    }
+    return LLC_OK;
+}
+
+static const double T_NB = 1085.74; /* n/log n at n = 1e4 (GROUND_TRUTH §1) */
+
+/* ---------------- tests ---------------- */
+
+/* One step against the formula, from w != w* (after a few steps). */
+static void test_one_step(fixture *f, llc_precond pc)
+{
+    const char *name = llc_precond_name(pc);
+    llc_group g = {.name = "model"};
+    llc_group_add(&g, 0, (size_t)f->d);
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    gsl_rng *rng = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 1, 0, 0));
+    llc_sgld_params p;
+    params_for(&p, 2e-4, T_NB);
+    p.precond = pc;
+    p.gamma = 3.0;
+    char err[LLC_ERRLEN] = "";
+    int rc = llc_sgld_reset(s, f->wstar, &g, &p, err);
+    CHECK(rc == LLC_OK, "one step %s: reset ok (%s)", name, err);
+    rc = run(f, s, rng, 5, NULL);
+    CHECK(rc == LLC_OK, "one step %s: 5 warm-up steps", name);
+
+    /* replay the step by hand */
+    float w0[LR_MAXD], grad[LR_MAXD];
+    memcpy(w0, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
+    double L0;
+    f->m->loss_grad(f->m, f->ws, w0, f->b, grad, &L0);
+    /* the RMSProp state after 5 steps: recompute it along the same path */
+    gsl_rng *clone = gsl_rng_clone(rng);
+    double Lb = NAN;
+    rc = llc_sgld_step(s, f->m, f->ws, f->b, rng, &Lb);
+    CHECK(rc == LLC_OK && Lb == L0, "one step %s: loss before the update = L(w) (%.17g vs %.17g)", name, Lb, L0);
+    const float *w1 = llc_sgld_weights(s);
+    double maxerr = 0;
+    if (pc == LLC_PRECOND_NONE) {
+        for (int i = 0; i < f->d; i++) {
+            double xi = gsl_ran_gaussian_ziggurat(clone, 1.0);
+            double want = w0[i] - 0.5 * p.eps * (p.nbeta * grad[i] + p.gamma * ((double)w0[i] - f->wstar[i])) +
+                          sqrt(p.eps) * xi;
+            maxerr = fmax(maxerr, fabs(w1[i] - want));
+        }
+        CHECK(maxerr < 1e-6, "one step plain: w' = w - eps/2 (nb g + gamma (w - w*)) + sqrt(eps) xi "
+                             "(max err %.3g)", maxerr);
+    }
+    gsl_rng_free(clone);
+    llc_sgld_free(s);
+    gsl_rng_free(rng);
+
+    if (pc == LLC_PRECOND_RMSPROP) {
+        /* from reset: V = (1-alpha) g^2, G = 1/(sqrt(V) + delta) */
+        s = llc_sgld_alloc((size_t)f->d);
+        rng = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 2, 0, 0));
+        llc_sgld_reset(s, f->wstar, &g, &p, err);
+        run(f, s, rng, 1, NULL); /* move off w* (where the gradient is ~0) */
+        memcpy(w0, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
+        f->m->loss_grad(f->m, f->ws, w0, f->b, grad, &L0);
+        /* V after the first step (the gradient at w* on the same batch) */
+        float g0[LR_MAXD];
+        f->m->loss_grad(f->m, f->ws, f->wstar, f->b, g0, &L0);
+        clone = gsl_rng_clone(rng);
+        llc_sgld_step(s, f->m, f->ws, f->b, rng, NULL);
+        w1 = llc_sgld_weights(s);
+        maxerr = 0;
+        double a = p.rms_alpha;
+        for (int i = 0; i < f->d; i++) {
+            float V1 = (float)((1 - a) * (double)g0[i] * g0[i]);
+            float V2 = (float)(a * (double)V1 + (1 - a) * (double)grad[i] * grad[i]);
+            double G = 1.0 / (sqrt((double)V2) + p.rms_delta);
+            double xi = gsl_ran_gaussian_ziggurat(clone, 1.0);
+            double want = w0[i] - 0.5 * p.eps * G * (p.nbeta * grad[i] + p.gamma * ((double)w0[i] - f->wstar[i])) +
+                          sqrt(p.eps * G) * xi;
+            maxerr = fmax(maxerr, fabs(w1[i] - want));
+        }
+        CHECK(maxerr < 1e-6, "one step rmsprop: V = a V + (1-a) g^2, G = 1/(sqrt V + delta), "
+                             "w' = w - eps/2 G (nb g + gamma (w - w*)) + sqrt(eps G) xi (max err %.3g)", maxerr);
+        gsl_rng_free(clone);
+        llc_sgld_free(s);
+        gsl_rng_free(rng);
+    }
+    llc_group_free(&g);
+}
+
+static void test_mask(fixture *f, llc_precond pc, int mala_every)
+{
+    const char *name = llc_precond_name(pc);
+    llc_group g = {.name = "part"};
+    llc_group_add(&g, 6, 3);
+    llc_group_add(&g, 1, 2);
+    llc_group_normalize(&g);
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    gsl_rng *rng = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 3, 0, 0));
+    llc_sgld_params p;
+    params_for(&p, 1e-4, T_NB);
+    p.precond = pc;
+    p.mala_every = mala_every;
+    char err[LLC_ERRLEN] = "";
+    int rc = llc_sgld_reset(s, f->wstar, &g, &p, err);
+    CHECK(rc == LLC_OK, "mask %s: reset (%s)", name, err);
+    rc = run(f, s, rng, 5000, NULL);
+    CHECK(rc == LLC_OK, "mask %s (mala_every %d): 5000 steps run", name, mala_every);
+    unsigned char mask[LR_MAXD];
+    llc_group_to_mask(&g, mask, (size_t)f->d);
+    const float *w = llc_sgld_weights(s);
+    int outside_changed = 0, inside_changed = 0;
+    for (int i = 0; i < f->d; i++) {
+        int same = memcmp(&w[i], &f->wstar[i], sizeof(float)) == 0;
+        if (mask[i]) inside_changed += !same;
+        else outside_changed += !same;
+    }
+    CHECK(outside_changed == 0, "mask %s: all %d weights outside the group bit-identical to w* after 5000 steps "
+                                "(%d differ)", name, f->d - (int)g.size, outside_changed);
+    CHECK(inside_changed == (int)g.size, "mask %s: all %zu group weights moved (%d)", name, g.size, inside_changed);
+    llc_sgld_free(s);
+    gsl_rng_free(rng);
+    llc_group_free(&g);
+}
+
+static void test_determinism(fixture *f)
+{
+    enum { K = 2000 };
+    static double L1[K], L2[K], L3[K];
+    float w1[LR_MAXD], w2[LR_MAXD];
+    llc_group g = {.name = "model"};
+    llc_group_add(&g, 0, (size_t)f->d);
+    llc_sgld_params p;
+    params_for(&p, 1e-4, T_NB);
+    p.mala_every = 7;
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    uint64_t seeds[3] = {llc_seed(SEED, LLC_PURPOSE_SGLD, 4, 0, 0), llc_seed(SEED, LLC_PURPOSE_SGLD, 4, 0, 0),
+                         llc_seed(SEED, LLC_PURPOSE_SGLD, 4, 1, 0)};
+    double *Ls[3] = {L1, L2, L3};
+    llc_sgld_stats st[3];
+    for (int r = 0; r < 3; r++) {
+        gsl_rng *rng = llc_rng_new(seeds[r]);
+        llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+        run(f, s, rng, K, Ls[r]);
+        llc_sgld_get_stats(s, &st[r]);
+        if (r == 0) memcpy(w1, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
+        if (r == 1) memcpy(w2, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
+        gsl_rng_free(rng);
+    }
+    CHECK(memcmp(L1, L2, sizeof L1) == 0, "determinism: same seed gives an identical loss trace (%d steps)", K);
+    CHECK(memcmp(w1, w2, (size_t)f->d * sizeof(float)) == 0, "determinism: same seed gives identical weights");
+    CHECK(st[0].mala_sum == st[1].mala_sum && st[0].mala_n == st[1].mala_n && st[0].mala_n == K / 7,
+          "determinism: identical MALA statistics (%ld evaluations)", st[0].mala_n);
+    CHECK(memcmp(L1, L3, sizeof L1) != 0, "determinism: another seed gives another trace");
+    llc_sgld_free(s);
+    llc_group_free(&g);
+}
+
+/* Mean of t*(L - L(w*)) over a long full-batch run after burn-in. */
+static double run_excess(fixture *f, llc_sgld *s, gsl_rng *rng, int burn, int steps, int *rc_out)
+{
+    double L0;
+    f->m->loss_grad(f->m, f->ws, f->wstar, f->b, NULL, &L0);
+    int rc = run(f, s, rng, burn, NULL);
+    double sum = 0;
+    for (int k = 0; k < steps && !rc; k++) {
+        double l;
+        rc = llc_sgld_step(s, f->m, f->ws, f->b, rng, &l);
+        sum += l;
+    }
+    *rc_out = rc;
+    return T_NB * (sum / steps - L0);
+}
+
+static void test_rmsprop(fixture *f)
+{
+    llc_group g = {.name = "model"};
+    llc_group_add(&g, 0, (size_t)f->d);
+    llc_sgld_params p;
+    params_for(&p, 1e-5, T_NB);
+    p.precond = LLC_PRECOND_RMSPROP;
+    p.mala_every = 10;
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    gsl_rng *rng = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 5, 0, 0));
+    llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+    int rc;
+    double lam = run_excess(f, s, rng, 2000, 200000, &rc);
+    llc_sgld_stats st;
+    llc_sgld_get_stats(s, &st);
+    CHECK(rc == LLC_OK && !st.diverged, "rmsprop: 202000 steps without divergence");
+    /* the preconditioned chain targets the same posterior: lambda near
+     * sum t/(2t+1) = 4.9977 plus its own discretisation bias (G ~ 1/delta) */
+    CHECK(lam > 4.5 && lam < 6.0, "rmsprop: t (E L - L(w*)) = %.4f in (4.5, 6.0) (perfect sampler 4.9977)", lam);
+    CHECK(st.mala_n == 20200 && st.mala_sum / st.mala_n > 0.8,
+          "rmsprop: MALA diagnostic runs (%ld evaluations, mean %.4f)", st.mala_n, st.mala_sum / st.mala_n);
+    llc_sgld_free(s);
+    gsl_rng_free(rng);
+    llc_group_free(&g);
+}
+
+static double mala_rate(fixture *f, double eps, int steps)
+{
+    llc_group g = {.name = "model"};
+    llc_group_add(&g, 0, (size_t)f->d);
+    llc_sgld_params p;
+    params_for(&p, eps, T_NB);
+    p.mala_every = 1;
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    gsl_rng *rng = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 6, 0, 0));
+    llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+    int rc = run(f, s, rng, steps, NULL);
+    llc_sgld_stats st;
+    llc_sgld_get_stats(s, &st);
+    llc_sgld_free(s);
+    gsl_rng_free(rng);
+    llc_group_free(&g);
+    return rc == LLC_OK && st.mala_n == steps ? st.mala_sum / st.mala_n : NAN;
+}
+
+static void test_mala(fixture *f)
+{
+    /* p = 2t + gamma = 2172.5: eps*p = 2e-3, 0.22, 1.7 */
+    double a_tiny = mala_rate(f, 1e-6, 5000);
+    double a_mid = mala_rate(f, 1e-4, 5000);
+    double a_big = mala_rate(f, 8e-4, 5000);
+    CHECK(a_tiny > 0.995, "mala: acceptance %.5f > 0.995 at eps = 1e-6 (eps p = 0.002)", a_tiny);
+    CHECK(a_mid < a_tiny && a_mid > 0.9, "mala: acceptance %.4f in (0.9, %.4f) at eps = 1e-4 (eps p = 0.22)", a_mid,
+          a_tiny);
+    CHECK(a_big < 0.8, "mala: acceptance %.4f < 0.8 at eps = 8e-4 (eps p = 1.7)", a_big);
+}
+
+static void test_divergence(fixture *f)
+{
+    llc_group g = {.name = "model"};
+    llc_group_add(&g, 0, (size_t)f->d);
+    llc_sgld_params p;
+    params_for(&p, 1e-2, T_NB); /* eps p = 21.7 > 4: unstable */
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    gsl_rng *rng = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 7, 0, 0));
+    double L0;
+    f->m->loss_grad(f->m, f->ws, f->wstar, f->b, NULL, &L0);
+    p.ref_loss = L0;
+    llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+    int k, rc = LLC_OK;
+    double l = 0;
+    for (k = 0; k < 1000 && rc == LLC_OK; k++) rc = llc_sgld_step(s, f->m, f->ws, f->b, rng, &l);
+    llc_sgld_stats st;
+    llc_sgld_get_stats(s, &st);
+    CHECK(rc == LLC_ERR_NUMERIC, "divergence: huge eps returns LLC_ERR_NUMERIC (after %d steps, loss %g)", k, l);
+    CHECK(st.diverged == 1 && st.diverged_at == k - 1 && st.steps == k - 1,
+          "divergence: recorded at step %ld (%ld updates applied)", st.diverged_at, st.steps);
+    double thr = L0 + 10 * fmax(1, fmax(fabs(L0), f->d / (2 * T_NB)));
+    CHECK(fabs(st.threshold - thr) <= 1e-12 * thr && st.diverge_loss > thr,
+          "divergence: threshold %.6g = ref + 10 max(1,|ref|,d/2nb), triggering loss %.4g", st.threshold,
+          st.diverge_loss);
+    float wsave[LR_MAXD];
+    memcpy(wsave, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
+    rc = llc_sgld_step(s, f->m, f->ws, f->b, rng, &l);
+    CHECK(rc == LLC_ERR_NUMERIC && memcmp(wsave, llc_sgld_weights(s), (size_t)f->d * sizeof(float)) == 0,
+          "divergence: a diverged chain stays stopped");
+
+    /* NaN in the weights (through a NaN target) is caught as well */
+    llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+    float y0 = f->b->y[0];
+    f->b->y[0] = NAN;
+    rc = llc_sgld_step(s, f->m, f->ws, f->b, rng, &l);
+    f->b->y[0] = y0;
+    CHECK(rc == LLC_ERR_NUMERIC && isnan(l), "divergence: a NaN loss marks the chain diverged");
+    llc_sgld_free(s);
+    gsl_rng_free(rng);
+    llc_group_free(&g);
+}
+
+static void test_args(fixture *f)
+{
+    llc_group g = {.name = "model"};
+    llc_group_add(&g, 0, (size_t)f->d);
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    gsl_rng *rng = llc_rng_new(1);
+    char err[LLC_ERRLEN] = "";
+    CHECK(llc_sgld_step(s, f->m, f->ws, f->b, rng, NULL) == LLC_ERR_INVALID, "args: step before reset is refused");
+    llc_sgld_params p;
+    params_for(&p, 0, T_NB);
+    CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID && strstr(err, "eps"),
+          "args: eps = 0 refused (%s)", err);
+    params_for(&p, 1e-4, -1);
+    CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID && strstr(err, "nbeta"),
+          "args: nbeta < 0 refused (%s)", err);
+    llc_group big = {.name = "big"};
+    llc_group_add(&big, 5, 100);
+    params_for(&p, 1e-4, T_NB);
+    CHECK(llc_sgld_reset(s, f->wstar, &big, &p, err) == LLC_ERR_INVALID, "args: group beyond n_params refused (%s)",
+          err);
+    llc_group empty = {.name = "empty"};
+    CHECK(llc_sgld_reset(s, f->wstar, &empty, &p, err) == LLC_ERR_INVALID, "args: empty group refused (%s)", err);
+    p.precond = LLC_PRECOND_RMSPROP;
+    p.rms_alpha = 1.0;
+    CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID, "args: rms_alpha = 1 refused (%s)", err);
+    CHECK(llc_precond_parse("rmsprop") == LLC_PRECOND_RMSPROP && llc_precond_parse("none") == LLC_PRECOND_NONE &&
+              llc_precond_parse("adam") == -1,
+          "args: preconditioner names parse");
+
+    /* minibatches smaller than the data set work */
+    llc_batch *mb = llc_batch_alloc(4, 1, 0, f->d, 0, 1);
+    params_for(&p, 1e-4, T_NB);
+    llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+    int rc = LLC_OK;
+    for (int k = 0; k < 100 && !rc; k++) {
+        f->t->fill(f->t, 0, (uint64_t)k, mb);
+        rc = llc_sgld_step(s, f->m, f->ws, mb, rng, NULL);
+    }
+    CHECK(rc == LLC_OK, "args: 100 minibatch (B = 4 of 16) steps run");
+    llc_batch_free(mb);
+    llc_group_free(&big);
+    llc_sgld_free(s);
+    llc_sgld_free(NULL);
+    gsl_rng_free(rng);
+    llc_group_free(&g);
+}
+
+int main(void)
+{
+    printf("test_sgld: seed %llu\n", (unsigned long long)SEED);
+    fixture f;
+    int rc = fixture_init(&f, 16, 10);
+    CHECK(rc == LLC_OK, "fixture: Hadamard linear regression n = 16, d = 10");
+    if (rc) {
+        fixture_free(&f);
+        return tu_finish("test_sgld");
+    }
+    test_one_step(&f, LLC_PRECOND_NONE);
+    test_one_step(&f, LLC_PRECOND_RMSPROP);
+    test_mask(&f, LLC_PRECOND_NONE, 0);
+    test_mask(&f, LLC_PRECOND_NONE, 3);
+    test_mask(&f, LLC_PRECOND_RMSPROP, 2);
+    test_determinism(&f);
+    test_rmsprop(&f);
+    test_mala(&f);
+    test_divergence(&f);
+    test_args(&f);
+    fixture_free(&f);
+    return tu_finish("test_sgld");
+}
