@@ -82,6 +82,9 @@ void cli_progress_update(cli_progress *p, double done, double total, const char 
     __attribute__((format(printf, 4, 5)));
 void cli_progress_end(cli_progress *p);
 
+/* Online CPU cores (>= 1). */
+long cli_cores(void);
+
 /* Run ids: 1-64 of [A-Za-z0-9_.-]. */
 int cli_valid_run_id(const char *id);
 
@@ -90,5 +93,7 @@ int cmd_train(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
+int cmd_curves(int argc, char **argv);
 
 #endif

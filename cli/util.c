@@ -255,3 +255,9 @@ void cli_progress_end(cli_progress *p)
 {
     if (p->on) fprintf(stderr, "\r\033[K");
 }
+
+long cli_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}

@@ -1,0 +1,93 @@
+/* cmd_curves.c - `llc curves`: print the developmental curves of a run. */
+#include "cli.h"
+#include "llc_results.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: llc curves --run ID [--target T] [--data D] [--format table|csv|json] [--db PATH]\n"
+    "Print the curves (view curves: run, target, data, step, llc_mean, llc_std) of a run.\n";
+
+static const cli_optdef defs[] = {{"run", 1, "run id"},
+                                  {"target", 1, "only this target (model, 1.3, layer 0, ...)"},
+                                  {"data", 1, "only this data distribution"},
+                                  {"format", 1, "table (default), csv or json"},
+                                  {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
+                                  {NULL, 0, NULL}};
+
+static void print_num(double v)
+{
+    if (isfinite(v)) printf("%.9g", v);
+    else printf("null");
+}
+
+int cmd_curves(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(&a, "curves", usage, defs, argc, argv);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *run = cli_get(&a, "run");
+    if (!run) return cli_error(EXIT_USAGE, "curves: --run ID is required");
+    const char *fmt = cli_get(&a, "format");
+    if (!fmt) fmt = "table";
+    if (strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "json"))
+        return cli_error(EXIT_USAGE, "curves: --format must be table, csv or json, got '%s'", fmt);
+    llc_store *s = NULL;
+    if ((rc = cli_open_store(&a, LLC_STORE_READONLY, &s))) return rc;
+    llc_run_info info = {0};
+    rc = llc_store_run_get(s, run, &info);
+    if (rc) {
+        int code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "curves: no run '%s' in %s", run, cli_db_path(&a))
+                                          : cli_error(cli_exit_code(rc), "curves: %s", llc_store_errmsg(s));
+        llc_store_close(s);
+        return code;
+    }
+    llc_run_info_free(&info);
+    llc_curve_point *p = NULL;
+    int n = 0;
+    rc = llc_results_curves(s, run, cli_get(&a, "target"), cli_get(&a, "data"), &p, &n);
+    if (rc) {
+        int code = cli_error(cli_exit_code(rc), "curves: %s", llc_store_errmsg(s));
+        llc_store_close(s);
+        return code;
+    }
+    if (strcmp(fmt, "csv") == 0) {
+        printf("run,target,data,step,llc_mean,llc_std\n");
+        for (int i = 0; i < n; i++) {
+            printf("%s,%s,%s,%lld,", run, p[i].target, p[i].data, p[i].step);
+            print_num(p[i].llc_mean);
+            printf(",");
+            print_num(p[i].llc_std);
+            printf("\n");
+        }
+    } else if (strcmp(fmt, "json") == 0) {
+        cJSON *arr = cJSON_CreateArray();
+        for (int i = 0; i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "run", run);
+            cJSON_AddStringToObject(o, "target", p[i].target);
+            cJSON_AddStringToObject(o, "data", p[i].data);
+            cJSON_AddNumberToObject(o, "step", (double)p[i].step);
+            if (isfinite(p[i].llc_mean)) cJSON_AddNumberToObject(o, "llc_mean", p[i].llc_mean);
+            else cJSON_AddNullToObject(o, "llc_mean");
+            if (isfinite(p[i].llc_std)) cJSON_AddNumberToObject(o, "llc_std", p[i].llc_std);
+            else cJSON_AddNullToObject(o, "llc_std");
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *txt = cJSON_Print(arr);
+        printf("%s\n", txt ? txt : "[]");
+        cJSON_free(txt);
+        cJSON_Delete(arr);
+    } else {
+        if (n == 0) printf("no estimates for run %s yet (llc estimate --run %s)\n", run, run);
+        else printf("%-10s %-8s %10s %12s %12s\n", "target", "data", "step", "llc_mean", "llc_std");
+        for (int i = 0; i < n; i++)
+            printf("%-10s %-8s %10lld %12.4f %12.4f\n", p[i].target, p[i].data, p[i].step, p[i].llc_mean,
+                   p[i].llc_std);
+    }
+    free(p);
+    llc_store_close(s);
+    return 0;
+}

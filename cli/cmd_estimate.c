@@ -1,0 +1,363 @@
+/* cmd_estimate.c - `llc estimate`: SGLD estimates of the LLC of the whole
+ * model, of single heads / layers / any named group (weight-refined), on any
+ * task distribution (data-refined), at every checkpoint of a run; results go
+ * into the store. `llc curves` prints them. */
+#include "cli.h"
+#include "llc_estimate.h"
+#include "llc_results.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: llc estimate --run ID [--model] [--head L.H]... [--heads all] [--layer L]... [--target NAME]...\n"
+    "                    [--data DIST] [--steps SPEC] [sampler options] [--threads N] [--force] [--db PATH]\n"
+    "Estimate the local learning coefficient at each selected checkpoint of a run and write it to the\n"
+    "store (table estimates, view curves). Default target: the whole model; default steps: all.\n"
+    "  --steps 0:5000 (a range), every:5 (every 5th checkpoint), 100,200,400 (a list)\n"
+    "  --data  a task distribution for data-refined estimates (e.g. code for the text task)\n"
+    "Without --eps the step size is chosen automatically (see README). Estimates that already exist\n"
+    "with the same settings are skipped; --force recomputes them.\n";
+
+static const cli_optdef defs[] = {
+    {"run", 1, "run id"},
+    {"model", 0, "the whole model (default)"},
+    {"head", 2, "a head L.H, e.g. 1.3 (repeatable)"},
+    {"heads", 1, "'all': every head of the model"},
+    {"layer", 2, "a layer L (repeatable)"},
+    {"target", 2, "any named parameter group, e.g. embed, unembed, 'mlp 0' (repeatable)"},
+    {"data", 1, "task distribution (default train)"},
+    {"steps", 1, "checkpoints: A:B, every:K or a list S1,S2,..."},
+    {"eps", 1, "SGLD step size (default: automatic)"},
+    {"gamma", 1, "localisation strength γ"},
+    {"nbeta", 1, "inverse temperature nβ (default: n/log n for finite data, else m/log m)"},
+    {"chains", 1, "chains (default 4)"},
+    {"draws", 1, "draws per chain (default 200)"},
+    {"burnin", 1, "burn-in steps (default automatic)"},
+    {"thin", 1, "keep every k-th draw (default automatic)"},
+    {"batch", 1, "SGLD minibatch size (default 32)"},
+    {"init-batches", 1, "batches averaged for L_n(w*) (default 16)"},
+    {"sampler", 1, "sgld or rmsprop (default sgld)"},
+    {"mala-every", 1, "MALA acceptance diagnostic every k steps (0 = off)"},
+    {"seed", 1, "random seed (default 0)"},
+    {"threads", 1, "threads for chains (default: all cores)"},
+    {"force", 0, "recompute existing estimates"},
+    {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
+    {NULL, 0, NULL}};
+
+/* Select checkpoint steps from spec. Returns 0 or an exit code. */
+static int select_steps(const char *spec, const long long *all, int n_all, long long **out, int *n)
+{
+    long long *sel = malloc((size_t)(n_all > 0 ? n_all : 1) * sizeof *sel);
+    *n = 0;
+    if (!sel) return cli_error(EXIT_NOMEM, "estimate: out of memory");
+    char *end;
+    if (!spec) {
+        memcpy(sel, all, (size_t)n_all * sizeof *sel);
+        *n = n_all;
+    } else if (strncmp(spec, "every:", 6) == 0) {
+        long k = strtol(spec + 6, &end, 10);
+        if (end == spec + 6 || *end || k < 1) {
+            free(sel);
+            return cli_error(EXIT_USAGE, "estimate: --steps every:K needs K >= 1, got '%s'", spec);
+        }
+        for (int i = 0; i < n_all; i += (int)k) sel[(*n)++] = all[i];
+        if (*n && sel[*n - 1] != all[n_all - 1]) sel[(*n)++] = all[n_all - 1]; /* always the last one */
+    } else if (strchr(spec, ':')) {
+        long long a = strtoll(spec, &end, 10);
+        if (end == spec || *end != ':') goto bad;
+        const char *p = end + 1;
+        long long b = *p ? strtoll(p, &end, 10) : (long long)9e18;
+        if (*p && (end == p || *end)) goto bad;
+        for (int i = 0; i < n_all; i++)
+            if (all[i] >= a && all[i] <= b) sel[(*n)++] = all[i];
+    } else {
+        const char *p = spec;
+        while (*p) {
+            long long v = strtoll(p, &end, 10);
+            if (end == p || (*end && *end != ',')) goto bad;
+            int found = 0;
+            for (int i = 0; i < n_all; i++) found |= all[i] == v;
+            if (!found) {
+                free(sel);
+                return cli_error(EXIT_NOTFOUND, "estimate: the run has no checkpoint at step %lld (see llc show)", v);
+            }
+            int dup = 0;
+            for (int i = 0; i < *n; i++) dup |= sel[i] == v;
+            if (!dup && *n < n_all) sel[(*n)++] = v;
+            p = *end ? end + 1 : end;
+        }
+    }
+    if (*n == 0) {
+        free(sel);
+        return cli_error(EXIT_NOTFOUND, "estimate: --steps '%s' selects no checkpoint of the run", spec ? spec : "");
+    }
+    *out = sel;
+    return 0;
+bad:
+    free(sel);
+    return cli_error(EXIT_USAGE, "estimate: --steps must be A:B, every:K or a list like 100,200,400; got '%s'", spec);
+}
+
+typedef struct {
+    char (*name)[64];
+    int n, cap;
+} target_list;
+
+static int add_target(target_list *t, const char *name)
+{
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->name[i], name) == 0) return 0;
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        char(*nn)[64] = realloc(t->name, (size_t)cap * sizeof *nn);
+        if (!nn) return -1;
+        t->name = nn;
+        t->cap = cap;
+    }
+    snprintf(t->name[t->n++], 64, "%s", name);
+    return 0;
+}
+
+/* Canonical JSON of the requested settings (the key for skipping work). */
+static char *settings_json(const llc_estimate_config *c, const cli_args *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "sampler", llc_precond_name(c->precond));
+    if (c->eps > 0) cJSON_AddNumberToObject(o, "eps", c->eps);
+    else cJSON_AddStringToObject(o, "eps", "auto");
+    cJSON_AddNumberToObject(o, "gamma", c->gamma);
+    if (c->nbeta > 0) cJSON_AddNumberToObject(o, "nbeta", c->nbeta);
+    else cJSON_AddStringToObject(o, "nbeta", "default");
+    cJSON_AddNumberToObject(o, "chains", c->chains);
+    cJSON_AddNumberToObject(o, "draws", c->draws);
+    if (cli_has(a, "burnin")) cJSON_AddNumberToObject(o, "burnin", c->burnin);
+    else cJSON_AddStringToObject(o, "burnin", "auto");
+    if (cli_has(a, "thin")) cJSON_AddNumberToObject(o, "thin", c->thin);
+    else cJSON_AddStringToObject(o, "thin", "auto");
+    cJSON_AddNumberToObject(o, "batch", c->batch);
+    cJSON_AddNumberToObject(o, "init_batches", c->init_batches);
+    cJSON_AddNumberToObject(o, "mala_every", c->mala_every);
+    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+    cJSON_AddStringToObject(o, "version", LLC_VERSION);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
+{
+    long long v;
+    double d;
+    if (cli_get_double(a, "eps", 0, 1e-300, 10, &d)) return EXIT_USAGE;
+    if (cli_has(a, "eps")) c->eps = d;
+    if (cli_get_double(a, "gamma", c->gamma, 0, 1e12, &c->gamma)) return EXIT_USAGE;
+    if (cli_get_double(a, "nbeta", 0, 1e-300, 1e15, &d)) return EXIT_USAGE;
+    if (cli_has(a, "nbeta")) { c->nbeta = d; c->nbeta_mode = LLC_NBETA_GIVEN; }
+    if (cli_get_ll(a, "chains", c->chains, 1, 1024, &v)) return EXIT_USAGE;
+    c->chains = (int)v;
+    if (cli_get_ll(a, "draws", c->draws, 1, 100000000, &v)) return EXIT_USAGE;
+    c->draws = (int)v;
+    if (cli_has(a, "burnin")) {
+        if (cli_get_ll(a, "burnin", 0, 0, 100000000, &v)) return EXIT_USAGE;
+        c->burnin = (int)v;
+    }
+    if (cli_has(a, "thin")) {
+        if (cli_get_ll(a, "thin", 1, 1, 100000, &v)) return EXIT_USAGE;
+        c->thin = (int)v;
+    }
+    if (cli_get_ll(a, "batch", c->batch, 1, 1 << 20, &v)) return EXIT_USAGE;
+    c->batch = (int)v;
+    if (cli_get_ll(a, "init-batches", c->init_batches, 1, 1 << 20, &v)) return EXIT_USAGE;
+    c->init_batches = (int)v;
+    if (cli_get_ll(a, "mala-every", c->mala_every, 0, 1 << 20, &v)) return EXIT_USAGE;
+    c->mala_every = (int)v;
+    if (cli_get_ll(a, "seed", 0, 0, 9007199254740991LL, &v)) return EXIT_USAGE;
+    c->seed = (uint64_t)v;
+    const char *s = cli_get(a, "sampler");
+    if (s) {
+        int p = llc_precond_parse(s);
+        if (p < 0) return cli_error(EXIT_USAGE, "estimate: --sampler must be sgld or rmsprop, got '%s'", s);
+        c->precond = (llc_precond)p;
+    }
+    long ncpu = cli_cores();
+    if (cli_get_ll(a, "threads", ncpu, 1, 1024, &v)) return EXIT_USAGE;
+    c->threads = (int)v;
+    char err[LLC_ERRLEN];
+    if (llc_estimate_config_check(c, err)) return cli_error(EXIT_USAGE, "estimate: %s", err);
+    return 0;
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(&a, "estimate", usage, defs, argc, argv);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *run = cli_get(&a, "run");
+    if (!run) return cli_error(EXIT_USAGE, "estimate: --run ID is required");
+    const char *heads = cli_get(&a, "heads");
+    if (heads && strcmp(heads, "all"))
+        return cli_error(EXIT_USAGE, "estimate: --heads takes 'all' (use --head L.H for one head), got '%s'", heads);
+
+    llc_estimate_config ec;
+    llc_estimate_config_default(&ec);
+    char err[LLC_ERRLEN] = "";
+    llc_store *store = NULL;
+    llc_run_info info = {0};
+    cJSON *config = NULL;
+    llc_task *task = NULL;
+    llc_model *model = NULL;
+    long long *all = NULL, *steps = NULL;
+    float *w = NULL;
+    char *settings = NULL;
+    target_list tl = {0};
+    llc_group *groups = NULL;
+    int code = 0, n_all = 0, n_steps = 0;
+    cli_progress prog = {0};
+
+    if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
+    rc = llc_store_run_get(store, run, &info);
+    if (rc) {
+        code = rc == LLC_ERR_NOTFOUND
+                   ? cli_error(EXIT_NOTFOUND, "estimate: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
+                   : cli_error(cli_exit_code(rc), "estimate: %s", llc_store_errmsg(store));
+        goto cleanup;
+    }
+    config = cJSON_Parse(info.config);
+    if (!config || (rc = cli_build(config, &task, &model, NULL, err))) {
+        code = cli_error(EXIT_SCHEMA, "estimate: run '%s' has a config this llc cannot rebuild: %s", run,
+                         err[0] ? err : "malformed JSON");
+        goto cleanup;
+    }
+    /* defaults that depend on the model: transformers at training checkpoints
+     * need a tighter localisation than the ground-truth models at their minimum */
+    if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
+    if ((code = read_sampler_options(&a, &ec))) goto cleanup;
+    const char *data = cli_get(&a, "data");
+    if (!data) data = "train";
+    ec.dist = llc_task_dist(task, data);
+    if (ec.dist < 0) {
+        char list[256] = "";
+        for (int i = 0; i < task->n_dists; i++) {
+            if (i) strcat(list, ", ");
+            strncat(list, task->dists[i], sizeof list - strlen(list) - 3);
+        }
+        code = cli_error(EXIT_NOTFOUND, "estimate: task '%s' has no distribution '%s' (it has: %s)", task->name, data,
+                         list);
+        goto cleanup;
+    }
+
+    /* targets */
+    if (cli_has(&a, "model") || !(cli_has(&a, "head") || heads || cli_has(&a, "layer") || cli_has(&a, "target")))
+        add_target(&tl, "model");
+    const char *v;
+    for (int i = 0; (v = cli_get_nth(&a, "head", i)); i++) add_target(&tl, v);
+    for (int i = 0; (v = cli_get_nth(&a, "layer", i)); i++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "layer %s", v);
+        add_target(&tl, nm);
+    }
+    for (int i = 0; (v = cli_get_nth(&a, "target", i)); i++) add_target(&tl, v);
+    if (heads) {
+        if (strcmp(model->kind, "transformer") != 0) {
+            code = cli_error(EXIT_USAGE, "estimate: --heads all needs a transformer; run '%s' is a %s", run, model->kind);
+            goto cleanup;
+        }
+        const llc_tf_config *tc = llc_transformer_config(model);
+        for (int l = 0; l < tc->n_layers; l++)
+            for (int h = 0; h < tc->n_heads; h++) {
+                char nm[32];
+                snprintf(nm, sizeof nm, "%d.%d", l, h);
+                add_target(&tl, nm);
+            }
+    }
+    groups = calloc((size_t)tl.n, sizeof *groups);
+    if (!groups) { code = cli_error(EXIT_NOMEM, "estimate: out of memory"); goto cleanup; }
+    for (int i = 0; i < tl.n; i++) {
+        snprintf(groups[i].name, sizeof groups[i].name, "%s", tl.name[i]);
+        if ((rc = model->group(model, tl.name[i], &groups[i], err))) {
+            code = cli_error(cli_exit_code(rc), "estimate: %s", err);
+            goto cleanup;
+        }
+        llc_group_normalize(&groups[i]);
+    }
+
+    /* checkpoints */
+    if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
+        code = cli_error(cli_exit_code(rc), "estimate: %s", llc_store_errmsg(store));
+        goto cleanup;
+    }
+    if (n_all == 0) { code = cli_error(EXIT_NOTFOUND, "estimate: run '%s' has no checkpoints", run); goto cleanup; }
+    if ((code = select_steps(cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
+
+    settings = settings_json(&ec, &a);
+    size_t n_params = llc_model_n_params(model);
+    w = malloc(n_params * sizeof *w);
+    if (!w || !settings) { code = cli_error(EXIT_NOMEM, "estimate: out of memory"); goto cleanup; }
+
+    int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, total = n_steps * tl.n;
+    char title[96];
+    snprintf(title, sizeof title, "estimate %s", run);
+    cli_progress_start(&prog, &a, title);
+    double t0 = llc_now();
+    for (int si = 0; si < n_steps; si++) {
+        int loaded = 0;
+        for (int ti = 0; ti < tl.n; ti++) {
+            if (!force && llc_results_find(store, run, steps[si], tl.name[ti], data, settings, NULL) == LLC_OK) {
+                skipped++;
+                continue;
+            }
+            if (!loaded) {
+                rc = llc_store_checkpoint_get(store, run, steps[si], w, n_params, NULL, NULL);
+                if (rc) {
+                    code = cli_error(cli_exit_code(rc), "estimate: checkpoint %s/%lld: %s", run, steps[si],
+                                     llc_store_errmsg(store));
+                    goto cleanup;
+                }
+                loaded = 1;
+            }
+            llc_estimate_config c = ec;
+            c.target_hash = llc_seed(llc_hash_str(tl.name[ti]), LLC_PURPOSE_SGLD, (uint64_t)steps[si],
+                                     llc_hash_str(data), 0);
+            llc_estimate_result *r = NULL;
+            rc = llc_estimate(model, w, &groups[ti], task, &c, &r, err);
+            if (rc) {
+                code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: %s", run, steps[si], tl.name[ti], err);
+                goto cleanup;
+            }
+            if (strcmp(r->status, "ok") != 0) diverged++;
+            rc = llc_results_put(store, run, steps[si], tl.name[ti], data, settings, (long long)groups[ti].size, r,
+                                 force, NULL);
+            if (a.verbose)
+                fprintf(stderr, "llc: %s step %lld target %s: llc %.4f ± %.4f (eps %.3g, nbeta %.4g, %s)\n", run,
+                        steps[si], tl.name[ti], r->llc_mean, r->llc_std, r->eps, r->nbeta, r->status);
+            llc_estimate_result_free(r);
+            if (rc && rc != LLC_ERR_EXISTS) {
+                code = cli_error(cli_exit_code(rc), "estimate: cannot write estimate: %s", llc_store_errmsg(store));
+                goto cleanup;
+            }
+            done++;
+            cli_progress_update(&prog, (double)(done + skipped), (double)total, "step %lld target %s", steps[si],
+                                tl.name[ti]);
+        }
+    }
+    cli_progress_end(&prog);
+    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %.1fs\n", run, done, skipped,
+           diverged, llc_now() - t0);
+cleanup:
+    if (groups)
+        for (int i = 0; i < tl.n; i++) llc_group_free(&groups[i]);
+    free(groups);
+    free(tl.name);
+    cJSON_free(settings);
+    free(w);
+    free(all);
+    free(steps);
+    llc_model_free(model);
+    llc_task_free(task);
+    cJSON_Delete(config);
+    llc_run_info_free(&info);
+    llc_store_close(store);
+    return code;
+}

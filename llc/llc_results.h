@@ -1,0 +1,49 @@
+/* llc_results.h - estimates in the store: one row per (run, step, target,
+ * data, requested settings), per-chain rows with loss traces, and the
+ * `curves` view (schema v2, see core/store.c).
+ *
+ *   estimates(id, run, step, target, data, settings, sampler, eps, eps_auto,
+ *     eps_reason, gamma, nbeta, nbeta_mode, chains, draws, burnin, thin, batch,
+ *     init_batches, seed, n_params, init_loss, llc_mean, llc_std, status,
+ *     n_diverged, frac_below, rhat, mala_accept, diagnostics, seconds, created,
+ *     version)
+ *   estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace)
+ *     trace: the chain's loss trace, little-endian float64 (draws values)
+ *   curves(run, target, data, step, llc_mean, llc_std): the newest 'ok'
+ *     estimate per (run, target, data, step)
+ *
+ * `settings` is the canonical JSON of the settings the user ASKED for
+ * (eps "auto" stays "auto"); re-running with the same settings finds the
+ * row and skips it. Each estimate and its chains are written in ONE
+ * transaction, so a killed process leaves no half-written estimate.
+ */
+#ifndef LLC_RESULTS_H
+#define LLC_RESULTS_H
+
+#include "../core/llc_store.h"
+#include "llc_estimate.h"
+
+/* LLC_OK and *id if an estimate with exactly these keys exists,
+ * LLC_ERR_NOTFOUND if not. */
+int llc_results_find(llc_store *s, const char *run, long long step, const char *target,
+                     const char *data, const char *settings, long long *id);
+
+/* Write one estimate (replacing an existing row with the same keys when
+ * replace = 1; otherwise an existing row is left alone and LLC_ERR_EXISTS
+ * returned). n_params = size of the target group. */
+int llc_results_put(llc_store *s, const char *run, long long step, const char *target,
+                    const char *data, const char *settings, long long n_params,
+                    const llc_estimate_result *r, int replace, long long *id);
+
+typedef struct {
+    char target[64], data[64];
+    long long step;
+    double llc_mean, llc_std;
+} llc_curve_point;
+
+/* Points of the curves view for a run, optionally filtered by target/data
+ * (NULL = all), ordered by target, data, step. *out malloc'd. */
+int llc_results_curves(llc_store *s, const char *run, const char *target, const char *data,
+                       llc_curve_point **out, int *n);
+
+#endif

@@ -1,0 +1,234 @@
+/* results.c - estimates in the store; see llc_results.h. */
+#include "llc_results.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int store_err(llc_store *s, int rc)
+{
+    (void)s;
+    return rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? LLC_OK : LLC_ERR_STORE;
+}
+
+int llc_results_find(llc_store *s, const char *run, long long step, const char *target,
+                     const char *data, const char *settings, long long *id)
+{
+    sqlite3 *db = llc_store_db(s);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT id FROM estimates WHERE run=?1 AND step=?2 AND target=?3 AND data=?4 "
+                                "AND settings=?5",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) return LLC_ERR_STORE;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, settings, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int out = LLC_ERR_NOTFOUND;
+    if (rc == SQLITE_ROW) {
+        if (id) *id = sqlite3_column_int64(st, 0);
+        out = LLC_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = LLC_ERR_STORE;
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v)) sqlite3_bind_double(st, i, v);
+    else sqlite3_bind_null(st, i);
+}
+
+static char *diagnostics_json(const llc_estimate_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddBoolToObject(o, "full_batch", r->full_batch);
+    cJSON_AddBoolToObject(o, "init_exact", r->init_exact);
+    cJSON_AddNumberToObject(o, "init_batches_used", r->init_batches_used);
+    cJSON_AddNumberToObject(o, "nbeta_n", (double)r->nbeta_n);
+    cJSON_AddNumberToObject(o, "n_examples", (double)r->n_examples);
+    if (r->eps_auto) {
+        const llc_eps_auto_result *a = &r->auto_eps;
+        cJSON *ae = cJSON_AddObjectToObject(o, "eps_auto");
+        cJSON_AddNumberToObject(ae, "eps", a->eps);
+        cJSON_AddStringToObject(ae, "reason", a->reason);
+        if (isfinite(a->curvature)) cJSON_AddNumberToObject(ae, "curvature", a->curvature);
+        if (isfinite(a->precision)) cJSON_AddNumberToObject(ae, "precision", a->precision);
+        cJSON_AddNumberToObject(ae, "eps0", a->eps0);
+        cJSON_AddNumberToObject(ae, "seconds", a->seconds);
+        cJSON *rungs = cJSON_AddArrayToObject(ae, "rungs");
+        for (int i = 0; i < a->n_rungs; i++) {
+            const llc_eps_rung *g = &a->rung[i];
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "eps", g->eps);
+            if (isfinite(g->llc)) cJSON_AddNumberToObject(e, "llc", g->llc);
+            if (isfinite(g->se)) cJSON_AddNumberToObject(e, "se", g->se);
+            if (isfinite(g->mala)) cJSON_AddNumberToObject(e, "mala", g->mala);
+            cJSON_AddNumberToObject(e, "diverged", g->n_diverged);
+            if (isfinite(g->llc_quarter)) cJSON_AddNumberToObject(e, "llc_quarter", g->llc_quarter);
+            cJSON_AddBoolToObject(e, "passed", g->passed);
+            cJSON_AddItemToArray(rungs, e);
+        }
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+int llc_results_put(llc_store *s, const char *run, long long step, const char *target,
+                    const char *data, const char *settings, long long n_params,
+                    const llc_estimate_result *r, int replace, long long *id_out)
+{
+    sqlite3 *db = llc_store_db(s);
+    sqlite3_stmt *st = NULL;
+    char *diag = NULL;
+    unsigned char *blob = NULL;
+    int rc = llc_store_begin(s);
+    if (rc) return rc;
+    long long id = 0;
+    rc = llc_results_find(s, run, step, target, data, settings, &id);
+    if (rc == LLC_OK) {
+        if (!replace) {
+            llc_store_rollback(s);
+            if (id_out) *id_out = id;
+            return LLC_ERR_EXISTS;
+        }
+        if (sqlite3_prepare_v2(db, "DELETE FROM estimates WHERE id=?1", -1, &st, NULL) != SQLITE_OK) goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+        sqlite3_finalize(st);
+        st = NULL;
+    } else if (rc != LLC_ERR_NOTFOUND) {
+        goto fail;
+    }
+    const llc_estimate_config *c = &r->cfg;
+    diag = diagnostics_json(r);
+    static const char sql[] =
+        "INSERT INTO estimates(run, step, target, data, settings, sampler, eps, eps_auto, eps_reason, gamma, "
+        "nbeta, nbeta_mode, chains, draws, burnin, thin, batch, init_batches, seed, n_params, init_loss, "
+        "llc_mean, llc_std, status, n_diverged, frac_below, rhat, mala_accept, diagnostics, seconds, version) "
+        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,"
+        "?27,?28,?29,?30,?31)";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto fail;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, settings, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, llc_precond_name(c->precond), -1, SQLITE_STATIC);
+    bind_real(st, 7, r->eps);
+    sqlite3_bind_int(st, 8, r->eps_auto);
+    sqlite3_bind_text(st, 9, r->eps_auto ? r->auto_eps.reason : "given", -1, SQLITE_STATIC);
+    bind_real(st, 10, c->gamma);
+    bind_real(st, 11, r->nbeta);
+    sqlite3_bind_text(st, 12, llc_nbeta_mode_name(r->nbeta_mode), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 13, r->chains);
+    sqlite3_bind_int(st, 14, r->draws);
+    sqlite3_bind_int(st, 15, c->burnin);
+    sqlite3_bind_int(st, 16, c->thin);
+    sqlite3_bind_int(st, 17, r->batch_used);
+    sqlite3_bind_int(st, 18, r->init_batches_used);
+    sqlite3_bind_int64(st, 19, (sqlite3_int64)c->seed);
+    sqlite3_bind_int64(st, 20, n_params);
+    bind_real(st, 21, r->init_loss);
+    bind_real(st, 22, r->llc_mean);
+    bind_real(st, 23, r->llc_std);
+    sqlite3_bind_text(st, 24, r->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 25, r->n_diverged);
+    bind_real(st, 26, r->frac_below);
+    bind_real(st, 27, r->rhat);
+    bind_real(st, 28, r->mala_accept);
+    sqlite3_bind_text(st, 29, diag ? diag : "{}", -1, SQLITE_STATIC);
+    bind_real(st, 30, r->seconds);
+    sqlite3_bind_text(st, 31, LLC_VERSION, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
+    id = sqlite3_last_insert_rowid(db);
+
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace) "
+                           "VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    blob = malloc((size_t)(r->draws > 0 ? r->draws : 1) * 8);
+    if (!blob) goto fail;
+    for (int ch = 0; ch < r->chains; ch++) {
+        for (int k = 0; k < r->draws; k++) {
+            double v = r->trace[(size_t)ch * (size_t)r->draws + (size_t)k];
+            uint64_t u;
+            memcpy(&u, &v, 8);
+            for (int b = 0; b < 8; b++) blob[(size_t)k * 8 + (size_t)b] = (unsigned char)(u >> (8 * b));
+        }
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, ch);
+        bind_real(st, 3, r->chain_llc[ch]);
+        sqlite3_bind_int(st, 4, r->chain_diverged[ch]);
+        sqlite3_bind_int64(st, 5, r->chain_diverged_at[ch]);
+        bind_real(st, 6, r->chain_mala[ch]);
+        sqlite3_bind_blob(st, 7, blob, r->draws * 8, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    free(blob);
+    cJSON_free(diag);
+    rc = llc_store_commit(s);
+    if (rc == LLC_OK && id_out) *id_out = id;
+    return rc;
+fail:
+    rc = store_err(s, sqlite3_errcode(db));
+    if (rc == LLC_OK) rc = LLC_ERR_STORE;
+    sqlite3_finalize(st);
+    free(blob);
+    cJSON_free(diag);
+    llc_store_rollback(s);
+    return rc;
+}
+
+int llc_results_curves(llc_store *s, const char *run, const char *target, const char *data,
+                       llc_curve_point **out, int *n)
+{
+    sqlite3 *db = llc_store_db(s);
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT target, data, step, llc_mean, llc_std FROM curves WHERE run=?1 "
+                                "AND (?2 IS NULL OR target=?2) AND (?3 IS NULL OR data=?3) "
+                                "ORDER BY target, data, step",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) return LLC_ERR_STORE;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    if (target) sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+    if (data) sqlite3_bind_text(st, 3, data, -1, SQLITE_STATIC);
+    int cap = 0;
+    llc_curve_point *p = NULL;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            llc_curve_point *np = realloc(p, (size_t)cap * sizeof *p);
+            if (!np) { free(p); sqlite3_finalize(st); return LLC_ERR_NOMEM; }
+            p = np;
+        }
+        llc_curve_point *q = &p[(*n)++];
+        snprintf(q->target, sizeof q->target, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(q->data, sizeof q->data, "%s", (const char *)sqlite3_column_text(st, 1));
+        q->step = sqlite3_column_int64(st, 2);
+        q->llc_mean = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
+        q->llc_std = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) { free(p); *n = 0; return LLC_ERR_STORE; }
+    *out = p;
+    return LLC_OK;
+}
