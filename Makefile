@@ -24,10 +24,10 @@ ALL_CFLAGS = $(WARN) $(CFLAGS)
 LIB_SRC  := $(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TESTUTIL := $(BUILD)/tests/testutil.o
+TESTUTIL := $(BUILD)/obj/tests/testutil.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all check demo bench clean deps install
@@ -39,7 +39,7 @@ $(DEPS_OK):
 	@sh .ci/install-deps
 	@mkdir -p $(BUILD) && touch $@
 
-$(BUILD)/%.o: %.c | $(DEPS_OK)
+$(BUILD)/obj/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -52,7 +52,8 @@ $(BUILD)/llc: $(CLI_OBJ) $(BUILD)/libllc.a
 install: $(BUILD)/llc
 	install -D -m 755 $(BUILD)/llc $(DESTDIR)$(PREFIX)/bin/llc
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 check: $(TEST_BIN) $(BUILD)/llc
@@ -67,4 +68,4 @@ bench: $(BUILD)/llc
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(TESTUTIL:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(TESTUTIL:.o=.d)

@@ -1,0 +1,775 @@
+/* kernels.c - forward/backward kernel pairs of the transformer; see
+ * llc_kernels.h for the conventions (row-major, outputs first, backward
+ * accumulates). Matrix products go to cblas (OpenBLAS), except attention at
+ * small T (register-blocked loops, see below); row-wise kernels are loops
+ * written on 4-wide vectors. Build with -DATTN_GEMM_MIN_T=n to re-measure
+ * the attention switch. */
+#include "llc_kernels.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---------------- 4-wide vector helpers ----------------
+ * GCC/Clang vector extension: one SSE register on x86-64, one NEON register
+ * on arm64; unaligned and may alias, so any float pointer can be read as v4f.
+ * -O2 does not vectorise loops of unknown length, and reductions only
+ * vectorise with reassociation (-ffast-math, which we refuse), so the row
+ * reductions below keep four partial sums explicitly. The order of every sum
+ * is fixed, so results are deterministic. */
+typedef float v4f __attribute__((vector_size(16), aligned(4), may_alias));
+typedef int v4i __attribute__((vector_size(16), aligned(4), may_alias));
+typedef unsigned v4u __attribute__((vector_size(16), aligned(4), may_alias));
+#define V4(p) (*(v4f *)(p))
+#define CV4(p) (*(const v4f *)(p))
+
+static inline v4f splat(float a) { return (v4f){a, a, a, a}; }
+static inline float hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+
+static float vsum(const float *x, int n)
+{
+    v4f acc = splat(0.0f);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) acc += CV4(x + i);
+    float s = hsum(acc);
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+static float vdot(const float *x, const float *y, int n)
+{
+    v4f acc = splat(0.0f);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) acc += CV4(x + i) * CV4(y + i);
+    float s = hsum(acc);
+    for (; i < n; i++) s += x[i] * y[i];
+    return s;
+}
+
+static float vmax(const float *x, int n)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
+}
+
+/* exp(x) for x <= 0 (softmax arguments), Cephes expf: 2^n · p(r) with
+ * r = x - n·ln2, relative error ~1 ulp. x < -87 is raised to -87 (exp = 1.6e-38
+ * instead of less, invisible next to the row maximum's 1); NaN stays NaN. No
+ * float-to-int conversion: n is read from the bits of x·log2e + 1.5·2^23. */
+static inline v4f vexp4(v4f x)
+{
+    const v4f lo = splat(-87.0f), magic = splat(12582912.0f);
+    v4i below = x < lo;
+    x = (v4f)(((v4i)x & ~below) | ((v4i)lo & below));
+    v4f t = x * splat(1.44269504088896341f) + magic;
+    v4f n = t - magic;
+    v4i ni = (v4i)t - (v4i)magic;
+    v4f r = x - n * splat(0.693359375f);
+    r = r - n * splat(-2.12194440e-4f);
+    v4f p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    p = p * r * r + r + splat(1.0f);
+    v4u e = (v4u)(ni + 127) << 23; /* unsigned: no UB whatever ni holds (NaN input) */
+    return p * (v4f)e;
+}
+
+/* y[i] = exp(x[i] - mx) for i < n, returns Σ y (float, four partial sums).
+ * The tail goes through the same vector code, padded with -inf (which adds
+ * 1.6e-38 per padding lane to a sum that is >= 1 when mx is the row maximum,
+ * so it cannot change it). y may alias x. */
+static float exp_shift_sum(float *y, const float *x, float mx, int n)
+{
+    v4f acc = splat(0.0f), m = splat(mx);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4f e = vexp4(CV4(x + i) - m);
+        V4(y + i) = e;
+        acc += e;
+    }
+    if (i < n) { /* 1..3 left; built in registers (a memcpy would stall store forwarding) */
+        int r = n - i;
+        v4f t = {x[i], r > 1 ? x[i + 1] : -INFINITY, r > 2 ? x[i + 2] : -INFINITY, -INFINITY};
+        v4f e = vexp4(t - m);
+        acc += e;
+        y[i] = e[0];
+        if (r > 1) y[i + 1] = e[1];
+        if (r > 2) y[i + 2] = e[2];
+    }
+    return hsum(acc);
+}
+
+static void vscale(float *x, float a, int n)
+{
+    int i = 0;
+    v4f av = splat(a);
+    for (; i + 4 <= n; i += 4) V4(x + i) *= av;
+    for (; i < n; i++) x[i] *= a;
+}
+
+void llc_add(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) V4(y + i) += CV4(x + i);
+    for (; i < n; i++) y[i] += x[i];
+}
+
+/* ---------------- linear ---------------- */
+
+void llc_linear_forward(float *out, const float *in, const float *w, const float *b, int N, int IC, int OC)
+{
+    if (N <= 0) return;
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, (size_t)OC * sizeof *out);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, in, IC, w, IC, b ? 1.0f : 0.0f, out,
+                OC);
+}
+
+static void bias_backward(float *db, const float *dout, int N, int OC)
+{
+    for (int n = 0; n < N; n++) llc_add(db, dout + (size_t)n * OC, (size_t)OC);
+}
+
+void llc_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                         int N, int IC, int OC)
+{
+    if (N <= 0) return;
+    if (din) /* din (N,IC) += dout (N,OC) · W (OC,IC) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, din, IC);
+    if (dw) /* dW (OC,IC) += doutᵀ · in */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, in, IC, 1.0f, dw, IC);
+    if (db) bias_backward(db, dout, N, OC);
+}
+
+void llc_linear_im_forward(float *out, const float *in, const float *w, const float *b, int N, int IC, int OC)
+{
+    if (N <= 0) return;
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, (size_t)OC * sizeof *out);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, IC, 1.0f, in, IC, w, OC, b ? 1.0f : 0.0f, out,
+                OC);
+}
+
+void llc_linear_im_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                            int N, int IC, int OC)
+{
+    if (N <= 0) return;
+    if (din) /* din (N,IC) += dout (N,OC) · Wᵀ */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, IC, OC, 1.0f, dout, OC, w, OC, 1.0f, din, IC);
+    if (dw) /* dW (IC,OC) += inᵀ · dout */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IC, OC, N, 1.0f, in, IC, dout, OC, 1.0f, dw, OC);
+    if (db) bias_backward(db, dout, N, OC);
+}
+
+/* ---------------- embedding ---------------- */
+
+void llc_embedding_forward(float *out, const int *tok, const float *table, int N, int C)
+{
+    for (int n = 0; n < N; n++)
+        if (tok[n] >= 0) memcpy(out + (size_t)n * C, table + (size_t)tok[n] * C, (size_t)C * sizeof *out);
+}
+
+void llc_embedding_backward(float *dtable, const float *dout, const int *tok, int N, int C)
+{
+    for (int n = 0; n < N; n++) {
+        if (tok[n] < 0) continue;
+        llc_add(dtable + (size_t)tok[n] * C, dout + (size_t)n * C, (size_t)C);
+    }
+}
+
+/* ---------------- LayerNorm / RMSNorm ---------------- */
+
+void llc_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *g, const float *b,
+                           int N, int C, float eps)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (size_t)n * C;
+        float *o = out + (size_t)n * C;
+        float m = vsum(x, C) / (float)C;
+        v4f acc = splat(0.0f), mv = splat(m);
+        int c = 0;
+        for (; c + 4 <= C; c += 4) {
+            v4f d = CV4(x + c) - mv;
+            acc += d * d;
+        }
+        float v = hsum(acc);
+        for (; c < C; c++) v += (x[c] - m) * (x[c] - m);
+        float s = 1.0f / sqrtf(v / (float)C + eps);
+        v4f sv = splat(s);
+        for (c = 0; c + 4 <= C; c += 4) V4(o + c) = (CV4(x + c) - mv) * sv * CV4(g + c) + CV4(b + c);
+        for (; c < C; c++) o[c] = (x[c] - m) * s * g[c] + b[c];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+void llc_layernorm_backward(float *din, float *dg, float *db, const float *dout, const float *in, const float *g,
+                            const float *mean, const float *rstd, int N, int C)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (size_t)n * C;
+        const float *d = dout + (size_t)n * C;
+        float m = mean[n], s = rstd[n];
+        /* dnorm = g·dout; din = (dnorm - mean(dnorm) - norm·mean(dnorm·norm))·rstd */
+        v4f a1 = splat(0.0f), a2 = splat(0.0f), mv = splat(m), sv = splat(s);
+        int c = 0;
+        for (; c + 4 <= C; c += 4) {
+            v4f norm = (CV4(x + c) - mv) * sv, dn = CV4(g + c) * CV4(d + c);
+            a1 += dn;
+            a2 += dn * norm;
+        }
+        float dmean = hsum(a1), dnn = hsum(a2);
+        for (; c < C; c++) {
+            float norm = (x[c] - m) * s, dn = g[c] * d[c];
+            dmean += dn;
+            dnn += dn * norm;
+        }
+        dmean /= (float)C;
+        dnn /= (float)C;
+        v4f dmv = splat(dmean), dnv = splat(dnn);
+        for (c = 0; c + 4 <= C; c += 4) {
+            v4f norm = (CV4(x + c) - mv) * sv, dd = CV4(d + c);
+            if (dg) V4(dg + c) += norm * dd;
+            if (db) V4(db + c) += dd;
+            if (din) V4(din + (size_t)n * C + c) += (CV4(g + c) * dd - dmv - norm * dnv) * sv;
+        }
+        for (; c < C; c++) {
+            float norm = (x[c] - m) * s;
+            if (dg) dg[c] += norm * d[c];
+            if (db) db[c] += d[c];
+            if (din) din[(size_t)n * C + c] += (g[c] * d[c] - dmean - norm * dnn) * s;
+        }
+    }
+}
+
+void llc_rmsnorm_forward(float *out, float *rstd, const float *in, const float *g, int N, int C, float eps)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (size_t)n * C;
+        float *o = out + (size_t)n * C;
+        float s = 1.0f / sqrtf(vdot(x, x, C) / (float)C + eps);
+        v4f sv = splat(s);
+        int c = 0;
+        if (g) {
+            for (; c + 4 <= C; c += 4) V4(o + c) = CV4(x + c) * sv * CV4(g + c);
+            for (; c < C; c++) o[c] = x[c] * s * g[c];
+        } else {
+            for (; c + 4 <= C; c += 4) V4(o + c) = CV4(x + c) * sv;
+            for (; c < C; c++) o[c] = x[c] * s;
+        }
+        rstd[n] = s;
+    }
+}
+
+void llc_rmsnorm_backward(float *din, float *dg, const float *dout, const float *in, const float *g,
+                          const float *rstd, int N, int C)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (size_t)n * C;
+        const float *d = dout + (size_t)n * C;
+        float s = rstd[n];
+        /* dnorm = g·dout; din = (dnorm - norm·mean(dnorm·norm))·rstd */
+        float dnn = 0.0f;
+        for (int c = 0; c < C; c++) dnn += (g ? g[c] : 1.0f) * d[c] * x[c] * s;
+        dnn /= (float)C;
+        for (int c = 0; c < C; c++) {
+            float norm = x[c] * s;
+            if (g && dg) dg[c] += norm * d[c];
+            if (din) din[(size_t)n * C + c] += ((g ? g[c] : 1.0f) * d[c] - norm * dnn) * s;
+        }
+    }
+}
+
+/* ---------------- GELU (tanh) ---------------- */
+
+#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_A 0.044715f
+
+void llc_gelu_forward(float *out, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + GELU_A * x * x * x)));
+    }
+}
+
+void llc_gelu_backward(float *din, const float *dout, const float *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i];
+        float u = GELU_K * (x + GELU_A * x * x * x);
+        float th = tanhf(u);
+        float sech2 = 1.0f - th * th;
+        float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
+        din[i] += grad * dout[i];
+    }
+}
+
+/* ---------------- RoPE ---------------- */
+
+void llc_rope_table(float *cs, int T, int HS, float base)
+{
+    int H2 = HS / 2;
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < H2; i++) {
+            double ang = (double)t * pow((double)base, -2.0 * i / (double)HS);
+            cs[((size_t)t * H2 + i) * 2] = (float)cos(ang);
+            cs[((size_t)t * H2 + i) * 2 + 1] = (float)sin(ang);
+        }
+}
+
+/* sign = +1 rotates by +angle (forward), -1 by -angle (backward). */
+static void rope_rotate(float *x, const float *cs, int N, int T, int NH, int HS, int ld, float sign)
+{
+    int H2 = HS / 2;
+    for (int n = 0; n < N; n++) {
+        const float *c = cs + (size_t)(n % T) * H2 * 2;
+        float *row = x + (size_t)n * ld;
+        for (int h = 0; h < NH; h++) {
+            float *a = row + h * HS, *b = a + H2;
+            for (int i = 0; i < H2; i++) {
+                float co = c[2 * i], si = sign * c[2 * i + 1];
+                float x1 = a[i], x2 = b[i];
+                a[i] = x1 * co - x2 * si;
+                b[i] = x2 * co + x1 * si;
+            }
+        }
+    }
+}
+
+void llc_rope_forward(float *x, const float *cs, int N, int T, int NH, int HS, int ld)
+{
+    rope_rotate(x, cs, N, T, NH, HS, ld, 1.0f);
+}
+
+void llc_rope_backward(float *dx, const float *cs, int N, int T, int NH, int HS, int ld)
+{
+    rope_rotate(dx, cs, N, T, NH, HS, ld, -1.0f);
+}
+
+/* ---------------- attention ---------------- */
+
+static int head_zeroed(const llc_head_clamp *cl, int h)
+{
+    return cl && (cl[h].kind == LLC_HEAD_ZERO_VALUES || cl[h].kind == LLC_HEAD_ZERO_OUTPUT);
+}
+
+static int head_fixed_pattern(const llc_head_clamp *cl, int h)
+{
+    return cl && (cl[h].kind == LLC_HEAD_PATTERN || cl[h].kind == LLC_HEAD_PREV);
+}
+
+/* Row t of a clamped pattern into a (T). */
+static void clamp_row(float *a, const llc_head_clamp *cl, int t, int T)
+{
+    if (cl->kind == LLC_HEAD_PATTERN) {
+        memcpy(a, cl->pattern + (size_t)t * cl->ld, (size_t)T * sizeof *a);
+    } else {
+        memset(a, 0, (size_t)T * sizeof *a);
+        a[t > 0 ? t - 1 : 0] = 1.0f;
+    }
+}
+
+/* d scores from d probabilities in place: d[s] = a[s]·(d[s] - Σ a·d)·scale
+ * for s < len, 0 for len <= s < T. */
+static void softmax_backward_row(float *d, const float *a, int len, int T, float scale)
+{
+    float sum = vdot(a, d, len);
+    v4f sv = splat(sum), sc = splat(scale);
+    int s = 0;
+    for (; s + 4 <= len; s += 4) V4(d + s) = CV4(a + s) * (CV4(d + s) - sv) * sc;
+    for (; s < len; s++) d[s] = a[s] * (d[s] - sum) * scale;
+    for (; s < T; s++) d[s] = 0.0f;
+}
+
+/* Softmax of a[0..len) in place, zeros in a[len..T). */
+static void softmax_row(float *a, int len, int T)
+{
+    float sum = exp_shift_sum(a, a, vmax(a, len), len);
+    vscale(a, 1.0f / sum, len);
+    for (int s = len; s < T; s++) a[s] = 0.0f;
+}
+
+/* Attention has two implementations with the same results up to rounding:
+ *  - "small": per (b, h), register-blocked loops (4 rows x 8 columns of
+ *    4-wide vectors) over the head's rows in place, K or V transposed into
+ *    scratch; causal heads skip the masked blocks. No call overhead.
+ *  - "gemm": per (b, h), cblas_sgemm calls for S = Q·Kᵀ, O = A·V and the
+ *    four products of the backward (full T x T even when causal).
+ * Measured on one core (AMD EPYC 2.4 GHz, OpenBLAS 0.3.21, B=32), forward +
+ * backward: T=5, NH=8, HS=8: small 114 us, gemm 227 us; T=21, NH=4, HS=16:
+ * 555 vs 606 us; T=21, NH=8, HS=8: 824 vs 946 us; T=32, NH=4, HS=16: 1118 vs
+ * 1029 us; T=64: 5047 vs 4476 us; T=256, HS=32 (B=8): gemm ~2x faster. Hence
+ * the switch at LLC_ATTN_GEMM_MIN_T (llc_kernels.h). The naive loops live in
+ * tests/test_kernels.c. */
+#ifndef ATTN_GEMM_MIN_T
+#define ATTN_GEMM_MIN_T LLC_ATTN_GEMM_MIN_T
+#endif
+
+size_t llc_attention_scratch_size(int T, int HS)
+{
+    size_t t = (size_t)T;
+    return (size_t)HS * t + 2 * t * t;
+}
+
+/* C (M, N) += A (M, K) · B (K, N) for M <= 4 rows; row strides lda, ldb, ldc.
+ * Blocks of 4 rows x 8 columns stay in registers across the k loop. */
+static void gemm_rows(float *restrict C, int ldc, const float *restrict A, int lda, const float *restrict B, int ldb,
+                      int M, int N, int K)
+{
+    if (M == 4) {
+        const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * (size_t)lda, *a3 = A + 3 * (size_t)lda;
+        float *c0 = C, *c1 = C + ldc, *c2 = C + 2 * (size_t)ldc, *c3 = C + 3 * (size_t)ldc;
+        int j = 0;
+        for (; j + 8 <= N; j += 8) {
+            v4f z = splat(0.0f), x00 = z, x01 = z, x10 = z, x11 = z, x20 = z, x21 = z, x30 = z, x31 = z;
+            for (int k = 0; k < K; k++) {
+                const float *bk = B + (size_t)k * ldb + j;
+                v4f b0 = CV4(bk), b1 = CV4(bk + 4), a;
+                a = splat(a0[k]), x00 += a * b0, x01 += a * b1;
+                a = splat(a1[k]), x10 += a * b0, x11 += a * b1;
+                a = splat(a2[k]), x20 += a * b0, x21 += a * b1;
+                a = splat(a3[k]), x30 += a * b0, x31 += a * b1;
+            }
+            V4(c0 + j) += x00, V4(c0 + j + 4) += x01;
+            V4(c1 + j) += x10, V4(c1 + j + 4) += x11;
+            V4(c2 + j) += x20, V4(c2 + j + 4) += x21;
+            V4(c3 + j) += x30, V4(c3 + j + 4) += x31;
+        }
+        for (; j + 4 <= N; j += 4) {
+            v4f z = splat(0.0f), x0 = z, x1 = z, x2 = z, x3 = z;
+            for (int k = 0; k < K; k++) {
+                v4f b0 = CV4(B + (size_t)k * ldb + j);
+                x0 += splat(a0[k]) * b0, x1 += splat(a1[k]) * b0;
+                x2 += splat(a2[k]) * b0, x3 += splat(a3[k]) * b0;
+            }
+            V4(c0 + j) += x0, V4(c1 + j) += x1, V4(c2 + j) += x2, V4(c3 + j) += x3;
+        }
+        for (; j < N; j++) {
+            float x0 = 0.0f, x1 = 0.0f, x2 = 0.0f, x3 = 0.0f;
+            for (int k = 0; k < K; k++) {
+                float b0 = B[(size_t)k * ldb + j];
+                x0 += a0[k] * b0, x1 += a1[k] * b0, x2 += a2[k] * b0, x3 += a3[k] * b0;
+            }
+            c0[j] += x0, c1[j] += x1, c2[j] += x2, c3[j] += x3;
+        }
+        return;
+    }
+    for (int r = 0; r < M; r++) {
+        const float *ar = A + (size_t)r * lda;
+        float *cr = C + (size_t)r * ldc;
+        int j = 0;
+        for (; j + 8 <= N; j += 8) {
+            v4f x0 = splat(0.0f), x1 = x0;
+            for (int k = 0; k < K; k++) {
+                v4f a = splat(ar[k]);
+                x0 += a * CV4(B + (size_t)k * ldb + j), x1 += a * CV4(B + (size_t)k * ldb + j + 4);
+            }
+            V4(cr + j) += x0, V4(cr + j + 4) += x1;
+        }
+        for (; j + 4 <= N; j += 4) {
+            v4f x0 = splat(0.0f);
+            for (int k = 0; k < K; k++) x0 += splat(ar[k]) * CV4(B + (size_t)k * ldb + j);
+            V4(cr + j) += x0;
+        }
+        for (; j < N; j++) {
+            float x0 = 0.0f;
+            for (int k = 0; k < K; k++) x0 += ar[k] * B[(size_t)k * ldb + j];
+            cr[j] += x0;
+        }
+    }
+}
+
+/* xt (cols, rows) = x (rows, cols) with row strides ldx, ldt. */
+static void transpose(float *restrict xt, int ldt, const float *restrict x, int ldx, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) xt[(size_t)c * ldt + r] = x[(size_t)r * ldx + c];
+}
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+static void attn_fwd_small(float *out, float *att, float *scratch, const float *qkv, const llc_head_clamp *cl, int B,
+                           int T, int NH, int HS, int causal)
+{
+    const int D = NH * HS, D3 = 3 * D;
+    const float scale = 1.0f / sqrtf((float)HS);
+    float *kt = scratch; /* (HS, T) */
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)b * T * D3 + h * HS, *k = q + D, *v = q + 2 * D;
+            float *a = att + ((size_t)b * NH + h) * T * T;
+            float *o = out + (size_t)b * T * D + h * HS;
+            for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
+            if (head_zeroed(cl, h)) {
+                memset(a, 0, (size_t)T * T * sizeof *a);
+                continue;
+            }
+            int fixed = head_fixed_pattern(cl, h);
+            if (fixed) {
+                for (int t = 0; t < T; t++) clamp_row(a + (size_t)t * T, &cl[h], t, T);
+            } else {
+                transpose(kt, T, k, D3, T, HS);
+                for (int i = 0; i < T; i += 4) {
+                    int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
+                    for (int r = 0; r < m; r++) memset(a + (size_t)(i + r) * T, 0, (size_t)ncol * sizeof *a);
+                    gemm_rows(a + (size_t)i * T, T, q + (size_t)i * D3, D3, kt, T, m, ncol, HS);
+                }
+                for (int t = 0; t < T; t++) {
+                    int len = causal ? t + 1 : T;
+                    vscale(a + (size_t)t * T, scale, len);
+                    softmax_row(a + (size_t)t * T, len, T);
+                }
+            }
+            for (int i = 0; i < T; i += 4) {
+                int m = imin(4, T - i), kmax = (causal && !fixed) ? imin(T, i + 4) : T;
+                gemm_rows(o + (size_t)i * D, D, a + (size_t)i * T, T, v, D3, m, HS, kmax);
+            }
+        }
+}
+
+static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
+                           const llc_head_clamp *cl, int B, int T, int NH, int HS, int causal)
+{
+    const int D = NH * HS, D3 = 3 * D;
+    const float scale = 1.0f / sqrtf((float)HS);
+    float *vt = scratch;                       /* (HS, T) */
+    float *dp = scratch + (size_t)HS * T;      /* (T, T) d att, then d scores */
+    float *tr = dp + (size_t)T * T;            /* (T, T) a transposed matrix */
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            if (head_zeroed(cl, h)) continue;
+            int fixed = head_fixed_pattern(cl, h), masked = causal && !fixed;
+            const float *q = qkv + (size_t)b * T * D3 + h * HS, *k = q + D, *v = q + 2 * D;
+            float *dq = dqkv + (size_t)b * T * D3 + h * HS, *dk = dq + D, *dv = dq + 2 * D;
+            const float *a = att + ((size_t)b * NH + h) * T * T;
+            const float *g = dout + (size_t)b * T * D + h * HS;
+            /* dV += attᵀ · dO; row s of attᵀ is zero before column s when masked */
+            transpose(tr, T, a, T, T, T);
+            for (int i = 0; i < T; i += 4) {
+                int m = imin(4, T - i), k0 = masked ? i : 0;
+                gemm_rows(dv + (size_t)i * D3, D3, tr + (size_t)i * T + k0, T, g + (size_t)k0 * D, D, m, HS, T - k0);
+            }
+            if (fixed) continue;
+            /* dA = dO · Vᵀ on the unmasked blocks, then the softmax backward */
+            transpose(vt, T, v, D3, T, HS);
+            for (int i = 0; i < T; i += 4) {
+                int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
+                for (int r = 0; r < m; r++) memset(dp + (size_t)(i + r) * T, 0, (size_t)ncol * sizeof *dp);
+                gemm_rows(dp + (size_t)i * T, T, g + (size_t)i * D, D, vt, T, m, ncol, HS);
+            }
+            for (int t = 0; t < T; t++) {
+                const float *ar = a + (size_t)t * T;
+                float *dr = dp + (size_t)t * T;
+                int len = causal ? t + 1 : T;
+                softmax_backward_row(dr, ar, len, T, scale);
+            }
+            /* dQ += dP · K ; dK += dPᵀ · Q */
+            for (int i = 0; i < T; i += 4) {
+                int m = imin(4, T - i), kmax = causal ? imin(T, i + 4) : T;
+                gemm_rows(dq + (size_t)i * D3, D3, dp + (size_t)i * T, T, k, D3, m, HS, kmax);
+            }
+            transpose(tr, T, dp, T, T, T);
+            for (int i = 0; i < T; i += 4) {
+                int m = imin(4, T - i), k0 = causal ? i : 0;
+                gemm_rows(dk + (size_t)i * D3, D3, tr + (size_t)i * T + k0, T, q + (size_t)k0 * D3, D3, m, HS, T - k0);
+            }
+        }
+}
+
+static void attn_fwd_gemm(float *out, float *att, const float *qkv, const llc_head_clamp *cl, int B, int T, int NH,
+                          int HS, int causal)
+{
+    const int D = NH * HS, D3 = 3 * D;
+    const float scale = 1.0f / sqrtf((float)HS);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)b * T * D3 + h * HS;
+            const float *k = q + D, *v = q + 2 * D;
+            float *a = att + ((size_t)b * NH + h) * T * T;
+            float *o = out + (size_t)b * T * D + h * HS;
+            if (head_zeroed(cl, h)) {
+                memset(a, 0, (size_t)T * T * sizeof *a);
+                for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
+                continue;
+            }
+            if (head_fixed_pattern(cl, h)) {
+                for (int t = 0; t < T; t++) clamp_row(a + (size_t)t * T, &cl[h], t, T);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, q, D3, k, D3, 0.0f, a, T);
+                for (int t = 0; t < T; t++) softmax_row(a + (size_t)t * T, causal ? t + 1 : T, T);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, a, T, v, D3, 0.0f, o, D);
+        }
+}
+
+static void attn_bwd_gemm(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
+                          const llc_head_clamp *cl, int B, int T, int NH, int HS, int causal)
+{
+    const int D = NH * HS, D3 = 3 * D;
+    const float scale = 1.0f / sqrtf((float)HS);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            if (head_zeroed(cl, h)) continue;
+            const float *q = qkv + (size_t)b * T * D3 + h * HS;
+            const float *k = q + D, *v = q + 2 * D;
+            float *dq = dqkv + (size_t)b * T * D3 + h * HS;
+            float *dk = dq + D, *dv = dq + 2 * D;
+            const float *a = att + ((size_t)b * NH + h) * T * T;
+            const float *g = dout + (size_t)b * T * D + h * HS;
+            /* dV (T,HS) += attᵀ · dout */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, a, T, g, D, 1.0f, dv, D3);
+            if (head_fixed_pattern(cl, h)) continue;
+            /* datt (T,T) = dout · Vᵀ, then the softmax backward in place */
+            float *da = scratch;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, g, D, v, D3, 0.0f, da, T);
+            for (int t = 0; t < T; t++) {
+                const float *ar = a + (size_t)t * T;
+                float *dr = da + (size_t)t * T;
+                softmax_backward_row(dr, ar, causal ? t + 1 : T, T, 1.0f);
+            }
+            /* dQ += scale · dpre · K ; dK += scale · dpreᵀ · Q */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, scale, da, T, k, D3, 1.0f, dq, D3);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, scale, da, T, q, D3, 1.0f, dk, D3);
+        }
+}
+
+void llc_attention_forward(float *out, float *att, float *scratch, const float *qkv, const llc_head_clamp *clamp,
+                           int B, int T, int NH, int HS, int causal)
+{
+    if (T >= ATTN_GEMM_MIN_T)
+        attn_fwd_gemm(out, att, qkv, clamp, B, T, NH, HS, causal);
+    else
+        attn_fwd_small(out, att, scratch, qkv, clamp, B, T, NH, HS, causal);
+}
+
+void llc_attention_backward(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
+                            const llc_head_clamp *clamp, int B, int T, int NH, int HS, int causal)
+{
+    if (T >= ATTN_GEMM_MIN_T)
+        attn_bwd_gemm(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
+    else
+        attn_bwd_small(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
+}
+
+/* ---------------- pooling attention ---------------- */
+
+void llc_attn_pool_forward(float *out, float *att, const float *query, const float *kv, const llc_head_clamp *cl,
+                           int B, int T, int NH, int HS)
+{
+    const int D = NH * HS, D2 = 2 * D;
+    const float scale = 1.0f / sqrtf((float)HS);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            float *a = att + ((size_t)b * NH + h) * T;
+            float *o = out + (size_t)b * D + h * HS;
+            memset(o, 0, (size_t)HS * sizeof *o);
+            if (head_zeroed(cl, h)) {
+                memset(a, 0, (size_t)T * sizeof *a);
+                continue;
+            }
+            const float *q = query + h * HS;
+            const float *base = kv + (size_t)b * T * D2 + h * HS;
+            for (int t = 0; t < T; t++) {
+                const float *k = base + (size_t)t * D2;
+                float dot = 0.0f;
+                for (int i = 0; i < HS; i++) dot += q[i] * k[i];
+                a[t] = dot * scale;
+            }
+            softmax_row(a, T, T);
+            for (int t = 0; t < T; t++) {
+                const float *v = base + (size_t)t * D2 + D;
+                for (int i = 0; i < HS; i++) o[i] += a[t] * v[i];
+            }
+        }
+}
+
+void llc_attn_pool_backward(float *dquery, float *dkv, const float *dout, const float *att, const float *query,
+                            const float *kv, const llc_head_clamp *cl, int B, int T, int NH, int HS)
+{
+    const int D = NH * HS, D2 = 2 * D;
+    const float scale = 1.0f / sqrtf((float)HS);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            if (head_zeroed(cl, h)) continue;
+            const float *a = att + ((size_t)b * NH + h) * T;
+            const float *g = dout + (size_t)b * D + h * HS;
+            const float *q = query + h * HS;
+            const float *base = kv + (size_t)b * T * D2 + h * HS;
+            float *dbase = dkv + (size_t)b * T * D2 + h * HS;
+            float sum = 0.0f;
+            for (int t = 0; t < T; t++) {
+                const float *v = base + (size_t)t * D2 + D;
+                float *dv = dbase + (size_t)t * D2 + D;
+                float dot = 0.0f;
+                for (int i = 0; i < HS; i++) {
+                    dot += g[i] * v[i];
+                    dv[i] += a[t] * g[i];
+                }
+                sum += a[t] * dot;
+            }
+            for (int t = 0; t < T; t++) {
+                const float *v = base + (size_t)t * D2 + D;
+                float dot = 0.0f;
+                for (int i = 0; i < HS; i++) dot += g[i] * v[i];
+                float dp = a[t] * (dot - sum) * scale;
+                const float *k = base + (size_t)t * D2;
+                float *dk = dbase + (size_t)t * D2;
+                for (int i = 0; i < HS; i++) {
+                    dk[i] += dp * q[i];
+                    if (dquery) dquery[h * HS + i] += dp * k[i];
+                }
+            }
+        }
+}
+
+/* ---------------- softmax cross-entropy ---------------- */
+
+static double mask_sum(const float *mask, int N)
+{
+    if (!mask) return (double)N;
+    double s = 0.0;
+    for (int n = 0; n < N; n++) s += mask[n];
+    return s;
+}
+
+void llc_crossentropy_forward(double *loss, float *probs, const float *logits, const int *targets,
+                              const float *mask, int N, int V)
+{
+    double total = 0.0, wsum = mask_sum(mask, N);
+    for (int n = 0; n < N; n++) {
+        float m = mask ? mask[n] : 1.0f;
+        if (m == 0.0f) continue;
+        const float *l = logits + (size_t)n * V;
+        float *p = probs + (size_t)n * V;
+        float mx = vmax(l, V);
+        double lt = (double)l[targets[n]]; /* before p overwrites l when they alias */
+        float sum = exp_shift_sum(p, l, mx, V);
+        double nll = (double)mx + log((double)sum) - lt;
+        vscale(p, 1.0f / sum, V);
+        total += (double)m * nll;
+    }
+    *loss = wsum != 0.0 ? total / wsum : 0.0;
+}
+
+void llc_crossentropy_backward(float *dlogits, double dloss, const float *probs, const int *targets,
+                               const float *mask, int N, int V)
+{
+    double wsum = mask_sum(mask, N);
+    if (wsum == 0.0) return;
+    for (int n = 0; n < N; n++) {
+        float m = mask ? mask[n] : 1.0f;
+        if (m == 0.0f) continue;
+        float c = (float)(dloss * m / wsum);
+        const float *p = probs + (size_t)n * V;
+        float *d = dlogits + (size_t)n * V;
+        for (int v = 0; v < V; v++) d[v] += c * p[v];
+        d[targets[n]] -= c;
+    }
+}

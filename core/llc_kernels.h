@@ -1,0 +1,208 @@
+/* llc_kernels.h - the transformer's numerical kernels as forward/backward
+ * pairs (llm.c style), on cblas where a matrix product is involved.
+ *
+ * Conventions:
+ *  - row-major; a "row" is one position; N = number of rows (B*T).
+ *  - arguments: outputs first, then inputs, then sizes; every buffer has its
+ *    shape in a comment.
+ *  - backward functions ACCUMULATE (+=) into every gradient buffer, so the
+ *    caller zeroes each gradient exactly once; a gradient argument may be NULL
+ *    when it is not needed (that part of the work is then skipped).
+ *    Exception: RoPE, a parameter-free rotation, works in place both ways.
+ *  - float32 buffers; sums that decide a loss are accumulated in double.
+ *  - no allocation: scratch buffers are arguments.
+ * The naive double-precision versions used as references live in
+ * tests/test_kernels.c.
+ */
+#ifndef LLC_KERNELS_H
+#define LLC_KERNELS_H
+
+#include <stddef.h>
+
+/* Epsilon of every LayerNorm/RMSNorm in llc (as torch.nn.LayerNorm's default). */
+#define LLC_NORM_EPS 1e-5f
+/* RoPE frequency base. */
+#define LLC_ROPE_BASE 10000.0f
+
+/* y[0..n) += x[0..n) (residual connections). */
+void llc_add(float *y, const float *x, size_t n);
+
+/* ---- linear ----
+ * Out-major weight (OC, IC), as nn.Linear: out = in · Wᵀ + b. b may be NULL. */
+void llc_linear_forward(float *out,      /* (N, OC) */
+                        const float *in, /* (N, IC) */
+                        const float *w,  /* (OC, IC) */
+                        const float *b,  /* (OC) or NULL */
+                        int N, int IC, int OC);
+void llc_linear_backward(float *din,       /* (N, IC) or NULL */
+                         float *dw,        /* (OC, IC) or NULL */
+                         float *db,        /* (OC) or NULL */
+                         const float *dout, /* (N, OC) */
+                         const float *in,  /* (N, IC) */
+                         const float *w,   /* (OC, IC) */
+                         int N, int IC, int OC);
+/* In-major weight (IC, OC): out = in · W + b, so the rows of W that one
+ * input slice (e.g. one attention head) touches are contiguous. */
+void llc_linear_im_forward(float *out,      /* (N, OC) */
+                           const float *in, /* (N, IC) */
+                           const float *w,  /* (IC, OC) */
+                           const float *b,  /* (OC) or NULL */
+                           int N, int IC, int OC);
+void llc_linear_im_backward(float *din,        /* (N, IC) or NULL */
+                            float *dw,         /* (IC, OC) or NULL */
+                            float *db,         /* (OC) or NULL */
+                            const float *dout, /* (N, OC) */
+                            const float *in,   /* (N, IC) */
+                            const float *w,    /* (IC, OC) */
+                            int N, int IC, int OC);
+
+/* ---- embedding lookup ----
+ * out[n] = table[tok[n]] for tok[n] >= 0; rows with tok[n] < 0 are left as
+ * they are (continuous inputs write them). tok[n] < V is the caller's check. */
+void llc_embedding_forward(float *out,        /* (N, C) */
+                           const int *tok,    /* (N) */
+                           const float *table, /* (V, C) */
+                           int N, int C);
+void llc_embedding_backward(float *dtable,    /* (V, C) */
+                            const float *dout, /* (N, C) */
+                            const int *tok,   /* (N) */
+                            int N, int C);
+
+/* ---- LayerNorm: out = (x - mean) * rstd * g + b ---- */
+void llc_layernorm_forward(float *out,      /* (N, C) */
+                           float *mean,     /* (N) cache */
+                           float *rstd,     /* (N) cache */
+                           const float *in, /* (N, C) */
+                           const float *g,  /* (C) */
+                           const float *b,  /* (C) */
+                           int N, int C, float eps);
+void llc_layernorm_backward(float *din,        /* (N, C) or NULL */
+                            float *dg,         /* (C) or NULL */
+                            float *db,         /* (C) or NULL */
+                            const float *dout, /* (N, C) */
+                            const float *in,   /* (N, C) */
+                            const float *g,    /* (C) */
+                            const float *mean, /* (N) */
+                            const float *rstd, /* (N) */
+                            int N, int C);
+
+/* ---- RMSNorm: out = x * rstd * g, rstd = 1/sqrt(mean(x²) + eps); g NULL = no gain ---- */
+void llc_rmsnorm_forward(float *out,      /* (N, C) */
+                         float *rstd,     /* (N) cache */
+                         const float *in, /* (N, C) */
+                         const float *g,  /* (C) or NULL */
+                         int N, int C, float eps);
+void llc_rmsnorm_backward(float *din,        /* (N, C) or NULL */
+                          float *dg,         /* (C) or NULL (ignored when g is NULL) */
+                          const float *dout, /* (N, C) */
+                          const float *in,   /* (N, C) */
+                          const float *g,    /* (C) or NULL */
+                          const float *rstd, /* (N) */
+                          int N, int C);
+
+/* ---- GELU, tanh approximation (torch approximate='tanh') ---- */
+void llc_gelu_forward(float *out,      /* (n) */
+                      const float *in, /* (n) */
+                      size_t n);
+void llc_gelu_backward(float *din,        /* (n) */
+                       const float *dout, /* (n) */
+                       const float *in,   /* (n) */
+                       size_t n);
+
+/* ---- RoPE ----
+ * Rotary embedding in the "rotate half" convention (GPT-NeoX, HF Llama): in
+ * each head, element i pairs with i + HS/2 (i < HS/2) and the pair at
+ * position t is rotated by the angle t * base^(-2i/HS). HS must be even.
+ * x holds N = B*T rows of row stride ld; each row starts with NH heads of HS
+ * elements (e.g. the Q block of a qkv row); the position of row n is n % T.
+ * Forward rotates x in place (x := R x); backward rotates a gradient in place
+ * by the inverse (dx := Rᵀ dx), which is the exact backward of the map. */
+void llc_rope_table(float *cs, /* (T, HS/2, 2) cos, sin */
+                    int T, int HS, float base);
+void llc_rope_forward(float *x,        /* (N, ld) */
+                      const float *cs, /* (>=T, HS/2, 2) */
+                      int N, int T, int NH, int HS, int ld);
+void llc_rope_backward(float *dx,       /* (N, ld) */
+                       const float *cs, /* (>=T, HS/2, 2) */
+                       int N, int T, int NH, int HS, int ld);
+
+/* ---- multi-head attention ----
+ * qkv rows hold [Q of heads 0..NH-1 | K of heads | V of heads], D = NH*HS,
+ * each head's HS elements contiguous. Scores q·k/sqrt(HS), softmax fused with
+ * the causal mask (causal = 1: t attends s <= t). out is the concatenation of
+ * the heads' outputs.
+ * A head may be clamped (PAPERS.md §4): its pattern replaced by a constant
+ * (no gradient reaches its Q and K; V still learns), or its values / output
+ * zeroed (the head outputs 0 and passes no gradient to Q, K, V; for softmax
+ * attention the two are the same map). */
+typedef enum {
+    LLC_HEAD_FREE = 0,
+    LLC_HEAD_PATTERN,     /* att[t, s] = pattern[t*ld + s] (top-left T x T block) */
+    LLC_HEAD_PREV,        /* att[t, max(t-1, 0)] = 1 */
+    LLC_HEAD_ZERO_VALUES, /* v := 0 */
+    LLC_HEAD_ZERO_OUTPUT  /* head output := 0 */
+} llc_head_clamp_kind;
+
+typedef struct {
+    llc_head_clamp_kind kind;
+    const float *pattern; /* (>=T, ld) row-stochastic, PATTERN only */
+    int ld;
+} llc_head_clamp;
+
+/* From this T on, attention runs as sgemm calls per (b, h); below it as
+ * register-blocked loops (faster at small T, see kernels.c). */
+#define LLC_ATTN_GEMM_MIN_T 32
+/* Floats of scratch the attention kernels need at T positions of HS. */
+size_t llc_attention_scratch_size(int T, int HS);
+void llc_attention_forward(float *out,       /* (B, T, NH*HS) */
+                           float *att,       /* (B, NH, T, T) probabilities, cache */
+                           float *scratch,   /* (llc_attention_scratch_size(T, HS)) */
+                           const float *qkv, /* (B, T, 3*NH*HS) */
+                           const llc_head_clamp *clamp, /* (NH) or NULL */
+                           int B, int T, int NH, int HS, int causal);
+void llc_attention_backward(float *dqkv,        /* (B, T, 3*NH*HS) */
+                            float *scratch,     /* (llc_attention_scratch_size(T, HS)) */
+                            const float *dout,  /* (B, T, NH*HS) */
+                            const float *att,   /* (B, NH, T, T) */
+                            const float *qkv,   /* (B, T, 3*NH*HS) */
+                            const llc_head_clamp *clamp, /* (NH) or NULL */
+                            int B, int T, int NH, int HS, int causal);
+
+/* Pooling attention (the clustering-head model): each head has one learned
+ * query vector; kv rows hold [K of heads | V of heads]; every sequence is
+ * pooled to one vector over all T positions (no mask). Only the ZERO clamps
+ * apply. */
+void llc_attn_pool_forward(float *out,         /* (B, NH*HS) */
+                           float *att,         /* (B, NH, T) probabilities, cache */
+                           const float *query, /* (NH, HS) */
+                           const float *kv,    /* (B, T, 2*NH*HS) */
+                           const llc_head_clamp *clamp, /* (NH) or NULL */
+                           int B, int T, int NH, int HS);
+void llc_attn_pool_backward(float *dquery,      /* (NH, HS) or NULL */
+                            float *dkv,         /* (B, T, 2*NH*HS) */
+                            const float *dout,  /* (B, NH*HS) */
+                            const float *att,   /* (B, NH, T) */
+                            const float *query, /* (NH, HS) */
+                            const float *kv,    /* (B, T, 2*NH*HS) */
+                            const llc_head_clamp *clamp, /* (NH) or NULL */
+                            int B, int T, int NH, int HS);
+
+/* ---- softmax cross-entropy ----
+ * loss = Σ_n mask[n]·(-log softmax(logits[n])[targets[n]]) / Σ_n mask[n]
+ * (mask NULL = all ones; rows with mask 0 are skipped, their targets unread;
+ * loss 0 when the mask sums to 0). probs may alias logits. The caller checks
+ * 0 <= targets[n] < V on rows with mask != 0. */
+void llc_crossentropy_forward(double *loss,        /* scalar */
+                              float *probs,        /* (N, V) softmax, cache */
+                              const float *logits, /* (N, V) */
+                              const int *targets,  /* (N) */
+                              const float *mask,   /* (N) or NULL */
+                              int N, int V);
+void llc_crossentropy_backward(float *dlogits,     /* (N, V) */
+                               double dloss,       /* scalar: dL/dloss, usually 1 */
+                               const float *probs, /* (N, V) */
+                               const int *targets, /* (N) */
+                               const float *mask,  /* (N) or NULL */
+                               int N, int V);
+
+#endif

@@ -1,0 +1,828 @@
+/* transformer.c - the transformer behind the llc_model interface: a pre-norm
+ * decoder (attention-only or with GELU MLPs) over token and/or continuous
+ * inputs, with learned / shortformer / rotary / no positions, and the pooled
+ * clustering-head variant (PAPERS.md §3). Kernels: llc_kernels.h.
+ *
+ * Parameter layout (one flat float32 vector, tensors in this order; weights
+ * out-major (OC, IC), applied as in·Wᵀ, except where noted):
+ *   embed        (vocab, C)        token embedding (if vocab > 0)
+ *   in.w, in.b   (C, d_input), (C) linear embedding of continuous inputs (if d_input > 0)
+ *   pos          (n_ctx, C)        learned / shortformer positions
+ *   per layer L:
+ *   L.ln1.g/.b   (C)               pre-attention norm (g: LayerNorm/RMS, b: LayerNorm)
+ *   L.attn.qkv.w (3*NH*HS, C)      rows [h*HS,(h+1)*HS) = Q of head h, then the
+ *                                  K block (offset NH*HS), then the V block (2*NH*HS)
+ *   L.attn.qkv.b (3*NH*HS)         same order (if attn_bias)
+ *   L.attn.o.w   (NH*HS, C)        IN-MAJOR: out = concat · W (NoTrans, NoTrans),
+ *                                  so head h owns the contiguous rows [h*HS,(h+1)*HS)
+ *   L.attn.o.b   (C)               shared by all heads (if attn_bias)
+ *   L.ln2.g/.b, L.mlp.fc.w (d_mlp, C), L.mlp.fc.b, L.mlp.proj.w (C, d_mlp), L.mlp.proj.b  (if d_mlp > 0)
+ *   lnf.g/.b     (C)               final norm (if final_norm)
+ *   unembed      (n_out, C)        (untied only; tied: logits = h · embedᵀ)
+ *   unembed.b    (n_out)           (if unembed_bias)
+ * The pooling layer (pooled = 1, the last layer) has instead of qkv:
+ *   L.attn.query (NH, HS)          one learned query per head
+ *   L.attn.kv.w  (2*NH*HS, C)      K block then V block, head-contiguous as above
+ *   L.attn.kv.b  (2*NH*HS)         (if attn_bias)
+ *
+ * Forward of an ordinary layer:  x += attn(norm1(x)); x += mlp(norm2(x)).
+ * The pooling layer: p = concat_h(softmax_t(q_h·k_t/√HS) v_t) · W_O + b_O per
+ * sequence (no residual around it), then p += mlp(norm2(p)); its output is one
+ * row per sequence, scored against targets[b*T + T-1]. The pooling layer
+ * ignores `causal`; earlier layers are ordinary. A pooled model cannot use
+ * RoPE, and only the zero clamps apply to its pooling heads.
+ * Clamps (llc_tf_config.clamps) act on every forward pass; when a head has a
+ * zeroing clamp and a pattern clamp, the zeroing wins. Gradients flow through
+ * the clamped computation (a clamped pattern is a constant).
+ * Shortformer positions enter Q and K only: since the projection is linear,
+ * Q,K = norm(x)·Wᵀ + b + (pos·W_QKᵀ)[t], the second term computed once per
+ * batch on T rows instead of B*T.
+ * Groups (llc_model.group): "model"; "L.H" head H of layer L = its Q, K, V
+ * rows of qkv.w and qkv.b (pooling layer: its query and K, V rows) and its
+ * rows of o.w, not the shared o.b; "L" or "layer L" = every tensor of layer
+ * L; "attn L" = qkv/query/kv + o (no norm); "mlp L" = fc + proj (no norm);
+ * "embed" = embed + in.w + in.b; "pos"; "unembed" = unembed + unembed.b
+ * (an error when tied); "norm" or "lnf" = the final norm; any tensor name.
+ * The group struct must be zero-initialised or previously used.
+ * The logits, final norm and cross-entropy are computed only on rows whose
+ * mask is non-zero (gathered), which skips most of the unembedding cost for
+ * tasks that score few positions.
+ */
+#include "llc_kernels.h"
+#include "llc_model.h"
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE ((size_t)-1)
+#define ALIGN_FLOATS 16 /* 64-byte alignment of each workspace buffer */
+
+typedef struct {
+    size_t ln1_g, ln1_b, qkv_w, qkv_b, query, o_w, o_b, ln2_g, ln2_b, fc_w, fc_b, proj_w, proj_b;
+} tf_layer_off;
+
+typedef struct {
+    llc_tf_config c;    /* clamp patterns point into `patterns` */
+    int pool_layer;     /* index of the pooling layer, or -1 */
+    float *patterns;    /* (n_clamps, n_ctx, n_ctx) copies of the given patterns */
+    float *rope_cs;     /* (n_ctx, HS/2, 2), RoPE only */
+    llc_head_clamp *clamp; /* (L, NH) */
+    int *layer_clamped;    /* (L) 1 if any head of the layer is clamped */
+    tf_layer_off *lo;      /* (L) */
+    size_t embed, in_w, in_b, pos, lnf_g, lnf_b, unembed, unembed_b;
+} tf_impl;
+
+/* Per-layer activations kept for the backward pass. Rows: N = B*T, except
+ * the pooling layer's atty/mid/ln2/fch/fcg/out, which have B rows. */
+typedef struct {
+    float *in;                           /* (N, C) input (previous layer's out) */
+    float *ln1, *ln1_mean, *ln1_rstd;    /* (N, C), (N), (N) */
+    float *qkv;                          /* (N, 3D); pooling layer (N, 2D) */
+    float *posproj;                      /* (n_ctx, 2D) shortformer */
+    float *att;                          /* (B, NH, T, T); pooling layer (B, NH, T) */
+    float *atty;                         /* (N, D) */
+    float *mid;                          /* (N, C) after the attention block */
+    float *ln2, *ln2_mean, *ln2_rstd;    /* (N, C), (N), (N) */
+    float *fch, *fcg;                    /* (N, d_mlp) before / after GELU */
+    float *out;                          /* (N, C); == mid without MLP */
+} tf_lbuf;
+
+typedef struct {
+    int max_B;
+    float *mem;
+    tf_lbuf *l;       /* (L) */
+    float *res0;      /* (N, C) embedding output */
+    int *sel;         /* (R) rows with mask != 0 */
+    int *tsel;        /* (R) their targets */
+    float *msel;      /* (R) their mask weights */
+    float *hsel;      /* (R, C) gathered final rows */
+    float *fin, *fmean, *frstd; /* (R, C), (R), (R) after the final norm */
+    float *probs;     /* (R, n_out) logits, then softmax */
+    /* backward buffers (and the attention scratch, used by both passes) */
+    float *dres, *dln; /* (N, C) */
+    float *dqkv;      /* (N, 3D) */
+    float *datty;     /* (N, D) */
+    float *dfcg, *dfch; /* (N, d_mlp) */
+    float *dposproj;  /* (n_ctx, 2D) */
+    float *scratch;   /* (llc_attention_scratch_size(n_ctx, HS)) attention scratch */
+    float *dhsel, *dfin; /* (R, C) */
+    float *dlogits;   /* (R, n_out) */
+} tf_ws;
+
+static const char *const pos_label[] = {"none", "learned", "shortformer", "rope"};
+
+/* ---------------- construction ---------------- */
+
+void llc_tf_config_default(llc_tf_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n_layers = 1;
+    c->n_heads = 4;
+    c->d_model = 64;
+    c->d_head = 16;
+    c->pos = LLC_POS_LEARNED;
+    c->norm = LLC_NORM_LAYER;
+    c->final_norm = 1;
+    c->d_mlp = 0;
+    c->causal = 1;
+    c->pooled = 0;
+    c->tied = 0;
+    c->attn_bias = 1;
+    c->unembed_bias = 1;
+    c->init_std = 0.0f;
+    /* vocab, d_input, n_ctx, n_out: set from the task */
+}
+
+static int config_check(const llc_tf_config *c, char *err)
+{
+#define NEED(cond, ...) \
+    do {                \
+        if (!(cond)) return llc_fail(err, LLC_ERR_INVALID, __VA_ARGS__); \
+    } while (0)
+    NEED(c->n_layers >= 1 && c->n_layers <= 1024, "model: n_layers must be in 1..1024, got %d", c->n_layers);
+    NEED(c->n_heads >= 1 && c->n_heads <= 4096, "model: n_heads must be in 1..4096, got %d", c->n_heads);
+    NEED(c->d_model >= 1 && c->d_model <= 65536, "model: d_model must be in 1..65536, got %d", c->d_model);
+    NEED(c->d_head >= 1 && c->d_head <= 65536, "model: d_head must be in 1..65536, got %d", c->d_head);
+    NEED(c->vocab >= 0 && c->d_input >= 0, "model: vocab and d_input must be >= 0");
+    NEED(c->vocab > 0 || c->d_input > 0, "model: needs inputs: vocab and d_input are both 0");
+    NEED(c->n_ctx >= 1, "model: n_ctx must be >= 1, got %d", c->n_ctx);
+    NEED(c->n_out >= 1, "model: n_out (output classes) must be >= 1, got %d", c->n_out);
+    NEED(c->d_mlp >= 0, "model: d_mlp must be >= 0, got %d", c->d_mlp);
+    NEED(c->pos >= LLC_POS_NONE && c->pos <= LLC_POS_ROPE, "model: unknown pos kind %d", (int)c->pos);
+    NEED(c->norm >= LLC_NORM_NONE && c->norm <= LLC_NORM_RMS_NOGAIN, "model: unknown norm kind %d", (int)c->norm);
+    NEED(!(c->pos == LLC_POS_ROPE && c->d_head % 2), "model: pos 'rope' needs an even d_head, got %d", c->d_head);
+    NEED(!(c->pooled && c->pos == LLC_POS_ROPE),
+         "model: a pooled model cannot use pos 'rope' (its learned query has no position); use 'learned'");
+    NEED(!c->tied || (c->vocab > 0 && c->n_out == c->vocab),
+         "model: 'tied' needs n_out == vocab (n_out %d, vocab %d)", c->n_out, c->vocab);
+    NEED(c->init_std >= 0.0f && isfinite(c->init_std), "model: init_std must be >= 0");
+    NEED(c->n_clamps >= 0 && c->n_clamps <= LLC_MAX_CLAMPS, "model: at most %d clamps", LLC_MAX_CLAMPS);
+    for (int i = 0; i < c->n_clamps; i++) {
+        const llc_clamp *k = &c->clamps[i];
+        NEED(k->kind >= LLC_CLAMP_PATTERN_PREV && k->kind <= LLC_CLAMP_ZERO_OUTPUT, "model: clamp %d: unknown kind %d",
+             i, (int)k->kind);
+        NEED(k->layer >= 0 && k->layer < c->n_layers && k->head >= 0 && k->head < c->n_heads,
+             "model: clamp %d: head %d.%d does not exist: model has layers 0-%d and heads 0-%d", i, k->layer,
+             k->head, c->n_layers - 1, c->n_heads - 1);
+        NEED(k->kind != LLC_CLAMP_PATTERN_GIVEN || k->pattern, "model: clamp %d: kind 'pattern' needs a pattern", i);
+        int pattern_kind = k->kind == LLC_CLAMP_PATTERN_GIVEN || k->kind == LLC_CLAMP_PATTERN_PREV;
+        NEED(!(c->pooled && k->layer == c->n_layers - 1 && pattern_kind),
+             "model: clamp %d: the pooling layer %d has no T x T pattern to clamp; only zero_values/zero_output apply",
+             i, k->layer);
+    }
+    return LLC_OK;
+#undef NEED
+}
+
+static void tf_free_impl(void *p)
+{
+    tf_impl *im = p;
+    if (!im) return;
+    free(im->patterns);
+    free(im->rope_cs);
+    free(im->clamp);
+    free(im->layer_clamped);
+    free(im->lo);
+    free(im);
+}
+
+/* Append a tensor, remembering its offset in *off. */
+static int add_tensor(llc_model *m, size_t *off, const char *name, int d0, int d1)
+{
+    int shape[2] = {d0, d1};
+    int idx = llc_ptable_add(&m->table, name, d1 > 0 ? 2 : 1, shape);
+    if (idx < 0) return LLC_ERR_NOMEM;
+    *off = m->table.t[idx].offset;
+    return LLC_OK;
+}
+
+static int build_table(llc_model *m, tf_impl *im)
+{
+    const llc_tf_config *c = &im->c;
+    const int C = c->d_model, D = c->n_heads * c->d_head;
+    char nm[LLC_NAMELEN];
+    int rc = LLC_OK;
+    int has_g = c->norm != LLC_NORM_NONE && c->norm != LLC_NORM_RMS_NOGAIN;
+    int has_b = c->norm == LLC_NORM_LAYER;
+#define ADD(off, d0, d1, ...)                                          \
+    do {                                                               \
+        snprintf(nm, sizeof nm, __VA_ARGS__);                          \
+        if ((rc = add_tensor(m, &(off), nm, d0, d1))) return rc;       \
+    } while (0)
+    im->embed = im->in_w = im->in_b = im->pos = im->lnf_g = im->lnf_b = im->unembed = im->unembed_b = NONE;
+    if (c->vocab > 0) ADD(im->embed, c->vocab, C, "embed");
+    if (c->d_input > 0) {
+        ADD(im->in_w, C, c->d_input, "in.w");
+        ADD(im->in_b, C, 0, "in.b");
+    }
+    if (c->pos == LLC_POS_LEARNED || c->pos == LLC_POS_SHORTFORMER) ADD(im->pos, c->n_ctx, C, "pos");
+    for (int l = 0; l < c->n_layers; l++) {
+        tf_layer_off *o = &im->lo[l];
+        o->ln1_g = o->ln1_b = o->qkv_w = o->qkv_b = o->query = o->o_w = o->o_b = NONE;
+        o->ln2_g = o->ln2_b = o->fc_w = o->fc_b = o->proj_w = o->proj_b = NONE;
+        if (has_g) ADD(o->ln1_g, C, 0, "%d.ln1.g", l);
+        if (has_b) ADD(o->ln1_b, C, 0, "%d.ln1.b", l);
+        if (l == im->pool_layer) {
+            ADD(o->query, c->n_heads, c->d_head, "%d.attn.query", l);
+            ADD(o->qkv_w, 2 * D, C, "%d.attn.kv.w", l);
+            if (c->attn_bias) ADD(o->qkv_b, 2 * D, 0, "%d.attn.kv.b", l);
+        } else {
+            ADD(o->qkv_w, 3 * D, C, "%d.attn.qkv.w", l);
+            if (c->attn_bias) ADD(o->qkv_b, 3 * D, 0, "%d.attn.qkv.b", l);
+        }
+        ADD(o->o_w, D, C, "%d.attn.o.w", l);
+        if (c->attn_bias) ADD(o->o_b, C, 0, "%d.attn.o.b", l);
+        if (c->d_mlp > 0) {
+            if (has_g) ADD(o->ln2_g, C, 0, "%d.ln2.g", l);
+            if (has_b) ADD(o->ln2_b, C, 0, "%d.ln2.b", l);
+            ADD(o->fc_w, c->d_mlp, C, "%d.mlp.fc.w", l);
+            ADD(o->fc_b, c->d_mlp, 0, "%d.mlp.fc.b", l);
+            ADD(o->proj_w, C, c->d_mlp, "%d.mlp.proj.w", l);
+            ADD(o->proj_b, C, 0, "%d.mlp.proj.b", l);
+        }
+    }
+    if (c->final_norm) {
+        if (has_g) ADD(im->lnf_g, C, 0, "lnf.g");
+        if (has_b) ADD(im->lnf_b, C, 0, "lnf.b");
+    }
+    if (!c->tied) ADD(im->unembed, c->n_out, C, "unembed");
+    if (c->unembed_bias) ADD(im->unembed_b, c->n_out, 0, "unembed.b");
+#undef ADD
+    return rc;
+}
+
+static int build_clamps(tf_impl *im)
+{
+    llc_tf_config *c = &im->c;
+    const int L = c->n_layers, NH = c->n_heads;
+    size_t TT = (size_t)c->n_ctx * c->n_ctx;
+    im->clamp = calloc((size_t)L * NH, sizeof *im->clamp);
+    im->layer_clamped = calloc((size_t)L, sizeof *im->layer_clamped);
+    if (!im->clamp || !im->layer_clamped) return LLC_ERR_NOMEM;
+    if (c->n_clamps > 0) {
+        im->patterns = calloc((size_t)c->n_clamps * TT, sizeof *im->patterns);
+        if (!im->patterns) return LLC_ERR_NOMEM;
+    }
+    /* Zeroing wins over a pattern when both are asked for one head: the
+     * head's output is then zero whatever its pattern. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < c->n_clamps; i++) {
+            llc_clamp *k = &c->clamps[i];
+            int zero = k->kind == LLC_CLAMP_ZERO_VALUES || k->kind == LLC_CLAMP_ZERO_OUTPUT;
+            if (zero != pass) continue;
+            llc_head_clamp *h = &im->clamp[k->layer * NH + k->head];
+            im->layer_clamped[k->layer] = 1;
+            switch (k->kind) {
+            case LLC_CLAMP_PATTERN_PREV: h->kind = LLC_HEAD_PREV; break;
+            case LLC_CLAMP_PATTERN_GIVEN:
+                memcpy(im->patterns + i * TT, k->pattern, TT * sizeof(float));
+                k->pattern = im->patterns + i * TT;
+                h->kind = LLC_HEAD_PATTERN;
+                h->pattern = k->pattern;
+                h->ld = c->n_ctx;
+                break;
+            case LLC_CLAMP_ZERO_VALUES: h->kind = LLC_HEAD_ZERO_VALUES; break;
+            case LLC_CLAMP_ZERO_OUTPUT: h->kind = LLC_HEAD_ZERO_OUTPUT; break;
+            }
+        }
+    return LLC_OK;
+}
+
+static int tf_init(const llc_model *m, float *w, gsl_rng *rng);
+static void *tf_ws_alloc(const llc_model *m, int max_B);
+static void tf_ws_free(void *ws);
+static int tf_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad,
+                        double *loss);
+static int tf_group(const llc_model *m, const char *name, llc_group *g, char *err);
+
+int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err)
+{
+    int rc;
+    llc_model *m = NULL;
+    tf_impl *im = NULL;
+    *out = NULL;
+    if ((rc = config_check(c, err))) return rc;
+    rc = LLC_ERR_NOMEM;
+    m = calloc(1, sizeof *m);
+    im = calloc(1, sizeof *im);
+    if (!m || !im) goto cleanup;
+    im->c = *c;
+    im->pool_layer = c->pooled ? c->n_layers - 1 : -1;
+    im->lo = calloc((size_t)c->n_layers, sizeof *im->lo);
+    if (!im->lo) goto cleanup;
+    if ((rc = build_clamps(im))) goto cleanup;
+    if (c->pos == LLC_POS_ROPE) {
+        rc = LLC_ERR_NOMEM;
+        im->rope_cs = malloc((size_t)c->n_ctx * (size_t)c->d_head * sizeof *im->rope_cs);
+        if (!im->rope_cs) goto cleanup;
+        llc_rope_table(im->rope_cs, c->n_ctx, c->d_head, LLC_ROPE_BASE);
+    }
+    if ((rc = build_table(m, im))) goto cleanup;
+    m->kind = "transformer";
+    m->impl = im;
+    m->init = tf_init;
+    m->ws_alloc = tf_ws_alloc;
+    m->ws_free = tf_ws_free;
+    m->loss_grad = tf_loss_grad;
+    m->group = tf_group;
+    m->free_impl = tf_free_impl;
+    *out = m;
+    return LLC_OK;
+cleanup:
+    if (rc == LLC_ERR_NOMEM) llc_fail(err, rc, "model: out of memory");
+    tf_free_impl(im);
+    if (m) m->impl = NULL;
+    llc_model_free(m);
+    return rc;
+}
+
+const llc_tf_config *llc_transformer_config(const llc_model *m)
+{
+    if (!m || !m->kind || strcmp(m->kind, "transformer") != 0) return NULL;
+    return &((const tf_impl *)m->impl)->c;
+}
+
+/* Weights ~ N(0, init_std or 1/sqrt(fan_in)), biases 0, norm gains 1, drawn
+ * in table order. fan_in is the input width of the map a weight takes part
+ * in: C for embed, pos, qkv, fc and unembed; d_input for in.w; d_mlp for
+ * proj; NH*HS for the in-major o.w; HS for the pooling query. */
+static int tf_init(const llc_model *m, float *w, gsl_rng *rng)
+{
+    const tf_impl *im = m->impl;
+    for (int i = 0; i < m->table.n; i++) {
+        const llc_tensor *t = &m->table.t[i];
+        float *p = w + t->offset;
+        size_t len = strlen(t->name);
+        if (t->ndim == 1) {
+            float v = (len >= 2 && strcmp(t->name + len - 2, ".g") == 0) ? 1.0f : 0.0f;
+            for (size_t j = 0; j < t->size; j++) p[j] = v;
+            continue;
+        }
+        int in_major = strstr(t->name, ".attn.o.w") != NULL;
+        double fan_in = in_major ? t->shape[0] : t->shape[1];
+        double sd = im->c.init_std > 0.0f ? (double)im->c.init_std : 1.0 / sqrt(fan_in);
+        for (size_t j = 0; j < t->size; j++) p[j] = (float)gsl_ran_gaussian(rng, sd);
+    }
+    return LLC_OK;
+}
+
+/* ---------------- workspace ---------------- */
+
+/* Lay out every buffer in one block; with base == NULL only count. */
+static size_t ws_layout(const tf_impl *im, tf_ws *ws, float *base, int max_B)
+{
+    const llc_tf_config *c = &im->c;
+    const size_t C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head, NH = (size_t)c->n_heads;
+    const size_t T = (size_t)c->n_ctx, NR = (size_t)max_B * T, DM = (size_t)c->d_mlp, V = (size_t)c->n_out;
+    size_t off = 0;
+#define TAKE(ptr, n)                                                        \
+    do {                                                                    \
+        (ptr) = base ? base + off : NULL;                                   \
+        off += ((size_t)(n) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; \
+    } while (0)
+    TAKE(ws->res0, NR * C);
+    float *prev = ws->res0;
+    for (int l = 0; l < c->n_layers; l++) {
+        tf_lbuf *lb = &ws->l[l];
+        int pool = l == im->pool_layer;
+        lb->in = prev;
+        TAKE(lb->ln1, NR * C);
+        TAKE(lb->ln1_mean, NR);
+        TAKE(lb->ln1_rstd, NR);
+        TAKE(lb->qkv, NR * 3 * D);
+        if (c->pos == LLC_POS_SHORTFORMER) TAKE(lb->posproj, T * 2 * D);
+        TAKE(lb->att, pool ? (size_t)max_B * NH * T : (size_t)max_B * NH * T * T);
+        TAKE(lb->atty, NR * D);
+        TAKE(lb->mid, NR * C);
+        lb->out = lb->mid;
+        if (DM > 0) {
+            TAKE(lb->ln2, NR * C);
+            TAKE(lb->ln2_mean, NR);
+            TAKE(lb->ln2_rstd, NR);
+            TAKE(lb->fch, NR * DM);
+            TAKE(lb->fcg, NR * DM);
+            TAKE(lb->out, NR * C);
+        }
+        prev = lb->out;
+    }
+    TAKE(ws->hsel, NR * C);
+    TAKE(ws->fin, NR * C);
+    TAKE(ws->fmean, NR);
+    TAKE(ws->frstd, NR);
+    TAKE(ws->probs, NR * V);
+    TAKE(ws->msel, NR);
+    TAKE(ws->dres, NR * C);
+    TAKE(ws->dln, NR * C);
+    TAKE(ws->dqkv, NR * 3 * D);
+    TAKE(ws->datty, NR * D);
+    if (DM > 0) {
+        TAKE(ws->dfcg, NR * DM);
+        TAKE(ws->dfch, NR * DM);
+    }
+    TAKE(ws->dposproj, T * 2 * D);
+    TAKE(ws->scratch, llc_attention_scratch_size(c->n_ctx, c->d_head));
+    TAKE(ws->dhsel, NR * C);
+    TAKE(ws->dfin, NR * C);
+    TAKE(ws->dlogits, NR * V);
+#undef TAKE
+    return off;
+}
+
+static void tf_ws_free(void *p)
+{
+    tf_ws *ws = p;
+    if (!ws) return;
+    free(ws->mem);
+    free(ws->l);
+    free(ws->sel);
+    free(ws->tsel);
+    free(ws);
+}
+
+static void *tf_ws_alloc(const llc_model *m, int max_B)
+{
+    const tf_impl *im = m->impl;
+    if (max_B < 1) return NULL;
+    tf_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return NULL;
+    size_t NR = (size_t)max_B * (size_t)im->c.n_ctx;
+    ws->max_B = max_B;
+    ws->l = calloc((size_t)im->c.n_layers, sizeof *ws->l);
+    ws->sel = malloc(NR * sizeof *ws->sel);
+    ws->tsel = malloc(NR * sizeof *ws->tsel);
+    if (!ws->l || !ws->sel || !ws->tsel) goto fail;
+    size_t n = ws_layout(im, ws, NULL, max_B);
+    ws->mem = aligned_alloc(ALIGN_FLOATS * sizeof(float), n * sizeof(float));
+    if (!ws->mem) goto fail;
+    memset(ws->mem, 0, n * sizeof(float));
+    ws_layout(im, ws, ws->mem, max_B);
+    return ws;
+fail:
+    tf_ws_free(ws);
+    return NULL;
+}
+
+/* ---------------- forward / backward pieces ---------------- */
+
+static void norm_forward(const tf_impl *im, float *out, float *mean, float *rstd, const float *in, const float *w,
+                         size_t g, size_t b, int N)
+{
+    const int C = im->c.d_model;
+    switch (im->c.norm) {
+    case LLC_NORM_LAYER: llc_layernorm_forward(out, mean, rstd, in, w + g, w + b, N, C, LLC_NORM_EPS); break;
+    case LLC_NORM_RMS: llc_rmsnorm_forward(out, rstd, in, w + g, N, C, LLC_NORM_EPS); break;
+    case LLC_NORM_RMS_NOGAIN: llc_rmsnorm_forward(out, rstd, in, NULL, N, C, LLC_NORM_EPS); break;
+    case LLC_NORM_NONE: memcpy(out, in, (size_t)N * C * sizeof *out); break;
+    }
+}
+
+static void norm_backward(const tf_impl *im, float *din, float *grad, const float *dout, const float *in,
+                          const float *w, size_t g, size_t b, const float *mean, const float *rstd, int N)
+{
+    const int C = im->c.d_model;
+    switch (im->c.norm) {
+    case LLC_NORM_LAYER:
+        llc_layernorm_backward(din, grad + g, grad + b, dout, in, w + g, mean, rstd, N, C);
+        break;
+    case LLC_NORM_RMS: llc_rmsnorm_backward(din, grad + g, dout, in, w + g, rstd, N, C); break;
+    case LLC_NORM_RMS_NOGAIN: llc_rmsnorm_backward(din, NULL, dout, in, NULL, rstd, N, C); break;
+    case LLC_NORM_NONE:
+        for (size_t i = 0; i < (size_t)N * C; i++) din[i] += dout[i];
+        break;
+    }
+}
+
+static const float *opt(const float *w, size_t off) { return off == NONE ? NULL : w + off; }
+static float *optg(float *g, size_t off) { return off == NONE ? NULL : g + off; }
+
+/* The MLP block on `rows` rows: out = mid + proj(gelu(fc(norm2(mid)))). */
+static void mlp_forward(const tf_impl *im, const tf_layer_off *o, tf_lbuf *lb, const float *w, int rows)
+{
+    const int C = im->c.d_model, DM = im->c.d_mlp;
+    norm_forward(im, lb->ln2, lb->ln2_mean, lb->ln2_rstd, lb->mid, w, o->ln2_g, o->ln2_b, rows);
+    llc_linear_forward(lb->fch, lb->ln2, w + o->fc_w, w + o->fc_b, rows, C, DM);
+    llc_gelu_forward(lb->fcg, lb->fch, (size_t)rows * DM);
+    llc_linear_forward(lb->out, lb->fcg, w + o->proj_w, w + o->proj_b, rows, DM, C);
+    llc_add(lb->out, lb->mid, (size_t)rows * C);
+}
+
+/* dres (rows, C): d out on entry, d mid on exit. */
+static void mlp_backward(const tf_impl *im, tf_ws *ws, const tf_layer_off *o, const tf_lbuf *lb, const float *w,
+                         float *grad, int rows)
+{
+    const int C = im->c.d_model, DM = im->c.d_mlp;
+    size_t nh = (size_t)rows * DM;
+    memset(ws->dfcg, 0, nh * sizeof(float));
+    llc_linear_backward(ws->dfcg, grad + o->proj_w, grad + o->proj_b, ws->dres, lb->fcg, w + o->proj_w, rows, DM,
+                        C);
+    memset(ws->dfch, 0, nh * sizeof(float));
+    llc_gelu_backward(ws->dfch, ws->dfcg, lb->fch, nh);
+    memset(ws->dln, 0, (size_t)rows * C * sizeof(float));
+    llc_linear_backward(ws->dln, grad + o->fc_w, grad + o->fc_b, ws->dfch, lb->ln2, w + o->fc_w, rows, C, DM);
+    norm_backward(im, ws->dres, grad, ws->dln, lb->mid, w, o->ln2_g, o->ln2_b, lb->ln2_mean, lb->ln2_rstd, rows);
+}
+
+/* Shortformer: posproj (T, nproj) = pos[0:T] · W[0:nproj]ᵀ, added to the first
+ * nproj entries of each row of qkv (row stride ld). */
+static void shortformer_forward(float *qkv, float *posproj, const float *pos, const float *wqk, int B, int T, int C,
+                                int nproj, int ld)
+{
+    llc_linear_forward(posproj, pos, wqk, NULL, T, C, nproj);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) llc_add(qkv + ((size_t)b * T + t) * ld, posproj + (size_t)t * nproj, (size_t)nproj);
+}
+
+static void shortformer_backward(float *dpos, float *dwqk, float *dposproj, const float *dqkv, const float *pos,
+                                 const float *wqk, int B, int T, int C, int nproj, int ld)
+{
+    memset(dposproj, 0, (size_t)T * nproj * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            llc_add(dposproj + (size_t)t * nproj, dqkv + ((size_t)b * T + t) * ld, (size_t)nproj);
+    llc_linear_backward(dpos, dwqk, NULL, dposproj, pos, wqk, T, C, nproj);
+}
+
+static void layer_forward(const tf_impl *im, int l, tf_lbuf *lb, float *scratch, const float *w, int B, int T)
+{
+    const llc_tf_config *c = &im->c;
+    const tf_layer_off *o = &im->lo[l];
+    const int C = c->d_model, NH = c->n_heads, HS = c->d_head, D = NH * HS, N = B * T;
+    const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
+    norm_forward(im, lb->ln1, lb->ln1_mean, lb->ln1_rstd, lb->in, w, o->ln1_g, o->ln1_b, N);
+    if (l == im->pool_layer) {
+        llc_linear_forward(lb->qkv, lb->ln1, w + o->qkv_w, opt(w, o->qkv_b), N, C, 2 * D);
+        if (c->pos == LLC_POS_SHORTFORMER)
+            shortformer_forward(lb->qkv, lb->posproj, w + im->pos, w + o->qkv_w, B, T, C, D, 2 * D);
+        llc_attn_pool_forward(lb->atty, lb->att, w + o->query, lb->qkv, cl, B, T, NH, HS);
+        llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), B, D, C);
+        if (c->d_mlp > 0) mlp_forward(im, o, lb, w, B);
+        return;
+    }
+    llc_linear_forward(lb->qkv, lb->ln1, w + o->qkv_w, opt(w, o->qkv_b), N, C, 3 * D);
+    if (c->pos == LLC_POS_SHORTFORMER)
+        shortformer_forward(lb->qkv, lb->posproj, w + im->pos, w + o->qkv_w, B, T, C, 2 * D, 3 * D);
+    if (c->pos == LLC_POS_ROPE) llc_rope_forward(lb->qkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
+    llc_attention_forward(lb->atty, lb->att, scratch, lb->qkv, cl, B, T, NH, HS, c->causal);
+    llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), N, D, C);
+    llc_add(lb->mid, lb->in, (size_t)N * C);
+    if (c->d_mlp > 0) mlp_forward(im, o, lb, w, N);
+}
+
+/* ws->dres: d out on entry (N rows; B rows for the pooling layer), d in (N rows) on exit. */
+static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb, const float *w, float *grad,
+                           int B, int T)
+{
+    const llc_tf_config *c = &im->c;
+    const tf_layer_off *o = &im->lo[l];
+    const int C = c->d_model, NH = c->n_heads, HS = c->d_head, D = NH * HS, N = B * T;
+    const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
+    int pool = l == im->pool_layer;
+    int rows = pool ? B : N;
+    if (c->d_mlp > 0) mlp_backward(im, ws, o, lb, w, grad, rows);
+    memset(ws->datty, 0, (size_t)rows * D * sizeof(float));
+    llc_linear_im_backward(ws->datty, grad + o->o_w, optg(grad, o->o_b), ws->dres, lb->atty, w + o->o_w, rows, D, C);
+    int nqkv = pool ? 2 * D : 3 * D;
+    memset(ws->dqkv, 0, (size_t)N * nqkv * sizeof(float));
+    if (pool) {
+        llc_attn_pool_backward(grad + o->query, ws->dqkv, ws->datty, lb->att, w + o->query, lb->qkv, cl, B, T, NH,
+                               HS);
+        /* no residual around the pooling: d in comes from the norm alone */
+        memset(ws->dres, 0, (size_t)N * C * sizeof(float));
+    } else {
+        llc_attention_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, cl, B, T, NH, HS, c->causal);
+        if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
+    }
+    if (c->pos == LLC_POS_SHORTFORMER)
+        shortformer_backward(grad + im->pos, grad + o->qkv_w, ws->dposproj, ws->dqkv, w + im->pos, w + o->qkv_w, B,
+                             T, C, pool ? D : 2 * D, nqkv);
+    memset(ws->dln, 0, (size_t)N * C * sizeof(float));
+    llc_linear_backward(ws->dln, grad + o->qkv_w, optg(grad, o->qkv_b), ws->dqkv, lb->ln1, w + o->qkv_w, N, C,
+                        nqkv);
+    norm_backward(im, ws->dres, grad, ws->dln, lb->in, w, o->ln1_g, o->ln1_b, lb->ln1_mean, lb->ln1_rstd, N);
+}
+
+/* ---------------- loss and gradient ---------------- */
+
+static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc_batch *bt, float *grad,
+                        double *loss)
+{
+    const tf_impl *im = m->impl;
+    const llc_tf_config *c = &im->c;
+    tf_ws *ws = wsp;
+    *loss = NAN;
+    if (!ws || !bt || !w) return LLC_ERR_INVALID;
+    const int B = bt->B, T = bt->T, N = B * T, C = c->d_model, L = c->n_layers, V = c->n_out;
+    if (B < 1 || B > ws->max_B || T < 1 || T > c->n_ctx || !bt->targets || !bt->mask) return LLC_ERR_INVALID;
+
+    /* ---- inputs ---- */
+    int n_cont = 0;
+    for (int n = 0; n < N; n++) {
+        int tok = bt->tokens ? bt->tokens[n] : -1;
+        if (tok < -1 || tok >= c->vocab) return LLC_ERR_INVALID;
+        n_cont += tok == -1;
+    }
+    if (n_cont > 0 && (c->d_input == 0 || !bt->x || bt->d_in != c->d_input)) return LLC_ERR_INVALID;
+    if (n_cont > 0) llc_linear_forward(ws->res0, bt->x, w + im->in_w, w + im->in_b, N, c->d_input, C);
+    if (n_cont < N) llc_embedding_forward(ws->res0, bt->tokens, w + im->embed, N, C);
+    if (c->pos == LLC_POS_LEARNED)
+        for (int b = 0; b < B; b++) llc_add(ws->res0 + (size_t)b * T * C, w + im->pos, (size_t)T * C);
+
+    /* ---- layers ---- */
+    for (int l = 0; l < L; l++) layer_forward(im, l, &ws->l[l], ws->scratch, w, B, T);
+    const float *h = ws->l[L - 1].out;
+
+    /* ---- gather the scored rows, final norm, logits, loss ---- */
+    int pooled = im->pool_layer >= 0;
+    int R = pooled ? B : N, M = 0;
+    for (int r = 0; r < R; r++) {
+        int n = pooled ? r * T + T - 1 : r;
+        float mk = bt->mask[n];
+        if (mk == 0.0f) continue;
+        if (bt->targets[n] < 0 || bt->targets[n] >= V) return LLC_ERR_INVALID;
+        ws->sel[M] = r;
+        ws->tsel[M] = bt->targets[n];
+        ws->msel[M] = mk;
+        M++;
+    }
+    for (int i = 0; i < M; i++)
+        memcpy(ws->hsel + (size_t)i * C, h + (size_t)ws->sel[i] * C, (size_t)C * sizeof(float));
+    const float *fin = ws->hsel;
+    if (c->final_norm) {
+        norm_forward(im, ws->fin, ws->fmean, ws->frstd, ws->hsel, w, im->lnf_g, im->lnf_b, M);
+        fin = ws->fin;
+    }
+    const float *wu = c->tied ? w + im->embed : w + im->unembed;
+    llc_linear_forward(ws->probs, fin, wu, opt(w, im->unembed_b), M, C, V);
+    llc_crossentropy_forward(loss, ws->probs, ws->probs, ws->tsel, ws->msel, M, V);
+    if (!grad) return LLC_OK;
+
+    /* ---- backward ---- */
+    memset(grad, 0, m->table.n_params * sizeof *grad);
+    if (M == 0) return LLC_OK;
+    memset(ws->dlogits, 0, (size_t)M * V * sizeof(float));
+    llc_crossentropy_backward(ws->dlogits, 1.0, ws->probs, ws->tsel, ws->msel, M, V);
+    float *gu = c->tied ? grad + im->embed : grad + im->unembed;
+    memset(ws->dfin, 0, (size_t)M * C * sizeof(float));
+    llc_linear_backward(ws->dfin, gu, optg(grad, im->unembed_b), ws->dlogits, fin, wu, M, C, V);
+    const float *dh = ws->dfin;
+    if (c->final_norm) {
+        memset(ws->dhsel, 0, (size_t)M * C * sizeof(float));
+        norm_backward(im, ws->dhsel, grad, ws->dfin, ws->hsel, w, im->lnf_g, im->lnf_b, ws->fmean, ws->frstd, M);
+        dh = ws->dhsel;
+    }
+    memset(ws->dres, 0, (size_t)R * C * sizeof(float));
+    for (int i = 0; i < M; i++) llc_add(ws->dres + (size_t)ws->sel[i] * C, dh + (size_t)i * C, (size_t)C);
+    for (int l = L - 1; l >= 0; l--) layer_backward(im, l, ws, &ws->l[l], w, grad, B, T);
+
+    /* ---- inputs ---- */
+    if (c->pos == LLC_POS_LEARNED)
+        for (int b = 0; b < B; b++) llc_add(grad + im->pos, ws->dres + (size_t)b * T * C, (size_t)T * C);
+    if (n_cont < N) llc_embedding_backward(grad + im->embed, ws->dres, bt->tokens, N, C);
+    if (n_cont > 0) {
+        const float *dcont = ws->dres;
+        if (n_cont < N) { /* only the continuous rows reach in.w */
+            memcpy(ws->dln, ws->dres, (size_t)N * C * sizeof(float));
+            for (int n = 0; n < N; n++)
+                if (bt->tokens[n] >= 0) memset(ws->dln + (size_t)n * C, 0, (size_t)C * sizeof(float));
+            dcont = ws->dln;
+        }
+        llc_linear_backward(NULL, grad + im->in_w, grad + im->in_b, dcont, bt->x, w + im->in_w, N, c->d_input, C);
+    }
+    return LLC_OK;
+}
+
+/* ---------------- groups ---------------- */
+
+/* Parse a non-negative decimal integer filling all of s. */
+static int parse_index(const char *s, int *v)
+{
+    if (!*s) return 0;
+    long x = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        x = x * 10 + (*p - '0');
+        if (x > 1000000) return 0;
+    }
+    *v = (int)x;
+    return 1;
+}
+
+/* "L.H" with both parts decimal. */
+static int parse_head(const char *s, int *l, int *h)
+{
+    char a[LLC_NAMELEN];
+    const char *dot = strchr(s, '.');
+    if (!dot || (size_t)(dot - s) >= sizeof a) return 0;
+    memcpy(a, s, (size_t)(dot - s));
+    a[dot - s] = 0;
+    return parse_index(a, l) && parse_index(dot + 1, h);
+}
+
+static int add_off(llc_group *g, size_t off, size_t len)
+{
+    return off == NONE ? LLC_OK : llc_group_add(g, off, len);
+}
+
+static int add_named(const llc_model *m, llc_group *g, const char *name)
+{
+    const llc_tensor *t = llc_ptable_find(&m->table, name);
+    return t ? llc_group_add(g, t->offset, t->size) : LLC_OK;
+}
+
+static int group_layer(const llc_model *m, llc_group *g, int l, const char *part)
+{
+    char prefix[LLC_NAMELEN];
+    int rc = LLC_OK;
+    size_t pl = (size_t)snprintf(prefix, sizeof prefix, "%d.%s", l, part);
+    for (int i = 0; i < m->table.n && !rc; i++)
+        if (strncmp(m->table.t[i].name, prefix, pl) == 0) rc = llc_group_add(g, m->table.t[i].offset, m->table.t[i].size);
+    return rc;
+}
+
+static int group_head(const tf_impl *im, llc_group *g, int l, int h)
+{
+    const llc_tf_config *c = &im->c;
+    const tf_layer_off *o = &im->lo[l];
+    const size_t C = (size_t)c->d_model, HS = (size_t)c->d_head, D = (size_t)c->n_heads * HS;
+    int rc = LLC_OK;
+    int nblk = l == im->pool_layer ? 2 : 3; /* Q, K, V blocks (pooling layer: K, V) */
+    for (int k = 0; k < nblk && !rc; k++) {
+        rc = add_off(g, o->qkv_w + (k * D + h * HS) * C, HS * C);
+        if (!rc && o->qkv_b != NONE) rc = add_off(g, o->qkv_b + k * D + h * HS, HS);
+    }
+    if (!rc && o->query != NONE) rc = add_off(g, o->query + h * HS, HS);
+    if (!rc) rc = add_off(g, o->o_w + h * HS * C, HS * C);
+    return rc;
+}
+
+static const char group_help[] =
+    "model, L.H (a head), L or 'layer L', 'attn L', 'mlp L', embed, pos, unembed, norm, or a tensor name";
+
+static int tf_group(const llc_model *m, const char *name, llc_group *g, char *err)
+{
+    const tf_impl *im = m->impl;
+    const llc_tf_config *c = &im->c;
+    const int L = c->n_layers, NH = c->n_heads;
+    int rc = LLC_OK, l, h;
+    g->n = 0;
+    g->size = 0;
+    memset(g->name, 0, sizeof g->name);
+    strncpy(g->name, name, LLC_NAMELEN - 1);
+    if (strcmp(name, "model") == 0) {
+        rc = llc_group_add(g, 0, m->table.n_params);
+    } else if (parse_head(name, &l, &h)) {
+        if (l >= L || h >= NH)
+            return llc_fail(err, LLC_ERR_NOTFOUND, "head %s does not exist: model has layers 0-%d and heads 0-%d",
+                            name, L - 1, NH - 1);
+        rc = group_head(im, g, l, h);
+    } else if (parse_index(name, &l) || (strncmp(name, "layer ", 6) == 0 && parse_index(name + 6, &l))) {
+        if (l >= L)
+            return llc_fail(err, LLC_ERR_NOTFOUND, "layer %d does not exist: model has layers 0-%d", l, L - 1);
+        rc = group_layer(m, g, l, "");
+    } else if (strncmp(name, "mlp ", 4) == 0 && parse_index(name + 4, &l)) {
+        if (c->d_mlp == 0)
+            return llc_fail(err, LLC_ERR_NOTFOUND, "'%s' does not exist: the model is attention-only (d_mlp = 0)",
+                            name);
+        if (l >= L)
+            return llc_fail(err, LLC_ERR_NOTFOUND, "'%s' does not exist: model has layers 0-%d", name, L - 1);
+        rc = group_layer(m, g, l, "mlp.");
+    } else if (strncmp(name, "attn ", 5) == 0 && parse_index(name + 5, &l)) {
+        if (l >= L)
+            return llc_fail(err, LLC_ERR_NOTFOUND, "'%s' does not exist: model has layers 0-%d", name, L - 1);
+        rc = group_layer(m, g, l, "attn.");
+    } else if (strcmp(name, "embed") == 0) {
+        rc = add_named(m, g, "embed");
+        if (!rc) rc = add_named(m, g, "in.w");
+        if (!rc) rc = add_named(m, g, "in.b");
+    } else if (strcmp(name, "pos") == 0) {
+        if (im->pos == NONE)
+            return llc_fail(err, LLC_ERR_NOTFOUND, "group 'pos' does not exist: positions are '%s', not learned",
+                            pos_label[c->pos]);
+        rc = add_named(m, g, "pos");
+    } else if (strcmp(name, "unembed") == 0) {
+        if (c->tied)
+            return llc_fail(err, LLC_ERR_NOTFOUND,
+                            "group 'unembed' does not exist: the unembedding is tied to embed; use 'embed'%s",
+                            c->unembed_bias ? " (or the tensor 'unembed.b')" : "");
+        rc = add_named(m, g, "unembed");
+        if (!rc) rc = add_named(m, g, "unembed.b");
+    } else if (strcmp(name, "norm") == 0 || strcmp(name, "lnf") == 0) {
+        if (im->lnf_g == NONE && im->lnf_b == NONE)
+            return llc_fail(err, LLC_ERR_NOTFOUND, "group '%s' does not exist: the model has no final norm parameters",
+                            name);
+        rc = add_named(m, g, "lnf.g");
+        if (!rc) rc = add_named(m, g, "lnf.b");
+    } else {
+        const llc_tensor *t = llc_ptable_find(&m->table, name);
+        if (!t) return llc_fail(err, LLC_ERR_NOTFOUND, "unknown group '%s': use %s", name, group_help);
+        rc = llc_group_add(g, t->offset, t->size);
+    }
+    if (rc) return llc_fail(err, rc, "group '%s': out of memory", name);
+    llc_group_normalize(g);
+    if (g->size == 0)
+        return llc_fail(err, LLC_ERR_NOTFOUND, "group '%s' has no parameters in this model", name);
+    return LLC_OK;
+}
