@@ -1,0 +1,947 @@
+/* store.c - the SQLite store (see llc_store.h): opening and checking a file,
+ * the schema and its migrations, runs, checkpoints, the training log and the
+ * resume state.
+ *
+ * Rules kept throughout:
+ *  - every value reaching SQL is bound; the only SQL text built at run time is
+ *    `PRAGMA user_version = <integer constant>` (PRAGMAs take no parameters);
+ *  - statements used more than once are prepared once and cached on the handle;
+ *  - every write runs in a transaction: BEGIN IMMEDIATE (with busy retry) when
+ *    the caller has none open, a SAVEPOINT nested in the caller's otherwise, so
+ *    a failed write never leaves half its rows and never ends the caller's
+ *    transaction by itself;
+ *  - the SQLite message is kept on the handle, prefixed with what went wrong
+ *    in words ("disk full while writing checkpoint r1/200 in runs.db: ...").
+ */
+#include "llc_store.h"
+
+#include <errno.h>
+#include <float.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+_Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
+               "checkpoints store IEEE-754 binary32 floats");
+
+/* "LLC\1" in PRAGMA application_id tells an llc store from other SQLite files. */
+#define LLC_STORE_APP_ID 0x4C4C4301
+/* How long a connection waits for another one's lock before giving up. */
+#define LLC_STORE_BUSY_MS 30000
+/* Pause between retries of a statement that returned SQLITE_BUSY anyway. */
+#define LLC_STORE_RETRY_MS 20
+
+/* ---- schema and migrations ----
+ * migrations[v] takes a store from user_version v to v + 1, inside the same
+ * transaction that then sets user_version; a newer llc appends one entry per
+ * schema version (v2: estimates, estimate_chains and the curves view). */
+static const char schema_v1[] =
+    "CREATE TABLE runs("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " task TEXT,"
+    " config TEXT,"
+    " n_params INTEGER,"
+    " status TEXT NOT NULL DEFAULT 'running' CHECK(status IN ('running','done','failed')),"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " seed INTEGER,"
+    " message TEXT);"
+    /* llc_store_run_list orders by (created, id) */
+    "CREATE INDEX runs_by_created ON runs(created, id);"
+    /* a rowid table: rows hold large BLOBs, which WITHOUT ROWID handles badly;
+     * the primary key's index serves (run, step) lookups and step listings */
+    "CREATE TABLE checkpoints("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " train_loss REAL,"
+    " test_loss REAL,"
+    " params BLOB NOT NULL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " PRIMARY KEY(run, step));"
+    /* many small rows keyed by (run, step): WITHOUT ROWID stores them once */
+    "CREATE TABLE train_log("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " loss REAL,"
+    " lr REAL,"
+    " grad_norm REAL,"
+    " elapsed REAL,"
+    " PRIMARY KEY(run, step)) WITHOUT ROWID;"
+    "CREATE TABLE train_state("
+    " run TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " state BLOB);";
+
+static const char *const migrations[] = {
+    schema_v1, /* 0 -> 1 */
+};
+_Static_assert(sizeof migrations / sizeof migrations[0] == LLC_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* ---- cached statements ---- */
+enum {
+    Q_RUN_INSERT,
+    Q_RUN_GET,
+    Q_RUN_EXISTS,
+    Q_RUN_STATUS,
+    Q_RUN_LIST,
+    Q_CK_PARAMS,
+    Q_CK_UPSERT,
+    Q_LOG_UPSERT,
+    Q_STATE_UPSERT,
+    Q_CK_GET,
+    Q_CK_STEPS,
+    Q_STATE_GET,
+    Q_COUNT
+};
+
+#define RUN_COLUMNS "id, task, config, n_params, status, created, version, seed, message"
+
+static const char *const query_sql[Q_COUNT] = {
+    [Q_RUN_INSERT] = "INSERT INTO runs(id, task, config, n_params, status, version, seed)"
+                     " VALUES(?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+    [Q_RUN_GET] = "SELECT " RUN_COLUMNS " FROM runs WHERE id = ?1",
+    [Q_RUN_EXISTS] = "SELECT 1 FROM runs WHERE id = ?1",
+    [Q_RUN_STATUS] = "UPDATE runs SET status = ?2, message = ?3 WHERE id = ?1",
+    [Q_RUN_LIST] = "SELECT " RUN_COLUMNS " FROM runs ORDER BY created, id",
+    [Q_CK_PARAMS] = "SELECT params FROM checkpoints WHERE run = ?1 AND step = ?2",
+    [Q_CK_UPSERT] = "INSERT INTO checkpoints(run, step, train_loss, test_loss, params)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5)"
+                    " ON CONFLICT(run, step) DO UPDATE SET"
+                    " train_loss = excluded.train_loss, test_loss = excluded.test_loss",
+    [Q_LOG_UPSERT] = "INSERT INTO train_log(run, step, loss, lr, grad_norm, elapsed)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                     " ON CONFLICT(run, step) DO UPDATE SET loss = excluded.loss, lr = excluded.lr,"
+                     " grad_norm = excluded.grad_norm, elapsed = excluded.elapsed",
+    /* the resume state only moves forward: re-putting an older checkpoint
+     * (an idempotent re-run) keeps the newer state */
+    [Q_STATE_UPSERT] = "INSERT INTO train_state(run, step, state) VALUES(?1, ?2, ?3)"
+                       " ON CONFLICT(run) DO UPDATE SET step = excluded.step, state = excluded.state"
+                       " WHERE excluded.step >= train_state.step",
+    [Q_CK_GET] = "SELECT train_loss, test_loss, params FROM checkpoints WHERE run = ?1 AND step = ?2",
+    [Q_CK_STEPS] = "SELECT step FROM checkpoints WHERE run = ?1 ORDER BY step",
+    [Q_STATE_GET] = "SELECT step, state FROM train_state WHERE run = ?1",
+};
+
+struct llc_store {
+    sqlite3 *db;
+    char *path;
+    int readonly;
+    sqlite3_stmt *q[Q_COUNT];
+    char errmsg[LLC_ERRLEN];
+};
+
+/* ---- errors ---- */
+
+static int set_err(llc_store *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int set_err(llc_store *s, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* What an SQLite result code means for the user. */
+static const char *sql_problem(int src, int sys_errno)
+{
+    switch (src & 0xff) {
+    case SQLITE_FULL: return "disk full";
+    case SQLITE_IOERR:
+        if (sys_errno == ENOSPC || sys_errno == EDQUOT) return "disk full";
+        if (sys_errno == EFBIG) return "disk full (file size limit reached)";
+        return "I/O error";
+    case SQLITE_READONLY: return "store is read-only";
+    case SQLITE_CORRUPT: return "store is corrupt";
+    case SQLITE_NOTADB: return "not an SQLite database";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return "store is locked by another process (timed out waiting)";
+    case SQLITE_NOMEM: return "out of memory";
+    case SQLITE_TOOBIG: return "value too big for SQLite";
+    case SQLITE_CONSTRAINT: return "constraint violated";
+    case SQLITE_CANTOPEN: return "cannot open file";
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return "permission denied";
+    default: return "SQLite error";
+    }
+}
+
+static int map_sql_rc(int src)
+{
+    switch (src & 0xff) {
+    case SQLITE_NOMEM: return LLC_ERR_NOMEM;
+    case SQLITE_NOTADB: return LLC_ERR_SCHEMA;
+    default: return LLC_ERR_STORE;
+    }
+}
+
+/* Record a failed SQLite call (src = its result code) and return the llc code.
+ * Must run before any other call on the connection overwrites its message. */
+static int sql_fail(llc_store *s, int src, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sql_fail(llc_store *s, int src, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    int base = src & 0xff;
+    int sys = (base == SQLITE_IOERR || base == SQLITE_FULL || base == SQLITE_CANTOPEN) && s->db
+                  ? sqlite3_system_errno(s->db) : 0;
+    const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src);
+    snprintf(s->errmsg, sizeof s->errmsg, "%s while %s in %s: %s%s%s", sql_problem(src, sys), what,
+             s->path, msg, sys ? "; " : "", sys ? strerror(sys) : "");
+    return map_sql_rc(src);
+}
+
+/* ---- small helpers ---- */
+
+static int is_busy(int src)
+{
+    return (src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_LOCKED;
+}
+
+/* sqlite3_exec of fixed SQL, retrying SQLITE_BUSY until the busy timeout has
+ * passed in total (the busy handler is not called in every case, e.g. some
+ * lock upgrades and WAL recovery). Safe for statements that leave no state
+ * behind on BUSY: BEGIN IMMEDIATE, COMMIT, PRAGMAs. */
+static int exec_retry(llc_store *s, const char *sql)
+{
+    double deadline = llc_now() + LLC_STORE_BUSY_MS / 1000.0;
+    for (;;) {
+        int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        if (!is_busy(src) || llc_now() > deadline) return src;
+        sqlite3_sleep(LLC_STORE_RETRY_MS);
+    }
+}
+
+/* The cached statement q, prepared on first use. */
+static int stmt(llc_store *s, int q, sqlite3_stmt **out)
+{
+    if (!s->q[q]) {
+        int src = sqlite3_prepare_v3(s->db, query_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &s->q[q], NULL);
+        if (src != SQLITE_OK) {
+            *out = NULL;
+            return sql_fail(s, src, "preparing a query");
+        }
+    }
+    *out = s->q[q];
+    return LLC_OK;
+}
+
+/* Return a cached statement to its unused state (bindings released). */
+static void release(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* NULL <-> NaN: SQLite stores a bound NaN as NULL */
+static double column_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? (double)NAN : sqlite3_column_double(st, i);
+}
+
+static int column_strdup(sqlite3_stmt *st, int i, char **out)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    *out = NULL;
+    if (!t) return sqlite3_column_type(st, i) == SQLITE_NULL ? LLC_OK : LLC_ERR_NOMEM;
+    *out = strdup((const char *)t);
+    return *out ? LLC_OK : LLC_ERR_NOMEM;
+}
+
+static int query_int(llc_store *s, const char *sql, long long *v, const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *v = sqlite3_column_int64(st, 0);
+            src = SQLITE_OK;
+        }
+    }
+    int rc = src == SQLITE_OK ? LLC_OK : sql_fail(s, src, "%s", what);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- little-endian float32 ---- */
+
+static int host_is_little_endian(void)
+{
+    const uint32_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+static void swap32(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    for (size_t i = 0; i < n; i++, p += 4) {
+        unsigned char t0 = p[0], t1 = p[1];
+        p[0] = p[3];
+        p[1] = p[2];
+        p[2] = t1;
+        p[3] = t0;
+    }
+}
+
+/* Index of the first NaN/inf in x, or n. Tests the exponent bits, so it holds
+ * under -ffast-math too. */
+static size_t first_nonfinite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        if ((u & 0x7f800000u) == 0x7f800000u) return i;
+    }
+    return n;
+}
+
+/* ---- transactions ---- */
+
+/* Start the transaction of one write: BEGIN IMMEDIATE if the caller has none
+ * open (*outer = 1), else a savepoint inside the caller's (*outer = 0). */
+static int write_begin(llc_store *s, int *outer, const char *what)
+{
+    *outer = sqlite3_get_autocommit(s->db);
+    int src = exec_retry(s, *outer ? "BEGIN IMMEDIATE" : "SAVEPOINT llc_write");
+    return src == SQLITE_OK ? LLC_OK : sql_fail(s, src, "starting a transaction for %s", what);
+}
+
+/* Finish it: commit (rc == LLC_OK) or roll back to where write_begin started.
+ * Returns rc, or the commit's error. */
+static int write_end(llc_store *s, int outer, int rc, const char *what)
+{
+    if (rc == LLC_OK) {
+        int src = exec_retry(s, outer ? "COMMIT" : "RELEASE llc_write");
+        if (src == SQLITE_OK) return LLC_OK;
+        rc = sql_fail(s, src, "committing %s", what);
+    }
+    /* SQLite may already have rolled back the whole transaction (disk full,
+     * I/O error); then there is nothing left to undo here */
+    if (sqlite3_get_autocommit(s->db)) return rc;
+    if (outer) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    else sqlite3_exec(s->db, "ROLLBACK TO llc_write; RELEASE llc_write", NULL, NULL, NULL);
+    return rc;
+}
+
+int llc_store_begin(llc_store *s)
+{
+    if (!s) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    if (!sqlite3_get_autocommit(s->db))
+        return set_err(s, LLC_ERR_INVALID, "a transaction is already open on %s", s->path);
+    int src = exec_retry(s, "BEGIN IMMEDIATE");
+    return src == SQLITE_OK ? LLC_OK : sql_fail(s, src, "starting a transaction");
+}
+
+int llc_store_commit(llc_store *s)
+{
+    if (!s) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    if (sqlite3_get_autocommit(s->db))
+        return set_err(s, LLC_ERR_STORE,
+                       "no transaction to commit on %s (it was rolled back after an earlier error)", s->path);
+    int src = exec_retry(s, "COMMIT");
+    return src == SQLITE_OK ? LLC_OK : sql_fail(s, src, "committing a transaction");
+}
+
+int llc_store_rollback(llc_store *s)
+{
+    if (!s) return LLC_ERR_INVALID;
+    if (sqlite3_get_autocommit(s->db)) return LLC_OK; /* nothing open (or SQLite rolled it back) */
+    int src = sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return src == SQLITE_OK ? LLC_OK : sql_fail(s, src, "rolling back a transaction");
+}
+
+/* ---- open / close ---- */
+
+/* Create or upgrade the schema to LLC_SCHEMA_VERSION, re-checking the file
+ * under the write lock (another process may have created it meanwhile). */
+static int migrate(llc_store *s)
+{
+    long long app = 0, version = 0, n_objects = 0;
+    int rc = LLC_OK;
+    int src = exec_retry(s, "BEGIN IMMEDIATE");
+    if (src != SQLITE_OK) return sql_fail(s, src, "starting the schema transaction");
+    if ((rc = query_int(s, "PRAGMA application_id", &app, "reading the application id"))) goto cleanup;
+    if ((rc = query_int(s, "PRAGMA user_version", &version, "reading the schema version"))) goto cleanup;
+    if ((rc = query_int(s, "SELECT count(*) FROM sqlite_master", &n_objects, "reading the schema"))) goto cleanup;
+    if (app != LLC_STORE_APP_ID && !(app == 0 && version == 0 && n_objects == 0)) {
+        rc = set_err(s, LLC_ERR_SCHEMA, "%s is not an llc store (an SQLite database of another application)",
+                     s->path);
+        goto cleanup;
+    }
+    if (version > LLC_SCHEMA_VERSION) {
+        rc = set_err(s, LLC_ERR_SCHEMA, "%s has schema version %lld, this llc understands up to %d: upgrade llc",
+                     s->path, version, LLC_SCHEMA_VERSION);
+        goto cleanup;
+    }
+    for (long long v = version; v < LLC_SCHEMA_VERSION; v++) {
+        src = sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL);
+        if (src != SQLITE_OK) {
+            rc = sql_fail(s, src, "upgrading the schema from version %lld to %lld", v, v + 1);
+            goto cleanup;
+        }
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d", LLC_STORE_APP_ID,
+             LLC_SCHEMA_VERSION);
+    src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    if (src != SQLITE_OK) {
+        rc = sql_fail(s, src, "setting the schema version");
+        goto cleanup;
+    }
+    src = exec_retry(s, "COMMIT");
+    if (src != SQLITE_OK) rc = sql_fail(s, src, "committing the schema");
+cleanup:
+    if (rc && !sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Is this file an llc store we can use, one to create, or something else? */
+static int check_file(llc_store *s, int *needs_migration)
+{
+    long long app = 0, version = 0, n_objects = 0;
+    *needs_migration = 0;
+    /* the first read of the file: SQLITE_NOTADB here means it is no database */
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            n_objects = sqlite3_column_int64(st, 0);
+            src = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    if ((src & 0xff) == SQLITE_NOTADB)
+        return set_err(s, LLC_ERR_SCHEMA, "%s is not an llc store (not an SQLite database)", s->path);
+    if (src != SQLITE_OK) return sql_fail(s, src, "reading the schema");
+    int rc;
+    if ((rc = query_int(s, "PRAGMA application_id", &app, "reading the application id"))) return rc;
+    if ((rc = query_int(s, "PRAGMA user_version", &version, "reading the schema version"))) return rc;
+
+    if (app == 0 && version == 0 && n_objects == 0) {
+        if (s->readonly)
+            return set_err(s, LLC_ERR_SCHEMA, "%s is not an llc store (an empty database)", s->path);
+        *needs_migration = 1;
+        return LLC_OK;
+    }
+    if (app != LLC_STORE_APP_ID)
+        return set_err(s, LLC_ERR_SCHEMA, "%s is not an llc store (an SQLite database of another application)",
+                       s->path);
+    if (version > LLC_SCHEMA_VERSION)
+        return set_err(s, LLC_ERR_SCHEMA, "%s has schema version %lld, this llc understands up to %d: upgrade llc",
+                       s->path, version, LLC_SCHEMA_VERSION);
+    if (version < LLC_SCHEMA_VERSION) {
+        if (s->readonly)
+            return set_err(s, LLC_ERR_SCHEMA,
+                           "%s has schema version %lld, older than this llc's %d: open it once for writing "
+                           "(e.g. llc train) to upgrade it",
+                           s->path, version, LLC_SCHEMA_VERSION);
+        *needs_migration = 1;
+    }
+    return LLC_OK;
+}
+
+int llc_store_open(const char *path, int flags, llc_store **out, char *err)
+{
+    llc_store *s = NULL;
+    int rc = LLC_OK, src;
+    if (out) *out = NULL;
+    if (!path || !*path || !out || (flags != LLC_STORE_RW && flags != LLC_STORE_READONLY))
+        return llc_fail(err, LLC_ERR_INVALID, "llc_store_open: invalid arguments");
+    if (!(s = calloc(1, sizeof *s)) || !(s->path = strdup(path))) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory opening store %s", path);
+        goto cleanup;
+    }
+    s->readonly = flags == LLC_STORE_READONLY;
+    if (s->readonly) {
+        struct stat sb;
+        if (stat(path, &sb) != 0 && errno == ENOENT) {
+            rc = set_err(s, LLC_ERR_NOTFOUND, "store %s does not exist", path);
+            goto cleanup;
+        }
+    }
+    src = sqlite3_open_v2(path, &s->db, s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                          NULL);
+    if (src != SQLITE_OK) {
+        rc = sql_fail(s, src, "opening the store");
+        goto cleanup;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, LLC_STORE_BUSY_MS);
+    if (!s->readonly && sqlite3_db_readonly(s->db, "main") == 1) {
+        rc = set_err(s, LLC_ERR_STORE, "store %s is not writable (check the permissions of the file and its directory)",
+                     path);
+        goto cleanup;
+    }
+    int needs_migration = 0;
+    if ((rc = check_file(s, &needs_migration))) goto cleanup;
+    /* journal_mode is stored in the file; synchronous and foreign_keys are per
+     * connection. WAL with synchronous=NORMAL is durable against crashes of
+     * the process (a power cut may lose the newest commits, never corrupt). */
+    if (!s->readonly && (src = exec_retry(s, "PRAGMA journal_mode = WAL")) != SQLITE_OK) {
+        rc = sql_fail(s, src, "switching to WAL mode");
+        goto cleanup;
+    }
+    if ((src = exec_retry(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")) != SQLITE_OK) {
+        rc = sql_fail(s, src, "setting connection options");
+        goto cleanup;
+    }
+    if (needs_migration && (rc = migrate(s))) goto cleanup;
+    *out = s;
+    s = NULL;
+cleanup:
+    if (s) {
+        if (rc && err && s->errmsg[0]) llc_fail(err, rc, "%s", s->errmsg);
+        llc_store_close(s);
+    }
+    return rc;
+}
+
+void llc_store_close(llc_store *s)
+{
+    if (!s) return;
+    for (int i = 0; i < Q_COUNT; i++) sqlite3_finalize(s->q[i]);
+    if (s->db) sqlite3_close_v2(s->db); /* zombie until other modules' statements are finalized */
+    free(s->path);
+    free(s);
+}
+
+const char *llc_store_errmsg(const llc_store *s)
+{
+    if (!s) return "no store";
+    return s->errmsg[0] ? s->errmsg : "no error";
+}
+
+struct sqlite3 *llc_store_db(llc_store *s)
+{
+    return s ? s->db : NULL;
+}
+
+/* ---- runs ---- */
+
+void llc_run_info_free(llc_run_info *r)
+{
+    if (!r) return;
+    free(r->id);
+    free(r->task);
+    free(r->config);
+    free(r->status);
+    free(r->created);
+    free(r->version);
+    free(r->message);
+    memset(r, 0, sizeof *r);
+}
+
+/* Fill r from a row of RUN_COLUMNS. */
+static int read_run_row(sqlite3_stmt *st, llc_run_info *r)
+{
+    memset(r, 0, sizeof *r);
+    int rc = column_strdup(st, 0, &r->id);
+    if (!rc) rc = column_strdup(st, 1, &r->task);
+    if (!rc) rc = column_strdup(st, 2, &r->config);
+    r->n_params = sqlite3_column_int64(st, 3);
+    if (!rc) rc = column_strdup(st, 4, &r->status);
+    if (!rc) rc = column_strdup(st, 5, &r->created);
+    if (!rc) rc = column_strdup(st, 6, &r->version);
+    /* seeds are unsigned 64-bit; SQLite integers are signed: stored bit for bit */
+    r->seed = (unsigned long long)sqlite3_column_int64(st, 7);
+    if (!rc) rc = column_strdup(st, 8, &r->message);
+    if (rc) llc_run_info_free(r);
+    return rc;
+}
+
+static int bind_text_or_null(sqlite3_stmt *st, int i, const char *t)
+{
+    return t ? sqlite3_bind_text(st, i, t, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+/* LLC_OK if run exists, LLC_ERR_NOTFOUND (message set) if not. */
+static int run_exists(llc_store *s, const char *id, const char *what)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(s, Q_RUN_EXISTS, &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) rc = LLC_OK;
+    else if (src == SQLITE_DONE) rc = set_err(s, LLC_ERR_NOTFOUND, "no run '%s' in %s", id, s->path);
+    else rc = sql_fail(s, src, "%s", what);
+    release(st);
+    return rc;
+}
+
+int llc_store_run_create(llc_store *s, const char *id, const char *task,
+                         const char *config_json, long long n_params,
+                         unsigned long long seed)
+{
+    if (!s) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    if (!id || !*id) return set_err(s, LLC_ERR_INVALID, "a run id must not be empty");
+    char what[160];
+    snprintf(what, sizeof what, "creating run '%.100s'", id);
+    sqlite3_stmt *st = NULL;
+    int outer, rc = write_begin(s, &outer, what);
+    if (rc) return rc;
+    if ((rc = stmt(s, Q_RUN_INSERT, &st))) goto cleanup;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 2, task);
+    bind_text_or_null(st, 3, config_json);
+    sqlite3_bind_int64(st, 4, n_params);
+    sqlite3_bind_text(st, 5, LLC_VERSION, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)seed);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_CONSTRAINT_PRIMARYKEY || src == SQLITE_CONSTRAINT_UNIQUE)
+        rc = set_err(s, LLC_ERR_EXISTS, "run '%s' already exists in %s", id, s->path);
+    else if (src != SQLITE_DONE)
+        rc = sql_fail(s, src, "%s", what);
+cleanup:
+    release(st);
+    return write_end(s, outer, rc, what);
+}
+
+int llc_store_run_get(llc_store *s, const char *id, llc_run_info *out)
+{
+    if (!s || !out) return LLC_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    s->errmsg[0] = '\0';
+    if (!id) return set_err(s, LLC_ERR_INVALID, "no run id given");
+    sqlite3_stmt *st;
+    int rc = stmt(s, Q_RUN_GET, &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        if ((rc = read_run_row(st, out))) set_err(s, rc, "out of memory reading run '%s'", id);
+    } else if (src == SQLITE_DONE) {
+        rc = set_err(s, LLC_ERR_NOTFOUND, "no run '%s' in %s", id, s->path);
+    } else {
+        rc = sql_fail(s, src, "reading run '%s'", id);
+    }
+    release(st);
+    return rc;
+}
+
+int llc_store_run_set_status(llc_store *s, const char *id, const char *status,
+                             const char *message)
+{
+    if (!s) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    if (!id || !status) return set_err(s, LLC_ERR_INVALID, "run id and status are required");
+    if (strcmp(status, "running") && strcmp(status, "done") && strcmp(status, "failed"))
+        return set_err(s, LLC_ERR_INVALID, "invalid run status '%s' (running, done or failed)", status);
+    char what[160];
+    snprintf(what, sizeof what, "setting the status of run '%.100s'", id);
+    sqlite3_stmt *st = NULL;
+    int outer, rc = write_begin(s, &outer, what);
+    if (rc) return rc;
+    if ((rc = stmt(s, Q_RUN_STATUS, &st))) goto cleanup;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, message);
+    int src = sqlite3_step(st);
+    if (src != SQLITE_DONE) rc = sql_fail(s, src, "%s", what);
+    else if (sqlite3_changes(s->db) == 0) rc = set_err(s, LLC_ERR_NOTFOUND, "no run '%s' in %s", id, s->path);
+cleanup:
+    release(st);
+    return write_end(s, outer, rc, what);
+}
+
+int llc_store_run_list(llc_store *s, llc_run_info **out, int *n)
+{
+    if (!s || !out || !n) return LLC_ERR_INVALID;
+    *out = NULL;
+    *n = 0;
+    s->errmsg[0] = '\0';
+    llc_run_info *runs = NULL;
+    int count = 0, cap = 0, src;
+    sqlite3_stmt *st;
+    int rc = stmt(s, Q_RUN_LIST, &st);
+    if (rc) return rc;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            int ncap = cap ? 2 * cap : 16;
+            llc_run_info *grown = realloc(runs, (size_t)ncap * sizeof *runs);
+            if (!grown) {
+                rc = set_err(s, LLC_ERR_NOMEM, "out of memory listing runs");
+                goto cleanup;
+            }
+            runs = grown;
+            cap = ncap;
+        }
+        if ((rc = read_run_row(st, &runs[count]))) {
+            set_err(s, rc, "out of memory listing runs");
+            goto cleanup;
+        }
+        count++;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(s, src, "listing runs");
+        goto cleanup;
+    }
+    *out = runs;
+    *n = count;
+    runs = NULL;
+cleanup:
+    release(st);
+    if (runs) {
+        for (int i = 0; i < count; i++) llc_run_info_free(&runs[i]);
+        free(runs);
+    }
+    return rc;
+}
+
+/* ---- checkpoints ---- */
+
+int llc_store_checkpoint_put(llc_store *s, const char *run, long long step,
+                             double train_loss, double test_loss,
+                             const float *params, size_t n_params,
+                             const llc_log_row *log, int n_log,
+                             const void *state, size_t state_bytes)
+{
+    if (!s) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    if (!run || (!params && n_params) || n_log < 0 || (n_log > 0 && !log) || n_params > SIZE_MAX / 4)
+        return set_err(s, LLC_ERR_INVALID, "llc_store_checkpoint_put: invalid arguments");
+    size_t bad = first_nonfinite(params, n_params);
+    if (bad < n_params)
+        return set_err(s, LLC_ERR_NUMERIC, "refusing to store checkpoint %s/%lld: parameter %zu is %g", run, step,
+                       bad, (double)params[bad]);
+
+    char what[160];
+    snprintf(what, sizeof what, "writing checkpoint %.100s/%lld", run, step);
+    size_t bytes = 4 * n_params;
+    float *swapped = NULL;
+    const void *blob = params;
+    sqlite3_stmt *st = NULL;
+    int rc, src, outer = 0, in_tx = 0;
+    if (!host_is_little_endian() && n_params) {
+        if (!(swapped = malloc(bytes))) return set_err(s, LLC_ERR_NOMEM, "out of memory %s", what);
+        memcpy(swapped, params, bytes);
+        swap32(swapped, n_params);
+        blob = swapped;
+    }
+    if ((rc = write_begin(s, &outer, what))) goto cleanup;
+    in_tx = 1;
+    if ((rc = run_exists(s, run, what))) goto cleanup;
+
+    /* an existing checkpoint may only be rewritten with the same parameters */
+    if ((rc = stmt(s, Q_CK_PARAMS, &st))) goto cleanup;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        const void *old = sqlite3_column_blob(st, 0);
+        size_t old_bytes = (size_t)sqlite3_column_bytes(st, 0);
+        if (old_bytes != bytes || (bytes && memcmp(old, blob, bytes) != 0)) {
+            rc = set_err(s, LLC_ERR_EXISTS, "checkpoint %s/%lld already exists in %s with different parameters",
+                         run, step, s->path);
+            goto cleanup;
+        }
+    } else if (src != SQLITE_DONE) {
+        rc = sql_fail(s, src, "%s", what);
+        goto cleanup;
+    }
+    release(st);
+
+    if ((rc = stmt(s, Q_CK_UPSERT, &st))) goto cleanup;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_double(st, 3, train_loss);
+    sqlite3_bind_double(st, 4, test_loss);
+    /* always a BLOB, even of 0 bytes (a NULL pointer would bind NULL) */
+    if (bytes) src = sqlite3_bind_blob64(st, 5, blob, bytes, SQLITE_STATIC);
+    else src = sqlite3_bind_zeroblob(st, 5, 0);
+    if (src == SQLITE_OK) src = sqlite3_step(st);
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(s, src, "%s", what);
+        goto cleanup;
+    }
+    release(st);
+
+    if (n_log > 0) {
+        if ((rc = stmt(s, Q_LOG_UPSERT, &st))) goto cleanup;
+        for (int i = 0; i < n_log; i++) {
+            sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, log[i].step);
+            sqlite3_bind_double(st, 3, log[i].loss);
+            sqlite3_bind_double(st, 4, log[i].lr);
+            sqlite3_bind_double(st, 5, log[i].grad_norm);
+            sqlite3_bind_double(st, 6, log[i].elapsed);
+            src = sqlite3_step(st);
+            if (src != SQLITE_DONE) {
+                rc = sql_fail(s, src, "%s (log row of step %lld)", what, log[i].step);
+                goto cleanup;
+            }
+            release(st);
+        }
+    }
+
+    if (state) {
+        if ((rc = stmt(s, Q_STATE_UPSERT, &st))) goto cleanup;
+        sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, step);
+        src = sqlite3_bind_blob64(st, 3, state, state_bytes, SQLITE_STATIC);
+        if (src == SQLITE_OK) src = sqlite3_step(st);
+        if (src != SQLITE_DONE) {
+            rc = sql_fail(s, src, "%s (resume state)", what);
+            goto cleanup;
+        }
+    }
+cleanup:
+    release(st);
+    if (in_tx) rc = write_end(s, outer, rc, what);
+    free(swapped);
+    return rc;
+}
+
+/* Distinguish "no such run" from "no such step" for a missing checkpoint. */
+static int missing_checkpoint(llc_store *s, const char *run, long long step)
+{
+    int rc = run_exists(s, run, "looking up a run");
+    if (rc) return rc;
+    return set_err(s, LLC_ERR_NOTFOUND, "run '%s' has no checkpoint at step %lld", run, step);
+}
+
+int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
+                             float *params, size_t n_params,
+                             double *train_loss, double *test_loss)
+{
+    if (!s) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    if (!run || (!params && n_params) || n_params > SIZE_MAX / 4)
+        return set_err(s, LLC_ERR_INVALID, "llc_store_checkpoint_get: invalid arguments");
+    sqlite3_stmt *st;
+    int rc = stmt(s, Q_CK_GET, &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_DONE) {
+        release(st);
+        return missing_checkpoint(s, run, step);
+    }
+    if (src != SQLITE_ROW) {
+        rc = sql_fail(s, src, "reading checkpoint %s/%lld", run, step);
+        goto cleanup;
+    }
+    if (sqlite3_column_type(st, 2) != SQLITE_BLOB) {
+        rc = set_err(s, LLC_ERR_INVALID, "checkpoint %s/%lld has no parameter BLOB", run, step);
+        goto cleanup;
+    }
+    const void *blob = sqlite3_column_blob(st, 2);
+    size_t bytes = (size_t)sqlite3_column_bytes(st, 2);
+    if (bytes != 4 * n_params) {
+        rc = set_err(s, LLC_ERR_INVALID, "checkpoint %s/%lld has %zu bytes, expected 4*%zu = %zu", run, step,
+                     bytes, n_params, 4 * n_params);
+        goto cleanup;
+    }
+    if (bytes) {
+        if (!blob) {
+            rc = set_err(s, LLC_ERR_NOMEM, "out of memory reading checkpoint %s/%lld", run, step);
+            goto cleanup;
+        }
+        memcpy(params, blob, bytes);
+        if (!host_is_little_endian()) swap32(params, n_params);
+    }
+    size_t bad = first_nonfinite(params, n_params);
+    if (bad < n_params) {
+        rc = set_err(s, LLC_ERR_NUMERIC, "checkpoint %s/%lld holds NaN/inf (parameter %zu is %g)", run, step, bad,
+                     (double)params[bad]);
+        goto cleanup;
+    }
+    if (train_loss) *train_loss = column_real(st, 0);
+    if (test_loss) *test_loss = column_real(st, 1);
+cleanup:
+    release(st);
+    return rc;
+}
+
+int llc_store_checkpoint_steps(llc_store *s, const char *run, long long **steps, int *n)
+{
+    if (!s || !steps || !n) return LLC_ERR_INVALID;
+    *steps = NULL;
+    *n = 0;
+    s->errmsg[0] = '\0';
+    if (!run) return set_err(s, LLC_ERR_INVALID, "no run id given");
+    int rc = run_exists(s, run, "looking up a run");
+    if (rc) return rc;
+    long long *v = NULL;
+    int count = 0, cap = 0, src;
+    sqlite3_stmt *st;
+    if ((rc = stmt(s, Q_CK_STEPS, &st))) return rc;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            int ncap = cap ? 2 * cap : 64;
+            long long *grown = realloc(v, (size_t)ncap * sizeof *v);
+            if (!grown) {
+                rc = set_err(s, LLC_ERR_NOMEM, "out of memory listing checkpoints of run '%s'", run);
+                goto cleanup;
+            }
+            v = grown;
+            cap = ncap;
+        }
+        v[count++] = sqlite3_column_int64(st, 0);
+    }
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(s, src, "listing checkpoints of run '%s'", run);
+        goto cleanup;
+    }
+    *steps = v;
+    *n = count;
+    v = NULL;
+cleanup:
+    release(st);
+    free(v);
+    return rc;
+}
+
+int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
+                              void **state, size_t *state_bytes)
+{
+    if (!s || !state || !state_bytes) return LLC_ERR_INVALID;
+    *state = NULL;
+    *state_bytes = 0;
+    s->errmsg[0] = '\0';
+    if (!run) return set_err(s, LLC_ERR_INVALID, "no run id given");
+    sqlite3_stmt *st;
+    int rc = stmt(s, Q_STATE_GET, &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(st, 1);
+        size_t bytes = (size_t)sqlite3_column_bytes(st, 1);
+        /* a 0-byte state still comes back as a (1-byte) allocation */
+        void *copy = malloc(bytes ? bytes : 1);
+        if (!copy || (bytes && !blob)) {
+            free(copy);
+            rc = set_err(s, LLC_ERR_NOMEM, "out of memory reading the resume state of run '%s'", run);
+        } else {
+            if (bytes) memcpy(copy, blob, bytes);
+            *state = copy;
+            *state_bytes = bytes;
+            if (step) *step = sqlite3_column_int64(st, 0);
+        }
+    } else if (src == SQLITE_DONE) {
+        rc = set_err(s, LLC_ERR_NOTFOUND, "run '%s' has no resume state in %s", run, s->path);
+    } else {
+        rc = sql_fail(s, src, "reading the resume state of run '%s'", run);
+    }
+    release(st);
+    return rc;
+}
