@@ -31,6 +31,7 @@ TESTUTIL := $(BUILD)/obj/tests/testutil.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all check demo bench clean deps install
+.SECONDARY:
 PREFIX ?= /usr/local
 all: $(BUILD)/llc
 

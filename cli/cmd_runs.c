@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const cli_optdef runs_defs[] = {{"db", 1, "store path (default $LLC_DB or ./llc.db)"}, {NULL, 0, NULL}};
 static const char runs_usage[] = "usage: llc runs [--db PATH]\nList the runs in the store, one line each.\n";
@@ -13,6 +14,10 @@ int cmd_runs(int argc, char **argv)
     int rc = cli_parse(&a, "runs", runs_usage, runs_defs, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
     llc_store *s = NULL;
+    if (access(cli_db_path(&a), F_OK) != 0) {
+        printf("no store at %s yet (llc train creates it)\n", cli_db_path(&a));
+        return 0;
+    }
     if ((rc = cli_open_store(&a, LLC_STORE_READONLY, &s))) return rc;
     llc_run_info *runs = NULL;
     int n = 0;

@@ -1,5 +1,5 @@
 /* llc_store.h - the SQLite store: runs, checkpoints, the training log, the
- * trainer's resume state (and, from schema v1 on, estimates; see llc/).
+ * trainer's resume state (and, from schema v2 on, estimates; see llc/llc_results.h).
  *
  * Schema v1 (PRAGMA user_version = 1), WAL mode, busy timeout, foreign keys.
  * The table and column names below are the contract users' queries rely on:
@@ -33,8 +33,10 @@ struct sqlite3;
 enum { LLC_STORE_RW = 0, LLC_STORE_READONLY = 1 };
 
 /* Open (creating if absent, unless READONLY) and migrate to the current schema.
- * Errors: LLC_ERR_SCHEMA for a newer schema or a file that is not an SQLite
- * database, LLC_ERR_STORE for others; the message in err names the file. */
+ * Errors: LLC_ERR_SCHEMA for a newer schema or a file that is not an llc store
+ * (not SQLite, another application's database, or empty when READONLY),
+ * LLC_ERR_NOTFOUND if READONLY and the file does not exist, LLC_ERR_STORE for
+ * others; the message in err names the file. */
 int llc_store_open(const char *path, int flags, llc_store **out, char *err);
 void llc_store_close(llc_store *s);
 /* Last error text on the handle. */

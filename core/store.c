@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <float.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,9 +36,10 @@ _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
 #define LLC_STORE_RETRY_MS 20
 
 /* ---- schema and migrations ----
- * migrations[v] takes a store from user_version v to v + 1, inside the same
- * transaction that then sets user_version; a newer llc appends one entry per
- * schema version (v2: estimates, estimate_chains and the curves view). */
+ * migrations[v] takes a store from user_version v to v + 1, all steps inside
+ * the one transaction that then sets user_version; a new schema version is one
+ * more entry (and LLC_SCHEMA_VERSION + 1). A step may only add: stores are
+ * never rewritten behind the user's back. */
 static const char schema_v1[] =
     "CREATE TABLE runs("
     " id TEXT PRIMARY KEY NOT NULL,"
@@ -75,8 +77,42 @@ static const char schema_v1[] =
     " step INTEGER NOT NULL,"
     " state BLOB);";
 
+/* v2: estimates (llc/results.c), their per-chain rows, and the curves view */
+static const char schema_v2[] =
+    "CREATE TABLE estimates("
+    " id INTEGER PRIMARY KEY,"
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " settings TEXT NOT NULL,"
+    " sampler TEXT, eps REAL, eps_auto INTEGER, eps_reason TEXT, gamma REAL, nbeta REAL, nbeta_mode TEXT,"
+    " chains INTEGER, draws INTEGER, burnin INTEGER, thin INTEGER, batch INTEGER, init_batches INTEGER,"
+    " seed INTEGER, n_params INTEGER, init_loss REAL, llc_mean REAL, llc_std REAL,"
+    " status TEXT NOT NULL, n_diverged INTEGER, frac_below REAL, rhat REAL, mala_accept REAL,"
+    " diagnostics TEXT, seconds REAL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    /* the lookup key of llc_results_find; its index also serves run/step joins */
+    " UNIQUE(run, step, target, data, settings));"
+    /* the curves view groups by (run, target, data) ordered by step */
+    "CREATE INDEX estimates_curve ON estimates(run, target, data, step);"
+    /* a rowid table: each row carries a loss trace of draws * 8 bytes */
+    "CREATE TABLE estimate_chains("
+    " estimate INTEGER NOT NULL REFERENCES estimates(id) ON DELETE CASCADE,"
+    " chain INTEGER NOT NULL,"
+    " llc REAL, diverged INTEGER, diverged_at INTEGER, mala REAL,"
+    " trace BLOB,"
+    " PRIMARY KEY(estimate, chain));"
+    /* the newest 'ok' estimate per (run, target, data, step) */
+    "CREATE VIEW curves AS"
+    " SELECT e.run, e.target, e.data, e.step, e.llc_mean, e.llc_std FROM estimates e"
+    " WHERE e.status = 'ok' AND e.id = (SELECT max(x.id) FROM estimates x WHERE x.run = e.run"
+    " AND x.target = e.target AND x.data = e.data AND x.step = e.step AND x.status = 'ok');";
+
 static const char *const migrations[] = {
     schema_v1, /* 0 -> 1 */
+    schema_v2, /* 1 -> 2 */
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == LLC_SCHEMA_VERSION,
                "one migration per schema version");
@@ -314,6 +350,8 @@ static size_t first_nonfinite(const float *x, size_t n)
 static int write_begin(llc_store *s, int *outer, const char *what)
 {
     *outer = sqlite3_get_autocommit(s->db);
+    if (s->readonly)
+        return set_err(s, LLC_ERR_STORE, "store is read-only while %s in %s: it was opened read-only", what, s->path);
     int src = exec_retry(s, *outer ? "BEGIN IMMEDIATE" : "SAVEPOINT llc_write");
     return src == SQLITE_OK ? LLC_OK : sql_fail(s, src, "starting a transaction for %s", what);
 }
@@ -341,6 +379,8 @@ int llc_store_begin(llc_store *s)
     s->errmsg[0] = '\0';
     if (!sqlite3_get_autocommit(s->db))
         return set_err(s, LLC_ERR_INVALID, "a transaction is already open on %s", s->path);
+    if (s->readonly)
+        return set_err(s, LLC_ERR_STORE, "store is read-only: %s was opened read-only", s->path);
     int src = exec_retry(s, "BEGIN IMMEDIATE");
     return src == SQLITE_OK ? LLC_OK : sql_fail(s, src, "starting a transaction");
 }
@@ -434,7 +474,9 @@ static int check_file(llc_store *s, int *needs_migration)
 
     if (app == 0 && version == 0 && n_objects == 0) {
         if (s->readonly)
-            return set_err(s, LLC_ERR_SCHEMA, "%s is not an llc store (an empty database)", s->path);
+            return set_err(s, LLC_ERR_SCHEMA,
+                           "%s is an empty database, not an llc store yet (a writing command such as "
+                           "llc train creates one)", s->path);
         *needs_migration = 1;
         return LLC_OK;
     }

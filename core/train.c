@@ -89,9 +89,10 @@ int llc_train_config_check(const llc_train_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID,
                         "train: schedule must be one of constant, warmup, cosine, got %d",
                         (int)c->sched);
-    if (c->warmup < 0 || c->warmup > c->steps)
-        return llc_fail(err, LLC_ERR_INVALID, "train: warmup must be in [0, steps=%lld], got %lld",
-                        c->steps, c->warmup);
+    /* warmup may exceed steps (a short run of a long config: the lr then
+     * never reaches its peak) */
+    if (c->warmup < 0)
+        return llc_fail(err, LLC_ERR_INVALID, "train: warmup must be >= 0, got %lld", c->warmup);
     if (c->sched == LLC_SCHED_WARMUP && c->warmup < 1)
         return llc_fail(err, LLC_ERR_INVALID,
                         "train: warmup must be >= 1 with schedule warmup, got %lld", c->warmup);

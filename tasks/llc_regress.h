@@ -62,6 +62,7 @@ typedef struct {
     int n_widths;                      /* dln */
     int widths[LLC_GT_MAX_LAYERS + 1]; /* dln: H_0 .. H_L */
     int rank;                          /* dln */
+    int population;                    /* dln, poly: population loss, no data */
     llc_poly_form form;                /* poly */
     int center_line;                   /* poly locality: 1 = centred at (1, 0.5) */
     int n_k;                           /* poly monomial */

@@ -17,6 +17,7 @@
 #define RG_MAX_WIDTH 100000
 #define RG_MAX_K 64                    /* largest poly exponent */
 #define RG_FEISTEL_ROUNDS 6
+#define RG_POP_DLN_N 100000L           /* dln population: default nominal n (see llc_regress.h) */
 
 typedef struct {
     llc_regress_info info;
@@ -86,6 +87,12 @@ static int rg_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
     if (dist < 0 || dist >= 2 || !b || b->B < 0 || b->B > b->cap_B || b->T != 1 || b->d_in != g->d_in ||
         b->d_out != g->d_out || !b->x || !b->y || !b->mask)
         return LLC_ERR_INVALID;
+    if (g->info.population) { /* no data: a well-formed batch the population model does not read */
+        memset(b->x, 0, (size_t)b->B * (size_t)g->d_in * sizeof *b->x);
+        memset(b->y, 0, (size_t)b->B * (size_t)g->d_out * sizeof *b->y);
+        for (int j = 0; j < b->B; j++) b->mask[j] = 1.0f;
+        return LLC_OK;
+    }
     const uint64_t n = (uint64_t)g->info.n, B = (uint64_t)b->B;
     if (B == n) {
         for (uint64_t i = 0; i < n; i++) rg_copy_sample(g, dist, i, b, (int)i);
@@ -117,6 +124,7 @@ static cJSON *rg_to_json(const llc_task *t)
     int ok = 1;
     ok &= cJSON_AddNumberToObject(o, "n", (double)in->n) != NULL;
     ok &= cJSON_AddNumberToObject(o, "noise", in->noise) != NULL;
+    if (in->kind != LLC_REGRESS_LINREG) ok &= cJSON_AddBoolToObject(o, "population", in->population) != NULL;
     if (in->kind == LLC_REGRESS_LINREG) {
         ok &= cJSON_AddNumberToObject(o, "d", in->d) != NULL;
         ok &= cJSON_AddNumberToObject(o, "w0", in->w0) != NULL;
@@ -249,10 +257,11 @@ static int rg_generate(rg_impl *g, uint64_t seed, const char *ctx, char *err)
     int rc = LLC_OK;
     gsl_rng *rng = NULL;
     double *w_true = NULL;
-    if ((long long)n * (g->d_in + g->d_out) > RG_MAX_VALUES)
+    const int ndata = in->population ? 0 : 2; /* population: no data set at all */
+    if (ndata && (long long)n * (g->d_in + g->d_out) > RG_MAX_VALUES)
         return llc_fail(err, LLC_ERR_INVALID, "%s: key 'n' = %ld gives more than %lld data values (n x (d_in + d_out))",
                         ctx, in->n, RG_MAX_VALUES);
-    for (int dist = 0; dist < 2; dist++) {
+    for (int dist = 0; dist < ndata; dist++) {
         g->x[dist] = malloc(n * (size_t)g->d_in * sizeof(float));
         g->y[dist] = malloc(n * (size_t)g->d_out * sizeof(float));
         if (!g->x[dist] || !g->y[dist])
@@ -269,7 +278,7 @@ static int rg_generate(rg_impl *g, uint64_t seed, const char *ctx, char *err)
         gsl_rng_free(rng);
         rng = NULL;
     }
-    for (int dist = 0; dist < 2; dist++) {
+    for (int dist = 0; dist < ndata; dist++) {
         if (!(rng = llc_rng_new(llc_seed(seed, LLC_PURPOSE_SPLIT, (uint64_t)dist, 0, 0)))) {
             rc = llc_fail(err, LLC_ERR_NOMEM, "%s: out of memory", ctx);
             goto cleanup;
@@ -333,10 +342,13 @@ static int rg_finish(rg_impl *g, llc_task *t, const char *ctx, char *err)
         rg_free_impl(g);
         return rc;
     }
-    /* chance loss: the train set's total variance of y (best constant predictor) */
+    /* chance loss: the train set's total variance of y (best constant
+     * predictor); population: the variance of y itself, rank + d_out·noise² */
     const size_t n = (size_t)g->info.n;
     double chance = 0;
-    for (int o = 0; o < g->d_out; o++) {
+    if (g->info.population)
+        chance = (g->info.kind == LLC_REGRESS_DLN ? g->info.rank : 0) + g->d_out * g->info.noise * g->info.noise;
+    for (int o = 0; o < (g->info.population ? 0 : g->d_out); o++) {
         double mean = 0, ss = 0;
         for (size_t s = 0; s < n; s++) mean += g->y[0][s * (size_t)g->d_out + (size_t)o];
         mean /= (double)n;
@@ -399,13 +411,14 @@ int llc_task_linreg_init(const cJSON *settings, llc_task *t, char *err)
 
 int llc_task_dln_init(const cJSON *settings, llc_task *t, char *err)
 {
-    static const char *const keys[] = {"widths", "rank", "n", "noise", NULL};
+    static const char *const keys[] = {"widths", "rank", "n", "noise", "population", NULL};
     const char *ctx = "task.dln";
     long long wl[LLC_GT_MAX_LAYERS + 1], rank, n;
-    int nw = 0;
+    int nw = 0, pop;
     double noise;
     int rc;
     if ((rc = llc_json_check_keys(settings, keys, ctx, err)) ||
+        (rc = llc_json_bool(settings, "population", 0, &pop, ctx, err)) ||
         (rc = llc_json_int_list(settings, "widths", 1, RG_MAX_WIDTH, wl, LLC_GT_MAX_LAYERS + 1, &nw, ctx, err)))
         return rc;
     const cJSON *wv = settings ? cJSON_GetObjectItemCaseSensitive(settings, "widths") : NULL;
@@ -422,11 +435,12 @@ int llc_task_dln_init(const cJSON *settings, llc_task *t, char *err)
     for (int i = 1; i < nw; i++)
         if (wl[i] < wmin) wmin = wl[i];
     if ((rc = llc_json_int(settings, "rank", 0, 0, wmin, &rank, ctx, err)) ||
-        (rc = llc_json_int(settings, "n", 1000, 1, RG_MAX_N, &n, ctx, err)) ||
+        (rc = llc_json_int(settings, "n", pop ? RG_POP_DLN_N : 1000, pop ? 2 : 1, RG_MAX_N, &n, ctx, err)) ||
         (rc = llc_json_num(settings, "noise", 0.0, 0.0, 1e6, &noise, ctx, err)))
         return rc;
     rg_impl *g = rg_impl_new(LLC_REGRESS_DLN);
     if (!g) return llc_fail(err, LLC_ERR_NOMEM, "%s: out of memory", ctx);
+    g->info.population = pop;
     g->info.n = (long)n;
     g->info.noise = noise;
     g->info.n_widths = nw;
@@ -444,19 +458,20 @@ int llc_task_dln_init(const cJSON *settings, llc_task *t, char *err)
 
 int llc_task_poly_init(const cJSON *settings, llc_task *t, char *err)
 {
-    static const char *const keys[] = {"k", "form", "center", "n", "s", "noise", NULL};
+    static const char *const keys[] = {"k", "form", "center", "n", "s", "noise", "population", NULL};
     static const char *const forms[] = {"monomial", "locality", NULL};
     static const char *const centers[] = {"origin", "line", NULL};
     const char *ctx = "task.poly";
     long long kl[LLC_GT_MAX_K], n;
-    int nk = 0, form, center;
+    int nk = 0, form, center, pop;
     double s, noise;
     int rc;
     if ((rc = llc_json_check_keys(settings, keys, ctx, err)) ||
+        (rc = llc_json_bool(settings, "population", 0, &pop, ctx, err)) ||
         (rc = llc_json_choice(settings, "form", "monomial", forms, &form, ctx, err)) ||
         (rc = llc_json_choice(settings, "center", "origin", centers, &center, ctx, err)) ||
         (rc = llc_json_int_list(settings, "k", 0, RG_MAX_K, kl, LLC_GT_MAX_K, &nk, ctx, err)) ||
-        (rc = llc_json_int(settings, "n", 1000, 1, RG_MAX_N, &n, ctx, err)) ||
+        (rc = llc_json_int(settings, "n", 1000, pop ? 2 : 1, RG_MAX_N, &n, ctx, err)) ||
         (rc = llc_json_num(settings, "s", 1.0, 0.0, 1e6, &s, ctx, err)) ||
         (rc = llc_json_num(settings, "noise", 1.0, 0.0, 1e6, &noise, ctx, err)))
         return rc;
@@ -482,6 +497,7 @@ int llc_task_poly_init(const cJSON *settings, llc_task *t, char *err)
     if (!(s > 0)) return llc_fail(err, LLC_ERR_INVALID, "%s: key 's' must be > 0, got %g", ctx, s);
     rg_impl *g = rg_impl_new(LLC_REGRESS_POLY);
     if (!g) return llc_fail(err, LLC_ERR_NOMEM, "%s: out of memory", ctx);
+    g->info.population = pop;
     g->info.n = (long)n;
     g->info.noise = noise;
     g->info.s = s;
@@ -513,8 +529,25 @@ int llc_regress_make_model(const llc_task *t, llc_model **out, char *err)
     int rc = llc_regress_get_info(t, &in, err);
     if (rc) return rc;
     if (in.kind == LLC_REGRESS_LINREG) return llc_linreg_new(in.d, out, err);
-    if (in.kind == LLC_REGRESS_DLN) return llc_dln_new(in.widths, in.n_widths, out, err);
-    return llc_poly_new(in.form, in.form == LLC_POLY_MONOMIAL ? in.k : NULL, in.n_k, out, err);
+    if (in.kind == LLC_REGRESS_DLN) rc = llc_dln_new(in.widths, in.n_widths, out, err);
+    else rc = llc_poly_new(in.form, in.form == LLC_POLY_MONOMIAL ? in.k : NULL, in.n_k, out, err);
+    if (rc || !in.population) return rc;
+    if (in.kind == LLC_REGRESS_DLN) {
+        /* the teacher's end-to-end map keeps the first r coordinates */
+        const int H0 = in.widths[0], HL = in.widths[in.n_widths - 1];
+        float *T = calloc((size_t)HL * (size_t)H0, sizeof *T);
+        if (!T) rc = llc_fail(err, LLC_ERR_NOMEM, "task '%s': out of memory", t->name);
+        for (int i = 0; !rc && i < in.rank; i++) T[(size_t)i * (size_t)H0 + (size_t)i] = 1.0f;
+        if (!rc) rc = llc_dln_set_population(*out, T, in.noise, err);
+        free(T);
+    } else {
+        rc = llc_poly_set_population(*out, in.s, in.noise, err);
+    }
+    if (rc) {
+        llc_model_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int llc_regress_teacher(const llc_task *t, float *w, size_t n_params, char *err)
