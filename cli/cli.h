@@ -95,5 +95,6 @@ int cmd_show(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_curves(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -38,8 +38,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"train", cmd_train}, {"runs", cmd_runs}, {"show", cmd_show}, {"theory", cmd_theory},
-                  {"estimate", cmd_estimate}, {"curves", cmd_curves}};
+                  {"estimate", cmd_estimate}, {"curves", cmd_curves}, {"bench", cmd_bench}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 2, argv + 2);
-    return cli_error(EXIT_USAGE, "unknown command '%s' (commands: train, runs, show, estimate, curves, theory; see llc --help)", argv[1]);
+    return cli_error(EXIT_USAGE, "unknown command '%s' (commands: train, runs, show, estimate, curves, bench, theory; see llc --help)", argv[1]);
 }
