@@ -96,5 +96,9 @@ int cmd_theory(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_curves(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_plot(int argc, char **argv);     /* cli/cmd_plot.c */
+int cmd_export(int argc, char **argv);   /* cli/cmd_export.c */
+int cmd_baseline(int argc, char **argv); /* cli/cmd_check.c */
+int cmd_check(int argc, char **argv);    /* cli/cmd_check.c */
 
 #endif
