@@ -6,6 +6,7 @@
 #include "llc_estimate.h"
 #include "llc_results.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,9 @@ int cmd_estimate(int argc, char **argv)
     if (n_all == 0) { code = cli_error(EXIT_NOTFOUND, "estimate: run '%s' has no checkpoints", run); goto cleanup; }
     if ((code = select_steps(cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
 
+    /* BLAS single-threaded: parallelism is across chains, and the numbers
+     * must not depend on how OpenBLAS would split a matmul over threads */
+    openblas_set_num_threads(1);
     settings = settings_json(&ec, &a);
     size_t n_params = llc_model_n_params(model);
     w = malloc(n_params * sizeof *w);
