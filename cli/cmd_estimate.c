@@ -315,7 +315,9 @@ int cmd_estimate(int argc, char **argv)
             if (!loaded) {
                 rc = llc_store_checkpoint_get(store, run, steps[si], w, n_params, NULL, NULL);
                 if (rc) {
-                    code = cli_error(cli_exit_code(rc), "estimate: checkpoint %s/%lld: %s", run, steps[si],
+                    /* a BLOB of the wrong size is a damaged store, not bad usage */
+                    code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
+                                     "estimate: checkpoint %s/%lld: %s", run, steps[si],
                                      llc_store_errmsg(store));
                     goto cleanup;
                 }

@@ -497,6 +497,21 @@ static int check_file(llc_store *s, int *needs_migration)
     return LLC_OK;
 }
 
+/* "file:PATH?immutable=1" with PATH percent-encoded where URIs need it. */
+static char *immutable_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32);
+    if (!u) return NULL;
+    char *p = u + sprintf(u, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if (*c == '%' || *c == '?' || *c == '#' || *c < 0x21 || *c >= 0x7f) p += sprintf(p, "%%%02X", *c);
+        else *p++ = (char)*c;
+    }
+    strcpy(p, "?immutable=1");
+    return u;
+}
+
 int llc_store_open(const char *path, int flags, llc_store **out, char *err)
 {
     llc_store *s = NULL;
@@ -530,7 +545,24 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err)
         goto cleanup;
     }
     int needs_migration = 0;
-    if ((rc = check_file(s, &needs_migration))) goto cleanup;
+    rc = check_file(s, &needs_migration);
+    if (rc && s->readonly && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CANTOPEN) {
+        /* a WAL store on read-only media (its -shm cannot be created): open it
+         * immutable; nothing can write it there anyway */
+        sqlite3_close_v2(s->db);
+        s->db = NULL;
+        char *uri = immutable_uri(path);
+        src = uri ? sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) : SQLITE_NOMEM;
+        free(uri);
+        if (src != SQLITE_OK) {
+            rc = sql_fail(s, src, "opening the store");
+            goto cleanup;
+        }
+        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_busy_timeout(s->db, LLC_STORE_BUSY_MS);
+        rc = check_file(s, &needs_migration);
+    }
+    if (rc) goto cleanup;
     /* journal_mode is stored in the file; synchronous and foreign_keys are per
      * connection. WAL with synchronous=NORMAL is durable against crashes of
      * the process (a power cut may lose the newest commits, never corrupt). */
