@@ -30,7 +30,8 @@ cp "$LLC_DB" "$TMP/blob.db"
 sqlite3 "$TMP/blob.db" "UPDATE checkpoints SET params = substr(params, 1, 100) WHERE run='r1' AND step=10"
 expect_rc 4 "wrong-size checkpoint" -- $LLC estimate --db "$TMP/blob.db" --run r1 --steps 10 $S
 expect_out "bytes, expected" "says the size is wrong"
-sqlite3 "$TMP/blob.db" "UPDATE checkpoints SET params = X'0000C07F' || substr(params, 5) WHERE run='r1' AND step=20"
+hex=$(sqlite3 "$TMP/blob.db" "SELECT hex(params) FROM checkpoints WHERE run='r1' AND step=20" | sed 's/^......../0000C07F/')
+sqlite3 "$TMP/blob.db" "UPDATE checkpoints SET params = X'$hex' WHERE run='r1' AND step=20"
 expect_rc 7 "NaN in a checkpoint" -- $LLC estimate --db "$TMP/blob.db" --run r1 --steps 20 $S
 expect_out "non-finite" "says NaN"
 n=$(sqlite3 "$TMP/blob.db" "SELECT count(*) FROM estimates")
