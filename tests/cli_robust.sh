@@ -31,7 +31,7 @@ sqlite3 "$TMP/blob.db" "UPDATE checkpoints SET params = substr(params, 1, 100) W
 expect_rc 4 "wrong-size checkpoint" -- $LLC estimate --db "$TMP/blob.db" --run r1 --steps 10 $S
 expect_out "bytes, expected" "says the size is wrong"
 hex=$(sqlite3 "$TMP/blob.db" "SELECT hex(params) FROM checkpoints WHERE run='r1' AND step=20" | sed 's/^......../0000C07F/')
-sqlite3 "$TMP/blob.db" "UPDATE checkpoints SET params = X'$hex' WHERE run='r1' AND step=20"
+echo "UPDATE checkpoints SET params = X'$hex' WHERE run='r1' AND step=20;" | sqlite3 "$TMP/blob.db"
 expect_rc 7 "NaN in a checkpoint" -- $LLC estimate --db "$TMP/blob.db" --run r1 --steps 20 $S
 expect_out "non-finite" "says NaN"
 n=$(sqlite3 "$TMP/blob.db" "SELECT count(*) FROM estimates")
