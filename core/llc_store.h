@@ -89,6 +89,11 @@ int llc_store_checkpoint_steps(llc_store *s, const char *run, long long **steps,
 int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
                               void **state, size_t *state_bytes);
 
+/* For modules that run their own SQL on llc_store_db: record the
+ * connection's last SQLite error as the handle's message (naming `doing`)
+ * and return the matching status. */
+int llc_store_sql_fail(llc_store *s, const char *doing);
+
 /* Transactions for callers that group their own writes (BEGIN IMMEDIATE). */
 int llc_store_begin(llc_store *s);
 int llc_store_commit(llc_store *s);

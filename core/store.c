@@ -1019,3 +1019,8 @@ int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
     release(st);
     return rc;
 }
+
+int llc_store_sql_fail(llc_store *s, const char *doing)
+{
+    return sql_fail(s, sqlite3_extended_errcode(s->db), "%s", doing);
+}

@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int store_err(llc_store *s, int rc)
-{
-    (void)s;
-    return rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? LLC_OK : LLC_ERR_STORE;
-}
-
 int llc_results_find(llc_store *s, const char *run, long long step, const char *target,
                      const char *data, const char *settings, long long *id)
 {
@@ -186,8 +180,7 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
     if (rc == LLC_OK && id_out) *id_out = id;
     return rc;
 fail:
-    rc = store_err(s, sqlite3_errcode(db));
-    if (rc == LLC_OK) rc = LLC_ERR_STORE;
+    rc = llc_store_sql_fail(s, "writing an estimate");
     sqlite3_finalize(st);
     free(blob);
     cJSON_free(diag);
