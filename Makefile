@@ -30,7 +30,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTUTIL := $(BUILD)/obj/tests/testutil.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all check demo bench clean deps install
+.PHONY: all check demo bench clean deps install fuzz
 .SECONDARY:
 PREFIX ?= /usr/local
 all: $(BUILD)/llc
@@ -66,7 +66,22 @@ demo: $(BUILD)/llc
 bench: $(BUILD)/llc
 	$(BUILD)/llc bench
 
+# make fuzz: libFuzzer (clang) on the config/JSON parsers and the CLI argument
+# parser, FUZZ_SECONDS each (default 60). Needs clang (apt-get install clang).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(LIB_SRC) cli/util.c cli/cmd_train.c
+fuzz: $(DEPS_OK)
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang"; exit 2; }
+	@mkdir -p build-fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -std=c11 -D_GNU_SOURCE -Icli \
+	  tests/fuzz/fuzz_config.c $(LIB_SRC) -o build-fuzz/fuzz_config $(LDLIBS)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -std=c11 -D_GNU_SOURCE -Icli \
+	  tests/fuzz/fuzz_args.c $(FUZZ_SRC) -o build-fuzz/fuzz_args $(LDLIBS)
+	mkdir -p build-fuzz/c1 build-fuzz/c2
+	build-fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/c1 tests/fuzz/corpus_config
+	build-fuzz/fuzz_args -max_total_time=$(FUZZ_SECONDS) -max_len=1024 build-fuzz/c2 tests/fuzz/corpus_args
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(TESTUTIL:.o=.d)
