@@ -1,8 +1,361 @@
-/* cmd_export.c - `llc export` (being written). */
+/* cmd_export.c - `llc export`: a run's curves, estimates, checkpoint list or
+ * training log as CSV or JSON, and one checkpoint as a raw float32 file plus
+ * a JSON tensor table, for tools outside llc (numpy, pandas, spreadsheets). */
 #include "cli.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: llc export --run ID [--what curves|estimates|checkpoints|log] [--format csv|json]\n"
+    "                  [--step S] [--out PATH] [--db PATH]\n"
+    "Write a run's results as CSV (with a header row) or JSON (an array of objects; missing or\n"
+    "non-finite numbers are null) to stdout, or to --out PATH.\n"
+    "  --what curves       run,target,data,step,llc_mean,llc_std (the curves view; default)\n"
+    "  --what estimates    every column of the estimates table; JSON adds chain_llc, the\n"
+    "                      per-chain estimates, and embeds settings/diagnostics as objects\n"
+    "  --what checkpoints  run,step,train_loss,test_loss,n_params of every checkpoint\n"
+    "  --what log          the training log: run,step,loss,lr,grad_norm,elapsed\n"
+    "  --step S            only step S\n"
+    "One checkpoint's parameters: --what checkpoints --step S --out PREFIX writes PREFIX.bin\n"
+    "(the flat parameter vector, little-endian float32) and PREFIX.json (run, step, losses,\n"
+    "n_params, dtype, the run's config, and tensors: name, shape, offset and size, offset and\n"
+    "size counted in float32 elements). In Python:\n"
+    "    import json, numpy as np\n"
+    "    meta = json.load(open(\"PREFIX.json\")); w = np.fromfile(\"PREFIX.bin\", dtype=\"<f4\")\n"
+    "    T = {t[\"name\"]: w[t[\"offset\"]:t[\"offset\"] + t[\"size\"]].reshape(t[\"shape\"]) for t in meta[\"tensors\"]}\n";
+
+static const cli_optdef defs[] = {{"run", 1, "run id"},
+                                  {"what", 1, "curves (default), estimates, checkpoints or log"},
+                                  {"format", 1, "csv (default) or json"},
+                                  {"step", 1, "only this step (with --what checkpoints: export its parameters)"},
+                                  {"out", 1, "output file (default stdout); a PREFIX for one checkpoint"},
+                                  {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
+                                  {NULL, 0, NULL}};
+
+/* The row queries; ?1 = run, ?2 = step or NULL for every step. */
+static const char q_curves[] = "SELECT run, target, data, step, llc_mean, llc_std FROM curves "
+                               "WHERE run=?1 AND (?2 IS NULL OR step=?2) ORDER BY target, data, step";
+static const char q_estimates[] = "SELECT * FROM estimates WHERE run=?1 AND (?2 IS NULL OR step=?2) "
+                                  "ORDER BY target, data, step, id";
+static const char q_checkpoints[] = "SELECT run, step, train_loss, test_loss, length(params) / 4 AS n_params "
+                                    "FROM checkpoints WHERE run=?1 AND (?2 IS NULL OR step=?2) ORDER BY step";
+static const char q_log[] = "SELECT run, step, loss, lr, grad_norm, elapsed FROM train_log "
+                            "WHERE run=?1 AND (?2 IS NULL OR step=?2) ORDER BY step";
+
+/* The shortest "%.Ng" that reads back as the same double. */
+static void format_double(char *buf, size_t n, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+/* A double as JSON: the exact shortest number, or null when not finite
+ * (cJSON's own printing may drop the last bit). */
+static cJSON *json_double(double v)
+{
+    char buf[40];
+    if (!isfinite(v)) return cJSON_CreateNull();
+    format_double(buf, sizeof buf, v);
+    return cJSON_CreateRaw(buf);
+}
+
+/* One CSV field, quoted (RFC 4180) when it holds a comma, quote or newline. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_value(FILE *f, sqlite3_stmt *st, int c)
+{
+    char buf[64];
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_NULL: break;
+    case SQLITE_INTEGER: fprintf(f, "%lld", (long long)sqlite3_column_int64(st, c)); break;
+    case SQLITE_FLOAT: {
+        double v = sqlite3_column_double(st, c);
+        if (isfinite(v)) {
+            format_double(buf, sizeof buf, v);
+            fputs(buf, f);
+        }
+        break;
+    }
+    case SQLITE_BLOB: fprintf(f, "<%d bytes>", sqlite3_column_bytes(st, c)); break;
+    default: csv_field(f, (const char *)sqlite3_column_text(st, c)); break;
+    }
+}
+
+/* A column value as JSON; with embed_json a TEXT value that parses as JSON
+ * (the settings and diagnostics columns) is embedded as such. */
+static cJSON *json_value(sqlite3_stmt *st, int c, int embed_json)
+{
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_NULL: return cJSON_CreateNull();
+    case SQLITE_INTEGER: { /* exact, also beyond 2^53 where a double would round */
+        char buf[32];
+        snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(st, c));
+        return cJSON_CreateRaw(buf);
+    }
+    case SQLITE_FLOAT: return json_double(sqlite3_column_double(st, c));
+    case SQLITE_BLOB: return cJSON_CreateNull();
+    default: {
+        const char *s = (const char *)sqlite3_column_text(st, c);
+        if (embed_json) {
+            cJSON *j = cJSON_Parse(s);
+            if (j) return j;
+        }
+        return cJSON_CreateString(s);
+    }
+    }
+}
+
+/* The per-chain llc values of one estimate, ordered by chain. */
+static int chain_llcs(sqlite3 *db, long long id, cJSON **out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT llc FROM estimate_chains WHERE estimate=?1 ORDER BY chain", -1, &st, NULL);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    cJSON *arr = cJSON_CreateArray();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double v = sqlite3_column_double(st, 0);
+        cJSON_AddItemToArray(arr, sqlite3_column_type(st, 0) != SQLITE_NULL ? json_double(v) : cJSON_CreateNull());
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(arr);
+        return rc;
+    }
+    *out = arr;
+    return SQLITE_OK;
+}
+
+/* Run the table query and write it. Returns 0 or an exit code. */
+static int export_rows(sqlite3 *db, const char *sql, const char *run, const long long *step, const char *what, int json,
+                       FILE *f)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *arr = NULL;
+    int code = 0, rc, is_est = strcmp(what, "estimates") == 0;
+    if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK) goto store_error;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    if (step) sqlite3_bind_int64(st, 2, *step);
+    else sqlite3_bind_null(st, 2);
+    int nc = sqlite3_column_count(st), id_col = -1;
+    for (int c = 0; c < nc; c++)
+        if (strcmp(sqlite3_column_name(st, c), "id") == 0) id_col = c;
+    if (json) {
+        arr = cJSON_CreateArray();
+    } else {
+        for (int c = 0; c < nc; c++) {
+            if (c) fputc(',', f);
+            csv_field(f, sqlite3_column_name(st, c));
+        }
+        fputc('\n', f);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!json) {
+            for (int c = 0; c < nc; c++) {
+                if (c) fputc(',', f);
+                csv_value(f, st, c);
+            }
+            fputc('\n', f);
+            continue;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        for (int c = 0; c < nc; c++) {
+            const char *name = sqlite3_column_name(st, c);
+            int embed = is_est && (strcmp(name, "settings") == 0 || strcmp(name, "diagnostics") == 0);
+            cJSON_AddItemToObject(o, name, json_value(st, c, embed));
+        }
+        if (is_est && id_col >= 0) {
+            cJSON *ch = NULL;
+            if ((rc = chain_llcs(db, sqlite3_column_int64(st, id_col), &ch)) != SQLITE_OK) goto store_error;
+            cJSON_AddItemToObject(o, "chain_llc", ch);
+        }
+    }
+    if (rc != SQLITE_DONE) goto store_error;
+    if (json) {
+        char *txt = cJSON_Print(arr);
+        if (!txt) { code = cli_error(EXIT_NOMEM, "export: out of memory"); goto cleanup; }
+        fprintf(f, "%s\n", txt);
+        cJSON_free(txt);
+    }
+    goto cleanup;
+store_error:
+    code = cli_error(EXIT_STORE, "export: reading %s of run '%s': %s", what, run, sqlite3_errmsg(db));
+cleanup:
+    sqlite3_finalize(st);
+    cJSON_Delete(arr);
+    return code;
+}
+
+/* PREFIX.bin (the BLOB as stored: little-endian float32) and PREFIX.json. */
+static int export_checkpoint(llc_store *s, const llc_run_info *info, long long step, const char *prefix)
+{
+    sqlite3 *db = llc_store_db(s);
+    sqlite3_stmt *st = NULL;
+    cJSON *config = NULL, *meta = NULL;
+    llc_task *task = NULL;
+    llc_model *model = NULL;
+    char *path = NULL, *txt = NULL, err[LLC_ERRLEN] = "";
+    FILE *f = NULL;
+    int code = 0, rc;
+    size_t plen = strlen(prefix) + 8;
+    if (!(path = malloc(plen))) return cli_error(EXIT_NOMEM, "export: out of memory");
+
+    config = cJSON_Parse(info->config);
+    if (!config || cli_build(config, &task, &model, NULL, err)) {
+        code = cli_error(EXIT_SCHEMA, "export: run '%s' has a config this llc cannot rebuild: %s", info->id,
+                         err[0] ? err : "malformed JSON");
+        goto cleanup;
+    }
+    rc = sqlite3_prepare_v2(db, "SELECT params, train_loss, test_loss FROM checkpoints WHERE run=?1 AND step=?2", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK) { code = cli_error(EXIT_STORE, "export: %s", sqlite3_errmsg(db)); goto cleanup; }
+    sqlite3_bind_text(st, 1, info->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        code = cli_error(EXIT_NOTFOUND, "export: run '%s' has no checkpoint at step %lld (see llc show --run %s)",
+                         info->id, step, info->id);
+        goto cleanup;
+    }
+    if (rc != SQLITE_ROW) { code = cli_error(EXIT_STORE, "export: %s", sqlite3_errmsg(db)); goto cleanup; }
+    const void *blob = sqlite3_column_blob(st, 0);
+    size_t bytes = (size_t)sqlite3_column_bytes(st, 0), n_params = llc_model_n_params(model);
+    if (bytes != 4 * n_params) {
+        code = cli_error(EXIT_STORE, "export: checkpoint %s/%lld holds %zu bytes, the model has %zu params (%zu bytes)",
+                         info->id, step, bytes, n_params, 4 * n_params);
+        goto cleanup;
+    }
+
+    snprintf(path, plen, "%s.bin", prefix);
+    if (!(f = fopen(path, "wb")) || fwrite(blob, 1, bytes, f) != bytes || fclose(f) != 0) {
+        f = NULL;
+        code = cli_error(EXIT_IO, "export: cannot write '%s'", path);
+        goto cleanup;
+    }
+    f = NULL;
+
+    meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "run", info->id);
+    cJSON_AddNumberToObject(meta, "step", (double)step);
+    for (int c = 1; c <= 2; c++) {
+        const char *name = c == 1 ? "train_loss" : "test_loss";
+        double v = sqlite3_column_double(st, c);
+        cJSON_AddItemToObject(meta, name, sqlite3_column_type(st, c) != SQLITE_NULL ? json_double(v) : cJSON_CreateNull());
+    }
+    cJSON_AddNumberToObject(meta, "n_params", (double)n_params);
+    cJSON_AddStringToObject(meta, "dtype", "<f4");
+    cJSON_AddItemToObject(meta, "config", config);
+    config = NULL; /* owned by meta now */
+    cJSON *tensors = cJSON_AddArrayToObject(meta, "tensors");
+    for (int i = 0; i < model->table.n; i++) {
+        const llc_tensor *t = &model->table.t[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", t->name);
+        cJSON *shape = cJSON_AddArrayToObject(o, "shape");
+        for (int d = 0; d < t->ndim; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber(t->shape[d]));
+        cJSON_AddNumberToObject(o, "offset", (double)t->offset);
+        cJSON_AddNumberToObject(o, "size", (double)t->size);
+        cJSON_AddItemToArray(tensors, o);
+    }
+    txt = cJSON_Print(meta);
+    snprintf(path, plen, "%s.json", prefix);
+    if (!txt) { code = cli_error(EXIT_NOMEM, "export: out of memory"); goto cleanup; }
+    if (!(f = fopen(path, "w")) || fprintf(f, "%s\n", txt) < 0 || fclose(f) != 0) {
+        f = NULL;
+        code = cli_error(EXIT_IO, "export: cannot write '%s'", path);
+        goto cleanup;
+    }
+    f = NULL;
+cleanup:
+    if (f) fclose(f);
+    cJSON_free(txt);
+    cJSON_Delete(meta);
+    cJSON_Delete(config);
+    sqlite3_finalize(st);
+    llc_model_free(model);
+    llc_task_free(task);
+    free(path);
+    return code;
+}
+
 int cmd_export(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error(EXIT_USAGE, "export: not implemented yet");
+    cli_args a;
+    int rc = cli_parse(&a, "export", usage, defs, argc, argv);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *run = cli_get(&a, "run");
+    if (!run) return cli_error(EXIT_USAGE, "export: --run ID is required");
+    const char *what = cli_get(&a, "what"), *fmt = cli_get(&a, "format"), *out = cli_get(&a, "out");
+    if (!what) what = "curves";
+    if (!fmt) fmt = "csv";
+    const char *sql = strcmp(what, "curves") == 0        ? q_curves
+                      : strcmp(what, "estimates") == 0   ? q_estimates
+                      : strcmp(what, "checkpoints") == 0 ? q_checkpoints
+                      : strcmp(what, "log") == 0         ? q_log
+                                                         : NULL;
+    if (!sql)
+        return cli_error(EXIT_USAGE, "export: --what must be curves, estimates, checkpoints or log, got '%s'", what);
+    if (strcmp(fmt, "csv") && strcmp(fmt, "json"))
+        return cli_error(EXIT_USAGE, "export: --format must be csv or json, got '%s'", fmt);
+    if (out && !*out) return cli_error(EXIT_USAGE, "export: --out needs a path");
+    long long step = 0;
+    int has_step = cli_has(&a, "step");
+    if (cli_get_ll(&a, "step", 0, 0, (long long)9e18, &step)) return EXIT_USAGE;
+    int one_ckpt = has_step && sql == q_checkpoints;
+    if (one_ckpt && !out)
+        return cli_error(EXIT_USAGE, "export: --what checkpoints --step S writes two files: give --out PREFIX "
+                                     "(PREFIX.bin and PREFIX.json)");
+
+    llc_store *s = NULL;
+    llc_run_info info = {0};
+    FILE *f = NULL;
+    int code = 0;
+    if ((code = cli_open_store(&a, LLC_STORE_READONLY, &s))) return code;
+    rc = llc_store_run_get(s, run, &info);
+    if (rc) {
+        code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "export: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
+                                      : cli_error(cli_exit_code(rc), "export: %s", llc_store_errmsg(s));
+        goto cleanup;
+    }
+    if (one_ckpt) {
+        code = export_checkpoint(s, &info, step, out);
+        goto cleanup;
+    }
+    if (out && !(f = fopen(out, "w"))) {
+        code = cli_error(EXIT_IO, "export: cannot write '%s'", out);
+        goto cleanup;
+    }
+    code = export_rows(llc_store_db(s), sql, run, has_step ? &step : NULL, what, strcmp(fmt, "json") == 0,
+                       f ? f : stdout);
+    if (f) {
+        int bad = ferror(f);
+        if (fclose(f) != 0 || bad) {
+            if (!code) code = cli_error(EXIT_IO, "export: cannot write '%s'", out);
+        }
+        f = NULL;
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (!code) code = cli_error(EXIT_IO, "export: cannot write to stdout");
+    }
+cleanup:
+    llc_run_info_free(&info);
+    llc_store_close(s);
+    return code;
 }
