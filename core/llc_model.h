@@ -145,4 +145,16 @@ void llc_tf_config_default(llc_tf_config *c);
 int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err);
 const llc_tf_config *llc_transformer_config(const llc_model *m);
 
+/* Intermediates of the pooled clustering-head model for plots (PAPERS.md §3,
+ * the "visual sandbox"; used by `llc plot --kind embed`). Runs the forward
+ * pass of batch b at parameters w in workspace ws (from m->ws_alloc) and
+ * copies into each non-NULL output (caller-owned):
+ *   normed (B*T, C)  the pooling layer's normalised inputs (its keys' input)
+ *   pooled (B, C)    the pooled sequence embeddings: attention output after W_O
+ *   out    (B, C)    the final per-sequence vector (pooled + MLP), before the
+ *                    final norm and the unembedding
+ * LLC_ERR_INVALID if m is not a pooled transformer or b does not fit it. */
+int llc_transformer_pooled_acts(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *normed,
+                                float *pooled, float *out);
+
 #endif

@@ -826,3 +826,23 @@ static int tf_group(const llc_model *m, const char *name, llc_group *g, char *er
         return llc_fail(err, LLC_ERR_NOTFOUND, "group '%s' has no parameters in this model", name);
     return LLC_OK;
 }
+
+/* ---------------- intermediates for plots ---------------- */
+
+int llc_transformer_pooled_acts(const llc_model *m, void *wsp, const float *w, const llc_batch *b, float *normed,
+                                float *pooled, float *out)
+{
+    if (!m || strcmp(m->kind, "transformer") != 0) return LLC_ERR_INVALID;
+    const tf_impl *im = m->impl;
+    if (im->pool_layer < 0) return LLC_ERR_INVALID;
+    double loss;
+    int rc = tf_loss_grad(m, wsp, w, b, NULL, &loss);
+    if (rc) return rc;
+    const tf_ws *ws = wsp;
+    const tf_lbuf *lb = &ws->l[im->pool_layer];
+    const size_t C = (size_t)im->c.d_model, B = (size_t)b->B, N = B * (size_t)b->T;
+    if (normed) memcpy(normed, lb->ln1, N * C * sizeof(float));
+    if (pooled) memcpy(pooled, lb->mid, B * C * sizeof(float));
+    if (out) memcpy(out, lb->out, B * C * sizeof(float));
+    return LLC_OK;
+}
