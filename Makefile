@@ -58,6 +58,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 check: $(TEST_BIN) $(BUILD)/llc
+	@LLC_DEPS=check sh .ci/install-deps
 	@BUILD=$(BUILD) LLC=$(BUILD)/llc sh tests/run.sh $(TEST_BIN)
 
 demo: $(BUILD)/llc
