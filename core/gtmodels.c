@@ -27,6 +27,11 @@ typedef struct {
     llc_poly_form form;
     int n_k;
     int k[LLC_GT_MAX_K];
+    /* population loss (llc_dln_set_population / llc_poly_set_population) */
+    int population;
+    double pop_const;  /* the irreducible part: d_out·noise² */
+    double pop_s2;     /* poly: s² */
+    float *target;     /* dln: (H_L, H_0) row-major teacher end-to-end map */
 } gt_impl;
 
 typedef struct {
@@ -35,6 +40,9 @@ typedef struct {
     float *z;    /* dln: Z_1..Z_L back to back, (max_B, H_l) each */
     float *dz0;  /* dln: (max_B, max_{l>=1} H_l) gradient wrt activations */
     float *dz1;  /* dln: same, the other half of the ping-pong */
+    float *pp;   /* dln population: P_1..P_L back to back, (H_l, H_0) each */
+    float *pg0;  /* dln population: (max_l H_l, H_0) gradient wrt P_l */
+    float *pg1;  /* dln population: the other half of the ping-pong */
 } gt_ws;
 
 /* ---------------- shared pieces ---------------- */
@@ -47,6 +55,9 @@ static void gt_ws_free(void *p)
     free(ws->z);
     free(ws->dz0);
     free(ws->dz1);
+    free(ws->pp);
+    free(ws->pg0);
+    free(ws->pg1);
     free(ws);
 }
 
@@ -69,6 +80,12 @@ static void *gt_ws_alloc(const llc_model *m, int max_B)
         if (!(ws->z = malloc(nb * sum * sizeof *ws->z))) goto fail;
         if (!(ws->dz0 = malloc(nb * hmax * sizeof *ws->dz0))) goto fail;
         if (!(ws->dz1 = malloc(nb * hmax * sizeof *ws->dz1))) goto fail;
+        if (g->population) {
+            size_t h0 = (size_t)g->widths[0];
+            if (!(ws->pp = malloc(sum * h0 * sizeof *ws->pp))) goto fail;
+            if (!(ws->pg0 = malloc(hmax * h0 * sizeof *ws->pg0))) goto fail;
+            if (!(ws->pg1 = malloc(hmax * h0 * sizeof *ws->pg1))) goto fail;
+        }
     }
     return ws;
 fail:
@@ -143,7 +160,12 @@ static int gt_group(const llc_model *m, const char *name, llc_group *g, char *er
     return LLC_OK;
 }
 
-static void gt_free_impl(void *impl) { free(impl); }
+static void gt_free_impl(void *impl)
+{
+    gt_impl *g = impl;
+    if (g) free(g->target);
+    free(g);
+}
 
 /* A new model of the given kind with a copy of impl; the caller adds tensors. */
 static llc_model *gt_model_alloc(const char *kind, const gt_impl *proto)
@@ -245,6 +267,53 @@ static int dln_init(const llc_model *m, float *w, gsl_rng *rng)
     return LLC_OK;
 }
 
+/* Population loss of the dln (see llc_dln_set_population): with the prefix
+ * products P_l = A_l⋯A_1 (H_l, H_0) and R = P_L − T,
+ *     L = ‖R‖_F² + pop_const,   dL/dA_l = G_l · P_{l−1}ᵀ  (P_0 = I),
+ *     G_L = 2R,  G_{l−1} = A_lᵀ · G_l.
+ * Float32 sgemm, the loss accumulated in double. The batch is not read. */
+static int dln_pop_loss_grad(const gt_impl *g, const llc_model *m, gt_ws *ws, const float *w, float *grad,
+                             double *loss)
+{
+    const int L = g->n_widths - 1, H0 = g->widths[0];
+    const int *H = g->widths;
+    const llc_tensor *tt = m->table.t;
+    float *P = ws->pp; /* P_l at P + poff[l] */
+    size_t poff[LLC_GT_MAX_LAYERS + 1];
+    poff[1] = 0;
+    for (int l = 2; l <= L; l++) poff[l] = poff[l - 1] + (size_t)H[l - 1] * (size_t)H0;
+    memcpy(P, w + tt[0].offset, (size_t)H[1] * (size_t)H0 * sizeof *P);
+    for (int l = 2; l <= L; l++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, H[l], H0, H[l - 1], 1.0f, w + tt[l - 1].offset,
+                    H[l - 1], P + poff[l - 1], H0, 0.0f, P + poff[l], H0);
+    const float *PL = P + poff[L];
+    float *G = ws->pg0, *Gn = ws->pg1;
+    const size_t nL = (size_t)H[L] * (size_t)H0;
+    double Ls = 0;
+    for (size_t i = 0; i < nL; i++) {
+        double r = (double)PL[i] - (double)g->target[i];
+        Ls += r * r;
+        G[i] = (float)(2.0 * r);
+    }
+    *loss = Ls + g->pop_const;
+    if (!grad) return LLC_OK;
+    for (int l = L; l >= 1; l--) {
+        float *gA = grad + tt[l - 1].offset; /* (H_l, H_{l-1}) */
+        if (l == 1) {
+            memcpy(gA, G, (size_t)H[1] * (size_t)H0 * sizeof *gA);
+            break;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, H[l], H[l - 1], H0, 1.0f, G, H0, P + poff[l - 1], H0,
+                    0.0f, gA, H[l - 1]);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H[l - 1], H0, H[l], 1.0f, w + tt[l - 1].offset,
+                    H[l - 1], G, H0, 0.0f, Gn, H0);
+        float *tmp = G;
+        G = Gn;
+        Gn = tmp;
+    }
+    return LLC_OK;
+}
+
 static int dln_loss_grad(const llc_model *m, void *wsp, const float *w, const llc_batch *b, float *grad,
                          double *loss)
 {
@@ -252,6 +321,7 @@ static int dln_loss_grad(const llc_model *m, void *wsp, const float *w, const ll
     gt_ws *ws = wsp;
     int rc = gt_check_batch(g, ws, b);
     if (rc) return rc;
+    if (g->population) return dln_pop_loss_grad(g, m, ws, w, grad, loss);
     const int L = g->n_widths - 1, B = b->B;
     const int *H = g->widths;
     const llc_tensor *tt = m->table.t;
@@ -339,6 +409,37 @@ int llc_dln_new(const int *widths, int n_widths, llc_model **out, char *err)
     return LLC_OK;
 }
 
+static gt_impl *gt_impl_of(llc_model *m, const char *kind)
+{
+    if (!m || !m->kind || strcmp(m->kind, kind) != 0 || !m->impl) return NULL;
+    return m->impl;
+}
+
+int llc_dln_set_population(llc_model *m, const float *target, double noise, char *err)
+{
+    gt_impl *g = gt_impl_of(m, "dln");
+    if (!g) return llc_fail(err, LLC_ERR_INVALID, "dln population: not a dln model");
+    if (!target) return llc_fail(err, LLC_ERR_INVALID, "dln population: NULL target map");
+    if (!(noise >= 0) || !isfinite(noise))
+        return llc_fail(err, LLC_ERR_INVALID, "dln population: noise must be finite and >= 0, got %g", noise);
+    size_t nt = (size_t)g->d_out * (size_t)g->d_in;
+    float *T = malloc(nt * sizeof *T);
+    if (!T) return llc_fail(err, LLC_ERR_NOMEM, "dln population: out of memory");
+    memcpy(T, target, nt * sizeof *T);
+    free(g->target);
+    g->target = T;
+    g->population = 1;
+    g->pop_const = (double)g->d_out * noise * noise;
+    return LLC_OK;
+}
+
+int llc_gt_is_population(const llc_model *m)
+{
+    if (!m || !m->kind || !m->impl) return 0;
+    if (strcmp(m->kind, "dln") != 0 && strcmp(m->kind, "poly") != 0) return 0;
+    return ((const gt_impl *)m->impl)->population;
+}
+
 const int *llc_dln_widths(const llc_model *m, int *n_widths)
 {
     if (!m || !m->kind || strcmp(m->kind, "dln") != 0) return NULL;
@@ -388,6 +489,12 @@ static int poly_loss_grad(const llc_model *m, void *wsp, const float *w, const l
     if (rc) return rc;
     double dg[LLC_GT_MAX_K];
     double gv = poly_g(g, w, dg);
+    if (g->population) { /* E over x ~ N(0, s²), y = noise·N(0,1): s²·g² + noise² */
+        *loss = g->pop_s2 * gv * gv + g->pop_const;
+        if (grad)
+            for (size_t j = 0; j < m->table.n_params; j++) grad[j] = (float)(2.0 * g->pop_s2 * gv * dg[j]);
+        return LLC_OK;
+    }
     double L = 0, D = 0, M = mask_sum(b);
     for (int s = 0; s < b->B; s++) {
         double ms = b->mask[s];
@@ -437,5 +544,19 @@ int llc_poly_new(llc_poly_form form, const int *k, int n_k, llc_model **out, cha
     m->init = gt_init_gaussian;
     m->loss_grad = poly_loss_grad;
     *out = m;
+    return LLC_OK;
+}
+
+int llc_poly_set_population(llc_model *m, double s, double noise, char *err)
+{
+    gt_impl *g = gt_impl_of(m, "poly");
+    if (!g) return llc_fail(err, LLC_ERR_INVALID, "poly population: not a poly model");
+    if (!(s > 0) || !isfinite(s))
+        return llc_fail(err, LLC_ERR_INVALID, "poly population: s must be finite and > 0, got %g", s);
+    if (!(noise >= 0) || !isfinite(noise))
+        return llc_fail(err, LLC_ERR_INVALID, "poly population: noise must be finite and >= 0, got %g", noise);
+    g->population = 1;
+    g->pop_s2 = s * s;
+    g->pop_const = noise * noise;
     return LLC_OK;
 }

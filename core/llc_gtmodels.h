@@ -25,6 +25,23 @@
  * Init: small Gaussian, deterministic from the rng, parameters in table order:
  * linreg and poly N(0, LLC_GT_INIT_STD²); dln A_l ~ N(0, (LLC_GT_DLN_INIT_GAIN²/H_{l-1})).
  *
+ * POPULATION LOSS (dln, poly; llc_dln_set_population / llc_poly_set_population):
+ * the expectation of the loss above over the data distribution of the
+ * regression tasks (tasks/llc_regress.h), in closed form, with no data:
+ *   dln   x ~ N(0, I_{H_0}), y = T·x + noise·N(0, I_{H_L}):
+ *             L(w) = ‖A_L⋯A_1 − T‖_F² + H_L·noise²
+ *         gradient dL/dA_l = (A_L⋯A_{l+1})ᵀ·2(A_L⋯A_1 − T)·(A_{l−1}⋯A_1)ᵀ, by
+ *         float32 sgemm on the prefix products (about 3·Σ_l H_l·H_{l−1}·H_0
+ *         multiply-adds per call, independent of the batch);
+ *   poly  x ~ N(0, s²), y = noise·N(0, 1):  L(w) = s²·g(w)² + noise²
+ *         (f = x·g(w)), gradient 2s²·g·∇g.
+ * In population mode loss_grad still validates the batch's shape (T, widths,
+ * B <= max_B) but reads none of its values: every call returns the same
+ * exact number for the same w. The constant noise² term cancels in
+ * L(w) − L(w*). This is what the LLC is defined on (K(w) is the population
+ * excess loss), so an estimate at nβ = t targets the perfect-sampler value
+ * at t with neither data-set fluctuation nor minibatch noise.
+ *
  * Workspaces from ws_alloc are sized for max_B sequences; loss_grad does not
  * allocate. A batch with T != 1, other widths, missing x/y/mask or B > max_B
  * gives LLC_ERR_INVALID.
@@ -58,6 +75,19 @@ int llc_dln_new(const int *widths, int n_widths, llc_model **out, char *err);
 /* form MONOMIAL: exponents k[0..n_k-1], each >= 0, n_k in [1, LLC_GT_MAX_K]
  * (copied). form LOCALITY: k must be NULL / n_k = 0 (two parameters). */
 int llc_poly_new(llc_poly_form form, const int *k, int n_k, llc_model **out, char *err);
+
+/* Switch a dln model to its population loss with teacher end-to-end map
+ * target (H_L, H_0) row-major (copied) and label noise std noise >= 0.
+ * Call before any ws_alloc (the workspace size depends on the mode).
+ * LLC_ERR_INVALID if m is not a dln or the arguments are bad. */
+int llc_dln_set_population(llc_model *m, const float *target, double noise, char *err);
+
+/* Switch a poly model to its population loss for x ~ N(0, s²) (s > 0) and
+ * label noise std noise >= 0. LLC_ERR_INVALID if m is not a poly model. */
+int llc_poly_set_population(llc_model *m, double s, double noise, char *err);
+
+/* 1 if m is a dln or poly model in population mode, else 0. */
+int llc_gt_is_population(const llc_model *m);
 
 /* The widths of a dln model (pointer into the model, valid while it lives)
  * and their number; NULL if m is not a dln. */

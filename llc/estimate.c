@@ -1,8 +1,11 @@
-/* estimate.c - the LLC estimator: L_n(w*), chains of SGLD on pthreads,
- * lambda-hat with diagnostics, and the automatic step size. The contract
- * (streams, nbeta modes, the auto-eps algorithm) is in llc_estimate.h. */
+/* estimate.c - the LLC estimator: L_n(w*), the exact-loss check, chains of
+ * SGLD (Metropolis-adjusted when the loss is exact) on pthreads, lambda-hat
+ * with diagnostics, the automatic step size and the automatic lengths. The
+ * contract (streams, nbeta modes, the algorithms and why) is in
+ * llc_estimate.h. */
 #include "llc_estimate.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +17,11 @@
  * <cblas.h>, which clashes with GSL's gsl_cblas.h (pulled in by gsl_randist.h). */
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+
+#define LLC_BURN_MIN 100    /* an automatic burn-in runs at least this many steps */
+#define LLC_ADAPT_RATE 0.02 /* Robbins-Monro gain on log eps per step */
+#define LLC_NBLOCKS 32      /* batch means for a chain's standard error */
+#define LLC_ADAPT_BAND 0.1  /* an adaptive burn-in ends only with its acceptance within this of the target */
 
 /* ---------------- config ---------------- */
 
@@ -39,8 +47,16 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->diverge_factor = 10.0;
     c->chains = 4;
     c->draws = 200;
-    c->burnin = 0;
-    c->thin = 1;
+    c->burnin = -1;
+    c->thin = 0;
+    c->metropolis = LLC_MH_AUTO;
+    c->mh_target = 0.7;
+    c->mh_ladder = 4;
+    c->mh_ladder_ratio = 4.0;
+    c->auto_time_burnin = 1.0;
+    c->auto_time_draws = 2.0;
+    c->auto_max_steps = 1000000;
+    c->auto_rel_se = 0.02;
     c->batch = 32;
     c->init_batches = 16;
     c->dist = 0;
@@ -84,11 +100,29 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "chains must be in [1, 100000], got %d", c->chains);
     if (c->draws < 1)
         return llc_fail(err, LLC_ERR_INVALID, "draws must be >= 1, got %d", c->draws);
-    if (c->burnin < 0)
-        return llc_fail(err, LLC_ERR_INVALID, "burnin must be >= 0, got %d", c->burnin);
-    if (c->thin < 1)
-        return llc_fail(err, LLC_ERR_INVALID, "thin must be >= 1, got %d", c->thin);
-    if ((double)c->burnin + (double)c->draws * (double)c->thin > 1e12)
+    if (c->burnin < -1)
+        return llc_fail(err, LLC_ERR_INVALID, "burnin must be >= 0 (or -1 = automatic), got %d", c->burnin);
+    if (c->thin < 0)
+        return llc_fail(err, LLC_ERR_INVALID, "thin must be >= 1 (or 0 = automatic), got %d", c->thin);
+    if (c->metropolis != LLC_MH_AUTO && c->metropolis != LLC_MH_OFF && c->metropolis != LLC_MH_ON)
+        return llc_fail(err, LLC_ERR_INVALID, "metropolis must be auto, off or on, got %d", (int)c->metropolis);
+    if (!(c->mh_target > 0 && c->mh_target < 1))
+        return llc_fail(err, LLC_ERR_INVALID, "mh_target must be in (0, 1), got %g", c->mh_target);
+    if (c->mh_ladder < 1 || c->mh_ladder > LLC_SGLD_MAX_LADDER)
+        return llc_fail(err, LLC_ERR_INVALID, "mh_ladder must be in [1, %d], got %d", LLC_SGLD_MAX_LADDER,
+                        c->mh_ladder);
+    if (!(c->mh_ladder_ratio > 1) || !isfinite(c->mh_ladder_ratio))
+        return llc_fail(err, LLC_ERR_INVALID, "mh_ladder_ratio must be finite and > 1, got %g", c->mh_ladder_ratio);
+    if (!(c->auto_time_burnin >= 0) || !isfinite(c->auto_time_burnin))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_time_burnin must be finite and >= 0, got %g", c->auto_time_burnin);
+    if (!(c->auto_time_draws > 0) || !isfinite(c->auto_time_draws))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_time_draws must be finite and > 0, got %g", c->auto_time_draws);
+    if (!(c->auto_rel_se > 0) || !isfinite(c->auto_rel_se))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_rel_se must be finite and > 0, got %g", c->auto_rel_se);
+    if (c->auto_max_steps < 2L * c->draws || c->auto_max_steps < 2 * LLC_BURN_MIN)
+        return llc_fail(err, LLC_ERR_INVALID, "auto_max_steps must be >= max(2*draws, %d), got %ld",
+                        2 * LLC_BURN_MIN, c->auto_max_steps);
+    if ((double)c->burnin + (double)c->draws * (double)(c->thin > 0 ? c->thin : 1) > 1e12)
         return llc_fail(err, LLC_ERR_INVALID, "burnin + draws*thin must be <= 1e12");
     if (c->batch < 1)
         return llc_fail(err, LLC_ERR_INVALID, "batch must be >= 1, got %d", c->batch);
@@ -138,6 +172,9 @@ typedef struct {
     long nbeta_n;
     double init_loss;
     int init_batches_used;
+    int exact_loss;     /* the SGLD loss is L_n itself: full batch, or batch-independent (population) */
+    int metropolis;     /* resolved cfg->metropolis */
+    double time_unit;   /* 1/gamma (1 if gamma = 0): the relaxation time scale of the flat directions */
 } prep;
 
 static void prep_free(prep *p) { llc_group_free(&p->whole); }
@@ -194,6 +231,64 @@ static int compute_init_loss(prep *p, char *err)
 cleanup:
     if (ws) p->m->ws_free(ws);
     llc_batch_free(b);
+    return rc;
+}
+
+/* Is the SGLD loss exact (= L_n)? Yes for a full batch. Otherwise the loss
+ * and gradient at a perturbed point w* + 0.01·max(rms(w*_V), 0.1)·z (z ~
+ * N(0, I) on the group) are evaluated on two different batches (the first
+ * two L_n(w*) batches): the loss is exact when both are bit-identical, i.e.
+ * the model does not read the batch (population losses). Data-dependent
+ * losses differ at a generic point. */
+static int detect_exact(prep *p, char *err)
+{
+    p->exact_loss = p->full_batch;
+    if (p->exact_loss) return LLC_OK;
+    const llc_group *g = p->g;
+    const size_t n = p->n;
+    int rc = LLC_OK;
+    void *ws = p->m->ws_alloc(p->m, p->B);
+    llc_batch *b = llc_task_batch_alloc(p->task, p->B);
+    float *wt = malloc(n * sizeof *wt), *g0 = malloc(n * sizeof *g0), *g1 = malloc(n * sizeof *g1);
+    gsl_rng *rng = llc_rng_new(llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, p->hash, LLC_PILOT_STREAM, 0x6578616374ULL));
+    if (!ws || !b || !wt || !g0 || !g1 || !rng) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (exact-loss check)");
+        goto cleanup;
+    }
+    double rms = 0;
+    for (int r = 0; r < g->n; r++)
+        for (size_t i = g->r[r].off; i < g->r[r].off + g->r[r].len; i++) rms += (double)p->wstar[i] * p->wstar[i];
+    rms = sqrt(rms / (double)g->size);
+    const double h = 0.01 * fmax(rms, 0.1);
+    memcpy(wt, p->wstar, n * sizeof *wt);
+    for (int r = 0; r < g->n; r++)
+        for (size_t i = g->r[r].off; i < g->r[r].off + g->r[r].len; i++)
+            wt[i] = (float)((double)p->wstar[i] + h * gsl_ran_gaussian_ziggurat(rng, 1.0));
+    double L[2] = {NAN, NAN};
+    for (int k = 0; k < 2; k++) {
+        b->B = p->B;
+        rc = p->task->fill(p->task, p->dist, init_batch_index(p->cfg->seed, k), b);
+        if (rc) {
+            llc_fail(err, rc, "estimate: task '%s' could not fill batch (%s)", p->task->name, llc_strerror(rc));
+            goto cleanup;
+        }
+        rc = p->m->loss_grad(p->m, ws, wt, b, k ? g1 : g0, &L[k]);
+        if (rc) {
+            llc_fail(err, rc, "estimate: model loss failed (%s)", llc_strerror(rc));
+            goto cleanup;
+        }
+    }
+    int same = L[0] == L[1] && isfinite(L[0]);
+    for (int r = 0; same && r < g->n; r++)
+        same = memcmp(g0 + g->r[r].off, g1 + g->r[r].off, g->r[r].len * sizeof *g0) == 0;
+    p->exact_loss = same;
+cleanup:
+    if (ws) p->m->ws_free(ws);
+    llc_batch_free(b);
+    free(wt);
+    free(g0);
+    free(g1);
+    gsl_rng_free(rng);
     return rc;
 }
 
@@ -263,16 +358,33 @@ static int prepare(prep *p, const llc_model *m, const float *w_star, const llc_g
         return llc_fail(err, LLC_ERR_INVALID, "unknown nbeta mode %d", (int)mode);
     }
     p->nbeta_mode = mode;
-    return compute_init_loss(p, err);
+    p->time_unit = cfg->gamma > 0 ? 1.0 / cfg->gamma : 1.0;
+    rc = compute_init_loss(p, err);
+    if (!rc) rc = detect_exact(p, err);
+    if (rc) return rc;
+    p->metropolis = cfg->metropolis == LLC_MH_ON || (cfg->metropolis == LLC_MH_AUTO && p->exact_loss);
+    return LLC_OK;
 }
 
 /* ---------------- chains ---------------- */
 
+/* A run of cfg->chains chains. Phase "burn" (draws = 0): each chain starts at
+ * start (or w*) and runs its burn-in only (a fixed number of steps, or until
+ * the effective simulated time reaches burn_time), adapting eps when adapt
+ * is set, and leaves its end point in end. Phase "sample": burnin steps (not
+ * recorded) then draws*thin recorded steps. */
 typedef struct {
     const prep *p;
     llc_sgld_params sp;
-    int chains, burnin, draws, thin, threads;
+    int chains, draws, thin, threads;
+    long burnin;        /* burn-in steps; with burn_time > 0 the MAXIMUM */
+    double burn_time;   /* > 0: the burn-in ends once sum eps_k*a_k >= burn_time (and >= LLC_BURN_MIN steps) */
+    int adapt;          /* adapt eps during the burn-in (Metropolis, towards target) */
+    double target;
     uint64_t stream;
+    uint64_t phase;     /* mixed into the chains' rng and data streams (0 = sampling) */
+    const float *start; /* (chains, n) start points, or NULL = w* */
+    float *end;         /* (chains, n) end points out, or NULL */
     /* outputs, (chains) or (chains, draws) */
     double *trace;
     double *chain_llc;
@@ -280,6 +392,17 @@ typedef struct {
     long *div_at;
     double *mala_sum;
     long *mala_n;
+    long *acc_n;        /* Metropolis acceptances */
+    long *burn_steps;   /* burn-in steps run */
+    double *ad_logeps;  /* adapted log eps (running mean over the last part of the burn-in) */
+    double *ad_acc;     /* top-rung acceptance probability over the same window */
+    double *ad_rate;    /* simulated time per step / eps over the same window */
+    int extend;         /* double the sampling length until the precision target (see run_one_chain) */
+    double rel_se;      /* that target: the chain's se <= rel_se*sqrt(chains)*|lambda_c| */
+    long max_sample;    /* sampling steps at most (extend) */
+    long *thin_used;    /* (chains) the thin each chain ended with */
+    int *capped;        /* (chains) an automatic length stopped at the step budget */
+    double *sim_time;   /* (chains) simulated time of the sampling steps */
 } chain_job;
 
 typedef struct {
@@ -289,28 +412,43 @@ typedef struct {
     char err[LLC_ERRLEN];
 } worker_arg;
 
+static int fill_step(const chain_job *j, int c, long k, llc_batch *b, char *err)
+{
+    const prep *p = j->p;
+    if (p->full_batch && k > 0) return LLC_OK;
+    const uint64_t stream = j->stream ^ (j->phase * 0x9e3779b97f4a7c15ULL);
+    uint64_t idx = p->full_batch ? 0 : llc_seed(p->cfg->seed, LLC_PURPOSE_DATA, stream, (uint64_t)c, (uint64_t)k) >> 24;
+    b->B = p->B;
+    int rc = p->task->fill(p->task, p->dist, idx, b);
+    if (rc)
+        return llc_fail(err, rc, "estimate: task '%s' could not fill batch (%s)", p->task->name, llc_strerror(rc));
+    return LLC_OK;
+}
+
 static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, char *err)
 {
     const prep *p = j->p;
-    llc_rng_reseed(rng, llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, j->stream, (uint64_t)c, 0));
-    int rc = llc_sgld_reset(s, p->wstar, p->g, &j->sp, err);
+    const size_t n = p->n;
+    llc_rng_reseed(rng, llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, j->stream, (uint64_t)c, j->phase));
+    int rc = llc_sgld_reset_at(s, j->start ? j->start + (size_t)c * n : NULL, p->wstar, p->g, &j->sp, err);
     if (rc) return rc;
-    double *tr = j->trace + (size_t)c * (size_t)j->draws;
-    long steps = (long)j->burnin + (long)j->draws * j->thin;
+    double *tr = j->draws ? j->trace + (size_t)c * (size_t)j->draws : NULL;
     int nd = 0;
     double sum = 0;
+    long nsum = 0;
     j->div[c] = 0;
     j->div_at[c] = -1;
-    for (long k = 0; k < steps; k++) {
-        if (!p->full_batch || k == 0) {
-            uint64_t idx = p->full_batch ? 0 : llc_seed(p->cfg->seed, LLC_PURPOSE_DATA, j->stream, (uint64_t)c,
-                                                        (uint64_t)k) >> 24;
-            b->B = p->B;
-            rc = p->task->fill(p->task, p->dist, idx, b);
-            if (rc)
-                return llc_fail(err, rc, "estimate: task '%s' could not fill batch (%s)", p->task->name,
-                                llc_strerror(rc));
-        }
+    /* burn-in (with optional step-size adaptation) */
+    double eps = j->sp.eps, le = log(eps), le_avg = le, acc_avg = NAN, rate_avg = NAN, time = 0;
+    long k = 0;
+    llc_sgld_stats st;
+    for (;; k++) {
+        if (k >= j->burnin) break;
+        /* automatic end: enough simulated time, and (adapting) the acceptance settled near the target */
+        if (j->burn_time > 0 && time >= j->burn_time && k >= LLC_BURN_MIN &&
+            (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND))
+            break;
+        if ((rc = fill_step(j, c, k, b, err))) goto out;
         double L = NAN;
         rc = llc_sgld_step(s, p->m, ws, b, rng, &L);
         if (rc == LLC_ERR_NUMERIC) {
@@ -318,19 +456,103 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
             j->div_at[c] = k;
             break;
         }
-        if (rc) return llc_fail(err, rc, "estimate: SGLD step failed (%s)", llc_strerror(rc));
-        if (k >= j->burnin && (k - j->burnin) % j->thin == 0 && nd < j->draws) {
-            tr[nd++] = L;
-            sum += L;
+        if (rc) {
+            llc_fail(err, rc, "estimate: SGLD step failed (%s)", llc_strerror(rc));
+            goto out;
         }
+        llc_sgld_get_stats(s, &st);
+        double a = j->sp.metropolis && isfinite(st.mala_last) ? st.mala_last : 1.0;
+        double dt = st.last_eps * a; /* simulated time this step moved */
+        time += dt;
+        /* running means over about the last fifth of the burn-in */
+        double kr = (double)k;
+        double rho = 1.0 / (1.0 + fmin(kr, 100.0 + 0.2 * kr));
+        rate_avg = isnan(rate_avg) ? dt / eps : rate_avg + rho * (dt / eps - rate_avg);
+        if (st.last_rung == 0) { /* the top rung's acceptance drives eps */
+            if (j->adapt) {
+                le += LLC_ADAPT_RATE * (a - j->target);
+                if (le > 0) le = 0; /* eps <= 1 */
+                eps = exp(le);
+                llc_sgld_set_eps(s, eps);
+            }
+            acc_avg = isnan(acc_avg) ? a : acc_avg + rho * (a - acc_avg);
+        }
+        le_avg += rho * (le - le_avg);
     }
-    for (int k = nd; k < j->draws; k++) tr[k] = NAN;
-    j->chain_llc[c] = j->div[c] ? NAN : p->nbeta * (sum / j->draws - p->init_loss);
-    llc_sgld_stats st;
+    j->burn_steps[c] = k;
+    j->capped[c] = j->burn_time > 0 && k >= j->burnin && !j->div[c];
+    if (j->ad_logeps) j->ad_logeps[c] = le_avg;
+    if (j->ad_acc) j->ad_acc[c] = acc_avg;
+    if (j->ad_rate) j->ad_rate[c] = rate_avg;
+    /* sampling: draws*thin steps; with extend, doubled (thin doubled, the
+     * trace decimated) until the chain's batch-means standard error is small
+     * enough or the step budget is used */
+    const long k0 = k;
+    long S = (long)j->draws * j->thin, thin = j->thin;
+    double bsum[LLC_NBLOCKS];
+    long bcnt[LLC_NBLOCKS];
+    memset(bsum, 0, sizeof bsum);
+    memset(bcnt, 0, sizeof bcnt);
+    if (j->adapt && !j->div[c]) llc_sgld_set_eps(s, exp(le_avg));
+    for (; !j->div[c]; k++) {
+        if (k - k0 == S) { /* end of this length: stop, or double */
+            if (!j->extend) break;
+            double lam = p->nbeta * (sum / (double)nsum - p->init_loss), bm = 0, bv = 0;
+            for (int q = 0; q < LLC_NBLOCKS; q++) bm += bsum[q] / (double)bcnt[q];
+            bm /= LLC_NBLOCKS;
+            for (int q = 0; q < LLC_NBLOCKS; q++) {
+                double d = bsum[q] / (double)bcnt[q] - bm;
+                bv += d * d;
+            }
+            double se = p->nbeta * sqrt(bv / (LLC_NBLOCKS - 1) / LLC_NBLOCKS);
+            if (se <= j->rel_se * sqrt((double)j->chains) * fabs(lam)) break;
+            if (2 * S > j->max_sample) {
+                j->capped[c] = 1;
+                break;
+            }
+            for (int q = 0; q < LLC_NBLOCKS / 2; q++) {
+                bsum[q] = bsum[2 * q] + bsum[2 * q + 1];
+                bcnt[q] = bcnt[2 * q] + bcnt[2 * q + 1];
+            }
+            memset(bsum + LLC_NBLOCKS / 2, 0, sizeof bsum / 2);
+            memset(bcnt + LLC_NBLOCKS / 2, 0, sizeof bcnt / 2);
+            for (int q = 0; 2 * q < nd; q++) tr[q] = tr[2 * q];
+            nd = (nd + 1) / 2;
+            S *= 2;
+            thin *= 2;
+        }
+        if ((rc = fill_step(j, c, k, b, err))) goto out;
+        double L = NAN;
+        rc = llc_sgld_step(s, p->m, ws, b, rng, &L);
+        if (rc == LLC_ERR_NUMERIC) {
+            j->div[c] = 1;
+            j->div_at[c] = k;
+            break;
+        }
+        if (rc) {
+            llc_fail(err, rc, "estimate: SGLD step failed (%s)", llc_strerror(rc));
+            goto out;
+        }
+        sum += L;
+        nsum++;
+        llc_sgld_get_stats(s, &st);
+        j->sim_time[c] += st.last_eps * (j->sp.metropolis && isfinite(st.mala_last) ? st.mala_last : 1.0);
+        int q = (int)((double)(k - k0) * LLC_NBLOCKS / (double)S);
+        bsum[q] += L;
+        bcnt[q]++;
+        if ((k - k0) % thin == 0 && nd < j->draws) tr[nd++] = L;
+    }
+    j->thin_used[c] = thin;
+    for (int i = nd; i < j->draws; i++) tr[i] = NAN;
+    j->chain_llc[c] = (j->div[c] || nsum == 0) ? NAN : p->nbeta * (sum / (double)nsum - p->init_loss);
+    if (j->end) memcpy(j->end + (size_t)c * n, llc_sgld_weights(s), n * sizeof(float));
     llc_sgld_get_stats(s, &st);
     j->mala_sum[c] = st.mala_sum;
     j->mala_n[c] = st.mala_n;
-    return LLC_OK;
+    j->acc_n[c] = st.accepted;
+    rc = LLC_OK;
+out:
+    return rc;
 }
 
 static void *worker_main(void *arg)
@@ -367,13 +589,23 @@ cleanup:
 static int job_alloc(chain_job *j)
 {
     size_t C = (size_t)j->chains;
-    j->trace = malloc(C * (size_t)j->draws * sizeof *j->trace);
+    j->trace = malloc((C * (size_t)j->draws + 1) * sizeof *j->trace);
     j->chain_llc = malloc(C * sizeof *j->chain_llc);
     j->div = calloc(C, sizeof *j->div);
     j->div_at = malloc(C * sizeof *j->div_at);
     j->mala_sum = calloc(C, sizeof *j->mala_sum);
     j->mala_n = calloc(C, sizeof *j->mala_n);
-    if (!j->trace || !j->chain_llc || !j->div || !j->div_at || !j->mala_sum || !j->mala_n) return LLC_ERR_NOMEM;
+    j->acc_n = calloc(C, sizeof *j->acc_n);
+    j->burn_steps = calloc(C, sizeof *j->burn_steps);
+    j->ad_logeps = calloc(C, sizeof *j->ad_logeps);
+    j->ad_acc = calloc(C, sizeof *j->ad_acc);
+    j->ad_rate = calloc(C, sizeof *j->ad_rate);
+    j->thin_used = calloc(C, sizeof *j->thin_used);
+    j->capped = calloc(C, sizeof *j->capped);
+    j->sim_time = calloc(C, sizeof *j->sim_time);
+    if (!j->trace || !j->chain_llc || !j->div || !j->div_at || !j->mala_sum || !j->mala_n || !j->acc_n ||
+        !j->burn_steps || !j->ad_logeps || !j->ad_acc || !j->ad_rate || !j->thin_used || !j->capped || !j->sim_time)
+        return LLC_ERR_NOMEM;
     return LLC_OK;
 }
 
@@ -385,9 +617,21 @@ static void job_free(chain_job *j)
     free(j->div_at);
     free(j->mala_sum);
     free(j->mala_n);
-    j->trace = j->chain_llc = j->mala_sum = NULL;
+    free(j->acc_n);
+    free(j->burn_steps);
+    free(j->ad_logeps);
+    free(j->ad_acc);
+    free(j->ad_rate);
+    j->ad_rate = NULL;
+    free(j->thin_used);
+    free(j->capped);
+    free(j->sim_time);
+    j->thin_used = NULL;
+    j->capped = NULL;
+    j->sim_time = NULL;
+    j->trace = j->chain_llc = j->mala_sum = j->ad_logeps = j->ad_acc = NULL;
     j->div = NULL;
-    j->div_at = j->mala_n = NULL;
+    j->div_at = j->mala_n = j->acc_n = j->burn_steps = NULL;
 }
 
 static int run_chains(chain_job *j, char *err)
@@ -434,7 +678,7 @@ cleanup:
     return rc;
 }
 
-static void job_setup(chain_job *j, const prep *p, double eps, int burnin, int draws, int thin, int mala_every,
+static void job_setup(chain_job *j, const prep *p, double eps, long burnin, int draws, int thin, int mala_every,
                       uint64_t stream)
 {
     const llc_estimate_config *c = p->cfg;
@@ -450,12 +694,17 @@ static void job_setup(chain_job *j, const prep *p, double eps, int burnin, int d
     j->sp.mala_every = mala_every;
     j->sp.ref_loss = p->init_loss;
     j->sp.diverge_factor = c->diverge_factor;
+    j->sp.metropolis = p->metropolis;
+    j->sp.exact_loss = p->exact_loss;
+    j->sp.ladder = c->mh_ladder;
+    j->sp.ladder_ratio = c->mh_ladder_ratio;
     j->chains = c->chains;
     j->burnin = burnin;
     j->draws = draws;
     j->thin = thin;
     j->threads = c->threads;
     j->stream = stream;
+    j->target = c->mh_target;
 }
 
 /* Mean and standard error over the non-diverged chains; MALA mean. */
@@ -582,7 +831,12 @@ static int run_pilot(const prep *p, double eps, int scale, int mala_every, uint6
     const llc_estimate_config *c = p->cfg;
     chain_job j;
     uint64_t stream = llc_seed(p->hash, LLC_PURPOSE_SGLD, LLC_PILOT_STREAM, id, 0);
-    job_setup(&j, p, eps, c->burnin * scale, c->auto_pilot_draws * scale, 1, mala_every, stream);
+    if (c->burnin >= 0) {
+        job_setup(&j, p, eps, (long)c->burnin * scale, c->auto_pilot_draws * scale, 1, mala_every, stream);
+    } else { /* automatic burn-in: the same simulated time at every eps */
+        job_setup(&j, p, eps, c->auto_max_steps / 2, c->auto_pilot_draws * scale, 1, mala_every, stream);
+        j.burn_time = c->auto_time_burnin * p->time_unit;
+    }
     int rc = job_alloc(&j);
     if (rc) {
         job_free(&j);
@@ -681,6 +935,78 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
     return LLC_OK;
 }
 
+/* Metropolis path of the automatic step size: the chains' own burn-in from
+ * w*, each adapting log eps by Robbins-Monro towards the acceptance target
+ * (on the ladder's top rung); eps = exp(mean over the chains of their
+ * adapted log eps). The burn-in runs burn_max steps, or with burn_time > 0
+ * until that simulated time (and at most burn_max). The chains' end points
+ * go to end ((chains, n), may be NULL); *rate gets the simulated time per
+ * step in units of eps (for the automatic thin), burn_used[c] (may be NULL)
+ * each chain's burn-in steps; *capped (may be NULL) is set to 1 if a chain's
+ * burn-in stopped at burn_max before its simulated time. */
+static int mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc_eps_auto_result *out,
+                    double *rate, long *burn_used, int *capped, char *err)
+{
+    const llc_estimate_config *c = p->cfg;
+    double t0 = llc_now();
+    memset(out, 0, sizeof *out);
+    double h = NAN;
+    int rc = curvature(p, &h, err);
+    if (rc) return rc;
+    out->curvature = h;
+    out->precision = p->nbeta * h + c->gamma;
+    const double gmax = c->precond == LLC_PRECOND_RMSPROP ? 1.0 / c->rms_delta : 1.0;
+    double eps0 = isfinite(out->precision) && out->precision > 0 ? 1.0 / (out->precision * gmax)
+                                                                 : c->auto_eps_fallback / gmax;
+    if (eps0 > 1) eps0 = 1;
+    out->eps0 = eps0;
+    chain_job j;
+    job_setup(&j, p, eps0, burn_max, 0, 1, 0, p->hash);
+    j.phase = 1;
+    j.adapt = 1;
+    j.burn_time = burn_time;
+    j.end = end;
+    rc = job_alloc(&j);
+    if (rc) {
+        job_free(&j);
+        return llc_fail(err, rc, "estimate: out of memory (burn-in chains)");
+    }
+    rc = run_chains(&j, err);
+    if (rc) {
+        job_free(&j);
+        return rc;
+    }
+    double sl = 0, sa = 0, sr = 0;
+    int nok = 0;
+    long bmax = 0;
+    for (int k = 0; k < j.chains; k++) {
+        if (burn_used) burn_used[k] = j.burn_steps[k];
+        if (capped && j.capped[k]) *capped = 1;
+        if (j.burn_steps[k] > bmax) bmax = j.burn_steps[k];
+        if (j.div[k] || !isfinite(j.ad_logeps[k])) continue;
+        sl += j.ad_logeps[k];
+        sa += isfinite(j.ad_acc[k]) ? j.ad_acc[k] : 0;
+        sr += isfinite(j.ad_rate[k]) ? j.ad_rate[k] : 0;
+        nok++;
+    }
+    if (nok == 0) {
+        out->eps = eps0;
+        *rate = NAN;
+        snprintf(out->reason, sizeof out->reason,
+                 "metropolis: every chain diverged during the adaptive burn-in; eps left at eps0 = 1/p = %.3g", eps0);
+    } else {
+        out->eps = exp(sl / nok);
+        *rate = sr / nok;
+        snprintf(out->reason, sizeof out->reason,
+                 "metropolis: eps adapted during the burn-in (%ld steps) to MH acceptance %.2f (target %.2f), "
+                 "geometric mean over %d chains, from eps0 = 1/p = %.3g (h=%.4g, p=%.4g)",
+                 bmax, sa / nok, c->mh_target, nok, eps0, h, out->precision);
+    }
+    job_free(&j);
+    out->seconds = llc_now() - t0;
+    return LLC_OK;
+}
+
 int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
                  const llc_task *task, const llc_estimate_config *cfg,
                  llc_eps_auto_result *out, char *err)
@@ -688,7 +1014,16 @@ int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
     if (!out) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL result");
     prep p;
     int rc = prepare(&p, m, w_star, g, task, cfg, err);
-    if (!rc) rc = eps_auto_prepared(&p, out, err);
+    if (!rc) {
+        if (p.metropolis) {
+            double acc;
+            rc = mh_adapt(&p, cfg->burnin >= 0 ? cfg->burnin : cfg->auto_max_steps / 2,
+                          cfg->burnin >= 0 ? 0 : cfg->auto_time_burnin * p.time_unit, NULL, out, &acc, NULL, NULL,
+                          err);
+        } else {
+            rc = eps_auto_prepared(&p, out, err);
+        }
+    }
     prep_free(&p);
     return rc;
 }
@@ -733,6 +1068,8 @@ void llc_estimate_result_free(llc_estimate_result *r)
     free(r->chain_diverged_at);
     free(r->chain_mala);
     free(r->trace);
+    free(r->chain_burnin);
+    free(r->chain_thin);
     free(r);
 }
 
@@ -746,6 +1083,9 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     chain_job j;
     llc_estimate_result *r = NULL;
     double *ok_trace = NULL;
+    float *start = NULL;
+    long *burn_done = NULL; /* (chains) Metropolis path: the adaptive burn-in of each chain */
+    int burn_capped = 0;
     memset(&j, 0, sizeof j);
     if (!out) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL result pointer");
     *out = NULL;
@@ -757,14 +1097,61 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         goto cleanup;
     }
     r->eps = cfg->eps;
+    const size_t C = (size_t)cfg->chains, D = (size_t)cfg->draws;
+    const long half_max = cfg->auto_max_steps / 2;
+    int two_phase = 0;
+    double rate_est = 1.0; /* simulated time per step in units of eps */
+    if (p.metropolis && cfg->mh_ladder > 1) {
+        rate_est = 0;
+        for (int q = 0; q < cfg->mh_ladder; q++) rate_est += pow(cfg->mh_ladder_ratio, -q) / cfg->mh_ladder;
+    }
     if (!(cfg->eps > 0)) {
-        rc = eps_auto_prepared(&p, &r->auto_eps, err);
-        if (rc) goto cleanup;
+        if (p.metropolis) {
+            /* adaptive burn-in: the chains' own burn-in sets eps; sampling continues from their end points */
+            start = malloc(C * p.n * sizeof *start);
+            burn_done = calloc(C, sizeof *burn_done);
+            if (!start || !burn_done) {
+                rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%zu chain states)", C);
+                goto cleanup;
+            }
+            rc = mh_adapt(&p, cfg->burnin >= 0 ? cfg->burnin : half_max,
+                          cfg->burnin >= 0 ? 0 : cfg->auto_time_burnin * p.time_unit, start, &r->auto_eps, &rate_est,
+                          burn_done, &burn_capped, err);
+            if (rc) goto cleanup;
+            if (!(rate_est > 0)) rate_est = 1.0;
+            two_phase = 1;
+        } else {
+            rc = eps_auto_prepared(&p, &r->auto_eps, err);
+            if (rc) goto cleanup;
+        }
         r->eps = r->auto_eps.eps;
         r->eps_auto = 1;
     }
 
-    job_setup(&j, &p, r->eps, cfg->burnin, cfg->draws, cfg->thin, cfg->mala_every, p.hash);
+    /* lengths: explicit settings, else simulated time (see the header) */
+    long burnin = cfg->burnin;
+    double burn_time = 0;
+    if (two_phase) {
+        burnin = 0;
+    } else if (cfg->burnin < 0) {
+        burnin = half_max;
+        burn_time = cfg->auto_time_burnin * p.time_unit;
+    }
+    int thin = cfg->thin;
+    if (thin <= 0) {
+        double want = ceil(cfg->auto_time_draws * p.time_unit / (r->eps * rate_est * (double)cfg->draws));
+        double cap = floor((double)half_max / (double)cfg->draws);
+        if (!(want <= cap)) want = cap;
+        thin = want < 1 ? 1 : (int)want;
+    }
+    job_setup(&j, &p, r->eps, burnin, cfg->draws, thin, cfg->mala_every, p.hash);
+    j.burn_time = burn_time;
+    j.start = start;
+    if (cfg->thin <= 0) { /* automatic: extend until precise (or the budget) */
+        j.extend = 1;
+        j.rel_se = cfg->auto_rel_se;
+        j.max_sample = half_max;
+    }
     if (job_alloc(&j)) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%d chains x %d draws)", cfg->chains,
                       cfg->draws);
@@ -776,6 +1163,40 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     /* settings used */
     r->cfg = *cfg;
     r->cfg.eps = r->eps;
+    r->chain_thin = malloc(C * sizeof *r->chain_thin);
+    if (!r->chain_thin) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
+        goto cleanup;
+    }
+    r->thin = 0;
+    r->steps_capped = burn_capped;
+    r->sim_time = 0;
+    for (size_t c = 0; c < C; c++) {
+        r->chain_thin[c] = j.thin_used[c];
+        if (j.thin_used[c] > r->thin) r->thin = j.thin_used[c];
+        if (j.capped[c]) r->steps_capped = 1;
+        r->sim_time += j.sim_time[c] / (double)C;
+    }
+    r->cfg.thin = r->thin > INT_MAX ? INT_MAX : (int)r->thin;
+    r->metropolis = p.metropolis;
+    r->exact_loss = p.exact_loss;
+    r->chain_burnin = malloc(C * sizeof *r->chain_burnin);
+    if (!r->chain_burnin) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
+        goto cleanup;
+    }
+    {
+        long acc_n = 0, steps_n = 0, bmax = 0;
+        for (size_t c = 0; c < C; c++) {
+            r->chain_burnin[c] = (burn_done ? burn_done[c] : 0) + j.burn_steps[c];
+            if (r->chain_burnin[c] > bmax) bmax = r->chain_burnin[c];
+            acc_n += j.acc_n[c];
+            steps_n += j.mala_n[c];
+        }
+        r->burnin = bmax;
+        r->cfg.burnin = bmax > INT_MAX ? INT_MAX : (int)bmax;
+        r->accept_rate = p.metropolis && steps_n ? (double)acc_n / (double)steps_n : NAN;
+    }
     r->cfg.nbeta = p.nbeta;
     r->cfg.nbeta_mode = p.nbeta_mode;
     r->cfg.target_hash = p.hash;
@@ -792,7 +1213,6 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     r->draws = cfg->draws;
 
     /* per-chain values move to the result */
-    size_t C = (size_t)cfg->chains, D = (size_t)cfg->draws;
     r->trace = j.trace;
     r->chain_llc = j.chain_llc;
     r->chain_diverged = j.div;
@@ -837,6 +1257,8 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     r = NULL;
 cleanup:
     free(ok_trace);
+    free(start);
+    free(burn_done);
     job_free(&j);
     llc_estimate_result_free(r);
     prep_free(&p);

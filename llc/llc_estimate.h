@@ -1,12 +1,15 @@
 /* llc_estimate.h - the LLC estimator: chains of localised SGLD around w*
  * for one (model, w*, target group, task distribution), the estimate
- * lambda-hat with its diagnostics, and the automatic step size.
+ * lambda-hat with its diagnostics, the automatic step size and the
+ * automatic chain lengths.
  *
  * ESTIMATE (PAPERS.md, "The estimator they all share"). Chain c runs
- * burnin + draws*thin SGLD steps (sgld/llc_sgld.h) from w*; the minibatch
- * loss computed BEFORE each update is recorded at steps burnin, burnin+thin,
- * ... (draws values: the chain's loss trace). Then
- *     lambda_c = nbeta * (mean of chain c's trace - L_n(w*)),
+ * burnin + S SGLD steps (sgld/llc_sgld.h) from w*; S = draws*thin. The
+ * minibatch loss computed BEFORE each update is recorded at sampling steps
+ * 0, thin, 2*thin, ... (draws values: the chain's loss trace), and
+ *     lambda_c = nbeta * (mean of the losses of ALL S sampling steps - L_n(w*))
+ * (with thin = 1 this is the mean of the trace; with thin > 1 the steps in
+ * between are used too, which lowers the variance at no cost).
  * llc_mean / llc_std = mean and sample std (n-1) of lambda_c over the chains
  * that did not diverge. L_n(w*) (init_loss) is the mean minibatch loss at w*
  * over init_batches batches of `batch` sequences, except for a finite
@@ -16,16 +19,40 @@
  * For a finite data set with batch >= n the SGLD batch is the whole set
  * (B = n, full-batch SGLD).
  *
+ * EXACT LOSS AND METROPOLIS. The SGLD loss is EXACT (L_m = L_n) for a full
+ * batch, or when the model's loss does not depend on the batch at all (the
+ * population losses of core/llc_gtmodels.h): detected by evaluating the loss
+ * and gradient at a perturbed point w* + 0.01*max(rms(w*_V), 0.1)*z on the
+ * first two L_n(w*) batches and finding them bit-identical. metropolis =
+ * LLC_MH_AUTO (default) then turns on the Metropolis adjustment of every
+ * step (MALA with a step-size ladder, llc_sgld.h): the chains sample the
+ * localised tempered posterior exactly, with no step-size bias. Why this is
+ * the default where it is possible: plain SGLD at a fixed eps cannot
+ * equilibrate the gamma = 1 posterior of a singular model, whose valleys
+ * and arms get stiffer without bound as the chain explores them, and where
+ * eps*p > 4 it is unstable and OVERestimates (measured, DLN (10,20,20,10),
+ * nbeta 8686, lambda 50: plain SGLD run to equilibrium gives ~100 at eps
+ * 3e-6 and ~90 at 1e-6; (5,4,5), lambda 8: 12.0 / 11.5 / 10.0 / 8.7 / 8.15 at
+ * eps 3e-4 / 1e-4 / 3e-5 / 1e-5 / 3e-6); short plain runs land anywhere
+ * below that. With minibatches (every transformer estimate by default)
+ * metropolis stays off and the estimator is plain SGLD as in the papers;
+ * LLC_MH_ON forces it (then only a minibatch-posterior correction).
+ *
  * DATA AND STREAMS (bit-identical results whatever the thread count):
  *   chain c's rng:  llc_rng_new(llc_seed(seed, LLC_PURPOSE_SGLD, target_hash, c, 0))
  *   step k of chain c uses batch index  llc_seed(seed, LLC_PURPOSE_DATA, target_hash, c, k) >> 24
  *   L_n(w*) batch j uses batch index    llc_seed(seed, LLC_PURPOSE_DATA, 0, LLC_INIT_STREAM, j) >> 24
  *     (the same for every target and chain, so L_n(w*) of two targets at one
  *     checkpoint is the same number)
- * all of distribution cfg->dist of the task. Pilot chains of the automatic
- * step size use target_hash' = llc_seed(target_hash, LLC_PURPOSE_SGLD,
- * LLC_PILOT_STREAM, rung, 0) in place of target_hash (rung 0, 1, ...), so they
- * never share noise with the final chains.
+ * all of distribution cfg->dist of the task. The adaptive burn-in of the
+ * Metropolis path is a separate phase: chain c's rng there is
+ * llc_seed(seed, LLC_PURPOSE_SGLD, target_hash, c, 1) and its step k uses
+ * batch index llc_seed(seed, LLC_PURPOSE_DATA, target_hash ^ 0x9e3779b97f4a7c15,
+ * c, k) >> 24; the sampling phase then continues from the burn-in's end
+ * point with the streams above. Pilot chains of the plain-SGLD step size use
+ * target_hash' = llc_seed(target_hash, LLC_PURPOSE_SGLD, LLC_PILOT_STREAM,
+ * rung, 0) in place of target_hash (rung 0, 1, ...), so they never share
+ * noise with the final chains.
  *
  * THREADS: chains are spread over min(threads, chains) pthreads (chain c on
  * thread c mod T); each thread allocates its own sampler, model workspace
@@ -37,44 +64,72 @@
  * caller set it.
  *
  * NBETA: LLC_NBETA_GIVEN uses cfg->nbeta; LLC_NBETA_N_LOG_N uses n/log n with
- * n = n_examples of the task's "train" distribution (must be finite, n >= 2);
- * LLC_NBETA_M_LOG_M uses m/log m with m = the SGLD batch actually used
- * (m >= 2). LLC_NBETA_DEFAULT = GIVEN if cfg->nbeta > 0, else n/log n when
- * "train" is finite, else m/log m. The result records the value and the
- * resolved mode.
+ * n = n_examples of the task's "train" distribution (must be finite, n >= 2;
+ * a population task reports its nominal n); LLC_NBETA_M_LOG_M uses m/log m
+ * with m = the SGLD batch actually used (m >= 2). LLC_NBETA_DEFAULT = GIVEN
+ * if cfg->nbeta > 0, else n/log n when "train" is finite, else m/log m. The
+ * result records the value and the resolved mode.
  *
- * AUTOMATIC STEP SIZE (llc_eps_auto; the default when cfg->eps == 0).
- * Goal: the largest eps that is stable, close to an exact sampler and whose
- * discretisation bias is small, without hand-tuning.
- *   1. Curvature. h = the largest |eigenvalue| of the Hessian of L_m at w*
- *      restricted to the group, by power iteration (auto_power_iters, default
- *      20) with central finite-difference Hessian-vector products on the first
- *      L_n(w*) batch. The stiffest direction of the local posterior has
- *      precision p = nbeta*h + gamma. For a quadratic loss, SGLD's relative
- *      bias in a direction of precision p is (eps p/4)/(1 - eps p/4)
- *      (GROUND_TRUTH.md §1), so the ladder starts at
- *          eps0 = 4 * auto_bias_tol / p           (auto_bias_tol default 0.02).
- *      With RMSProp the step in every direction is eps*G with G <= 1/delta,
- *      so eps0 is multiplied by delta (a bound, conservative where G < 1/delta).
- *      If p is not finite or not positive, eps0 = auto_eps_fallback (1e-4)
- *      (times delta for RMSProp).
- *   2. Ladder. For rung r = 0, 1, ..., auto_max_rungs-1, eps = eps0 / 4^r:
- *      pilot A: cfg->chains chains of burnin + auto_pilot_draws steps at eps
- *      with MALA on every auto_mala_every-th (2) step. The rung FAILS if a
- *      chain diverged or the mean MALA acceptance is below auto_mala_target
- *      (0.9). Otherwise pilot B: the same chains at eps/4 for 4x the steps
- *      (equal simulated time, so under-equilibration affects both alike and
- *      the comparison isolates the discretisation bias). The rung PASSES when
- *          |lambda_A - lambda_B| <= max(auto_agree_tol * |lambda_B|, 3 se),
- *      se = sqrt(se_A^2 + se_B^2), se_X = (std over chains)/sqrt(chains)
- *      (auto_agree_tol default 0.05). The first passing rung gives eps.
- *      Pilot B of rung r is reused as pilot A of rung r+1 (same eps).
- *   3. If no rung passes, eps = the smallest eps tried with no divergence
- *      (or the smallest tried), and the reason says so.
- * The chosen eps, its reason, the curvature and every rung (eps, lambda,
- * se, MALA, divergences, verdict) are returned. Cost: about (1 + 4) x
- * auto_pilot_draws/draws of the final run per rung tried, plus
- * 2 x auto_power_iters gradients.
+ * AUTOMATIC STEP SIZE (the default, cfg->eps == 0). The curvature h = the
+ * largest |eigenvalue| of the Hessian of L_m at w* on the group (power
+ * iteration, auto_power_iters, default 20, central finite-difference
+ * Hessian-vector products on the first L_n(w*) batch); p = nbeta*h + gamma.
+ *   Metropolis path: every chain's own burn-in adapts eps, starting at
+ *   1/p (times rms_delta with RMSProp; at most 1): after each step whose
+ *   ladder rung is 0, log eps += 0.02*(a - mh_target), a = that step's
+ *   acceptance probability (mh_target default 0.7). The chain's adapted eps
+ *   is the running mean of log eps over about the last fifth of its burn-in;
+ *   eps = exp(mean of those over the chains), fixed for sampling (so the
+ *   sampling chains are exact MCMC). Why adapt while moving: from w* the
+ *   chain walks into ever stiffer regions; the curvature at w* (zero for a
+ *   DLN at the origin) says nothing about them.
+ *   Plain-SGLD path (inexact loss, or metropolis off): a ladder. For rung r
+ *   = 0, 1, ..., auto_max_rungs-1, eps = eps0 / 4^r with eps0 = 4 *
+ *   auto_bias_tol / p (SGLD's relative bias in a direction of precision p is
+ *   (eps p/4)/(1 - eps p/4), GROUND_TRUTH §1; auto_bias_tol default 0.02;
+ *   times rms_delta with RMSProp; auto_eps_fallback 1e-4 if p is not finite
+ *   and positive): pilot A, cfg->chains chains of the burn-in (below) +
+ *   auto_pilot_draws steps at eps with MALA every auto_mala_every-th (2)
+ *   step, FAILS if a chain diverged or the mean MALA acceptance is below
+ *   auto_mala_target (0.9). Otherwise pilot B: the same at eps/4 for 4x the
+ *   steps (equal simulated time). The rung PASSES when
+ *       |lambda_A - lambda_B| <= max(auto_agree_tol * |lambda_B|, 3 se),
+ *   se = sqrt(se_A^2 + se_B^2), se_X = (std over chains)/sqrt(chains)
+ *   (auto_agree_tol default 0.05); the first passing rung gives eps. Pilot B
+ *   of rung r is pilot A of rung r+1. If no rung passes, eps = the smallest
+ *   eps tried with no divergence (or the smallest tried), and the reason says
+ *   so.
+ * The chosen eps, its reason, the curvature and (plain path) every rung are
+ * returned in auto_eps.
+ *
+ * AUTOMATIC LENGTHS (the defaults burnin = -1, thin = 0), in SIMULATED TIME
+ * (the sum over steps of eps_k times the step's acceptance probability; 1
+ * without Metropolis) measured in units of 1/gamma (1 if gamma = 0), the
+ * relaxation time of the directions only the localisation holds:
+ *   burn-in: until the simulated time reaches auto_time_burnin (default 1)
+ *     and at least 100 steps have run and, while adapting eps, the top
+ *     rung's acceptance (running mean) is within 0.1 of mh_target; at most
+ *     auto_max_steps/2 steps.
+ *   draws: thin starts at ceil(auto_time_draws (default 2) / (eps * r *
+ *     draws)), r = the simulated time per step per eps seen in the burn-in
+ *     (the ladder's mean step), so the draws span that simulated time. Each
+ *     chain then DOUBLES its sampling length (and thin; the trace is
+ *     decimated to stay `draws` long and evenly spaced) until its
+ *     batch-means standard error (32 batches) is at most auto_rel_se *
+ *     sqrt(chains) * |lambda_c| (auto_rel_se default 0.02, i.e. about 2% for
+ *     the mean over chains) or the sampling steps would exceed
+ *     auto_max_steps/2. chain_thin records each chain's thin.
+ * Why: the old fixed 200 draws without burn-in stopped long before the
+ * chains had left w* (DLN (5,4,5): lambda-hat 2 for lambda 8), and a fixed
+ * number of steps means a different simulated time at every eps. With a
+ * given eps the same rules apply (no adaptation). Budget: at most
+ * auto_max_steps (default 1e6) steps per chain; steps_capped says when it
+ * bound. Explicit burnin >= 0 / thin >= 1 are used as given.
+ *
+ * DEFAULTS measured against GROUND_TRUTH (tests/test_accuracy.c, population
+ * tasks): every m = 1 DLN row up to 800 parameters within 1% (except
+ * (3,3,3,3), -4%, which is where a perfect sampler is at nbeta 8686), the
+ * normal crossings within 3% of the perfect sampler at n = 1e3 and 1e4.
  */
 #ifndef LLC_ESTIMATE_H
 #define LLC_ESTIMATE_H
@@ -87,6 +142,12 @@
 #define LLC_PILOT_STREAM 0x70696c6f74657073ULL /* "piloteps" */
 #define LLC_EPS_MAX_RUNGS 16
 #define LLC_REASON_LEN 256
+
+typedef enum {
+    LLC_MH_AUTO = 0, /* Metropolis adjustment iff the SGLD loss is exact (full batch or population loss) */
+    LLC_MH_OFF,      /* plain SGLD */
+    LLC_MH_ON        /* always (with minibatches: a minibatch-posterior correction only) */
+} llc_mh_mode;
 
 typedef enum {
     LLC_NBETA_DEFAULT = 0, /* given if nbeta > 0, else n/log n if "train" is finite, else m/log m */
@@ -112,8 +173,17 @@ typedef struct {
     /* chains */
     int chains;            /* default 4 */
     int draws;             /* default 200 */
-    int burnin;            /* default 0 */
-    int thin;              /* default 1 */
+    int burnin;            /* steps; -1 = automatic (default) */
+    int thin;              /* 0 = automatic (default) */
+    int metropolis;        /* llc_mh_mode, default LLC_MH_AUTO */
+    double mh_target;      /* MH acceptance the adaptive step size aims at, default 0.7 */
+    int mh_ladder;         /* Metropolis step-size ladder rungs (llc_sgld.h), default 4 */
+    double mh_ladder_ratio; /* ratio between rungs, default 4 */
+    double auto_time_burnin; /* automatic burn-in: simulated time in units of 1/gamma, default 1 */
+    double auto_time_draws;  /* automatic thin: simulated time of the draws in units of 1/gamma, default 2 */
+    long auto_max_steps;     /* automatic lengths: at most this many steps per chain
+                                (half burn-in, half draws), default 1e6 */
+    double auto_rel_se;      /* automatic thin: target relative standard error of lambda-hat, default 0.02 */
     int batch;             /* SGLD minibatch (sequences), default 32 */
     int init_batches;      /* batches averaged for L_n(w*), default 16 */
     int dist;              /* task distribution for gradients and L_n (data-refined LLC), default 0 */
@@ -181,6 +251,16 @@ typedef struct {
     long *chain_diverged_at;    /* (chains) step of divergence, -1 if none */
     double *chain_mala;         /* (chains) mean MALA acceptance, NaN if MALA off */
     double *trace;              /* (chains, draws) minibatch losses before each recorded update; NaN after divergence */
+    int metropolis;             /* 1 if the chains were Metropolis-adjusted */
+    int exact_loss;             /* 1 if the SGLD loss was found exact (full batch or batch-independent) */
+    long burnin;                /* longest burn-in run (steps) */
+    long *chain_burnin;         /* (chains) burn-in steps each chain ran */
+    long thin;                  /* largest thin used */
+    long *chain_thin;           /* (chains) thin of each chain (automatic thin doubles per chain) */
+    double sim_time;            /* simulated time of the sampling steps (sum of eps_k * acceptance), mean over chains */
+    int steps_capped;           /* 1 if auto_max_steps stopped an automatic length (a burn-in before its
+                                   simulated time, draws before the precision target) */
+    double accept_rate;         /* Metropolis: fraction of accepted proposals while sampling (NaN if off) */
     double frac_below;          /* fraction of recorded draws (non-diverged chains) with loss < init_loss */
     double rhat;                /* split-R-hat of the loss traces of non-diverged chains (NaN if undefined) */
     double mala_accept;         /* mean MALA acceptance over all evaluations, NaN if MALA off */

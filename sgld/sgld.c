@@ -24,6 +24,8 @@ struct llc_sgld {
     size_t wprev_cap;
     float *grad2;        /* (n) gradient at the proposal, MALA steps only */
     double thr;          /* divergence threshold on L_m */
+    int have_cur;        /* metropolis: grad and L_cur hold the current point's loss and gradient */
+    double L_cur;
     llc_sgld_stats st;
 };
 
@@ -52,6 +54,10 @@ void llc_sgld_params_default(llc_sgld_params *p)
     p->mala_every = 0;
     p->ref_loss = NAN;
     p->diverge_factor = 10.0;
+    p->metropolis = 0;
+    p->exact_loss = 0;
+    p->ladder = 1;
+    p->ladder_ratio = 4.0;
 }
 
 llc_sgld *llc_sgld_alloc(size_t n_params)
@@ -100,6 +106,12 @@ static double threshold_for(const llc_sgld *s, double ref)
 int llc_sgld_reset(llc_sgld *s, const float *w_star, const llc_group *g,
                    const llc_sgld_params *p, char *err)
 {
+    return llc_sgld_reset_at(s, NULL, w_star, g, p, err);
+}
+
+int llc_sgld_reset_at(llc_sgld *s, const float *w_start, const float *w_star, const llc_group *g,
+                      const llc_sgld_params *p, char *err)
+{
     if (!s || !w_star || !g || !p) return llc_fail(err, LLC_ERR_INVALID, "sgld: NULL argument");
     s->ready = 0;
     if (!(p->eps > 0) || !isfinite(p->eps))
@@ -118,6 +130,15 @@ int llc_sgld_reset(llc_sgld *s, const float *w_star, const llc_group *g,
     }
     if (p->mala_every < 0)
         return llc_fail(err, LLC_ERR_INVALID, "sgld: mala_every must be >= 0 (got %d)", p->mala_every);
+    if (p->metropolis != 0 && p->metropolis != 1)
+        return llc_fail(err, LLC_ERR_INVALID, "sgld: metropolis must be 0 or 1 (got %d)", p->metropolis);
+    if (p->ladder < 1 || p->ladder > LLC_SGLD_MAX_LADDER)
+        return llc_fail(err, LLC_ERR_INVALID, "sgld: ladder must be in [1, %d] (got %d)", LLC_SGLD_MAX_LADDER,
+                        p->ladder);
+    if (p->ladder > 1 && (!(p->ladder_ratio > 1) || !isfinite(p->ladder_ratio)))
+        return llc_fail(err, LLC_ERR_INVALID, "sgld: ladder_ratio must be finite and > 1 (got %g)", p->ladder_ratio);
+    if (p->exact_loss != 0 && p->exact_loss != 1)
+        return llc_fail(err, LLC_ERR_INVALID, "sgld: exact_loss must be 0 or 1 (got %d)", p->exact_loss);
     if (!(p->diverge_factor > 0))
         return llc_fail(err, LLC_ERR_INVALID, "sgld: diverge_factor must be > 0 (got %g)", p->diverge_factor);
     if (g->n <= 0 || g->size == 0)
@@ -138,7 +159,7 @@ int llc_sgld_reset(llc_sgld *s, const float *w_star, const llc_group *g,
 
     int rc = LLC_OK;
     if (p->precond == LLC_PRECOND_RMSPROP) rc = grow(&s->V, &s->V_cap, size);
-    if (!rc && p->mala_every > 0) {
+    if (!rc && (p->mala_every > 0 || p->metropolis)) {
         rc = grow(&s->wprev, &s->wprev_cap, size);
         if (!rc && !s->grad2) {
             s->grad2 = malloc(s->n * sizeof *s->grad2);
@@ -148,14 +169,18 @@ int llc_sgld_reset(llc_sgld *s, const float *w_star, const llc_group *g,
     if (rc) return llc_fail(err, rc, "sgld: out of memory");
     if (s->V && p->precond == LLC_PRECOND_RMSPROP) memset(s->V, 0, size * sizeof *s->V);
 
-    memcpy(s->w, w_star, s->n * sizeof *s->w);
+    memcpy(s->w, w_start ? w_start : w_star, s->n * sizeof *s->w);
     s->wstar = w_star;
+    s->have_cur = 0;
+    s->L_cur = NAN;
     s->g = g;
     s->p = *p;
     memset(&s->st, 0, sizeof s->st);
     s->st.diverged_at = -1;
     s->st.diverge_loss = NAN;
     s->st.mala_last = NAN;
+    s->st.last_rung = 0;
+    s->st.last_eps = p->eps;
     s->thr = isfinite(p->ref_loss) ? threshold_for(s, p->ref_loss) : NAN;
     s->st.threshold = s->thr;
     s->ready = 1;
@@ -166,33 +191,47 @@ int llc_sgld_reset(llc_sgld *s, const float *w_star, const llc_group *g,
  * given the minibatch losses at both ends and the gradients s->grad (at the
  * old point) and s->grad2 (at the proposal). G is recomputed from V exactly
  * as the step used it. Everything in double. */
-static double mala_log_ratio(const llc_sgld *s, double L_old, double L_new)
+static double mala_log_ratio(const llc_sgld *s, double L_old, double L_new, double eps)
 {
     const llc_sgld_params *p = &s->p;
-    const double he = 0.5 * p->eps, nb = p->nbeta, gam = p->gamma;
+    const double he = 0.5 * eps, nb = p->nbeta, gam = p->gamma;
     const int rms = p->precond == LLC_PRECOND_RMSPROP;
     double prior_old = 0, prior_new = 0, fwd = 0, rev = 0;
     size_t k = 0;
     for (int r = 0; r < s->g->n; r++) {
         size_t off = s->g->r[r].off, len = s->g->r[r].len;
-        for (size_t j = 0; j < len; j++, k++) {
-            size_t i = off + j;
-            double G = rms ? 1.0 / (sqrt((double)s->V[k]) + p->rms_delta) : 1.0;
-            double wo = s->wprev[k], wn = s->w[i], ws = s->wstar[i];
-            double d_o = wo - ws, d_n = wn - ws;
-            double mu_f = wo - he * G * (nb * (double)s->grad[i] + gam * d_o);
-            double mu_r = wn - he * G * (nb * (double)s->grad2[i] + gam * d_n);
-            double ef = wn - mu_f, er = wo - mu_r;
-            prior_old += d_o * d_o;
-            prior_new += d_n * d_n;
-            fwd += ef * ef / G;
-            rev += er * er / G;
+        const float *wn_ = s->w + off, *ws_ = s->wstar + off, *g1 = s->grad + off, *g2 = s->grad2 + off;
+        const float *wo_ = s->wprev + k;
+        if (rms) {
+            for (size_t j = 0; j < len; j++) {
+                double G = 1.0 / (sqrt((double)s->V[k + j]) + p->rms_delta);
+                double wo = wo_[j], wn = wn_[j], ws = ws_[j];
+                double d_o = wo - ws, d_n = wn - ws;
+                double ef = wn - (wo - he * G * (nb * (double)g1[j] + gam * d_o));
+                double er = wo - (wn - he * G * (nb * (double)g2[j] + gam * d_n));
+                prior_old += d_o * d_o;
+                prior_new += d_n * d_n;
+                fwd += ef * ef / G;
+                rev += er * er / G;
+            }
+        } else { /* G = 1 */
+            for (size_t j = 0; j < len; j++) {
+                double wo = wo_[j], wn = wn_[j], ws = ws_[j];
+                double d_o = wo - ws, d_n = wn - ws;
+                double ef = wn - (wo - he * (nb * (double)g1[j] + gam * d_o));
+                double er = wo - (wn - he * (nb * (double)g2[j] + gam * d_n));
+                prior_old += d_o * d_o;
+                prior_new += d_n * d_n;
+                fwd += ef * ef;
+                rev += er * er;
+            }
         }
+        k += len;
     }
     double logpi_old = -nb * L_old - 0.5 * gam * prior_old;
     double logpi_new = -nb * L_new - 0.5 * gam * prior_new;
     /* log q(w|w') - log q(w'|w); the normalisers cancel (same G both ways) */
-    double logq = -(rev - fwd) / (2.0 * p->eps);
+    double logq = -(rev - fwd) / (2.0 * eps);
     return logpi_new - logpi_old + logq;
 }
 
@@ -203,8 +242,14 @@ int llc_sgld_step(llc_sgld *s, const llc_model *m, void *ws, const llc_batch *b,
     if (!s || !s->ready || !m || !b || !rng) return LLC_ERR_INVALID;
     if (s->st.diverged) return LLC_ERR_NUMERIC;
 
+    const llc_sgld_params *p = &s->p;
     double L = NAN;
-    int rc = m->loss_grad(m, ws, s->w, b, s->grad, &L);
+    int rc = LLC_OK;
+    if (p->metropolis && p->exact_loss && s->have_cur) {
+        L = s->L_cur; /* the loss does not depend on the batch: reuse the last evaluation */
+    } else {
+        rc = m->loss_grad(m, ws, s->w, b, s->grad, &L);
+    }
     if (loss_before) *loss_before = L;
     if (rc) return rc;
     if (isnan(s->thr) && isfinite(L)) s->thr = s->st.threshold = threshold_for(s, L);
@@ -215,27 +260,41 @@ int llc_sgld_step(llc_sgld *s, const llc_model *m, void *ws, const llc_batch *b,
         return LLC_ERR_NUMERIC;
     }
 
-    const llc_sgld_params *p = &s->p;
     const int rms = p->precond == LLC_PRECOND_RMSPROP;
-    const int mala = p->mala_every > 0 && (s->st.steps + 1) % p->mala_every == 0;
-    const double he = 0.5 * p->eps, se = sqrt(p->eps), nb = p->nbeta, gam = p->gamma;
+    const int mh = p->metropolis;
+    const int mala = mh || (p->mala_every > 0 && (s->st.steps + 1) % p->mala_every == 0);
+    /* Metropolis step-size ladder: rung r uniform in [0, ladder), eps_r = eps / ratio^r */
+    int rung = 0;
+    if (mh && p->ladder > 1) {
+        rung = (int)(gsl_rng_uniform(rng) * p->ladder);
+        if (rung >= p->ladder) rung = p->ladder - 1;
+    }
+    const double eps = rung ? p->eps * pow(p->ladder_ratio, -rung) : p->eps;
+    s->st.last_rung = rung;
+    s->st.last_eps = eps;
+    const double he = 0.5 * eps, se = sqrt(eps), nb = p->nbeta, gam = p->gamma;
     const double a = p->rms_alpha, delta = p->rms_delta;
     size_t k = 0;
     for (int r = 0; r < s->g->n; r++) {
         size_t off = s->g->r[r].off, len = s->g->r[r].len;
         float *w = s->w + off;
         const float *gr = s->grad + off, *w0 = s->wstar + off;
-        for (size_t j = 0; j < len; j++, k++) {
-            double gi = gr[j], wi = w[j];
-            double G = 1.0;
-            if (rms) {
+        if (mala) memcpy(s->wprev + k, w, len * sizeof *w);
+        if (rms) {
+            for (size_t j = 0; j < len; j++, k++) {
+                double gi = gr[j], wi = w[j];
                 s->V[k] = (float)(a * (double)s->V[k] + (1.0 - a) * gi * gi);
-                G = 1.0 / (sqrt((double)s->V[k]) + delta);
+                double G = 1.0 / (sqrt((double)s->V[k]) + delta);
+                double mu = wi - he * G * (nb * gi + gam * (wi - (double)w0[j]));
+                double xi = gsl_ran_gaussian_ziggurat(rng, 1.0);
+                w[j] = (float)(mu + se * sqrt(G) * xi);
             }
-            double mu = wi - he * G * (nb * gi + gam * (wi - (double)w0[j]));
-            double xi = gsl_ran_gaussian_ziggurat(rng, 1.0);
-            if (mala) s->wprev[k] = w[j];
-            w[j] = (float)(mu + se * sqrt(G) * xi);
+        } else {
+            for (size_t j = 0; j < len; j++, k++) {
+                double wi = w[j];
+                double mu = wi - he * (nb * (double)gr[j] + gam * (wi - (double)w0[j]));
+                w[j] = (float)(mu + se * gsl_ran_gaussian_ziggurat(rng, 1.0));
+            }
         }
     }
 
@@ -245,14 +304,39 @@ int llc_sgld_step(llc_sgld *s, const llc_model *m, void *ws, const llc_batch *b,
         if (rc) return rc;
         double acc = 0.0;
         if (isfinite(L2)) {
-            double lr = mala_log_ratio(s, L, L2);
+            double lr = mala_log_ratio(s, L, L2, eps);
             acc = isnan(lr) ? 0.0 : (lr >= 0 ? 1.0 : exp(lr));
         }
         s->st.mala_n++;
         s->st.mala_sum += acc;
         s->st.mala_last = acc;
+        if (mh) {
+            double u = gsl_rng_uniform(rng);
+            if (u < acc) { /* accept: the proposal's loss and gradient become the current ones */
+                float *tmp = s->grad;
+                s->grad = s->grad2;
+                s->grad2 = tmp;
+                s->L_cur = L2;
+                s->st.accepted++;
+            } else { /* reject: back to the previous point (its gradient is still in grad) */
+                k = 0;
+                for (int r = 0; r < s->g->n; r++) {
+                    memcpy(s->w + s->g->r[r].off, s->wprev + k, s->g->r[r].len * sizeof *s->w);
+                    k += s->g->r[r].len;
+                }
+                s->L_cur = L;
+            }
+            s->have_cur = 1;
+        }
     }
     s->st.steps++;
+    return LLC_OK;
+}
+
+int llc_sgld_set_eps(llc_sgld *s, double eps)
+{
+    if (!s || !s->ready || !(eps > 0) || !isfinite(eps)) return LLC_ERR_INVALID;
+    s->p.eps = eps;
     return LLC_OK;
 }
 

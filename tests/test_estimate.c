@@ -290,6 +290,12 @@ static void base_config(llc_estimate_config *c)
     c->nbeta_mode = LLC_NBETA_GIVEN;
     c->batch = 1024; /* >= n: full batch */
     c->seed = SEED;
+    /* these tests are about PLAIN SGLD (its exact finite-eps formula) with
+     * fixed lengths; the Metropolis path and automatic lengths are tested in
+     * test_metropolis / test_auto_lengths */
+    c->metropolis = LLC_MH_OFF;
+    c->burnin = 0;
+    c->thin = 1;
     c->threads = 2;
     c->target_hash = llc_hash_str("test/model");
 }
@@ -571,6 +577,127 @@ static void test_auto_eps(void)
     ds_free(t);
 }
 
+/* Metropolis adjustment on an exact (full-batch) loss: the chains sample the
+ * localised posterior EXACTLY, so lambda-hat is the perfect-sampler value
+ * sum t a_i / p_i at a step size where plain SGLD is visibly biased
+ * (eps = 1e-4: SGLD 5.2847, perfect 4.9977). */
+static void test_metropolis(void)
+{
+    enum { N = 16, D = 10 };
+    float wstar[D];
+    double a[D];
+    for (int i = 0; i < D; i++) a[i] = 1.0;
+    llc_model *m = lr_new(D);
+    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_estimate_result *r = NULL;
+    char err[LLC_ERRLEN] = "";
+    llc_estimate_config c;
+    base_config(&c);
+    c.metropolis = LLC_MH_AUTO; /* full batch: exact loss, so on */
+    c.chains = 16;
+    c.eps = 1e-4;
+    c.burnin = 200;
+    c.draws = 50000;
+    c.thin = 2;
+    int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
+    CHECK(rc == LLC_OK, "metropolis: estimate runs (%s)", err);
+    if (!rc) {
+        print_result("metropolis eps=1e-4", r);
+        double se = r->llc_std / sqrt(r->chains), perfect = sgld_exact(a, D, T_NB, c.gamma, 0),
+               sgld = sgld_exact(a, D, T_NB, c.gamma, c.eps);
+        CHECK(r->metropolis && r->exact_loss && r->full_batch, "metropolis: auto mode on for a full batch");
+        CHECK(fabs(r->llc_mean - perfect) <= 3 * se && fabs(r->llc_mean - sgld) > 6 * se,
+              "metropolis: lambda-hat %.4f = perfect sampler %.4f within 3 se (%.4f), not plain SGLD's %.4f",
+              r->llc_mean, perfect, se, sgld);
+        CHECK(r->accept_rate > 0.5 && r->accept_rate < 1, "metropolis: acceptance %.3f reported", r->accept_rate);
+    }
+    llc_estimate_result_free(r);
+    r = NULL;
+
+    /* the same task in minibatches: the loss is not exact, auto mode is off */
+    c.batch = 8;
+    c.chains = 2;
+    c.draws = 50;
+    rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
+    CHECK(rc == LLC_OK && !r->exact_loss && !r->metropolis && isnan(r->accept_rate),
+          "metropolis: minibatches are not exact, auto mode stays plain SGLD");
+    llc_estimate_result_free(r);
+    r = NULL;
+
+    /* everything automatic (the defaults) on the exact loss */
+    llc_estimate_config_default(&c);
+    c.nbeta = T_NB;
+    c.nbeta_mode = LLC_NBETA_GIVEN;
+    c.batch = 1024;
+    c.seed = SEED;
+    c.threads = 2;
+    c.target_hash = llc_hash_str("test/model");
+    rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
+    CHECK(rc == LLC_OK && r->eps_auto && r->metropolis, "defaults: estimate runs, eps automatic, Metropolis (%s)",
+          err);
+    if (!rc) {
+        print_result("defaults (all automatic)", r);
+        printf("  %s; burn-in %ld, thin %ld (chains:", r->auto_eps.reason, r->burnin, r->thin);
+        for (int k = 0; k < r->chains; k++) printf(" %ld", r->chain_thin[k]);
+        printf("), simulated time %.3g%s\n", r->sim_time, r->steps_capped ? ", step budget reached" : "");
+        double perfect = sgld_exact(a, D, T_NB, 1.0, 0);
+        CHECK(fabs(r->llc_mean - perfect) <= 0.03 * perfect,
+              "defaults: lambda-hat %.4f within 3%% of the perfect sampler %.4f (se %.4f)", r->llc_mean, perfect,
+              r->llc_std / sqrt(r->chains));
+        CHECK(fabs(r->auto_eps.curvature - 2.0) < 1e-3, "defaults: curvature %.6f = 2", r->auto_eps.curvature);
+        /* simulated time: burn-in >= auto_time_burnin/gamma; draws span >= auto_time_draws/gamma */
+        CHECK(r->burnin >= 100 && r->sim_time >= 2.0 * 0.9 * 0.25, "defaults: burn-in %ld steps, simulated time %.3g",
+              r->burnin, r->sim_time);
+        CHECK(r->cfg.thin == (int)r->thin && r->cfg.burnin == (int)r->burnin,
+              "defaults: the lengths used are recorded in the settings");
+    }
+    llc_estimate_result_free(r);
+    llc_model_free(m);
+    ds_free(t);
+}
+
+/* Automatic lengths with a given eps (plain SGLD): the burn-in lasts
+ * auto_time_burnin/gamma of simulated time (eps * steps) and the draws at
+ * least auto_time_draws/gamma, doubled per chain until the chain's
+ * batch-means standard error is below auto_rel_se*sqrt(chains) of its
+ * estimate or the step budget is used. */
+static void test_auto_lengths(void)
+{
+    enum { N = 16, D = 10 };
+    float wstar[D];
+    llc_model *m = lr_new(D);
+    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_estimate_result *r = NULL;
+    char err[LLC_ERRLEN] = "";
+    llc_estimate_config c;
+    base_config(&c);
+    c.eps = 1e-4;
+    c.burnin = -1;
+    c.thin = 0;
+    c.draws = 100;
+    c.gamma = 10;
+    int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
+    CHECK(rc == LLC_OK, "auto lengths: estimate runs (%s)", err);
+    if (!rc) {
+        print_result("auto lengths", r);
+        /* burn-in: time 1/gamma = 0.1 at eps 1e-4 (no Metropolis: every step moves eps) = 1000 steps */
+        CHECK(r->burnin == 1000, "auto lengths: burn-in %ld = (1/gamma)/eps = 1000 steps", r->burnin);
+        long t0 = (long)ceil(2.0 / 10 / (1e-4 * 100));
+        int pow2 = 1;
+        for (int k = 0; k < r->chains; k++) {
+            long q = r->chain_thin[k] / t0;
+            pow2 &= r->chain_thin[k] % t0 == 0 && q >= 1 && (q & (q - 1)) == 0;
+        }
+        CHECK(pow2, "auto lengths: every chain's thin is %ld (time 2/gamma over 100 draws) times a power of 2", t0);
+        int full = 1;
+        for (size_t k = 0; k < (size_t)r->chains * (size_t)r->draws; k++) full &= isfinite(r->trace[k]);
+        CHECK(full, "auto lengths: the trace is complete after the doublings");
+    }
+    llc_estimate_result_free(r);
+    llc_model_free(m);
+    ds_free(t);
+}
+
 static void test_rhat(void)
 {
     enum { C = 4, N = 1000 };
@@ -596,8 +723,18 @@ static void test_config(void)
     char err[LLC_ERRLEN] = "";
     llc_estimate_config_default(&c);
     CHECK(llc_estimate_config_check(&c, err) == LLC_OK && c.chains == 4 && c.draws == 200 && c.batch == 32 &&
-              c.init_batches == 16 && c.burnin == 0 && c.thin == 1 && c.eps == 0,
-          "config: defaults (4 chains x 200 draws, batch 32, 16 init batches, auto eps) are valid");
+              c.init_batches == 16 && c.burnin == -1 && c.thin == 0 && c.eps == 0 && c.metropolis == LLC_MH_AUTO &&
+              c.mh_ladder == 4 && c.auto_time_burnin == 1 && c.auto_time_draws == 2 && c.auto_max_steps == 1000000,
+          "config: defaults (4 chains x 200 draws, batch 32, 16 init batches, auto eps, automatic burn-in and "
+          "thin, Metropolis when the loss is exact) are valid");
+    c.burnin = -2;
+    CHECK(llc_estimate_config_check(&c, err) == LLC_ERR_INVALID && strstr(err, "burnin"),
+          "config: burnin = -2 refused (%s)", err);
+    llc_estimate_config_default(&c);
+    c.metropolis = 7;
+    CHECK(llc_estimate_config_check(&c, err) == LLC_ERR_INVALID && strstr(err, "metropolis"),
+          "config: unknown metropolis mode refused (%s)", err);
+    llc_estimate_config_default(&c);
     c.chains = 0;
     CHECK(llc_estimate_config_check(&c, err) == LLC_ERR_INVALID && strstr(err, "chains"),
           "config: chains = 0 refused (%s)", err);
@@ -631,6 +768,8 @@ int main(void)
     test_regular_formula();
     test_general_formula();
     test_auto_eps();
+    test_metropolis();
+    test_auto_lengths();
     printf("test_estimate: %.1f s\n", llc_now() - t0);
     return tu_finish("test_estimate");
 }

@@ -9,6 +9,9 @@
  *     loss on noise-free data;
  *   - fill: the full batch is the whole set in order, minibatch epochs are
  *     permutations, any 64-bit index, determinism, settings round trip;
+ *   - population losses (dln, poly): closed form against a double reference,
+ *     gradient against finite differences, batch-independent, equal to the
+ *     mean data loss over many samples; population tasks hold no data;
  *   - bad settings rejected with a message naming the key.
  * TEST_SEED=<n> replays the random parameters and batches.
  */
@@ -17,6 +20,8 @@
 #include "llc_theory.h"
 #include "testutil.h"
 
+#include <gsl/gsl_randist.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -696,6 +701,160 @@ static void test_poly_task(void)
     free_task(&t);
 }
 
+/* ---------------- population losses ---------------- */
+
+/* Reference population loss of a dln with teacher map T (H_L, H_0) and noise
+ * std sigma: ||A_L...A_1 - T||_F^2 + H_L sigma^2, in double. */
+static double ref_dln_pop(const int *H, int nw, const double *w, const double *T, double sigma)
+{
+    double prod[4096], next[4096];
+    for (int i = 0; i < H[0] * H[0]; i++) prod[i] = 0;
+    for (int i = 0; i < H[0]; i++) prod[i * H[0] + i] = 1;
+    size_t off = 0;
+    for (int l = 1; l < nw; l++) {
+        for (int i = 0; i < H[l]; i++)
+            for (int j = 0; j < H[0]; j++) {
+                double v = 0;
+                for (int k = 0; k < H[l - 1]; k++) v += w[off + (size_t)i * H[l - 1] + k] * prod[k * H[0] + j];
+                next[i * H[0] + j] = v;
+            }
+        memcpy(prod, next, (size_t)H[l] * H[0] * sizeof *prod);
+        off += (size_t)H[l] * H[l - 1];
+    }
+    double L = H[nw - 1] * sigma * sigma;
+    for (int i = 0; i < H[nw - 1] * H[0]; i++) L += (prod[i] - T[i]) * (prod[i] - T[i]);
+    return L;
+}
+
+/* Population loss of a task's model (dln or poly): against the reference in
+ * double, gradient against finite differences, independent of the batch's
+ * contents, and against the mean data loss over many samples of the task's
+ * distribution. */
+static void test_population(const char *json_dln, const char *json_poly)
+{
+    char err[LLC_ERRLEN] = "";
+    for (int which = 0; which < 2; which++) {
+        const char *json = which ? json_poly : json_dln;
+        llc_task t;
+        int rc = make_task(which ? llc_task_poly_init : llc_task_dln_init, which ? "poly" : "dln", json, g_seed, &t,
+                           err);
+        CHECK(rc == LLC_OK, "population task %s built (%s)", json, rc ? err : "");
+        if (rc) continue;
+        llc_regress_info in;
+        llc_model *m = NULL;
+        llc_regress_get_info(&t, &in, err);
+        rc = llc_regress_make_model(&t, &m, err);
+        CHECK(rc == LLC_OK && llc_gt_is_population(m) && in.population,
+              "population %s: the task's model is in population mode", json);
+        if (rc) {
+            free_task(&t);
+            continue;
+        }
+        size_t P = llc_model_n_params(m);
+        gsl_rng *rng = llc_rng_new(llc_seed(g_seed, 101, which, 0, 0));
+        float w[MAXP], grad[MAXP];
+        double wd[MAXP], T[4096] = {0};
+        int nw = 0;
+        const int *H = llc_dln_widths(m, &nw);
+        if (H)
+            for (int i = 0; i < in.rank; i++) T[i * H[0] + i] = 1;
+        for (size_t i = 0; i < P; i++) wd[i] = w[i] = (float)(0.7 * (2 * gsl_rng_uniform(rng) - 1));
+        llc_batch *b = batch_for(&t, 8);
+        void *ws = m->ws_alloc(m, 8);
+        double L = NAN, L2 = NAN;
+        rc = t.fill(&t, 0, 12345, b);
+        if (!rc) rc = m->loss_grad(m, ws, w, b, grad, &L);
+        double ref = H ? ref_dln_pop(H, nw, wd, T, in.noise)
+                       : in.s * in.s * pow(ref_poly_g(in.form == LLC_POLY_LOCALITY, in.k, in.n_k, wd), 2) +
+                             in.noise * in.noise;
+        CHECK(rc == LLC_OK && fabs(L - ref) <= 1e-5 * fabs(ref) + 1e-9, "population %s: loss %.9g = reference %.9g",
+              json, L, ref);
+        double worst = 0;
+        for (size_t i = 0; i < P; i++) {
+            double h = FD_H * fmax(1.0, fabs(wd[i])), keep = wd[i], lp, lm;
+            wd[i] = keep + h;
+            lp = H ? ref_dln_pop(H, nw, wd, T, in.noise)
+                   : in.s * in.s * pow(ref_poly_g(in.form == LLC_POLY_LOCALITY, in.k, in.n_k, wd), 2);
+            wd[i] = keep - h;
+            lm = H ? ref_dln_pop(H, nw, wd, T, in.noise)
+                   : in.s * in.s * pow(ref_poly_g(in.form == LLC_POLY_LOCALITY, in.k, in.n_k, wd), 2);
+            wd[i] = keep;
+            double fd = (lp - lm) / (2 * h);
+            worst = fmax(worst, fabs(grad[i] - fd) / (FD_ATOL + FD_RTOL * fabs(fd)));
+        }
+        CHECK(worst <= 1.0, "population %s: gradient vs finite differences (worst excess %.3g)", json, worst);
+        /* the batch's values are not read */
+        for (int s = 0; s < b->B * b->d_in; s++) b->x[s] = 3.0f;
+        for (int s = 0; s < b->B * b->d_out; s++) b->y[s] = -2.0f;
+        m->loss_grad(m, ws, w, b, NULL, &L2);
+        CHECK(L2 == L, "population %s: the loss does not depend on the batch (%.9g, %.9g)", json, L2, L);
+        /* the expectation it stands for: mean data loss over 200000 samples
+         * of x ~ N(0, s^2 I), y = teacher(x) + noise N(0, I) */
+        {
+            enum { NS = 200000 };
+            llc_model *md = NULL;
+            rc = H ? llc_dln_new(H, nw, &md, err)
+                   : llc_poly_new(in.form, in.form == LLC_POLY_MONOMIAL ? in.k : NULL, in.n_k, &md, err);
+            llc_batch *db = llc_batch_alloc(NS, 1, 0, b->d_in, 0, b->d_out);
+            void *dws = md ? md->ws_alloc(md, NS) : NULL;
+            double Ld = NAN;
+            if (!rc && db && dws) {
+                gsl_rng *r2 = llc_rng_new(llc_seed(g_seed, 102, which, 0, 0));
+                for (int sI = 0; sI < NS; sI++) {
+                    for (int i = 0; i < b->d_in; i++)
+                        db->x[(size_t)sI * b->d_in + i] = (float)(H ? gsl_ran_gaussian_ziggurat(r2, 1.0)
+                                                                    : gsl_ran_gaussian_ziggurat(r2, in.s));
+                    for (int o = 0; o < b->d_out; o++)
+                        db->y[(size_t)sI * b->d_out + o] =
+                            (float)((H && o < in.rank ? db->x[(size_t)sI * b->d_in + o] : 0.0) +
+                                    in.noise * gsl_ran_gaussian_ziggurat(r2, 1.0));
+                    db->mask[sI] = 1;
+                }
+                db->B = NS;
+                md->loss_grad(md, dws, w, db, NULL, &Ld);
+                gsl_rng_free(r2);
+            }
+            CHECK(fabs(Ld - L) <= 0.03 * L, "population %s: %.6g = the mean data loss over %d samples %.6g (3%%)", json,
+                  L, NS, Ld);
+            if (dws) md->ws_free(dws);
+            llc_batch_free(db);
+            llc_model_free(md);
+        }
+        /* the task: no data, nominal n, zero batches with mask 1 */
+        long n = t.n_examples(&t, 0);
+        int zeros = 1;
+        rc = t.fill(&t, 1, 99, b);
+        for (int s = 0; s < b->B * b->d_in; s++) zeros &= b->x[s] == 0;
+        for (int s = 0; s < b->B; s++) zeros &= b->mask[s] == 1;
+        CHECK(rc == LLC_OK && n == in.n && zeros,
+              "population %s: n_examples %ld (nominal), batches of zeros with mask 1", json, n);
+        cJSON *js = t.to_json(&t);
+        const cJSON *pj = js ? cJSON_GetObjectItemCaseSensitive(js, "population") : NULL;
+        CHECK(pj && cJSON_IsTrue(pj), "population %s: settings record population: true", json);
+        cJSON_Delete(js);
+        if (ws) m->ws_free(ws);
+        llc_batch_free(b);
+        llc_model_free(m);
+        gsl_rng_free(rng);
+        free_task(&t);
+    }
+    /* defaults: dln population n = 1e5 (nbeta = n/log n = 8686), poly 1000 */
+    llc_task t;
+    if (make_task(llc_task_dln_init, "dln", "{\"population\": true}", g_seed, &t, err) == LLC_OK) {
+        CHECK(t.n_examples(&t, 0) == 100000, "population dln: default nominal n = 1e5 (%ld)", t.n_examples(&t, 0));
+        free_task(&t);
+    }
+    if (make_task(llc_task_poly_init, "poly", "{\"population\": true}", g_seed, &t, err) == LLC_OK) {
+        CHECK(t.n_examples(&t, 0) == 1000, "population poly: default nominal n = 1000 (%ld)", t.n_examples(&t, 0));
+        free_task(&t);
+    }
+    llc_model *m = NULL;
+    CHECK(llc_linreg_new(3, &m, err) == LLC_OK && llc_poly_set_population(m, 1, 0, err) == LLC_ERR_INVALID &&
+              !llc_gt_is_population(m),
+          "population: not for linreg (%s)", err);
+    llc_model_free(m);
+}
+
 /* ---------------- bad settings ---------------- */
 
 static void expect_reject(task_init_fn fn, const char *name, const char *json, const char *key)
@@ -733,6 +892,8 @@ static void test_bad_settings(void)
     expect_reject(llc_task_poly_init, "poly", "{\"center\": \"middle\"}", "center");
     expect_reject(llc_task_poly_init, "poly", "{\"s\": 0}", "s");
     expect_reject(llc_task_poly_init, "poly", "{\"noise\": null, \"x\": 1}", "x");
+    expect_reject(llc_task_linreg_init, "linreg", "{\"population\": true}", "population");
+    expect_reject(llc_task_dln_init, "dln", "{\"population\": \"yes\"}", "population");
 
     /* a task that is not a regression task */
     llc_task other;
@@ -758,6 +919,10 @@ int main(void)
     test_dln_task("{\"widths\": [2, 2, 2], \"rank\": 1, \"n\": 50}", 1, 2);
     test_dln_task(NULL, 0, 8);
     test_fill();
+    test_population("{\"widths\": [3, 4, 2, 3], \"rank\": 1, \"noise\": 0.5, \"population\": true, \"n\": 5000}",
+                    "{\"k\": [1, 2], \"s\": 1.5, \"noise\": 0.3, \"population\": true}");
+    test_population("{\"widths\": [4, 3], \"population\": true}",
+                    "{\"form\": \"locality\", \"center\": \"line\", \"population\": true}");
     test_poly_task();
     test_bad_settings();
     return tu_finish("test_gt");

@@ -3,7 +3,9 @@
  * over a fixed data set whose inputs are columns of a Hadamard matrix, so
  * that Sigma = X^T X / n = I exactly. Checks: one step against the update
  * formula (plain and RMSProp), weights outside the group bit-identical,
- * determinism, RMSProp, the MALA diagnostic, divergence, argument checks.
+ * determinism, RMSProp, the MALA diagnostic, divergence, the Metropolis
+ * adjustment (exact at a step size where plain SGLD is far off, rejections,
+ * loss reuse, the step-size ladder), argument checks.
  * Seeds are fixed (printed); a failure replays exactly. */
 #include "llc_sgld.h"
 #include "llc_task.h"
@@ -517,6 +519,103 @@ static void test_divergence(fixture *f)
     llc_group_free(&g);
 }
 
+/* Metropolis adjustment: exact sampling of the Gaussian posterior at a step
+ * size where plain SGLD is far off, rejected steps restore the weights
+ * exactly, reusing the exact loss changes nothing, and the ladder keeps it
+ * exact. */
+static void test_metropolis(fixture *f)
+{
+    llc_group g = {.name = "model"};
+    llc_group_add(&g, 0, (size_t)f->d);
+    llc_sgld_params p;
+    /* eps p = 8e-4 * 2172.5 = 1.74: plain SGLD gives 10 * t/(p (1 - eps p/4)) = 8.84 */
+    params_for(&p, 8e-4, T_NB);
+    p.metropolis = 1;
+    p.exact_loss = 1;
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    gsl_rng *rng = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 8, 0, 0));
+    llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+    const double perfect = 10 * T_NB / (2 * T_NB + 1);
+    double sum = 0, sum2 = 0;
+    int rc = LLC_OK, ok_restore = 1, nb = 20;
+    long rejects = 0;
+    for (int blk = 0; blk < nb; blk++) {
+        int rc2;
+        double lam = run_excess(f, s, rng, blk ? 0 : 500, 20000, &rc2);
+        rc |= rc2;
+        sum += lam;
+        sum2 += lam * lam;
+    }
+    /* rejections leave the weights bit-identical */
+    for (int k = 0; k < 2000; k++) {
+        float before[LR_MAXD];
+        llc_sgld_stats a, b;
+        memcpy(before, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
+        llc_sgld_get_stats(s, &a);
+        rc |= llc_sgld_step(s, f->m, f->ws, f->b, rng, NULL);
+        llc_sgld_get_stats(s, &b);
+        if (b.accepted == a.accepted) {
+            rejects++;
+            ok_restore &= memcmp(before, llc_sgld_weights(s), (size_t)f->d * sizeof(float)) == 0;
+        }
+    }
+    double mean = sum / nb, se = sqrt((sum2 / nb - mean * mean) / (nb - 1));
+    llc_sgld_stats st;
+    llc_sgld_get_stats(s, &st);
+    CHECK(rc == LLC_OK && fabs(mean - perfect) <= 4 * se + 0.01,
+          "metropolis: eps p = 1.74, t (E L - L(w*)) = %.4f = perfect sampler %.4f (se %.4f; plain SGLD 8.84)", mean,
+          perfect, se);
+    CHECK(st.mala_n == st.steps && st.accepted > 0 && st.accepted < st.steps,
+          "metropolis: every step adjusted, %ld of %ld accepted (mean probability %.3f)", st.accepted, st.steps,
+          st.mala_sum / st.mala_n);
+    CHECK(rejects > 0 && ok_restore, "metropolis: %ld rejected steps left the weights bit-identical", rejects);
+
+    /* reusing the loss of an accepted proposal (exact_loss) changes nothing */
+    float w1[LR_MAXD], w2[LR_MAXD];
+    for (int e = 0; e < 2; e++) {
+        p.exact_loss = e;
+        gsl_rng *r2 = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 9, 0, 0));
+        llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+        run(f, s, r2, 3000, NULL);
+        memcpy(e ? w2 : w1, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
+        gsl_rng_free(r2);
+    }
+    CHECK(memcmp(w1, w2, (size_t)f->d * sizeof(float)) == 0,
+          "metropolis: exact_loss = 1 (one gradient per step) gives the bit-identical chain");
+
+    /* a ladder of 4 rungs: still exact, every rung used */
+    params_for(&p, 8e-4, T_NB);
+    p.metropolis = 1;
+    p.exact_loss = 1;
+    p.ladder = 4;
+    llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+    int seen[4] = {0};
+    sum = sum2 = 0;
+    for (int blk = 0; blk < nb; blk++) {
+        int rc2;
+        double lam = run_excess(f, s, rng, blk ? 0 : 500, 20000, &rc2);
+        llc_sgld_get_stats(s, &st);
+        seen[st.last_rung] = 1;
+        rc |= rc2;
+        sum += lam;
+        sum2 += lam * lam;
+    }
+    for (int k = 0; k < 100; k++) {
+        llc_sgld_step(s, f->m, f->ws, f->b, rng, NULL);
+        llc_sgld_get_stats(s, &st);
+        seen[st.last_rung] = 1;
+        if (st.last_eps != 8e-4 * pow(4.0, -st.last_rung)) seen[0] = -99;
+    }
+    mean = sum / nb;
+    se = sqrt((sum2 / nb - mean * mean) / (nb - 1));
+    CHECK(rc == LLC_OK && fabs(mean - perfect) <= 4 * se + 0.01,
+          "metropolis ladder: t (E L - L(w*)) = %.4f = perfect sampler %.4f (se %.4f)", mean, perfect, se);
+    CHECK(seen[0] == 1 && seen[1] && seen[2] && seen[3], "metropolis ladder: rungs 0..3 used with eps / 4^r");
+    llc_sgld_free(s);
+    gsl_rng_free(rng);
+    llc_group_free(&g);
+}
+
 static void test_args(fixture *f)
 {
     llc_group g = {.name = "model"};
@@ -542,6 +641,14 @@ static void test_args(fixture *f)
     p.precond = LLC_PRECOND_RMSPROP;
     p.rms_alpha = 1.0;
     CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID, "args: rms_alpha = 1 refused (%s)", err);
+    params_for(&p, 1e-4, T_NB);
+    p.ladder = 0;
+    CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID && strstr(err, "ladder"),
+          "args: ladder = 0 refused (%s)", err);
+    params_for(&p, 1e-4, T_NB);
+    p.metropolis = 2;
+    CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID && strstr(err, "metropolis"),
+          "args: metropolis = 2 refused (%s)", err);
     CHECK(llc_precond_parse("rmsprop") == LLC_PRECOND_RMSPROP && llc_precond_parse("none") == LLC_PRECOND_NONE &&
               llc_precond_parse("adam") == -1,
           "args: preconditioner names parse");
@@ -583,6 +690,7 @@ int main(void)
     test_rmsprop(&f);
     test_mala(&f);
     test_divergence(&f);
+    test_metropolis(&f);
     test_args(&f);
     fixture_free(&f);
     return tu_finish("test_sgld");

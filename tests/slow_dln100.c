@@ -1,0 +1,87 @@
+/* slow_dln100.c - the slow rung of the accuracy ladder (not part of make
+ * check): the deep linear network (100,100,100), rank 0, 20,000 parameters,
+ * Aoyagi's lambda = 3750 (GROUND_TRUTH §2), estimated on the population loss
+ * (nominal n = 1e5, nbeta = 8685.9) with the DEFAULT estimator settings
+ * (llc_estimate_config_default; threads and seed only). Passes when
+ * lambda-hat is within 15% of 3750.
+ *
+ * Build and run (from the repository root, after make build/libllc.a):
+ *   cc -std=c11 -D_GNU_SOURCE -O2 -Icore -Itasks -Isgld -Illc -Itests \
+ *      -o build/tests/slow_dln100 tests/slow_dln100.c tests/testutil.c build/libllc.a \
+ *      -lopenblas -lgsl -lsqlite3 -lcjson -lpthread -lm
+ *   ./build/tests/slow_dln100 [threads]        (default 2)
+ * Runtime on 2 cores: about half an hour (the default step budget of 1e6
+ * steps per chain, 4 chains, ~0.8 ms per Metropolis step). TEST_SEED
+ * overrides the seed.
+ */
+#include "llc_estimate.h"
+#include "llc_regress.h"
+#include "llc_theory.h"
+#include "testutil.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fallback while tasks/ has no llc_task_batch_alloc (see test_estimate.c). */
+__attribute__((weak)) llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
+{
+    return llc_batch_alloc(cap_B, t->shape.T, t->shape.vocab > 0, t->shape.d_in, t->shape.n_out > 0,
+                           t->shape.d_out);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t seed = 20240614ULL;
+    const char *s = getenv("TEST_SEED");
+    if (s) seed = strtoull(s, NULL, 10);
+    int threads = argc > 1 ? atoi(argv[1]) : 2;
+    if (threads < 1) threads = 1;
+    printf("slow_dln100: seed %llu, %d threads\n", (unsigned long long)seed, threads);
+    char err[LLC_ERRLEN] = "";
+    llc_task t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "dln");
+    t.seed = seed;
+    cJSON *js = cJSON_Parse("{\"widths\": [100, 100, 100], \"rank\": 0, \"population\": true}");
+    int rc = llc_task_dln_init(js, &t, err);
+    cJSON_Delete(js);
+    CHECK(rc == LLC_OK, "task (%s)", err);
+    if (rc) return tu_finish("slow_dln100");
+    double lam = NAN;
+    int mult = 0;
+    CHECK(llc_theory_task(&t, &lam, &mult, err) == LLC_OK && lam == 3750 && mult == 1,
+          "Aoyagi: lambda %g (m %d) = 3750 (m 1)", lam, mult);
+    llc_model *m = NULL;
+    float *w = NULL;
+    llc_estimate_result *r = NULL;
+    if ((rc = llc_regress_make_model(&t, &m, err))) goto done;
+    size_t P = llc_model_n_params(m);
+    if (!(w = malloc(P * sizeof *w)) || (rc = llc_regress_teacher(&t, w, P, err))) goto done;
+    llc_estimate_config c;
+    llc_estimate_config_default(&c);
+    c.threads = threads;
+    c.seed = seed;
+    rc = llc_estimate(m, w, NULL, &t, &c, &r, err);
+    CHECK(rc == LLC_OK, "estimate runs (%s)", err);
+    if (rc) goto done;
+    double rel = (r->llc_mean - 3750) / 3750;
+    printf("  dln (100,100,100) r0, %zu params: Aoyagi 3750  lambda-hat %.1f +- %.1f  rel %+.1f%%  %.0f s\n", P,
+           r->llc_mean, r->llc_std, 100 * rel, r->seconds);
+    printf("  nbeta %.1f, eps %.3g (%s), burn-in %ld, thin %ld, MH %d, accept %.3f, R-hat %.3f%s\n  chains:", r->nbeta,
+           r->eps, r->auto_eps.reason, r->burnin, r->thin, r->metropolis, r->accept_rate, r->rhat,
+           r->steps_capped ? ", step budget reached" : "");
+    for (int i = 0; i < r->chains; i++) printf(" %.1f", r->chain_llc[i]);
+    printf("\n");
+    CHECK(!strcmp(r->status, "ok") && fabs(rel) <= 0.15, "lambda-hat %.1f within 15%% of 3750 (rel %+.1f%%)",
+          r->llc_mean, 100 * rel);
+done:
+    if (rc) printf("  error: %s\n", err);
+    llc_estimate_result_free(r);
+    llc_model_free(m);
+    free(w);
+    if (t.free_impl) t.free_impl(t.impl);
+    return tu_finish("slow_dln100");
+}
