@@ -9,10 +9,12 @@ rm -f "$DB" "$DB-wal" "$DB-shm"
 echo "== llc train: list sorting, 1 layer x 4 heads (writes $DB)"
 $LLC train --db "$DB" --task sort --run demo --steps 1500 --set ckpt_linear=16 --set ckpt_log=0
 echo "== llc estimate: whole model, every checkpoint"
-$LLC estimate --db "$DB" --run demo
+$LLC estimate --db "$DB" --run demo --eps 1e-4 --burnin 0 --thin 1 --draws 200
 echo "== llc estimate: every head (weight-refined), every checkpoint"
-$LLC estimate --db "$DB" --run demo --heads all
+$LLC estimate --db "$DB" --run demo --heads all --eps 1e-4 --burnin 0 --thin 1 --draws 200
 echo "== llc curves"
 $LLC curves --db "$DB" --run demo
 echo "== the same with sqlite3:"
 echo "   sqlite3 $DB \"SELECT step, llc_mean FROM curves WHERE run='demo' AND target='0.1'\""
+$LLC plot --db "$DB" --run demo --targets model,heads --out demo.svg
+echo "== plot written: $(pwd)/demo.svg"
