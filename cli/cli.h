@@ -82,6 +82,11 @@ void cli_progress_update(cli_progress *p, double done, double total, const char 
     __attribute__((format(printf, 4, 5)));
 void cli_progress_end(cli_progress *p);
 
+/* Checkpoint steps selected by a --steps spec of command cmd: NULL = all,
+ * "A:B" a range, "every:K" every K-th (and the last), or "S1,S2,..." (each
+ * must exist). *out malloc'd. Returns 0 or an exit code (message printed). */
+int cli_select_steps(const char *cmd, const char *spec, const long long *all, int n_all, long long **out, int *n);
+
 /* Online CPU cores (>= 1). */
 long cli_cores(void);
 

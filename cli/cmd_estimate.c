@@ -47,60 +47,6 @@ static const cli_optdef defs[] = {
     {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
     {NULL, 0, NULL}};
 
-/* Select checkpoint steps from spec. Returns 0 or an exit code. */
-static int select_steps(const char *spec, const long long *all, int n_all, long long **out, int *n)
-{
-    long long *sel = malloc((size_t)(n_all > 0 ? n_all : 1) * sizeof *sel);
-    *n = 0;
-    if (!sel) return cli_error(EXIT_NOMEM, "estimate: out of memory");
-    char *end;
-    if (!spec) {
-        memcpy(sel, all, (size_t)n_all * sizeof *sel);
-        *n = n_all;
-    } else if (strncmp(spec, "every:", 6) == 0) {
-        long k = strtol(spec + 6, &end, 10);
-        if (end == spec + 6 || *end || k < 1) {
-            free(sel);
-            return cli_error(EXIT_USAGE, "estimate: --steps every:K needs K >= 1, got '%s'", spec);
-        }
-        for (int i = 0; i < n_all; i += (int)k) sel[(*n)++] = all[i];
-        if (*n && sel[*n - 1] != all[n_all - 1]) sel[(*n)++] = all[n_all - 1]; /* always the last one */
-    } else if (strchr(spec, ':')) {
-        long long a = strtoll(spec, &end, 10);
-        if (end == spec || *end != ':') goto bad;
-        const char *p = end + 1;
-        long long b = *p ? strtoll(p, &end, 10) : (long long)9e18;
-        if (*p && (end == p || *end)) goto bad;
-        for (int i = 0; i < n_all; i++)
-            if (all[i] >= a && all[i] <= b) sel[(*n)++] = all[i];
-    } else {
-        const char *p = spec;
-        while (*p) {
-            long long v = strtoll(p, &end, 10);
-            if (end == p || (*end && *end != ',')) goto bad;
-            int found = 0;
-            for (int i = 0; i < n_all; i++) found |= all[i] == v;
-            if (!found) {
-                free(sel);
-                return cli_error(EXIT_NOTFOUND, "estimate: the run has no checkpoint at step %lld (see llc show)", v);
-            }
-            int dup = 0;
-            for (int i = 0; i < *n; i++) dup |= sel[i] == v;
-            if (!dup && *n < n_all) sel[(*n)++] = v;
-            p = *end ? end + 1 : end;
-        }
-    }
-    if (*n == 0) {
-        free(sel);
-        return cli_error(EXIT_NOTFOUND, "estimate: --steps '%s' selects no checkpoint of the run", spec ? spec : "");
-    }
-    *out = sel;
-    return 0;
-bad:
-    free(sel);
-    return cli_error(EXIT_USAGE, "estimate: --steps must be A:B, every:K or a list like 100,200,400; got '%s'", spec);
-}
-
 typedef struct {
     char (*name)[64];
     int n, cap;
@@ -290,7 +236,7 @@ int cmd_estimate(int argc, char **argv)
         goto cleanup;
     }
     if (n_all == 0) { code = cli_error(EXIT_NOTFOUND, "estimate: run '%s' has no checkpoints", run); goto cleanup; }
-    if ((code = select_steps(cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
+    if ((code = cli_select_steps("estimate", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
 
     /* BLAS single-threaded: parallelism is across chains, and the numbers
      * must not depend on how OpenBLAS would split a matmul over threads */

@@ -927,56 +927,6 @@ cleanup:
 
 /* ---------------- kind embed ---------------- */
 
-/* Select checkpoint steps from spec (as llc estimate --steps). */
-static int select_steps(const char *spec, const long long *all, int n_all, long long **out, int *n)
-{
-    long long *sel = malloc((size_t)(n_all > 0 ? n_all : 1) * sizeof *sel);
-    *n = 0;
-    if (!sel) return cli_error(EXIT_NOMEM, "plot: out of memory");
-    char *end;
-    if (strncmp(spec, "every:", 6) == 0) {
-        long k = strtol(spec + 6, &end, 10);
-        if (end == spec + 6 || *end || k < 1) {
-            free(sel);
-            return cli_error(EXIT_USAGE, "plot: --steps every:K needs K >= 1, got '%s'", spec);
-        }
-        for (int i = 0; i < n_all; i += (int)k) sel[(*n)++] = all[i];
-        if (*n && sel[*n - 1] != all[n_all - 1]) sel[(*n)++] = all[n_all - 1];
-    } else if (strchr(spec, ':')) {
-        long long a = strtoll(spec, &end, 10);
-        if (end == spec || *end != ':') goto bad;
-        const char *p = end + 1;
-        long long b = *p ? strtoll(p, &end, 10) : (long long)9e18;
-        if (*p && (end == p || *end)) goto bad;
-        for (int i = 0; i < n_all; i++)
-            if (all[i] >= a && all[i] <= b) sel[(*n)++] = all[i];
-    } else {
-        const char *p = spec;
-        while (*p) {
-            long long v = strtoll(p, &end, 10);
-            if (end == p || (*end && *end != ',')) goto bad;
-            int found = 0, dup = 0;
-            for (int i = 0; i < n_all; i++) found |= all[i] == v;
-            if (!found) {
-                free(sel);
-                return cli_error(EXIT_NOTFOUND, "plot: the run has no checkpoint at step %lld (see llc show)", v);
-            }
-            for (int i = 0; i < *n; i++) dup |= sel[i] == v;
-            if (!dup && *n < n_all) sel[(*n)++] = v;
-            p = *end ? end + 1 : end;
-        }
-    }
-    if (*n == 0) {
-        free(sel);
-        return cli_error(EXIT_NOTFOUND, "plot: --steps '%s' selects no checkpoint of the run", spec);
-    }
-    *out = sel;
-    return 0;
-bad:
-    free(sel);
-    return cli_error(EXIT_USAGE, "plot: --steps must be A:B, every:K or a list like 100,200,400; got '%s'", spec);
-}
-
 /* Everything the embed picture needs at one checkpoint. */
 typedef struct {
     llc_task *task;
@@ -1297,7 +1247,7 @@ static int plot_embed(plot_ctx *c, const char *out_opt)
     }
     const char *spec = cli_get(c->a, "steps");
     if (spec) {
-        if ((code = select_steps(spec, all, n_all, &steps, &n_steps))) goto cleanup;
+        if ((code = cli_select_steps("plot", spec, all, n_all, &steps, &n_steps))) goto cleanup;
     } else {
         long long s1 = all[n_all - 1];
         if (cli_get(c->a, "step") && !parse_ll(cli_get(c->a, "step"), &s1)) {

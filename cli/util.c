@@ -261,3 +261,57 @@ long cli_cores(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? n : 1;
 }
+
+/* See cli.h. */
+int cli_select_steps(const char *cmd, const char *spec, const long long *all, int n_all, long long **out, int *n)
+{
+    long long *sel = malloc((size_t)(n_all > 0 ? n_all : 1) * sizeof *sel);
+    *n = 0;
+    if (!sel) return cli_error(EXIT_NOMEM, "%s: out of memory", cmd);
+    char *end;
+    if (!spec) {
+        memcpy(sel, all, (size_t)n_all * sizeof *sel);
+        *n = n_all;
+    } else if (strncmp(spec, "every:", 6) == 0) {
+        long k = strtol(spec + 6, &end, 10);
+        if (end == spec + 6 || *end || k < 1) {
+            free(sel);
+            return cli_error(EXIT_USAGE, "%s: --steps every:K needs K >= 1, got '%s'", cmd, spec);
+        }
+        for (int i = 0; i < n_all; i += (int)k) sel[(*n)++] = all[i];
+        if (*n && sel[*n - 1] != all[n_all - 1]) sel[(*n)++] = all[n_all - 1]; /* always the last one */
+    } else if (strchr(spec, ':')) {
+        long long a = strtoll(spec, &end, 10);
+        if (end == spec || *end != ':') goto bad;
+        const char *p = end + 1;
+        long long b = *p ? strtoll(p, &end, 10) : (long long)9e18;
+        if (*p && (end == p || *end)) goto bad;
+        for (int i = 0; i < n_all; i++)
+            if (all[i] >= a && all[i] <= b) sel[(*n)++] = all[i];
+    } else {
+        const char *p = spec;
+        while (*p) {
+            long long v = strtoll(p, &end, 10);
+            if (end == p || (*end && *end != ',')) goto bad;
+            int found = 0;
+            for (int i = 0; i < n_all; i++) found |= all[i] == v;
+            if (!found) {
+                free(sel);
+                return cli_error(EXIT_NOTFOUND, "%s: the run has no checkpoint at step %lld (see llc show)", cmd, v);
+            }
+            int dup = 0;
+            for (int i = 0; i < *n; i++) dup |= sel[i] == v;
+            if (!dup && *n < n_all) sel[(*n)++] = v;
+            p = *end ? end + 1 : end;
+        }
+    }
+    if (*n == 0) {
+        free(sel);
+        return cli_error(EXIT_NOTFOUND, "%s: --steps '%s' selects no checkpoint of the run", cmd, spec ? spec : "");
+    }
+    *out = sel;
+    return 0;
+bad:
+    free(sel);
+    return cli_error(EXIT_USAGE, "%s: --steps must be A:B, every:K or a list like 100,200,400; got '%s'", cmd, spec);
+}
