@@ -425,6 +425,24 @@ static int fill_step(const chain_job *j, int c, long k, llc_batch *b, char *err)
     return LLC_OK;
 }
 
+/* Step k of chain c: fill its batch and take one SGLD step; *L = the loss
+ * before the update. LLC_ERR_NUMERIC marks the chain diverged at k; other
+ * errors carry a message in err. */
+static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, double *L,
+                      char *err)
+{
+    int rc = fill_step(j, c, k, b, err);
+    if (rc) return rc;
+    rc = llc_sgld_step(s, j->p->m, ws, b, rng, L);
+    if (rc == LLC_ERR_NUMERIC) {
+        j->div[c] = 1;
+        j->div_at[c] = k;
+        return rc;
+    }
+    if (rc) return llc_fail(err, rc, "estimate: SGLD step failed (%s)", llc_strerror(rc));
+    return LLC_OK;
+}
+
 static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, char *err)
 {
     const prep *p = j->p;
@@ -448,18 +466,10 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
         if (j->burn_time > 0 && time >= j->burn_time && k >= LLC_BURN_MIN &&
             (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND))
             break;
-        if ((rc = fill_step(j, c, k, b, err))) goto out;
         double L = NAN;
-        rc = llc_sgld_step(s, p->m, ws, b, rng, &L);
-        if (rc == LLC_ERR_NUMERIC) {
-            j->div[c] = 1;
-            j->div_at[c] = k;
-            break;
-        }
-        if (rc) {
-            llc_fail(err, rc, "estimate: SGLD step failed (%s)", llc_strerror(rc));
-            goto out;
-        }
+        rc = chain_step(j, c, k, s, ws, b, rng, &L, err);
+        if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
+        if (rc) goto out;
         llc_sgld_get_stats(s, &st);
         double a = j->sp.metropolis && isfinite(st.mala_last) ? st.mala_last : 1.0;
         double dt = st.last_eps * a; /* simulated time this step moved */
@@ -521,18 +531,10 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
             S *= 2;
             thin *= 2;
         }
-        if ((rc = fill_step(j, c, k, b, err))) goto out;
         double L = NAN;
-        rc = llc_sgld_step(s, p->m, ws, b, rng, &L);
-        if (rc == LLC_ERR_NUMERIC) {
-            j->div[c] = 1;
-            j->div_at[c] = k;
-            break;
-        }
-        if (rc) {
-            llc_fail(err, rc, "estimate: SGLD step failed (%s)", llc_strerror(rc));
-            goto out;
-        }
+        rc = chain_step(j, c, k, s, ws, b, rng, &L, err);
+        if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
+        if (rc) goto out;
         sum += L;
         nsum++;
         llc_sgld_get_stats(s, &st);
