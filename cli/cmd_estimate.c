@@ -18,8 +18,9 @@ static const char usage[] =
     "store (table estimates, view curves). Default target: the whole model; default steps: all.\n"
     "  --steps 0:5000 (a range), every:5 (every 5th checkpoint), 100,200,400 (a list)\n"
     "  --data  a task distribution for data-refined estimates (e.g. code for the text task)\n"
-    "Without --eps the step size is chosen automatically (see README). Estimates that already exist\n"
-    "with the same settings are skipped; --force recomputes them.\n";
+    "Without --eps the step size is chosen automatically (see README): for minibatch SGLD once per\n"
+    "target at the run's last checkpoint and used at every checkpoint (--eps-at each: at every one).\n"
+    "Estimates that already exist with the same settings are skipped; --force recomputes them.\n";
 
 static const cli_optdef defs[] = {
     {"run", 1, "run id"},
@@ -31,6 +32,7 @@ static const cli_optdef defs[] = {
     {"data", 1, "task distribution (default train)"},
     {"steps", 1, "checkpoints: A:B, every:K or a list S1,S2,..."},
     {"eps", 1, "SGLD step size (default: automatic)"},
+    {"eps-at", 1, "automatic step size chosen once at the 'last' checkpoint (default) or at 'each'"},
     {"gamma", 1, "localisation strength γ"},
     {"nbeta", 1, "inverse temperature nβ (default: n/log n for finite data, else m/log m)"},
     {"chains", 1, "chains (default 4)"},
@@ -68,12 +70,13 @@ static int add_target(target_list *t, const char *name)
 }
 
 /* Canonical JSON of the requested settings (the key for skipping work). */
-static char *settings_json(const llc_estimate_config *c, const cli_args *a)
+static char *settings_json(const llc_estimate_config *c, const cli_args *a, long long eps_ref_step)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "sampler", llc_precond_name(c->precond));
     if (c->eps > 0) cJSON_AddNumberToObject(o, "eps", c->eps);
-    else cJSON_AddStringToObject(o, "eps", "auto");
+    else cJSON_AddStringToObject(o, "eps", eps_ref_step >= 0 ? "auto@last" : "auto");
+    if (c->eps <= 0 && eps_ref_step >= 0) cJSON_AddNumberToObject(o, "eps_ref_step", (double)eps_ref_step);
     cJSON_AddNumberToObject(o, "gamma", c->gamma);
     if (c->nbeta > 0) cJSON_AddNumberToObject(o, "nbeta", c->nbeta);
     else cJSON_AddStringToObject(o, "nbeta", "default");
@@ -156,8 +159,10 @@ int cmd_estimate(int argc, char **argv)
     llc_task *task = NULL;
     llc_model *model = NULL;
     long long *all = NULL, *steps = NULL;
-    float *w = NULL;
+    float *w = NULL, *w_ref = NULL;
     char *settings = NULL;
+    int *ref_state = NULL;          /* per target: 0 not yet chosen, 1 ladder eps in ref_auto, 2 Metropolis path */
+    llc_eps_auto_result *ref_auto = NULL;
     target_list tl = {0};
     llc_group *groups = NULL;
     int code = 0, n_all = 0, n_steps = 0;
@@ -241,10 +246,26 @@ int cmd_estimate(int argc, char **argv)
     /* BLAS single-threaded: parallelism is across chains, and the numbers
      * must not depend on how OpenBLAS would split a matmul over threads */
     openblas_set_num_threads(1);
-    settings = settings_json(&ec, &a);
+    const char *eps_at = cli_get(&a, "eps-at");
+    if (eps_at && strcmp(eps_at, "last") && strcmp(eps_at, "each")) {
+        code = cli_error(EXIT_USAGE, "estimate: --eps-at must be 'last' or 'each', got '%s'", eps_at);
+        goto cleanup;
+    }
+    /* the automatic eps of the plain-SGLD path, chosen once per target at
+     * the run's last checkpoint (the ladder costs more than an estimate) */
+    const int per_traj = !(ec.eps > 0) && !(eps_at && strcmp(eps_at, "each") == 0);
+    const long long ref_step = all[n_all - 1];
+    settings = settings_json(&ec, &a, per_traj ? ref_step : -1);
     size_t n_params = llc_model_n_params(model);
     w = malloc(n_params * sizeof *w);
-    if (!w || !settings) { code = cli_error(EXIT_NOMEM, "estimate: out of memory"); goto cleanup; }
+    w_ref = malloc(n_params * sizeof *w_ref);
+    ref_state = calloc((size_t)tl.n, sizeof *ref_state);
+    ref_auto = calloc((size_t)tl.n, sizeof *ref_auto);
+    if (!w || !w_ref || !ref_state || !ref_auto || !settings) {
+        code = cli_error(EXIT_NOMEM, "estimate: out of memory");
+        goto cleanup;
+    }
+    int ref_loaded = 0;
 
     int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, total = n_steps * tl.n;
     char title[96];
@@ -269,14 +290,47 @@ int cmd_estimate(int argc, char **argv)
                 }
                 loaded = 1;
             }
+            if (per_traj && ref_state[ti] == 0) {
+                if (!ref_loaded) {
+                    rc = llc_store_checkpoint_get(store, run, ref_step, w_ref, n_params, NULL, NULL);
+                    if (rc) {
+                        code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
+                                         "estimate: checkpoint %s/%lld: %s", run, ref_step, llc_store_errmsg(store));
+                        goto cleanup;
+                    }
+                    ref_loaded = 1;
+                }
+                llc_estimate_config c = ec;
+                c.target_hash = llc_seed(llc_hash_str(tl.name[ti]), LLC_PURPOSE_SGLD, (uint64_t)ref_step,
+                                         llc_hash_str(data), 0);
+                int mh = 0;
+                rc = llc_estimate_uses_metropolis(model, w_ref, &groups[ti], task, &c, &mh, err);
+                if (!rc && !mh) rc = llc_eps_auto(model, w_ref, &groups[ti], task, &c, &ref_auto[ti], err);
+                if (rc) {
+                    code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: step size: %s", run, ref_step,
+                                     tl.name[ti], err);
+                    goto cleanup;
+                }
+                ref_state[ti] = mh ? 2 : 1;
+                if (a.verbose && !mh)
+                    fprintf(stderr, "llc: %s target %s: eps %.3g chosen at step %lld (%.1fs): %s\n", run,
+                            tl.name[ti], ref_auto[ti].eps, ref_step, ref_auto[ti].seconds, ref_auto[ti].reason);
+            }
             llc_estimate_config c = ec;
             c.target_hash = llc_seed(llc_hash_str(tl.name[ti]), LLC_PURPOSE_SGLD, (uint64_t)steps[si],
                                      llc_hash_str(data), 0);
+            if (per_traj && ref_state[ti] == 1) c.eps = ref_auto[ti].eps;
             llc_estimate_result *r = NULL;
             rc = llc_estimate(model, w, &groups[ti], task, &c, &r, err);
             if (rc) {
                 code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: %s", run, steps[si], tl.name[ti], err);
                 goto cleanup;
+            }
+            if (per_traj && ref_state[ti] == 1) { /* record the choice and where it was made */
+                r->eps_auto = 1;
+                r->auto_eps = ref_auto[ti];
+                snprintf(r->auto_eps.reason, sizeof r->auto_eps.reason, "chosen at step %lld: %s", ref_step,
+                         ref_auto[ti].reason);
             }
             if (strcmp(r->status, "ok") != 0) diverged++;
             rc = llc_results_put(store, run, steps[si], tl.name[ti], data, settings, (long long)groups[ti].size, r,
@@ -304,6 +358,9 @@ cleanup:
     free(tl.name);
     cJSON_free(settings);
     free(w);
+    free(w_ref);
+    free(ref_state);
+    free(ref_auto);
     free(all);
     free(steps);
     llc_model_free(model);

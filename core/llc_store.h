@@ -25,7 +25,7 @@
 
 #include "llc_common.h"
 
-#define LLC_SCHEMA_VERSION 2
+#define LLC_SCHEMA_VERSION 3
 
 typedef struct llc_store llc_store;
 struct sqlite3;

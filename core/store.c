@@ -110,9 +110,23 @@ static const char schema_v2[] =
     " WHERE e.status = 'ok' AND e.id = (SELECT max(x.id) FROM estimates x WHERE x.run = e.run"
     " AND x.target = e.target AND x.data = e.data AND x.step = e.step AND x.status = 'ok');";
 
+/* v3: how each estimate sampled (Metropolis, exact or paired losses, its
+ * acceptance rate, simulated time, whether a step budget bound) and each
+ * chain's own burn-in and thin (automatic lengths differ per chain) */
+static const char schema_v3[] =
+    "ALTER TABLE estimates ADD COLUMN metropolis INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN accept_rate REAL;"
+    "ALTER TABLE estimates ADD COLUMN exact_loss INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN paired INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN sim_time REAL;"
+    "ALTER TABLE estimates ADD COLUMN steps_capped INTEGER;"
+    "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER;"
+    "ALTER TABLE estimate_chains ADD COLUMN thin INTEGER;";
+
 static const char *const migrations[] = {
     schema_v1, /* 0 -> 1 */
     schema_v2, /* 1 -> 2 */
+    schema_v3, /* 2 -> 3 */
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == LLC_SCHEMA_VERSION,
                "one migration per schema version");

@@ -57,6 +57,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->auto_time_draws = 2.0;
     c->auto_max_steps = 1000000;
     c->auto_rel_se = 0.02;
+    c->paired = -1;
     c->batch = 32;
     c->init_batches = 16;
     c->dist = 0;
@@ -117,6 +118,8 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "auto_time_burnin must be finite and >= 0, got %g", c->auto_time_burnin);
     if (!(c->auto_time_draws > 0) || !isfinite(c->auto_time_draws))
         return llc_fail(err, LLC_ERR_INVALID, "auto_time_draws must be finite and > 0, got %g", c->auto_time_draws);
+    if (c->paired < -1 || c->paired > 1)
+        return llc_fail(err, LLC_ERR_INVALID, "paired must be -1 (auto), 0 or 1, got %d", c->paired);
     if (!(c->auto_rel_se > 0) || !isfinite(c->auto_rel_se))
         return llc_fail(err, LLC_ERR_INVALID, "auto_rel_se must be finite and > 0, got %g", c->auto_rel_se);
     if (c->auto_max_steps < 2L * c->draws || c->auto_max_steps < 2 * LLC_BURN_MIN)
@@ -171,6 +174,7 @@ typedef struct {
     llc_nbeta_mode nbeta_mode;
     long nbeta_n;
     double init_loss;
+    int paired;         /* lambda from L_b(w_k) - L_b(w*) on the same batch */
     int init_batches_used;
     int exact_loss;     /* the SGLD loss is L_n itself: full batch, or batch-independent (population) */
     int metropolis;     /* resolved cfg->metropolis */
@@ -363,6 +367,7 @@ static int prepare(prep *p, const llc_model *m, const float *w_star, const llc_g
     if (!rc) rc = detect_exact(p, err);
     if (rc) return rc;
     p->metropolis = cfg->metropolis == LLC_MH_ON || (cfg->metropolis == LLC_MH_AUTO && p->exact_loss);
+    p->paired = cfg->paired < 0 ? !p->exact_loss : cfg->paired;
     return LLC_OK;
 }
 
@@ -498,6 +503,7 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
      * trace decimated) until the chain's batch-means standard error is small
      * enough or the step budget is used */
     const long k0 = k;
+    const double ref = p->paired ? 0.0 : p->init_loss; /* paired: sum holds L_b(w_k) - L_b(w*) */
     long S = (long)j->draws * j->thin, thin = j->thin;
     double bsum[LLC_NBLOCKS];
     long bcnt[LLC_NBLOCKS];
@@ -507,7 +513,7 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
     for (; !j->div[c]; k++) {
         if (k - k0 == S) { /* end of this length: stop, or double */
             if (!j->extend) break;
-            double lam = p->nbeta * (sum / (double)nsum - p->init_loss), bm = 0, bv = 0;
+            double lam = p->nbeta * (sum / (double)nsum - ref), bm = 0, bv = 0;
             for (int q = 0; q < LLC_NBLOCKS; q++) bm += bsum[q] / (double)bcnt[q];
             bm /= LLC_NBLOCKS;
             for (int q = 0; q < LLC_NBLOCKS; q++) {
@@ -531,22 +537,29 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
             S *= 2;
             thin *= 2;
         }
-        double L = NAN;
+        double L = NAN, L0 = 0;
         rc = chain_step(j, c, k, s, ws, b, rng, &L, err);
         if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
         if (rc) goto out;
-        sum += L;
+        if (p->paired) { /* the same batch at w*: a control variate for the batch's noise */
+            rc = p->m->loss_grad(p->m, ws, p->wstar, b, NULL, &L0);
+            if (rc) {
+                rc = llc_fail(err, rc, "estimate: model loss at w* failed (%s)", llc_strerror(rc));
+                goto out;
+            }
+        }
+        sum += L - L0;
         nsum++;
         llc_sgld_get_stats(s, &st);
         j->sim_time[c] += st.last_eps * (j->sp.metropolis && isfinite(st.mala_last) ? st.mala_last : 1.0);
         int q = (int)((double)(k - k0) * LLC_NBLOCKS / (double)S);
-        bsum[q] += L;
+        bsum[q] += L - L0;
         bcnt[q]++;
         if ((k - k0) % thin == 0 && nd < j->draws) tr[nd++] = L;
     }
     j->thin_used[c] = thin;
     for (int i = nd; i < j->draws; i++) tr[i] = NAN;
-    j->chain_llc[c] = (j->div[c] || nsum == 0) ? NAN : p->nbeta * (sum / (double)nsum - p->init_loss);
+    j->chain_llc[c] = (j->div[c] || nsum == 0) ? NAN : p->nbeta * (sum / (double)nsum - ref);
     if (j->end) memcpy(j->end + (size_t)c * n, llc_sgld_weights(s), n * sizeof(float));
     llc_sgld_get_stats(s, &st);
     j->mala_sum[c] = st.mala_sum;
@@ -1032,6 +1045,17 @@ int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
 
 /* ---------------- diagnostics ---------------- */
 
+int llc_estimate_uses_metropolis(const llc_model *m, const float *w_star, const llc_group *g,
+                                 const llc_task *task, const llc_estimate_config *cfg, int *metropolis,
+                                 char *err)
+{
+    prep p;
+    int rc = prepare(&p, m, w_star, g, task, cfg, err);
+    if (!rc && metropolis) *metropolis = p.metropolis;
+    prep_free(&p);
+    return rc;
+}
+
 double llc_split_rhat(const double *x, int C, int N)
 {
     int h = N / 2, M = 2 * C;
@@ -1182,6 +1206,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     r->cfg.thin = r->thin > INT_MAX ? INT_MAX : (int)r->thin;
     r->metropolis = p.metropolis;
     r->exact_loss = p.exact_loss;
+    r->paired = p.paired;
     r->chain_burnin = malloc(C * sizeof *r->chain_burnin);
     if (!r->chain_burnin) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");

@@ -108,9 +108,10 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
     static const char sql[] =
         "INSERT INTO estimates(run, step, target, data, settings, sampler, eps, eps_auto, eps_reason, gamma, "
         "nbeta, nbeta_mode, chains, draws, burnin, thin, batch, init_batches, seed, n_params, init_loss, "
-        "llc_mean, llc_std, status, n_diverged, frac_below, rhat, mala_accept, diagnostics, seconds, version) "
+        "llc_mean, llc_std, status, n_diverged, frac_below, rhat, mala_accept, diagnostics, seconds, version, "
+        "metropolis, accept_rate, exact_loss, paired, sim_time, steps_capped) "
         "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,"
-        "?27,?28,?29,?30,?31)";
+        "?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37)";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto fail;
     sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, step);
@@ -143,14 +144,20 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
     sqlite3_bind_text(st, 29, diag ? diag : "{}", -1, SQLITE_STATIC);
     bind_real(st, 30, r->seconds);
     sqlite3_bind_text(st, 31, LLC_VERSION, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 32, r->metropolis);
+    bind_real(st, 33, r->accept_rate);
+    sqlite3_bind_int(st, 34, r->exact_loss);
+    sqlite3_bind_int(st, 35, r->paired);
+    bind_real(st, 36, r->sim_time);
+    sqlite3_bind_int(st, 37, r->steps_capped);
     if (sqlite3_step(st) != SQLITE_DONE) goto fail;
     sqlite3_finalize(st);
     st = NULL;
     id = sqlite3_last_insert_rowid(db);
 
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace) "
-                           "VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                           "INSERT INTO estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace, "
+                           "burnin, thin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                            -1, &st, NULL) != SQLITE_OK)
         goto fail;
     blob = malloc((size_t)(r->draws > 0 ? r->draws : 1) * 8);
@@ -170,6 +177,10 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
         sqlite3_bind_int64(st, 5, r->chain_diverged_at[ch]);
         bind_real(st, 6, r->chain_mala[ch]);
         sqlite3_bind_blob(st, 7, blob, r->draws * 8, SQLITE_TRANSIENT);
+        if (r->chain_burnin) sqlite3_bind_int64(st, 8, r->chain_burnin[ch]);
+        else sqlite3_bind_null(st, 8);
+        if (r->chain_thin) sqlite3_bind_int64(st, 9, r->chain_thin[ch]);
+        else sqlite3_bind_null(st, 9);
         if (sqlite3_step(st) != SQLITE_DONE) goto fail;
     }
     sqlite3_finalize(st);
