@@ -30,7 +30,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTUTIL := $(BUILD)/obj/tests/testutil.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all check demo bench clean deps install fuzz
+.PHONY: all check demo bench clean deps install fuzz accuracy valgrind
 .SECONDARY:
 PREFIX ?= /usr/local
 all: $(BUILD)/llc
@@ -63,6 +63,18 @@ check: $(TEST_BIN) $(BUILD)/llc
 
 demo: $(BUILD)/llc
 	@LLC=$(BUILD)/llc sh tests/demo.sh
+
+# make accuracy: the slow rung of the accuracy ladder, DLN (100,100,100)
+# with default settings (about 20-30 minutes on 2 cores; not in make check)
+$(BUILD)/tests/slow_dln100: $(BUILD)/obj/tests/slow_dln100.o $(TESTUTIL) $(BUILD)/libllc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+accuracy: $(BUILD)/tests/slow_dln100
+	$(BUILD)/tests/slow_dln100 2
+
+# make valgrind: the CLI tests with llc under valgrind memcheck (slow)
+valgrind: $(BUILD)/llc
+	LLC=$(BUILD)/llc sh tests/valgrind.sh
 
 bench: $(BUILD)/llc
 	$(BUILD)/llc bench

@@ -1,25 +1,60 @@
-/* cmd_bench.c - `llc bench`: what this machine does, measured in one run:
- * the sgemm ceiling (OpenBLAS), and per shipped config the median time of one
- * forward+backward, training tokens/s, and checkpoint size and write/read
- * time in the store. Medians of repeated timings; nothing here is a test. */
+/* cmd_bench.c - `llc bench`: what this machine does, measured in one run.
+ *
+ * For the sgemm ceiling (OpenBLAS, square 1024^3 with all threads and with
+ * one) and, per configuration (default: data/configs/bench/{S,M,ICL,DLN100,
+ * DLN784}.json, the standard set of README "Speed"):
+ *   - the median time of one forward+backward (model->loss_grad on one SGLD
+ *     batch, 1 BLAS thread), its FLOP count (counted from the shapes: every
+ *     matmul 2mnk, backward twice the forward except the input gradient of
+ *     the first layer) and the sgemm rate at the model's largest GEMM shape;
+ *   - SGLD steps/s of a 4-chain estimate (plain SGLD, no paired losses, no
+ *     burn-in, fixed eps) with 1 thread and with all cores (chains across
+ *     threads, 1 BLAS thread each), timed as the DIFFERENCE of a run of 2D
+ *     and one of D draws, so set-up (L_n(w*), the exact-loss probe) cancels;
+ *     and the same for a weight-refined target (head 0.0) with all cores;
+ *   - GFLOP/s of that estimate (steps/s x FLOPs per step) as % of the
+ *     all-thread sgemm ceiling;
+ *   - training tokens/s (the trainer's step, optimizer included);
+ *   - checkpoint bytes in a scratch store, overhead over raw float32, write
+ *     and read time;
+ *   - peak memory (max RSS) of the process that measured the configuration:
+ *     every configuration runs in its own child process (`llc bench --child`,
+ *     hidden), so the numbers do not mix.
+ * Then, unless --torch none, the PyTorch reference (tests/bench/torch_sgld.py
+ * under /usr/bin/python3, which picks its fastest backend and arrangement of
+ * the cores) for the same configurations, and ratio = llc / torch steps/s of
+ * the 4-chain estimate on all cores. Medians of repeated timings; nothing
+ * here is a test. */
 #include "cli.h"
+#include "llc_estimate.h"
+#include "llc_regress.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 static const char usage[] =
-    "usage: llc bench [--configs a.json,b.json,...] [--steps N] [--json FILE]\n"
-    "Measure the sgemm ceiling of this machine and, for each config (default: the shipped\n"
-    "data/configs/{sort,modadd,icl,text}.json), the median forward+backward time, training tokens/s\n"
-    "and checkpoint cost. Prints a table; --json also writes the numbers to FILE.\n";
+    "usage: llc bench [--configs a.json,b.json,...] [--draws N] [--torch PATH|none] [--json FILE]\n"
+    "Measure the sgemm ceiling of this machine and, for each config (default: the standard set\n"
+    "data/configs/bench/{S,M,ICL,DLN100,DLN784}.json), forward+backward time and GFLOP/s, SGLD steps/s\n"
+    "of a 4-chain estimate with 1 thread and all cores (and for one head), training tokens/s, checkpoint\n"
+    "cost and peak memory; then the PyTorch reference (tests/bench/torch_sgld.py) on the same configs.\n"
+    "Prints a table; --json also writes the numbers to FILE.\n";
 
 static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files"},
-                                  {"steps", 1, "timed training steps per config (default 50)"},
+                                  {"draws", 1, "SGLD draws per chain in the timed estimate (default: by size)"},
+                                  {"torch", 1, "PyTorch reference script, or 'none' (default tests/bench/torch_sgld.py)"},
                                   {"json", 1, "write results as JSON to this file"},
+                                  {"child", 1, NULL},
+                                  {"child-out", 1, NULL},
                                   {NULL, 0, NULL}};
 
 static int dbl_cmp(const void *a, const void *b)
@@ -34,25 +69,23 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* GFLOP/s of C = A·B for n x n float32, median of reps. */
-static double sgemm_gflops(int n, int reps)
+/* GFLOP/s of C = A·B for (m,k)x(k,n) float32, median of reps. */
+static double sgemm_gflops(int m, int n, int k, int reps)
 {
-    float *a = malloc(sizeof(float) * (size_t)n * (size_t)n), *b = malloc(sizeof(float) * (size_t)n * (size_t)n),
-          *c = malloc(sizeof(float) * (size_t)n * (size_t)n);
-    double t[32], g = NAN;
+    float *a = malloc(sizeof(float) * (size_t)m * (size_t)k), *b = malloc(sizeof(float) * (size_t)k * (size_t)n),
+          *c = malloc(sizeof(float) * (size_t)m * (size_t)n);
+    double t[64], g = NAN;
     if (a && b && c) {
-        for (size_t i = 0; i < (size_t)n * (size_t)n; i++) {
-            a[i] = (float)((i * 7) % 13) * 0.01f;
-            b[i] = (float)((i * 5) % 11) * 0.01f;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        if (reps > 32) reps = 32;
+        for (size_t i = 0; i < (size_t)m * (size_t)k; i++) a[i] = (float)((i * 7) % 13) * 0.01f;
+        for (size_t i = 0; i < (size_t)k * (size_t)n; i++) b[i] = (float)((i * 5) % 11) * 0.01f;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
+        if (reps > 64) reps = 64;
         for (int r = 0; r < reps; r++) {
             double t0 = llc_now();
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
             t[r] = llc_now() - t0;
         }
-        g = 2.0 * n * (double)n * n / median(t, reps) / 1e9;
+        g = 2.0 * m * (double)n * k / median(t, reps) / 1e9;
     }
     free(a);
     free(b);
@@ -60,14 +93,84 @@ static double sgemm_gflops(int n, int reps)
     return g;
 }
 
-typedef struct {
-    char name[256];
-    size_t n_params;
-    double fb_ms, tok_s, ckpt_bytes, ckpt_write_ms, ckpt_read_ms;
-    long long tokens_per_step;
-} bench_row;
+/* FLOPs of one forward+backward and the largest GEMM shape (m, n, k). */
+static double count_flops(const llc_model *model, const llc_task *task, int B, int shape[3])
+{
+    shape[0] = shape[1] = shape[2] = 1;
+    if (strcmp(model->kind, "transformer") == 0) {
+        const llc_tf_config *c = llc_transformer_config(model);
+        const double T = task->shape.T, N = B * T, d = c->d_model, hd = (double)c->n_heads * c->d_head;
+        double fwd = 0, first = 0;
+        if (c->d_input > 0) first = 2 * N * c->d_input * d;
+        fwd += first;
+        for (int l = 0; l < c->n_layers; l++) {
+            fwd += 2 * N * d * 3 * hd;                             /* Q, K, V */
+            double pairs = c->causal ? T * (T + 1) / 2 : T * T;    /* scores computed */
+            fwd += 2 * 2 * (double)B * c->n_heads * pairs * c->d_head; /* QK^T and AV */
+            fwd += 2 * N * hd * d;                                 /* O */
+            if (c->d_mlp > 0) fwd += 2 * 2 * N * d * c->d_mlp;
+        }
+        fwd += 2 * (c->pooled ? B : N) * d * c->n_out; /* unembedding */
+        shape[0] = (int)N;
+        shape[1] = (int)(3 * hd);
+        shape[2] = (int)d;
+        return 3 * fwd - first; /* no gradient for the data */
+    }
+    llc_regress_info info;
+    char err[LLC_ERRLEN];
+    if (llc_regress_get_info(task, &info, err) == 0 && info.n_widths >= 2) {
+        double fwd = 0;
+        int best = 0;
+        for (int l = 1; l < info.n_widths; l++) {
+            double f = 2.0 * B * info.widths[l] * info.widths[l - 1];
+            fwd += f;
+            if (info.widths[l] * info.widths[l - 1] > best) {
+                best = info.widths[l] * info.widths[l - 1];
+                shape[0] = B;
+                shape[1] = info.widths[l];
+                shape[2] = info.widths[l - 1];
+            }
+        }
+        return 3 * fwd - 2.0 * B * info.widths[1] * info.widths[0];
+    }
+    return NAN;
+}
 
-static int bench_config(const char *file, int steps, bench_row *row, char *err)
+/* SGLD steps/s of a chains-chain estimate of group g (NULL = model): plain
+ * SGLD at a tiny fixed eps, timed as t(2D draws) - t(D draws). */
+static double sgld_steps_s(const llc_model *m, const float *w, const llc_group *g, const llc_task *task, int B,
+                           int draws, int chains, int threads, char *err)
+{
+    double t[2];
+    for (int i = 0; i < 2; i++) {
+        llc_estimate_config c;
+        llc_estimate_config_default(&c);
+        c.eps = 1e-9;
+        c.nbeta = 10;
+        c.nbeta_mode = LLC_NBETA_GIVEN;
+        c.gamma = 100;
+        c.burnin = 0;
+        c.thin = 1;
+        c.draws = draws * (i + 1);
+        c.chains = chains;
+        c.threads = threads;
+        c.batch = B;
+        c.init_batches = 1;
+        c.metropolis = LLC_MH_OFF;
+        c.paired = 0;
+        llc_estimate_result *r = NULL;
+        double t0 = llc_now();
+        int rc = llc_estimate(m, w, g, task, &c, &r, err);
+        t[i] = llc_now() - t0;
+        llc_estimate_result_free(r);
+        if (rc) return NAN;
+    }
+    double dt = t[1] - t[0];
+    return dt > 0 ? (double)chains * draws / dt : NAN;
+}
+
+/* One configuration, measured in this process; results into o. */
+static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
 {
     int rc = LLC_OK;
     char *text = cli_read_file(file, NULL);
@@ -79,61 +182,119 @@ static int bench_config(const char *file, int steps, bench_row *row, char *err)
     llc_store *st = NULL;
     float *w2 = NULL;
     double *t = NULL;
+    void *ws = NULL;
+    llc_batch *b = NULL;
+    llc_group head = {0};
     if (!cfg) return llc_fail(err, LLC_ERR_IO, "cannot read or parse %s", file);
     llc_train_config tc;
     if ((rc = cli_build(cfg, &task, &model, &tc, err))) goto done;
-    tc.steps = steps + 10;
+    const int B = tc.batch;
+    const int cores = (int)cli_cores();
+    openblas_set_num_threads(1);
+    tc.steps = 1000000;
     if ((rc = llc_trainer_new(model, task, &tc, 1, &tr, err))) goto done;
     llc_trainer_init_params(tr);
-    row->n_params = llc_model_n_params(model);
-    row->tokens_per_step = (long long)tc.batch * task->shape.T;
-    t = malloc(sizeof(double) * (size_t)steps);
-    if (!t) { rc = LLC_ERR_NOMEM; goto done; }
-    double loss, lr, gn;
-    for (int i = 0; i < 5; i++) llc_trainer_step(tr, &loss, &lr, &gn); /* warm caches */
-    double t0 = llc_now();
-    for (int i = 0; i < steps; i++) {
+    const float *w = llc_trainer_params(tr);
+    const size_t np = llc_model_n_params(model);
+    cJSON_AddNumberToObject(o, "n_params", (double)np);
+    cJSON_AddNumberToObject(o, "batch", B);
+    int shape[3];
+    const double flops = count_flops(model, task, B, shape);
+    cJSON_AddNumberToObject(o, "flops_per_step", flops);
+    cJSON_AddNumberToObject(o, "sgemm_shape_gflops_1thread", sgemm_gflops(shape[0], shape[1], shape[2], 21));
+    char sh[64];
+    snprintf(sh, sizeof sh, "%dx%dx%d", shape[0], shape[1], shape[2]);
+    cJSON_AddStringToObject(o, "sgemm_shape", sh);
+
+    /* forward+backward, 1 thread */
+    ws = model->ws_alloc(model, B);
+    b = llc_task_batch_alloc(task, B);
+    w2 = malloc(np * sizeof *w2);
+    t = malloc(sizeof(double) * 64);
+    if (!ws || !b || !w2 || !t) { rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory"); goto done; }
+    b->B = B;
+    if ((rc = task->fill(task, 0, 0, b))) { llc_fail(err, rc, "task fill failed"); goto done; }
+    double L;
+    for (int i = 0; i < 3; i++) model->loss_grad(model, ws, w, b, w2, &L);
+    int reps = 0;
+    double tstart = llc_now();
+    while (reps < 64 && (reps < 5 || llc_now() - tstart < 2.0)) {
         double s0 = llc_now();
-        if ((rc = llc_trainer_step(tr, &loss, &lr, &gn))) goto done;
-        t[i] = llc_now() - s0;
+        if ((rc = model->loss_grad(model, ws, w, b, w2, &L))) { llc_fail(err, rc, "loss_grad failed"); goto done; }
+        t[reps++] = llc_now() - s0;
     }
-    double total = llc_now() - t0;
-    row->tok_s = (double)row->tokens_per_step * steps / total;
-    row->fb_ms = 1e3 * median(t, steps);
+    const double fb = median(t, reps);
+    cJSON_AddNumberToObject(o, "fwd_bwd_ms", 1e3 * fb);
+    cJSON_AddNumberToObject(o, "fwd_bwd_gflops_1thread", flops / fb / 1e9);
+
+    /* SGLD steps/s: about 3 s of single-thread work per timed run */
+    int draws = draws_opt > 0 ? draws_opt : (int)fmin(2000, fmax(20, 3.0 / (4 * fb * 1.15)));
+    double s1 = sgld_steps_s(model, w, NULL, task, B, draws, 4, 1, err);
+    double sa = sgld_steps_s(model, w, NULL, task, B, draws, 4, cores, err);
+    cJSON_AddNumberToObject(o, "sgld_draws_timed", draws);
+    cJSON_AddNumberToObject(o, "llc_steps_s_1thread", s1);
+    cJSON_AddNumberToObject(o, "llc_steps_s", sa);
+    cJSON_AddNumberToObject(o, "threads", cores);
+    cJSON_AddNumberToObject(o, "gflops", sa * flops / 1e9);
+    if (strcmp(model->kind, "transformer") == 0 && model->group(model, "0.0", &head, err) == 0) {
+        llc_group_normalize(&head);
+        double sh0 = sgld_steps_s(model, w, &head, task, B, draws, 4, cores, err);
+        cJSON_AddNumberToObject(o, "llc_steps_s_head", sh0);
+        cJSON_AddNumberToObject(o, "head_params", (double)head.size);
+    }
+
+    /* training tokens/s */
+    double loss, lr, gn;
+    for (int i = 0; i < 3; i++) llc_trainer_step(tr, &loss, &lr, &gn);
+    int ns = (int)fmax(5, fmin(200, 2.0 / (1.5 * fb)));
+    double t0 = llc_now();
+    for (int i = 0; i < ns; i++)
+        if ((rc = llc_trainer_step(tr, &loss, &lr, &gn))) { llc_fail(err, rc, "training step failed"); goto done; }
+    cJSON_AddNumberToObject(o, "train_tokens_s", (double)B * task->shape.T * ns / (llc_now() - t0));
+
     /* checkpoint cost in a scratch store */
     char path[] = "/tmp/llc-bench-XXXXXX";
     int fd = mkstemp(path);
     if (fd >= 0) close(fd);
     unlink(path);
     if ((rc = llc_store_open(path, LLC_STORE_RW, &st, err))) goto done;
-    llc_store_run_create(st, "bench", task->name, "{}", (long long)row->n_params, 1);
-    w2 = malloc(sizeof(float) * row->n_params);
+    llc_store_run_create(st, "bench", task->name, "{}", (long long)np, 1);
     double tw[16], trd[16];
-    for (int i = 0; i < 16 && w2; i++) {
-        double s0 = llc_now();
-        llc_store_checkpoint_put(st, "bench", i, 0, 0, llc_trainer_params(tr), row->n_params, NULL, 0, NULL, 0);
-        tw[i] = llc_now() - s0;
-        s0 = llc_now();
-        llc_store_checkpoint_get(st, "bench", i, w2, row->n_params, NULL, NULL);
-        trd[i] = llc_now() - s0;
+    for (int i = 0; i < 16; i++) {
+        double q0 = llc_now();
+        llc_store_checkpoint_put(st, "bench", i, 0, 0, llc_trainer_params(tr), np, NULL, 0, NULL, 0);
+        tw[i] = llc_now() - q0;
+        q0 = llc_now();
+        llc_store_checkpoint_get(st, "bench", i, w2, np, NULL, NULL);
+        trd[i] = llc_now() - q0;
     }
-    row->ckpt_write_ms = 1e3 * median(tw, 16);
-    row->ckpt_read_ms = 1e3 * median(trd, 16);
     llc_store_close(st);
     st = NULL;
-    FILE *f = fopen(path, "rb");
     long long sz = 0;
-    if (f) { fseek(f, 0, SEEK_END); sz = ftell(f); fclose(f); }
-    char wal[300];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    f = fopen(wal, "rb");
-    if (f) { fseek(f, 0, SEEK_END); sz += ftell(f); fclose(f); }
-    row->ckpt_bytes = (double)sz / 16.0;
-    unlink(path);
-    unlink(wal);
-    snprintf(wal, sizeof wal, "%s-shm", path);
-    unlink(wal);
+    char side[300];
+    for (int k = 0; k < 2; k++) {
+        snprintf(side, sizeof side, k ? "%s-wal" : "%s", path);
+        FILE *f = fopen(side, "rb");
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            sz += ftell(f);
+            fclose(f);
+        }
+    }
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(side, sizeof side, "%s%s", path, sfx[k]);
+        unlink(side);
+    }
+    double bytes = (double)sz / 16.0;
+    cJSON_AddNumberToObject(o, "ckpt_bytes", bytes);
+    cJSON_AddNumberToObject(o, "ckpt_overhead_pct", 100.0 * (bytes - 4.0 * (double)np) / (4.0 * (double)np));
+    cJSON_AddNumberToObject(o, "ckpt_write_ms", 1e3 * median(tw, 16));
+    cJSON_AddNumberToObject(o, "ckpt_read_ms", 1e3 * median(trd, 16));
 done:
+    llc_group_free(&head);
+    if (ws) model->ws_free(ws);
+    llc_batch_free(b);
     free(w2);
     free(t);
     llc_store_close(st);
@@ -144,75 +305,250 @@ done:
     return rc;
 }
 
+/* Hidden: `llc bench --child FILE --child-out OUT.json` measures one config. */
+static int child_main(const char *file, const char *outp, int draws)
+{
+    cJSON *o = cJSON_CreateObject();
+    char err[LLC_ERRLEN] = "";
+    int rc = bench_one(file, draws, o, err);
+    if (rc) cJSON_AddStringToObject(o, "error", err);
+    char *txt = cJSON_PrintUnformatted(o);
+    FILE *f = fopen(outp, "w");
+    int ok = f && txt && fputs(txt, f) >= 0;
+    if (f && fclose(f)) ok = 0;
+    cJSON_free(txt);
+    cJSON_Delete(o);
+    return ok ? (rc ? cli_exit_code(rc) : 0) : EXIT_IO;
+}
+
+static char *self_exe(void)
+{
+    static char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    return buf;
+}
+
+/* Run one config in a child; returns its JSON (or NULL) and peak RSS (MiB). */
+static cJSON *run_child(const char *file, int draws, double *rss_mb, char *err)
+{
+    char outp[] = "/tmp/llc-bench-child-XXXXXX";
+    int fd = mkstemp(outp);
+    if (fd < 0) {
+        llc_fail(err, LLC_ERR_IO, "cannot create a temporary file");
+        return NULL;
+    }
+    close(fd);
+    char *exe = self_exe(), dbuf[32], fbuf[4096];
+    snprintf(dbuf, sizeof dbuf, "%d", draws);
+    snprintf(fbuf, sizeof fbuf, "%s", file);
+    char *argv[] = {exe, (char *)"bench", (char *)"--child", fbuf, (char *)"--child-out", outp,
+                    (char *)"--draws", dbuf, NULL};
+    pid_t pid;
+    cJSON *o = NULL;
+    if (!exe || posix_spawn(&pid, exe, NULL, NULL, argv, environ) != 0) {
+        llc_fail(err, LLC_ERR_IO, "cannot start a child llc");
+        unlink(outp);
+        return NULL;
+    }
+    int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    *rss_mb = (double)ru.ru_maxrss / 1024.0;
+    char *text = cli_read_file(outp, NULL);
+    unlink(outp);
+    o = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!o) llc_fail(err, LLC_ERR_IO, "the child measuring %s failed (status %d)", file, status);
+    return o;
+}
+
+/* The PyTorch reference: JSON object from the script, or NULL (message in err). */
+static cJSON *run_torch(const char *script, const char *names, char *err)
+{
+    if (access(script, R_OK) != 0) {
+        llc_fail(err, LLC_ERR_NOTFOUND, "no PyTorch reference at %s", script);
+        return NULL;
+    }
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --json --chains 4 --configs '%s' 2>/dev/null", script, names);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        llc_fail(err, LLC_ERR_IO, "cannot run /usr/bin/python3");
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t k;
+    while (buf && (k = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += k;
+        if (cap - len < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int st = pclose(p);
+    cJSON *o = NULL;
+    if (buf) {
+        buf[len] = 0;
+        o = cJSON_Parse(buf);
+    }
+    free(buf);
+    if (!o) llc_fail(err, LLC_ERR_IO, "the PyTorch reference failed (exit %d; is python3-torch installed?)",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    return o;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_args a;
     int rc = cli_parse(&a, "bench", usage, defs, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
-    long long steps;
-    if (cli_get_ll(&a, "steps", 50, 5, 100000, &steps)) return EXIT_USAGE;
-    char list[4096];
+    long long draws;
+    if (cli_get_ll(&a, "draws", 0, 0, 1000000, &draws)) return EXIT_USAGE;
+    if (cli_get(&a, "child")) {
+        const char *outp = cli_get(&a, "child-out");
+        if (!outp) return cli_error(EXIT_USAGE, "bench: --child needs --child-out");
+        return child_main(cli_get(&a, "child"), outp, (int)draws);
+    }
+    char list[8192];
     const char *cl = cli_get(&a, "configs");
     if (cl) {
         snprintf(list, sizeof list, "%s", cl);
     } else {
         list[0] = 0;
-        const char *names[] = {"sort", "modadd", "icl", "text"};
-        for (int i = 0; i < 4; i++) {
-            char rel[64], p[1024];
-            snprintf(rel, sizeof rel, "configs/%s.json", names[i]);
+        const char *names[] = {"S", "M", "ICL", "DLN100", "DLN784"};
+        for (int i = 0; i < 5; i++) {
+            char rel[64], p[2048];
+            snprintf(rel, sizeof rel, "configs/bench/%s.json", names[i]);
             if (cli_data_path(rel, p, sizeof p) == 0) {
                 if (list[0]) strncat(list, ",", sizeof list - strlen(list) - 1);
                 strncat(list, p, sizeof list - strlen(list) - 1);
             }
         }
+        if (!list[0]) return cli_error(EXIT_NOTFOUND, "bench: data/configs/bench/*.json not found (give --configs)");
     }
     int threads = openblas_get_num_threads();
-    double g_all = sgemm_gflops(1024, 9);
+    double g_all = sgemm_gflops(1024, 1024, 1024, 9);
     openblas_set_num_threads(1);
-    double g_one = sgemm_gflops(1024, 9);
+    double g_one = sgemm_gflops(1024, 1024, 1024, 9);
     openblas_set_num_threads(threads);
-    printf("llc %s bench, %ld cores, OpenBLAS %d threads\n", LLC_VERSION, cli_cores(), threads);
-    printf("sgemm 1024^3 ceiling: %.1f GFLOP/s (%d threads), %.1f GFLOP/s (1 thread)\n\n", g_all, threads, g_one);
-    printf("%-28s %10s %12s %12s %12s %12s %10s\n", "config", "params", "fwd+bwd ms", "train tok/s", "ckpt bytes",
-           "overhead", "write ms");
+    const long cores = cli_cores();
+    printf("llc %s bench, %ld cores, OpenBLAS %d threads\n", LLC_VERSION, cores, threads);
+    printf("sgemm 1024^3 ceiling: %.1f GFLOP/s (%d threads), %.1f GFLOP/s (1 thread)\n", g_all, threads, g_one);
+    fflush(stdout);
     cJSON *js = cJSON_CreateObject();
     cJSON_AddNumberToObject(js, "ceiling_gflops", g_all);
     cJSON_AddNumberToObject(js, "ceiling_gflops_1thread", g_one);
+    cJSON_AddNumberToObject(js, "cores", (double)cores);
     cJSON *arr = cJSON_AddArrayToObject(js, "configs");
     int code = 0;
+    char names[1024] = "";
     char *save = NULL;
     for (char *f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-        bench_row r;
-        memset(&r, 0, sizeof r);
         const char *base = strrchr(f, '/');
-        snprintf(r.name, sizeof r.name, "%s", base ? base + 1 : f);
+        char name[256];
+        snprintf(name, sizeof name, "%s", base ? base + 1 : f);
+        char *dot = strstr(name, ".json");
+        if (dot && dot[5] == 0) *dot = 0;
         char err[LLC_ERRLEN] = "";
-        if ((rc = bench_config(f, (int)steps, &r, err))) {
-            code = cli_error(cli_exit_code(rc), "bench: %s: %s", f, err);
+        double rss = NAN;
+        cJSON *o = run_child(f, (int)draws, &rss, err);
+        if (!o) {
+            code = cli_error(EXIT_IO, "bench: %s: %s", f, err);
             continue;
         }
-        double raw = 4.0 * (double)r.n_params;
-        printf("%-28s %10zu %12.3f %12.0f %12.0f %11.1f%% %10.3f\n", r.name, r.n_params, r.fb_ms, r.tok_s, r.ckpt_bytes,
-               100.0 * (r.ckpt_bytes - raw) / raw, r.ckpt_write_ms);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "config", r.name);
-        cJSON_AddNumberToObject(o, "n_params", (double)r.n_params);
-        cJSON_AddNumberToObject(o, "train_step_ms", r.fb_ms);
-        cJSON_AddNumberToObject(o, "train_tokens_s", r.tok_s);
-        cJSON_AddNumberToObject(o, "ckpt_bytes", r.ckpt_bytes);
-        cJSON_AddNumberToObject(o, "ckpt_write_ms", r.ckpt_write_ms);
-        cJSON_AddNumberToObject(o, "ckpt_read_ms", r.ckpt_read_ms);
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+        if (cJSON_IsString(e)) {
+            code = cli_error(EXIT_USAGE, "bench: %s: %s", f, e->valuestring);
+            cJSON_Delete(o);
+            continue;
+        }
+        cJSON_AddItemToObject(o, "config", cJSON_CreateString(name));
+        cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
+        cJSON_AddNumberToObject(o, "pct_of_ceiling", 100.0 * num(o, "gflops") / g_all);
         cJSON_AddItemToArray(arr, o);
+        if (names[0]) strncat(names, ",", sizeof names - strlen(names) - 1);
+        strncat(names, name, sizeof names - strlen(names) - 1);
+        fprintf(stderr, "llc: bench %s done\n", name);
     }
+
+    /* the PyTorch reference */
+    const char *torch = cli_get(&a, "torch");
+    char script[2048] = "";
+    cJSON *tj = NULL;
+    if (!(torch && strcmp(torch, "none") == 0) && names[0]) {
+        if (torch) snprintf(script, sizeof script, "%s", torch);
+        else if (cli_data_path("../tests/bench/torch_sgld.py", script, sizeof script) != 0) script[0] = 0;
+        char err[LLC_ERRLEN] = "no tests/bench/torch_sgld.py next to the data directory";
+        if (script[0]) tj = run_torch(script, names, err);
+        if (!tj) fprintf(stderr, "llc: bench: PyTorch reference skipped: %s\n", err);
+    }
+    const cJSON *tcs = tj ? cJSON_GetObjectItemCaseSensitive(tj, "configs") : NULL;
+    cJSON *o;
+    cJSON_ArrayForEach(o, arr)
+    {
+        const char *nm = cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring;
+        const cJSON *t, *hit = NULL;
+        cJSON_ArrayForEach(t, tcs)
+        {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "config");
+            if (cJSON_IsString(c) && strcmp(c->valuestring, nm) == 0) hit = t;
+        }
+        double ts = hit ? num(hit, "steps_s") : NAN;
+        cJSON *oo = o;
+        if (isfinite(ts)) cJSON_AddNumberToObject(oo, "torch_steps_s", ts);
+        else cJSON_AddNullToObject(oo, "torch_steps_s");
+        if (isfinite(ts) && ts > 0) cJSON_AddNumberToObject(oo, "ratio", num(o, "llc_steps_s") / ts);
+        else cJSON_AddNullToObject(oo, "ratio");
+        const cJSON *bk = hit ? cJSON_GetObjectItemCaseSensitive(hit, "backend") : NULL;
+        const cJSON *ar = hit ? cJSON_GetObjectItemCaseSensitive(hit, "arrangement") : NULL;
+        char tb[160] = "-";
+        if (cJSON_IsString(bk)) snprintf(tb, sizeof tb, "%s/%s", bk->valuestring, cJSON_IsString(ar) ? ar->valuestring : "?");
+        cJSON_AddStringToObject(oo, "torch_backend", tb);
+    }
+    if (tj) {
+        const cJSON *tv = cJSON_GetObjectItemCaseSensitive(tj, "torch_version");
+        if (cJSON_IsString(tv)) cJSON_AddStringToObject(js, "torch_version", tv->valuestring);
+    }
+
+    printf("\n%-7s %8s %9s %8s %8s %7s %9s %9s %9s %9s %7s %7s %8s %6s %s\n", "config", "params", "GFLOP/st",
+           "fb ms", "fb GF/s", "GF/s", "%ceiling", "steps/s1", "steps/s", "head s/s", "torch", "ratio", "tok/s",
+           "RSS MB", "ckpt overhead / write ms; torch backend");
+    cJSON_ArrayForEach(o, arr)
+    {
+        printf("%-7s %8.0f %9.4f %8.3f %8.1f %7.1f %8.1f%% %9.1f %9.1f %9.1f %7.1f %6.2fx %8.0f %6.0f %.2f%% / %.2f; %s\n",
+               cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring, num(o, "n_params"),
+               num(o, "flops_per_step") / 1e9, num(o, "fwd_bwd_ms"), num(o, "fwd_bwd_gflops_1thread"),
+               num(o, "gflops"), num(o, "pct_of_ceiling"), num(o, "llc_steps_s_1thread"), num(o, "llc_steps_s"),
+               num(o, "llc_steps_s_head"), num(o, "torch_steps_s"), num(o, "ratio"), num(o, "train_tokens_s"),
+               num(o, "peak_rss_mb"), num(o, "ckpt_overhead_pct"), num(o, "ckpt_write_ms"),
+               cJSON_GetObjectItemCaseSensitive(o, "torch_backend")->valuestring);
+    }
+    printf("steps/s: SGLD steps per second of a 4-chain estimate (1 thread, all %ld cores, one head on all cores);\n"
+           "GF/s and %%ceiling: that all-core estimate against the all-thread sgemm ceiling.\n",
+           cores);
     const char *jf = cli_get(&a, "json");
     if (jf) {
         char *txt = cJSON_Print(js);
         FILE *out = fopen(jf, "w");
-        if (!out || !txt || fputs(txt, out) < 0) code = cli_error(EXIT_IO, "bench: cannot write %s", jf);
-        if (out) fclose(out);
+        int ok = out && txt && fputs(txt, out) >= 0;
+        if (out && fclose(out)) ok = 0;
+        if (!ok) code = cli_error(EXIT_IO, "bench: cannot write %s", jf);
         cJSON_free(txt);
     }
+    cJSON_Delete(tj);
     cJSON_Delete(js);
     return code;
 }

@@ -69,7 +69,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->auto_mala_every = 2;
     c->auto_agree_tol = 0.05;
     c->auto_pilot_draws = 100;
-    c->auto_max_rungs = 6;
+    c->auto_max_rungs = 10;
     c->auto_power_iters = 20;
     c->auto_eps_fallback = 1e-4;
 }
@@ -893,8 +893,12 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
     pilot A = {0}, B = {0};
     double best_stable = NAN; /* smallest eps without divergence */
     int chosen = -1;
+    double next = eps0;
     for (int r = 0; r < c->auto_max_rungs; r++) {
-        double eps = eps0 / pow(4.0, r);
+        /* a rung that fails on divergence or MALA halves eps; one whose
+         * lambda disagrees with eps/4 moves on to eps/4 (pilot B is reused) */
+        const double eps = next;
+        next = eps / 2;
         llc_eps_rung *R = &out->rung[r];
         out->n_rungs = r + 1;
         if (r > 0 && B.ran && fabs(B.eps - eps) <= 1e-12 * eps) {
@@ -915,6 +919,7 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
         if (c->auto_mala_every > 0 && isfinite(A.mala) && A.mala < c->auto_mala_target) continue;
         rc = run_pilot(p, eps / 4, 4, 4 * c->auto_mala_every, 2 * (uint64_t)r + 1, &B, err);
         if (rc) return rc;
+        next = eps / 4;
         R->llc_quarter = B.llc;
         R->se_quarter = B.se;
         if (B.n_div == 0 && eps / 4 < best_stable) best_stable = eps / 4;
@@ -940,7 +945,7 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
                      "%s (h=%.4g, p=%.4g): no rung of %d passed all checks; smallest eps without divergence",
                      start, h, out->precision, out->n_rungs);
         } else {
-            out->eps = eps0 / pow(4.0, out->n_rungs);
+            out->eps = next;
             snprintf(out->reason, sizeof out->reason,
                      "%s (h=%.4g, p=%.4g): every pilot diverged over %d rungs; eps below the last rung",
                      start, h, out->precision, out->n_rungs);

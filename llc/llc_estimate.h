@@ -97,8 +97,10 @@
  *   sampling chains are exact MCMC). Why adapt while moving: from w* the
  *   chain walks into ever stiffer regions; the curvature at w* (zero for a
  *   DLN at the origin) says nothing about them.
- *   Plain-SGLD path (inexact loss, or metropolis off): a ladder. For rung r
- *   = 0, 1, ..., auto_max_rungs-1, eps = eps0 / 4^r with eps0 = 4 *
+ *   Plain-SGLD path (inexact loss, or metropolis off): a ladder. Rung 0
+ *   has eps = eps0; a rung that fails on divergence or MALA is followed by
+ *   one at eps/2, one that fails the agreement test by one at eps/4 (up to
+ *   auto_max_rungs rungs), with eps0 = 4 *
  *   auto_bias_tol / p (SGLD's relative bias in a direction of precision p is
  *   (eps p/4)/(1 - eps p/4), GROUND_TRUTH §1; auto_bias_tol default 0.02;
  *   times rms_delta with RMSProp; auto_eps_fallback 1e-4 if p is not finite
@@ -109,8 +111,10 @@
  *   steps (equal simulated time). The rung PASSES when
  *       |lambda_A - lambda_B| <= max(auto_agree_tol * |lambda_B|, 3 se),
  *   se = sqrt(se_A^2 + se_B^2), se_X = (std over chains)/sqrt(chains)
- *   (auto_agree_tol default 0.05); the first passing rung gives eps. Pilot B
- *   of rung r is pilot A of rung r+1. If no rung passes, eps = the smallest
+ *   (auto_agree_tol default 0.05); the first passing rung gives eps. After a
+ *   disagreement, pilot B of rung r is pilot A of rung r+1. Why halve on a
+ *   MALA failure: the largest eps that passes is then found within a
+ *   factor 2 (quartering cost up to 4x in every estimate's length). If no rung passes, eps = the smallest
  *   eps tried with no divergence (or the smallest tried), and the reason says
  *   so.
  * The chosen eps, its reason, the curvature and (plain path) every rung are
@@ -211,7 +215,7 @@ typedef struct {
     int auto_mala_every;      /* 2 */
     double auto_agree_tol;    /* 0.05 */
     int auto_pilot_draws;     /* 100 */
-    int auto_max_rungs;       /* 6 (<= LLC_EPS_MAX_RUNGS) */
+    int auto_max_rungs;       /* 10 (<= LLC_EPS_MAX_RUNGS) */
     int auto_power_iters;     /* 20 */
     double auto_eps_fallback; /* 1e-4 */
 } llc_estimate_config;

@@ -1,17 +1,18 @@
 #!/bin/sh
 # make demo: the main job end to end on a small default — train a list-sorting
 # transformer, estimate the LLC of the model and of every head at every
-# checkpoint, print the curves (and plot them once `llc plot` exists).
+# checkpoint with DEFAULT sampler settings (automatic step size and lengths),
+# print the curves and plot them.
 set -e
 LLC=${LLC:-build/llc}
 DB=${DEMO_DB:-demo.db}
 rm -f "$DB" "$DB-wal" "$DB-shm"
 echo "== llc train: list sorting, 1 layer x 4 heads (writes $DB)"
-$LLC train --db "$DB" --task sort --run demo --steps 1500 --set ckpt_linear=16 --set ckpt_log=0
+$LLC train --db "$DB" --task sort --run demo --steps 1500 --set ckpt_linear=8 --set ckpt_log=0
 echo "== llc estimate: whole model, every checkpoint"
-$LLC estimate --db "$DB" --run demo --eps 1e-4 --burnin 0 --thin 1 --draws 200
+$LLC estimate --db "$DB" --run demo
 echo "== llc estimate: every head (weight-refined), every checkpoint"
-$LLC estimate --db "$DB" --run demo --heads all --eps 1e-4 --burnin 0 --thin 1 --draws 200
+$LLC estimate --db "$DB" --run demo --heads all
 echo "== llc curves"
 $LLC curves --db "$DB" --run demo
 echo "== the same with sqlite3:"

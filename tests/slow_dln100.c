@@ -5,11 +5,8 @@
  * (llc_estimate_config_default; threads and seed only). Passes when
  * lambda-hat is within 15% of 3750.
  *
- * Build and run (from the repository root, after make build/libllc.a):
- *   cc -std=c11 -D_GNU_SOURCE -O2 -Icore -Itasks -Isgld -Illc -Itests \
- *      -o build/tests/slow_dln100 tests/slow_dln100.c tests/testutil.c build/libllc.a \
- *      -lopenblas -lgsl -lsqlite3 -lcjson -lpthread -lm
- *   ./build/tests/slow_dln100 [threads]        (default 2)
+ * Build and run: make accuracy (= build/tests/slow_dln100 2; the argument
+ * is the thread count, default 2).
  * Runtime on 2 cores: about half an hour (the default step budget of 1e6
  * steps per chain, 4 chains, ~0.8 ms per Metropolis step). TEST_SEED
  * overrides the seed.

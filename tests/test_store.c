@@ -1,12 +1,15 @@
 /* test_store.c - the SQLite store (core/store.c): schema and pragmas, runs,
  * bit-exact checkpoints, log rows and resume state, bad BLOBs written behind
- * the store's back, files that are not stores, newer and older schemas,
+ * the store's back, files that are not stores, a newer schema, stores of
+ * every older schema version (rebuilt with raw SQL) migrated keeping every
+ * value, a migration failing part-way, two processes migrating at once,
  * read-only opens, transactions and savepoints, SQL-looking ids, two
  * processes writing at once, and a full disk (RLIMIT_FSIZE in a child).
  *
  * Every file lives in a fresh mkdtemp directory under /tmp, removed at the
  * end. Random parameters come from a printed seed (TEST_SEED overrides it).
  */
+#include "llc_results.h"
 #include "llc_store.h"
 #include "testutil.h"
 
@@ -648,35 +651,752 @@ static void test_schema_versions(void)
     CHECK(strstr(err, p) && strstr(err, want), "newer: message: %s", err);
     rc = llc_store_open(p, LLC_STORE_READONLY, &s, err);
     CHECK(rc == LLC_ERR_SCHEMA, "newer: refused read-only too");
+}
 
-#if LLC_SCHEMA_VERSION == 2
-    /* an older store (v1: what the v1->v2 migration adds removed) migrates
-     * step by step and keeps its data */
-    path_of(p, sizeof p, "older.db");
-    float w[4] = {1, -2, 3, -4}, got[4];
-    s = open_rw(p);
-    if (s) {
-        llc_store_run_create(s, "r1", "sort", "{}", 4, 1);
-        llc_store_checkpoint_put(s, "r1", 3, 1, 1, w, 4, NULL, 0, NULL, 0);
-        llc_store_close(s);
+/* ---- older stores ----
+ * Every schema version an earlier llc wrote, rebuilt with raw SQL the way
+ * that llc built it (journal_mode WAL, then one transaction with the CREATE
+ * statements, application_id and user_version), with rows as it wrote them.
+ * The CREATE statements are frozen copies of core/store.c's schema_v1 and
+ * schema_v2 (later edits there must not change what an old store is). */
+
+static const char old_schema_v1[] =
+    "CREATE TABLE runs("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " task TEXT,"
+    " config TEXT,"
+    " n_params INTEGER,"
+    " status TEXT NOT NULL DEFAULT 'running' CHECK(status IN ('running','done','failed')),"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " seed INTEGER,"
+    " message TEXT);"
+    "CREATE INDEX runs_by_created ON runs(created, id);"
+    "CREATE TABLE checkpoints("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " train_loss REAL,"
+    " test_loss REAL,"
+    " params BLOB NOT NULL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " PRIMARY KEY(run, step));"
+    "CREATE TABLE train_log("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " loss REAL,"
+    " lr REAL,"
+    " grad_norm REAL,"
+    " elapsed REAL,"
+    " PRIMARY KEY(run, step)) WITHOUT ROWID;"
+    "CREATE TABLE train_state("
+    " run TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " state BLOB);";
+
+static const char old_schema_v2[] =
+    "CREATE TABLE estimates("
+    " id INTEGER PRIMARY KEY,"
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " settings TEXT NOT NULL,"
+    " sampler TEXT, eps REAL, eps_auto INTEGER, eps_reason TEXT, gamma REAL, nbeta REAL, nbeta_mode TEXT,"
+    " chains INTEGER, draws INTEGER, burnin INTEGER, thin INTEGER, batch INTEGER, init_batches INTEGER,"
+    " seed INTEGER, n_params INTEGER, init_loss REAL, llc_mean REAL, llc_std REAL,"
+    " status TEXT NOT NULL, n_diverged INTEGER, frac_below REAL, rhat REAL, mala_accept REAL,"
+    " diagnostics TEXT, seconds REAL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " UNIQUE(run, step, target, data, settings));"
+    "CREATE INDEX estimates_curve ON estimates(run, target, data, step);"
+    "CREATE TABLE estimate_chains("
+    " estimate INTEGER NOT NULL REFERENCES estimates(id) ON DELETE CASCADE,"
+    " chain INTEGER NOT NULL,"
+    " llc REAL, diverged INTEGER, diverged_at INTEGER, mala REAL,"
+    " trace BLOB,"
+    " PRIMARY KEY(estimate, chain));"
+    "CREATE VIEW curves AS"
+    " SELECT e.run, e.target, e.data, e.step, e.llc_mean, e.llc_std FROM estimates e"
+    " WHERE e.status = 'ok' AND e.id = (SELECT max(x.id) FROM estimates x WHERE x.run = e.run"
+    " AND x.target = e.target AND x.data = e.data AND x.step = e.step AND x.status = 'ok');";
+
+#define OLD_N_PARAMS 256
+#define OLD_STATE_BYTES 333
+#define OLD_DRAWS 3
+#define OLD_SEED_R2 0xFEDCBA9876543210ULL /* stored as the signed -81985529216486896 */
+#define OLD_SETTINGS_1 "{\"chains\":2,\"draws\":3,\"eps\":0.0001}"
+
+/* BLOBs are zeroblob placeholders here, filled with bound values by old_blobs */
+static const char old_rows_v1[] =
+    "INSERT INTO runs(id, task, config, n_params, status, created, version, seed, message) VALUES"
+    " ('r1','sort','{\"task\":\"sort\",\"seed\":1}',256,'done','2024-11-01T10:00:00Z','0.1.0',1,NULL),"
+    " ('r2','modadd','{\"task\":\"modadd\"}',256,'failed','2024-11-02T09:30:00Z','0.1.0',"
+    "  -81985529216486896,'loss is NaN at step 30');"
+    "INSERT INTO checkpoints(run, step, train_loss, test_loss, params, created) VALUES"
+    " ('r1',0,3.25,3.2701,zeroblob(1024),'2024-11-01T10:00:01Z'),"
+    " ('r1',10,2.5,2.625,zeroblob(1024),'2024-11-01T10:00:02Z'),"
+    " ('r1',20,0.0625,0.30000000000000004,zeroblob(1024),'2024-11-01T10:00:03Z'),"
+    " ('r2',0,4.5,4.6,zeroblob(1024),'2024-11-02T09:30:01Z'),"
+    " ('r2',20,1099511627776.0,NULL,zeroblob(1024),'2024-11-02T09:30:02Z');"
+    "INSERT INTO train_log(run, step, loss, lr, grad_norm, elapsed) VALUES"
+    " ('r1',1,3.3,0.001,1.5,0.01),('r1',10,2.9,0.001,1.25,0.1),('r1',20,2.1,0.0005,0.875,0.2),"
+    " ('r2',1,4.6,0.003,2.0,0.01),('r2',29,5e300,0.003,NULL,0.3);"
+    "INSERT INTO train_state(run, step, state) VALUES ('r1',20,zeroblob(1)),('r2',20,NULL);";
+
+static const char old_rows_v2[] =
+    "INSERT INTO estimates(id, run, step, target, data, settings, sampler, eps, eps_auto, eps_reason, gamma,"
+    " nbeta, nbeta_mode, chains, draws, burnin, thin, batch, init_batches, seed, n_params, init_loss, llc_mean,"
+    " llc_std, status, n_diverged, frac_below, rhat, mala_accept, diagnostics, seconds, created, version) VALUES"
+    " (1,'r1',0,'model','train','" OLD_SETTINGS_1 "','sgld',1e-4,0,'given',100,12.5,'n_log_n',"
+    "  2,3,0,1,32,16,0,256,3.2686,5.5,0.25,'ok',0,0.41,1.02,NULL,'{\"full_batch\":false}',0.5,"
+    "  '2024-11-03T08:00:00Z','0.2.0'),"
+    " (2,'r1',10,'model','train','{\"chains\":2,\"draws\":3,\"eps\":0.1}','sgld',0.1,0,'given',100,12.5,"
+    "  'n_log_n',2,3,0,1,32,16,0,256,2.9,NULL,NULL,'diverged',2,NULL,NULL,NULL,'{}',0.4,"
+    "  '2024-11-03T08:00:01Z','0.2.0'),"
+    " (3,'r1',10,'model','train','{\"chains\":2,\"draws\":3,\"eps\":\"auto\"}','sgld',3e-5,1,'mala 0.92',"
+    "  100,12.5,'n_log_n',2,3,10,2,32,16,7,256,2.9,7.25,0.5,'ok',0,0.3,0.99,0.93,"
+    "  '{\"eps_auto\":{\"eps\":3e-05}}',2.5,'2024-11-03T08:00:02Z','0.2.0'),"
+    " (4,'r1',20,'0.1','train','" OLD_SETTINGS_1 "','sgld',1e-4,0,'given',100,12.5,'n_log_n',"
+    "  2,3,0,1,32,16,0,64,2.1,1.75,0.125,'ok',0,0.5,1.0,NULL,'{}',0.3,'2024-11-03T08:00:03Z','0.2.0');"
+    "INSERT INTO estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace) VALUES"
+    " (1,0,5.25,0,-1,NULL,zeroblob(24)),(1,1,5.75,0,-1,NULL,zeroblob(24)),"
+    " (2,0,NULL,1,5,NULL,zeroblob(24)),(2,1,NULL,1,7,NULL,zeroblob(24)),"
+    " (3,0,7.0,0,-1,0.92,zeroblob(24)),(3,1,7.5,0,-1,0.94,zeroblob(24)),"
+    " (4,0,1.625,0,-1,NULL,zeroblob(24)),(4,1,1.875,0,-1,NULL,zeroblob(24));";
+
+/* the checkpoints of old_rows_v1, run index for params_of; train losses
+ * exact in binary (SQLite's text-to-double parse need not round correctly:
+ * under valgrind, which runs long double as double, it does not) */
+static const struct {
+    const char *run;
+    int ri;
+    long long step;
+    double train_loss;
+} old_ckpts[] = {
+    {"r1", 1, 0, 3.25}, {"r1", 1, 10, 2.5}, {"r1", 1, 20, 0.0625}, {"r2", 2, 0, 4.5}, {"r2", 2, 20, 0x1p40},
+};
+#define N_OLD_CKPTS (int)(sizeof old_ckpts / sizeof old_ckpts[0])
+
+static void old_state(unsigned char *b)
+{
+    for (int i = 0; i < OLD_STATE_BYTES; i++) b[i] = (unsigned char)(i * 131 + 7);
+}
+
+/* A chain's loss trace as little-endian float64, NaN after a divergence. */
+static void old_trace(unsigned char *b, int est, int chain)
+{
+    for (int k = 0; k < OLD_DRAWS; k++) {
+        double v = est == 2 && k > 0 ? (double)NAN : 3.0 + 0.1 * est + 0.01 * chain - 0.001 * k;
+        uint64_t u;
+        memcpy(&u, &v, 8);
+        for (int j = 0; j < 8; j++) b[8 * k + j] = (unsigned char)(u >> (8 * j));
     }
-    CHECK(raw_exec(p, "DROP VIEW curves; DROP TABLE estimate_chains; DROP TABLE estimates; "
-                      "PRAGMA user_version = 1") == SQLITE_OK,
-          "older: raw downgrade to v1");
-    rc = llc_store_open(p, LLC_STORE_READONLY, &s, err);
-    CHECK(rc == LLC_ERR_SCHEMA && strstr(err, "open it once for writing"),
-          "older: read-only open asks for an upgrade: %s", err);
-    s = open_rw(p);
-    CHECK(s != NULL, "older: read-write open migrates");
+}
+
+/* Fill the placeholder BLOBs with bound values (params: finite LE float32). */
+static int old_blobs(sqlite3 *db, int version)
+{
+    sqlite3_stmt *st = NULL;
+    int ok = 1;
+    float w[OLD_N_PARAMS];
+    ok &= sqlite3_prepare_v2(db, "UPDATE checkpoints SET params = ?3 WHERE run = ?1 AND step = ?2", -1, &st, NULL) ==
+          SQLITE_OK;
+    for (int i = 0; ok && i < N_OLD_CKPTS; i++) {
+        params_of(w, OLD_N_PARAMS, old_ckpts[i].ri, old_ckpts[i].step);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, old_ckpts[i].run, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, old_ckpts[i].step);
+        sqlite3_bind_blob(st, 3, w, (int)sizeof w, SQLITE_TRANSIENT); /* LE host: as llc wrote them */
+        ok &= sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+    }
+    sqlite3_finalize(st);
+    unsigned char state[OLD_STATE_BYTES], trace[8 * OLD_DRAWS];
+    old_state(state);
+    st = NULL;
+    ok &= sqlite3_prepare_v2(db, "UPDATE train_state SET state = ?1 WHERE run = 'r1'", -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_blob(st, 1, state, (int)sizeof state, SQLITE_STATIC);
+        ok &= sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+    }
+    sqlite3_finalize(st);
+    if (version < 2) return ok ? 0 : -1;
+    st = NULL;
+    ok &= sqlite3_prepare_v2(db, "UPDATE estimate_chains SET trace = ?3 WHERE estimate = ?1 AND chain = ?2", -1, &st,
+                             NULL) == SQLITE_OK;
+    for (int e = 1; ok && e <= 4; e++)
+        for (int c = 0; ok && c < 2; c++) {
+            old_trace(trace, e, c);
+            sqlite3_reset(st);
+            sqlite3_bind_int(st, 1, e);
+            sqlite3_bind_int(st, 2, c);
+            sqlite3_bind_blob(st, 3, trace, (int)sizeof trace, SQLITE_TRANSIENT);
+            ok &= sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+        }
+    sqlite3_finalize(st);
+    return ok ? 0 : -1;
+}
+
+typedef struct {
+    const char *file;
+    int version;    /* PRAGMA user_version of the store */
+    int zero_bytes; /* version 0: a zero-byte file, else an SQLite file without tables */
+} old_store;
+
+static const old_store old_stores[] = {
+    {"old-v0-empty.db", 0, 1},
+    {"old-v0-notables.db", 0, 0},
+    {"old-v1.db", 1, 0},
+    {"old-v2.db", 2, 0},
+};
+_Static_assert(LLC_SCHEMA_VERSION == 3, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
+
+/* Build store o at p (replacing any file there). 0 on success. */
+static int build_old_store(const char *p, const old_store *o)
+{
+    char wal[300], sql[128];
+    unlink(p);
+    snprintf(wal, sizeof wal, "%s-wal", p);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", p);
+    unlink(wal);
+    if (o->zero_bytes) {
+        write_file(p, "");
+        return file_exists(p) ? 0 : -1;
+    }
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version == 0) /* a real SQLite file, nothing in it */
+        rc = sqlite3_exec(db, "CREATE TABLE scratch(x); DROP TABLE scratch", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_schema_v1, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 2) rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, NULL);
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT", APP_ID, o->version);
+    if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_rows_v1, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 2) rc = sqlite3_exec(db, old_rows_v2, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 1) rc = old_blobs(db, o->version) ? SQLITE_ERROR : SQLITE_OK;
+    if (rc != SQLITE_OK) printf("build %s: %s\n", p, db ? sqlite3_errmsg(db) : "no connection");
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* One SELECT per table and view of db as it is now, of its columns as they
+ * are now, every row in a fixed order ("SELECT 'name', c1, .. ORDER BY 2, ..;"). */
+static char *dump_queries(sqlite3 *db)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sqlite3_stmt *t = NULL, *c = NULL;
+    if (!f) return NULL;
+    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite%'"
+                           " ORDER BY name", -1, &t, NULL);
+    sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1) ORDER BY cid", -1, &c, NULL);
+    while (t && c && sqlite3_step(t) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(t, 0);
+        int k = 0;
+        fprintf(f, "SELECT '%s'", name);
+        sqlite3_bind_text(c, 1, name, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(c) == SQLITE_ROW) {
+            fprintf(f, ", \"%s\"", (const char *)sqlite3_column_text(c, 0));
+            k++;
+        }
+        sqlite3_reset(c);
+        fprintf(f, " FROM \"%s\" ORDER BY", name);
+        for (int i = 0; i < k; i++) fprintf(f, "%s %d", i ? "," : "", i + 2);
+        fprintf(f, ";\n");
+    }
+    sqlite3_finalize(t);
+    sqlite3_finalize(c);
+    fclose(f);
+    return buf;
+}
+
+/* Every row of every query in qs, value by value and type-tagged (REAL as
+ * %a, so bit for bit; BLOB as hex). NULL if a query fails (a column gone). */
+static char *dump_rows(sqlite3 *db, const char *qs, int *n_rows)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int ok = 1;
+    *n_rows = 0;
+    FILE *f = qs ? open_memstream(&buf, &len) : NULL;
+    if (!f) return NULL;
+    const char *tail = qs;
+    while (ok && *tail) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
+            printf("dump: %s\n", sqlite3_errmsg(db));
+            ok = 0;
+            break;
+        }
+        if (!st) break; /* only whitespace left */
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            (*n_rows)++;
+            for (int i = 0; i < sqlite3_column_count(st); i++) {
+                switch (sqlite3_column_type(st, i)) {
+                case SQLITE_INTEGER: fprintf(f, "|i%lld", (long long)sqlite3_column_int64(st, i)); break;
+                case SQLITE_FLOAT: fprintf(f, "|f%a", sqlite3_column_double(st, i)); break;
+                case SQLITE_TEXT:
+                    fprintf(f, "|t%d:%s", sqlite3_column_bytes(st, i), (const char *)sqlite3_column_text(st, i));
+                    break;
+                case SQLITE_BLOB: {
+                    const unsigned char *b = sqlite3_column_blob(st, i);
+                    int nb = sqlite3_column_bytes(st, i);
+                    fprintf(f, "|b%d:", nb);
+                    for (int j = 0; j < nb; j++) fprintf(f, "%02x", b[j]);
+                    break;
+                }
+                default: fprintf(f, "|n");
+                }
+            }
+            fputc('\n', f);
+        }
+        ok &= rc == SQLITE_DONE;
+        sqlite3_finalize(st);
+    }
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* The whole file (n bytes), malloc'd; NULL if unreadable. */
+static char *read_all(const char *p, size_t *n)
+{
+    FILE *f = fopen(p, "rb");
+    char *b = NULL;
+    *n = 0;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long sz = ftell(f);
+        rewind(f);
+        b = malloc(sz > 0 ? (size_t)sz : 1);
+        if (b && fread(b, 1, (size_t)sz, f) == (size_t)sz) *n = (size_t)sz;
+        else {
+            free(b);
+            b = NULL;
+        }
+    }
+    fclose(f);
+    return b;
+}
+
+/* Write an estimate through llc_results_put with every v3 field set. */
+static int put_v3_estimate(llc_store *s, long long step, long long *id)
+{
+    llc_estimate_result r;
+    memset(&r, 0, sizeof r);
+    llc_estimate_config_default(&r.cfg);
+    double trace[2 * OLD_DRAWS] = {2.0, 1.9, 1.8, 2.1, 2.0, 1.95}, chain_llc[2] = {4.25, 4.75}, mala[2] = {NAN, NAN};
+    int diverged[2] = {0, 0};
+    long diverged_at[2] = {-1, -1}, burnin[2] = {100, 200}, thin[2] = {3, 4};
+    r.eps = 1e-4;
+    r.nbeta = 12.5;
+    r.nbeta_mode = LLC_NBETA_GIVEN;
+    r.init_loss = 2.0;
+    r.llc_mean = 4.5;
+    r.llc_std = 0.25;
+    r.chains = 2;
+    r.draws = OLD_DRAWS;
+    r.status = "ok";
+    r.chain_llc = chain_llc;
+    r.chain_diverged = diverged;
+    r.chain_diverged_at = diverged_at;
+    r.chain_mala = mala;
+    r.trace = trace;
+    r.metropolis = 1;
+    r.exact_loss = 1;
+    r.paired = 0;
+    r.burnin = 200;
+    r.chain_burnin = burnin;
+    r.thin = 4;
+    r.chain_thin = thin;
+    r.sim_time = 0.125;
+    r.steps_capped = 1;
+    r.accept_rate = 0.75;
+    r.frac_below = 0.5;
+    r.rhat = 1.01;
+    r.mala_accept = NAN;
+    r.seconds = 0.25;
+    return llc_results_put(s, "r1", step, "model", "train", "{\"metropolis\":true}", OLD_N_PARAMS, &r, 0, id);
+}
+
+/* For each older store: a read-only open refuses it and leaves the file as
+ * it was; a read-write open migrates it to LLC_SCHEMA_VERSION keeping every
+ * row bit for bit, adds the new columns (NULL on old rows), and the store
+ * then takes new writes through the normal API. */
+static void test_older_stores(void)
+{
+    for (size_t k = 0; k < sizeof old_stores / sizeof old_stores[0]; k++) {
+        const old_store *o = &old_stores[k];
+        const int v = o->version;
+        char p[256], err[LLC_ERRLEN], want[160], tag[40];
+        path_of(p, sizeof p, o->file);
+        snprintf(tag, sizeof tag, "older v%d%s", v, v ? "" : o->zero_bytes ? " (empty file)" : " (no tables)");
+        if (build_old_store(p, o)) {
+            CHECK(0, "%s: build the old store with raw SQL", tag);
+            continue;
+        }
+
+        /* the store as the old llc left it, value by value */
+        sqlite3 *raw = NULL;
+        sqlite3_open_v2(p, &raw, SQLITE_OPEN_READONLY, NULL);
+        CHECK(db_int(raw, "PRAGMA user_version") == v, "%s: built at user_version %d", tag, v);
+        char *queries = dump_queries(raw);
+        int n_before = 0, n_after = 0;
+        char *before = dump_rows(raw, queries, &n_before);
+        /* 2+5+5+2 rows of v1 tables; v2 adds 4 estimates, 8 chains, 3 curve points */
+        const int want_rows = v == 0 ? 0 : v == 1 ? 14 : 14 + 4 + 8 + 3;
+        CHECK(before && n_before == want_rows, "%s: the old store holds %d rows (got %d)", tag, want_rows, n_before);
+        sqlite3_close(raw);
+        size_t n_file = 0, n_file2 = 0;
+        char *file = read_all(p, &n_file);
+
+        /* read-only: refused with the documented message, nothing migrated */
+        llc_store *s = NULL;
+        err[0] = '\0';
+        int rc = llc_store_open(p, LLC_STORE_READONLY, &s, err);
+        CHECK(rc == LLC_ERR_SCHEMA && s == NULL, "%s: a read-only open is refused with LLC_ERR_SCHEMA (rc %d)", tag,
+              rc);
+        if (v == 0)
+            snprintf(want, sizeof want, "is an empty database, not an llc store yet");
+        else
+            snprintf(want, sizeof want, "has schema version %d, older than this llc's %d: open it once for writing", v,
+                     LLC_SCHEMA_VERSION);
+        CHECK(strstr(err, p) && strstr(err, want), "%s: read-only message: %s", tag, err);
+        llc_store_close(s);
+        char *file2 = read_all(p, &n_file2);
+        CHECK(file && file2 && n_file == n_file2 && !memcmp(file, file2, n_file),
+              "%s: the read-only open left the file byte for byte as it was (%zu bytes)", tag, n_file);
+        free(file);
+        free(file2);
+
+        /* read-write: migrated */
+        s = NULL;
+        err[0] = '\0';
+        rc = llc_store_open(p, LLC_STORE_RW, &s, err);
+        CHECK(rc == LLC_OK && s != NULL, "%s: a read-write open migrates it (%s)", tag, err);
+        if (!s) {
+            free(queries);
+            free(before);
+            continue;
+        }
+        sqlite3 *db = llc_store_db(s);
+        char text[64];
+        CHECK(db_int(db, "PRAGMA user_version") == LLC_SCHEMA_VERSION, "%s: now at user_version %d", tag,
+              LLC_SCHEMA_VERSION);
+        CHECK(db_int(db, "PRAGMA application_id") == APP_ID, "%s: application_id is llc's", tag);
+        db_text(db, "PRAGMA journal_mode", text, sizeof text);
+        CHECK(!strcmp(text, "wal"), "%s: journal_mode wal (%s)", tag, text);
+        db_text(db, "PRAGMA integrity_check", text, sizeof text);
+        CHECK(!strcmp(text, "ok"), "%s: integrity_check ok (%s)", tag, text);
+        CHECK(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check") == 0, "%s: no foreign key violations", tag);
+        char *after = dump_rows(db, queries, &n_after);
+        CHECK(before && after && !strcmp(before, after),
+              "%s: every old row of every old table and view is identical, value by value (%d rows)", tag, n_after);
+
+        /* the v3 columns exist, and are NULL on the old rows */
+        static const char *const new_cols[] = {
+            "SELECT metropolis, accept_rate, exact_loss, paired, sim_time, steps_capped FROM estimates",
+            "SELECT burnin, thin FROM estimate_chains"};
+        for (int i = 0; i < 2; i++) {
+            sqlite3_stmt *st = NULL;
+            CHECK(sqlite3_prepare_v2(db, new_cols[i], -1, &st, NULL) == SQLITE_OK, "%s: %s prepares (%s)", tag,
+                  new_cols[i], sqlite3_errmsg(db));
+            sqlite3_finalize(st);
+        }
+        CHECK(db_int(db, "SELECT count(*) FROM estimates") == (v >= 2 ? 4 : 0) &&
+                  db_int(db, "SELECT count(*) FROM estimates WHERE metropolis IS NULL AND accept_rate IS NULL AND "
+                             "exact_loss IS NULL AND paired IS NULL AND sim_time IS NULL AND steps_capped IS NULL") ==
+                      (v >= 2 ? 4 : 0),
+              "%s: the new estimates columns are NULL on every old row", tag);
+        CHECK(db_int(db, "SELECT count(*) FROM estimate_chains WHERE burnin IS NULL AND thin IS NULL") ==
+                  (v >= 2 ? 8 : 0),
+              "%s: the new estimate_chains columns are NULL on every old row", tag);
+        CHECK(db_int(db, "SELECT count(*) FROM curves") == (v >= 2 ? 3 : 0), "%s: the curves view works", tag);
+        if (v >= 2)
+            CHECK(db_int(db, "SELECT llc_mean * 4 FROM curves WHERE run = 'r1' AND target = 'model' AND step = 10") ==
+                      29,
+                  "%s: curves still picks the newest ok estimate of a point", tag);
+
+        /* old rows through the API */
+        if (v >= 1) {
+            float w[OLD_N_PARAMS], got[OLD_N_PARAMS];
+            int ok = 1;
+            for (int i = 0; i < N_OLD_CKPTS; i++) {
+                double tl = 0;
+                params_of(w, OLD_N_PARAMS, old_ckpts[i].ri, old_ckpts[i].step);
+                ok &= llc_store_checkpoint_get(s, old_ckpts[i].run, old_ckpts[i].step, got, OLD_N_PARAMS, &tl, NULL) ==
+                          LLC_OK &&
+                      !memcmp(w, got, sizeof w) && tl == old_ckpts[i].train_loss;
+            }
+            CHECK(ok, "%s: every old checkpoint reads back bit-exact with its loss", tag);
+            long long *steps = NULL;
+            int n = 0;
+            CHECK(llc_store_checkpoint_steps(s, "r1", &steps, &n) == LLC_OK && n == 3 && steps[0] == 0 &&
+                      steps[1] == 10 && steps[2] == 20,
+                  "%s: old checkpoint steps listed", tag);
+            free(steps);
+            unsigned char st_want[OLD_STATE_BYTES];
+            void *st_got = NULL;
+            size_t st_n = 0;
+            long long st_step = 0;
+            old_state(st_want);
+            CHECK(llc_store_train_state_get(s, "r1", &st_step, &st_got, &st_n) == LLC_OK && st_step == 20 &&
+                      st_n == sizeof st_want && !memcmp(st_got, st_want, st_n),
+                  "%s: the old resume state reads back", tag);
+            free(st_got);
+            llc_run_info r = {0};
+            CHECK(llc_store_run_get(s, "r2", &r) == LLC_OK && r.seed == OLD_SEED_R2 && !strcmp(r.status, "failed") &&
+                      !strcmp(r.message, "loss is NaN at step 30") && !strcmp(r.created, "2024-11-02T09:30:00Z"),
+                  "%s: the old run reads back", tag);
+            llc_run_info_free(&r);
+        }
+        if (v >= 2) {
+            long long id = 0;
+            rc = llc_results_find(s, "r1", 0, "model", "train", OLD_SETTINGS_1, &id);
+            CHECK(rc == LLC_OK && id == 1, "%s: an old estimate is found by its keys (rc %d, id %lld)", tag, rc, id);
+        }
+
+        /* new writes through the normal API */
+        float w[OLD_N_PARAMS], got[OLD_N_PARAMS];
+        if (v == 0)
+            CHECK(llc_store_run_create(s, "r1", "sort", "{}", OLD_N_PARAMS, 1) == LLC_OK, "%s: a new run", tag);
+        else
+            CHECK(llc_store_run_create(s, "r3", "sort", "{}", OLD_N_PARAMS, 1) == LLC_OK, "%s: a new run", tag);
+        params_of(w, OLD_N_PARAMS, 1, 30);
+        llc_log_row log[2] = {{29, 1.5, 1e-3, 0.5, 3.0}, {30, 1.25, 1e-3, 0.5, 3.1}};
+        unsigned char state[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        rc = llc_store_checkpoint_put(s, "r1", 30, 1.25, 1.5, w, OLD_N_PARAMS, log, 2, state, sizeof state);
+        CHECK(rc == LLC_OK, "%s: checkpoint_put of a new step (%s)", tag, llc_store_errmsg(s));
+        CHECK(llc_store_checkpoint_get(s, "r1", 30, got, OLD_N_PARAMS, NULL, NULL) == LLC_OK &&
+                  !memcmp(w, got, sizeof w),
+              "%s: and reads back", tag);
+        if (v >= 1) {
+            params_of(w, OLD_N_PARAMS, 1, 10);
+            CHECK(llc_store_checkpoint_put(s, "r1", 10, 2.5, 2.625, w, OLD_N_PARAMS, NULL, 0, NULL, 0) == LLC_OK,
+                  "%s: re-putting an old checkpoint with identical params is accepted", tag);
+            w[7] += 1;
+            CHECK(llc_store_checkpoint_put(s, "r1", 10, 2.5, 2.625, w, OLD_N_PARAMS, NULL, 0, NULL, 0) ==
+                      LLC_ERR_EXISTS,
+                  "%s: different params for an old checkpoint are refused", tag);
+        }
+        long long id = 0;
+        rc = put_v3_estimate(s, 30, &id);
+        CHECK(rc == LLC_OK, "%s: llc_results_put of a new estimate (%s)", tag, llc_store_errmsg(s));
+        char q[300];
+        snprintf(q, sizeof q,
+                 "SELECT metropolis || ' ' || accept_rate || ' ' || exact_loss || ' ' || paired || ' ' || sim_time ||"
+                 " ' ' || steps_capped FROM estimates WHERE id = %lld",
+                 id);
+        db_text(db, q, text, sizeof text);
+        CHECK(!strcmp(text, "1 0.75 1 0 0.125 1"), "%s: its v3 columns are stored (%s)", tag, text);
+        snprintf(q, sizeof q,
+                 "SELECT group_concat(burnin || '/' || thin || '/' || length(trace), ' ') FROM "
+                 "(SELECT * FROM estimate_chains WHERE estimate = %lld ORDER BY chain)",
+                 id);
+        db_text(db, q, text, sizeof text);
+        CHECK(!strcmp(text, "100/3/24 200/4/24"), "%s: its chains' burn-in, thin and traces are stored (%s)", tag,
+              text);
+        llc_curve_point *pts = NULL;
+        int n = 0;
+        rc = llc_results_curves(s, "r1", "model", "train", &pts, &n);
+        CHECK(rc == LLC_OK && n == (v >= 2 ? 3 : 1) && n > 0 && pts[n - 1].step == 30 && pts[n - 1].llc_mean == 4.5 &&
+                  (v < 2 || (pts[0].step == 0 && pts[0].llc_mean == 5.5 && pts[1].step == 10 &&
+                             pts[1].llc_mean == 7.25)),
+              "%s: the curve of r1 has the old and new points (%d)", tag, n);
+        free(pts);
+        llc_store_close(s);
+
+        /* reopened: nothing left to migrate, read-only opens work */
+        s = NULL;
+        err[0] = '\0';
+        rc = llc_store_open(p, LLC_STORE_READONLY, &s, err);
+        CHECK(rc == LLC_OK && s, "%s: the migrated store opens read-only (%s)", tag, err);
+        if (s) {
+            CHECK(db_int(llc_store_db(s), "PRAGMA user_version") == LLC_SCHEMA_VERSION &&
+                      db_int(llc_store_db(s), "SELECT count(*) FROM checkpoints") == (v >= 1 ? 6 : 1),
+                  "%s: with the new checkpoint", tag);
+            llc_store_close(s);
+        }
+        free(queries);
+        free(before);
+        free(after);
+    }
+}
+
+/* A migration that fails part-way (a step whose SQL conflicts with what is
+ * in the file) leaves the store at its old version with its rows intact;
+ * once the conflict is gone the same store migrates. */
+static void test_failed_migration(void)
+{
+    static const struct {
+        int version;
+        const char *conflict, *undo, *sqlite_msg;
+        const char *rolled_back; /* what the steps before the failing one added: must count 0 */
+    } cases[] = {
+        /* 1 -> 2 fails at its last statement (CREATE VIEW curves) */
+        {1, "CREATE TABLE curves(x)", "DROP TABLE curves", "table curves already exists",
+         "SELECT count(*) FROM sqlite_master WHERE name IN ('estimates','estimates_curve','estimate_chains')"},
+        /* 2 -> 3 fails at its first ALTER */
+        {2, "ALTER TABLE estimates ADD COLUMN metropolis INTEGER", "ALTER TABLE estimates DROP COLUMN metropolis",
+         "duplicate column name: metropolis",
+         "SELECT count(*) FROM pragma_table_info('estimates') WHERE name IN ('accept_rate','sim_time')"},
+        /* 2 -> 3 fails at its seventh ALTER, after six have run */
+        {2, "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER",
+         "ALTER TABLE estimate_chains DROP COLUMN burnin", "duplicate column name: burnin",
+         "SELECT count(*) FROM pragma_table_info('estimates') WHERE name IN "
+         "('metropolis','accept_rate','exact_loss','paired','sim_time','steps_capped')"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int v = cases[k].version;
+        const old_store o = {"old-broken.db", v, 0};
+        char p[256], err[LLC_ERRLEN] = "", want[128], tag[48];
+        path_of(p, sizeof p, o.file);
+        snprintf(tag, sizeof tag, "failed migration %zu (v%d)", k + 1, v);
+        if (build_old_store(p, &o) || raw_exec(p, cases[k].conflict) != SQLITE_OK) {
+            CHECK(0, "%s: build the old store with its conflict", tag);
+            continue;
+        }
+        sqlite3 *raw = NULL;
+        sqlite3_open_v2(p, &raw, SQLITE_OPEN_READONLY, NULL);
+        char *queries = dump_queries(raw);
+        int n_before = 0, n_after = 0;
+        char *before = dump_rows(raw, queries, &n_before);
+        sqlite3_close(raw);
+
+        llc_store *s = NULL;
+        int rc = llc_store_open(p, LLC_STORE_RW, &s, err);
+        CHECK(rc == LLC_ERR_STORE && s == NULL, "%s: the read-write open fails with LLC_ERR_STORE (rc %d)", tag, rc);
+        llc_store_close(s);
+        snprintf(want, sizeof want, "while upgrading the schema from version %d to %d", v, v + 1);
+        CHECK(strstr(err, p) && strstr(err, want) && strstr(err, cases[k].sqlite_msg), "%s: message: %s", tag, err);
+
+        raw = NULL;
+        sqlite3_open_v2(p, &raw, SQLITE_OPEN_READONLY, NULL);
+        CHECK(db_int(raw, "PRAGMA user_version") == v && db_int(raw, "PRAGMA application_id") == APP_ID,
+              "%s: the store is still at version %d", tag, v);
+        CHECK(db_int(raw, cases[k].rolled_back) == 0, "%s: the statements before the failing one were rolled back",
+              tag);
+        char *after = dump_rows(raw, queries, &n_after);
+        CHECK(before && after && n_before > 0 && !strcmp(before, after), "%s: every row intact (%d rows)", tag,
+              n_after);
+        char text[64];
+        db_text(raw, "PRAGMA integrity_check", text, sizeof text);
+        CHECK(!strcmp(text, "ok"), "%s: integrity_check ok (%s)", tag, text);
+        sqlite3_close(raw);
+        free(after);
+
+        /* still an old store: read-only asks for the upgrade; without the conflict it migrates */
+        err[0] = '\0';
+        rc = llc_store_open(p, LLC_STORE_READONLY, &s, err);
+        CHECK(rc == LLC_ERR_SCHEMA && strstr(err, "open it once for writing"), "%s: read-only: %s", tag, err);
+        CHECK(raw_exec(p, cases[k].undo) == SQLITE_OK, "%s: remove the conflict", tag);
+        s = open_rw(p);
+        CHECK(s != NULL, "%s: then the store migrates", tag);
+        if (s) {
+            float w[OLD_N_PARAMS], got[OLD_N_PARAMS];
+            params_of(w, OLD_N_PARAMS, 2, 20);
+            CHECK(db_int(llc_store_db(s), "PRAGMA user_version") == LLC_SCHEMA_VERSION &&
+                      llc_store_checkpoint_get(s, "r2", 20, got, OLD_N_PARAMS, NULL, NULL) == LLC_OK &&
+                      !memcmp(w, got, sizeof w),
+                  "%s: to version %d, data kept", tag, LLC_SCHEMA_VERSION);
+            llc_store_close(s);
+        }
+        free(queries);
+        free(before);
+    }
+}
+
+/* Two processes open the same v1 store read-write at once: one migrates it,
+ * the other waits for the lock and finds nothing left to do; both write. */
+static void test_concurrent_migration(void)
+{
+    const old_store o = {"old-v1-conc.db", 1, 0};
+    char p[256];
+    path_of(p, sizeof p, o.file);
+    if (build_old_store(p, &o)) {
+        CHECK(0, "conc migration: build the v1 store");
+        return;
+    }
+    sqlite3 *raw = NULL;
+    sqlite3_open_v2(p, &raw, SQLITE_OPEN_READONLY, NULL);
+    char *queries = dump_queries(raw);
+    int n_before = 0, n_after = 0;
+    char *before = dump_rows(raw, queries, &n_before);
+    sqlite3_close(raw);
+    int fds[2];
+    if (pipe(fds) != 0) {
+        CHECK(0, "conc migration: pipe");
+        free(queries);
+        free(before);
+        return;
+    }
+    pid_t pid[2];
+    for (int who = 0; who < 2; who++) {
+        fflush(stdout);
+        pid[who] = fork();
+        if (pid[who] == 0) {
+            char c, run[8];
+            close(fds[1]);
+            if (read(fds[0], &c, 1) != 1) _exit(10);
+            llc_store *s = open_rw(p);
+            if (!s) _exit(11);
+            float w[OLD_N_PARAMS];
+            params_of(w, OLD_N_PARAMS, 10 + who, 0);
+            snprintf(run, sizeof run, "c%d", who);
+            int rc = llc_store_run_create(s, run, "sort", "{}", OLD_N_PARAMS, 1);
+            if (!rc) rc = llc_store_checkpoint_put(s, run, 0, 1, 1, w, OLD_N_PARAMS, NULL, 0, NULL, 0);
+            llc_store_close(s);
+            _exit(rc ? 12 : 0);
+        }
+    }
+    close(fds[0]);
+    if (write(fds[1], "go", 2) != 2) CHECK(0, "conc migration: start signal");
+    close(fds[1]);
+    for (int who = 0; who < 2; who++) {
+        int status = 0;
+        waitpid(pid[who], &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "conc migration: process %d opened and wrote (status %d)",
+              who, status);
+    }
+    llc_store *s = open_rw(p);
+    CHECK(s != NULL, "conc migration: reopen");
     if (s) {
         sqlite3 *db = llc_store_db(s);
-        CHECK(db_int(db, "PRAGMA user_version") == 2, "older: now at version 2");
-        CHECK(db_int(db, "SELECT count(*) FROM curves") == 0, "older: the curves view exists");
-        CHECK(llc_store_checkpoint_get(s, "r1", 3, got, 4, NULL, NULL) == LLC_OK && !memcmp(w, got, sizeof w),
-              "older: data kept");
+        char *after = dump_rows(db, queries, &n_after);
+        CHECK(db_int(db, "PRAGMA user_version") == LLC_SCHEMA_VERSION &&
+                  db_int(db, "SELECT count(*) FROM pragma_table_info('estimate_chains') WHERE name = 'thin'") == 1,
+              "conc migration: migrated once, to version %d", LLC_SCHEMA_VERSION);
+        /* the dump covers runs and checkpoints, which now have 2 rows more each */
+        CHECK(db_int(db, "SELECT count(*) FROM checkpoints WHERE run IN ('c0','c1')") == 2,
+              "conc migration: both processes' checkpoints are there");
+        /* every old row is still there, identical (the new rows come in between) */
+        int kept = before && after && n_after == n_before + 4;
+        for (const char *line = before; kept && *line;) {
+            const char *end = strchr(line, '\n');
+            size_t len = end ? (size_t)(end - line + 1) : strlen(line);
+            const char *at = after;
+            kept = 0;
+            while (!kept && (at = strstr(at, "\n"))) {
+                at++;
+                kept = !strncmp(at, line, len);
+            }
+            kept |= !strncmp(after, line, len);
+            line += len;
+        }
+        CHECK(kept, "conc migration: every old row kept, identical (%d rows, %d before)", n_after, n_before);
+        free(after);
         llc_store_close(s);
     }
-#endif
+    free(queries);
+    free(before);
 }
 
 /* Child of the concurrency test: its own connection, its own run, n
@@ -876,6 +1596,9 @@ int main(void)
     test_reopen_readonly();
     test_not_a_store();
     test_schema_versions();
+    test_older_stores();
+    test_failed_migration();
+    test_concurrent_migration();
     test_concurrency();
     test_full_disk();
     test_bad_args();

@@ -1,0 +1,18 @@
+build-avx/obj/cli/main.o: cli/main.c cli/cli.h core/llc_common.h \
+ core/llc_config.h core/llc_json.h core/llc_common.h core/llc_model.h \
+ core/llc_train.h core/../tasks/llc_task.h \
+ core/../tasks/../core/llc_common.h core/llc_model.h core/llc_store.h \
+ tasks/llc_task.h core/llc_train.h
+cli/cli.h:
+core/llc_common.h:
+core/llc_config.h:
+core/llc_json.h:
+core/llc_common.h:
+core/llc_model.h:
+core/llc_train.h:
+core/../tasks/llc_task.h:
+core/../tasks/../core/llc_common.h:
+core/llc_model.h:
+core/llc_store.h:
+tasks/llc_task.h:
+core/llc_train.h:

@@ -1,0 +1,2 @@
+build-avx/obj/core/common.o: core/common.c core/llc_common.h
+core/llc_common.h:
