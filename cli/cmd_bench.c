@@ -311,7 +311,10 @@ static int child_main(const char *file, const char *outp, int draws)
     cJSON *o = cJSON_CreateObject();
     char err[LLC_ERRLEN] = "";
     int rc = bench_one(file, draws, o, err);
-    if (rc) cJSON_AddStringToObject(o, "error", err);
+    if (rc) {
+        cJSON_AddStringToObject(o, "error", err);
+        cJSON_AddNumberToObject(o, "exit_code", cli_exit_code(rc));
+    }
     char *txt = cJSON_PrintUnformatted(o);
     FILE *f = fopen(outp, "w");
     int ok = f && txt && fputs(txt, f) >= 0;
@@ -471,7 +474,8 @@ int cmd_bench(int argc, char **argv)
         }
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
         if (cJSON_IsString(e)) {
-            code = cli_error(EXIT_USAGE, "bench: %s: %s", f, e->valuestring);
+            double ec = num(o, "exit_code");
+            code = cli_error(isfinite(ec) ? (int)ec : EXIT_USAGE, "bench: %s: %s", f, e->valuestring);
             cJSON_Delete(o);
             continue;
         }

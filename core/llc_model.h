@@ -79,6 +79,14 @@ struct llc_model {
      * name, ...) into g. LLC_ERR_NOTFOUND with a message in err naming what
      * would be valid. */
     int (*group)(const llc_model *m, const char *name, llc_group *g, char *err);
+    /* Optional (may be NULL): tell workspace ws that from now on only the
+     * gradient entries inside group g (normalized; NULL = all, the default)
+     * are read. loss_grad may then skip work no entry of g depends on
+     * (weight gradients of frozen tensors, the backward pass below the
+     * lowest layer g touches); the entries outside g are unspecified (zero
+     * or partial). The loss and g's entries stay bit-identical. g is copied
+     * into ws's own flags, not kept. */
+    void (*ws_need)(const llc_model *m, void *ws, const llc_group *g);
     void (*free_impl)(void *impl);
 };
 

@@ -90,8 +90,17 @@ typedef struct {
     float *out;                          /* (N, C); == mid without MLP */
 } tf_lbuf;
 
+/* Which gradients loss_grad must produce (llc_model.ws_need). */
+typedef struct {
+    int all;          /* 1: every gradient (the default) */
+    int low_layer;    /* backward runs from the top down to this layer (-1: and the inputs) */
+    int unembed;      /* unembedding weight/bias gradients */
+    unsigned char *qkv, *o, *ln1; /* (L) per layer: qkv_w/qkv_b, o_w/o_b, ln1 gradients needed */
+} tf_need;
+
 typedef struct {
     int max_B;
+    tf_need need;
     float *mem;
     tf_lbuf *l;       /* (L) */
     float *res0;      /* (N, C) embedding output */
@@ -294,6 +303,7 @@ static int build_clamps(tf_impl *im)
 static int tf_init(const llc_model *m, float *w, gsl_rng *rng);
 static void *tf_ws_alloc(const llc_model *m, int max_B);
 static void tf_ws_free(void *ws);
+static void tf_ws_need(const llc_model *m, void *ws, const llc_group *g);
 static int tf_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad,
                         double *loss);
 static int tf_group(const llc_model *m, const char *name, llc_group *g, char *err);
@@ -326,6 +336,7 @@ int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err)
     m->init = tf_init;
     m->ws_alloc = tf_ws_alloc;
     m->ws_free = tf_ws_free;
+    m->ws_need = tf_ws_need;
     m->loss_grad = tf_loss_grad;
     m->group = tf_group;
     m->free_impl = tf_free_impl;
@@ -439,7 +450,47 @@ static void tf_ws_free(void *p)
     free(ws->l);
     free(ws->sel);
     free(ws->tsel);
+    free(ws->need.qkv);
     free(ws);
+}
+
+/* Does group g (normalized: sorted ranges) touch [off, off+len)? */
+static int group_touches(const llc_group *g, size_t off, size_t len)
+{
+    for (int r = 0; r < g->n; r++)
+        if (g->r[r].off < off + len && off < g->r[r].off + g->r[r].len) return 1;
+    return 0;
+}
+
+static void tf_ws_need(const llc_model *m, void *wsp, const llc_group *g)
+{
+    tf_ws *ws = wsp;
+    tf_need *nd = &ws->need;
+    const int L = ((const tf_impl *)m->impl)->c.n_layers;
+    nd->all = g == NULL;
+    memset(nd->qkv, 0, (size_t)L);
+    memset(nd->o, 0, (size_t)L);
+    memset(nd->ln1, 0, (size_t)L);
+    nd->unembed = 0;
+    nd->low_layer = L;
+    if (!g) return;
+    for (int i = 0; i < m->table.n; i++) {
+        const llc_tensor *t = &m->table.t[i];
+        if (!group_touches(g, t->offset, t->size)) continue;
+        char *end;
+        long l = strtol(t->name, &end, 10);
+        if (end != t->name && *end == '.' && l >= 0 && l < L) {
+            const char *part = end + 1;
+            if (strncmp(part, "attn.qkv", 8) == 0 || strncmp(part, "attn.kv", 7) == 0) nd->qkv[l] = 1;
+            else if (strncmp(part, "attn.o", 6) == 0) nd->o[l] = 1;
+            else if (strncmp(part, "ln1", 3) == 0) nd->ln1[l] = 1;
+            if (l < nd->low_layer) nd->low_layer = (int)l;
+        } else if (strncmp(t->name, "unembed", 7) == 0) {
+            nd->unembed = 1;
+        } else if (strncmp(t->name, "lnf", 3) != 0) { /* embed, in.w, in.b, pos: the inputs */
+            nd->low_layer = -1;
+        }
+    }
 }
 
 static void *tf_ws_alloc(const llc_model *m, int max_B)
@@ -453,7 +504,11 @@ static void *tf_ws_alloc(const llc_model *m, int max_B)
     ws->l = calloc((size_t)im->c.n_layers, sizeof *ws->l);
     ws->sel = malloc(NR * sizeof *ws->sel);
     ws->tsel = malloc(NR * sizeof *ws->tsel);
-    if (!ws->l || !ws->sel || !ws->tsel) goto fail;
+    ws->need.all = 1;
+    ws->need.qkv = calloc(3 * (size_t)im->c.n_layers, 1);
+    if (!ws->l || !ws->sel || !ws->tsel || !ws->need.qkv) goto fail;
+    ws->need.o = ws->need.qkv + im->c.n_layers;
+    ws->need.ln1 = ws->need.o + im->c.n_layers;
     size_t n = ws_layout(im, ws, NULL, max_B);
     ws->mem = aligned_alloc(ALIGN_FLOATS * sizeof(float), n * sizeof(float));
     if (!ws->mem) goto fail;
@@ -582,8 +637,14 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     int pool = l == im->pool_layer;
     int rows = pool ? B : N;
     if (c->d_mlp > 0) mlp_backward(im, ws, o, lb, w, grad, rows);
+    const tf_need *nd = &ws->need;
+    const int need_o = nd->all || nd->o[l], need_qkv = nd->all || nd->qkv[l];
+    /* the input gradient of the lowest needed layer feeds only its own norm
+     * (when that is needed) and the layers and inputs below (which are not) */
+    const int need_din = nd->all || l > nd->low_layer || nd->ln1[l];
     memset(ws->datty, 0, (size_t)rows * D * sizeof(float));
-    llc_linear_im_backward(ws->datty, grad + o->o_w, optg(grad, o->o_b), ws->dres, lb->atty, w + o->o_w, rows, D, C);
+    llc_linear_im_backward(ws->datty, need_o ? grad + o->o_w : NULL, need_o ? optg(grad, o->o_b) : NULL, ws->dres,
+                           lb->atty, w + o->o_w, rows, D, C);
     int nqkv = pool ? 2 * D : 3 * D;
     memset(ws->dqkv, 0, (size_t)N * nqkv * sizeof(float));
     if (pool) {
@@ -598,10 +659,11 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     if (c->pos == LLC_POS_SHORTFORMER)
         shortformer_backward(grad + im->pos, grad + o->qkv_w, ws->dposproj, ws->dqkv, w + im->pos, w + o->qkv_w, B,
                              T, C, pool ? D : 2 * D, nqkv);
-    memset(ws->dln, 0, (size_t)N * C * sizeof(float));
-    llc_linear_backward(ws->dln, grad + o->qkv_w, optg(grad, o->qkv_b), ws->dqkv, lb->ln1, w + o->qkv_w, N, C,
-                        nqkv);
-    norm_backward(im, ws->dres, grad, ws->dln, lb->in, w, o->ln1_g, o->ln1_b, lb->ln1_mean, lb->ln1_rstd, N);
+    if (need_din) memset(ws->dln, 0, (size_t)N * C * sizeof(float));
+    llc_linear_backward(need_din ? ws->dln : NULL, need_qkv ? grad + o->qkv_w : NULL,
+                        need_qkv ? optg(grad, o->qkv_b) : NULL, ws->dqkv, lb->ln1, w + o->qkv_w, N, C, nqkv);
+    if (need_din)
+        norm_backward(im, ws->dres, grad, ws->dln, lb->in, w, o->ln1_g, o->ln1_b, lb->ln1_mean, lb->ln1_rstd, N);
 }
 
 /* ---------------- loss and gradient ---------------- */
@@ -664,9 +726,12 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     if (M == 0) return LLC_OK;
     memset(ws->dlogits, 0, (size_t)M * V * sizeof(float));
     llc_crossentropy_backward(ws->dlogits, 1.0, ws->probs, ws->tsel, ws->msel, M, V);
+    const tf_need *nd = &ws->need;
+    const int need_u = nd->all || nd->unembed;
     float *gu = c->tied ? grad + im->embed : grad + im->unembed;
     memset(ws->dfin, 0, (size_t)M * C * sizeof(float));
-    llc_linear_backward(ws->dfin, gu, optg(grad, im->unembed_b), ws->dlogits, fin, wu, M, C, V);
+    llc_linear_backward(ws->dfin, need_u ? gu : NULL, need_u ? optg(grad, im->unembed_b) : NULL, ws->dlogits, fin,
+                        wu, M, C, V);
     const float *dh = ws->dfin;
     if (c->final_norm) {
         memset(ws->dhsel, 0, (size_t)M * C * sizeof(float));
@@ -675,7 +740,9 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     }
     memset(ws->dres, 0, (size_t)R * C * sizeof(float));
     for (int i = 0; i < M; i++) llc_add(ws->dres + (size_t)ws->sel[i] * C, dh + (size_t)i * C, (size_t)C);
-    for (int l = L - 1; l >= 0; l--) layer_backward(im, l, ws, &ws->l[l], w, grad, B, T);
+    const int low = nd->all ? -1 : nd->low_layer;
+    for (int l = L - 1; l >= 0 && l >= low; l--) layer_backward(im, l, ws, &ws->l[l], w, grad, B, T);
+    if (low >= 0) return LLC_OK; /* nothing below the lowest needed layer */
 
     /* ---- inputs ---- */
     if (c->pos == LLC_POS_LEARNED)

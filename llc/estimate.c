@@ -252,6 +252,7 @@ static int detect_exact(prep *p, char *err)
     const size_t n = p->n;
     int rc = LLC_OK;
     void *ws = p->m->ws_alloc(p->m, p->B);
+    if (ws && p->m->ws_need) p->m->ws_need(p->m, ws, p->g);
     llc_batch *b = llc_task_batch_alloc(p->task, p->B);
     float *wt = malloc(n * sizeof *wt), *g0 = malloc(n * sizeof *g0), *g1 = malloc(n * sizeof *g1);
     gsl_rng *rng = llc_rng_new(llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, p->hash, LLC_PILOT_STREAM, 0x6578616374ULL));
@@ -582,6 +583,7 @@ static void *worker_main(void *arg)
     wa->rc = LLC_OK;
     s = llc_sgld_alloc(p->n);
     ws = p->m->ws_alloc(p->m, p->B);
+    if (ws && p->m->ws_need) p->m->ws_need(p->m, ws, p->g);
     b = llc_task_batch_alloc(p->task, p->B);
     rng = llc_rng_new(0);
     if (!s || !ws || !b || !rng) {
@@ -764,6 +766,7 @@ static int curvature(const prep *p, double *h_out, char *err)
     gsl_rng *rng = NULL;
     *h_out = NAN;
     ws = p->m->ws_alloc(p->m, p->B);
+    if (ws && p->m->ws_need) p->m->ws_need(p->m, ws, p->g);
     b = llc_task_batch_alloc(p->task, p->B);
     wt = malloc(n * sizeof *wt);
     g1 = malloc(n * sizeof *g1);

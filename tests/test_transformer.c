@@ -882,6 +882,72 @@ static void test_threads(void)
     llc_model_free(m);
 }
 
+/* ws_need: with a group hint the loss and the group's gradient entries are
+ * bit-identical to the full gradient's, for groups at every depth, in
+ * models with shortformer positions, continuous inputs and a pooled layer. */
+static void need_case(const char *what, const llc_tf_config *c, const char *const *groups, int ng)
+{
+    llc_model *m = NULL;
+    char err[LLC_ERRLEN];
+    CHECK(llc_transformer_new(c, &m, err) == LLC_OK, "need %s: build (%s)", what, err);
+    if (!m) return;
+    CHECK(m->ws_need != NULL, "need %s: transformer has ws_need", what);
+    const size_t n = llc_model_n_params(m);
+    const int B = 3, T = c->n_ctx;
+    gsl_rng *rng = llc_rng_new(llc_seed(seed, LLC_PURPOSE_DATA, 77, 0, 0));
+    llc_batch *b = make_batch(c, B, T, rng);
+    float *w = init_params(m, seed + 5), *g0 = malloc(n * sizeof *g0), *g1 = malloc(n * sizeof *g1);
+    void *ws = m->ws_alloc(m, B);
+    double L0 = NAN, L1 = NAN;
+    CHECK(m->loss_grad(m, ws, w, b, g0, &L0) == LLC_OK, "need %s: full gradient", what);
+    for (int i = 0; i < ng; i++) {
+        llc_group g = {0};
+        if (m->group(m, groups[i], &g, err) != LLC_OK) {
+            CHECK(0, "need %s: group %s (%s)", what, groups[i], err);
+            continue;
+        }
+        m->ws_need(m, ws, &g);
+        for (size_t j = 0; j < n; j++) g1[j] = NAN;
+        CHECK(m->loss_grad(m, ws, w, b, g1, &L1) == LLC_OK && L1 == L0, "need %s %s: loss identical", what,
+              groups[i]);
+        int same = 1;
+        for (int r = 0; r < g.n; r++)
+            same &= memcmp(g0 + g.r[r].off, g1 + g.r[r].off, g.r[r].len * sizeof *g0) == 0;
+        CHECK(same, "need %s %s: the group's gradient entries are bit-identical", what, groups[i]);
+        llc_group_free(&g);
+    }
+    m->ws_need(m, ws, NULL);
+    CHECK(m->loss_grad(m, ws, w, b, g1, &L1) == LLC_OK && memcmp(g0, g1, n * sizeof *g0) == 0,
+          "need %s: NULL restores the full gradient", what);
+    m->ws_free(ws);
+    free(w);
+    free(g0);
+    free(g1);
+    llc_batch_free(b);
+    gsl_rng_free(rng);
+    llc_model_free(m);
+}
+
+static void test_need(void)
+{
+    static const char *const gs[] = {"0.0", "0.1", "1.1", "layer 0", "attn 1", "mlp 0", "mlp 1", "unembed",
+                                     "embed", "0.ln1.g", "1.ln1.b", "norm"};
+    llc_tf_config c;
+    small_config(&c);
+    need_case("base", &c, gs, 12);
+    small_config(&c);
+    c.pos = LLC_POS_SHORTFORMER;
+    c.d_mlp = 0;
+    static const char *const gs2[] = {"0.1", "1.0", "pos", "layer 1", "1.attn.o.b"};
+    need_case("shortformer, attention-only", &c, gs2, 5);
+    small_config(&c);
+    c.d_input = 3;
+    c.pooled = 1;
+    c.pos = LLC_POS_LEARNED;
+    static const char *const gs3[] = {"0.0", "1.1", "embed", "1.attn.query", "layer 0"};
+    need_case("continuous inputs, pooled", &c, gs3, 5);
+}
+
 int main(void)
 {
     const char *env = getenv("LLC_TEST_SEED");
@@ -894,5 +960,6 @@ int main(void)
     test_batches();
     test_threads();
     test_gradients();
+    test_need();
     return tu_finish("test_transformer");
 }

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Smoke test of llc bench (not a timing test: it asserts the report's
+# structure, never a speed): the JSON has the fields the README and CI
+# comparisons rely on, with finite positive values, for two small configs.
+. tests/clitest.sh
+PY=/usr/bin/python3
+expect_rc 0 "bench S,DLN100" -- $LLC bench --configs data/configs/bench/S.json,data/configs/bench/DLN100.json \
+    --draws 10 --torch none --json "$TMP/b.json"
+expect_out "sgemm 1024\^3 ceiling" "prints the ceiling"
+expect_out "^S " "a row for S"
+expect_out "^DLN100 " "a row for DLN100"
+if [ -x "$PY" ]; then
+    expect_rc 0 "json fields" -- $PY -c '
+import json, math, sys
+j = json.load(open(sys.argv[1]))
+assert j["ceiling_gflops"] > 0
+c = {x["config"]: x for x in j["configs"]}
+assert set(c) == {"S", "DLN100"}, c.keys()
+for x in c.values():
+    for k in ("gflops", "pct_of_ceiling", "llc_steps_s", "llc_steps_s_1thread", "flops_per_step",
+              "fwd_bwd_ms", "train_tokens_s", "peak_rss_mb", "ckpt_bytes"):
+        assert x[k] > 0 and math.isfinite(x[k]), (x["config"], k, x[k])
+    assert x["torch_steps_s"] is None and x["ratio"] is None
+assert c["S"]["n_params"] == 26561 and c["DLN100"]["n_params"] == 20000
+assert c["S"]["llc_steps_s_head"] > 0 and c["S"]["head_params"] < c["S"]["n_params"]
+# FLOPs of the DLN: 3 x fwd - input grad = 2*B*(3*2 - 1)*100*100 with B = 500
+assert abs(c["DLN100"]["flops_per_step"] - 2 * 500 * 5 * 100 * 100) < 1, c["DLN100"]["flops_per_step"]
+' "$TMP/b.json"
+fi
+expect_rc 3 "missing config" -- $LLC bench --configs "$TMP/none.json" --torch none
+expect_rc 2 "bad draws" -- $LLC bench --draws -1
+finish cli_bench
