@@ -57,6 +57,8 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->auto_time_draws = 2.0;
     c->auto_max_steps = 1000000;
     c->auto_rel_se = 0.02;
+    c->auto_abs_se = 0.01;
+    c->auto_max_extend = 8;
     c->paired = -1;
     c->batch = 32;
     c->init_batches = 16;
@@ -120,6 +122,10 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "auto_time_draws must be finite and > 0, got %g", c->auto_time_draws);
     if (c->paired < -1 || c->paired > 1)
         return llc_fail(err, LLC_ERR_INVALID, "paired must be -1 (auto), 0 or 1, got %d", c->paired);
+    if (!(c->auto_abs_se >= 0) || !isfinite(c->auto_abs_se))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_abs_se must be finite and >= 0, got %g", c->auto_abs_se);
+    if (c->auto_max_extend < 1)
+        return llc_fail(err, LLC_ERR_INVALID, "auto_max_extend must be >= 1, got %d", c->auto_max_extend);
     if (!(c->auto_rel_se > 0) || !isfinite(c->auto_rel_se))
         return llc_fail(err, LLC_ERR_INVALID, "auto_rel_se must be finite and > 0, got %g", c->auto_rel_se);
     if (c->auto_max_steps < 2L * c->draws || c->auto_max_steps < 2 * LLC_BURN_MIN)
@@ -404,7 +410,8 @@ typedef struct {
     double *ad_acc;     /* top-rung acceptance probability over the same window */
     double *ad_rate;    /* simulated time per step / eps over the same window */
     int extend;         /* double the sampling length until the precision target (see run_one_chain) */
-    double rel_se;      /* that target: the chain's se <= rel_se*sqrt(chains)*|lambda_c| */
+    double rel_se;      /* that target: the chain's se <= sqrt(chains)*max(rel_se*|lambda_c|, abs_se) */
+    double abs_se;
     long max_sample;    /* sampling steps at most (extend) */
     long *thin_used;    /* (chains) the thin each chain ended with */
     int *capped;        /* (chains) an automatic length stopped at the step budget */
@@ -522,7 +529,7 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
                 bv += d * d;
             }
             double se = p->nbeta * sqrt(bv / (LLC_NBLOCKS - 1) / LLC_NBLOCKS);
-            if (se <= j->rel_se * sqrt((double)j->chains) * fabs(lam)) break;
+            if (se <= sqrt((double)j->chains) * fmax(j->rel_se * fabs(lam), j->abs_se)) break;
             if (2 * S > j->max_sample) {
                 j->capped[c] = 1;
                 break;
@@ -916,6 +923,9 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
         R->se = A.se;
         R->mala = A.mala;
         R->n_diverged = A.n_div;
+        if (getenv("LLC_DEBUG_EPS"))
+            fprintf(stderr, "eps ladder rung %d: eps %.3g llc %.4g se %.3g mala %.3f diverged %d (%.1fs)\n", r, eps,
+                    A.llc, A.se, A.mala, A.n_div, llc_now() - t0);
         R->llc_quarter = R->se_quarter = NAN;
         if (A.n_div == 0 && (isnan(best_stable) || eps < best_stable)) best_stable = eps;
         if (A.n_div > 0) continue;
@@ -1184,7 +1194,14 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     if (cfg->thin <= 0) { /* automatic: extend until precise (or the budget) */
         j.extend = 1;
         j.rel_se = cfg->auto_rel_se;
+        j.abs_se = cfg->auto_abs_se;
         j.max_sample = half_max;
+        /* minibatch chains: at most auto_max_extend times the first length
+         * (their noise floor is the batch's, not the chain's mixing) */
+        if (!p.exact_loss) {
+            double lim = (double)cfg->auto_max_extend * (double)cfg->draws * (double)thin;
+            if (lim < (double)j.max_sample) j.max_sample = (long)lim;
+        }
     }
     if (job_alloc(&j)) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%d chains x %d draws)", cfg->chains,

@@ -133,10 +133,13 @@
  *     (the ladder's mean step), so the draws span that simulated time. Each
  *     chain then DOUBLES its sampling length (and thin; the trace is
  *     decimated to stay `draws` long and evenly spaced) until its
- *     batch-means standard error (32 batches) is at most auto_rel_se *
- *     sqrt(chains) * |lambda_c| (auto_rel_se default 0.02, i.e. about 2% for
- *     the mean over chains) or the sampling steps would exceed
- *     auto_max_steps/2. chain_thin records each chain's thin.
+ *     batch-means standard error (32 batches) is at most sqrt(chains) *
+ *     max(auto_rel_se * |lambda_c|, auto_abs_se) (auto_rel_se default 0.02,
+ *     i.e. about 2% for the mean over chains; auto_abs_se 0.01 so that a
+ *     lambda near 0, e.g. a head at initialisation, does not ask for
+ *     infinite precision) or the sampling steps would exceed auto_max_steps/2
+ *     or, with minibatches (inexact loss), auto_max_extend (8) times the
+ *     first length. chain_thin records each chain's thin.
  * Why: the old fixed 200 draws without burn-in stopped long before the
  * chains had left w* (DLN (5,4,5): lambda-hat 2 for lambda 8), and a fixed
  * number of steps means a different simulated time at every eps. With a
@@ -202,6 +205,8 @@ typedef struct {
     long auto_max_steps;     /* automatic lengths: at most this many steps per chain
                                 (half burn-in, half draws), default 1e6 */
     double auto_rel_se;      /* automatic thin: target relative standard error of lambda-hat, default 0.02 */
+    double auto_abs_se;      /* automatic thin: absolute floor of that target (lambda near 0), default 0.01 */
+    int auto_max_extend;     /* automatic thin, minibatch chains: at most this many times the first length, default 8 */
     int paired;              /* -1 auto (on iff the loss is not exact), 0 off, 1 on: see PAIRED LOSSES */
     int batch;             /* SGLD minibatch (sequences), default 32 */
     int init_batches;      /* batches averaged for L_n(w*), default 16 */

@@ -29,9 +29,16 @@ Backends (each checked at startup against plain autograd on one batch):
   manual           a hand-written forward and backward under no_grad: explicit
                    BLAS matmuls (addmm/mm/baddbmm/bmm) written with out= into
                    preallocated activations and straight into the views of the
-                   flat gradient, attention scores kept transposed (key-major)
-                   so softmax reduces over a strided axis (this build's
-                   last-axis softmax is 2-3x slower), no autograd.
+                   flat gradient, no autograd. Attention per (sequence, head)
+                   through bmm, scores stored key-major so softmax reduces over
+                   a strided axis (this build's last-axis softmax is 2-3x
+                   slower); long causal contexts in 4 query blocks, each
+                   against only the keys it can see.
+  manual-bd        manual, but the attention of each sequence is ONE product
+                   per step against block-diagonal expansions of K and V over
+                   the heads (NH x the FLOPs, 1/NH of the calls: this build's
+                   bmm loops over its matrices through the dispatcher, which
+                   costs more than a 20x16 head's arithmetic). Short contexts.
   manual-onednn    manual with the dense layers through oneDNN.
 Arrangements of the 2 cores: 1proc-2threads (the chains one after another,
 torch and OpenBLAS 2 threads) and 2procs-1thread (two spawned processes with
@@ -68,8 +75,8 @@ LN_EPS = 1e-5          # LLC_NORM_EPS
 ROPE_BASE = 10000.0    # LLC_ROPE_BASE
 CHECK_RTOL = 1e-4      # backend vs autograd: loss and gradient (norm-wise), relative
 # time budgets (seconds) of the default, time-based run
-WARM_S, STEP_S, ARR_S = 0.3, 1.0, 1.6
-MIN_STEPS_1T, MIN_STEPS_CHAIN = 5, 2
+WARM_S, STEP_S, ARR_S = 0.3, 1.0, 1.5
+MIN_WARM, MIN_STEPS_1T, MIN_STEPS_CHAIN = 2, 4, 2
 
 torch = None
 F = None
@@ -924,7 +931,7 @@ class Sampler:
                 else:
                     self.step()
 
-    def warmup(self, seconds, min_steps=3):
+    def warmup(self, seconds, min_steps=MIN_WARM):
         """Run steps for ~seconds; returns the median step time seen."""
         t_end = time.perf_counter() + seconds
         times = []
