@@ -56,9 +56,14 @@ static int make_config(const cli_args *a, cJSON **out)
         if (!text) return cli_error(EXIT_IO, "train: cannot read config '%s'", file);
         root = cJSON_Parse(text);
         if (!root || !cJSON_IsObject(root)) {
-            const char *at = cJSON_GetErrorPtr();
-            int rc = cli_error(EXIT_USAGE, "train: '%s' is not a valid JSON object (error near: %.20s)", file,
-                               at && !root ? at : "top level");
+            const char *at = root ? NULL : cJSON_GetErrorPtr();
+            int line = 1, col = 1;
+            if (at && at >= text && at <= text + strlen(text))
+                for (const char *q = text; q < at; q++) col = *q == '\n' ? (line++, 1) : col + 1;
+            int rc = at ? cli_error(EXIT_USAGE, "train: '%s' is not valid JSON: error at line %d, column %d%s%.20s%s",
+                                    file, line, col, *at ? " (near '" : " (unexpected end of file)", at,
+                                    *at ? "')" : "")
+                        : cli_error(EXIT_USAGE, "train: '%s' must hold a JSON object {...} at the top level", file);
             cJSON_Delete(root);
             free(text);
             return rc;
