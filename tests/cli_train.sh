@@ -24,7 +24,7 @@ expect_rc 2 "bad model value" -- $LLC train --task sort --run x --set n_heads=0 
 expect_out "n_heads" "names n_heads"
 printf '{"task": "sort", "train": {"steps": 3,}' > "$TMP/bad.json"
 expect_rc 2 "malformed json" -- $LLC train --config "$TMP/bad.json" --run x
-expect_out "not a valid JSON" "says malformed"
+expect_out "not valid JSON: error at line 1" "says malformed"
 expect_rc 3 "missing config" -- $LLC train --config "$TMP/none.json" --run x
 expect_rc 2 "bad steps" -- $LLC train --task sort --run x --steps -4
 # nothing half-written: no run created by the failures above
