@@ -154,6 +154,13 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
     sqlite3_finalize(st);
     st = NULL;
     id = sqlite3_last_insert_rowid(db);
+    /* chain rows left by an estimate deleted outside llc (sqlite3 does not
+     * cascade unless foreign_keys is on) would collide with the reused id */
+    if (sqlite3_prepare_v2(db, "DELETE FROM estimate_chains WHERE estimate=?1", -1, &st, NULL) != SQLITE_OK) goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    sqlite3_finalize(st);
+    st = NULL;
 
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace, "

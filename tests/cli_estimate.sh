@@ -62,4 +62,11 @@ expect_rc 2 "bad steps spec" -- $LLC estimate --run r1 --steps x:y $S
 expect_rc 2 "heads other than all" -- $LLC estimate --run r1 --heads some
 n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates WHERE run='r1'")
 expect_eq "$n" "23" "bad input wrote nothing"
+
+# estimates deleted by hand with sqlite3 (no cascade to estimate_chains):
+# the reused ids must not collide with the orphaned chain rows
+cp "$LLC_DB" "$TMP/orphan.db"
+sqlite3 "$TMP/orphan.db" "DELETE FROM estimates"
+expect_rc 0 "re-estimate after a manual DELETE FROM estimates" -- $LLC estimate --db "$TMP/orphan.db" --run r1 --steps 0 $S
+expect_eq "$(sqlite3 "$TMP/orphan.db" "SELECT count(*) FROM estimate_chains c JOIN estimates e ON e.id = c.estimate")" "4" "4 chain rows for the new estimate"
 finish cli_estimate
