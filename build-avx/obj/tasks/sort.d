@@ -1,8 +1,0 @@
-build-avx/obj/tasks/sort.o: tasks/sort.c tasks/task_impl.h \
- tasks/llc_task.h tasks/../core/llc_common.h tasks/../core/llc_json.h \
- tasks/../core/llc_common.h
-tasks/task_impl.h:
-tasks/llc_task.h:
-tasks/../core/llc_common.h:
-tasks/../core/llc_json.h:
-tasks/../core/llc_common.h:
