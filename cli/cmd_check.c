@@ -317,7 +317,9 @@ static int check_settings(const cJSON *s, int gi, char *err)
             if (!cJSON_IsString(it))
                 return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings.%s must be a string", gi, it->string);
         } else if (!cJSON_IsNumber(it) &&
-                   !(settings_keys[k].word && cJSON_IsString(it) && strcmp(it->valuestring, settings_keys[k].word) == 0)) {
+                   !(settings_keys[k].word && cJSON_IsString(it) &&
+                     (strcmp(it->valuestring, settings_keys[k].word) == 0 ||
+                      (strcmp(it->string, "eps") == 0 && strcmp(it->valuestring, "auto@last") == 0)))) {
             return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings.%s must be a number%s%s%s", gi, it->string,
                             settings_keys[k].word ? " or \"" : "", settings_keys[k].word ? settings_keys[k].word : "",
                             settings_keys[k].word ? "\"" : "");
@@ -515,8 +517,10 @@ static int rerun_group(const exp_group *g, const char *run, const char *db, long
          !push(argv, &argc, buf, &used, cap, "--steps", steps) && !push(argv, &argc, buf, &used, cap, "--threads", num);
     for (const cJSON *v = g->settings->child; ok && v; v = v->next) {
         if (strcmp(v->string, "version") == 0) continue; /* who wrote it, not how */
-        if (cJSON_IsString(v) && (strcmp(v->valuestring, "auto") == 0 || strcmp(v->valuestring, "default") == 0))
-            continue; /* the automatic choice */
+        if (strcmp(v->string, "eps_ref_step") == 0) continue; /* where the automatic eps was chosen: derived */
+        if (cJSON_IsString(v) && (strcmp(v->valuestring, "auto") == 0 || strcmp(v->valuestring, "auto@last") == 0 ||
+                                  strcmp(v->valuestring, "default") == 0))
+            continue; /* the automatic choice (eps: at the last checkpoint, llc estimate's default) */
         char opt[48] = "--";
         for (size_t i = 0; v->string[i] && i + 3 < sizeof opt; i++) opt[2 + i] = v->string[i] == '_' ? '-' : v->string[i];
         if (cJSON_IsString(v)) snprintf(num, sizeof num, "%s", v->valuestring);

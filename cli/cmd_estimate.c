@@ -43,6 +43,7 @@ static const cli_optdef defs[] = {
     {"init-batches", 1, "batches averaged for L_n(w*) (default 16)"},
     {"sampler", 1, "sgld or rmsprop (default sgld)"},
     {"mala-every", 1, "MALA acceptance diagnostic every k steps (0 = off)"},
+    {"paired", 1, "auto (default: on with minibatches), on, or off (the classic L_n(w*) subtraction)"},
     {"seed", 1, "random seed (default 0)"},
     {"threads", 1, "threads for chains (default: all cores)"},
     {"force", 0, "recompute existing estimates"},
@@ -89,6 +90,7 @@ static char *settings_json(const llc_estimate_config *c, const cli_args *a, long
     cJSON_AddNumberToObject(o, "batch", c->batch);
     cJSON_AddNumberToObject(o, "init_batches", c->init_batches);
     cJSON_AddNumberToObject(o, "mala_every", c->mala_every);
+    cJSON_AddStringToObject(o, "paired", c->paired < 0 ? "auto" : c->paired ? "on" : "off");
     cJSON_AddNumberToObject(o, "seed", (double)c->seed);
     cJSON_AddStringToObject(o, "version", LLC_VERSION);
     char *s = cJSON_PrintUnformatted(o);
@@ -125,6 +127,13 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
     c->mala_every = (int)v;
     if (cli_get_ll(a, "seed", 0, 0, 9007199254740991LL, &v)) return EXIT_USAGE;
     c->seed = (uint64_t)v;
+    const char *pr = cli_get(a, "paired");
+    if (pr) {
+        if (strcmp(pr, "auto") == 0) c->paired = -1;
+        else if (strcmp(pr, "on") == 0) c->paired = 1;
+        else if (strcmp(pr, "off") == 0) c->paired = 0;
+        else return cli_error(EXIT_USAGE, "estimate: --paired must be auto, on or off, got '%s'", pr);
+    }
     const char *s = cli_get(a, "sampler");
     if (s) {
         int p = llc_precond_parse(s);

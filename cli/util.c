@@ -147,7 +147,21 @@ const char *cli_db_path(const cli_args *a)
 int cli_open_store(const cli_args *a, int flags, llc_store **out)
 {
     char err[LLC_ERRLEN] = "";
-    int rc = llc_store_open(cli_db_path(a), flags, out, err);
+    const char *path = cli_db_path(a);
+    int rc = llc_store_open(path, flags, out, err);
+    /* a store of an OLDER schema is upgraded by its first read-write open;
+     * a reading command upgrades it too when the file is writable, so that
+     * `llc runs` works right after an upgrade of llc */
+    if (rc == LLC_ERR_SCHEMA && (flags & LLC_STORE_READONLY) && strstr(err, "older than") &&
+        access(path, W_OK) == 0) {
+        llc_store *rw = NULL;
+        char err2[LLC_ERRLEN] = "";
+        if (llc_store_open(path, flags & ~LLC_STORE_READONLY, &rw, err2) == LLC_OK) {
+            llc_store_close(rw);
+            err[0] = 0;
+            rc = llc_store_open(path, flags, out, err);
+        }
+    }
     if (rc) return cli_error(cli_exit_code(rc), "%s", err[0] ? err : llc_strerror(rc));
     return 0;
 }

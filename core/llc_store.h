@@ -1,7 +1,9 @@
 /* llc_store.h - the SQLite store: runs, checkpoints, the training log, the
  * trainer's resume state (and, from schema v2 on, estimates; see llc/llc_results.h).
  *
- * Schema v1 (PRAGMA user_version = 1), WAL mode, busy timeout, foreign keys.
+ * Schema version LLC_SCHEMA_VERSION (PRAGMA user_version; v1 these tables,
+ * v2 the estimates, v3 their sampling columns), WAL mode, busy timeout,
+ * foreign keys.
  * The table and column names below are the contract users' queries rely on:
  *
  *   runs(id TEXT PRIMARY KEY, task TEXT, config TEXT (full JSON), n_params INTEGER,

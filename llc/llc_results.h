@@ -1,13 +1,15 @@
 /* llc_results.h - estimates in the store: one row per (run, step, target,
  * data, requested settings), per-chain rows with loss traces, and the
- * `curves` view (schema v2, see core/store.c).
+ * `curves` view (schema v2, columns added in v3, see core/store.c).
  *
  *   estimates(id, run, step, target, data, settings, sampler, eps, eps_auto,
  *     eps_reason, gamma, nbeta, nbeta_mode, chains, draws, burnin, thin, batch,
  *     init_batches, seed, n_params, init_loss, llc_mean, llc_std, status,
  *     n_diverged, frac_below, rhat, mala_accept, diagnostics, seconds, created,
- *     version)
- *   estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace)
+ *     version, metropolis, accept_rate, exact_loss, paired, sim_time,
+ *     steps_capped)
+ *   estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace,
+ *     burnin, thin)
  *     trace: the chain's loss trace, little-endian float64 (draws values)
  *   curves(run, target, data, step, llc_mean, llc_std): the newest 'ok'
  *     estimate per (run, target, data, step)
