@@ -57,7 +57,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->auto_time_draws = 2.0;
     c->auto_max_steps = 1000000;
     c->auto_rel_se = 0.02;
-    c->auto_abs_se = 0.01;
+    c->auto_abs_se = 0.05;
     c->auto_max_extend = 8;
     c->paired = -1;
     c->batch = 32;
@@ -1194,7 +1194,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     if (cfg->thin <= 0) { /* automatic: extend until precise (or the budget) */
         j.extend = 1;
         j.rel_se = cfg->auto_rel_se;
-        j.abs_se = cfg->auto_abs_se;
+        j.abs_se = p.exact_loss ? 0.0 : cfg->auto_abs_se;
         j.max_sample = half_max;
         /* minibatch chains: at most auto_max_extend times the first length
          * (their noise floor is the batch's, not the chain's mixing) */

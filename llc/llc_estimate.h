@@ -134,10 +134,11 @@
  *     chain then DOUBLES its sampling length (and thin; the trace is
  *     decimated to stay `draws` long and evenly spaced) until its
  *     batch-means standard error (32 batches) is at most sqrt(chains) *
- *     max(auto_rel_se * |lambda_c|, auto_abs_se) (auto_rel_se default 0.02,
- *     i.e. about 2% for the mean over chains; auto_abs_se 0.01 so that a
- *     lambda near 0, e.g. a head at initialisation, does not ask for
- *     infinite precision) or the sampling steps would exceed auto_max_steps/2
+ *     max(auto_rel_se * |lambda_c|, a) (auto_rel_se default 0.02, i.e.
+ *     about 2% for the mean over chains; a = auto_abs_se = 0.05 for minibatch
+ *     chains, so that a lambda near 0, e.g. a head at initialisation, does
+ *     not ask for a precision below the minibatch noise; a = 0 for exact
+ *     losses) or the sampling steps would exceed auto_max_steps/2
  *     or, with minibatches (inexact loss), auto_max_extend (8) times the
  *     first length. chain_thin records each chain's thin.
  * Why: the old fixed 200 draws without burn-in stopped long before the
@@ -205,7 +206,7 @@ typedef struct {
     long auto_max_steps;     /* automatic lengths: at most this many steps per chain
                                 (half burn-in, half draws), default 1e6 */
     double auto_rel_se;      /* automatic thin: target relative standard error of lambda-hat, default 0.02 */
-    double auto_abs_se;      /* automatic thin: absolute floor of that target (lambda near 0), default 0.01 */
+    double auto_abs_se;      /* automatic thin, minibatch chains: absolute floor of that target, default 0.05 */
     int auto_max_extend;     /* automatic thin, minibatch chains: at most this many times the first length, default 8 */
     int paired;              /* -1 auto (on iff the loss is not exact), 0 off, 1 on: see PAIRED LOSSES */
     int batch;             /* SGLD minibatch (sequences), default 32 */
