@@ -592,8 +592,8 @@ class ManualBackend:
         if s["kind"] == "dln":
             return self.dln_loss_grad(bt)
         A = self.A
-        B, T, C, NH, HS, D, L = s["B"], s["T"], s["C"], s["NH"], s["HS"], s["D"], s["L"]
-        N, R, sf = self.N, self.R, s["score_from"]
+        B, T, C, D, L = s["B"], s["T"], s["C"], s["D"], s["L"]
+        R, sf = self.R, s["score_from"]
         ln = s["norm"] == "layer"
         # ---- inputs
         x0 = self.x[0]
@@ -772,7 +772,7 @@ class ManualBackend:
 
     def attn_fwd_bh(self, l, qkv):
         s = self.s
-        B, T, NH, HS, D = s["B"], s["T"], s["NH"], s["HS"], s["D"]
+        B, T, NH, HS = s["B"], s["T"], s["NH"], s["HS"]
         qkvh = self.qkvh[l]
         qkvh.view(3, B, NH, T, HS).copy_(qkv.view(B, T, 3, NH, HS).permute(2, 0, 3, 1, 4))
         q, k, v = qkvh[0], qkvh[1], qkvh[2]
@@ -1188,4 +1188,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (OSError, ValueError, KeyError, AssertionError, RuntimeError) as e:
+        print("torch_sgld: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+        sys.exit(1)
