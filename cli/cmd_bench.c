@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -270,20 +271,13 @@ static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
     }
     llc_store_close(st);
     st = NULL;
-    long long sz = 0;
-    char side[300];
-    for (int k = 0; k < 2; k++) {
-        snprintf(side, sizeof side, k ? "%s-wal" : "%s", path);
-        FILE *f = fopen(side, "rb");
-        if (f) {
-            fseek(f, 0, SEEK_END);
-            sz += ftell(f);
-            fclose(f);
-        }
-    }
+    long long sz = 0; /* the database and its WAL (not the -shm index), then remove all three */
     const char *sfx[] = {"", "-wal", "-shm"};
     for (int k = 0; k < 3; k++) {
+        char side[300];
         snprintf(side, sizeof side, "%s%s", path, sfx[k]);
+        struct stat sb;
+        if (k < 2 && stat(side, &sb) == 0) sz += (long long)sb.st_size;
         unlink(side);
     }
     double bytes = (double)sz / 16.0;

@@ -244,6 +244,15 @@ cleanup:
     return rc;
 }
 
+/* A workspace for SGLD batches whose gradients are read on the group only
+ * (the model may then skip the rest: llc_model.ws_need). */
+static void *group_ws_alloc(const prep *p)
+{
+    void *ws = p->m->ws_alloc(p->m, p->B);
+    if (ws && p->m->ws_need) p->m->ws_need(p->m, ws, p->g);
+    return ws;
+}
+
 /* Is the SGLD loss exact (= L_n)? Yes for a full batch. Otherwise the loss
  * and gradient at a perturbed point w* + 0.01·max(rms(w*_V), 0.1)·z (z ~
  * N(0, I) on the group) are evaluated on two different batches (the first
@@ -257,8 +266,7 @@ static int detect_exact(prep *p, char *err)
     const llc_group *g = p->g;
     const size_t n = p->n;
     int rc = LLC_OK;
-    void *ws = p->m->ws_alloc(p->m, p->B);
-    if (ws && p->m->ws_need) p->m->ws_need(p->m, ws, p->g);
+    void *ws = group_ws_alloc(p);
     llc_batch *b = llc_task_batch_alloc(p->task, p->B);
     float *wt = malloc(n * sizeof *wt), *g0 = malloc(n * sizeof *g0), *g1 = malloc(n * sizeof *g1);
     gsl_rng *rng = llc_rng_new(llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, p->hash, LLC_PILOT_STREAM, 0x6578616374ULL));
@@ -589,8 +597,7 @@ static void *worker_main(void *arg)
     gsl_rng *rng = NULL;
     wa->rc = LLC_OK;
     s = llc_sgld_alloc(p->n);
-    ws = p->m->ws_alloc(p->m, p->B);
-    if (ws && p->m->ws_need) p->m->ws_need(p->m, ws, p->g);
+    ws = group_ws_alloc(p);
     b = llc_task_batch_alloc(p->task, p->B);
     rng = llc_rng_new(0);
     if (!s || !ws || !b || !rng) {
@@ -772,8 +779,7 @@ static int curvature(const prep *p, double *h_out, char *err)
     double *v = NULL;
     gsl_rng *rng = NULL;
     *h_out = NAN;
-    ws = p->m->ws_alloc(p->m, p->B);
-    if (ws && p->m->ws_need) p->m->ws_need(p->m, ws, p->g);
+    ws = group_ws_alloc(p);
     b = llc_task_batch_alloc(p->task, p->B);
     wt = malloc(n * sizeof *wt);
     g1 = malloc(n * sizeof *g1);
