@@ -2,11 +2,11 @@
  * RMSProp-preconditioned, with a MALA acceptance diagnostic and divergence
  * detection. The maths and every convention are documented in llc_sgld.h. */
 #include "llc_sgld.h"
+#include "llc_gauss.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <gsl/gsl_randist.h>
 
 struct llc_sgld {
     size_t n;            /* n_params */
@@ -26,6 +26,8 @@ struct llc_sgld {
     double thr;          /* divergence threshold on L_m */
     int have_cur;        /* metropolis: grad and L_cur hold the current point's loss and gradient */
     double L_cur;
+    llc_gauss noise;     /* the step noise, seeded from the chain's rng at its first step */
+    int noise_seeded;
     llc_sgld_stats st;
 };
 
@@ -173,6 +175,7 @@ int llc_sgld_reset_at(llc_sgld *s, const float *w_start, const float *w_star, co
     s->wstar = w_star;
     s->have_cur = 0;
     s->L_cur = NAN;
+    s->noise_seeded = 0;
     s->g = g;
     s->p = *p;
     memset(&s->st, 0, sizeof s->st);
@@ -274,26 +277,38 @@ int llc_sgld_step(llc_sgld *s, const llc_model *m, void *ws, const llc_batch *b,
     s->st.last_eps = eps;
     const double he = 0.5 * eps, se = sqrt(eps), nb = p->nbeta, gam = p->gamma;
     const double a = p->rms_alpha, delta = p->rms_delta;
+    /* plain SGLD in float: w -= (eps/2)(nbeta g + gamma (w - w*)) + sqrt(eps) xi */
+    const float fa = (float)(he * nb), fb = (float)(he * gam), fs = (float)se;
+    if (!s->noise_seeded) {
+        uint64_t seed = (uint64_t)gsl_rng_get(rng) << 32;
+        seed ^= (uint64_t)gsl_rng_get(rng);
+        llc_gauss_seed(&s->noise, seed);
+        s->noise_seeded = 1;
+    }
+    enum { CHUNK = 64 * LLC_GAUSS_BLOCK };
+    float xi[CHUNK];
     size_t k = 0;
     for (int r = 0; r < s->g->n; r++) {
         size_t off = s->g->r[r].off, len = s->g->r[r].len;
         float *w = s->w + off;
         const float *gr = s->grad + off, *w0 = s->wstar + off;
         if (mala) memcpy(s->wprev + k, w, len * sizeof *w);
-        if (rms) {
-            for (size_t j = 0; j < len; j++, k++) {
-                double gi = gr[j], wi = w[j];
-                s->V[k] = (float)(a * (double)s->V[k] + (1.0 - a) * gi * gi);
-                double G = 1.0 / (sqrt((double)s->V[k]) + delta);
-                double mu = wi - he * G * (nb * gi + gam * (wi - (double)w0[j]));
-                double xi = gsl_ran_gaussian_ziggurat(rng, 1.0);
-                w[j] = (float)(mu + se * sqrt(G) * xi);
-            }
-        } else {
-            for (size_t j = 0; j < len; j++, k++) {
-                double wi = w[j];
-                double mu = wi - he * (nb * (double)gr[j] + gam * (wi - (double)w0[j]));
-                w[j] = (float)(mu + se * gsl_ran_gaussian_ziggurat(rng, 1.0));
+        for (size_t c0 = 0; c0 < len; c0 += CHUNK) {
+            const size_t nc = len - c0 < CHUNK ? len - c0 : CHUNK;
+            float *wc = w + c0;
+            const float *gc = gr + c0, *w0c = w0 + c0;
+            llc_gauss_fill(&s->noise, xi, nc);
+            if (rms) {
+                for (size_t j = 0; j < nc; j++, k++) {
+                    double gi = gc[j], wi = wc[j];
+                    s->V[k] = (float)(a * (double)s->V[k] + (1.0 - a) * gi * gi);
+                    double G = 1.0 / (sqrt((double)s->V[k]) + delta);
+                    double mu = wi - he * G * (nb * gi + gam * (wi - (double)w0c[j]));
+                    wc[j] = (float)(mu + se * sqrt(G) * xi[j]);
+                }
+            } else {
+                for (size_t j = 0; j < nc; j++) wc[j] = wc[j] - (fa * gc[j] + fb * (wc[j] - w0c[j])) + fs * xi[j];
+                k += nc;
             }
         }
     }
@@ -341,6 +356,8 @@ int llc_sgld_set_eps(llc_sgld *s, double eps)
 }
 
 const float *llc_sgld_weights(const llc_sgld *s) { return s ? s->w : NULL; }
+
+const llc_gauss *llc_sgld_noise(const llc_sgld *s) { return s && s->noise_seeded ? &s->noise : NULL; }
 
 void llc_sgld_get_stats(const llc_sgld *s, llc_sgld_stats *st)
 {
