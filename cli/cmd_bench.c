@@ -94,24 +94,39 @@ static double sgemm_gflops(int m, int n, int k, int reps)
     return g;
 }
 
-/* FLOPs of one forward+backward and the largest GEMM shape (m, n, k). */
-static double count_flops(const llc_model *model, const llc_task *task, int B, int shape[3])
+/* FLOPs of one forward+backward on batch b (3x the forward's products) and
+ * the largest GEMM shape (m, n, k). Counts the work done: the unembedding at
+ * the scored rows only, and the top layer's attention, O and MLP at the
+ * scored rows when some rows are unscored (core/transformer.c). */
+static double count_flops(const llc_model *model, const llc_task *task, const llc_batch *b, int shape[3])
 {
+    const int B = b->B;
     shape[0] = shape[1] = shape[2] = 1;
     if (strcmp(model->kind, "transformer") == 0) {
         const llc_tf_config *c = llc_transformer_config(model);
-        const double T = task->shape.T, N = B * T, d = c->d_model, hd = (double)c->n_heads * c->d_head;
+        const int Ti = task->shape.T;
+        const double T = Ti, N = B * T, d = c->d_model, hd = (double)c->n_heads * c->d_head;
+        double scored = 0, scored_pairs = 0; /* scored rows, and the key positions they see */
+        for (int r = 0; r < (c->pooled ? B : B * Ti); r++) {
+            int n = c->pooled ? r * Ti + Ti - 1 : r;
+            if (b->mask[n] == 0.0f) continue;
+            scored++;
+            scored_pairs += c->causal ? n % Ti + 1 : T;
+        }
+        const int top = !c->pooled && scored > 0 && scored < N;
         double fwd = 0, first = 0;
         if (c->d_input > 0) first = 2 * N * c->d_input * d;
         fwd += first;
         for (int l = 0; l < c->n_layers; l++) {
+            const int sel = top && l == c->n_layers - 1;
+            const double rows = sel ? scored : N;
             fwd += 2 * N * d * 3 * hd;                             /* Q, K, V */
-            double pairs = c->causal ? T * (T + 1) / 2 : T * T;    /* scores computed */
-            fwd += 2 * 2 * (double)B * c->n_heads * pairs * c->d_head; /* QK^T and AV */
-            fwd += 2 * N * hd * d;                                 /* O */
-            if (c->d_mlp > 0) fwd += 2 * 2 * N * d * c->d_mlp;
+            double pairs = sel ? scored_pairs : B * (c->causal ? T * (T + 1) / 2 : T * T);
+            fwd += 2 * 2 * (double)c->n_heads * pairs * c->d_head; /* QK^T and AV */
+            fwd += 2 * rows * hd * d;                              /* O */
+            if (c->d_mlp > 0) fwd += 2 * 2 * rows * d * c->d_mlp;
         }
-        fwd += 2 * (c->pooled ? B : N) * d * c->n_out; /* unembedding */
+        fwd += 2 * scored * d * c->n_out; /* unembedding */
         shape[0] = (int)N;
         shape[1] = (int)(3 * hd);
         shape[2] = (int)d;
@@ -138,36 +153,43 @@ static double count_flops(const llc_model *model, const llc_task *task, int B, i
 }
 
 /* SGLD steps/s of a chains-chain estimate of group g (NULL = model): plain
- * SGLD at a tiny fixed eps, timed as t(2D draws) - t(D draws). */
+ * SGLD at a tiny fixed eps, timed as t(2D draws) - t(D draws) (which
+ * cancels the set-up), the median of TRIALS such pairs: other work on a
+ * shared machine shows up as outliers. */
+#define TRIALS 5
 static double sgld_steps_s(const llc_model *m, const float *w, const llc_group *g, const llc_task *task, int B,
                            int draws, int chains, int threads, char *err)
 {
-    double t[2];
-    for (int i = 0; i < 2; i++) {
-        llc_estimate_config c;
-        llc_estimate_config_default(&c);
-        c.eps = 1e-9;
-        c.nbeta = 10;
-        c.nbeta_mode = LLC_NBETA_GIVEN;
-        c.gamma = 100;
-        c.burnin = 0;
-        c.thin = 1;
-        c.draws = draws * (i + 1);
-        c.chains = chains;
-        c.threads = threads;
-        c.batch = B;
-        c.init_batches = 1;
-        c.metropolis = LLC_MH_OFF;
-        c.paired = 0;
-        llc_estimate_result *r = NULL;
-        double t0 = llc_now();
-        int rc = llc_estimate(m, w, g, task, &c, &r, err);
-        t[i] = llc_now() - t0;
-        llc_estimate_result_free(r);
-        if (rc) return NAN;
+    double rate[TRIALS];
+    for (int k = 0; k < TRIALS; k++) {
+        double t[2];
+        for (int i = 0; i < 2; i++) {
+            llc_estimate_config c;
+            llc_estimate_config_default(&c);
+            c.eps = 1e-9;
+            c.nbeta = 10;
+            c.nbeta_mode = LLC_NBETA_GIVEN;
+            c.gamma = 100;
+            c.burnin = 0;
+            c.thin = 1;
+            c.draws = draws * (i + 1);
+            c.chains = chains;
+            c.threads = threads;
+            c.batch = B;
+            c.init_batches = 1;
+            c.metropolis = LLC_MH_OFF;
+            c.paired = 0;
+            llc_estimate_result *r = NULL;
+            double t0 = llc_now();
+            int rc = llc_estimate(m, w, g, task, &c, &r, err);
+            t[i] = llc_now() - t0;
+            llc_estimate_result_free(r);
+            if (rc) return NAN;
+        }
+        double dt = t[1] - t[0];
+        rate[k] = dt > 0 ? (double)chains * draws / dt : 0;
     }
-    double dt = t[1] - t[0];
-    return dt > 0 ? (double)chains * draws / dt : NAN;
+    return median(rate, TRIALS);
 }
 
 /* One configuration, measured in this process; results into o. */
@@ -199,15 +221,6 @@ static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
     const size_t np = llc_model_n_params(model);
     cJSON_AddNumberToObject(o, "n_params", (double)np);
     cJSON_AddNumberToObject(o, "batch", B);
-    int shape[3];
-    const double flops = count_flops(model, task, B, shape);
-    cJSON_AddNumberToObject(o, "flops_per_step", flops);
-    cJSON_AddNumberToObject(o, "sgemm_shape_gflops_1thread", sgemm_gflops(shape[0], shape[1], shape[2], 21));
-    char sh[64];
-    snprintf(sh, sizeof sh, "%dx%dx%d", shape[0], shape[1], shape[2]);
-    cJSON_AddStringToObject(o, "sgemm_shape", sh);
-
-    /* forward+backward, 1 thread */
     ws = model->ws_alloc(model, B);
     b = llc_task_batch_alloc(task, B);
     w2 = malloc(np * sizeof *w2);
@@ -215,6 +228,15 @@ static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
     if (!ws || !b || !w2 || !t) { rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory"); goto done; }
     b->B = B;
     if ((rc = task->fill(task, 0, 0, b))) { llc_fail(err, rc, "task fill failed"); goto done; }
+    int shape[3];
+    const double flops = count_flops(model, task, b, shape);
+    cJSON_AddNumberToObject(o, "flops_per_step", flops);
+    cJSON_AddNumberToObject(o, "sgemm_shape_gflops_1thread", sgemm_gflops(shape[0], shape[1], shape[2], 21));
+    char sh[64];
+    snprintf(sh, sizeof sh, "%dx%dx%d", shape[0], shape[1], shape[2]);
+    cJSON_AddStringToObject(o, "sgemm_shape", sh);
+
+    /* forward+backward, 1 thread */
     double L;
     for (int i = 0; i < 3; i++) model->loss_grad(model, ws, w, b, w2, &L);
     int reps = 0;
@@ -228,8 +250,8 @@ static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
     cJSON_AddNumberToObject(o, "fwd_bwd_ms", 1e3 * fb);
     cJSON_AddNumberToObject(o, "fwd_bwd_gflops_1thread", flops / fb / 1e9);
 
-    /* SGLD steps/s: about 3 s of single-thread work per timed run */
-    int draws = draws_opt > 0 ? draws_opt : (int)fmin(2000, fmax(20, 3.0 / (4 * fb * 1.15)));
+    /* SGLD steps/s: about 0.6 s of single-thread work per D draws */
+    int draws = draws_opt > 0 ? draws_opt : (int)fmin(2000, fmax(4, 0.6 / (4 * fb * 1.15)));
     double s1 = sgld_steps_s(model, w, NULL, task, B, draws, 4, 1, err);
     double sa = sgld_steps_s(model, w, NULL, task, B, draws, 4, cores, err);
     cJSON_AddNumberToObject(o, "sgld_draws_timed", draws);

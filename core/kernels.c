@@ -415,7 +415,7 @@ static void softmax_row(float *a, int len, int T)
 size_t llc_attention_scratch_size(int T, int HS)
 {
     size_t t = (size_t)T;
-    return (size_t)HS * t + 2 * t * t;
+    return 3 * (size_t)HS * t + 2 * t * t; /* the rows kernels need the most */
 }
 
 /* C (M, N) += A (M, K) · B (K, N) for M <= 4 rows; row strides lda, ldb, ldc.
@@ -656,6 +656,124 @@ void llc_attention_backward(float *dqkv, float *scratch, const float *dout, cons
         attn_bwd_gemm(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
     else
         attn_bwd_small(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
+}
+
+/* ---------------- attention at selected query rows ----------------
+ * The rows of one sequence form a group (rows are increasing, so a group is a
+ * run); per (group, head) the same register-blocked loops as "small", on the
+ * group's queries gathered into scratch. Blocks of 4 queries stop their key
+ * range at the last query's position when causal. */
+
+/* Group [i0, i1) of rows: the run of rows in the sequence of rows[i0]. */
+static int row_group_end(const int *rows, int i0, int M, int T)
+{
+    int b = rows[i0] / T, i1 = i0 + 1;
+    while (i1 < M && rows[i1] / T == b) i1++;
+    return i1;
+}
+
+void llc_attention_rows_forward(float *out, float *att, float *scratch, const float *qkv, const int *rows,
+                                const llc_head_clamp *cl, int M, int T, int NH, int HS, int causal)
+{
+    const int D = NH * HS, D3 = 3 * D, lda = NH * T;
+    const float scale = 1.0f / sqrtf((float)HS);
+    float *kt = scratch;                  /* (HS, T) */
+    float *qg = kt + (size_t)HS * T;      /* (T, HS) the group's queries */
+    for (int i0 = 0, i1; i0 < M; i0 = i1) {
+        i1 = row_group_end(rows, i0, M, T);
+        const int b = rows[i0] / T, m = i1 - i0;
+        const float *base = qkv + (size_t)b * T * D3;
+        for (int h = 0; h < NH; h++) {
+            float *a = att + ((size_t)i0 * NH + h) * T; /* row r of the group at a + r*lda */
+            float *o = out + (size_t)i0 * D + h * HS;
+            for (int r = 0; r < m; r++) memset(o + (size_t)r * D, 0, (size_t)HS * sizeof *o);
+            if (head_zeroed(cl, h)) {
+                for (int r = 0; r < m; r++) memset(a + (size_t)r * lda, 0, (size_t)T * sizeof *a);
+                continue;
+            }
+            int fixed = head_fixed_pattern(cl, h);
+            if (fixed) {
+                for (int r = 0; r < m; r++) clamp_row(a + (size_t)r * lda, &cl[h], rows[i0 + r] % T, T);
+            } else {
+                transpose(kt, T, base + D + h * HS, D3, T, HS);
+                for (int r = 0; r < m; r++)
+                    memcpy(qg + (size_t)r * HS, base + (size_t)(rows[i0 + r] % T) * D3 + h * HS,
+                           (size_t)HS * sizeof *qg);
+                for (int r = 0; r < m; r += 4) {
+                    int mb = imin(4, m - r), ncol = causal ? rows[i0 + r + mb - 1] % T + 1 : T;
+                    for (int k = 0; k < mb; k++) memset(a + (size_t)(r + k) * lda, 0, (size_t)ncol * sizeof *a);
+                    gemm_rows(a + (size_t)r * lda, lda, qg + (size_t)r * HS, HS, kt, T, mb, ncol, HS);
+                }
+                for (int r = 0; r < m; r++) {
+                    int len = causal ? rows[i0 + r] % T + 1 : T;
+                    vscale(a + (size_t)r * lda, scale, len);
+                    softmax_row(a + (size_t)r * lda, len, T);
+                }
+            }
+            for (int r = 0; r < m; r += 4) {
+                int mb = imin(4, m - r), kmax = (causal && !fixed) ? rows[i0 + r + mb - 1] % T + 1 : T;
+                gemm_rows(o + (size_t)r * D, D, a + (size_t)r * lda, lda, base + 2 * D + h * HS, D3, mb, HS, kmax);
+            }
+        }
+    }
+}
+
+void llc_attention_rows_backward(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
+                                 const int *rows, const llc_head_clamp *cl, int M, int T, int NH, int HS, int causal)
+{
+    const int D = NH * HS, D3 = 3 * D, lda = NH * T;
+    const float scale = 1.0f / sqrtf((float)HS);
+    float *vt = scratch;                  /* (HS, T) */
+    float *qg = vt + (size_t)HS * T;      /* (T, HS) the group's queries */
+    float *dqg = qg + (size_t)HS * T;     /* (T, HS) their gradients */
+    float *dp = dqg + (size_t)HS * T;     /* (T, T) d att, then d scores, of the group */
+    float *tr = dp + (size_t)T * T;       /* (T, T) a transposed (T x m) matrix */
+    for (int i0 = 0, i1; i0 < M; i0 = i1) {
+        i1 = row_group_end(rows, i0, M, T);
+        const int b = rows[i0] / T, m = i1 - i0;
+        const int kend = causal ? rows[i1 - 1] % T + 1 : T; /* keys any of the group sees */
+        const float *base = qkv + (size_t)b * T * D3;
+        float *dbase = dqkv + (size_t)b * T * D3;
+        for (int h = 0; h < NH; h++) {
+            if (head_zeroed(cl, h)) continue;
+            int fixed = head_fixed_pattern(cl, h);
+            const float *a = att + ((size_t)i0 * NH + h) * T;
+            const float *g = dout + (size_t)i0 * D + h * HS;
+            const float *k = base + D + h * HS, *v = base + 2 * D + h * HS;
+            float *dk = dbase + D + h * HS, *dv = dbase + 2 * D + h * HS;
+            /* dV (T, HS) += attᵀ (T, m) · dO (m, HS) */
+            int send = fixed ? T : kend;
+            transpose(tr, m, a, lda, m, send);
+            for (int s = 0; s < send; s += 4)
+                gemm_rows(dv + (size_t)s * D3, D3, tr + (size_t)s * m, m, g, D, imin(4, send - s), HS, m);
+            if (fixed) continue;
+            /* dA (m, T) = dO · Vᵀ, then the softmax backward row by row */
+            transpose(vt, T, v, D3, kend, HS);
+            for (int r = 0; r < m; r += 4) {
+                int mb = imin(4, m - r), ncol = causal ? rows[i0 + r + mb - 1] % T + 1 : T;
+                for (int j = 0; j < mb; j++) memset(dp + (size_t)(r + j) * T, 0, (size_t)ncol * sizeof *dp);
+                gemm_rows(dp + (size_t)r * T, T, g + (size_t)r * D, D, vt, T, mb, ncol, HS);
+            }
+            for (int r = 0; r < m; r++)
+                softmax_backward_row(dp + (size_t)r * T, a + (size_t)r * lda, causal ? rows[i0 + r] % T + 1 : T, T,
+                                     scale);
+            /* dQ (m, HS) = dP · K, added to the queries' rows */
+            memset(dqg, 0, (size_t)m * HS * sizeof *dqg);
+            for (int r = 0; r < m; r += 4) {
+                int mb = imin(4, m - r), kmax = causal ? rows[i0 + r + mb - 1] % T + 1 : T;
+                gemm_rows(dqg + (size_t)r * HS, HS, dp + (size_t)r * T, T, k, D3, mb, HS, kmax);
+            }
+            for (int r = 0; r < m; r++) {
+                const int t = rows[i0 + r] % T;
+                llc_add(dbase + (size_t)t * D3 + h * HS, dqg + (size_t)r * HS, (size_t)HS);
+                memcpy(qg + (size_t)r * HS, base + (size_t)t * D3 + h * HS, (size_t)HS * sizeof *qg);
+            }
+            /* dK (T, HS) += dPᵀ (T, m) · Q (m, HS) */
+            transpose(tr, m, dp, T, m, kend);
+            for (int s = 0; s < kend; s += 4)
+                gemm_rows(dk + (size_t)s * D3, D3, tr + (size_t)s * m, m, qg, HS, imin(4, kend - s), HS, m);
+        }
+    }
 }
 
 /* ---------------- pooling attention ---------------- */

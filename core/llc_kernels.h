@@ -168,6 +168,28 @@ void llc_attention_backward(float *dqkv,        /* (B, T, 3*NH*HS) */
                             const llc_head_clamp *clamp, /* (NH) or NULL */
                             int B, int T, int NH, int HS, int causal);
 
+/* Attention evaluated only at M selected query rows (rows[i] = b*T + t,
+ * strictly increasing), as the last layer needs when the loss reads only
+ * some positions. Keys and values come from every row of qkv; out row i and
+ * att row i are those of query rows[i] in llc_attention_forward (up to
+ * rounding). The backward adds into dqkv: Q at the selected rows only, K and
+ * V at every position a selected query sees. */
+void llc_attention_rows_forward(float *out,       /* (M, NH*HS) */
+                                float *att,       /* (M, NH, T) probabilities, cache */
+                                float *scratch,   /* (llc_attention_scratch_size(T, HS)) */
+                                const float *qkv, /* (B, T, 3*NH*HS) */
+                                const int *rows,  /* (M) */
+                                const llc_head_clamp *clamp, /* (NH) or NULL */
+                                int M, int T, int NH, int HS, int causal);
+void llc_attention_rows_backward(float *dqkv,        /* (B, T, 3*NH*HS) */
+                                 float *scratch,     /* (llc_attention_scratch_size(T, HS)) */
+                                 const float *dout,  /* (M, NH*HS) */
+                                 const float *att,   /* (M, NH, T) */
+                                 const float *qkv,   /* (B, T, 3*NH*HS) */
+                                 const int *rows,    /* (M) */
+                                 const llc_head_clamp *clamp, /* (NH) or NULL */
+                                 int M, int T, int NH, int HS, int causal);
+
 /* Pooling attention (the clustering-head model): each head has one learned
  * query vector; kv rows hold [K of heads | V of heads]; every sequence is
  * pooled to one vector over all T positions (no mask). Only the ZERO clamps

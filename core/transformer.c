@@ -600,7 +600,12 @@ static void shortformer_backward(float *dpos, float *dwqk, float *dposproj, cons
     llc_linear_backward(dpos, dwqk, NULL, dposproj, pos, wqk, T, C, nproj);
 }
 
-static void layer_forward(const tf_impl *im, int l, tf_lbuf *lb, float *scratch, const float *w, int B, int T)
+/* sel (M rows, increasing) non-NULL: the layer's output is needed only at
+ * those rows (the top layer under a partial loss mask): Q, K, V and the
+ * norm run on every row, the attention, O, residual and MLP on the M rows,
+ * and lb->atty/mid/out hold M compact rows. */
+static void layer_forward(const tf_impl *im, int l, tf_lbuf *lb, float *scratch, const float *w, int B, int T,
+                          const int *sel, int M)
 {
     const llc_tf_config *c = &im->c;
     const tf_layer_off *o = &im->lo[l];
@@ -620,22 +625,30 @@ static void layer_forward(const tf_impl *im, int l, tf_lbuf *lb, float *scratch,
     if (c->pos == LLC_POS_SHORTFORMER)
         shortformer_forward(lb->qkv, lb->posproj, w + im->pos, w + o->qkv_w, B, T, C, 2 * D, 3 * D);
     if (c->pos == LLC_POS_ROPE) llc_rope_forward(lb->qkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
+    if (sel) {
+        llc_attention_rows_forward(lb->atty, lb->att, scratch, lb->qkv, sel, cl, M, T, NH, HS, c->causal);
+        llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), M, D, C);
+        for (int i = 0; i < M; i++) llc_add(lb->mid + (size_t)i * C, lb->in + (size_t)sel[i] * C, (size_t)C);
+        if (c->d_mlp > 0) mlp_forward(im, o, lb, w, M);
+        return;
+    }
     llc_attention_forward(lb->atty, lb->att, scratch, lb->qkv, cl, B, T, NH, HS, c->causal);
     llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), N, D, C);
     llc_add(lb->mid, lb->in, (size_t)N * C);
     if (c->d_mlp > 0) mlp_forward(im, o, lb, w, N);
 }
 
-/* ws->dres: d out on entry (N rows; B rows for the pooling layer), d in (N rows) on exit. */
+/* ws->dres: d out on entry (N rows; B rows for the pooling layer; M compact
+ * rows with sel, as layer_forward), d in (N rows) on exit. */
 static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb, const float *w, float *grad,
-                           int B, int T)
+                           int B, int T, const int *sel, int M)
 {
     const llc_tf_config *c = &im->c;
     const tf_layer_off *o = &im->lo[l];
     const int C = c->d_model, NH = c->n_heads, HS = c->d_head, D = NH * HS, N = B * T;
     const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
     int pool = l == im->pool_layer;
-    int rows = pool ? B : N;
+    int rows = pool ? B : sel ? M : N;
     if (c->d_mlp > 0) mlp_backward(im, ws, o, lb, w, grad, rows);
     const tf_need *nd = &ws->need;
     const int need_o = nd->all || nd->o[l], need_qkv = nd->all || nd->qkv[l];
@@ -652,6 +665,18 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
                                HS);
         /* no residual around the pooling: d in comes from the norm alone */
         memset(ws->dres, 0, (size_t)N * C * sizeof(float));
+    } else if (sel) {
+        llc_attention_rows_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, sel, cl, M, T, NH, HS,
+                                    c->causal);
+        if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
+        /* the residual: spread the M compact rows of d out to their rows (in
+         * place, from the last: sel[i] >= i), zero elsewhere */
+        for (int i = M - 1, next = N; i >= 0; next = sel[i], i--) {
+            float *dst = ws->dres + (size_t)sel[i] * C;
+            memset(dst + C, 0, (size_t)(next - sel[i] - 1) * C * sizeof(float));
+            if (sel[i] != i) memcpy(dst, ws->dres + (size_t)i * C, (size_t)C * sizeof(float));
+        }
+        memset(ws->dres, 0, (size_t)(M > 0 ? sel[0] : N) * C * sizeof(float));
     } else {
         llc_attention_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, cl, B, T, NH, HS, c->causal);
         if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
@@ -692,11 +717,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     if (c->pos == LLC_POS_LEARNED)
         for (int b = 0; b < B; b++) llc_add(ws->res0 + (size_t)b * T * C, w + im->pos, (size_t)T * C);
 
-    /* ---- layers ---- */
-    for (int l = 0; l < L; l++) layer_forward(im, l, &ws->l[l], ws->scratch, w, B, T);
-    const float *h = ws->l[L - 1].out;
-
-    /* ---- gather the scored rows, final norm, logits, loss ---- */
+    /* ---- the scored rows ---- */
     int pooled = im->pool_layer >= 0;
     int R = pooled ? B : N, M = 0;
     for (int r = 0; r < R; r++) {
@@ -709,11 +730,24 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
         ws->msel[M] = mk;
         M++;
     }
-    for (int i = 0; i < M; i++)
-        memcpy(ws->hsel + (size_t)i * C, h + (size_t)ws->sel[i] * C, (size_t)C * sizeof(float));
-    const float *fin = ws->hsel;
+    /* the top layer runs only at the scored rows when some are unscored */
+    const int top = !pooled && M > 0 && M < N;
+
+    /* ---- layers ---- */
+    for (int l = 0; l < L; l++)
+        layer_forward(im, l, &ws->l[l], ws->scratch, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
+    const float *h = ws->l[L - 1].out;
+
+    /* ---- final norm, logits, loss at the scored rows ---- */
+    const float *hs = h; /* (M, C) */
+    if (!top) {
+        for (int i = 0; i < M; i++)
+            memcpy(ws->hsel + (size_t)i * C, h + (size_t)ws->sel[i] * C, (size_t)C * sizeof(float));
+        hs = ws->hsel;
+    }
+    const float *fin = hs;
     if (c->final_norm) {
-        norm_forward(im, ws->fin, ws->fmean, ws->frstd, ws->hsel, w, im->lnf_g, im->lnf_b, M);
+        norm_forward(im, ws->fin, ws->fmean, ws->frstd, hs, w, im->lnf_g, im->lnf_b, M);
         fin = ws->fin;
     }
     const float *wu = c->tied ? w + im->embed : w + im->unembed;
@@ -735,13 +769,18 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     const float *dh = ws->dfin;
     if (c->final_norm) {
         memset(ws->dhsel, 0, (size_t)M * C * sizeof(float));
-        norm_backward(im, ws->dhsel, grad, ws->dfin, ws->hsel, w, im->lnf_g, im->lnf_b, ws->fmean, ws->frstd, M);
+        norm_backward(im, ws->dhsel, grad, ws->dfin, hs, w, im->lnf_g, im->lnf_b, ws->fmean, ws->frstd, M);
         dh = ws->dhsel;
     }
-    memset(ws->dres, 0, (size_t)R * C * sizeof(float));
-    for (int i = 0; i < M; i++) llc_add(ws->dres + (size_t)ws->sel[i] * C, dh + (size_t)i * C, (size_t)C);
+    if (top) {
+        memcpy(ws->dres, dh, (size_t)M * C * sizeof(float));
+    } else {
+        memset(ws->dres, 0, (size_t)R * C * sizeof(float));
+        for (int i = 0; i < M; i++) llc_add(ws->dres + (size_t)ws->sel[i] * C, dh + (size_t)i * C, (size_t)C);
+    }
     const int low = nd->all ? -1 : nd->low_layer;
-    for (int l = L - 1; l >= 0 && l >= low; l--) layer_backward(im, l, ws, &ws->l[l], w, grad, B, T);
+    for (int l = L - 1; l >= 0 && l >= low; l--)
+        layer_backward(im, l, ws, &ws->l[l], w, grad, B, T, top && l == L - 1 ? ws->sel : NULL, M);
     if (low >= 0) return LLC_OK; /* nothing below the lowest needed layer */
 
     /* ---- inputs ---- */

@@ -441,6 +441,29 @@ static void test_attention(int B, int T, int NH, int HS, int causal, llc_head_cl
         CHECK(ok, "%s: clamped head passes exactly zero gradient to its %s", what,
               clamp_kind <= LLC_HEAD_PREV ? "Q and K" : "Q, K and V");
     }
+
+    /* the same at selected query rows: sequence b takes every row t with
+     * (t + b) % 3 == 0 plus the last, except every fourth sequence (none) */
+    int *rows = malloc(sizeof(int) * (size_t)B * T), M = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            if (b % 4 != 3 && ((t + b) % 3 == 0 || t == T - 1)) rows[M++] = b * T + t;
+    float *gz = fnew(no), *orow = fnew((size_t)M * D), *arow = fnew((size_t)M * NH * T), *grow = fnew((size_t)M * D);
+    float *dfull = fnew(nq);
+    for (int i = 0; i < M; i++) memcpy(grow + (size_t)i * D, gout + (size_t)rows[i] * D, sizeof(float) * D);
+    for (int i = 0; i < M; i++) memcpy(gz + (size_t)rows[i] * D, grow + (size_t)i * D, sizeof(float) * D);
+    llc_attention_rows_forward(orow, arow, scratch, qkv, rows, c.cl, M, T, NH, HS, causal);
+    double fe = 0, be = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < D; j++) fe = fmax(fe, fabs(orow[(size_t)i * D + j] - out[(size_t)rows[i] * D + j]));
+    ffill(dfull, nq, PREFILL);
+    llc_attention_backward(dfull, scratch, gz, att, qkv, c.cl, B, T, NH, HS, causal);
+    ffill(dqkv, nq, PREFILL);
+    llc_attention_rows_backward(dqkv, scratch, grow, arow, qkv, rows, c.cl, M, T, NH, HS, causal);
+    for (size_t i = 0; i < nq; i++) be = fmax(be, fabs(dqkv[i] - dfull[i]));
+    CHECK(fe < 1e-6 && be < 1e-5, "%s at %d selected rows: output and dqkv as the full attention's (max diff %.2g, %.2g)",
+          what, M, fe, be);
+    free(rows), free(gz), free(orow), free(arow), free(grow), free(dfull);
     free(qkv), free(out), free(att), free(gout), free(dqkv), free(scratch), free(pattern);
     free(c.qkv), free(c.gout), free(c.out);
 }

@@ -76,8 +76,8 @@ ROPE_BASE = 10000.0    # LLC_ROPE_BASE
 CHECK_RTOL = 1e-4      # backend vs autograd: loss and gradient (norm-wise), relative
 # time budgets (seconds) of the default, time-based run
 # (an arrangement runs up to ARR_TRIALS trials of all the chains and keeps the
-# best: other work on the machine can only slow a trial down)
-WARM_S, STEP_S, ARR_S, ARR_TRIALS = 0.3, 1.0, 1.5, 3
+# median, as llc bench does for its own trials)
+WARM_S, STEP_S, ARR_S, ARR_TRIALS = 0.3, 1.0, 2.5, 5
 MIN_WARM, MIN_STEPS_1T, MIN_STEPS_CHAIN = 2, 4, 2
 
 torch = None
@@ -1003,19 +1003,19 @@ def trial_plan(steps, t_step, chains):
 
 
 def measure_1proc(spec, backend, chains, steps):
-    """Chains one after another, 2 threads: total steps/s (best trial)."""
+    """Chains one after another, 2 threads: total steps/s (median trial)."""
     set_threads(2)
     sm = Sampler(spec, backend)
     t = sm.warmup(WARM_S)
     trials, n = trial_plan(steps, t, chains)
-    best = 0.0
+    rates = []
     for _ in range(trials):
         t0 = time.perf_counter()
         for _ in range(chains):
             sm.reset()
             sm.run(n)
-        best = max(best, chains * n / (time.perf_counter() - t0))
-    return best
+        rates.append(chains * n / (time.perf_counter() - t0))
+    return statistics.median(rates)
 
 
 def worker_main(conn, barrier):
@@ -1095,11 +1095,11 @@ class Workers:
                 raise RuntimeError("worker: " + r[1])
             res.append(r)
         total = sum(r[2] for r in res)   # steps of one trial, both workers
-        best = 0.0
+        rates = []
         for i in range(plan[0]):  # trial i: from the first start to the last end
             wall = max(r[1][i][1] for r in res) - min(r[1][i][0] for r in res)
-            best = max(best, total / wall)
-        return best
+            rates.append(total / wall)
+        return statistics.median(rates)
 
     def close(self):
         for c in self.conns:
