@@ -583,6 +583,10 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
         }
 }
 
+/* Causal heads run in blocks of ATTN_QB queries that multiply only the keys
+ * they see (5/8 of the T x T work at T = 256). */
+#define ATTN_QB 64
+
 static void attn_fwd_gemm(float *out, float *att, const float *qkv, const llc_head_clamp *cl, int B, int T, int NH,
                           int HS, int causal)
 {
@@ -599,13 +603,20 @@ static void attn_fwd_gemm(float *out, float *att, const float *qkv, const llc_he
                 for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
                 continue;
             }
-            if (head_fixed_pattern(cl, h)) {
-                for (int t = 0; t < T; t++) clamp_row(a + (size_t)t * T, &cl[h], t, T);
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, q, D3, k, D3, 0.0f, a, T);
-                for (int t = 0; t < T; t++) softmax_row(a + (size_t)t * T, causal ? t + 1 : T, T);
+            const int fixed = head_fixed_pattern(cl, h), qb = causal && !fixed ? ATTN_QB : T;
+            for (int i0 = 0; i0 < T; i0 += qb) {
+                const int r = imin(qb, T - i0), kl = causal && !fixed ? i0 + r : T; /* queries, keys seen */
+                float *ab = a + (size_t)i0 * T;
+                if (fixed) {
+                    for (int t = i0; t < i0 + r; t++) clamp_row(a + (size_t)t * T, &cl[h], t, T);
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, kl, HS, scale, q + (size_t)i0 * D3, D3, k,
+                                D3, 0.0f, ab, T);
+                    for (int t = i0; t < i0 + r; t++) softmax_row(a + (size_t)t * T, causal ? t + 1 : T, T);
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, HS, kl, 1.0f, ab, T, v, D3, 0.0f,
+                            o + (size_t)i0 * D, D);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, a, T, v, D3, 0.0f, o, D);
         }
 }
 
@@ -623,20 +634,24 @@ static void attn_bwd_gemm(float *dqkv, float *scratch, const float *dout, const 
             float *dk = dq + D, *dv = dq + 2 * D;
             const float *a = att + ((size_t)b * NH + h) * T * T;
             const float *g = dout + (size_t)b * T * D + h * HS;
-            /* dV (T,HS) += attᵀ · dout */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, a, T, g, D, 1.0f, dv, D3);
-            if (head_fixed_pattern(cl, h)) continue;
-            /* datt (T,T) = dout · Vᵀ, then the softmax backward in place */
-            float *da = scratch;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, g, D, v, D3, 0.0f, da, T);
-            for (int t = 0; t < T; t++) {
-                const float *ar = a + (size_t)t * T;
-                float *dr = da + (size_t)t * T;
-                softmax_backward_row(dr, ar, causal ? t + 1 : T, T, 1.0f);
+            const int fixed = head_fixed_pattern(cl, h), qb = causal && !fixed ? ATTN_QB : T;
+            for (int i0 = 0; i0 < T; i0 += qb) {
+                const int r = imin(qb, T - i0), kl = causal && !fixed ? i0 + r : T;
+                const float *ab = a + (size_t)i0 * T, *gb = g + (size_t)i0 * D;
+                /* dV (kl, HS) += attᵀ · dout over the block's queries */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kl, HS, r, 1.0f, ab, T, gb, D, 1.0f, dv, D3);
+                if (fixed) continue;
+                /* datt (r, kl) = dout · Vᵀ, then the softmax backward in place */
+                float *da = scratch + (size_t)i0 * T;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, kl, HS, 1.0f, gb, D, v, D3, 0.0f, da, T);
+                for (int t = i0; t < i0 + r; t++)
+                    softmax_backward_row(scratch + (size_t)t * T, a + (size_t)t * T, causal ? t + 1 : T, T, 1.0f);
+                /* dQ += scale · dpre · K ; dK += scale · dpreᵀ · Q */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, HS, kl, scale, da, T, k, D3, 1.0f,
+                            dq + (size_t)i0 * D3, D3);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kl, HS, r, scale, da, T, q + (size_t)i0 * D3, D3,
+                            1.0f, dk, D3);
             }
-            /* dQ += scale · dpre · K ; dK += scale · dpreᵀ · Q */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, scale, da, T, k, D3, 1.0f, dq, D3);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, scale, da, T, q, D3, 1.0f, dk, D3);
         }
 }
 

@@ -622,6 +622,9 @@ int main(void)
     test_attention(1, LLC_ATTN_GEMM_MIN_T - 1, 2, 5, 1, LLC_HEAD_FREE);
     test_attention(1, LLC_ATTN_GEMM_MIN_T, 2, 5, 1, LLC_HEAD_FREE);
     test_attention(1, LLC_ATTN_GEMM_MIN_T + 1, 2, 5, 0, LLC_HEAD_FREE);
+    /* causal query blocks of 64 (kernels.c ATTN_QB): two full blocks and a part */
+    test_attention(1, 150, 2, 4, 1, LLC_HEAD_FREE);
+    test_attention(1, 150, 2, 4, 1, LLC_HEAD_PREV);
     for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++)
         test_attention(1, LLC_ATTN_GEMM_MIN_T + 2, 2, 3, 1, (llc_head_clamp_kind)k);
     for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++) {
