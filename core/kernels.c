@@ -23,7 +23,17 @@ typedef unsigned v4u __attribute__((vector_size(16), aligned(4), may_alias));
 #define V4(p) (*(v4f *)(p))
 #define CV4(p) (*(const v4f *)(p))
 
+/* 8-wide: one AVX register when built with -mavx2 (Makefile ARCH), two SSE
+ * registers otherwise; the same IEEE operations either way. Used where each
+ * lane is its own sum (products, column sums), so the results do not change
+ * with the width. */
+typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
+#define V8(p) (*(v8f *)(p))
+#define CV8(p) (*(const v8f *)(p))
+#pragma GCC diagnostic ignored "-Wpsabi" /* 32-byte vectors in static inline functions only */
+
 static inline v4f splat(float a) { return (v4f){a, a, a, a}; }
+static inline __attribute__((always_inline)) v8f splat8(float a) { return (v8f){a, a, a, a, a, a, a, a}; }
 static inline float hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 static float vsum(const float *x, int n)
@@ -130,9 +140,29 @@ void llc_linear_forward(float *out, const float *in, const float *w, const float
                 OC);
 }
 
+/* db += column sums of dout, 32 columns at a time in registers (a row-by-row
+ * llc_add would wait on its own stores). */
 static void bias_backward(float *db, const float *dout, int N, int OC)
 {
-    for (int n = 0; n < N; n++) llc_add(db, dout + (size_t)n * OC, (size_t)OC);
+    int j = 0;
+    for (; j + 32 <= OC; j += 32) {
+        v8f a0 = splat8(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int n = 0; n < N; n++) {
+            const float *d = dout + (size_t)n * OC + j;
+            a0 += CV8(d), a1 += CV8(d + 8), a2 += CV8(d + 16), a3 += CV8(d + 24);
+        }
+        V8(db + j) += a0, V8(db + j + 8) += a1, V8(db + j + 16) += a2, V8(db + j + 24) += a3;
+    }
+    for (; j + 8 <= OC; j += 8) {
+        v8f a0 = splat8(0.0f);
+        for (int n = 0; n < N; n++) a0 += CV8(dout + (size_t)n * OC + j);
+        V8(db + j) += a0;
+    }
+    for (; j < OC; j++) {
+        float a = 0.0f;
+        for (int n = 0; n < N; n++) a += dout[(size_t)n * OC + j];
+        db[j] += a;
+    }
 }
 
 void llc_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
@@ -397,8 +427,8 @@ static void softmax_row(float *a, int len, int T)
 }
 
 /* Attention has two implementations with the same results up to rounding:
- *  - "small": per (b, h), register-blocked loops (4 rows x 8 columns of
- *    4-wide vectors) over the head's rows in place, K or V transposed into
+ *  - "small": per (b, h), register-blocked loops (4 rows x 16 columns of
+ *    8-wide vectors) over the head's rows in place, K or V transposed into
  *    scratch; causal heads skip the masked blocks. No call overhead.
  *  - "gemm": per (b, h), cblas_sgemm calls for S = Q·Kᵀ, O = A·V and the
  *    four products of the backward (full T x T even when causal).
@@ -419,7 +449,7 @@ size_t llc_attention_scratch_size(int T, int HS)
 }
 
 /* C (M, N) += A (M, K) · B (K, N) for M <= 4 rows; row strides lda, ldb, ldc.
- * Blocks of 4 rows x 8 columns stay in registers across the k loop. */
+ * Blocks of 4 rows x 16 columns stay in registers across the k loop. */
 static void gemm_rows(float *restrict C, int ldc, const float *restrict A, int lda, const float *restrict B, int ldb,
                       int M, int N, int K)
 {
@@ -427,20 +457,29 @@ static void gemm_rows(float *restrict C, int ldc, const float *restrict A, int l
         const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * (size_t)lda, *a3 = A + 3 * (size_t)lda;
         float *c0 = C, *c1 = C + ldc, *c2 = C + 2 * (size_t)ldc, *c3 = C + 3 * (size_t)ldc;
         int j = 0;
-        for (; j + 8 <= N; j += 8) {
-            v4f z = splat(0.0f), x00 = z, x01 = z, x10 = z, x11 = z, x20 = z, x21 = z, x30 = z, x31 = z;
+        for (; j + 16 <= N; j += 16) {
+            v8f z = splat8(0.0f), x00 = z, x01 = z, x10 = z, x11 = z, x20 = z, x21 = z, x30 = z, x31 = z;
             for (int k = 0; k < K; k++) {
                 const float *bk = B + (size_t)k * ldb + j;
-                v4f b0 = CV4(bk), b1 = CV4(bk + 4), a;
-                a = splat(a0[k]), x00 += a * b0, x01 += a * b1;
-                a = splat(a1[k]), x10 += a * b0, x11 += a * b1;
-                a = splat(a2[k]), x20 += a * b0, x21 += a * b1;
-                a = splat(a3[k]), x30 += a * b0, x31 += a * b1;
+                v8f b0 = CV8(bk), b1 = CV8(bk + 8), a;
+                a = splat8(a0[k]), x00 += a * b0, x01 += a * b1;
+                a = splat8(a1[k]), x10 += a * b0, x11 += a * b1;
+                a = splat8(a2[k]), x20 += a * b0, x21 += a * b1;
+                a = splat8(a3[k]), x30 += a * b0, x31 += a * b1;
             }
-            V4(c0 + j) += x00, V4(c0 + j + 4) += x01;
-            V4(c1 + j) += x10, V4(c1 + j + 4) += x11;
-            V4(c2 + j) += x20, V4(c2 + j + 4) += x21;
-            V4(c3 + j) += x30, V4(c3 + j + 4) += x31;
+            V8(c0 + j) += x00, V8(c0 + j + 8) += x01;
+            V8(c1 + j) += x10, V8(c1 + j + 8) += x11;
+            V8(c2 + j) += x20, V8(c2 + j + 8) += x21;
+            V8(c3 + j) += x30, V8(c3 + j + 8) += x31;
+        }
+        for (; j + 8 <= N; j += 8) {
+            v8f z = splat8(0.0f), x0 = z, x1 = z, x2 = z, x3 = z;
+            for (int k = 0; k < K; k++) {
+                v8f b0 = CV8(B + (size_t)k * ldb + j);
+                x0 += splat8(a0[k]) * b0, x1 += splat8(a1[k]) * b0;
+                x2 += splat8(a2[k]) * b0, x3 += splat8(a3[k]) * b0;
+            }
+            V8(c0 + j) += x0, V8(c1 + j) += x1, V8(c2 + j) += x2, V8(c3 + j) += x3;
         }
         for (; j + 4 <= N; j += 4) {
             v4f z = splat(0.0f), x0 = z, x1 = z, x2 = z, x3 = z;
@@ -465,13 +504,18 @@ static void gemm_rows(float *restrict C, int ldc, const float *restrict A, int l
         const float *ar = A + (size_t)r * lda;
         float *cr = C + (size_t)r * ldc;
         int j = 0;
-        for (; j + 8 <= N; j += 8) {
-            v4f x0 = splat(0.0f), x1 = x0;
+        for (; j + 16 <= N; j += 16) {
+            v8f x0 = splat8(0.0f), x1 = x0;
             for (int k = 0; k < K; k++) {
-                v4f a = splat(ar[k]);
-                x0 += a * CV4(B + (size_t)k * ldb + j), x1 += a * CV4(B + (size_t)k * ldb + j + 4);
+                v8f a = splat8(ar[k]);
+                x0 += a * CV8(B + (size_t)k * ldb + j), x1 += a * CV8(B + (size_t)k * ldb + j + 8);
             }
-            V4(cr + j) += x0, V4(cr + j + 4) += x1;
+            V8(cr + j) += x0, V8(cr + j + 8) += x1;
+        }
+        for (; j + 8 <= N; j += 8) {
+            v8f x0 = splat8(0.0f);
+            for (int k = 0; k < K; k++) x0 += splat8(ar[k]) * CV8(B + (size_t)k * ldb + j);
+            V8(cr + j) += x0;
         }
         for (; j + 4 <= N; j += 4) {
             v4f x0 = splat(0.0f);
