@@ -96,6 +96,10 @@ typedef struct {
     int low_layer;    /* backward runs from the top down to this layer (-1: and the inputs) */
     int unembed;      /* unembedding weight/bias gradients */
     unsigned char *qkv, *o, *ln1; /* (L) per layer: qkv_w/qkv_b, o_w/o_b, ln1 gradients needed */
+    unsigned char *o_b;           /* (L) the O bias gradient needed */
+    unsigned char *heads;         /* (L, NH) some weight of head h of layer l (its Q, K, V, O slices) needed */
+    int *nheads;                  /* (L) how many */
+    llc_head_clamp *hcl;          /* (NH) scratch: the clamps with unneeded heads skipped */
 } tf_need;
 
 typedef struct {
@@ -451,6 +455,8 @@ static void tf_ws_free(void *p)
     free(ws->sel);
     free(ws->tsel);
     free(ws->need.qkv);
+    free(ws->need.nheads);
+    free(ws->need.hcl);
     free(ws);
 }
 
@@ -471,9 +477,31 @@ static void tf_ws_need(const llc_model *m, void *wsp, const llc_group *g)
     memset(nd->qkv, 0, (size_t)L);
     memset(nd->o, 0, (size_t)L);
     memset(nd->ln1, 0, (size_t)L);
+    const tf_impl *im = m->impl;
+    const int NH = im->c.n_heads;
+    memset(nd->o_b, 0, (size_t)L);
+    memset(nd->heads, 0, (size_t)L * NH);
+    memset(nd->nheads, 0, (size_t)L * sizeof *nd->nheads);
     nd->unembed = 0;
     nd->low_layer = L;
     if (!g) return;
+    /* per head: the slices group_head takes */
+    const size_t C = (size_t)im->c.d_model, HS = (size_t)im->c.d_head, D = (size_t)NH * HS;
+    for (int l = 0; l < L; l++) {
+        const tf_layer_off *o = &im->lo[l];
+        nd->o_b[l] = o->o_b != NONE && group_touches(g, o->o_b, C);
+        int nblk = l == im->pool_layer ? 2 : 3;
+        for (int h = 0; h < NH; h++) {
+            int t = group_touches(g, o->o_w + h * HS * C, HS * C);
+            for (int k = 0; k < nblk; k++) {
+                t |= group_touches(g, o->qkv_w + (k * D + h * HS) * C, HS * C);
+                if (o->qkv_b != NONE) t |= group_touches(g, o->qkv_b + k * D + h * HS, HS);
+            }
+            if (o->query != NONE) t |= group_touches(g, o->query + h * HS, HS);
+            nd->heads[(size_t)l * NH + h] = (unsigned char)t;
+            nd->nheads[l] += t;
+        }
+    }
     for (int i = 0; i < m->table.n; i++) {
         const llc_tensor *t = &m->table.t[i];
         if (!group_touches(g, t->offset, t->size)) continue;
@@ -505,10 +533,15 @@ static void *tf_ws_alloc(const llc_model *m, int max_B)
     ws->sel = malloc(NR * sizeof *ws->sel);
     ws->tsel = malloc(NR * sizeof *ws->tsel);
     ws->need.all = 1;
-    ws->need.qkv = calloc(3 * (size_t)im->c.n_layers, 1);
-    if (!ws->l || !ws->sel || !ws->tsel || !ws->need.qkv) goto fail;
-    ws->need.o = ws->need.qkv + im->c.n_layers;
-    ws->need.ln1 = ws->need.o + im->c.n_layers;
+    const size_t L = (size_t)im->c.n_layers, NH = (size_t)im->c.n_heads;
+    ws->need.qkv = calloc(4 * L + L * NH, 1);
+    ws->need.nheads = calloc(L, sizeof *ws->need.nheads);
+    ws->need.hcl = calloc(NH, sizeof *ws->need.hcl);
+    if (!ws->l || !ws->sel || !ws->tsel || !ws->need.qkv || !ws->need.nheads || !ws->need.hcl) goto fail;
+    ws->need.o = ws->need.qkv + L;
+    ws->need.ln1 = ws->need.o + L;
+    ws->need.o_b = ws->need.ln1 + L;
+    ws->need.heads = ws->need.o_b + L;
     size_t n = ws_layout(im, ws, NULL, max_B);
     ws->mem = aligned_alloc(ALIGN_FLOATS * sizeof(float), n * sizeof(float));
     if (!ws->mem) goto fail;
@@ -638,6 +671,56 @@ static void layer_forward(const tf_impl *im, int l, tf_lbuf *lb, float *scratch,
     if (c->d_mlp > 0) mlp_forward(im, o, lb, w, N);
 }
 
+/* layer_backward of the lowest needed layer when the target holds only some
+ * of its heads (a weight-refined head): the O, attention and Q/K/V weight
+ * gradients of those heads alone, nothing for the layers below. (cblas_sgemm
+ * is declared here by GSL's gsl_cblas.h, the standard CBLAS prototypes, and
+ * links to OpenBLAS.) */
+static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb, const float *w, float *grad,
+                          int B, int T, const int *sel, int M)
+{
+    const llc_tf_config *c = &im->c;
+    const tf_layer_off *o = &im->lo[l];
+    const int C = c->d_model, NH = c->n_heads, HS = c->d_head, D = NH * HS, D3 = 3 * D, N = B * T;
+    const int rows = sel ? M : N;
+    const tf_need *nd = &ws->need;
+    const unsigned char *hn = nd->heads + (size_t)l * NH;
+    const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
+    for (int h = 0; h < NH; h++) {
+        ws->need.hcl[h] = cl ? cl[h] : (llc_head_clamp){.kind = LLC_HEAD_FREE};
+        if (!hn[h]) ws->need.hcl[h].kind = LLC_HEAD_ZERO_OUTPUT; /* the kernels skip it */
+    }
+    for (int h = 0; h < NH; h++) {
+        if (!hn[h]) continue;
+        /* datty[:, h] = dres · W_o[h]ᵀ ; dW_o[h] += atty[:, h]ᵀ · dres (in-major O: head h's rows) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, HS, C, 1.0f, ws->dres, C,
+                    w + o->o_w + (size_t)h * HS * C, C, 0.0f, ws->datty + h * HS, D);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, rows, 1.0f, lb->atty + h * HS, D, ws->dres, C,
+                    1.0f, grad + o->o_w + (size_t)h * HS * C, C);
+    }
+    if (nd->o_b[l]) llc_linear_im_backward(NULL, NULL, grad + o->o_b, ws->dres, lb->atty, w + o->o_w, rows, D, C);
+    memset(ws->dqkv, 0, (size_t)N * D3 * sizeof(float));
+    if (sel)
+        llc_attention_rows_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, sel, ws->need.hcl, M, T, NH,
+                                    HS, c->causal);
+    else
+        llc_attention_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, ws->need.hcl, B, T, NH, HS,
+                               c->causal);
+    if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, D3);
+    for (int h = 0; h < NH; h++) {
+        if (!hn[h]) continue;
+        for (int k = 0; k < 3; k++) { /* Q, K, V rows of head h: dW += dqkv[:, slice]ᵀ · ln1 */
+            const size_t col = (size_t)k * D + (size_t)h * HS;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, N, 1.0f, ws->dqkv + col, D3, lb->ln1, C,
+                        1.0f, grad + o->qkv_w + col * C, C);
+            if (o->qkv_b == NONE) continue;
+            float *gb = grad + o->qkv_b + col;
+            for (int n = 0; n < N; n++)
+                for (int j = 0; j < HS; j++) gb[j] += ws->dqkv[(size_t)n * D3 + col + j];
+        }
+    }
+}
+
 /* ws->dres: d out on entry (N rows; B rows for the pooling layer; M compact
  * rows with sel, as layer_forward), d in (N rows) on exit. */
 static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb, const float *w, float *grad,
@@ -655,6 +738,10 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     /* the input gradient of the lowest needed layer feeds only its own norm
      * (when that is needed) and the layers and inputs below (which are not) */
     const int need_din = nd->all || l > nd->low_layer || nd->ln1[l];
+    if (!nd->all && !need_din && !pool && c->pos != LLC_POS_SHORTFORMER && nd->nheads[l] < NH) {
+        head_backward(im, l, ws, lb, w, grad, B, T, sel, M);
+        return;
+    }
     memset(ws->datty, 0, (size_t)rows * D * sizeof(float));
     llc_linear_im_backward(ws->datty, need_o ? grad + o->o_w : NULL, need_o ? optg(grad, o->o_b) : NULL, ws->dres,
                            lb->atty, w + o->o_w, rows, D, C);
