@@ -48,7 +48,7 @@ static void print_usage(const char *usage, const cli_optdef *defs)
     fputs(usage, stdout);
     printf("\nOptions:\n");
     for (const cli_optdef *d = defs; d && d->name; d++)
-        printf("  --%-14s %s\n", d->name, d->help);
+        if (d->help) printf("  --%-14s %s\n", d->name, d->help); /* no help: a hidden option */
     printf("  --%-14s %s\n  --%-14s %s\n  %-16s %s\n", "quiet", "no progress on stderr", "help",
            "this text", "-v", "more detail");
 }

@@ -2,7 +2,7 @@
  * llc_kernels.h for the conventions (row-major, outputs first, backward
  * accumulates). Matrix products go to cblas (OpenBLAS), except attention at
  * small T (register-blocked loops, see below); row-wise kernels are loops
- * written on 4-wide vectors. Build with -DATTN_GEMM_MIN_T=n to re-measure
+ * written on 8-wide (and 4-wide) vectors. Build with -DATTN_GEMM_MIN_T=n to re-measure
  * the attention switch. */
 #include "llc_kernels.h"
 
@@ -10,23 +10,20 @@
 #include <math.h>
 #include <string.h>
 
-/* ---------------- 4-wide vector helpers ----------------
- * GCC/Clang vector extension: one SSE register on x86-64, one NEON register
- * on arm64; unaligned and may alias, so any float pointer can be read as v4f.
- * -O2 does not vectorise loops of unknown length, and reductions only
- * vectorise with reassociation (-ffast-math, which we refuse), so the row
- * reductions below keep four partial sums explicitly. The order of every sum
- * is fixed, so results are deterministic. */
+/* ---------------- vector helpers ----------------
+ * GCC/Clang vector extension: v4f is one SSE register on x86-64, one NEON
+ * register on arm64; unaligned and may alias, so any float pointer can be
+ * read as v4f (or v8f). -O2 does not vectorise loops of unknown length, and
+ * reductions only vectorise with reassociation (-ffast-math, which we
+ * refuse), so the row reductions below keep eight partial sums explicitly.
+ * The order of every sum is fixed, so results are deterministic. */
 typedef float v4f __attribute__((vector_size(16), aligned(4), may_alias));
-typedef int v4i __attribute__((vector_size(16), aligned(4), may_alias));
-typedef unsigned v4u __attribute__((vector_size(16), aligned(4), may_alias));
 #define V4(p) (*(v4f *)(p))
 #define CV4(p) (*(const v4f *)(p))
 
 /* 8-wide: one AVX register when built with -mavx2 (Makefile ARCH), two SSE
- * registers otherwise; the same IEEE operations either way. Used where each
- * lane is its own sum (products, column sums), so the results do not change
- * with the width. */
+ * registers otherwise; the same IEEE operations in the same order either
+ * way, so an AVX build and a portable build give the same numbers. */
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 #define V8(p) (*(v8f *)(p))
 #define CV8(p) (*(const v8f *)(p))
@@ -36,22 +33,32 @@ static inline v4f splat(float a) { return (v4f){a, a, a, a}; }
 static inline __attribute__((always_inline)) v8f splat8(float a) { return (v8f){a, a, a, a, a, a, a, a}; }
 static inline float hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
+typedef int v8i __attribute__((vector_size(32), aligned(4), may_alias));
+typedef unsigned v8u __attribute__((vector_size(32), aligned(4), may_alias));
+
+/* Sum of the 8 lanes: the two halves, then the 4-lane tree. */
+static inline __attribute__((always_inline)) float hsum8(v8f v)
+{
+    v4f lo = {v[0], v[1], v[2], v[3]}, hi = {v[4], v[5], v[6], v[7]};
+    return hsum(lo + hi);
+}
+
 static float vsum(const float *x, int n)
 {
-    v4f acc = splat(0.0f);
+    v8f acc = splat8(0.0f);
     int i = 0;
-    for (; i + 4 <= n; i += 4) acc += CV4(x + i);
-    float s = hsum(acc);
+    for (; i + 8 <= n; i += 8) acc += CV8(x + i);
+    float s = hsum8(acc);
     for (; i < n; i++) s += x[i];
     return s;
 }
 
 static float vdot(const float *x, const float *y, int n)
 {
-    v4f acc = splat(0.0f);
+    v8f acc = splat8(0.0f);
     int i = 0;
-    for (; i + 4 <= n; i += 4) acc += CV4(x + i) * CV4(y + i);
-    float s = hsum(acc);
+    for (; i + 8 <= n; i += 8) acc += CV8(x + i) * CV8(y + i);
+    float s = hsum8(acc);
     for (; i < n; i++) s += x[i] * y[i];
     return s;
 }
@@ -59,7 +66,17 @@ static float vdot(const float *x, const float *y, int n)
 static float vmax(const float *x, int n)
 {
     float mx = -INFINITY;
-    for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    int i = 0;
+    if (n >= 8) {
+        v8f m = CV8(x);
+        for (i = 8; i + 8 <= n; i += 8) {
+            v8f v = CV8(x + i);
+            v8i gt = v > m;
+            m = (v8f)(((v8i)v & gt) | ((v8i)m & ~gt));
+        }
+        for (int k = 0; k < 8; k++) mx = m[k] > mx ? m[k] : mx;
+    }
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     return mx;
 }
 
@@ -67,64 +84,63 @@ static float vmax(const float *x, int n)
  * r = x - n·ln2, relative error ~1 ulp. x < -87 is raised to -87 (exp = 1.6e-38
  * instead of less, invisible next to the row maximum's 1); NaN stays NaN. No
  * float-to-int conversion: n is read from the bits of x·log2e + 1.5·2^23. */
-static inline v4f vexp4(v4f x)
+static inline __attribute__((always_inline)) v8f vexp8(v8f x)
 {
-    const v4f lo = splat(-87.0f), magic = splat(12582912.0f);
-    v4i below = x < lo;
-    x = (v4f)(((v4i)x & ~below) | ((v4i)lo & below));
-    v4f t = x * splat(1.44269504088896341f) + magic;
-    v4f n = t - magic;
-    v4i ni = (v4i)t - (v4i)magic;
-    v4f r = x - n * splat(0.693359375f);
-    r = r - n * splat(-2.12194440e-4f);
-    v4f p = splat(1.9875691500e-4f);
-    p = p * r + splat(1.3981999507e-3f);
-    p = p * r + splat(8.3334519073e-3f);
-    p = p * r + splat(4.1665795894e-2f);
-    p = p * r + splat(1.6666665459e-1f);
-    p = p * r + splat(5.0000001201e-1f);
-    p = p * r * r + r + splat(1.0f);
-    v4u e = (v4u)(ni + 127) << 23; /* unsigned: no UB whatever ni holds (NaN input) */
-    return p * (v4f)e;
+    const v8f lo = splat8(-87.0f), magic = splat8(12582912.0f);
+    v8i below = x < lo;
+    x = (v8f)(((v8i)x & ~below) | ((v8i)lo & below));
+    v8f t = x * splat8(1.44269504088896341f) + magic;
+    v8f n = t - magic;
+    v8i ni = (v8i)t - (v8i)magic;
+    v8f r = x - n * splat8(0.693359375f);
+    r = r - n * splat8(-2.12194440e-4f);
+    v8f p = splat8(1.9875691500e-4f);
+    p = p * r + splat8(1.3981999507e-3f);
+    p = p * r + splat8(8.3334519073e-3f);
+    p = p * r + splat8(4.1665795894e-2f);
+    p = p * r + splat8(1.6666665459e-1f);
+    p = p * r + splat8(5.0000001201e-1f);
+    p = p * r * r + r + splat8(1.0f);
+    v8u e = (v8u)(ni + 127) << 23; /* unsigned: no UB whatever ni holds (NaN input) */
+    return p * (v8f)e;
 }
 
-/* y[i] = exp(x[i] - mx) for i < n, returns Σ y (float, four partial sums).
+/* y[i] = exp(x[i] - mx) for i < n, returns Σ y (float, eight partial sums).
  * The tail goes through the same vector code, padded with -inf (which adds
  * 1.6e-38 per padding lane to a sum that is >= 1 when mx is the row maximum,
  * so it cannot change it). y may alias x. */
 static float exp_shift_sum(float *y, const float *x, float mx, int n)
 {
-    v4f acc = splat(0.0f), m = splat(mx);
+    v8f acc = splat8(0.0f), m = splat8(mx);
     int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4f e = vexp4(CV4(x + i) - m);
-        V4(y + i) = e;
+    for (; i + 8 <= n; i += 8) {
+        v8f e = vexp8(CV8(x + i) - m);
+        V8(y + i) = e;
         acc += e;
     }
-    if (i < n) { /* 1..3 left; built in registers (a memcpy would stall store forwarding) */
+    if (i < n) { /* 1..7 left */
         int r = n - i;
-        v4f t = {x[i], r > 1 ? x[i + 1] : -INFINITY, r > 2 ? x[i + 2] : -INFINITY, -INFINITY};
-        v4f e = vexp4(t - m);
+        v8f t = splat8(-INFINITY);
+        for (int k = 0; k < r; k++) t[k] = x[i + k];
+        v8f e = vexp8(t - m);
         acc += e;
-        y[i] = e[0];
-        if (r > 1) y[i + 1] = e[1];
-        if (r > 2) y[i + 2] = e[2];
+        for (int k = 0; k < r; k++) y[i + k] = e[k];
     }
-    return hsum(acc);
+    return hsum8(acc);
 }
 
 static void vscale(float *x, float a, int n)
 {
     int i = 0;
-    v4f av = splat(a);
-    for (; i + 4 <= n; i += 4) V4(x + i) *= av;
+    v8f av = splat8(a);
+    for (; i + 8 <= n; i += 8) V8(x + i) *= av;
     for (; i < n; i++) x[i] *= a;
 }
 
 void llc_add(float *y, const float *x, size_t n)
 {
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) V4(y + i) += CV4(x + i);
+    for (; i + 8 <= n; i += 8) V8(y + i) += CV8(x + i);
     for (; i < n; i++) y[i] += x[i];
 }
 
@@ -222,17 +238,17 @@ void llc_layernorm_forward(float *out, float *mean, float *rstd, const float *in
         const float *x = in + (size_t)n * C;
         float *o = out + (size_t)n * C;
         float m = vsum(x, C) / (float)C;
-        v4f acc = splat(0.0f), mv = splat(m);
+        v8f acc = splat8(0.0f), mv = splat8(m);
         int c = 0;
-        for (; c + 4 <= C; c += 4) {
-            v4f d = CV4(x + c) - mv;
+        for (; c + 8 <= C; c += 8) {
+            v8f d = CV8(x + c) - mv;
             acc += d * d;
         }
-        float v = hsum(acc);
+        float v = hsum8(acc);
         for (; c < C; c++) v += (x[c] - m) * (x[c] - m);
         float s = 1.0f / sqrtf(v / (float)C + eps);
-        v4f sv = splat(s);
-        for (c = 0; c + 4 <= C; c += 4) V4(o + c) = (CV4(x + c) - mv) * sv * CV4(g + c) + CV4(b + c);
+        v8f sv = splat8(s);
+        for (c = 0; c + 8 <= C; c += 8) V8(o + c) = (CV8(x + c) - mv) * sv * CV8(g + c) + CV8(b + c);
         for (; c < C; c++) o[c] = (x[c] - m) * s * g[c] + b[c];
         mean[n] = m;
         rstd[n] = s;
