@@ -160,6 +160,7 @@ int cmd_estimate(int argc, char **argv)
         return cli_error(EXIT_USAGE, "estimate: --heads takes 'all' (use --head L.H for one head), got '%s'", heads);
 
     llc_estimate_config ec;
+    llc_pair_cache *pairs = NULL;
     llc_estimate_config_default(&ec);
     char err[LLC_ERRLEN] = "";
     llc_store *store = NULL;
@@ -281,6 +282,11 @@ int cmd_estimate(int argc, char **argv)
     snprintf(title, sizeof title, "estimate %s", run);
     cli_progress_start(&prog, &a, title);
     double t0 = llc_now();
+    pairs = llc_pair_cache_new();
+    if (!pairs) {
+        code = cli_error(EXIT_NOMEM, "estimate: out of memory");
+        goto cleanup;
+    }
     for (int si = 0; si < n_steps; si++) {
         int loaded = 0;
         for (int ti = 0; ti < tl.n; ti++) {
@@ -328,6 +334,10 @@ int cmd_estimate(int argc, char **argv)
             llc_estimate_config c = ec;
             c.target_hash = llc_seed(llc_hash_str(tl.name[ti]), LLC_PURPOSE_SGLD, (uint64_t)steps[si],
                                      llc_hash_str(data), 0);
+            /* every target at this checkpoint sees the same batches (common
+             * random numbers); their paired L_b(w*) are computed once */
+            c.data_hash = llc_seed(llc_hash_str(data), LLC_PURPOSE_DATA, (uint64_t)steps[si], 0x7061697273ULL, 0);
+            c.pair_cache = pairs;
             if (per_traj && ref_state[ti] == 1) c.eps = ref_auto[ti].eps;
             llc_estimate_result *r = NULL;
             rc = llc_estimate(model, w, &groups[ti], task, &c, &r, err);
@@ -361,6 +371,12 @@ int cmd_estimate(int argc, char **argv)
     printf("run %s: %d estimates written, %d already present, %d with diverged chains, %.1fs\n", run, done, skipped,
            diverged, llc_now() - t0);
 cleanup:
+    if (pairs && a.verbose) {
+        long hits, misses;
+        llc_pair_cache_stats(pairs, &hits, &misses);
+        fprintf(stderr, "llc: paired losses at w*: %ld computed, %ld shared between targets\n", misses, hits);
+    }
+    llc_pair_cache_free(pairs);
     if (groups)
         for (int i = 0; i < tl.n; i++) llc_group_free(&groups[i]);
     free(groups);

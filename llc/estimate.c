@@ -65,6 +65,8 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->dist = 0;
     c->seed = 0;
     c->target_hash = 0;
+    c->data_hash = 0;
+    c->pair_cache = NULL;
     c->threads = 1;
     c->auto_bias_tol = 0.02;
     c->auto_mala_target = 0.9;
@@ -176,6 +178,7 @@ typedef struct {
     int init_exact;     /* L_n(w*) over the whole finite set */
     long n_examples;    /* of dist */
     uint64_t hash;      /* target hash */
+    uint64_t data_hash; /* the sampling chains' batch stream */
     double nbeta;
     llc_nbeta_mode nbeta_mode;
     long nbeta_n;
@@ -337,6 +340,7 @@ static int prepare(prep *p, const llc_model *m, const float *w_star, const llc_g
                         cfg->dist, task->n_dists, task->name);
     p->dist = cfg->dist;
     p->hash = cfg->target_hash ? cfg->target_hash : llc_hash_str(g->name);
+    p->data_hash = cfg->data_hash ? cfg->data_hash : p->hash;
     p->n_examples = task->n_examples ? task->n_examples(task, p->dist) : 0;
     p->B = cfg->batch;
     if (p->n_examples > 0 && (long)cfg->batch >= p->n_examples) {
@@ -402,7 +406,9 @@ typedef struct {
     int adapt;          /* adapt eps during the burn-in (Metropolis, towards target) */
     double target;
     uint64_t stream;
+    uint64_t dstream;   /* the batch stream (= stream, except the sampling job: data_hash) */
     uint64_t phase;     /* mixed into the chains' rng and data streams (0 = sampling) */
+    llc_pair_cache *cache; /* paired L_b(w*) by (chain, step), or NULL */
     const float *start; /* (chains, n) start points, or NULL = w* */
     float *end;         /* (chains, n) end points out, or NULL */
     /* outputs, (chains) or (chains, draws) */
@@ -433,11 +439,111 @@ typedef struct {
     char err[LLC_ERRLEN];
 } worker_arg;
 
+/* ---------------- paired-loss cache ---------------- */
+
+struct llc_pair_cache {
+    uint64_t key;       /* of (w*, data stream, seed, dist, batch, model); 0 = empty */
+    int chains;
+    double **L;         /* (chains) L_b(w*) by step, NaN = not computed */
+    long *cap;          /* (chains) */
+    long *hits, *misses; /* (n_counts) per chain, kept across keys */
+    int n_counts;
+};
+
+llc_pair_cache *llc_pair_cache_new(void) { return calloc(1, sizeof(llc_pair_cache)); }
+
+static void pair_clear(llc_pair_cache *pc)
+{
+    for (int c = 0; c < pc->chains; c++) free(pc->L[c]);
+    free(pc->L);
+    free(pc->cap);
+    pc->L = NULL;
+    pc->cap = NULL;
+    pc->chains = 0;
+    pc->key = 0;
+}
+
+static void pair_free_counts(llc_pair_cache *pc)
+{
+    free(pc->hits);
+    free(pc->misses);
+}
+
+void llc_pair_cache_free(llc_pair_cache *pc)
+{
+    if (!pc) return;
+    pair_clear(pc);
+    pair_free_counts(pc);
+    free(pc);
+}
+
+void llc_pair_cache_stats(const llc_pair_cache *pc, long *hits, long *misses)
+{
+    long h = 0, m = 0;
+    for (int c = 0; pc && pc->hits && c < pc->n_counts; c++) h += pc->hits[c], m += pc->misses[c];
+    if (hits) *hits = h;
+    if (misses) *misses = m;
+}
+
+/* Make pc hold key with room for chains; clears it on another key. */
+static int pair_bind(llc_pair_cache *pc, uint64_t key, int chains)
+{
+    if (pc->key == key && pc->chains >= chains) return LLC_OK;
+    if (pc->key != key) pair_clear(pc);
+    double **L = realloc(pc->L, (size_t)chains * sizeof *L);
+    if (!L) return LLC_ERR_NOMEM;
+    pc->L = L;
+    long *cap = realloc(pc->cap, (size_t)chains * sizeof *cap);
+    if (!cap) return LLC_ERR_NOMEM;
+    pc->cap = cap;
+    for (int c = pc->chains; c < chains; c++) pc->L[c] = NULL, pc->cap[c] = 0;
+    pc->chains = chains;
+    pc->key = key;
+    if (pc->n_counts < chains) {
+        long *h = realloc(pc->hits, (size_t)chains * sizeof *h);
+        if (!h) return LLC_ERR_NOMEM;
+        pc->hits = h;
+        long *m = realloc(pc->misses, (size_t)chains * sizeof *m);
+        if (!m) return LLC_ERR_NOMEM;
+        pc->misses = m;
+        for (int c = pc->n_counts; c < chains; c++) pc->hits[c] = pc->misses[c] = 0;
+        pc->n_counts = chains;
+    }
+    return LLC_OK;
+}
+
+/* Chain c's entries and counters are touched only by the thread running
+ * chain c. */
+static int pair_get(llc_pair_cache *pc, int c, long k, double *L0)
+{
+    if (!pc || k >= pc->cap[c] || isnan(pc->L[c][k])) return 0;
+    *L0 = pc->L[c][k];
+    pc->hits[c]++;
+    return 1;
+}
+
+static int pair_put(llc_pair_cache *pc, int c, long k, double L0)
+{
+    if (!pc) return LLC_OK;
+    if (k >= pc->cap[c]) {
+        long cap = pc->cap[c] ? pc->cap[c] : 1024;
+        while (cap <= k) cap *= 2;
+        double *L = realloc(pc->L[c], (size_t)cap * sizeof *L);
+        if (!L) return LLC_ERR_NOMEM;
+        for (long i = pc->cap[c]; i < cap; i++) L[i] = NAN;
+        pc->L[c] = L;
+        pc->cap[c] = cap;
+    }
+    pc->L[c][k] = L0;
+    pc->misses[c]++;
+    return LLC_OK;
+}
+
 static int fill_step(const chain_job *j, int c, long k, llc_batch *b, char *err)
 {
     const prep *p = j->p;
     if (p->full_batch && k > 0) return LLC_OK;
-    const uint64_t stream = j->stream ^ (j->phase * 0x9e3779b97f4a7c15ULL);
+    const uint64_t stream = j->dstream ^ (j->phase * 0x9e3779b97f4a7c15ULL);
     uint64_t idx = p->full_batch ? 0 : llc_seed(p->cfg->seed, LLC_PURPOSE_DATA, stream, (uint64_t)c, (uint64_t)k) >> 24;
     b->B = p->B;
     int rc = p->task->fill(p->task, p->dist, idx, b);
@@ -557,10 +663,14 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
         rc = chain_step(j, c, k, s, ws, b, rng, &L, err);
         if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
         if (rc) goto out;
-        if (p->paired) { /* the same batch at w*: a control variate for the batch's noise */
+        if (p->paired && !pair_get(j->cache, c, k, &L0)) { /* the same batch at w*: a control variate */
             rc = p->m->loss_grad(p->m, ws, p->wstar, b, NULL, &L0);
             if (rc) {
                 rc = llc_fail(err, rc, "estimate: model loss at w* failed (%s)", llc_strerror(rc));
+                goto out;
+            }
+            if (pair_put(j->cache, c, k, L0)) {
+                rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
                 goto out;
             }
         }
@@ -735,6 +845,7 @@ static void job_setup(chain_job *j, const prep *p, double eps, long burnin, int 
     j->thin = thin;
     j->threads = c->threads;
     j->stream = stream;
+    j->dstream = stream;
     j->target = c->mh_target;
 }
 
@@ -1195,6 +1306,20 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         thin = want < 1 ? 1 : (int)want;
     }
     job_setup(&j, &p, r->eps, burnin, cfg->draws, thin, cfg->mala_every, p.hash);
+    j.dstream = p.data_hash;
+    if (p.paired && cfg->pair_cache) {
+        /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
+        uint64_t hw = 0xcbf29ce484222325ULL;
+        const unsigned char *wb = (const unsigned char *)p.wstar;
+        for (size_t i = 0; i < p.n * sizeof(float); i++) hw = (hw ^ wb[i]) * 0x100000001b3ULL;
+        uint64_t key = llc_seed(hw, LLC_PURPOSE_DATA, p.data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
+                                ((uint64_t)p.B << 32) ^ (uint64_t)(uintptr_t)m);
+        if (pair_bind(cfg->pair_cache, key ? key : 1, cfg->chains)) {
+            rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
+            goto cleanup;
+        }
+        j.cache = cfg->pair_cache;
+    }
     j.burn_time = burn_time;
     j.start = start;
     if (cfg->thin <= 0) { /* automatic: extend until precise (or the budget) */

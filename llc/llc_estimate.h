@@ -54,7 +54,11 @@
  *
  * DATA AND STREAMS (bit-identical results whatever the thread count):
  *   chain c's rng:  llc_rng_new(llc_seed(seed, LLC_PURPOSE_SGLD, target_hash, c, 0))
- *   step k of chain c uses batch index  llc_seed(seed, LLC_PURPOSE_DATA, target_hash, c, k) >> 24
+ *   step k of chain c uses batch index  llc_seed(seed, LLC_PURPOSE_DATA, data_hash, c, k) >> 24
+ *     (data_hash = target_hash unless set; `llc estimate` sets it per
+ *     (checkpoint, data), so every target at a checkpoint sees the same
+ *     batches: common random numbers, and with cfg->pair_cache the paired
+ *     L_b(w*) of a batch is computed once for all of them)
  *   L_n(w*) batch j uses batch index    llc_seed(seed, LLC_PURPOSE_DATA, 0, LLC_INIT_STREAM, j) >> 24
  *     (the same for every target and chain, so L_n(w*) of two targets at one
  *     checkpoint is the same number)
@@ -214,6 +218,8 @@ typedef struct {
     int dist;              /* task distribution for gradients and L_n (data-refined LLC), default 0 */
     uint64_t seed;         /* default 0 */
     uint64_t target_hash;  /* id of (checkpoint, target, data) for the streams; 0 = llc_hash_str(group name) */
+    uint64_t data_hash;    /* id of the sampling chains' batch stream; 0 = the target hash (DATA AND STREAMS) */
+    struct llc_pair_cache *pair_cache; /* paired L_b(w*) shared by estimates at one w*, or NULL (not owned) */
     int threads;           /* pthreads for chains, default 1 */
     /* automatic step size */
     double auto_bias_tol;     /* 0.02 */
@@ -227,6 +233,19 @@ typedef struct {
 } llc_estimate_config;
 
 void llc_estimate_config_default(llc_estimate_config *c);
+
+/* Paired losses L_b(w*) of the sampling chains' batches, kept by (chain,
+ * step) so that estimates of several targets at one checkpoint with the same
+ * data_hash compute each only once. The cache keys itself on w* (a hash of
+ * its bytes), the data stream, seed, distribution, batch size and model: an
+ * estimate with another key clears it first, so a stale value is never used.
+ * Results are bit-identical with and without it. Not thread-safe across
+ * concurrent llc_estimate calls (one call's chains use disjoint entries). */
+typedef struct llc_pair_cache llc_pair_cache;
+llc_pair_cache *llc_pair_cache_new(void);
+void llc_pair_cache_free(llc_pair_cache *pc);
+/* Lookups answered from the cache and losses computed, since creation. */
+void llc_pair_cache_stats(const llc_pair_cache *pc, long *hits, long *misses);
 /* Range checks; the message names the field and the allowed range. */
 int llc_estimate_config_check(const llc_estimate_config *c, char *err);
 

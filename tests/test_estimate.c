@@ -756,6 +756,71 @@ cleanup:
     cJSON_Delete(js);
 }
 
+/* The paired-loss cache: two targets at one w* with one data_hash share
+ * their batches, so the second computes no L_b(w*); the numbers are
+ * bit-identical to estimates without the cache; another w* is not served
+ * from it. */
+static void test_pair_cache(void)
+{
+    cJSON *js = cJSON_Parse("{\"n\": 1000, \"d\": 10}");
+    llc_task *t = NULL;
+    llc_model *m = NULL;
+    char err[LLC_ERRLEN];
+    llc_group g = {.name = "w0..4"};
+    llc_group_add(&g, 0, 5);
+    int rc = llc_task_new("linreg", js, 3, &t, err);
+    if (!rc) rc = llc_regress_make_model(t, &m, err);
+    CHECK(rc == LLC_OK, "pair cache: linreg task and model (%s)", rc ? err : "");
+    float w[10], w2[10];
+    if (rc || llc_regress_teacher(t, w, 10, err)) goto cleanup;
+    for (int i = 0; i < 10; i++) w2[i] = w[i] + 0.01f;
+    llc_estimate_config c;
+    llc_estimate_config_default(&c);
+    c.batch = 32;
+    c.eps = 1e-4;
+    c.burnin = 100;
+    c.draws = 200;
+    c.thin = 1;
+    c.chains = 2;
+    c.threads = 2;
+    c.data_hash = 42;
+    llc_estimate_result *r[6] = {0};
+    rc = llc_estimate(m, w, NULL, t, &c, &r[0], err);
+    if (!rc) rc = llc_estimate(m, w, &g, t, &c, &r[1], err);
+    llc_pair_cache *pc = llc_pair_cache_new();
+    c.pair_cache = pc;
+    long h0, m0, h1, m1, h2, m2;
+    if (!rc) rc = llc_estimate(m, w, NULL, t, &c, &r[2], err);
+    llc_pair_cache_stats(pc, &h0, &m0);
+    if (!rc) rc = llc_estimate(m, w, &g, t, &c, &r[3], err);
+    llc_pair_cache_stats(pc, &h1, &m1);
+    if (!rc) rc = llc_estimate(m, w2, &g, t, &c, &r[4], err);
+    llc_pair_cache_stats(pc, &h2, &m2);
+    c.pair_cache = NULL;
+    if (!rc) rc = llc_estimate(m, w2, &g, t, &c, &r[5], err);
+    CHECK(rc == LLC_OK, "pair cache: estimates run (%s)", rc ? err : "");
+    if (!rc) {
+        CHECK(h0 == 0 && m0 == 400, "pair cache: the first target computes all 2 x 200 (%ld computed, %ld shared)", m0,
+              h0);
+        CHECK(h1 == 400 && m1 == 400, "pair cache: the second target at the same w* computes none (%ld shared)",
+              h1 - h0);
+        CHECK(h2 == 400 && m2 == 800, "pair cache: another w* is not served from the cache (%ld computed)", m2 - m1);
+        CHECK(r[0]->llc_mean == r[2]->llc_mean && r[1]->llc_mean == r[3]->llc_mean &&
+                  r[4]->llc_mean == r[5]->llc_mean,
+              "pair cache: bit-identical with and without it (%.17g %.17g %.17g)", r[2]->llc_mean, r[3]->llc_mean,
+              r[4]->llc_mean);
+        CHECK(r[0]->llc_mean != r[1]->llc_mean, "pair cache: the two targets still differ (%.6g vs %.6g)",
+              r[0]->llc_mean, r[1]->llc_mean);
+    }
+    for (int i = 0; i < 6; i++) llc_estimate_result_free(r[i]);
+    llc_pair_cache_free(pc);
+cleanup:
+    llc_group_free(&g);
+    llc_model_free(m);
+    llc_task_free(t);
+    cJSON_Delete(js);
+}
+
 static void test_rhat(void)
 {
     enum { C = 4, N = 1000 };
@@ -821,6 +886,7 @@ int main(void)
     double t0 = llc_now();
     test_config();
     test_paired();
+    test_pair_cache();
     test_rhat();
     test_threads_and_modes();
     test_divergence();
