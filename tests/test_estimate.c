@@ -709,17 +709,27 @@ static void test_auto_lengths(void)
  * 5.45, 5.40, 5.22: the +7% of minibatch gradient noise at this eps, plus
  * eps bias). Across 4 seeds the paired estimate must stay within 15% of d/2
  * and vary less from seed to seed than the classic one. */
-static void test_paired(void)
+/* linreg n = 1000, d = 10 (seed 3) and its teacher w; returns LLC_OK. */
+static int linreg_fixture(const char *what, llc_task **t, llc_model **m, float w[10])
 {
     cJSON *js = cJSON_Parse("{\"n\": 1000, \"d\": 10}");
+    char err[LLC_ERRLEN] = "";
+    int rc = llc_task_new("linreg", js, 3, t, err);
+    if (!rc) rc = llc_regress_make_model(*t, m, err);
+    if (!rc) rc = llc_regress_teacher(*t, w, 10, err);
+    CHECK(rc == LLC_OK, "%s: linreg task, model and teacher (%s)", what, rc ? err : "");
+    cJSON_Delete(js);
+    return rc;
+}
+
+static void test_paired(void)
+{
     llc_task *t = NULL;
     llc_model *m = NULL;
     char err[LLC_ERRLEN];
-    int rc = llc_task_new("linreg", js, 3, &t, err);
-    if (!rc) rc = llc_regress_make_model(t, &m, err);
-    CHECK(rc == LLC_OK, "paired: linreg task and model (%s)", rc ? err : "");
     float w[10];
-    if (rc || llc_regress_teacher(t, w, 10, err)) goto cleanup;
+    int rc = linreg_fixture("paired", &t, &m, w);
+    if (rc) goto cleanup;
     double sp = 0, sp2 = 0, sc = 0, sc2 = 0;
     for (int seed = 0; seed < 4; seed++) {
         llc_estimate_config c;
@@ -753,7 +763,6 @@ static void test_paired(void)
 cleanup:
     llc_model_free(m);
     llc_task_free(t);
-    cJSON_Delete(js);
 }
 
 /* The paired-loss cache: two targets at one w* with one data_hash share
@@ -762,17 +771,14 @@ cleanup:
  * from it. */
 static void test_pair_cache(void)
 {
-    cJSON *js = cJSON_Parse("{\"n\": 1000, \"d\": 10}");
     llc_task *t = NULL;
     llc_model *m = NULL;
     char err[LLC_ERRLEN];
     llc_group g = {.name = "w0..4"};
     llc_group_add(&g, 0, 5);
-    int rc = llc_task_new("linreg", js, 3, &t, err);
-    if (!rc) rc = llc_regress_make_model(t, &m, err);
-    CHECK(rc == LLC_OK, "pair cache: linreg task and model (%s)", rc ? err : "");
     float w[10], w2[10];
-    if (rc || llc_regress_teacher(t, w, 10, err)) goto cleanup;
+    int rc = linreg_fixture("pair cache", &t, &m, w);
+    if (rc) goto cleanup;
     for (int i = 0; i < 10; i++) w2[i] = w[i] + 0.01f;
     llc_estimate_config c;
     llc_estimate_config_default(&c);
@@ -818,7 +824,6 @@ cleanup:
     llc_group_free(&g);
     llc_model_free(m);
     llc_task_free(t);
-    cJSON_Delete(js);
 }
 
 static void test_rhat(void)
