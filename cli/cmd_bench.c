@@ -20,9 +20,9 @@
  *   - peak memory (max RSS) of the process that measured the configuration:
  *     every configuration runs in its own child process (`llc bench --child`,
  *     hidden), so the numbers do not mix.
- * Then, unless --torch none, the PyTorch reference (tests/bench/torch_sgld.py
- * under /usr/bin/python3, which picks its fastest backend and arrangement of
- * the cores) for the same configurations, and ratio = llc / torch steps/s of
+ * After each configuration, unless --torch none, the PyTorch reference
+ * (tests/bench/torch_sgld.py under /usr/bin/python3, which picks its fastest
+ * backend and arrangement of the cores) on that configuration, and ratio = llc / torch steps/s of
  * the 4-chain estimate on all cores. Medians of repeated timings; nothing
  * here is a test. */
 #include "cli.h"
@@ -47,7 +47,8 @@ static const char usage[] =
     "Measure the sgemm ceiling of this machine and, for each config (default: the standard set\n"
     "data/configs/bench/{S,M,ICL,DLN100,DLN784}.json), forward+backward time and GFLOP/s, SGLD steps/s\n"
     "of a 4-chain estimate with 1 thread and all cores (and for one head), training tokens/s, checkpoint\n"
-    "cost and peak memory; then the PyTorch reference (tests/bench/torch_sgld.py) on the same configs.\n"
+    "cost and peak memory; and right after each config the PyTorch reference (tests/bench/torch_sgld.py)\n"
+    "on it.\n"
     "Prints a table; --json also writes the numbers to FILE.\n";
 
 static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files"},
@@ -429,6 +430,34 @@ static double num(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* Config `name`'s entry of the reference's output tj (NULL: not run) into o:
+ * torch_steps_s, ratio, torch_backend; the torch version into js. */
+static void add_torch(cJSON *js, cJSON *o, const cJSON *tj, const char *name)
+{
+    const cJSON *t, *hit = NULL;
+    const cJSON *tcs = tj ? cJSON_GetObjectItemCaseSensitive(tj, "configs") : NULL;
+    cJSON_ArrayForEach(t, tcs)
+    {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "config");
+        if (cJSON_IsString(c) && strcmp(c->valuestring, name) == 0) hit = t;
+    }
+    double ts = hit ? num(hit, "steps_s") : NAN;
+    if (isfinite(ts)) cJSON_AddNumberToObject(o, "torch_steps_s", ts);
+    else cJSON_AddNullToObject(o, "torch_steps_s");
+    if (isfinite(ts) && ts > 0) cJSON_AddNumberToObject(o, "ratio", num(o, "llc_steps_s") / ts);
+    else cJSON_AddNullToObject(o, "ratio");
+    const cJSON *bk = hit ? cJSON_GetObjectItemCaseSensitive(hit, "backend") : NULL;
+    const cJSON *ar = hit ? cJSON_GetObjectItemCaseSensitive(hit, "arrangement") : NULL;
+    char tb[160] = "-";
+    if (cJSON_IsString(bk))
+        snprintf(tb, sizeof tb, "%s/%s", bk->valuestring, cJSON_IsString(ar) ? ar->valuestring : "?");
+    cJSON_AddStringToObject(o, "torch_backend", tb);
+    const cJSON *tv = tj ? cJSON_GetObjectItemCaseSensitive(tj, "torch_version") : NULL;
+    if (cJSON_IsString(tv) && !cJSON_GetObjectItemCaseSensitive(js, "torch_version"))
+        cJSON_AddStringToObject(js, "torch_version", tv->valuestring);
+}
+
+
 int cmd_bench(int argc, char **argv)
 {
     cli_args a;
@@ -473,7 +502,15 @@ int cmd_bench(int argc, char **argv)
     cJSON_AddNumberToObject(js, "cores", (double)cores);
     cJSON *arr = cJSON_AddArrayToObject(js, "configs");
     int code = 0;
-    char names[1024] = "";
+    /* the PyTorch reference, run on each config right after llc's own
+     * measurement of it (so a slow spell of a shared machine hits both) */
+    const char *torch = cli_get(&a, "torch");
+    char script[2048] = "";
+    if (!(torch && strcmp(torch, "none") == 0)) {
+        if (torch) snprintf(script, sizeof script, "%s", torch);
+        else if (cli_data_path("../tests/bench/torch_sgld.py", script, sizeof script) != 0) script[0] = 0;
+        if (!script[0]) fprintf(stderr, "llc: bench: PyTorch reference skipped: no tests/bench/torch_sgld.py\n");
+    }
     char *save = NULL;
     for (char *f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
         const char *base = strrchr(f, '/');
@@ -499,50 +536,17 @@ int cmd_bench(int argc, char **argv)
         cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
         cJSON_AddNumberToObject(o, "pct_of_ceiling", 100.0 * num(o, "gflops") / g_all);
         cJSON_AddItemToArray(arr, o);
-        if (names[0]) strncat(names, ",", sizeof names - strlen(names) - 1);
-        strncat(names, name, sizeof names - strlen(names) - 1);
+        cJSON *tj = NULL;
+        if (script[0] && !(tj = run_torch(script, name, err))) {
+            fprintf(stderr, "llc: bench: PyTorch reference skipped: %s\n", err);
+            script[0] = 0; /* the same failure would repeat */
+        }
+        add_torch(js, o, tj, name);
+        cJSON_Delete(tj);
         fprintf(stderr, "llc: bench %s done\n", name);
     }
 
-    /* the PyTorch reference */
-    const char *torch = cli_get(&a, "torch");
-    char script[2048] = "";
-    cJSON *tj = NULL;
-    if (!(torch && strcmp(torch, "none") == 0) && names[0]) {
-        if (torch) snprintf(script, sizeof script, "%s", torch);
-        else if (cli_data_path("../tests/bench/torch_sgld.py", script, sizeof script) != 0) script[0] = 0;
-        char err[LLC_ERRLEN] = "no tests/bench/torch_sgld.py next to the data directory";
-        if (script[0]) tj = run_torch(script, names, err);
-        if (!tj) fprintf(stderr, "llc: bench: PyTorch reference skipped: %s\n", err);
-    }
-    const cJSON *tcs = tj ? cJSON_GetObjectItemCaseSensitive(tj, "configs") : NULL;
     cJSON *o;
-    cJSON_ArrayForEach(o, arr)
-    {
-        const char *nm = cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring;
-        const cJSON *t, *hit = NULL;
-        cJSON_ArrayForEach(t, tcs)
-        {
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "config");
-            if (cJSON_IsString(c) && strcmp(c->valuestring, nm) == 0) hit = t;
-        }
-        double ts = hit ? num(hit, "steps_s") : NAN;
-        cJSON *oo = o;
-        if (isfinite(ts)) cJSON_AddNumberToObject(oo, "torch_steps_s", ts);
-        else cJSON_AddNullToObject(oo, "torch_steps_s");
-        if (isfinite(ts) && ts > 0) cJSON_AddNumberToObject(oo, "ratio", num(o, "llc_steps_s") / ts);
-        else cJSON_AddNullToObject(oo, "ratio");
-        const cJSON *bk = hit ? cJSON_GetObjectItemCaseSensitive(hit, "backend") : NULL;
-        const cJSON *ar = hit ? cJSON_GetObjectItemCaseSensitive(hit, "arrangement") : NULL;
-        char tb[160] = "-";
-        if (cJSON_IsString(bk)) snprintf(tb, sizeof tb, "%s/%s", bk->valuestring, cJSON_IsString(ar) ? ar->valuestring : "?");
-        cJSON_AddStringToObject(oo, "torch_backend", tb);
-    }
-    if (tj) {
-        const cJSON *tv = cJSON_GetObjectItemCaseSensitive(tj, "torch_version");
-        if (cJSON_IsString(tv)) cJSON_AddStringToObject(js, "torch_version", tv->valuestring);
-    }
-
     printf("\n%-7s %8s %9s %8s %8s %7s %9s %9s %9s %9s %7s %7s %8s %6s %s\n", "config", "params", "GFLOP/st",
            "fb ms", "fb GF/s", "GF/s", "%ceiling", "steps/s1", "steps/s", "head s/s", "torch", "ratio", "tok/s",
            "RSS MB", "ckpt overhead / write ms; torch backend");
@@ -568,7 +572,6 @@ int cmd_bench(int argc, char **argv)
         if (!ok) code = cli_error(EXIT_IO, "bench: cannot write %s", jf);
         cJSON_free(txt);
     }
-    cJSON_Delete(tj);
     cJSON_Delete(js);
     return code;
 }
