@@ -98,7 +98,6 @@ typedef struct {
     unsigned char *qkv, *o, *ln1; /* (L) per layer: qkv_w/qkv_b, o_w/o_b, ln1 gradients needed */
     unsigned char *o_b;           /* (L) the O bias gradient needed */
     unsigned char *heads;         /* (L, NH) some weight of head h of layer l (its Q, K, V, O slices) needed */
-    int *nheads;                  /* (L) how many */
     llc_head_clamp *hcl;          /* (NH) scratch: the clamps with unneeded heads skipped */
 } tf_need;
 
@@ -455,9 +454,26 @@ static void tf_ws_free(void *p)
     free(ws->sel);
     free(ws->tsel);
     free(ws->need.qkv);
-    free(ws->need.nheads);
     free(ws->need.hcl);
     free(ws);
+}
+
+/* The parameter ranges of head h of layer l: its rows of the Q, K, V blocks
+ * of qkv_w (pooling layer: K, V) and their biases, its query slice (pooling
+ * layer), its rows of o_w. Returns how many (at most 8), in off/len. */
+static int head_ranges(const tf_impl *im, int l, int h, size_t off[8], size_t len[8])
+{
+    const tf_layer_off *o = &im->lo[l];
+    const size_t C = (size_t)im->c.d_model, HS = (size_t)im->c.d_head, D = (size_t)im->c.n_heads * HS;
+    const int nblk = l == im->pool_layer ? 2 : 3;
+    int n = 0;
+    for (int k = 0; k < nblk; k++) {
+        off[n] = o->qkv_w + (k * D + h * HS) * C, len[n++] = HS * C;
+        if (o->qkv_b != NONE) off[n] = o->qkv_b + k * D + h * HS, len[n++] = HS;
+    }
+    if (o->query != NONE) off[n] = o->query + h * HS, len[n++] = HS;
+    off[n] = o->o_w + h * HS * C, len[n++] = HS * C;
+    return n;
 }
 
 /* Does group g (normalized: sorted ranges) touch [off, off+len)? */
@@ -481,25 +497,17 @@ static void tf_ws_need(const llc_model *m, void *wsp, const llc_group *g)
     const int NH = im->c.n_heads;
     memset(nd->o_b, 0, (size_t)L);
     memset(nd->heads, 0, (size_t)L * NH);
-    memset(nd->nheads, 0, (size_t)L * sizeof *nd->nheads);
     nd->unembed = 0;
     nd->low_layer = L;
     if (!g) return;
-    /* per head: the slices group_head takes */
-    const size_t C = (size_t)im->c.d_model, HS = (size_t)im->c.d_head, D = (size_t)NH * HS;
     for (int l = 0; l < L; l++) {
         const tf_layer_off *o = &im->lo[l];
-        nd->o_b[l] = o->o_b != NONE && group_touches(g, o->o_b, C);
-        int nblk = l == im->pool_layer ? 2 : 3;
+        nd->o_b[l] = o->o_b != NONE && group_touches(g, o->o_b, (size_t)im->c.d_model);
         for (int h = 0; h < NH; h++) {
-            int t = group_touches(g, o->o_w + h * HS * C, HS * C);
-            for (int k = 0; k < nblk; k++) {
-                t |= group_touches(g, o->qkv_w + (k * D + h * HS) * C, HS * C);
-                if (o->qkv_b != NONE) t |= group_touches(g, o->qkv_b + k * D + h * HS, HS);
-            }
-            if (o->query != NONE) t |= group_touches(g, o->query + h * HS, HS);
+            size_t off[8], len[8];
+            int t = 0;
+            for (int i = 0, n = head_ranges(im, l, h, off, len); i < n; i++) t |= group_touches(g, off[i], len[i]);
             nd->heads[(size_t)l * NH + h] = (unsigned char)t;
-            nd->nheads[l] += t;
         }
     }
     for (int i = 0; i < m->table.n; i++) {
@@ -535,9 +543,8 @@ static void *tf_ws_alloc(const llc_model *m, int max_B)
     ws->need.all = 1;
     const size_t L = (size_t)im->c.n_layers, NH = (size_t)im->c.n_heads;
     ws->need.qkv = calloc(4 * L + L * NH, 1);
-    ws->need.nheads = calloc(L, sizeof *ws->need.nheads);
     ws->need.hcl = calloc(NH, sizeof *ws->need.hcl);
-    if (!ws->l || !ws->sel || !ws->tsel || !ws->need.qkv || !ws->need.nheads || !ws->need.hcl) goto fail;
+    if (!ws->l || !ws->sel || !ws->tsel || !ws->need.qkv || !ws->need.hcl) goto fail;
     ws->need.o = ws->need.qkv + L;
     ws->need.ln1 = ws->need.o + L;
     ws->need.o_b = ws->need.ln1 + L;
@@ -687,8 +694,8 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
     const unsigned char *hn = nd->heads + (size_t)l * NH;
     const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
     for (int h = 0; h < NH; h++) {
-        ws->need.hcl[h] = cl ? cl[h] : (llc_head_clamp){.kind = LLC_HEAD_FREE};
-        if (!hn[h]) ws->need.hcl[h].kind = LLC_HEAD_ZERO_OUTPUT; /* the kernels skip it */
+        nd->hcl[h] = cl ? cl[h] : (llc_head_clamp){.kind = LLC_HEAD_FREE};
+        if (!hn[h]) nd->hcl[h].kind = LLC_HEAD_ZERO_OUTPUT; /* the kernels skip it */
     }
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
@@ -701,10 +708,10 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
     if (nd->o_b[l]) llc_linear_im_backward(NULL, NULL, grad + o->o_b, ws->dres, lb->atty, w + o->o_w, rows, D, C);
     memset(ws->dqkv, 0, (size_t)N * D3 * sizeof(float));
     if (sel)
-        llc_attention_rows_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, sel, ws->need.hcl, M, T, NH,
-                                    HS, c->causal);
+        llc_attention_rows_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, sel, nd->hcl, M, T, NH, HS,
+                                    c->causal);
     else
-        llc_attention_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, ws->need.hcl, B, T, NH, HS,
+        llc_attention_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, nd->hcl, B, T, NH, HS,
                                c->causal);
     if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, D3);
     for (int h = 0; h < NH; h++) {
@@ -738,7 +745,8 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     /* the input gradient of the lowest needed layer feeds only its own norm
      * (when that is needed) and the layers and inputs below (which are not) */
     const int need_din = nd->all || l > nd->low_layer || nd->ln1[l];
-    if (!nd->all && !need_din && !pool && c->pos != LLC_POS_SHORTFORMER && nd->nheads[l] < NH) {
+    if (!nd->all && !need_din && !pool && c->pos != LLC_POS_SHORTFORMER &&
+        memchr(nd->heads + (size_t)l * NH, 0, (size_t)NH)) { /* some head of the layer is not needed */
         head_backward(im, l, ws, lb, w, grad, B, T, sel, M);
         return;
     }
@@ -937,17 +945,9 @@ static int group_layer(const llc_model *m, llc_group *g, int l, const char *part
 
 static int group_head(const tf_impl *im, llc_group *g, int l, int h)
 {
-    const llc_tf_config *c = &im->c;
-    const tf_layer_off *o = &im->lo[l];
-    const size_t C = (size_t)c->d_model, HS = (size_t)c->d_head, D = (size_t)c->n_heads * HS;
+    size_t off[8], len[8];
     int rc = LLC_OK;
-    int nblk = l == im->pool_layer ? 2 : 3; /* Q, K, V blocks (pooling layer: K, V) */
-    for (int k = 0; k < nblk && !rc; k++) {
-        rc = add_off(g, o->qkv_w + (k * D + h * HS) * C, HS * C);
-        if (!rc && o->qkv_b != NONE) rc = add_off(g, o->qkv_b + k * D + h * HS, HS);
-    }
-    if (!rc && o->query != NONE) rc = add_off(g, o->query + h * HS, HS);
-    if (!rc) rc = add_off(g, o->o_w + h * HS * C, HS * C);
+    for (int i = 0, n = head_ranges(im, l, h, off, len); i < n && !rc; i++) rc = add_off(g, off[i], len[i]);
     return rc;
 }
 
