@@ -91,15 +91,18 @@ uint64_t llc_seed(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint6
     return h;
 }
 
-uint64_t llc_hash_str(const char *s)
+uint64_t llc_hash_bytes(const void *p, size_t n)
 {
+    const unsigned char *b = p;
     uint64_t h = 0xcbf29ce484222325ULL;
-    for (; s && *s; s++) {
-        h ^= (unsigned char)*s;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
         h *= 0x100000001b3ULL;
     }
     return h;
 }
+
+uint64_t llc_hash_str(const char *s) { return llc_hash_bytes(s, s ? strlen(s) : 0); }
 
 typedef struct {
     uint64_t s[4];

@@ -77,7 +77,8 @@ enum {
 };
 uint64_t llc_mix64(uint64_t x);
 uint64_t llc_seed(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t c);
-uint64_t llc_hash_str(const char *s);  /* FNV-1a 64 */
+uint64_t llc_hash_bytes(const void *p, size_t n); /* FNV-1a 64 */
+uint64_t llc_hash_str(const char *s);           /* FNV-1a 64 of the bytes before the NUL */
 extern const gsl_rng_type *llc_rng_type;
 /* gsl_rng_alloc(llc_rng_type) seeded with the full 64-bit llc_seed(...). */
 gsl_rng *llc_rng_new(uint64_t seed64);

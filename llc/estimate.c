@@ -441,101 +441,81 @@ typedef struct {
 
 /* ---------------- paired-loss cache ---------------- */
 
+typedef struct {
+    double *L;          /* L_b(w*) by step, NaN = not computed */
+    long cap;
+    long hits, misses;  /* kept across keys */
+} pair_chain;
+
 struct llc_pair_cache {
     uint64_t key;       /* of (w*, data stream, seed, dist, batch, model); 0 = empty */
     int chains;
-    double **L;         /* (chains) L_b(w*) by step, NaN = not computed */
-    long *cap;          /* (chains) */
-    long *hits, *misses; /* (n_counts) per chain, kept across keys */
-    int n_counts;
+    pair_chain *ch;     /* (chains) */
 };
 
 llc_pair_cache *llc_pair_cache_new(void) { return calloc(1, sizeof(llc_pair_cache)); }
 
-static void pair_clear(llc_pair_cache *pc)
-{
-    for (int c = 0; c < pc->chains; c++) free(pc->L[c]);
-    free(pc->L);
-    free(pc->cap);
-    pc->L = NULL;
-    pc->cap = NULL;
-    pc->chains = 0;
-    pc->key = 0;
-}
-
-static void pair_free_counts(llc_pair_cache *pc)
-{
-    free(pc->hits);
-    free(pc->misses);
-}
-
 void llc_pair_cache_free(llc_pair_cache *pc)
 {
     if (!pc) return;
-    pair_clear(pc);
-    pair_free_counts(pc);
+    for (int c = 0; c < pc->chains; c++) free(pc->ch[c].L);
+    free(pc->ch);
     free(pc);
 }
 
 void llc_pair_cache_stats(const llc_pair_cache *pc, long *hits, long *misses)
 {
     long h = 0, m = 0;
-    for (int c = 0; pc && pc->hits && c < pc->n_counts; c++) h += pc->hits[c], m += pc->misses[c];
+    for (int c = 0; pc && c < pc->chains; c++) h += pc->ch[c].hits, m += pc->ch[c].misses;
     if (hits) *hits = h;
     if (misses) *misses = m;
 }
 
-/* Make pc hold key with room for chains; clears it on another key. */
+/* Make pc hold key with room for chains; forgets the losses of another key. */
 static int pair_bind(llc_pair_cache *pc, uint64_t key, int chains)
 {
-    if (pc->key == key && pc->chains >= chains) return LLC_OK;
-    if (pc->key != key) pair_clear(pc);
-    double **L = realloc(pc->L, (size_t)chains * sizeof *L);
-    if (!L) return LLC_ERR_NOMEM;
-    pc->L = L;
-    long *cap = realloc(pc->cap, (size_t)chains * sizeof *cap);
-    if (!cap) return LLC_ERR_NOMEM;
-    pc->cap = cap;
-    for (int c = pc->chains; c < chains; c++) pc->L[c] = NULL, pc->cap[c] = 0;
-    pc->chains = chains;
+    if (pc->key != key)
+        for (int c = 0; c < pc->chains; c++) {
+            free(pc->ch[c].L);
+            pc->ch[c].L = NULL;
+            pc->ch[c].cap = 0;
+        }
     pc->key = key;
-    if (pc->n_counts < chains) {
-        long *h = realloc(pc->hits, (size_t)chains * sizeof *h);
-        if (!h) return LLC_ERR_NOMEM;
-        pc->hits = h;
-        long *m = realloc(pc->misses, (size_t)chains * sizeof *m);
-        if (!m) return LLC_ERR_NOMEM;
-        pc->misses = m;
-        for (int c = pc->n_counts; c < chains; c++) pc->hits[c] = pc->misses[c] = 0;
-        pc->n_counts = chains;
-    }
+    if (pc->chains >= chains) return LLC_OK;
+    pair_chain *ch = realloc(pc->ch, (size_t)chains * sizeof *ch);
+    if (!ch) return LLC_ERR_NOMEM;
+    memset(ch + pc->chains, 0, (size_t)(chains - pc->chains) * sizeof *ch);
+    pc->ch = ch;
+    pc->chains = chains;
     return LLC_OK;
 }
 
-/* Chain c's entries and counters are touched only by the thread running
- * chain c. */
+/* Chain c's entry is touched only by the thread running chain c. */
 static int pair_get(llc_pair_cache *pc, int c, long k, double *L0)
 {
-    if (!pc || k >= pc->cap[c] || isnan(pc->L[c][k])) return 0;
-    *L0 = pc->L[c][k];
-    pc->hits[c]++;
+    if (!pc) return 0;
+    pair_chain *e = &pc->ch[c];
+    if (k >= e->cap || isnan(e->L[k])) return 0;
+    *L0 = e->L[k];
+    e->hits++;
     return 1;
 }
 
 static int pair_put(llc_pair_cache *pc, int c, long k, double L0)
 {
     if (!pc) return LLC_OK;
-    if (k >= pc->cap[c]) {
-        long cap = pc->cap[c] ? pc->cap[c] : 1024;
+    pair_chain *e = &pc->ch[c];
+    if (k >= e->cap) {
+        long cap = e->cap ? e->cap : 1024;
         while (cap <= k) cap *= 2;
-        double *L = realloc(pc->L[c], (size_t)cap * sizeof *L);
+        double *L = realloc(e->L, (size_t)cap * sizeof *L);
         if (!L) return LLC_ERR_NOMEM;
-        for (long i = pc->cap[c]; i < cap; i++) L[i] = NAN;
-        pc->L[c] = L;
-        pc->cap[c] = cap;
+        for (long i = e->cap; i < cap; i++) L[i] = NAN;
+        e->L = L;
+        e->cap = cap;
     }
-    pc->L[c][k] = L0;
-    pc->misses[c]++;
+    e->L[k] = L0;
+    e->misses++;
     return LLC_OK;
 }
 
@@ -1309,10 +1289,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     j.dstream = p.data_hash;
     if (p.paired && cfg->pair_cache) {
         /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
-        uint64_t hw = 0xcbf29ce484222325ULL;
-        const unsigned char *wb = (const unsigned char *)p.wstar;
-        for (size_t i = 0; i < p.n * sizeof(float); i++) hw = (hw ^ wb[i]) * 0x100000001b3ULL;
-        uint64_t key = llc_seed(hw, LLC_PURPOSE_DATA, p.data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
+        uint64_t key = llc_seed(llc_hash_bytes(p.wstar, p.n * sizeof(float)), LLC_PURPOSE_DATA, p.data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
                                 ((uint64_t)p.B << 32) ^ (uint64_t)(uintptr_t)m);
         if (pair_bind(cfg->pair_cache, key ? key : 1, cfg->chains)) {
             rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
