@@ -154,7 +154,8 @@ static double count_flops(const llc_model *model, const llc_task *task, const ll
         for (int l = 0; l < c->n_layers; l++) {
             const int sel = top && l == c->n_layers - 1;
             const double rows = sel ? scored : N;
-            fwd += 2 * N * d * 3 * hd;                             /* Q, K, V */
+            /* Q, K, V; the top layer's Q only at the scored rows (except with shortformer positions) */
+            fwd += 2 * N * d * 2 * hd + 2 * (sel && c->pos != LLC_POS_SHORTFORMER ? rows : N) * d * hd;
             double pairs = sel ? scored_pairs : B * (c->causal ? T * (T + 1) / 2 : T * T);
             fwd += 2 * 2 * (double)c->n_heads * pairs * c->d_head; /* QK^T and AV */
             fwd += 2 * rows * hd * d;                              /* O */

@@ -146,50 +146,62 @@ void llc_add(float *y, const float *x, size_t n)
 
 /* ---------------- linear ---------------- */
 
-void llc_linear_forward(float *out, const float *in, const float *w, const float *b, int N, int IC, int OC)
+void llc_linear_ld_forward(float *out, int ld, const float *in, const float *w, const float *b, int N, int IC,
+                           int OC)
 {
     if (N <= 0) return;
     if (b) {
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, (size_t)OC * sizeof *out);
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * ld, b, (size_t)OC * sizeof *out);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, in, IC, w, IC, b ? 1.0f : 0.0f, out,
-                OC);
+                ld);
 }
 
-/* db += column sums of dout, 32 columns at a time in registers (a row-by-row
- * llc_add would wait on its own stores). */
-static void bias_backward(float *db, const float *dout, int N, int OC)
+void llc_linear_forward(float *out, const float *in, const float *w, const float *b, int N, int IC, int OC)
+{
+    llc_linear_ld_forward(out, OC, in, w, b, N, IC, OC);
+}
+
+/* db += column sums of dout (rows ld apart), 32 columns at a time in
+ * registers (a row-by-row llc_add would wait on its own stores). */
+static void bias_backward(float *db, const float *dout, int ld, int N, int OC)
 {
     int j = 0;
     for (; j + 32 <= OC; j += 32) {
         v8f a0 = splat8(0.0f), a1 = a0, a2 = a0, a3 = a0;
         for (int n = 0; n < N; n++) {
-            const float *d = dout + (size_t)n * OC + j;
+            const float *d = dout + (size_t)n * ld + j;
             a0 += CV8(d), a1 += CV8(d + 8), a2 += CV8(d + 16), a3 += CV8(d + 24);
         }
         V8(db + j) += a0, V8(db + j + 8) += a1, V8(db + j + 16) += a2, V8(db + j + 24) += a3;
     }
     for (; j + 8 <= OC; j += 8) {
         v8f a0 = splat8(0.0f);
-        for (int n = 0; n < N; n++) a0 += CV8(dout + (size_t)n * OC + j);
+        for (int n = 0; n < N; n++) a0 += CV8(dout + (size_t)n * ld + j);
         V8(db + j) += a0;
     }
     for (; j < OC; j++) {
         float a = 0.0f;
-        for (int n = 0; n < N; n++) a += dout[(size_t)n * OC + j];
+        for (int n = 0; n < N; n++) a += dout[(size_t)n * ld + j];
         db[j] += a;
     }
+}
+
+void llc_linear_ld_backward(float *din, float *dw, float *db, const float *dout, int ld, const float *in,
+                            const float *w, int N, int IC, int OC)
+{
+    if (N <= 0) return;
+    if (din) /* din (N,IC) += dout (N,OC) · W (OC,IC) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, ld, w, IC, 1.0f, din, IC);
+    if (dw) /* dW (OC,IC) += doutᵀ · in */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, ld, in, IC, 1.0f, dw, IC);
+    if (db) bias_backward(db, dout, ld, N, OC);
 }
 
 void llc_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
                          int N, int IC, int OC)
 {
-    if (N <= 0) return;
-    if (din) /* din (N,IC) += dout (N,OC) · W (OC,IC) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, din, IC);
-    if (dw) /* dW (OC,IC) += doutᵀ · in */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, in, IC, 1.0f, dw, IC);
-    if (db) bias_backward(db, dout, N, OC);
+    llc_linear_ld_backward(din, dw, db, dout, OC, in, w, N, IC, OC);
 }
 
 void llc_linear_im_forward(float *out, const float *in, const float *w, const float *b, int N, int IC, int OC)
@@ -210,7 +222,7 @@ void llc_linear_im_backward(float *din, float *dw, float *db, const float *dout,
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, IC, OC, 1.0f, dout, OC, w, OC, 1.0f, din, IC);
     if (dw) /* dW (IC,OC) += inᵀ · dout */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IC, OC, N, 1.0f, in, IC, dout, OC, 1.0f, dw, OC);
-    if (db) bias_backward(db, dout, N, OC);
+    if (db) bias_backward(db, dout, OC, N, OC);
 }
 
 /* ---------------- embedding ---------------- */
@@ -359,6 +371,8 @@ void llc_gelu_backward(float *din, const float *dout, const float *in, size_t n)
 
 /* ---------------- RoPE ---------------- */
 
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
 void llc_rope_table(float *cs, int T, int HS, float base)
 {
     int H2 = HS / 2;
@@ -370,20 +384,41 @@ void llc_rope_table(float *cs, int T, int HS, float base)
         }
 }
 
-/* sign = +1 rotates by +angle (forward), -1 by -angle (backward). */
-static void rope_rotate(float *x, const float *cs, int N, int T, int NH, int HS, int ld, float sign)
+/* sign = +1 rotates by +angle (forward), -1 by -angle (backward). Row n is at
+ * position pos[n] % T (pos NULL: n % T). The row's cos and sin are first
+ * de-interleaved (and sin signed) into co/si, shared by its NH heads; the
+ * rotation is then the same two products per element in vectors of 8 or 4
+ * where H2 allows, so the numbers do not depend on the width. */
+static void rope_rotate(float *x, const float *cs, const int *pos, int N, int T, int NH, int HS, int ld,
+                        float sign)
 {
-    int H2 = HS / 2;
+    enum { CH = 128 }; /* pairs per chunk of the de-interleaved table */
+    const int H2 = HS / 2;
+    float co[CH], si[CH];
     for (int n = 0; n < N; n++) {
-        const float *c = cs + (size_t)(n % T) * H2 * 2;
+        const float *c = cs + (size_t)((pos ? pos[n] : n) % T) * H2 * 2;
         float *row = x + (size_t)n * ld;
-        for (int h = 0; h < NH; h++) {
-            float *a = row + h * HS, *b = a + H2;
-            for (int i = 0; i < H2; i++) {
-                float co = c[2 * i], si = sign * c[2 * i + 1];
-                float x1 = a[i], x2 = b[i];
-                a[i] = x1 * co - x2 * si;
-                b[i] = x2 * co + x1 * si;
+        for (int j0 = 0; j0 < H2; j0 += CH) {
+            const int nj = imin(CH, H2 - j0);
+            for (int i = 0; i < nj; i++) co[i] = c[2 * (j0 + i)], si[i] = sign * c[2 * (j0 + i) + 1];
+            for (int h = 0; h < NH; h++) {
+                float *a = row + h * HS + j0, *b = a + H2;
+                int i = 0;
+                for (; i + 8 <= nj; i += 8) {
+                    v8f x1 = CV8(a + i), x2 = CV8(b + i), cv = CV8(co + i), sv = CV8(si + i);
+                    V8(a + i) = x1 * cv - x2 * sv;
+                    V8(b + i) = x2 * cv + x1 * sv;
+                }
+                for (; i + 4 <= nj; i += 4) {
+                    v4f x1 = CV4(a + i), x2 = CV4(b + i), cv = CV4(co + i), sv = CV4(si + i);
+                    V4(a + i) = x1 * cv - x2 * sv;
+                    V4(b + i) = x2 * cv + x1 * sv;
+                }
+                for (; i < nj; i++) {
+                    float x1 = a[i], x2 = b[i];
+                    a[i] = x1 * co[i] - x2 * si[i];
+                    b[i] = x2 * co[i] + x1 * si[i];
+                }
             }
         }
     }
@@ -391,12 +426,22 @@ static void rope_rotate(float *x, const float *cs, int N, int T, int NH, int HS,
 
 void llc_rope_forward(float *x, const float *cs, int N, int T, int NH, int HS, int ld)
 {
-    rope_rotate(x, cs, N, T, NH, HS, ld, 1.0f);
+    rope_rotate(x, cs, NULL, N, T, NH, HS, ld, 1.0f);
 }
 
 void llc_rope_backward(float *dx, const float *cs, int N, int T, int NH, int HS, int ld)
 {
-    rope_rotate(dx, cs, N, T, NH, HS, ld, -1.0f);
+    rope_rotate(dx, cs, NULL, N, T, NH, HS, ld, -1.0f);
+}
+
+void llc_rope_rows_forward(float *x, const float *cs, const int *rows, int M, int T, int NH, int HS, int ld)
+{
+    rope_rotate(x, cs, rows, M, T, NH, HS, ld, 1.0f);
+}
+
+void llc_rope_rows_backward(float *dx, const float *cs, const int *rows, int M, int T, int NH, int HS, int ld)
+{
+    rope_rotate(dx, cs, rows, M, T, NH, HS, ld, -1.0f);
 }
 
 /* ---------------- attention ---------------- */
@@ -553,7 +598,6 @@ static void transpose(float *restrict xt, int ldt, const float *restrict x, int 
         for (int c = 0; c < cols; c++) xt[(size_t)c * ldt + r] = x[(size_t)r * ldx + c];
 }
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
 
 static void attn_fwd_small(float *out, float *att, float *scratch, const float *qkv, const llc_head_clamp *cl, int B,
                            int T, int NH, int HS, int causal)

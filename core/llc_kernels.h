@@ -41,6 +41,12 @@ void llc_linear_backward(float *din,       /* (N, IC) or NULL */
                          const float *in,  /* (N, IC) */
                          const float *w,   /* (OC, IC) */
                          int N, int IC, int OC);
+/* The same with out / dout rows ld floats apart (ld >= OC): the OC columns
+ * of a wider matrix, e.g. the K and V blocks of a fused Q,K,V output. */
+void llc_linear_ld_forward(float *out, int ld, const float *in, const float *w, const float *b, int N, int IC,
+                           int OC);
+void llc_linear_ld_backward(float *din, float *dw, float *db, const float *dout, int ld, const float *in,
+                            const float *w, int N, int IC, int OC);
 /* In-major weight (IC, OC): out = in · W + b, so the rows of W that one
  * input slice (e.g. one attention head) touches are contiguous. */
 void llc_linear_im_forward(float *out,      /* (N, OC) */
@@ -125,6 +131,10 @@ void llc_rope_forward(float *x,        /* (N, ld) */
 void llc_rope_backward(float *dx,       /* (N, ld) */
                        const float *cs, /* (>=T, HS/2, 2) */
                        int N, int T, int NH, int HS, int ld);
+/* The same on M rows that sit at positions rows[i] % T (compact rows, e.g.
+ * the queries of the scored rows only). */
+void llc_rope_rows_forward(float *x, const float *cs, const int *rows, int M, int T, int NH, int HS, int ld);
+void llc_rope_rows_backward(float *dx, const float *cs, const int *rows, int M, int T, int NH, int HS, int ld);
 
 /* ---- multi-head attention ----
  * qkv rows hold [Q of heads 0..NH-1 | K of heads | V of heads], D = NH*HS,

@@ -121,6 +121,7 @@ typedef struct {
     float *dposproj;  /* (n_ctx, 2D) */
     float *scratch;   /* (llc_attention_scratch_size(n_ctx, HS)) attention scratch */
     float *dhsel, *dfin; /* (R, C) */
+    float *lnsel, *dlnsel; /* (R, C) top layer, Q at the scored rows only: its norm output there, and d of it */
     float *dlogits;   /* (R, n_out) */
 } tf_ws;
 
@@ -441,6 +442,8 @@ static size_t ws_layout(const tf_impl *im, tf_ws *ws, float *base, int max_B)
     TAKE(ws->dhsel, NR * C);
     TAKE(ws->dfin, NR * C);
     TAKE(ws->dlogits, NR * V);
+    TAKE(ws->lnsel, NR * C);
+    TAKE(ws->dlnsel, NR * C);
 #undef TAKE
     return off;
 }
@@ -640,13 +643,45 @@ static void shortformer_backward(float *dpos, float *dwqk, float *dposproj, cons
     llc_linear_backward(dpos, dwqk, NULL, dposproj, pos, wqk, T, C, nproj);
 }
 
-/* sel (M rows, increasing) non-NULL: the layer's output is needed only at
- * those rows (the top layer under a partial loss mask): Q, K, V and the
- * norm run on every row, the attention, O, residual and MLP on the M rows,
- * and lb->atty/mid/out hold M compact rows. */
-static void layer_forward(const tf_impl *im, int l, tf_lbuf *lb, float *scratch, const float *w, int B, int T,
-                          const int *sel, int M)
+/* Does the top layer with scored rows sel compute Q at those rows only? (K
+ * and V are needed at every row. Shortformer positions add to Q and K
+ * together, so they keep the full Q.) */
+static int q_at_rows(const tf_impl *im, const int *sel)
 {
+    return sel && im->c.pos != LLC_POS_SHORTFORMER;
+}
+
+/* The top layer's Q, K, V under q_at_rows: K, V (with RoPE) at every row of
+ * lb->qkv, Q from the norm output gathered at the M rows (ws->lnsel) into
+ * ws->datty (free until the backward), rotated by the rows' positions and
+ * put in its rows of lb->qkv. The other rows' Q columns are not written:
+ * nothing reads them. */
+static void qkv_rows_forward(const tf_impl *im, const tf_layer_off *o, tf_ws *ws, tf_lbuf *lb, const float *w,
+                             int N, int T, const int *sel, int M)
+{
+    const int C = im->c.d_model, NH = im->c.n_heads, HS = im->c.d_head, D = NH * HS, D3 = 3 * D;
+    const float *b = opt(w, o->qkv_b);
+    llc_linear_ld_forward(lb->qkv + D, D3, lb->ln1, w + o->qkv_w + (size_t)D * C, b ? b + D : NULL, N, C, 2 * D);
+    for (int i = 0; i < M; i++)
+        memcpy(ws->lnsel + (size_t)i * C, lb->ln1 + (size_t)sel[i] * C, (size_t)C * sizeof(float));
+    llc_linear_forward(ws->datty, ws->lnsel, w + o->qkv_w, b, M, C, D);
+    if (im->c.pos == LLC_POS_ROPE) {
+        llc_rope_forward(lb->qkv + D, im->rope_cs, N, T, NH, HS, D3);
+        llc_rope_rows_forward(ws->datty, im->rope_cs, sel, M, T, NH, HS, D);
+    }
+    for (int i = 0; i < M; i++)
+        memcpy(lb->qkv + (size_t)sel[i] * D3, ws->datty + (size_t)i * D, (size_t)D * sizeof(float));
+}
+
+/* sel (M rows, increasing) non-NULL: the layer's output is needed only at
+ * those rows (the top layer under a partial loss mask): K, V and the norm
+ * run on every row, Q at the M rows when q_at_rows (else on every row), the
+ * attention, O, residual and MLP on the M rows, and lb->atty/mid/out hold M
+ * compact rows. */
+static void layer_forward(const tf_impl *im, int l, tf_ws *ws, const float *w, int B, int T, const int *sel, int M)
+{
+    tf_lbuf *lb = &ws->l[l];
+    float *scratch = ws->scratch;
     const llc_tf_config *c = &im->c;
     const tf_layer_off *o = &im->lo[l];
     const int C = c->d_model, NH = c->n_heads, HS = c->d_head, D = NH * HS, N = B * T;
@@ -661,10 +696,14 @@ static void layer_forward(const tf_impl *im, int l, tf_lbuf *lb, float *scratch,
         if (c->d_mlp > 0) mlp_forward(im, o, lb, w, B);
         return;
     }
-    llc_linear_forward(lb->qkv, lb->ln1, w + o->qkv_w, opt(w, o->qkv_b), N, C, 3 * D);
-    if (c->pos == LLC_POS_SHORTFORMER)
-        shortformer_forward(lb->qkv, lb->posproj, w + im->pos, w + o->qkv_w, B, T, C, 2 * D, 3 * D);
-    if (c->pos == LLC_POS_ROPE) llc_rope_forward(lb->qkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
+    if (q_at_rows(im, sel)) {
+        qkv_rows_forward(im, o, ws, lb, w, N, T, sel, M);
+    } else {
+        llc_linear_forward(lb->qkv, lb->ln1, w + o->qkv_w, opt(w, o->qkv_b), N, C, 3 * D);
+        if (c->pos == LLC_POS_SHORTFORMER)
+            shortformer_forward(lb->qkv, lb->posproj, w + im->pos, w + o->qkv_w, B, T, C, 2 * D, 3 * D);
+        if (c->pos == LLC_POS_ROPE) llc_rope_forward(lb->qkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
+    }
     if (sel) {
         llc_attention_rows_forward(lb->atty, lb->att, scratch, lb->qkv, sel, cl, M, T, NH, HS, c->causal);
         llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), M, D, C);
@@ -676,6 +715,36 @@ static void layer_forward(const tf_impl *im, int l, tf_lbuf *lb, float *scratch,
     llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), N, D, C);
     llc_add(lb->mid, lb->in, (size_t)N * C);
     if (c->d_mlp > 0) mlp_forward(im, o, lb, w, N);
+}
+
+/* After the attention backward of a q_at_rows layer (dQ in the M rows of
+ * ws->dqkv, dK and dV in every row): dQ gathered into ws->datty (M, D)
+ * and, with RoPE, dK and the gathered dQ rotated back. */
+static void dq_rows_gather(const tf_impl *im, tf_ws *ws, int N, int T, const int *sel, int M)
+{
+    const int NH = im->c.n_heads, HS = im->c.d_head, D = NH * HS, D3 = 3 * D;
+    for (int i = 0; i < M; i++)
+        memcpy(ws->datty + (size_t)i * D, ws->dqkv + (size_t)sel[i] * D3, (size_t)D * sizeof(float));
+    if (im->c.pos == LLC_POS_ROPE) {
+        llc_rope_backward(ws->dqkv + D, im->rope_cs, N, T, NH, HS, D3);
+        llc_rope_rows_backward(ws->datty, im->rope_cs, sel, M, T, NH, HS, D);
+    }
+}
+
+/* The Q, K, V weight gradients (and d ln1 into ws->dln when need_din) of a
+ * q_at_rows layer after dq_rows_gather: K, V over every row, Q over the M
+ * rows (their norm output ws->lnsel), d ln1 of Q scattered to its rows. */
+static void qkv_rows_backward(const tf_impl *im, const tf_layer_off *o, tf_ws *ws, const tf_lbuf *lb,
+                              const float *w, float *grad, int need_din, int need_qkv, int N, const int *sel, int M)
+{
+    const int C = im->c.d_model, D = im->c.n_heads * im->c.d_head;
+    float *gw = need_qkv ? grad + o->qkv_w : NULL, *gb = need_qkv ? optg(grad, o->qkv_b) : NULL;
+    llc_linear_ld_backward(need_din ? ws->dln : NULL, gw ? gw + (size_t)D * C : NULL, gb ? gb + D : NULL,
+                           ws->dqkv + D, 3 * D, lb->ln1, w + o->qkv_w + (size_t)D * C, N, C, 2 * D);
+    if (need_din) memset(ws->dlnsel, 0, (size_t)M * C * sizeof(float));
+    llc_linear_backward(need_din ? ws->dlnsel : NULL, gw, gb, ws->datty, ws->lnsel, w + o->qkv_w, M, C, D);
+    if (need_din)
+        for (int i = 0; i < M; i++) llc_add(ws->dln + (size_t)sel[i] * C, ws->dlnsel + (size_t)i * C, (size_t)C);
 }
 
 /* layer_backward of the lowest needed layer when the target holds only some
@@ -713,17 +782,24 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
     else
         llc_attention_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, nd->hcl, B, T, NH, HS,
                                c->causal);
-    if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, D3);
+    const int qr = q_at_rows(im, sel);
+    if (qr)
+        dq_rows_gather(im, ws, N, T, sel, M);
+    else if (c->pos == LLC_POS_ROPE)
+        llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, D3);
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
         for (int k = 0; k < 3; k++) { /* Q, K, V rows of head h: dW += dqkv[:, slice]ᵀ · ln1 */
             const size_t col = (size_t)k * D + (size_t)h * HS;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, N, 1.0f, ws->dqkv + col, D3, lb->ln1, C,
-                        1.0f, grad + o->qkv_w + col * C, C);
+            const int q = qr && k == 0; /* Q at the M rows: compact in datty, lnsel */
+            const float *d = q ? ws->datty + h * HS : ws->dqkv + col, *in = q ? ws->lnsel : lb->ln1;
+            const int ld = q ? D : D3, n_rows = q ? M : N;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, n_rows, 1.0f, d, ld, in, C, 1.0f,
+                        grad + o->qkv_w + col * C, C);
             if (o->qkv_b == NONE) continue;
             float *gb = grad + o->qkv_b + col;
-            for (int n = 0; n < N; n++)
-                for (int j = 0; j < HS; j++) gb[j] += ws->dqkv[(size_t)n * D3 + col + j];
+            for (int n = 0; n < n_rows; n++)
+                for (int j = 0; j < HS; j++) gb[j] += d[(size_t)n * ld + j];
         }
     }
 }
@@ -763,7 +839,10 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     } else if (sel) {
         llc_attention_rows_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, sel, cl, M, T, NH, HS,
                                     c->causal);
-        if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
+        if (q_at_rows(im, sel))
+            dq_rows_gather(im, ws, N, T, sel, M);
+        else if (c->pos == LLC_POS_ROPE)
+            llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
         /* the residual: spread the M compact rows of d out to their rows (in
          * place, from the last: sel[i] >= i), zero elsewhere */
         for (int i = M - 1, next = N; i >= 0; next = sel[i], i--) {
@@ -780,8 +859,11 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
         shortformer_backward(grad + im->pos, grad + o->qkv_w, ws->dposproj, ws->dqkv, w + im->pos, w + o->qkv_w, B,
                              T, C, pool ? D : 2 * D, nqkv);
     if (need_din) memset(ws->dln, 0, (size_t)N * C * sizeof(float));
-    llc_linear_backward(need_din ? ws->dln : NULL, need_qkv ? grad + o->qkv_w : NULL,
-                        need_qkv ? optg(grad, o->qkv_b) : NULL, ws->dqkv, lb->ln1, w + o->qkv_w, N, C, nqkv);
+    if (q_at_rows(im, sel))
+        qkv_rows_backward(im, o, ws, lb, w, grad, need_din, need_qkv, N, sel, M);
+    else
+        llc_linear_backward(need_din ? ws->dln : NULL, need_qkv ? grad + o->qkv_w : NULL,
+                            need_qkv ? optg(grad, o->qkv_b) : NULL, ws->dqkv, lb->ln1, w + o->qkv_w, N, C, nqkv);
     if (need_din)
         norm_backward(im, ws->dres, grad, ws->dln, lb->in, w, o->ln1_g, o->ln1_b, lb->ln1_mean, lb->ln1_rstd, N);
 }
@@ -830,7 +912,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
 
     /* ---- layers ---- */
     for (int l = 0; l < L; l++)
-        layer_forward(im, l, &ws->l[l], ws->scratch, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
+        layer_forward(im, l, ws, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
     const float *h = ws->l[L - 1].out;
 
     /* ---- final norm, logits, loss at the scored rows ---- */

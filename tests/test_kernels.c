@@ -342,6 +342,43 @@ static void test_rope(void)
     free(cs), free(x), free(gout), free(dx), free(c.x), free(c.gout), free(c.out);
 }
 
+/* The vector paths (H2 a multiple of 8 or 4, and a tail), the chunked table
+ * (H2 > 128), and the rows variant: rotating gathered rows by their
+ * positions gives exactly the rows of the full rotation. */
+static void test_rope_widths(void)
+{
+    static const int hs_list[] = {8, 16, 26, 262};
+    static const int rows[] = {1, 4, 5, 10, 17};
+    enum { B = 2, T = 9, NH = 2, N = B * T, M = 5 };
+    for (size_t k = 0; k < sizeof hs_list / sizeof *hs_list; k++) {
+        const int HS = hs_list[k], LD = 2 * NH * HS + 3;
+        float *cs = fnew((size_t)T * HS), *x = fnew((size_t)N * LD), *xr = fnew((size_t)M * LD);
+        rope_ctx c = {N, T, NH, HS, LD, dnew((size_t)N * LD), dnew((size_t)N * LD), dnew((size_t)N * LD)};
+        frand(x, (size_t)N * LD, 1);
+        f2d(c.x, x, (size_t)N * LD);
+        for (int i = 0; i < M; i++) memcpy(xr + (size_t)i * LD, x + (size_t)rows[i] * LD, sizeof(float) * LD);
+        llc_rope_table(cs, T, HS, LLC_ROPE_BASE);
+        llc_rope_forward(x, cs, N, T, 2 * NH, HS, LD);
+        c.NH = 2 * NH;
+        ref_rope(&c);
+        char name[64];
+        snprintf(name, sizeof name, "rope HS=%d", HS);
+        check_fwd(name, x, c.out, (size_t)N * LD);
+        llc_rope_rows_forward(xr, cs, rows, M, T, 2 * NH, HS, LD);
+        int same = 1;
+        for (int i = 0; i < M; i++)
+            same &= memcmp(xr + (size_t)i * LD, x + (size_t)rows[i] * LD, sizeof(float) * LD) == 0;
+        CHECK(same, "rope rows HS=%d: the gathered rows rotate exactly as in the full rotation", HS);
+        llc_rope_rows_backward(xr, cs, rows, M, T, 2 * NH, HS, LD);
+        llc_rope_backward(x, cs, N, T, 2 * NH, HS, LD);
+        same = 1;
+        for (int i = 0; i < M; i++)
+            same &= memcmp(xr + (size_t)i * LD, x + (size_t)rows[i] * LD, sizeof(float) * LD) == 0;
+        CHECK(same, "rope rows backward HS=%d: the same rows as the full backward", HS);
+        free(cs), free(x), free(xr), free(c.x), free(c.gout), free(c.out);
+    }
+}
+
 /* ---------------- attention ---------------- */
 
 typedef struct {
@@ -614,6 +651,7 @@ int main(void)
     }
     test_gelu();
     test_rope();
+    test_rope_widths();
     for (int causal = 0; causal < 2; causal++) {
         test_attention(2, 5, 2, 3, causal, LLC_HEAD_FREE);
         test_attention(2, 9, 2, 4, causal, LLC_HEAD_FREE);
