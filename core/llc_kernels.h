@@ -123,13 +123,13 @@ void llc_gelu_backward(float *din,        /* (n) */
  * elements (e.g. the Q block of a qkv row); the position of row n is n % T.
  * Forward rotates x in place (x := R x); backward rotates a gradient in place
  * by the inverse (dx := Rᵀ dx), which is the exact backward of the map. */
-void llc_rope_table(float *cs, /* (T, HS/2, 2) cos, sin */
+void llc_rope_table(float *cs, /* (T, 2, HS/2): per position the HS/2 cos, then the HS/2 sin */
                     int T, int HS, float base);
 void llc_rope_forward(float *x,        /* (N, ld) */
-                      const float *cs, /* (>=T, HS/2, 2) */
+                      const float *cs, /* (>=T, 2, HS/2) */
                       int N, int T, int NH, int HS, int ld);
 void llc_rope_backward(float *dx,       /* (N, ld) */
-                       const float *cs, /* (>=T, HS/2, 2) */
+                       const float *cs, /* (>=T, 2, HS/2) */
                        int N, int T, int NH, int HS, int ld);
 /* The same on M rows that sit at positions rows[i] % T (compact rows, e.g.
  * the queries of the scored rows only). */

@@ -68,7 +68,7 @@ typedef struct {
     llc_tf_config c;    /* clamp patterns point into `patterns` */
     int pool_layer;     /* index of the pooling layer, or -1 */
     float *patterns;    /* (n_clamps, n_ctx, n_ctx) copies of the given patterns */
-    float *rope_cs;     /* (n_ctx, HS/2, 2), RoPE only */
+    float *rope_cs;     /* (n_ctx, 2, HS/2) cos, sin (llc_rope_table), RoPE only */
     llc_head_clamp *clamp; /* (L, NH) */
     int *layer_clamped;    /* (L) 1 if any head of the layer is clamped */
     tf_layer_off *lo;      /* (L) */

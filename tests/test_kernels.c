@@ -439,7 +439,7 @@ static void test_attention(int B, int T, int NH, int HS, int causal, llc_head_cl
     float *qkv = fnew(nq), *out = fnew(no), *att = fnew((size_t)B * NH * T * T), *gout = fnew(no);
     float *dqkv = fnew(nq), *scratch = fnew(llc_attention_scratch_size(T, HS)), *pattern = fnew((size_t)(T + 1) * (T + 1));
     attn_ctx c = {B, T, NH, HS, causal, NULL, dnew(nq), dnew(no), dnew(no)};
-    llc_head_clamp cl[8];
+    llc_head_clamp cl[32];
     memset(cl, 0, sizeof cl);
     /* a row-stochastic pattern in a (T+1)-wide buffer: tests the row stride */
     for (int t = 0; t < T; t++) {
@@ -656,6 +656,16 @@ int main(void)
         test_attention(2, 5, 2, 3, causal, LLC_HEAD_FREE);
         test_attention(2, 9, 2, 4, causal, LLC_HEAD_FREE);
     }
+    /* heads in vector lanes (NH a multiple of 8, T < LLC_ATTN_GEMM_MIN_T): one
+     * and two groups of 8 heads, HS below and at the vector width; with a
+     * clamp the forward takes the per-head loops, the backward of a zeroed
+     * head stays in lanes (masked) */
+    for (int causal = 0; causal < 2; causal++) {
+        test_attention(2, 5, 8, 3, causal, LLC_HEAD_FREE);
+        test_attention(3, 17, 8, 8, causal, LLC_HEAD_FREE);
+        test_attention(1, LLC_ATTN_GEMM_MIN_T - 1, 16, 4, causal, LLC_HEAD_FREE);
+    }
+    for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++) test_attention(2, 9, 8, 5, 1, (llc_head_clamp_kind)k);
     /* both implementations: loops below LLC_ATTN_GEMM_MIN_T, sgemm from it on */
     test_attention(1, LLC_ATTN_GEMM_MIN_T - 1, 2, 5, 1, LLC_HEAD_FREE);
     test_attention(1, LLC_ATTN_GEMM_MIN_T, 2, 5, 1, LLC_HEAD_FREE);
