@@ -44,15 +44,17 @@
 extern char **environ;
 
 static const char usage[] =
-    "usage: llc bench [--configs a.json,b.json,...] [--draws N] [--torch PATH|none] [--json FILE]\n"
+    "usage: llc bench [--configs a.json,b.json,...] [--rounds N] [--draws N] [--torch PATH|none] [--json FILE]\n"
     "Measure the sgemm ceiling of this machine and, for each config (default: the standard set\n"
     "data/configs/bench/{S,M,ICL,DLN100,DLN784}.json), forward+backward time and GFLOP/s, SGLD steps/s\n"
     "of a 4-chain estimate with 1 thread and all cores (and for one head), training tokens/s, checkpoint\n"
     "cost and peak memory; and right after each config the PyTorch reference (tests/bench/torch_sgld.py)\n"
-    "on it.\n"
+    "on it. --rounds N repeats that pair N times per config and reports the medians (and the ratio's\n"
+    "range): on a shared machine one round can be off by 25%.\n"
     "Prints a table; --json also writes the numbers to FILE.\n";
 
 static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files"},
+                                  {"rounds", 1, "rounds of (llc, PyTorch) per config, medians reported (default 1)"},
                                   {"draws", 1, "SGLD draws per chain in the timed estimate (default: by size)"},
                                   {"torch", 1, "PyTorch reference script, or 'none' (default tests/bench/torch_sgld.py)"},
                                   {"json", 1, "write results as JSON to this file"},
@@ -491,14 +493,92 @@ static void add_torch(cJSON *js, cJSON *o, const cJSON *tj, const char *name)
         cJSON_AddStringToObject(js, "torch_version", tv->valuestring);
 }
 
+/* The median over rounds of key k of the round objects r[0..n). */
+static double round_median(cJSON *const *r, int n, const char *k)
+{
+    double v[32];
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(num(r[i], k))) v[m++] = num(r[i], k);
+    return m ? median(v, m) : NAN;
+}
+
+static void set_num(cJSON *o, const char *k, double v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+/* `rounds` rounds of (llc child, PyTorch reference) on config file f; *out =
+ * the first round's object with the steps/s, GFLOP/s, torch steps/s and
+ * ratio replaced by their medians over the rounds (ratio: the median of the
+ * rounds' own ratios), ratio_min/ratio_max, and "rounds" listing each. A
+ * reference that fails is not run again (script[0] = 0). */
+static int run_rounds(const char *f, const char *name, int draws, int rounds, char *script, cJSON *js, cJSON **out,
+                      char *err)
+{
+    cJSON *r[32] = {0};
+    int n = 0;
+    for (; n < rounds; n++) {
+        double rss = NAN;
+        cJSON *o = run_child(f, draws, &rss, err);
+        if (!o) break;
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "error"))) { /* bad config: no more rounds */
+            for (int i = 0; i < n; i++) cJSON_Delete(r[i]);
+            *out = o;
+            return 0;
+        }
+        cJSON_AddItemToObject(o, "config", cJSON_CreateString(name));
+        cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
+        cJSON *tj = NULL;
+        char terr[LLC_ERRLEN] = "";
+        if (script[0] && !(tj = run_torch(script, name, terr))) {
+            fprintf(stderr, "llc: bench: PyTorch reference skipped: %s\n", terr);
+            script[0] = 0; /* the same failure would repeat */
+        }
+        add_torch(js, o, tj, name);
+        cJSON_Delete(tj);
+        r[n] = o;
+        if (rounds > 1) fprintf(stderr, "llc: bench %s round %d: %.1f vs %.1f steps/s\n", name, n + 1,
+                                num(o, "llc_steps_s"), num(o, "torch_steps_s"));
+    }
+    if (n == 0) return 1;
+    cJSON *o = r[0];
+    static const char *const keys[] = {"llc_steps_s", "llc_steps_s_1thread", "llc_steps_s_head", "torch_steps_s",
+                                       "ratio", "fwd_bwd_ms", "train_tokens_s"};
+    double med[sizeof keys / sizeof *keys], lo = INFINITY, hi = -INFINITY;
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) med[k] = round_median(r, n, keys[k]);
+    cJSON *list = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        double q = num(r[i], "ratio");
+        if (isfinite(q)) lo = fmin(lo, q), hi = fmax(hi, q);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "llc_steps_s", num(r[i], "llc_steps_s"));
+        set_num(e, "torch_steps_s", num(r[i], "torch_steps_s"));
+        set_num(e, "ratio", q);
+        cJSON_AddItemToArray(list, e);
+    }
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) set_num(o, keys[k], med[k]);
+    set_num(o, "gflops", med[0] * num(o, "flops_per_step") / 1e9);
+    set_num(o, "fwd_bwd_gflops_1thread", num(o, "flops_per_step") / (med[5] * 1e-3) / 1e9);
+    set_num(o, "ratio_min", lo);
+    set_num(o, "ratio_max", hi);
+    cJSON_AddItemToObject(o, "rounds", list);
+    for (int i = 1; i < n; i++) cJSON_Delete(r[i]);
+    *out = o;
+    return 0;
+}
+
 
 int cmd_bench(int argc, char **argv)
 {
     cli_args a;
     int rc = cli_parse(&a, "bench", usage, defs, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
-    long long draws;
+    long long draws, rounds;
     if (cli_get_ll(&a, "draws", 0, 0, 1000000, &draws)) return EXIT_USAGE;
+    if (cli_get_ll(&a, "rounds", 1, 1, 25, &rounds)) return EXIT_USAGE;
     if (cli_get(&a, "child")) {
         const char *outp = cli_get(&a, "child-out");
         if (!outp) return cli_error(EXIT_USAGE, "bench: --child needs --child-out");
@@ -561,9 +641,8 @@ int cmd_bench(int argc, char **argv)
         char *dot = strstr(name, ".json");
         if (dot && dot[5] == 0) *dot = 0;
         char err[LLC_ERRLEN] = "";
-        double rss = NAN;
-        cJSON *o = run_child(f, (int)draws, &rss, err);
-        if (!o) {
+        cJSON *o = NULL;
+        if (run_rounds(f, name, (int)draws, (int)rounds, script, js, &o, err)) {
             code = cli_error(EXIT_IO, "bench: %s: %s", f, err);
             continue;
         }
@@ -574,17 +653,8 @@ int cmd_bench(int argc, char **argv)
             cJSON_Delete(o);
             continue;
         }
-        cJSON_AddItemToObject(o, "config", cJSON_CreateString(name));
-        cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
         cJSON_AddNumberToObject(o, "pct_of_ceiling", 100.0 * num(o, "gflops") / g_all);
         cJSON_AddItemToArray(arr, o);
-        cJSON *tj = NULL;
-        if (script[0] && !(tj = run_torch(script, name, err))) {
-            fprintf(stderr, "llc: bench: PyTorch reference skipped: %s\n", err);
-            script[0] = 0; /* the same failure would repeat */
-        }
-        add_torch(js, o, tj, name);
-        cJSON_Delete(tj);
         fprintf(stderr, "llc: bench %s done\n", name);
     }
 
@@ -605,6 +675,12 @@ int cmd_bench(int argc, char **argv)
     printf("steps/s: SGLD steps per second of a 4-chain estimate (1 thread, all %ld cores, one head on all cores);\n"
            "GF/s and %%ceiling: that all-core estimate against the all-thread sgemm ceiling.\n",
            cores);
+    if (rounds > 1) {
+        printf("medians of %lld rounds; ratio range over the rounds:", rounds);
+        cJSON_ArrayForEach(o, arr) printf(" %s %.2f-%.2fx", cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring,
+                                          num(o, "ratio_min"), num(o, "ratio_max"));
+        printf("\n");
+    }
     const char *jf = cli_get(&a, "json");
     if (jf) {
         char *txt = cJSON_Print(js);

@@ -27,6 +27,21 @@ assert c["S"]["llc_steps_s_head"] > 0 and c["S"]["head_params"] < c["S"]["n_para
 assert abs(c["DLN100"]["flops_per_step"] - 2 * 500 * 5 * 100 * 100) < 1, c["DLN100"]["flops_per_step"]
 ' "$TMP/b.json"
 fi
+# --rounds: medians over rounds, each round listed
+expect_rc 0 "bench --rounds 3" -- $LLC bench --configs data/configs/bench/DLN100.json --rounds 3 --draws 10 \
+    --torch none --json "$TMP/r.json"
+expect_out "medians of 3 rounds" "says the numbers are medians of the rounds"
+if [ -x "$PY" ]; then
+    expect_rc 0 "json rounds" -- $PY -c '
+import json, statistics, sys
+c = json.load(open(sys.argv[1]))["configs"][0]
+r = c["rounds"]
+assert len(r) == 3 and all(x["llc_steps_s"] > 0 for x in r), r
+assert c["llc_steps_s"] == statistics.median(x["llc_steps_s"] for x in r), c
+assert abs(c["gflops"] - c["llc_steps_s"] * c["flops_per_step"] / 1e9) < 1e-9 * c["gflops"]
+' "$TMP/r.json"
+fi
+expect_rc 2 "bad rounds" -- $LLC bench --rounds 0 --torch none
 expect_rc 3 "missing config" -- $LLC bench --configs "$TMP/none.json" --torch none
 expect_rc 2 "bad draws" -- $LLC bench --draws -1
 finish cli_bench
