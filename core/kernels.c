@@ -502,9 +502,12 @@ static void softmax_row(float *a, int len, int T)
 
 size_t llc_attention_scratch_size(int T, int HS)
 {
-    size_t t = (size_t)T, n = 3 * (size_t)HS * t + 2 * t * t; /* the rows kernels need the most */
-    size_t lanes = LANES * (7 * (size_t)HS * t + 2 * t);        /* the lanes backward */
-    return T < ATTN_GEMM_MIN_T && lanes > n ? lanes : n;
+    /* the rows kernels need the most, except the lanes backward, which runs
+     * at any T' <= T below ATTN_GEMM_MIN_T (a batch may be shorter than T) */
+    size_t t = (size_t)T, n = 3 * (size_t)HS * t + 2 * t * t;
+    size_t tl = (size_t)(T < ATTN_GEMM_MIN_T ? T : ATTN_GEMM_MIN_T - 1);
+    size_t lanes = LANES * (7 * (size_t)HS * tl + 2 * tl);
+    return lanes > n ? lanes : n;
 }
 
 /* C (M, N) += A (M, K) · B (K, N) for M <= 4 rows; row strides lda, ldb, ldc.

@@ -505,6 +505,24 @@ static void test_attention(int B, int T, int NH, int HS, int causal, llc_head_cl
     free(c.qkv), free(c.gout), free(c.out);
 }
 
+/* The scratch sized for n_ctx >= LLC_ATTN_GEMM_MIN_T serves a shorter batch
+ * that takes the lanes kernels: a sentinel after the given size stays. */
+static void test_attention_scratch_short_batch(void)
+{
+    enum { B = 1, NCTX = LLC_ATTN_GEMM_MIN_T + 8, T = LLC_ATTN_GEMM_MIN_T - 1, NH = 8, HS = 64, D = NH * HS };
+    const size_t ns = llc_attention_scratch_size(NCTX, HS), nq = (size_t)B * T * 3 * D, no = (size_t)B * T * D;
+    float *scratch = fnew(ns + 64), *qkv = fnew(nq), *out = fnew(no), *att = fnew((size_t)B * NH * T * T);
+    float *dqkv = fnew(nq);
+    for (size_t i = ns; i < ns + 64; i++) scratch[i] = 12345.0f;
+    frand(qkv, nq, 1);
+    llc_attention_forward(out, att, scratch, qkv, NULL, B, T, NH, HS, 1);
+    llc_attention_backward(dqkv, scratch, out, att, qkv, NULL, B, T, NH, HS, 1);
+    int ok = 1;
+    for (size_t i = ns; i < ns + 64; i++) ok &= scratch[i] == 12345.0f;
+    CHECK(ok, "attention scratch for n_ctx %d holds the lanes kernels at T = %d (HS %d)", NCTX, T, HS);
+    free(scratch), free(qkv), free(out), free(att), free(dqkv);
+}
+
 /* ---------------- pooling attention ---------------- */
 
 typedef struct {
@@ -679,6 +697,7 @@ int main(void)
         test_attention(2, 6, 2, 3, 1, (llc_head_clamp_kind)k);
         test_attention(2, 6, 2, 3, 0, (llc_head_clamp_kind)k);
     }
+    test_attention_scratch_short_batch();
     test_pool(0);
     test_pool(1);
     test_crossentropy();
