@@ -592,11 +592,45 @@ static void gemm_rows(float *restrict C, int ldc, const float *restrict A, int l
     }
 }
 
-/* xt (cols, rows) = x (rows, cols) with row strides ldx, ldt. */
+/* dst[i * ds + j] (op)= src[j * ss + i] for an 8 x 8 block: unpack, 2x2-block
+ * shuffle, 128-bit halves, three rounds of eight shuffles in registers. */
+#define SH(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define TRANSPOSE8(dst, ds, src, ss, OP)                                                              \
+    do {                                                                                              \
+        const float *s_ = (src);                                                                      \
+        float *d_ = (dst);                                                                            \
+        const size_t ss_ = (ss), ds_ = (ds);                                                          \
+        v8f x0 = CV8(s_), x1 = CV8(s_ + ss_), x2 = CV8(s_ + 2 * ss_), x3 = CV8(s_ + 3 * ss_);         \
+        v8f x4 = CV8(s_ + 4 * ss_), x5 = CV8(s_ + 5 * ss_), x6 = CV8(s_ + 6 * ss_), x7 = CV8(s_ + 7 * ss_); \
+        v8f t0 = SH(x0, x1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SH(x0, x1, 2, 10, 3, 11, 6, 14, 7, 15);   \
+        v8f t2 = SH(x2, x3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = SH(x2, x3, 2, 10, 3, 11, 6, 14, 7, 15);   \
+        v8f t4 = SH(x4, x5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = SH(x4, x5, 2, 10, 3, 11, 6, 14, 7, 15);   \
+        v8f t6 = SH(x6, x7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = SH(x6, x7, 2, 10, 3, 11, 6, 14, 7, 15);   \
+        v8f u0 = SH(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = SH(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);   \
+        v8f u2 = SH(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = SH(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);   \
+        v8f u4 = SH(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = SH(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);   \
+        v8f u6 = SH(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = SH(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);   \
+        V8(d_) OP SH(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11);                                               \
+        V8(d_ + ds_) OP SH(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11);                                         \
+        V8(d_ + 2 * ds_) OP SH(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11);                                     \
+        V8(d_ + 3 * ds_) OP SH(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11);                                     \
+        V8(d_ + 4 * ds_) OP SH(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
+        V8(d_ + 5 * ds_) OP SH(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
+        V8(d_ + 6 * ds_) OP SH(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
+        V8(d_ + 7 * ds_) OP SH(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
+    } while (0)
+
+/* xt (cols, rows) = x (rows, cols) with row strides ldx, ldt: 8 x 8 blocks
+ * in registers, the edges element by element. */
 static void transpose(float *restrict xt, int ldt, const float *restrict x, int ldx, int rows, int cols)
 {
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) xt[(size_t)c * ldt + r] = x[(size_t)r * ldx + c];
+    const int r8 = rows & ~7, c8 = cols & ~7;
+    for (int r = 0; r < r8; r += 8)
+        for (int c = 0; c < c8; c += 8) TRANSPOSE8(xt + (size_t)c * ldt + r, ldt, x + (size_t)r * ldx + c, ldx, =);
+    for (int r = 0; r < rows; r++) {
+        const int c0 = r < r8 ? c8 : 0;
+        for (int c = c0; c < cols; c++) xt[(size_t)c * ldt + r] = x[(size_t)r * ldx + c];
+    }
 }
 
 
@@ -787,33 +821,6 @@ static int lanes_ok(const llc_head_clamp *cl, int NH, int T, int allow_zeroed)
     return 1;
 }
 
-/* dst[i * ds + j] (op)= src[j * ss + i] for an 8 x 8 block: unpack, 2x2-block
- * shuffle, 128-bit halves, three rounds of eight shuffles in registers. */
-#define SH(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#define TRANSPOSE8(dst, ds, src, ss, OP)                                                              \
-    do {                                                                                              \
-        const float *s_ = (src);                                                                      \
-        float *d_ = (dst);                                                                            \
-        const size_t ss_ = (ss), ds_ = (ds);                                                          \
-        v8f x0 = CV8(s_), x1 = CV8(s_ + ss_), x2 = CV8(s_ + 2 * ss_), x3 = CV8(s_ + 3 * ss_);         \
-        v8f x4 = CV8(s_ + 4 * ss_), x5 = CV8(s_ + 5 * ss_), x6 = CV8(s_ + 6 * ss_), x7 = CV8(s_ + 7 * ss_); \
-        v8f t0 = SH(x0, x1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SH(x0, x1, 2, 10, 3, 11, 6, 14, 7, 15);   \
-        v8f t2 = SH(x2, x3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = SH(x2, x3, 2, 10, 3, 11, 6, 14, 7, 15);   \
-        v8f t4 = SH(x4, x5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = SH(x4, x5, 2, 10, 3, 11, 6, 14, 7, 15);   \
-        v8f t6 = SH(x6, x7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = SH(x6, x7, 2, 10, 3, 11, 6, 14, 7, 15);   \
-        v8f u0 = SH(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = SH(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);   \
-        v8f u2 = SH(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = SH(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);   \
-        v8f u4 = SH(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = SH(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);   \
-        v8f u6 = SH(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = SH(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);   \
-        V8(d_) OP SH(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11);                                               \
-        V8(d_ + ds_) OP SH(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11);                                         \
-        V8(d_ + 2 * ds_) OP SH(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11);                                     \
-        V8(d_ + 3 * ds_) OP SH(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11);                                     \
-        V8(d_ + 4 * ds_) OP SH(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
-        V8(d_ + 5 * ds_) OP SH(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
-        V8(d_ + 6 * ds_) OP SH(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
-        V8(d_ + 7 * ds_) OP SH(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
-    } while (0)
 
 /* xt (n, HS) lanes <- x rows pos[r] (r if pos is NULL), the 8 heads' HS
  * columns from x (head l at x + l*HS, rows ld apart); 8 x 8 blocks when HS

@@ -684,6 +684,9 @@ int main(void)
         test_attention(1, LLC_ATTN_GEMM_MIN_T - 1, 16, 4, causal, LLC_HEAD_FREE);
     }
     for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++) test_attention(2, 9, 8, 5, 1, (llc_head_clamp_kind)k);
+    /* the per-head loops at the sort model's shape (8 x 8 block transposes of K, V and att) */
+    for (int causal = 0; causal < 2; causal++) test_attention(2, 21, 4, 16, causal, LLC_HEAD_FREE);
+    test_attention(2, 21, 4, 16, 1, LLC_HEAD_PATTERN);
     /* both implementations: loops below LLC_ATTN_GEMM_MIN_T, sgemm from it on */
     test_attention(1, LLC_ATTN_GEMM_MIN_T - 1, 2, 5, 1, LLC_HEAD_FREE);
     test_attention(1, LLC_ATTN_GEMM_MIN_T, 2, 5, 1, LLC_HEAD_FREE);
