@@ -79,8 +79,9 @@ accuracy: $(BUILD)/tests/slow_dln100
 valgrind: $(BUILD)/llc
 	LLC=$(BUILD)/llc sh tests/valgrind.sh
 
+BENCH_ROUNDS ?= 3
 bench: $(BUILD)/llc
-	$(BUILD)/llc bench
+	$(BUILD)/llc bench --rounds $(BENCH_ROUNDS) --json bench.json
 
 # make fuzz: libFuzzer (clang) on the config/JSON parsers and the CLI argument
 # parser, FUZZ_SECONDS each (default 60). Needs clang (apt-get install clang).
