@@ -22,6 +22,9 @@ for x in c.values():
         assert x[k] > 0 and math.isfinite(x[k]), (x["config"], k, x[k])
     assert x["torch_steps_s"] is None and x["ratio"] is None
 assert c["S"]["n_params"] == 26561 and c["DLN100"]["n_params"] == 20000
+# storage (sizes, not times): one more checkpoint costs under 5% over raw float32
+for x in c.values():
+    assert 0 <= x["ckpt_overhead_pct"] < 5, (x["config"], x["ckpt_overhead_pct"])
 assert c["S"]["llc_steps_s_head"] > 0 and c["S"]["head_params"] < c["S"]["n_params"]
 # FLOPs of the DLN: 3 x fwd - input grad = 2*B*(3*2 - 1)*100*100 with B = 500
 assert abs(c["DLN100"]["flops_per_step"] - 2 * 500 * 5 * 100 * 100) < 1, c["DLN100"]["flops_per_step"]
