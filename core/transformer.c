@@ -46,7 +46,8 @@
  * The group struct must be zero-initialised or previously used.
  * The logits, final norm and cross-entropy are computed only on rows whose
  * mask is non-zero (gathered), which skips most of the unembedding cost for
- * tasks that score few positions.
+ * tasks that score few positions; so are the top layer's Q, attention, O,
+ * residual and MLP (K and V are needed at every row).
  */
 #include "llc_kernels.h"
 #include "llc_model.h"
