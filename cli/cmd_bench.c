@@ -578,8 +578,8 @@ static int run_rounds(const char *f, const char *name, int draws, int rounds, ch
         cJSON_AddItemToArray(list, e);
     }
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) set_num(o, keys[k], med[k]);
-    set_num(o, "gflops", med[0] * num(o, "flops_per_step") / 1e9);
-    set_num(o, "fwd_bwd_gflops_1thread", num(o, "flops_per_step") / (med[5] * 1e-3) / 1e9);
+    set_num(o, "gflops", num(o, "llc_steps_s") * num(o, "flops_per_step") / 1e9);
+    set_num(o, "fwd_bwd_gflops_1thread", num(o, "flops_per_step") / (num(o, "fwd_bwd_ms") * 1e-3) / 1e9);
     set_num(o, "ratio_min", lo);
     set_num(o, "ratio_max", hi);
     cJSON_AddItemToObject(o, "rounds", list);

@@ -63,17 +63,19 @@ static float vdot(const float *x, const float *y, int n)
     return s;
 }
 
+static inline __attribute__((always_inline)) v8f vmax8(v8f a, v8f b)
+{
+    v8i gt = b > a;
+    return (v8f)(((v8i)b & gt) | ((v8i)a & ~gt));
+}
+
 static float vmax(const float *x, int n)
 {
     float mx = -INFINITY;
     int i = 0;
     if (n >= 8) {
         v8f m = CV8(x);
-        for (i = 8; i + 8 <= n; i += 8) {
-            v8f v = CV8(x + i);
-            v8i gt = v > m;
-            m = (v8f)(((v8i)v & gt) | ((v8i)m & ~gt));
-        }
+        for (i = 8; i + 8 <= n; i += 8) m = vmax8(m, CV8(x + i));
         for (int k = 0; k < 8; k++) mx = m[k] > mx ? m[k] : mx;
     }
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
@@ -805,12 +807,6 @@ static void attn_bwd_gemm(float *dqkv, float *scratch, const float *dout, const 
  * gathered into lane layout (x[(row * HS + i) * 8 + lane]) in scratch. Each
  * query row's numbers depend only on that row, so the full and the rows
  * kernels agree bit for bit here too. */
-static inline __attribute__((always_inline)) v8f vmax8(v8f a, v8f b)
-{
-    v8i gt = b > a;
-    return (v8f)(((v8i)b & gt) | ((v8i)a & ~gt));
-}
-
 /* Can the lanes kernels run? Forward: no clamp at all; backward: a head may
  * be zeroed (no gradient: its lanes of d out are masked to 0). */
 static int lanes_ok(const llc_head_clamp *cl, int NH, int T, int allow_zeroed)
