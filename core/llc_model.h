@@ -87,6 +87,27 @@ struct llc_model {
      * or partial). The loss and g's entries stay bit-identical. g is copied
      * into ws's own flags, not kept. */
     void (*ws_need)(const llc_model *m, void *ws, const llc_group *g);
+    /* Optional (all three NULL or all set): "bases". The steps of a
+     * weight-refined chain move only the group's weights; everything else
+     * stays at w0 (= w*), so a pass at w0 on the same batch can stand in for
+     * the frozen part of the model. A chain that computes that pass anyway
+     * (the paired L_b(w*)) lets every target share it.
+     * base_size: the bytes of a record for batches of up to max_B.
+     * base_forward: *loss = the loss at w0 of batch b, bit-identical to
+     * loss_grad(m, ws, w0, b, NULL, loss); with rec (base_size bytes) not
+     * NULL it also writes the record of the pass there (keeping the pointer
+     * w0, which must outlive the record) and its length into *bytes (a
+     * record may be copied by its first *bytes bytes).
+     * ws_base: from now on loss_grad in ws reads rec (NULL: none). The
+     * caller promises every such call uses rec's batch and a w equal to
+     * rec's w0 outside the group given to ws_need. Returns 1 if that group
+     * makes use of records (rec NULL: whether it would), else 0 and the
+     * record is ignored. The loss and the group's gradient then differ
+     * from the pass without a record by rounding only. */
+    size_t (*base_size)(const llc_model *m, int max_B);
+    int (*base_forward)(const llc_model *m, void *ws, const float *w0, const llc_batch *b, void *rec,
+                        size_t *bytes, double *loss);
+    int (*ws_base)(const llc_model *m, void *ws, const void *rec);
     void (*free_impl)(void *impl);
 };
 

@@ -100,6 +100,7 @@ typedef struct {
     unsigned char *o_b;           /* (L) the O bias gradient needed */
     unsigned char *heads;         /* (L, NH) some weight of head h of layer l (its Q, K, V, O slices) needed */
     llc_head_clamp *hcl;          /* (NH) scratch: the clamps with unneeded heads skipped */
+    int base_ok;                  /* the group holds top-layer head weights only: base records apply */
 } tf_need;
 
 typedef struct {
@@ -124,7 +125,24 @@ typedef struct {
     float *dhsel, *dfin; /* (R, C) */
     float *lnsel, *dlnsel; /* (R, C) top layer, Q at the scored rows only: its norm output there, and d of it */
     float *dlogits;   /* (R, n_out) */
+    const void *base; /* the record of ws_base, or NULL */
+    int M, top;       /* of the last pass: scored rows, and whether the top layer ran on them alone */
 } tf_ws;
+
+/* A base record (llc_model.base_forward): the pass at w0 that the steps of a
+ * target of top-layer heads reuse (tf_need.base_ok). BASE_HDR bytes of
+ * header, then the top layer's mid (M, C) and atty (M, D) at the scored
+ * rows and, when the top layer is not layer 0, its norm output ln1 (N, C).
+ * usable = 0 (no floats) when the top layer did not run on scored rows. */
+typedef struct {
+    double loss;
+    const float *w0;
+    size_t bytes;
+    int B, T, M, usable;
+} tf_base;
+#define BASE_HDR 64
+
+static const float *base_floats(const tf_base *r) { return (const float *)((const char *)r + BASE_HDR); }
 
 static const char *const pos_label[] = {"none", "learned", "shortformer", "rope"};
 
@@ -312,6 +330,10 @@ static void tf_ws_need(const llc_model *m, void *ws, const llc_group *g);
 static int tf_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad,
                         double *loss);
 static int tf_group(const llc_model *m, const char *name, llc_group *g, char *err);
+static size_t tf_base_size(const llc_model *m, int max_B);
+static int tf_base_forward(const llc_model *m, void *ws, const float *w0, const llc_batch *b, void *rec,
+                           size_t *bytes, double *loss);
+static int tf_ws_base(const llc_model *m, void *ws, const void *rec);
 
 int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err)
 {
@@ -342,6 +364,9 @@ int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err)
     m->ws_alloc = tf_ws_alloc;
     m->ws_free = tf_ws_free;
     m->ws_need = tf_ws_need;
+    m->base_size = tf_base_size;
+    m->base_forward = tf_base_forward;
+    m->ws_base = tf_ws_base;
     m->loss_grad = tf_loss_grad;
     m->group = tf_group;
     m->free_impl = tf_free_impl;
@@ -488,6 +513,27 @@ static int group_touches(const llc_group *g, size_t off, size_t len)
     return 0;
 }
 
+/* Does every weight of g lie in a head range of the top layer, in a model
+ * whose top layer neither pools nor takes shortformer positions? A step of
+ * g then leaves the layers below and the top layer's other heads at w0, and
+ * a base record (tf_base) stands in for them. */
+static int base_eligible(const tf_impl *im, const tf_need *nd, const llc_group *g)
+{
+    const int l = im->c.n_layers - 1, NH = im->c.n_heads;
+    if (im->pool_layer >= 0 || im->c.pos == LLC_POS_SHORTFORMER || nd->low_layer != l) return 0;
+    for (int r = 0; r < g->n; r++)
+        for (size_t pos = g->r[r].off, end = pos + g->r[r].len, next; pos < end; pos = next) {
+            next = pos; /* the end of the head range holding pos */
+            for (int h = 0; h < NH && next == pos; h++) {
+                size_t off[8], len[8];
+                for (int i = 0, n = head_ranges(im, l, h, off, len); i < n; i++)
+                    if (off[i] <= pos && pos < off[i] + len[i]) next = off[i] + len[i];
+            }
+            if (next == pos) return 0;
+        }
+    return 1;
+}
+
 static void tf_ws_need(const llc_model *m, void *wsp, const llc_group *g)
 {
     tf_ws *ws = wsp;
@@ -503,6 +549,8 @@ static void tf_ws_need(const llc_model *m, void *wsp, const llc_group *g)
     memset(nd->heads, 0, (size_t)L * NH);
     nd->unembed = 0;
     nd->low_layer = L;
+    nd->base_ok = 0;
+    ws->base = NULL;
     if (!g) return;
     for (int l = 0; l < L; l++) {
         const tf_layer_off *o = &im->lo[l];
@@ -531,6 +579,7 @@ static void tf_ws_need(const llc_model *m, void *wsp, const llc_group *g)
             nd->low_layer = -1;
         }
     }
+    nd->base_ok = base_eligible(im, nd, g);
 }
 
 static void *tf_ws_alloc(const llc_model *m, int max_B)
@@ -748,6 +797,73 @@ static void qkv_rows_backward(const tf_impl *im, const tf_layer_off *o, tf_ws *w
         for (int i = 0; i < M; i++) llc_add(ws->dln + (size_t)sel[i] * C, ws->dlnsel + (size_t)i * C, (size_t)C);
 }
 
+/* nd->hcl <- the clamps of layer l, with the heads the group does not need
+ * zeroed (the kernels skip them). */
+static void need_clamps(const tf_impl *im, const tf_need *nd, int l)
+{
+    const int NH = im->c.n_heads;
+    const unsigned char *hn = nd->heads + (size_t)l * NH;
+    const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
+    for (int h = 0; h < NH; h++) {
+        nd->hcl[h] = cl ? cl[h] : (llc_head_clamp){.kind = LLC_HEAD_FREE};
+        if (!hn[h]) nd->hcl[h].kind = LLC_HEAD_ZERO_OUTPUT;
+    }
+}
+
+/* The top layer of a step that reuses base record bs (same batch, w = w0
+ * outside the needed heads of the top layer): the norm output at every row
+ * (recomputed on layer 0, else the record's), the needed heads' K and V at
+ * every row and Q at the M scored rows, their attention, and
+ *   mid = mid0 + sum over needed h of (atty_h · W_O[h] - atty0_h · W0_O[h])
+ * from the record's mid0 and atty0; then the MLP. The other heads' columns of
+ * qkv, att and atty are zero or stale: head_backward reads only the needed
+ * heads'. */
+static void top_from_base(const tf_impl *im, tf_ws *ws, const float *w, const tf_base *bs, int B, int T,
+                          const int *sel, int M)
+{
+    const llc_tf_config *c = &im->c;
+    const int l = c->n_layers - 1, C = c->d_model, NH = c->n_heads, HS = c->d_head, D = NH * HS, D3 = 3 * D;
+    const int N = B * T;
+    const tf_layer_off *o = &im->lo[l];
+    tf_lbuf *lb = &ws->l[l];
+    const float *mid0 = base_floats(bs), *atty0 = mid0 + (size_t)M * C, *bq = opt(w, o->qkv_b);
+    if (l == 0)
+        norm_forward(im, lb->ln1, lb->ln1_mean, lb->ln1_rstd, lb->in, w, o->ln1_g, o->ln1_b, N);
+    else
+        memcpy(lb->ln1, atty0 + (size_t)M * D, (size_t)N * C * sizeof(float));
+    for (int i = 0; i < M; i++)
+        memcpy(ws->lnsel + (size_t)i * C, lb->ln1 + (size_t)sel[i] * C, (size_t)C * sizeof(float));
+    const unsigned char *hn = ws->need.heads + (size_t)l * NH;
+    for (int h = 0; h < NH; h++) {
+        if (!hn[h]) continue;
+        for (int k = 1; k < 3; k++) { /* K, V at every row */
+            const size_t col = (size_t)k * D + (size_t)h * HS;
+            llc_linear_ld_forward(lb->qkv + col, D3, lb->ln1, w + o->qkv_w + col * C, bq ? bq + col : NULL, N, C,
+                                  HS);
+        }
+        float *q = ws->datty + h * HS; /* Q at the scored rows, compact */
+        llc_linear_ld_forward(q, D, ws->lnsel, w + o->qkv_w + (size_t)h * HS * C, bq ? bq + h * HS : NULL, M, C, HS);
+        if (c->pos == LLC_POS_ROPE) {
+            llc_rope_forward(lb->qkv + D + h * HS, im->rope_cs, N, T, 1, HS, D3);
+            llc_rope_rows_forward(q, im->rope_cs, sel, M, T, 1, HS, D);
+        }
+        for (int i = 0; i < M; i++)
+            memcpy(lb->qkv + (size_t)sel[i] * D3 + h * HS, q + (size_t)i * D, (size_t)HS * sizeof(float));
+    }
+    need_clamps(im, &ws->need, l);
+    llc_attention_rows_forward(lb->atty, lb->att, ws->scratch, lb->qkv, sel, ws->need.hcl, M, T, NH, HS, c->causal);
+    memcpy(lb->mid, mid0, (size_t)M * C * sizeof(float));
+    for (int h = 0; h < NH; h++) {
+        if (!hn[h]) continue;
+        const size_t ow = o->o_w + (size_t)h * HS * C; /* head h's rows of the in-major O */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, HS, -1.0f, atty0 + h * HS, D, bs->w0 + ow, C,
+                    1.0f, lb->mid, C);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, HS, 1.0f, lb->atty + h * HS, D, w + ow, C, 1.0f,
+                    lb->mid, C);
+    }
+    if (c->d_mlp > 0) mlp_forward(im, o, lb, w, M);
+}
+
 /* layer_backward of the lowest needed layer when the target holds only some
  * of its heads (a weight-refined head): the O, attention and Q/K/V weight
  * gradients of those heads alone, nothing for the layers below. (cblas_sgemm
@@ -762,11 +878,7 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
     const int rows = sel ? M : N;
     const tf_need *nd = &ws->need;
     const unsigned char *hn = nd->heads + (size_t)l * NH;
-    const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
-    for (int h = 0; h < NH; h++) {
-        nd->hcl[h] = cl ? cl[h] : (llc_head_clamp){.kind = LLC_HEAD_FREE};
-        if (!hn[h]) nd->hcl[h].kind = LLC_HEAD_ZERO_OUTPUT; /* the kernels skip it */
-    }
+    need_clamps(im, nd, l);
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
         /* datty[:, h] = dres · W_o[h]ᵀ ; dW_o[h] += atty[:, h]ᵀ · dres (in-major O: head h's rows) */
@@ -776,7 +888,13 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
                     1.0f, grad + o->o_w + (size_t)h * HS * C, C);
     }
     if (nd->o_b[l]) llc_linear_im_backward(NULL, NULL, grad + o->o_b, ws->dres, lb->atty, w + o->o_w, rows, D, C);
-    memset(ws->dqkv, 0, (size_t)N * D3 * sizeof(float));
+    /* the attention backward adds into the needed heads' columns (the other
+     * heads' are not read: stale, or sums of zeros from the lanes kernel) */
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < NH; h++)
+            if (hn[h])
+                for (int k = 0; k < 3; k++)
+                    memset(ws->dqkv + (size_t)n * D3 + (size_t)k * D + (size_t)h * HS, 0, (size_t)HS * sizeof(float));
     if (sel)
         llc_attention_rows_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, sel, nd->hcl, M, T, NH, HS,
                                     c->causal);
@@ -910,10 +1028,16 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     }
     /* the top layer runs only at the scored rows when some are unscored */
     const int top = !pooled && M > 0 && M < N;
+    ws->M = M;
+    ws->top = top;
 
-    /* ---- layers ---- */
-    for (int l = 0; l < L; l++)
-        layer_forward(im, l, ws, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
+    /* ---- layers (with a base record: the top layer's needed heads only) ---- */
+    const tf_base *bs = ws->base && ws->need.base_ok && top ? ws->base : NULL;
+    if (bs && (!bs->usable || bs->B != B || bs->T != T || bs->M != M)) return LLC_ERR_INVALID; /* not this batch's */
+    if (bs)
+        top_from_base(im, ws, w, bs, B, T, ws->sel, M);
+    else
+        for (int l = 0; l < L; l++) layer_forward(im, l, ws, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
     const float *h = ws->l[L - 1].out;
 
     /* ---- final norm, logits, loss at the scored rows ---- */
@@ -976,6 +1100,58 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
         llc_linear_backward(NULL, grad + im->in_w, grad + im->in_b, dcont, bt->x, w + im->in_w, N, c->d_input, C);
     }
     return LLC_OK;
+}
+
+/* ---------------- base records (llc_model.base_*) ---------------- */
+
+static size_t tf_base_size(const llc_model *m, int max_B)
+{
+    const tf_impl *im = m->impl;
+    const llc_tf_config *c = &im->c;
+    if (im->pool_layer >= 0 || c->pos == LLC_POS_SHORTFORMER || max_B < 1) return 0;
+    const size_t NR = (size_t)max_B * c->n_ctx, C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head;
+    return BASE_HDR + (NR * (C + D) + (c->n_layers > 1 ? NR * C : 0)) * sizeof(float);
+}
+
+static int tf_base_forward(const llc_model *m, void *wsp, const float *w0, const llc_batch *b, void *rec,
+                           size_t *bytes, double *loss)
+{
+    tf_ws *ws = wsp;
+    if (!ws) return LLC_ERR_INVALID;
+    const void *keep = ws->base;
+    ws->base = NULL;
+    int rc = tf_loss_grad(m, ws, w0, b, NULL, loss);
+    ws->base = keep;
+    if (rc || !rec) return rc;
+    const tf_impl *im = m->impl;
+    const llc_tf_config *c = &im->c;
+    const size_t C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head, M = (size_t)ws->M;
+    const size_t N = (size_t)b->B * b->T;
+    const tf_lbuf *lb = &ws->l[c->n_layers - 1];
+    tf_base *r = rec;
+    *r = (tf_base){.loss = *loss, .w0 = w0, .B = b->B, .T = b->T, .M = ws->M, .usable = ws->top};
+    size_t nf = 0;
+    if (r->usable) {
+        float *f = (float *)((char *)r + BASE_HDR);
+        memcpy(f, lb->mid, M * C * sizeof *f);
+        memcpy(f + M * C, lb->atty, M * D * sizeof *f);
+        nf = M * (C + D);
+        if (c->n_layers > 1) {
+            memcpy(f + nf, lb->ln1, N * C * sizeof *f);
+            nf += N * C;
+        }
+    }
+    r->bytes = BASE_HDR + nf * sizeof(float);
+    if (bytes) *bytes = r->bytes;
+    return LLC_OK;
+}
+
+static int tf_ws_base(const llc_model *m, void *wsp, const void *rec)
+{
+    (void)m;
+    tf_ws *ws = wsp;
+    ws->base = ws->need.base_ok ? rec : NULL;
+    return ws->need.base_ok;
 }
 
 /* ---------------- groups ---------------- */

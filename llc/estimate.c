@@ -443,7 +443,9 @@ typedef struct {
 
 typedef struct {
     double *L;          /* L_b(w*) by step, NaN = not computed */
+    void **rec;         /* (cap) the base records of those passes (llc_model.base_forward), NULL = not kept */
     long cap;
+    size_t rec_bytes;   /* held in rec */
     long hits, misses;  /* kept across keys */
 } pair_chain;
 
@@ -455,10 +457,21 @@ struct llc_pair_cache {
 
 llc_pair_cache *llc_pair_cache_new(void) { return calloc(1, sizeof(llc_pair_cache)); }
 
+static void pair_chain_clear(pair_chain *e)
+{
+    for (long k = 0; e->rec && k < e->cap; k++) free(e->rec[k]);
+    free(e->rec);
+    free(e->L);
+    e->L = NULL;
+    e->rec = NULL;
+    e->cap = 0;
+    e->rec_bytes = 0;
+}
+
 void llc_pair_cache_free(llc_pair_cache *pc)
 {
     if (!pc) return;
-    for (int c = 0; c < pc->chains; c++) free(pc->ch[c].L);
+    for (int c = 0; c < pc->chains; c++) pair_chain_clear(&pc->ch[c]);
     free(pc->ch);
     free(pc);
 }
@@ -475,11 +488,7 @@ void llc_pair_cache_stats(const llc_pair_cache *pc, long *hits, long *misses)
 static int pair_bind(llc_pair_cache *pc, uint64_t key, int chains)
 {
     if (pc->key != key)
-        for (int c = 0; c < pc->chains; c++) {
-            free(pc->ch[c].L);
-            pc->ch[c].L = NULL;
-            pc->ch[c].cap = 0;
-        }
+        for (int c = 0; c < pc->chains; c++) pair_chain_clear(&pc->ch[c]);
     pc->key = key;
     if (pc->chains >= chains) return LLC_OK;
     pair_chain *ch = realloc(pc->ch, (size_t)chains * sizeof *ch);
@@ -501,7 +510,18 @@ static int pair_get(llc_pair_cache *pc, int c, long k, double *L0)
     return 1;
 }
 
-static int pair_put(llc_pair_cache *pc, int c, long k, double L0)
+/* The base record of chain c's step k, or NULL. */
+static const void *pair_rec(llc_pair_cache *pc, int c, long k)
+{
+    if (!pc) return NULL;
+    pair_chain *e = &pc->ch[c];
+    return k < e->cap ? e->rec[k] : NULL;
+}
+
+/* Keep L0 of chain c's step k, just computed, and a copy of its base record
+ * rec (bytes long; NULL = none) while the chain's share of
+ * LLC_BASE_CACHE_BYTES lasts (whether it is kept changes no number). */
+static int pair_put(llc_pair_cache *pc, int c, long k, double L0, const void *rec, size_t bytes)
 {
     if (!pc) return LLC_OK;
     pair_chain *e = &pc->ch[c];
@@ -510,12 +530,52 @@ static int pair_put(llc_pair_cache *pc, int c, long k, double L0)
         while (cap <= k) cap *= 2;
         double *L = realloc(e->L, (size_t)cap * sizeof *L);
         if (!L) return LLC_ERR_NOMEM;
-        for (long i = e->cap; i < cap; i++) L[i] = NAN;
         e->L = L;
+        void **r = realloc(e->rec, (size_t)cap * sizeof *r);
+        if (!r) return LLC_ERR_NOMEM;
+        e->rec = r;
+        for (long i = e->cap; i < cap; i++) L[i] = NAN, r[i] = NULL;
         e->cap = cap;
     }
     e->L[k] = L0;
     e->misses++;
+    if (rec && !e->rec[k] && e->rec_bytes + bytes <= LLC_BASE_CACHE_BYTES / (size_t)pc->chains &&
+        (e->rec[k] = malloc(bytes))) {
+        memcpy(e->rec[k], rec, bytes);
+        e->rec_bytes += bytes;
+    }
+    return LLC_OK;
+}
+
+/* A chain worker's base records (llc_model.base_*): use = 1 when its
+ * target's steps are taken from records, buf a record of the model's
+ * size for the passes computed here (NULL when the model has none). */
+typedef struct {
+    int use;
+    void *buf;
+    size_t size;
+    const void *cur; /* the record of the step being taken */
+    double L0;       /* its loss L_b(w*) */
+} chain_base;
+
+/* The pass at w* on batch b (chain c's step k): L0 into cb->L0 and, with
+ * records, the record into cb->cur, from the cache or computed (and kept).
+ * A full batch has one record for every step. */
+static int base_at(chain_job *j, int c, long k, void *ws, const llc_batch *b, chain_base *cb, char *err)
+{
+    const prep *p = j->p;
+    if (cb->cur && p->full_batch) return LLC_OK;
+    if ((cb->cur = pair_rec(j->cache, c, k))) {
+        pair_get(j->cache, c, k, &cb->L0);
+        return LLC_OK;
+    }
+    size_t bytes = 0;
+    int rc = p->m->base_forward ? p->m->base_forward(p->m, ws, p->wstar, b, cb->buf, &bytes, &cb->L0)
+                                : p->m->loss_grad(p->m, ws, p->wstar, b, NULL, &cb->L0);
+    if (rc) return llc_fail(err, rc, "estimate: model loss at w* failed (%s)", llc_strerror(rc));
+    if (cb->buf) cb->cur = cb->buf;
+    if (pair_put(j->cache, c, k, cb->L0, cb->buf, bytes))
+        return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
     return LLC_OK;
 }
 
@@ -535,12 +595,18 @@ static int fill_step(const chain_job *j, int c, long k, llc_batch *b, char *err)
 /* Step k of chain c: fill its batch and take one SGLD step; *L = the loss
  * before the update. LLC_ERR_NUMERIC marks the chain diverged at k; other
  * errors carry a message in err. */
-static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, double *L,
-                      char *err)
+static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng,
+                      chain_base *cb, double *L, char *err)
 {
+    const llc_model *m = j->p->m;
     int rc = fill_step(j, c, k, b, err);
     if (rc) return rc;
-    rc = llc_sgld_step(s, j->p->m, ws, b, rng, L);
+    if (cb->use) {
+        if ((rc = base_at(j, c, k, ws, b, cb, err))) return rc;
+        m->ws_base(m, ws, cb->cur);
+    }
+    rc = llc_sgld_step(s, m, ws, b, rng, L);
+    if (cb->use) m->ws_base(m, ws, NULL);
     if (rc == LLC_ERR_NUMERIC) {
         j->div[c] = 1;
         j->div_at[c] = k;
@@ -550,7 +616,8 @@ static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_ba
     return LLC_OK;
 }
 
-static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, char *err)
+static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, chain_base *cb,
+                         char *err)
 {
     const prep *p = j->p;
     const size_t n = p->n;
@@ -574,7 +641,7 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
             (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND))
             break;
         double L = NAN;
-        rc = chain_step(j, c, k, s, ws, b, rng, &L, err);
+        rc = chain_step(j, c, k, s, ws, b, rng, cb, &L, err);
         if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
         if (rc) goto out;
         llc_sgld_get_stats(s, &st);
@@ -640,19 +707,15 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
             thin *= 2;
         }
         double L = NAN, L0 = 0;
-        rc = chain_step(j, c, k, s, ws, b, rng, &L, err);
+        rc = chain_step(j, c, k, s, ws, b, rng, cb, &L, err);
         if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
         if (rc) goto out;
-        if (p->paired && !pair_get(j->cache, c, k, &L0)) { /* the same batch at w*: a control variate */
-            rc = p->m->loss_grad(p->m, ws, p->wstar, b, NULL, &L0);
-            if (rc) {
-                rc = llc_fail(err, rc, "estimate: model loss at w* failed (%s)", llc_strerror(rc));
-                goto out;
-            }
-            if (pair_put(j->cache, c, k, L0)) {
-                rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
-                goto out;
-            }
+        /* the same batch at w*: a control variate (the step's record has it) */
+        if (p->paired && cb->use) {
+            L0 = cb->L0;
+        } else if (p->paired && !pair_get(j->cache, c, k, &L0)) {
+            if ((rc = base_at(j, c, k, ws, b, cb, err))) goto out;
+            L0 = cb->L0;
         }
         sum += L - L0;
         nsum++;
@@ -685,6 +748,7 @@ static void *worker_main(void *arg)
     void *ws = NULL;
     llc_batch *b = NULL;
     gsl_rng *rng = NULL;
+    chain_base cb = {0};
     wa->rc = LLC_OK;
     s = llc_sgld_alloc(p->n);
     ws = group_ws_alloc(p);
@@ -694,11 +758,21 @@ static void *worker_main(void *arg)
         wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (chain workspace)");
         goto cleanup;
     }
+    /* base records: kept for the targets after this one (paired sampling
+     * computes the pass anyway), used when this target's steps can (the
+     * sampling phase with its paired passes, or one full batch) */
+    cb.size = p->m->base_size && (p->paired || p->full_batch) ? p->m->base_size(p->m, p->B) : 0;
+    cb.use = cb.size > 0 && (p->full_batch || (p->paired && j->phase == 0)) && p->m->ws_base(p->m, ws, NULL);
+    if (cb.size > 0 && !(cb.buf = malloc(cb.size))) {
+        wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (base record)");
+        goto cleanup;
+    }
     for (int c = wa->tid; c < j->chains; c += wa->nthreads) {
-        wa->rc = run_one_chain(j, c, s, ws, b, rng, wa->err);
+        wa->rc = run_one_chain(j, c, s, ws, b, rng, &cb, wa->err);
         if (wa->rc) break;
     }
 cleanup:
+    free(cb.buf);
     llc_sgld_free(s);
     if (ws) p->m->ws_free(ws);
     llc_batch_free(b);

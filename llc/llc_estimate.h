@@ -167,6 +167,9 @@
 #define LLC_INIT_STREAM 0x696e69746c6f7373ULL  /* "initloss" */
 #define LLC_PILOT_STREAM 0x70696c6f74657073ULL /* "piloteps" */
 #define LLC_EPS_MAX_RUNGS 16
+/* At most this many bytes of base records (llc_model.base_forward) in one
+ * llc_pair_cache: beyond it the passes at w* are recomputed, same numbers. */
+#define LLC_BASE_CACHE_BYTES ((size_t)1 << 30)
 #define LLC_REASON_LEN 256
 
 typedef enum {
@@ -236,7 +239,11 @@ void llc_estimate_config_default(llc_estimate_config *c);
 
 /* Paired losses L_b(w*) of the sampling chains' batches, kept by (chain,
  * step) so that estimates of several targets at one checkpoint with the same
- * data_hash compute each only once. The cache keys itself on w* (a hash of
+ * data_hash compute each only once; with them the model's base records of
+ * those passes (llc_model.base_forward, up to LLC_BASE_CACHE_BYTES), from
+ * which the steps of a target of top-layer heads skip the frozen part of the
+ * model (burn-in steps included: their passes at w* are computed and kept by
+ * the first such target). The cache keys itself on w* (a hash of
  * its bytes), the data stream, seed, distribution, batch size and model: an
  * estimate with another key clears it first, so a stale value is never used.
  * Results are bit-identical with and without it. Not thread-safe across
