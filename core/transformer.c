@@ -127,12 +127,13 @@ typedef struct {
     float *dlogits;   /* (R, n_out) */
     const void *base; /* the record of ws_base, or NULL */
     int M, top;       /* of the last pass: scored rows, and whether the top layer ran on them alone */
+    const float *ln1_top; /* a pass from a base record: the top layer's norm output (in the record) */
 } tf_ws;
 
 /* A base record (llc_model.base_forward): the pass at w0 that the steps of a
  * target of top-layer heads reuse (tf_need.base_ok). BASE_HDR bytes of
  * header, then the top layer's mid (M, C) and atty (M, D) at the scored
- * rows and, when the top layer is not layer 0, its norm output ln1 (N, C).
+ * rows and its norm output ln1 (N, C).
  * usable = 0 (no floats) when the top layer did not run on scored rows. */
 typedef struct {
     double loss;
@@ -811,9 +812,9 @@ static void need_clamps(const tf_impl *im, const tf_need *nd, int l)
 }
 
 /* The top layer of a step that reuses base record bs (same batch, w = w0
- * outside the needed heads of the top layer): the norm output at every row
- * (recomputed on layer 0, else the record's), the needed heads' K and V at
- * every row and Q at the M scored rows, their attention, and
+ * outside the needed heads of the top layer): from the record's norm output
+ * (read in place, ws->ln1_top), the needed heads' K and V at every row and Q
+ * at the M scored rows, their attention, and
  *   mid = mid0 + sum over needed h of (atty_h · W_O[h] - atty0_h · W0_O[h])
  * from the record's mid0 and atty0; then the MLP. The other heads' columns of
  * qkv, att and atty are zero or stale: head_backward reads only the needed
@@ -827,19 +828,16 @@ static void top_from_base(const tf_impl *im, tf_ws *ws, const float *w, const tf
     const tf_layer_off *o = &im->lo[l];
     tf_lbuf *lb = &ws->l[l];
     const float *mid0 = base_floats(bs), *atty0 = mid0 + (size_t)M * C, *bq = opt(w, o->qkv_b);
-    if (l == 0)
-        norm_forward(im, lb->ln1, lb->ln1_mean, lb->ln1_rstd, lb->in, w, o->ln1_g, o->ln1_b, N);
-    else
-        memcpy(lb->ln1, atty0 + (size_t)M * D, (size_t)N * C * sizeof(float));
+    const float *ln1 = atty0 + (size_t)M * D;
+    ws->ln1_top = ln1;
     for (int i = 0; i < M; i++)
-        memcpy(ws->lnsel + (size_t)i * C, lb->ln1 + (size_t)sel[i] * C, (size_t)C * sizeof(float));
+        memcpy(ws->lnsel + (size_t)i * C, ln1 + (size_t)sel[i] * C, (size_t)C * sizeof(float));
     const unsigned char *hn = ws->need.heads + (size_t)l * NH;
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
         for (int k = 1; k < 3; k++) { /* K, V at every row */
             const size_t col = (size_t)k * D + (size_t)h * HS;
-            llc_linear_ld_forward(lb->qkv + col, D3, lb->ln1, w + o->qkv_w + col * C, bq ? bq + col : NULL, N, C,
-                                  HS);
+            llc_linear_ld_forward(lb->qkv + col, D3, ln1, w + o->qkv_w + col * C, bq ? bq + col : NULL, N, C, HS);
         }
         float *q = ws->datty + h * HS; /* Q at the scored rows, compact */
         llc_linear_ld_forward(q, D, ws->lnsel, w + o->qkv_w + (size_t)h * HS * C, bq ? bq + h * HS : NULL, M, C, HS);
@@ -911,7 +909,8 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
         for (int k = 0; k < 3; k++) { /* Q, K, V rows of head h: dW += dqkv[:, slice]ᵀ · ln1 */
             const size_t col = (size_t)k * D + (size_t)h * HS;
             const int q = qr && k == 0; /* Q at the M rows: compact in datty, lnsel */
-            const float *d = q ? ws->datty + h * HS : ws->dqkv + col, *in = q ? ws->lnsel : lb->ln1;
+            const float *d = q ? ws->datty + h * HS : ws->dqkv + col;
+            const float *in = q ? ws->lnsel : ws->ln1_top ? ws->ln1_top : lb->ln1;
             const int ld = q ? D : D3, n_rows = q ? M : N;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, n_rows, 1.0f, d, ld, in, C, 1.0f,
                         grad + o->qkv_w + col * C, C);
@@ -1008,10 +1007,6 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
         n_cont += tok == -1;
     }
     if (n_cont > 0 && (c->d_input == 0 || !bt->x || bt->d_in != c->d_input)) return LLC_ERR_INVALID;
-    if (n_cont > 0) llc_linear_forward(ws->res0, bt->x, w + im->in_w, w + im->in_b, N, c->d_input, C);
-    if (n_cont < N) llc_embedding_forward(ws->res0, bt->tokens, w + im->embed, N, C);
-    if (c->pos == LLC_POS_LEARNED)
-        for (int b = 0; b < B; b++) llc_add(ws->res0 + (size_t)b * T * C, w + im->pos, (size_t)T * C);
 
     /* ---- the scored rows ---- */
     int pooled = im->pool_layer >= 0;
@@ -1031,9 +1026,20 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     ws->M = M;
     ws->top = top;
 
-    /* ---- layers (with a base record: the top layer's needed heads only) ---- */
+    /* a base record: the top layer's needed heads only, from its norm output */
     const tf_base *bs = ws->base && ws->need.base_ok && top ? ws->base : NULL;
     if (bs && (!bs->usable || bs->B != B || bs->T != T || bs->M != M)) return LLC_ERR_INVALID; /* not this batch's */
+    ws->ln1_top = NULL;
+
+    /* ---- inputs ---- */
+    if (!bs) {
+        if (n_cont > 0) llc_linear_forward(ws->res0, bt->x, w + im->in_w, w + im->in_b, N, c->d_input, C);
+        if (n_cont < N) llc_embedding_forward(ws->res0, bt->tokens, w + im->embed, N, C);
+        if (c->pos == LLC_POS_LEARNED)
+            for (int b = 0; b < B; b++) llc_add(ws->res0 + (size_t)b * T * C, w + im->pos, (size_t)T * C);
+    }
+
+    /* ---- layers ---- */
     if (bs)
         top_from_base(im, ws, w, bs, B, T, ws->sel, M);
     else
@@ -1110,7 +1116,7 @@ static size_t tf_base_size(const llc_model *m, int max_B)
     const llc_tf_config *c = &im->c;
     if (im->pool_layer >= 0 || c->pos == LLC_POS_SHORTFORMER || max_B < 1) return 0;
     const size_t NR = (size_t)max_B * c->n_ctx, C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head;
-    return BASE_HDR + (NR * (C + D) + (c->n_layers > 1 ? NR * C : 0)) * sizeof(float);
+    return BASE_HDR + NR * (2 * C + D) * sizeof(float);
 }
 
 static int tf_base_forward(const llc_model *m, void *wsp, const float *w0, const llc_batch *b, void *rec,
@@ -1135,11 +1141,8 @@ static int tf_base_forward(const llc_model *m, void *wsp, const float *w0, const
         float *f = (float *)((char *)r + BASE_HDR);
         memcpy(f, lb->mid, M * C * sizeof *f);
         memcpy(f + M * C, lb->atty, M * D * sizeof *f);
-        nf = M * (C + D);
-        if (c->n_layers > 1) {
-            memcpy(f + nf, lb->ln1, N * C * sizeof *f);
-            nf += N * C;
-        }
+        memcpy(f + M * (C + D), lb->ln1, N * C * sizeof *f);
+        nf = M * (C + D) + N * C;
     }
     r->bytes = BASE_HDR + nf * sizeof(float);
     if (bytes) *bytes = r->bytes;

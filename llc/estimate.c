@@ -204,9 +204,13 @@ static uint64_t init_batch_index(uint64_t seed, int j)
     return llc_seed(seed, LLC_PURPOSE_DATA, 0, LLC_INIT_STREAM, (uint64_t)j) >> 24;
 }
 
+static int init_get(const llc_pair_cache *pc, uint64_t key, double *L);
+static void init_put(llc_pair_cache *pc, uint64_t key, double L);
+
 /* L_n(w*): exact over the whole set (one batch of n) when the distribution
  * is finite and no larger than the sampled budget init_batches*batch;
- * otherwise the mean over init_batches batches of B. */
+ * otherwise the mean over init_batches batches of B. The same for every
+ * target at one w*: kept in cfg->pair_cache. */
 static int compute_init_loss(prep *p, char *err)
 {
     int rc = LLC_OK;
@@ -214,13 +218,20 @@ static int compute_init_loss(prep *p, char *err)
     llc_batch *b = NULL;
     p->init_exact = p->n_examples > 0 && (double)p->n_examples <= (double)p->cfg->init_batches * p->cfg->batch;
     int B = p->init_exact ? (int)p->n_examples : p->B;
+    int nb = p->init_exact ? 1 : p->cfg->init_batches;
+    const uint64_t key = llc_seed(llc_hash_bytes(p->wstar, p->n * sizeof(float)), LLC_PURPOSE_DATA, (uint64_t)B,
+                                  p->cfg->seed ^ ((uint64_t)p->cfg->dist << 32),
+                                  ((uint64_t)nb << 32) ^ (uint64_t)(uintptr_t)p->m);
+    if (init_get(p->cfg->pair_cache, key, &p->init_loss)) {
+        p->init_batches_used = nb;
+        return LLC_OK;
+    }
     ws = p->m->ws_alloc(p->m, B);
     b = llc_task_batch_alloc(p->task, B);
     if (!ws || !b) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (L_n batch of %d)", B);
         goto cleanup;
     }
-    int nb = p->init_exact ? 1 : p->cfg->init_batches;
     double sum = 0;
     for (int j = 0; j < nb; j++) {
         double L = NAN;
@@ -239,6 +250,7 @@ static int compute_init_loss(prep *p, char *err)
     }
     p->init_loss = sum / nb;
     p->init_batches_used = nb;
+    init_put(p->cfg->pair_cache, key, p->init_loss);
     if (!isfinite(p->init_loss))
         rc = llc_fail(err, LLC_ERR_NUMERIC, "estimate: L_n(w*) is not finite (%g)", p->init_loss);
 cleanup:
@@ -442,10 +454,12 @@ typedef struct {
 /* ---------------- paired-loss cache ---------------- */
 
 typedef struct {
-    double *L;          /* L_b(w*) by step, NaN = not computed */
-    void **rec;         /* (cap) the base records of those passes (llc_model.base_forward), NULL = not kept */
+    double *L;          /* (cap) L_b(w*) by step, NaN = not computed */
+    void **rec;         /* (cap) buffers for the base records of those passes (llc_model.base_forward) */
+    size_t *rsize;      /* (cap) their sizes: kept across keys, reused (no page faults for fresh memory) */
+    size_t *rlen;       /* (cap) bytes of the record of this key in rec[k], 0 = none */
     long cap;
-    size_t rec_bytes;   /* held in rec */
+    size_t rec_bytes;   /* sum of rsize */
     long hits, misses;  /* kept across keys */
 } pair_chain;
 
@@ -453,25 +467,32 @@ struct llc_pair_cache {
     uint64_t key;       /* of (w*, data stream, seed, dist, batch, model); 0 = empty */
     int chains;
     pair_chain *ch;     /* (chains) */
+    uint64_t init_key;  /* L_n(w*) of (w*, its batches, seed, dist, model); 0 = none */
+    double init_loss;
 };
 
-llc_pair_cache *llc_pair_cache_new(void) { return calloc(1, sizeof(llc_pair_cache)); }
-
-static void pair_chain_clear(pair_chain *e)
+static int init_get(const llc_pair_cache *pc, uint64_t key, double *L)
 {
-    for (long k = 0; e->rec && k < e->cap; k++) free(e->rec[k]);
-    free(e->rec);
-    free(e->L);
-    e->L = NULL;
-    e->rec = NULL;
-    e->cap = 0;
-    e->rec_bytes = 0;
+    if (!pc || !key || pc->init_key != key) return 0;
+    *L = pc->init_loss;
+    return 1;
 }
+
+static void init_put(llc_pair_cache *pc, uint64_t key, double L)
+{
+    if (pc) pc->init_key = key, pc->init_loss = L;
+}
+
+llc_pair_cache *llc_pair_cache_new(void) { return calloc(1, sizeof(llc_pair_cache)); }
 
 void llc_pair_cache_free(llc_pair_cache *pc)
 {
     if (!pc) return;
-    for (int c = 0; c < pc->chains; c++) pair_chain_clear(&pc->ch[c]);
+    for (int c = 0; c < pc->chains; c++) {
+        pair_chain *e = &pc->ch[c];
+        for (long k = 0; k < e->cap; k++) free(e->rec[k]);
+        free(e->rec), free(e->rsize), free(e->rlen), free(e->L);
+    }
     free(pc->ch);
     free(pc);
 }
@@ -487,8 +508,9 @@ void llc_pair_cache_stats(const llc_pair_cache *pc, long *hits, long *misses)
 /* Make pc hold key with room for chains; forgets the losses of another key. */
 static int pair_bind(llc_pair_cache *pc, uint64_t key, int chains)
 {
-    if (pc->key != key)
-        for (int c = 0; c < pc->chains; c++) pair_chain_clear(&pc->ch[c]);
+    if (pc->key != key) /* forget the values, keep the record buffers */
+        for (int c = 0; c < pc->chains; c++)
+            for (long k = 0; k < pc->ch[c].cap; k++) pc->ch[c].L[k] = NAN, pc->ch[c].rlen[k] = 0;
     pc->key = key;
     if (pc->chains >= chains) return LLC_OK;
     pair_chain *ch = realloc(pc->ch, (size_t)chains * sizeof *ch);
@@ -515,7 +537,7 @@ static const void *pair_rec(llc_pair_cache *pc, int c, long k)
 {
     if (!pc) return NULL;
     pair_chain *e = &pc->ch[c];
-    return k < e->cap ? e->rec[k] : NULL;
+    return k < e->cap && e->rlen[k] ? e->rec[k] : NULL;
 }
 
 /* Keep L0 of chain c's step k, just computed, and a copy of its base record
@@ -529,20 +551,27 @@ static int pair_put(llc_pair_cache *pc, int c, long k, double L0, const void *re
         long cap = e->cap ? e->cap : 1024;
         while (cap <= k) cap *= 2;
         double *L = realloc(e->L, (size_t)cap * sizeof *L);
-        if (!L) return LLC_ERR_NOMEM;
-        e->L = L;
+        if (L) e->L = L;
         void **r = realloc(e->rec, (size_t)cap * sizeof *r);
-        if (!r) return LLC_ERR_NOMEM;
-        e->rec = r;
-        for (long i = e->cap; i < cap; i++) L[i] = NAN, r[i] = NULL;
+        if (r) e->rec = r;
+        size_t *rs = realloc(e->rsize, (size_t)cap * sizeof *rs);
+        if (rs) e->rsize = rs;
+        size_t *rl = realloc(e->rlen, (size_t)cap * sizeof *rl);
+        if (rl) e->rlen = rl;
+        if (!L || !r || !rs || !rl) return LLC_ERR_NOMEM;
+        for (long i = e->cap; i < cap; i++) L[i] = NAN, r[i] = NULL, rs[i] = rl[i] = 0;
         e->cap = cap;
     }
     e->L[k] = L0;
     e->misses++;
-    if (rec && !e->rec[k] && e->rec_bytes + bytes <= LLC_BASE_CACHE_BYTES / (size_t)pc->chains &&
-        (e->rec[k] = malloc(bytes))) {
+    if (!rec || e->rlen[k]) return LLC_OK;
+    if (e->rsize[k] < bytes && e->rec_bytes - e->rsize[k] + bytes <= LLC_BASE_CACHE_BYTES / (size_t)pc->chains) {
+        void *q = realloc(e->rec[k], bytes);
+        if (q) e->rec_bytes += bytes - e->rsize[k], e->rec[k] = q, e->rsize[k] = bytes;
+    }
+    if (e->rsize[k] >= bytes) {
         memcpy(e->rec[k], rec, bytes);
-        e->rec_bytes += bytes;
+        e->rlen[k] = bytes;
     }
     return LLC_OK;
 }
