@@ -206,13 +206,16 @@ static long long store_bytes(const char *path)
 /* SGLD steps/s of a chains-chain estimate of group g (NULL = model): plain
  * SGLD at a tiny fixed eps, timed as t(2D draws) - t(D draws) (which
  * cancels the set-up), the median of TRIALS such pairs: other work on a
- * shared machine shows up as outliers. */
+ * shared machine shows up as outliers. With pc: paired losses, their passes
+ * at w* first computed by a model estimate into pc, as in a curve where
+ * the model and the heads share them (a head's steps then read base
+ * records); else unpaired. */
 #define TRIALS 5
 static double sgld_steps_s(const llc_model *m, const float *w, const llc_group *g, const llc_task *task, int B,
-                           int draws, int chains, int threads, char *err)
+                           int draws, int chains, int threads, llc_pair_cache *pc, char *err)
 {
     double rate[TRIALS];
-    for (int k = 0; k < TRIALS; k++) {
+    for (int k = -(pc != NULL); k < TRIALS; k++) {
         double t[2];
         for (int i = 0; i < 2; i++) {
             llc_estimate_config c;
@@ -229,14 +232,17 @@ static double sgld_steps_s(const llc_model *m, const float *w, const llc_group *
             c.batch = B;
             c.init_batches = 1;
             c.metropolis = LLC_MH_OFF;
-            c.paired = 0;
+            c.paired = pc != NULL;
+            c.pair_cache = pc;
+            c.data_hash = 0x62656e6368ULL;
             llc_estimate_result *r = NULL;
             double t0 = llc_now();
-            int rc = llc_estimate(m, w, g, task, &c, &r, err);
+            int rc = llc_estimate(m, w, k < 0 ? NULL : g, task, &c, &r, err); /* k < 0: fill pc */
             t[i] = llc_now() - t0;
             llc_estimate_result_free(r);
             if (rc) return NAN;
         }
+        if (k < 0) continue;
         double dt = t[1] - t[0];
         rate[k] = dt > 0 ? (double)chains * draws / dt : 0;
     }
@@ -303,8 +309,8 @@ static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
 
     /* SGLD steps/s: about 0.6 s of single-thread work per D draws */
     int draws = draws_opt > 0 ? draws_opt : (int)fmin(2000, fmax(4, 0.6 / (4 * fb * 1.15)));
-    double s1 = sgld_steps_s(model, w, NULL, task, B, draws, 4, 1, err);
-    double sa = sgld_steps_s(model, w, NULL, task, B, draws, 4, cores, err);
+    double s1 = sgld_steps_s(model, w, NULL, task, B, draws, 4, 1, NULL, err);
+    double sa = sgld_steps_s(model, w, NULL, task, B, draws, 4, cores, NULL, err);
     cJSON_AddNumberToObject(o, "sgld_draws_timed", draws);
     cJSON_AddNumberToObject(o, "llc_steps_s_1thread", s1);
     cJSON_AddNumberToObject(o, "llc_steps_s", sa);
@@ -312,9 +318,21 @@ static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
     cJSON_AddNumberToObject(o, "gflops", sa * flops / 1e9);
     if (strcmp(model->kind, "transformer") == 0 && model->group(model, "0.0", &head, err) == 0) {
         llc_group_normalize(&head);
-        double sh0 = sgld_steps_s(model, w, &head, task, B, draws, 4, cores, err);
+        double sh0 = sgld_steps_s(model, w, &head, task, B, draws, 4, cores, NULL, err);
         cJSON_AddNumberToObject(o, "llc_steps_s_head", sh0);
         cJSON_AddNumberToObject(o, "head_params", (double)head.size);
+        /* a head of the top layer in a curve: its steps from the model's passes at w* */
+        char name[32];
+        snprintf(name, sizeof name, "%d.0", llc_transformer_config(model)->n_layers - 1);
+        llc_group top = {0};
+        llc_pair_cache *pc = llc_pair_cache_new();
+        if (pc && model->group(model, name, &top, err) == 0) {
+            llc_group_normalize(&top);
+            double ss = sgld_steps_s(model, w, &top, task, B, draws, 4, cores, pc, err);
+            cJSON_AddNumberToObject(o, "llc_steps_s_head_shared", ss);
+        }
+        llc_group_free(&top);
+        llc_pair_cache_free(pc);
     }
 
     /* training tokens/s */
@@ -563,8 +581,9 @@ static int run_rounds(const char *f, const char *name, int draws, int rounds, ch
     }
     if (n == 0) return 1;
     cJSON *o = r[0];
-    static const char *const keys[] = {"llc_steps_s", "llc_steps_s_1thread", "llc_steps_s_head", "torch_steps_s",
-                                       "ratio", "fwd_bwd_ms", "train_tokens_s"};
+    static const char *const keys[] = {"llc_steps_s", "llc_steps_s_1thread", "llc_steps_s_head",
+                                       "llc_steps_s_head_shared", "torch_steps_s", "ratio", "fwd_bwd_ms",
+                                       "train_tokens_s"};
     double med[sizeof keys / sizeof *keys], lo = INFINITY, hi = -INFINITY;
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) med[k] = round_median(r, n, keys[k]);
     cJSON *list = cJSON_CreateArray();
@@ -677,21 +696,25 @@ int cmd_bench(int argc, char **argv)
     }
 
     cJSON *o;
-    printf("\n%-7s %8s %9s %8s %8s %7s %9s %9s %9s %9s %7s %7s %8s %6s %s\n", "config", "params", "GFLOP/st",
-           "fb ms", "fb GF/s", "GF/s", "%ceiling", "steps/s1", "steps/s", "head s/s", "torch", "ratio", "tok/s",
-           "RSS MB", "ckpt overhead / write ms; torch backend");
+    printf("\n%-7s %8s %9s %8s %8s %7s %9s %9s %9s %9s %9s %7s %7s %8s %6s %s\n", "config", "params", "GFLOP/st",
+           "fb ms", "fb GF/s", "GF/s", "%ceiling", "steps/s1", "steps/s", "head s/s", "head* s/s", "torch", "ratio",
+           "tok/s", "RSS MB", "ckpt overhead / write ms; torch backend");
     cJSON_ArrayForEach(o, arr)
     {
-        printf("%-7s %8.0f %9.4f %8.3f %8.1f %7.1f %8.1f%% %9.1f %9.1f %9.1f %7.1f %6.2fx %8.0f %6.0f %.2f%% / %.2f; %s\n",
+        printf("%-7s %8.0f %9.4f %8.3f %8.1f %7.1f %8.1f%% %9.1f %9.1f %9.1f %9.1f %7.1f %6.2fx %8.0f %6.0f %.2f%% / "
+               "%.2f; %s\n",
                cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring, num(o, "n_params"),
                num(o, "flops_per_step") / 1e9, num(o, "fwd_bwd_ms"), num(o, "fwd_bwd_gflops_1thread"),
                num(o, "gflops"), num(o, "pct_of_ceiling"), num(o, "llc_steps_s_1thread"), num(o, "llc_steps_s"),
-               num(o, "llc_steps_s_head"), num(o, "torch_steps_s"), num(o, "ratio"), num(o, "train_tokens_s"),
+               num(o, "llc_steps_s_head"), num(o, "llc_steps_s_head_shared"), num(o, "torch_steps_s"), num(o, "ratio"),
+               num(o, "train_tokens_s"),
                num(o, "peak_rss_mb"), num(o, "ckpt_overhead_pct"), num(o, "ckpt_write_ms"),
                cJSON_GetObjectItemCaseSensitive(o, "torch_backend")->valuestring);
     }
     printf("steps/s: SGLD steps per second of a 4-chain estimate (1 thread, all %ld cores, one head on all cores);\n"
-           "GF/s and %%ceiling: that all-core estimate against the all-thread sgemm ceiling.\n",
+           "head*: a head of the top layer with paired losses whose passes at w* a model estimate made (as in a\n"
+           "curve: its steps read base records); GF/s and %%ceiling: the all-core estimate against the all-thread\n"
+           "sgemm ceiling.\n",
            cores);
     if (rounds > 1) {
         printf("medians of %lld rounds; ratio range over the rounds:", rounds);
