@@ -26,7 +26,7 @@ assert c["S"]["n_params"] == 26561 and c["DLN100"]["n_params"] == 20000
 for x in c.values():
     assert 0 <= x["ckpt_overhead_pct"] < 5, (x["config"], x["ckpt_overhead_pct"])
 assert c["S"]["llc_steps_s_head"] > 0 and c["S"]["head_params"] < c["S"]["n_params"]
-assert c["S"]["llc_steps_s_head_shared"] > 0 and "llc_steps_s_head_shared" not in c["DLN100"]
+assert c["S"]["llc_steps_s_head_shared"] > 0 and c["DLN100"].get("llc_steps_s_head_shared") is None
 # FLOPs of the DLN: 3 x fwd - input grad = 2*B*(3*2 - 1)*100*100 with B = 500
 assert abs(c["DLN100"]["flops_per_step"] - 2 * 500 * 5 * 100 * 100) < 1, c["DLN100"]["flops_per_step"]
 ' "$TMP/b.json"
