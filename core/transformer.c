@@ -1153,8 +1153,9 @@ static int tf_ws_base(const llc_model *m, void *wsp, const void *rec)
 {
     (void)m;
     tf_ws *ws = wsp;
-    ws->base = ws->need.base_ok ? rec : NULL;
-    return ws->need.base_ok;
+    const int ok = ws->need.base_ok && (!rec || ((const tf_base *)rec)->usable);
+    ws->base = ok ? rec : NULL;
+    return ok;
 }
 
 /* ---------------- groups ---------------- */

@@ -982,7 +982,8 @@ static void base_case(const char *what, const llc_tf_config *c, const char *cons
     const size_t n = llc_model_n_params(m);
     const int B = 3, T = c->n_ctx;
     gsl_rng *rng = llc_rng_new(llc_seed(seed, LLC_PURPOSE_DATA, 78, 0, 0));
-    llc_batch *b = make_batch(c, B, T, rng), *b2 = make_batch(c, B - 1, T, rng);
+    llc_batch *b = make_batch(c, B, T, rng), *b2 = make_batch(c, B - 1, T, rng), *b3 = make_batch(c, B, T, rng);
+    for (int q = 0; q < B * T; q++) b3->mask[q] = 1.0f; /* every row scored: the whole pass runs */
     float *w0 = init_params(m, seed + 6), *w = malloc(n * sizeof *w), *g0 = malloc(n * sizeof *g0),
           *g1 = malloc(n * sizeof *g1);
     const size_t cap = m->base_size(m, B);
@@ -1032,6 +1033,8 @@ static void base_case(const char *what, const llc_tf_config *c, const char *cons
             m->ws_base(m, ws, rec2);
             CHECK(m->loss_grad(m, ws, w, b, g1, &L1) == LLC_ERR_INVALID, "base %s %s: another batch's record "
                   "is refused", what, groups[i]);
+            CHECK(m->base_forward(m, ws, w0, b3, rec2, &bytes2, &Lb) == LLC_OK && m->ws_base(m, ws, rec2) == 0,
+                  "base %s %s: a record with every row scored is of no use", what, groups[i]);
         }
         m->ws_base(m, ws, NULL);
         llc_group_free(&g);
@@ -1042,6 +1045,7 @@ static void base_case(const char *what, const llc_tf_config *c, const char *cons
     free(w0), free(w), free(g0), free(g1);
     llc_batch_free(b);
     llc_batch_free(b2);
+    llc_batch_free(b3);
     gsl_rng_free(rng);
     llc_model_free(m);
 }
