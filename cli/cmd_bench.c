@@ -321,17 +321,10 @@ static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
         double sh0 = sgld_steps_s(model, w, &head, task, B, draws, 4, cores, NULL, err);
         cJSON_AddNumberToObject(o, "llc_steps_s_head", sh0);
         cJSON_AddNumberToObject(o, "head_params", (double)head.size);
-        /* a head of the top layer in a curve: its steps from the model's passes at w* */
-        char name[32];
-        snprintf(name, sizeof name, "%d.0", llc_transformer_config(model)->n_layers - 1);
-        llc_group top = {0};
+        /* the same head in a curve: its steps from the model's passes at w* */
         llc_pair_cache *pc = llc_pair_cache_new();
-        if (pc && model->group(model, name, &top, err) == 0) {
-            llc_group_normalize(&top);
-            double ss = sgld_steps_s(model, w, &top, task, B, draws, 4, cores, pc, err);
-            cJSON_AddNumberToObject(o, "llc_steps_s_head_shared", ss);
-        }
-        llc_group_free(&top);
+        if (pc) cJSON_AddNumberToObject(o, "llc_steps_s_head_shared",
+                                        sgld_steps_s(model, w, &head, task, B, draws, 4, cores, pc, err));
         llc_pair_cache_free(pc);
     }
 
@@ -712,8 +705,8 @@ int cmd_bench(int argc, char **argv)
                cJSON_GetObjectItemCaseSensitive(o, "torch_backend")->valuestring);
     }
     printf("steps/s: SGLD steps per second of a 4-chain estimate (1 thread, all %ld cores, one head on all cores);\n"
-           "head*: a head of the top layer with paired losses whose passes at w* a model estimate made (as in a\n"
-           "curve: its steps read base records); GF/s and %%ceiling: the all-core estimate against the all-thread\n"
+           "head*: the same head with paired losses whose passes at w* a model estimate made (as in a curve: its\n"
+           "steps start from base records); GF/s and %%ceiling: the all-core estimate against the all-thread\n"
            "sgemm ceiling.\n",
            cores);
     if (rounds > 1) {

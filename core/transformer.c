@@ -48,6 +48,11 @@
  * mask is non-zero (gathered), which skips most of the unembedding cost for
  * tasks that score few positions; so are the top layer's Q, attention, O,
  * residual and MLP (K and V are needed at every row).
+ * Base records (llc_model.base_*): a target of heads of one layer runs its
+ * steps from the record of the pass at w0 on the same batch (tf_base,
+ * layer_from_base): in that layer only its heads' Q, K, V, attention and O
+ * product are recomputed, the layers below and the other heads are read
+ * from the record; the layers above run as usual.
  */
 #include "llc_kernels.h"
 #include "llc_model.h"
@@ -100,7 +105,7 @@ typedef struct {
     unsigned char *o_b;           /* (L) the O bias gradient needed */
     unsigned char *heads;         /* (L, NH) some weight of head h of layer l (its Q, K, V, O slices) needed */
     llc_head_clamp *hcl;          /* (NH) scratch: the clamps with unneeded heads skipped */
-    int base_ok;                  /* the group holds top-layer head weights only: base records apply */
+    int base_ok;                  /* the group holds head weights of one layer only: base records apply */
 } tf_need;
 
 typedef struct {
@@ -127,19 +132,19 @@ typedef struct {
     float *dlogits;   /* (R, n_out) */
     const void *base; /* the record of ws_base, or NULL */
     int M, top;       /* of the last pass: scored rows, and whether the top layer ran on them alone */
-    const float *ln1_top; /* a pass from a base record: the top layer's norm output (in the record) */
+    const float *ln1_rec; /* a pass from a base record: the norm output of its layer (in the record) */
 } tf_ws;
 
 /* A base record (llc_model.base_forward): the pass at w0 that the steps of a
- * target of top-layer heads reuse (tf_need.base_ok). BASE_HDR bytes of
- * header, then the top layer's mid (M, C) and atty (M, D) at the scored
- * rows and its norm output ln1 (N, C).
- * usable = 0 (no floats) when the top layer did not run on scored rows. */
+ * target of one layer's heads reuse (tf_need.base_ok). BASE_HDR bytes of
+ * header, then per layer its norm output ln1 (N, C), mid (R, C) and atty
+ * (R, D), where R = N except at the top layer when it ran on the M scored
+ * rows only (tf_ws.top): R = M. */
 typedef struct {
     double loss;
     const float *w0;
     size_t bytes;
-    int B, T, M, usable;
+    int B, T, M, top;
 } tf_base;
 #define BASE_HDR 64
 
@@ -514,14 +519,14 @@ static int group_touches(const llc_group *g, size_t off, size_t len)
     return 0;
 }
 
-/* Does every weight of g lie in a head range of the top layer, in a model
- * whose top layer neither pools nor takes shortformer positions? A step of
- * g then leaves the layers below and the top layer's other heads at w0, and
- * a base record (tf_base) stands in for them. */
+/* Does every weight of g lie in a head range of one layer l (the lowest g
+ * touches), in a model without a pooling layer or shortformer positions? A
+ * step of g then leaves the layers below l and l's other heads at w0, and a
+ * base record (tf_base) stands in for them. */
 static int base_eligible(const tf_impl *im, const tf_need *nd, const llc_group *g)
 {
-    const int l = im->c.n_layers - 1, NH = im->c.n_heads;
-    if (im->pool_layer >= 0 || im->c.pos == LLC_POS_SHORTFORMER || nd->low_layer != l) return 0;
+    const int l = nd->low_layer, NH = im->c.n_heads;
+    if (im->pool_layer >= 0 || im->c.pos == LLC_POS_SHORTFORMER || l < 0 || l >= im->c.n_layers) return 0;
     for (int r = 0; r < g->n; r++)
         for (size_t pos = g->r[r].off, end = pos + g->r[r].len, next; pos < end; pos = next) {
             next = pos; /* the end of the head range holding pos */
@@ -811,55 +816,59 @@ static void need_clamps(const tf_impl *im, const tf_need *nd, int l)
     }
 }
 
-/* The top layer of a step that reuses base record bs (same batch, w = w0
- * outside the needed heads of the top layer): from the record's norm output
- * (read in place, ws->ln1_top), the needed heads' K and V at every row and Q
- * at the M scored rows, their attention, and
+/* Layer l of a step that reuses base record bs (same batch, w = w0 outside
+ * the needed heads of layer l, the lowest layer the group touches): from
+ * the record's norm output of layer l (read in place, ws->ln1_rec), the
+ * needed heads' K and V at every row and Q at the rows the layer runs on
+ * (sel: the M scored rows of the top layer; NULL: all), their attention, and
  *   mid = mid0 + sum over needed h of (atty_h · W_O[h] - atty0_h · W0_O[h])
- * from the record's mid0 and atty0; then the MLP. The other heads' columns of
- * qkv, att and atty are zero or stale: head_backward reads only the needed
- * heads'. */
-static void top_from_base(const tf_impl *im, tf_ws *ws, const float *w, const tf_base *bs, int B, int T,
-                          const int *sel, int M)
+ * from the record's mid0 and atty0; then the MLP. The layers above run as
+ * usual. The other heads' columns of qkv, att and atty are zero or stale:
+ * head_backward reads only the needed heads'. */
+static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const tf_base *bs, int l, int B, int T,
+                            const int *sel, int M)
 {
     const llc_tf_config *c = &im->c;
-    const int l = c->n_layers - 1, C = c->d_model, NH = c->n_heads, HS = c->d_head, D = NH * HS, D3 = 3 * D;
-    const int N = B * T;
+    const int C = c->d_model, NH = c->n_heads, HS = c->d_head, D = NH * HS, D3 = 3 * D, N = B * T;
+    const int R = sel ? M : N;
     const tf_layer_off *o = &im->lo[l];
     tf_lbuf *lb = &ws->l[l];
-    const float *mid0 = base_floats(bs), *atty0 = mid0 + (size_t)M * C, *bq = opt(w, o->qkv_b);
-    const float *ln1 = atty0 + (size_t)M * D;
-    ws->ln1_top = ln1;
-    for (int i = 0; i < M; i++)
+    const float *ln1 = base_floats(bs) + (size_t)l * N * (2 * C + D), *mid0 = ln1 + (size_t)N * C;
+    const float *atty0 = mid0 + (size_t)R * C, *bq = opt(w, o->qkv_b);
+    ws->ln1_rec = ln1;
+    for (int i = 0; sel && i < M; i++)
         memcpy(ws->lnsel + (size_t)i * C, ln1 + (size_t)sel[i] * C, (size_t)C * sizeof(float));
     const unsigned char *hn = ws->need.heads + (size_t)l * NH;
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
-        for (int k = 1; k < 3; k++) { /* K, V at every row */
+        for (int k = sel ? 1 : 0; k < 3; k++) { /* K, V (and Q without sel) at every row */
             const size_t col = (size_t)k * D + (size_t)h * HS;
             llc_linear_ld_forward(lb->qkv + col, D3, ln1, w + o->qkv_w + col * C, bq ? bq + col : NULL, N, C, HS);
+            if (c->pos == LLC_POS_ROPE && k < 2) llc_rope_forward(lb->qkv + col, im->rope_cs, N, T, 1, HS, D3);
         }
+        if (!sel) continue;
         float *q = ws->datty + h * HS; /* Q at the scored rows, compact */
         llc_linear_ld_forward(q, D, ws->lnsel, w + o->qkv_w + (size_t)h * HS * C, bq ? bq + h * HS : NULL, M, C, HS);
-        if (c->pos == LLC_POS_ROPE) {
-            llc_rope_forward(lb->qkv + D + h * HS, im->rope_cs, N, T, 1, HS, D3);
-            llc_rope_rows_forward(q, im->rope_cs, sel, M, T, 1, HS, D);
-        }
+        if (c->pos == LLC_POS_ROPE) llc_rope_rows_forward(q, im->rope_cs, sel, M, T, 1, HS, D);
         for (int i = 0; i < M; i++)
             memcpy(lb->qkv + (size_t)sel[i] * D3 + h * HS, q + (size_t)i * D, (size_t)HS * sizeof(float));
     }
     need_clamps(im, &ws->need, l);
-    llc_attention_rows_forward(lb->atty, lb->att, ws->scratch, lb->qkv, sel, ws->need.hcl, M, T, NH, HS, c->causal);
-    memcpy(lb->mid, mid0, (size_t)M * C * sizeof(float));
+    if (sel)
+        llc_attention_rows_forward(lb->atty, lb->att, ws->scratch, lb->qkv, sel, ws->need.hcl, M, T, NH, HS,
+                                   c->causal);
+    else
+        llc_attention_forward(lb->atty, lb->att, ws->scratch, lb->qkv, ws->need.hcl, B, T, NH, HS, c->causal);
+    memcpy(lb->mid, mid0, (size_t)R * C * sizeof(float));
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
         const size_t ow = o->o_w + (size_t)h * HS * C; /* head h's rows of the in-major O */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, HS, -1.0f, atty0 + h * HS, D, bs->w0 + ow, C,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, C, HS, -1.0f, atty0 + h * HS, D, bs->w0 + ow, C,
                     1.0f, lb->mid, C);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, C, HS, 1.0f, lb->atty + h * HS, D, w + ow, C, 1.0f,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, C, HS, 1.0f, lb->atty + h * HS, D, w + ow, C, 1.0f,
                     lb->mid, C);
     }
-    if (c->d_mlp > 0) mlp_forward(im, o, lb, w, M);
+    if (c->d_mlp > 0) mlp_forward(im, o, lb, w, R);
 }
 
 /* layer_backward of the lowest needed layer when the target holds only some
@@ -910,7 +919,7 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
             const size_t col = (size_t)k * D + (size_t)h * HS;
             const int q = qr && k == 0; /* Q at the M rows: compact in datty, lnsel */
             const float *d = q ? ws->datty + h * HS : ws->dqkv + col;
-            const float *in = q ? ws->lnsel : ws->ln1_top ? ws->ln1_top : lb->ln1;
+            const float *in = q ? ws->lnsel : ws->ln1_rec ? ws->ln1_rec : lb->ln1;
             const int ld = q ? D : D3, n_rows = q ? M : N;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, n_rows, 1.0f, d, ld, in, C, 1.0f,
                         grad + o->qkv_w + col * C, C);
@@ -1026,10 +1035,11 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     ws->M = M;
     ws->top = top;
 
-    /* a base record: the top layer's needed heads only, from its norm output */
-    const tf_base *bs = ws->base && ws->need.base_ok && top ? ws->base : NULL;
-    if (bs && (!bs->usable || bs->B != B || bs->T != T || bs->M != M)) return LLC_ERR_INVALID; /* not this batch's */
-    ws->ln1_top = NULL;
+    /* a base record: from the lowest needed layer up, that layer's needed heads only */
+    const tf_base *bs = ws->base && ws->need.base_ok ? ws->base : NULL;
+    if (bs && (bs->B != B || bs->T != T || bs->M != M)) return LLC_ERR_INVALID; /* not this batch's */
+    const int l0 = bs ? ws->need.low_layer : 0;
+    ws->ln1_rec = NULL;
 
     /* ---- inputs ---- */
     if (!bs) {
@@ -1040,10 +1050,8 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     }
 
     /* ---- layers ---- */
-    if (bs)
-        top_from_base(im, ws, w, bs, B, T, ws->sel, M);
-    else
-        for (int l = 0; l < L; l++) layer_forward(im, l, ws, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
+    if (bs) layer_from_base(im, ws, w, bs, l0, B, T, top && l0 == L - 1 ? ws->sel : NULL, M);
+    for (int l = bs ? l0 + 1 : 0; l < L; l++) layer_forward(im, l, ws, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
     const float *h = ws->l[L - 1].out;
 
     /* ---- final norm, logits, loss at the scored rows ---- */
@@ -1116,7 +1124,7 @@ static size_t tf_base_size(const llc_model *m, int max_B)
     const llc_tf_config *c = &im->c;
     if (im->pool_layer >= 0 || c->pos == LLC_POS_SHORTFORMER || max_B < 1) return 0;
     const size_t NR = (size_t)max_B * c->n_ctx, C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head;
-    return BASE_HDR + NR * (2 * C + D) * sizeof(float);
+    return BASE_HDR + (size_t)c->n_layers * NR * (2 * C + D) * sizeof(float);
 }
 
 static int tf_base_forward(const llc_model *m, void *wsp, const float *w0, const llc_batch *b, void *rec,
@@ -1131,20 +1139,20 @@ static int tf_base_forward(const llc_model *m, void *wsp, const float *w0, const
     if (rc || !rec) return rc;
     const tf_impl *im = m->impl;
     const llc_tf_config *c = &im->c;
-    const size_t C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head, M = (size_t)ws->M;
-    const size_t N = (size_t)b->B * b->T;
-    const tf_lbuf *lb = &ws->l[c->n_layers - 1];
+    const size_t C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head, N = (size_t)b->B * b->T;
+    const int L = c->n_layers;
     tf_base *r = rec;
-    *r = (tf_base){.loss = *loss, .w0 = w0, .B = b->B, .T = b->T, .M = ws->M, .usable = ws->top};
-    size_t nf = 0;
-    if (r->usable) {
-        float *f = (float *)((char *)r + BASE_HDR);
-        memcpy(f, lb->mid, M * C * sizeof *f);
-        memcpy(f + M * C, lb->atty, M * D * sizeof *f);
-        memcpy(f + M * (C + D), lb->ln1, N * C * sizeof *f);
-        nf = M * (C + D) + N * C;
+    *r = (tf_base){.loss = *loss, .w0 = w0, .B = b->B, .T = b->T, .M = ws->M, .top = ws->top};
+    float *f = (float *)((char *)r + BASE_HDR);
+    for (int l = 0; l < L; l++) {
+        const tf_lbuf *lb = &ws->l[l];
+        const size_t R = ws->top && l == L - 1 ? (size_t)ws->M : N;
+        memcpy(f, lb->ln1, N * C * sizeof *f);
+        memcpy(f + N * C, lb->mid, R * C * sizeof *f);
+        memcpy(f + N * C + R * C, lb->atty, R * D * sizeof *f);
+        f += N * C + R * (C + D);
     }
-    r->bytes = BASE_HDR + nf * sizeof(float);
+    r->bytes = (size_t)((char *)f - (char *)r);
     if (bytes) *bytes = r->bytes;
     return LLC_OK;
 }
@@ -1153,9 +1161,8 @@ static int tf_ws_base(const llc_model *m, void *wsp, const void *rec)
 {
     (void)m;
     tf_ws *ws = wsp;
-    const int ok = ws->need.base_ok && (!rec || ((const tf_base *)rec)->usable);
-    ws->base = ok ? rec : NULL;
-    return ok;
+    ws->base = ws->need.base_ok ? rec : NULL;
+    return ws->need.base_ok;
 }
 
 /* ---------------- groups ---------------- */

@@ -590,12 +590,10 @@ typedef struct {
 } chain_base;
 
 /* The pass at w* on batch b (chain c's step k): L0 into cb->L0 and, with
- * records, the record into cb->cur, from the cache or computed (and kept).
- * A full batch has one record for every step. */
+ * records, the record into cb->cur, from the cache or computed (and kept). */
 static int base_at(chain_job *j, int c, long k, void *ws, const llc_batch *b, chain_base *cb, char *err)
 {
     const prep *p = j->p;
-    if (cb->cur && p->full_batch) return LLC_OK;
     if ((cb->cur = pair_rec(j->cache, c, k))) {
         pair_get(j->cache, c, k, &cb->L0);
         return LLC_OK;
@@ -792,9 +790,9 @@ static void *worker_main(void *arg)
     }
     /* base records: kept for the targets after this one (paired sampling
      * computes the pass anyway), used when this target's steps can (the
-     * sampling phase with its paired passes, or one full batch) */
-    cb.size = p->m->base_size && (p->paired || p->full_batch) ? p->m->base_size(p->m, p->B) : 0;
-    cb.use_job = cb.size > 0 && (p->full_batch || (p->paired && j->phase == 0)) && p->m->ws_base(p->m, ws, NULL);
+     * sampling phase, whose paired losses need the pass) */
+    cb.size = p->m->base_size && p->paired ? p->m->base_size(p->m, p->B) : 0;
+    cb.use_job = cb.size > 0 && j->phase == 0 && p->m->ws_base(p->m, ws, NULL);
     if (cb.size > 0 && !(cb.buf = malloc(cb.size))) {
         wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (base record)");
         goto cleanup;

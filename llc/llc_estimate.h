@@ -241,10 +241,11 @@ void llc_estimate_config_default(llc_estimate_config *c);
  * step) so that estimates of several targets at one checkpoint with the same
  * data_hash compute each only once; with them the model's base records of
  * those passes (llc_model.base_forward, up to LLC_BASE_CACHE_BYTES), from
- * which the steps of a target of top-layer heads skip the frozen part of the
+ * which the steps of a target of one layer's heads skip the frozen part of the
  * model (burn-in steps included: their passes at w* are computed and kept by
- * the first such target); and L_n(w*), the same for every target at one w*. The cache keys itself on w* (a hash of
- * its bytes), the data stream, seed, distribution, batch size and model: an
+ * the first such target); and L_n(w*), the same for every target at one w*.
+ * The cache keys itself on w* (a hash of its bytes), the data stream, seed,
+ * distribution, batch size and model: an
  * estimate with another key clears it first, so a stale value is never used.
  * Results are bit-identical with and without it. Not thread-safe across
  * concurrent llc_estimate calls (one call's chains use disjoint entries). */
