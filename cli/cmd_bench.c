@@ -11,7 +11,9 @@
  *     burn-in, fixed eps) with 1 thread and with all cores (chains across
  *     threads, 1 BLAS thread each), timed as the DIFFERENCE of a run of 2D
  *     and one of D draws, so set-up (L_n(w*), the exact-loss probe) cancels;
- *     and the same for a weight-refined target (head 0.0) with all cores;
+ *     and the same for a weight-refined target (head 0.0) with all cores,
+ *     alone and as in a curve (head*: paired losses whose passes at w* a
+ *     model estimate made, so its steps start from base records);
  *   - GFLOP/s of that estimate (steps/s x FLOPs per step) as % of the
  *     all-thread sgemm ceiling;
  *   - training tokens/s (the trainer's step, optimizer included);
@@ -216,8 +218,8 @@ static double sgld_steps_s(const llc_model *m, const float *w, const llc_group *
 {
     double rate[TRIALS];
     for (int k = -(pc != NULL); k < TRIALS; k++) {
-        double t[2];
-        for (int i = 0; i < 2; i++) {
+        double t[2] = {0, 0};
+        for (int i = k < 0; i < 2; i++) { /* k < 0: one model estimate of 2D draws fills pc */
             llc_estimate_config c;
             llc_estimate_config_default(&c);
             c.eps = 1e-9;
@@ -237,7 +239,7 @@ static double sgld_steps_s(const llc_model *m, const float *w, const llc_group *
             c.data_hash = 0x62656e6368ULL;
             llc_estimate_result *r = NULL;
             double t0 = llc_now();
-            int rc = llc_estimate(m, w, k < 0 ? NULL : g, task, &c, &r, err); /* k < 0: fill pc */
+            int rc = llc_estimate(m, w, k < 0 ? NULL : g, task, &c, &r, err);
             t[i] = llc_now() - t0;
             llc_estimate_result_free(r);
             if (rc) return NAN;

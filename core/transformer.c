@@ -1037,7 +1037,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
 
     /* a base record: from the lowest needed layer up, that layer's needed heads only */
     const tf_base *bs = ws->base && ws->need.base_ok ? ws->base : NULL;
-    if (bs && (bs->B != B || bs->T != T || bs->M != M)) return LLC_ERR_INVALID; /* not this batch's */
+    if (bs && (bs->B != B || bs->T != T || bs->M != M || bs->top != top)) return LLC_ERR_INVALID; /* another batch's */
     const int l0 = bs ? ws->need.low_layer : 0;
     ws->ln1_rec = NULL;
 
@@ -1051,7 +1051,8 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
 
     /* ---- layers ---- */
     if (bs) layer_from_base(im, ws, w, bs, l0, B, T, top && l0 == L - 1 ? ws->sel : NULL, M);
-    for (int l = bs ? l0 + 1 : 0; l < L; l++) layer_forward(im, l, ws, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
+    for (int l = bs ? l0 + 1 : 0; l < L; l++)
+        layer_forward(im, l, ws, w, B, T, top && l == L - 1 ? ws->sel : NULL, M);
     const float *h = ws->l[L - 1].out;
 
     /* ---- final norm, logits, loss at the scored rows ---- */
