@@ -707,26 +707,44 @@ static int q_at_rows(const tf_impl *im, const int *sel)
     return sel && im->c.pos != LLC_POS_SHORTFORMER;
 }
 
+/* Row i of dst (n floats, rows ldd apart) <- row sel[i] of src (lds apart), i < M. */
+static void rows_gather(float *dst, int ldd, const float *src, int lds, const int *sel, int M, int n)
+{
+    for (int i = 0; i < M; i++) memcpy(dst + (size_t)i * ldd, src + (size_t)sel[i] * lds, (size_t)n * sizeof *dst);
+}
+
+/* Row sel[i] of dst <- row i of src, i < M (the inverse of rows_gather). */
+static void rows_scatter(float *dst, int ldd, const float *src, int lds, const int *sel, int M, int n)
+{
+    for (int i = 0; i < M; i++) memcpy(dst + (size_t)sel[i] * ldd, src + (size_t)i * lds, (size_t)n * sizeof *dst);
+}
+
+/* Q columns [q0, q0 + nq) (whole heads) at the M scored rows, from their
+ * gathered norm output ws->lnsel: into the same columns of ws->datty (free
+ * until the backward), rotated by the rows' positions, and put in their rows
+ * of qkv. The other rows' Q columns are not written: nothing reads them. */
+static void q_rows_forward(const tf_impl *im, const tf_layer_off *o, tf_ws *ws, float *qkv, const float *w, int T,
+                           const int *sel, int M, int q0, int nq)
+{
+    const int C = im->c.d_model, HS = im->c.d_head, D = im->c.n_heads * HS;
+    const float *b = opt(w, o->qkv_b);
+    float *q = ws->datty + q0;
+    llc_linear_ld_forward(q, D, ws->lnsel, w + o->qkv_w + (size_t)q0 * C, b ? b + q0 : NULL, M, C, nq);
+    if (im->c.pos == LLC_POS_ROPE) llc_rope_rows_forward(q, im->rope_cs, sel, M, T, nq / HS, HS, D);
+    rows_scatter(qkv + q0, 3 * D, q, D, sel, M, nq);
+}
+
 /* The top layer's Q, K, V under q_at_rows: K, V (with RoPE) at every row of
- * lb->qkv, Q from the norm output gathered at the M rows (ws->lnsel) into
- * ws->datty (free until the backward), rotated by the rows' positions and
- * put in its rows of lb->qkv. The other rows' Q columns are not written:
- * nothing reads them. */
+ * lb->qkv, Q at the M rows (q_rows_forward). */
 static void qkv_rows_forward(const tf_impl *im, const tf_layer_off *o, tf_ws *ws, tf_lbuf *lb, const float *w,
                              int N, int T, const int *sel, int M)
 {
     const int C = im->c.d_model, NH = im->c.n_heads, HS = im->c.d_head, D = NH * HS, D3 = 3 * D;
     const float *b = opt(w, o->qkv_b);
     llc_linear_ld_forward(lb->qkv + D, D3, lb->ln1, w + o->qkv_w + (size_t)D * C, b ? b + D : NULL, N, C, 2 * D);
-    for (int i = 0; i < M; i++)
-        memcpy(ws->lnsel + (size_t)i * C, lb->ln1 + (size_t)sel[i] * C, (size_t)C * sizeof(float));
-    llc_linear_forward(ws->datty, ws->lnsel, w + o->qkv_w, b, M, C, D);
-    if (im->c.pos == LLC_POS_ROPE) {
-        llc_rope_forward(lb->qkv + D, im->rope_cs, N, T, NH, HS, D3);
-        llc_rope_rows_forward(ws->datty, im->rope_cs, sel, M, T, NH, HS, D);
-    }
-    for (int i = 0; i < M; i++)
-        memcpy(lb->qkv + (size_t)sel[i] * D3, ws->datty + (size_t)i * D, (size_t)D * sizeof(float));
+    if (im->c.pos == LLC_POS_ROPE) llc_rope_forward(lb->qkv + D, im->rope_cs, N, T, NH, HS, D3);
+    rows_gather(ws->lnsel, C, lb->ln1, C, sel, M, C);
+    q_rows_forward(im, o, ws, lb->qkv, w, T, sel, M, 0, D);
 }
 
 /* sel (M rows, increasing) non-NULL: the layer's output is needed only at
@@ -779,8 +797,7 @@ static void layer_forward(const tf_impl *im, int l, tf_ws *ws, const float *w, i
 static void dq_rows_gather(const tf_impl *im, tf_ws *ws, int N, int T, const int *sel, int M)
 {
     const int NH = im->c.n_heads, HS = im->c.d_head, D = NH * HS, D3 = 3 * D;
-    for (int i = 0; i < M; i++)
-        memcpy(ws->datty + (size_t)i * D, ws->dqkv + (size_t)sel[i] * D3, (size_t)D * sizeof(float));
+    rows_gather(ws->datty, D, ws->dqkv, D3, sel, M, D);
     if (im->c.pos == LLC_POS_ROPE) {
         llc_rope_backward(ws->dqkv + D, im->rope_cs, N, T, NH, HS, D3);
         llc_rope_rows_backward(ws->datty, im->rope_cs, sel, M, T, NH, HS, D);
@@ -836,8 +853,7 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
     const float *ln1 = base_floats(bs) + (size_t)l * N * (2 * C + D), *mid0 = ln1 + (size_t)N * C;
     const float *atty0 = mid0 + (size_t)R * C, *bq = opt(w, o->qkv_b);
     ws->ln1_rec = ln1;
-    for (int i = 0; sel && i < M; i++)
-        memcpy(ws->lnsel + (size_t)i * C, ln1 + (size_t)sel[i] * C, (size_t)C * sizeof(float));
+    if (sel) rows_gather(ws->lnsel, C, ln1, C, sel, M, C);
     const unsigned char *hn = ws->need.heads + (size_t)l * NH;
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
@@ -846,12 +862,7 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
             llc_linear_ld_forward(lb->qkv + col, D3, ln1, w + o->qkv_w + col * C, bq ? bq + col : NULL, N, C, HS);
             if (c->pos == LLC_POS_ROPE && k < 2) llc_rope_forward(lb->qkv + col, im->rope_cs, N, T, 1, HS, D3);
         }
-        if (!sel) continue;
-        float *q = ws->datty + h * HS; /* Q at the scored rows, compact */
-        llc_linear_ld_forward(q, D, ws->lnsel, w + o->qkv_w + (size_t)h * HS * C, bq ? bq + h * HS : NULL, M, C, HS);
-        if (c->pos == LLC_POS_ROPE) llc_rope_rows_forward(q, im->rope_cs, sel, M, T, 1, HS, D);
-        for (int i = 0; i < M; i++)
-            memcpy(lb->qkv + (size_t)sel[i] * D3 + h * HS, q + (size_t)i * D, (size_t)HS * sizeof(float));
+        if (sel) q_rows_forward(im, o, ws, lb->qkv, w, T, sel, M, h * HS, HS);
     }
     need_clamps(im, &ws->need, l);
     if (sel)
@@ -1058,8 +1069,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     /* ---- final norm, logits, loss at the scored rows ---- */
     const float *hs = h; /* (M, C) */
     if (!top) {
-        for (int i = 0; i < M; i++)
-            memcpy(ws->hsel + (size_t)i * C, h + (size_t)ws->sel[i] * C, (size_t)C * sizeof(float));
+        rows_gather(ws->hsel, C, h, C, ws->sel, M, C);
         hs = ws->hsel;
     }
     const float *fin = hs;
