@@ -178,6 +178,7 @@ typedef struct {
     int init_exact;     /* L_n(w*) over the whole finite set */
     long n_examples;    /* of dist */
     uint64_t hash;      /* target hash */
+    uint64_t wstar_hash; /* of w*'s bytes, for cfg->pair_cache's keys (0 without one) */
     uint64_t data_hash; /* the sampling chains' batch stream */
     double nbeta;
     llc_nbeta_mode nbeta_mode;
@@ -219,7 +220,7 @@ static int compute_init_loss(prep *p, char *err)
     p->init_exact = p->n_examples > 0 && (double)p->n_examples <= (double)p->cfg->init_batches * p->cfg->batch;
     int B = p->init_exact ? (int)p->n_examples : p->B;
     int nb = p->init_exact ? 1 : p->cfg->init_batches;
-    const uint64_t key = llc_seed(llc_hash_bytes(p->wstar, p->n * sizeof(float)), LLC_PURPOSE_DATA, (uint64_t)B,
+    const uint64_t key = llc_seed(p->wstar_hash, LLC_PURPOSE_DATA, (uint64_t)B,
                                   p->cfg->seed ^ ((uint64_t)p->cfg->dist << 32),
                                   ((uint64_t)nb << 32) ^ (uint64_t)(uintptr_t)p->m);
     if (init_get(p->cfg->pair_cache, key, &p->init_loss)) {
@@ -339,6 +340,7 @@ static int prepare(prep *p, const llc_model *m, const float *w_star, const llc_g
     p->cfg = cfg;
     p->n = llc_model_n_params(m);
     if (p->n == 0) return llc_fail(err, LLC_ERR_INVALID, "estimate: model has no parameters");
+    p->wstar_hash = cfg->pair_cache ? llc_hash_bytes(w_star, p->n * sizeof(float)) : 0;
     if (!g) {
         snprintf(p->whole.name, sizeof p->whole.name, "model");
         if (llc_group_add(&p->whole, 0, p->n)) return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
@@ -1393,7 +1395,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     j.dstream = p.data_hash;
     if (p.paired && cfg->pair_cache) {
         /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
-        uint64_t key = llc_seed(llc_hash_bytes(p.wstar, p.n * sizeof(float)), LLC_PURPOSE_DATA, p.data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
+        uint64_t key = llc_seed(p.wstar_hash, LLC_PURPOSE_DATA, p.data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
                                 ((uint64_t)p.B << 32) ^ (uint64_t)(uintptr_t)m);
         if (pair_bind(cfg->pair_cache, key ? key : 1, cfg->chains)) {
             rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
