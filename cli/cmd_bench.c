@@ -205,47 +205,54 @@ static long long store_bytes(const char *path)
     return sz;
 }
 
+/* Seconds of one estimate of group g (NULL = model) for sgld_steps_s, or NAN. */
+static double timed_estimate(const llc_model *m, const float *w, const llc_group *g, const llc_task *task, int B,
+                             int draws, int chains, int threads, llc_pair_cache *pc, char *err)
+{
+    llc_estimate_config c;
+    llc_estimate_config_default(&c);
+    c.eps = 1e-9;
+    c.nbeta = 10;
+    c.nbeta_mode = LLC_NBETA_GIVEN;
+    c.gamma = 100;
+    c.burnin = 0;
+    c.thin = 1;
+    c.draws = draws;
+    c.chains = chains;
+    c.threads = threads;
+    c.batch = B;
+    c.init_batches = 1;
+    c.metropolis = LLC_MH_OFF;
+    c.paired = pc != NULL;
+    c.pair_cache = pc;
+    c.data_hash = 0x62656e6368ULL;
+    llc_estimate_result *r = NULL;
+    double t0 = llc_now();
+    int rc = llc_estimate(m, w, g, task, &c, &r, err);
+    double t = llc_now() - t0;
+    llc_estimate_result_free(r);
+    return rc ? NAN : t;
+}
+
 /* SGLD steps/s of a chains-chain estimate of group g (NULL = model): plain
  * SGLD at a tiny fixed eps, timed as t(2D draws) - t(D draws) (which
  * cancels the set-up), the median of TRIALS such pairs: other work on a
  * shared machine shows up as outliers. With pc: paired losses, their passes
- * at w* first computed by a model estimate into pc, as in a curve where
- * the model and the heads share them (a head's steps then read base
- * records); else unpaired. */
+ * at w* first computed into pc by a model estimate of 2D draws, as in a
+ * curve where the model and the heads share them (a head's steps then start
+ * from base records); else unpaired. */
 #define TRIALS 5
 static double sgld_steps_s(const llc_model *m, const float *w, const llc_group *g, const llc_task *task, int B,
                            int draws, int chains, int threads, llc_pair_cache *pc, char *err)
 {
+    if (pc && isnan(timed_estimate(m, w, NULL, task, B, 2 * draws, chains, threads, pc, err))) return NAN;
     double rate[TRIALS];
-    for (int k = -(pc != NULL); k < TRIALS; k++) {
-        double t[2] = {0, 0};
-        for (int i = k < 0; i < 2; i++) { /* k < 0: one model estimate of 2D draws fills pc */
-            llc_estimate_config c;
-            llc_estimate_config_default(&c);
-            c.eps = 1e-9;
-            c.nbeta = 10;
-            c.nbeta_mode = LLC_NBETA_GIVEN;
-            c.gamma = 100;
-            c.burnin = 0;
-            c.thin = 1;
-            c.draws = draws * (i + 1);
-            c.chains = chains;
-            c.threads = threads;
-            c.batch = B;
-            c.init_batches = 1;
-            c.metropolis = LLC_MH_OFF;
-            c.paired = pc != NULL;
-            c.pair_cache = pc;
-            c.data_hash = 0x62656e6368ULL;
-            llc_estimate_result *r = NULL;
-            double t0 = llc_now();
-            int rc = llc_estimate(m, w, k < 0 ? NULL : g, task, &c, &r, err);
-            t[i] = llc_now() - t0;
-            llc_estimate_result_free(r);
-            if (rc) return NAN;
-        }
-        if (k < 0) continue;
-        double dt = t[1] - t[0];
+    for (int k = 0; k < TRIALS; k++) {
+        double t1 = timed_estimate(m, w, g, task, B, draws, chains, threads, pc, err);
+        if (isnan(t1)) return NAN;
+        double t2 = timed_estimate(m, w, g, task, B, 2 * draws, chains, threads, pc, err);
+        if (isnan(t2)) return NAN;
+        double dt = t2 - t1;
         rate[k] = dt > 0 ? (double)chains * draws / dt : 0;
     }
     return median(rate, TRIALS);
