@@ -102,9 +102,8 @@ struct llc_model {
      * caller promises every such call uses rec's batch and a w equal to
      * rec's w0 outside the group given to ws_need. Returns 1 if that group
      * makes use of records (rec NULL: whether it would), else 0 and the
-     * record is ignored (a model may also refuse a record of no use). The
-     * loss and the group's gradient then differ from the pass without a
-     * record by rounding only. */
+     * record is ignored. The loss and the group's gradient then differ from
+     * the pass without a record by rounding only. */
     size_t (*base_size)(const llc_model *m, int max_B);
     int (*base_forward)(const llc_model *m, void *ws, const float *w0, const llc_batch *b, void *rec,
                         size_t *bytes, double *loss);

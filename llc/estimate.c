@@ -578,15 +578,12 @@ static int pair_put(llc_pair_cache *pc, int c, long k, double L0, const void *re
     return LLC_OK;
 }
 
-/* A chain worker's base records (llc_model.base_*): use = 1 when the
- * current chain's steps are taken from records (each chain starts with
- * use_job and stops at the first record its batch cannot use), buf a record
- * of the model's size for the passes computed here (NULL when the model has
- * none). */
+/* A chain worker's base records (llc_model.base_*): use = 1 when its
+ * target's steps are taken from records, buf a record of the model's size
+ * for the passes computed here (NULL when the model has none). */
 typedef struct {
-    int use_job, use;
+    int use;
     void *buf;
-    size_t size;
     const void *cur; /* the record of the step being taken */
     double L0;       /* its loss L_b(w*) */
 } chain_base;
@@ -634,7 +631,7 @@ static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_ba
     if (rc) return rc;
     if (cb->use) {
         if ((rc = base_at(j, c, k, ws, b, cb, err))) return rc;
-        cb->use = m->ws_base(m, ws, cb->cur); /* 0: e.g. every row scored, the whole pass runs anyway */
+        m->ws_base(m, ws, cb->cur);
     }
     rc = llc_sgld_step(s, m, ws, b, rng, L);
     if (cb->use) m->ws_base(m, ws, NULL);
@@ -655,7 +652,6 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
     llc_rng_reseed(rng, llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, j->stream, (uint64_t)c, j->phase));
     int rc = llc_sgld_reset_at(s, j->start ? j->start + (size_t)c * n : NULL, p->wstar, p->g, &j->sp, err);
     if (rc) return rc;
-    cb->use = cb->use_job;
     double *tr = j->draws ? j->trace + (size_t)c * (size_t)j->draws : NULL;
     int nd = 0;
     double sum = 0;
@@ -793,9 +789,9 @@ static void *worker_main(void *arg)
     /* base records: kept for the targets after this one (paired sampling
      * computes the pass anyway), used when this target's steps can (the
      * sampling phase, whose paired losses need the pass) */
-    cb.size = p->m->base_size && p->paired ? p->m->base_size(p->m, p->B) : 0;
-    cb.use_job = cb.size > 0 && j->phase == 0 && p->m->ws_base(p->m, ws, NULL);
-    if (cb.size > 0 && !(cb.buf = malloc(cb.size))) {
+    const size_t rec_size = p->m->base_size && p->paired ? p->m->base_size(p->m, p->B) : 0;
+    cb.use = rec_size > 0 && j->phase == 0 && p->m->ws_base(p->m, ws, NULL);
+    if (rec_size > 0 && !(cb.buf = malloc(rec_size))) {
         wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (base record)");
         goto cleanup;
     }
