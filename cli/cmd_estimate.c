@@ -338,6 +338,7 @@ int cmd_estimate(int argc, char **argv)
              * random numbers); their paired L_b(w*) are computed once */
             c.data_hash = llc_seed(llc_hash_str(data), LLC_PURPOSE_DATA, (uint64_t)steps[si], 0x7061697273ULL, 0);
             c.pair_cache = pairs;
+            c.pair_records = ti + 1 < tl.n; /* base records only for targets after this one */
             if (per_traj && ref_state[ti] == 1) c.eps = ref_auto[ti].eps;
             llc_estimate_result *r = NULL;
             rc = llc_estimate(model, w, &groups[ti], task, &c, &r, err);

@@ -67,6 +67,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->target_hash = 0;
     c->data_hash = 0;
     c->pair_cache = NULL;
+    c->pair_records = 1;
     c->threads = 1;
     c->auto_bias_tol = 0.02;
     c->auto_mala_target = 0.9;
@@ -122,6 +123,8 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "auto_time_burnin must be finite and >= 0, got %g", c->auto_time_burnin);
     if (!(c->auto_time_draws > 0) || !isfinite(c->auto_time_draws))
         return llc_fail(err, LLC_ERR_INVALID, "auto_time_draws must be finite and > 0, got %g", c->auto_time_draws);
+    if (c->pair_records < 0 || c->pair_records > 1)
+        return llc_fail(err, LLC_ERR_INVALID, "pair_records must be 0 or 1, got %d", c->pair_records);
     if (c->paired < -1 || c->paired > 1)
         return llc_fail(err, LLC_ERR_INVALID, "paired must be -1 (auto), 0 or 1, got %d", c->paired);
     if (!(c->auto_abs_se >= 0) || !isfinite(c->auto_abs_se))
@@ -598,7 +601,7 @@ static int base_at(chain_job *j, int c, long k, void *ws, const llc_batch *b, ch
         return LLC_OK;
     }
     size_t bytes = 0;
-    int rc = p->m->base_forward ? p->m->base_forward(p->m, ws, p->wstar, b, cb->buf, &bytes, &cb->L0)
+    int rc = cb->buf ? p->m->base_forward(p->m, ws, p->wstar, b, cb->buf, &bytes, &cb->L0)
                                 : p->m->loss_grad(p->m, ws, p->wstar, b, NULL, &cb->L0);
     if (rc) return llc_fail(err, rc, "estimate: model loss at w* failed (%s)", llc_strerror(rc));
     if (cb->buf) cb->cur = cb->buf;
@@ -787,11 +790,13 @@ static void *worker_main(void *arg)
         goto cleanup;
     }
     /* base records: kept for the targets after this one (paired sampling
-     * computes the pass anyway), used when this target's steps can (the
-     * sampling phase, whose paired losses need the pass) */
+     * computes the pass anyway) unless none follows (cfg->pair_records = 0),
+     * used when this target's steps can (the sampling phase, whose paired
+     * losses need the pass) */
     const size_t rec_size = p->m->base_size && p->paired ? p->m->base_size(p->m, p->B) : 0;
     cb.use = rec_size > 0 && j->phase == 0 && p->m->ws_base(p->m, ws, NULL);
-    if (rec_size > 0 && !(cb.buf = malloc(rec_size))) {
+    const int keep = rec_size > 0 && j->cache && p->cfg->pair_records;
+    if ((cb.use || keep) && !(cb.buf = malloc(rec_size))) {
         wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (base record)");
         goto cleanup;
     }

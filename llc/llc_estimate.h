@@ -223,6 +223,8 @@ typedef struct {
     uint64_t target_hash;  /* id of (checkpoint, target, data) for the streams; 0 = llc_hash_str(group name) */
     uint64_t data_hash;    /* id of the sampling chains' batch stream; 0 = the target hash (DATA AND STREAMS) */
     struct llc_pair_cache *pair_cache; /* paired L_b(w*) shared by estimates at one w*, or NULL (not owned) */
+    int pair_records;      /* keep base records in pair_cache for targets estimated after this one at the
+                              same w*; 0 when none follows (saves their copies). Default 1 */
     int threads;           /* pthreads for chains, default 1 */
     /* automatic step size */
     double auto_bias_tol;     /* 0.02 */
