@@ -1,7 +1,7 @@
 /* kernels.c - forward/backward kernel pairs of the transformer; see
  * llc_kernels.h for the conventions (row-major, outputs first, backward
- * accumulates). Matrix products go to cblas (OpenBLAS), except attention at
- * small T (register-blocked loops, see below); row-wise kernels are loops
+ * accumulates). Matrix products go to cblas (OpenBLAS), except attention's
+ * (register-blocked loops, see below); row-wise kernels are loops
  * written on 8-wide (and 4-wide) vectors. Build with -DATTN_GEMM_MIN_T=n to re-measure
  * the attention switch. */
 #include "llc_kernels.h"
@@ -489,36 +489,56 @@ static void softmax_row(float *a, int len, int T)
  *  - "small": per (b, h), register-blocked loops (4 rows x 16 columns of
  *    8-wide vectors) over the head's rows in place, K or V transposed into
  *    scratch; causal heads skip the masked blocks. No call overhead.
- *  - "gemm": per (b, h), cblas_sgemm calls for S = Q·Kᵀ, O = A·V and the
- *    four products of the backward (full T x T even when causal).
+ *  - "tiled" (from LLC_ATTN_GEMM_MIN_T on): the same register blocks on the
+ *    head's Q, K, V and dO gathered into contiguous blocks, padded strides,
+ *    and the Aᵀ products read from A's columns (see attn_fwd_tiled).
  * Measured on one core (AMD EPYC 2.4 GHz, OpenBLAS 0.3.21, B=32), forward +
- * backward: T=5, NH=8, HS=8: small 114 us, gemm 227 us; T=21, NH=4, HS=16:
- * 555 vs 606 us; T=21, NH=8, HS=8: 824 vs 946 us; T=32, NH=4, HS=16: 1118 vs
- * 1029 us; T=64: 5047 vs 4476 us; T=256, HS=32 (B=8): gemm ~2x faster. Hence
- * the switch at LLC_ATTN_GEMM_MIN_T (llc_kernels.h). The naive loops live in
- * tests/test_kernels.c. */
+ * backward: T=5, NH=8, HS=8: small 114 us, cblas per (b, h) 227 us; T=21,
+ * NH=4, HS=16: 555 vs 606 us; T=21, NH=8, HS=8: 824 vs 946 us; T=32, NH=4,
+ * HS=16: 1118 vs 1029 us; T=64: 5047 vs 4476 us; T=256, HS=32 (B=8): cblas
+ * ~2x faster than small. Hence the switch at LLC_ATTN_GEMM_MIN_T
+ * (llc_kernels.h). "tiled" then replaced the cblas calls: at M's shapes
+ * (B=16, T=256, NH=8, HS=32, causal) forward 20.7 ms vs 24.7, backward
+ * 29.7 vs 32.1 (minimum of 25, one core); at T=21..64, NH=4, HS=16 it is
+ * within noise of "small". The naive loops live in tests/test_kernels.c. */
 #ifndef ATTN_GEMM_MIN_T
 #define ATTN_GEMM_MIN_T LLC_ATTN_GEMM_MIN_T
 #endif
 #define LANES 8 /* heads per vector in the lanes kernels (below) */
 
+/* A row stride >= T that is an odd multiple of 16 floats: with 1 KiB strides
+ * (T = 256) the rows of a column strip would share 4 of the 64 L1 sets. */
+static int pad_ld(int T) { return ((T + 15) & ~15) | 16; }
+
+/* Row stride of att's (T, T) blocks: padded where the gemm kernels run. */
+static int att_ld(int T) { return T < ATTN_GEMM_MIN_T ? T : pad_ld(T); }
+
+size_t llc_attention_att_size(int B, int NH, int T) { return (size_t)B * NH * T * att_ld(T); }
+
 size_t llc_attention_scratch_size(int T, int HS)
 {
     /* the rows kernels need the most, except the lanes backward, which runs
      * at any T' <= T below ATTN_GEMM_MIN_T (a batch may be shorter than T) */
-    size_t t = (size_t)T, n = 3 * (size_t)HS * t + 2 * t * t;
+    size_t t = (size_t)T, n = 3 * (size_t)HS * t + 2 * t * t, g = (3 * (size_t)HS + t) * t + (size_t)(HS + t) * (t + 32);
+    if (g > n) n = g; /* the gemm backward */
     size_t tl = (size_t)(T < ATTN_GEMM_MIN_T ? T : ATTN_GEMM_MIN_T - 1);
     size_t lanes = LANES * (7 * (size_t)HS * tl + 2 * tl);
     return lanes > n ? lanes : n;
 }
 
-/* C (M, N) += A (M, K) · B (K, N) for M <= 4 rows; row strides lda, ldb, ldc.
- * Blocks of 4 rows x 16 columns stay in registers across the k loop. */
-static void gemm_rows(float *restrict C, int ldc, const float *restrict A, int lda, const float *restrict B, int ldb,
-                      int M, int N, int K)
+#define ST(c, x) (acc ? ((c) += (x)) : ((c) = (x)))
+/* C (M, N) (+)= A (M, K) · B (K, N) for M <= 4 rows: A's element (r, k) is
+ * A[r * ars + k * aks], so (ars, aks) = (lda, 1) reads A by rows and
+ * (1, lda) reads the columns of a (K, M) matrix: Aᵀ · B with no transpose.
+ * acc = 0 stores C instead of adding to it. Row strides ldb, ldc. Blocks of
+ * 4 rows x 16 columns stay in registers across the k loop. Called through
+ * the wrappers below, with constant aks and acc. */
+static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C, int ldc, const float *restrict A,
+                                                              size_t ars, size_t aks, const float *restrict B,
+                                                              int ldb, int M, int N, int K, int acc)
 {
     if (M == 4) {
-        const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * (size_t)lda, *a3 = A + 3 * (size_t)lda;
+        const float *a0 = A, *a1 = A + ars, *a2 = A + 2 * ars, *a3 = A + 3 * ars;
         float *c0 = C, *c1 = C + ldc, *c2 = C + 2 * (size_t)ldc, *c3 = C + 3 * (size_t)ldc;
         int j = 0;
         for (; j + 16 <= N; j += 16) {
@@ -526,72 +546,94 @@ static void gemm_rows(float *restrict C, int ldc, const float *restrict A, int l
             for (int k = 0; k < K; k++) {
                 const float *bk = B + (size_t)k * ldb + j;
                 v8f b0 = CV8(bk), b1 = CV8(bk + 8), a;
-                a = splat8(a0[k]), x00 += a * b0, x01 += a * b1;
-                a = splat8(a1[k]), x10 += a * b0, x11 += a * b1;
-                a = splat8(a2[k]), x20 += a * b0, x21 += a * b1;
-                a = splat8(a3[k]), x30 += a * b0, x31 += a * b1;
+                a = splat8(a0[k * aks]), x00 += a * b0, x01 += a * b1;
+                a = splat8(a1[k * aks]), x10 += a * b0, x11 += a * b1;
+                a = splat8(a2[k * aks]), x20 += a * b0, x21 += a * b1;
+                a = splat8(a3[k * aks]), x30 += a * b0, x31 += a * b1;
             }
-            V8(c0 + j) += x00, V8(c0 + j + 8) += x01;
-            V8(c1 + j) += x10, V8(c1 + j + 8) += x11;
-            V8(c2 + j) += x20, V8(c2 + j + 8) += x21;
-            V8(c3 + j) += x30, V8(c3 + j + 8) += x31;
+            ST(V8(c0 + j), x00), ST(V8(c0 + j + 8), x01);
+            ST(V8(c1 + j), x10), ST(V8(c1 + j + 8), x11);
+            ST(V8(c2 + j), x20), ST(V8(c2 + j + 8), x21);
+            ST(V8(c3 + j), x30), ST(V8(c3 + j + 8), x31);
         }
         for (; j + 8 <= N; j += 8) {
             v8f z = splat8(0.0f), x0 = z, x1 = z, x2 = z, x3 = z;
             for (int k = 0; k < K; k++) {
                 v8f b0 = CV8(B + (size_t)k * ldb + j);
-                x0 += splat8(a0[k]) * b0, x1 += splat8(a1[k]) * b0;
-                x2 += splat8(a2[k]) * b0, x3 += splat8(a3[k]) * b0;
+                x0 += splat8(a0[k * aks]) * b0, x1 += splat8(a1[k * aks]) * b0;
+                x2 += splat8(a2[k * aks]) * b0, x3 += splat8(a3[k * aks]) * b0;
             }
-            V8(c0 + j) += x0, V8(c1 + j) += x1, V8(c2 + j) += x2, V8(c3 + j) += x3;
+            ST(V8(c0 + j), x0), ST(V8(c1 + j), x1), ST(V8(c2 + j), x2), ST(V8(c3 + j), x3);
         }
         for (; j + 4 <= N; j += 4) {
             v4f z = splat(0.0f), x0 = z, x1 = z, x2 = z, x3 = z;
             for (int k = 0; k < K; k++) {
                 v4f b0 = CV4(B + (size_t)k * ldb + j);
-                x0 += splat(a0[k]) * b0, x1 += splat(a1[k]) * b0;
-                x2 += splat(a2[k]) * b0, x3 += splat(a3[k]) * b0;
+                x0 += splat(a0[k * aks]) * b0, x1 += splat(a1[k * aks]) * b0;
+                x2 += splat(a2[k * aks]) * b0, x3 += splat(a3[k * aks]) * b0;
             }
-            V4(c0 + j) += x0, V4(c1 + j) += x1, V4(c2 + j) += x2, V4(c3 + j) += x3;
+            ST(V4(c0 + j), x0), ST(V4(c1 + j), x1), ST(V4(c2 + j), x2), ST(V4(c3 + j), x3);
         }
         for (; j < N; j++) {
             float x0 = 0.0f, x1 = 0.0f, x2 = 0.0f, x3 = 0.0f;
             for (int k = 0; k < K; k++) {
                 float b0 = B[(size_t)k * ldb + j];
-                x0 += a0[k] * b0, x1 += a1[k] * b0, x2 += a2[k] * b0, x3 += a3[k] * b0;
+                x0 += a0[k * aks] * b0, x1 += a1[k * aks] * b0, x2 += a2[k * aks] * b0, x3 += a3[k * aks] * b0;
             }
-            c0[j] += x0, c1[j] += x1, c2[j] += x2, c3[j] += x3;
+            ST(c0[j], x0), ST(c1[j], x1), ST(c2[j], x2), ST(c3[j], x3);
         }
         return;
     }
     for (int r = 0; r < M; r++) {
-        const float *ar = A + (size_t)r * lda;
+        const float *ar = A + (size_t)r * ars;
         float *cr = C + (size_t)r * ldc;
         int j = 0;
         for (; j + 16 <= N; j += 16) {
             v8f x0 = splat8(0.0f), x1 = x0;
             for (int k = 0; k < K; k++) {
-                v8f a = splat8(ar[k]);
+                v8f a = splat8(ar[k * aks]);
                 x0 += a * CV8(B + (size_t)k * ldb + j), x1 += a * CV8(B + (size_t)k * ldb + j + 8);
             }
-            V8(cr + j) += x0, V8(cr + j + 8) += x1;
+            ST(V8(cr + j), x0), ST(V8(cr + j + 8), x1);
         }
         for (; j + 8 <= N; j += 8) {
             v8f x0 = splat8(0.0f);
-            for (int k = 0; k < K; k++) x0 += splat8(ar[k]) * CV8(B + (size_t)k * ldb + j);
-            V8(cr + j) += x0;
+            for (int k = 0; k < K; k++) x0 += splat8(ar[k * aks]) * CV8(B + (size_t)k * ldb + j);
+            ST(V8(cr + j), x0);
         }
         for (; j + 4 <= N; j += 4) {
             v4f x0 = splat(0.0f);
-            for (int k = 0; k < K; k++) x0 += splat(ar[k]) * CV4(B + (size_t)k * ldb + j);
-            V4(cr + j) += x0;
+            for (int k = 0; k < K; k++) x0 += splat(ar[k * aks]) * CV4(B + (size_t)k * ldb + j);
+            ST(V4(cr + j), x0);
         }
         for (; j < N; j++) {
             float x0 = 0.0f;
-            for (int k = 0; k < K; k++) x0 += ar[k] * B[(size_t)k * ldb + j];
-            cr[j] += x0;
+            for (int k = 0; k < K; k++) x0 += ar[k * aks] * B[(size_t)k * ldb + j];
+            ST(cr[j], x0);
         }
     }
+}
+#undef ST
+
+/* C (M, N) += A (M, K) · B (K, N), A with row stride lda. */
+static void gemm_rows(float *restrict C, int ldc, const float *restrict A, int lda, const float *restrict B, int ldb,
+                      int M, int N, int K)
+{
+    gemm_rows_x(C, ldc, A, (size_t)lda, 1, B, ldb, M, N, K, 1);
+}
+
+/* C (M, N) = A (M, K) · B (K, N). */
+static void gemm_rows_set(float *restrict C, int ldc, const float *restrict A, int lda, const float *restrict B,
+                          int ldb, int M, int N, int K)
+{
+    gemm_rows_x(C, ldc, A, (size_t)lda, 1, B, ldb, M, N, K, 0);
+}
+
+/* C (M, N) += Aᵀ · B (K, N), A (K, M) with row stride lda. */
+static void gemm_cols(float *restrict C, int ldc, const float *restrict A, int lda, const float *restrict B, int ldb,
+                      int M, int N, int K)
+{
+    gemm_rows_x(C, ldc, A, 1, (size_t)lda, B, ldb, M, N, K, 1);
 }
 
 /* dst[i * ds + j] (op)= src[j * ss + i] for an 8 x 8 block: unpack, 2x2-block
@@ -724,74 +766,104 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
         }
 }
 
-/* Causal heads run in blocks of ATTN_QB queries that multiply only the keys
- * they see (5/8 of the T x T work at T = 256). */
-#define ATTN_QB 64
+/* "tiled": per (b, h), the head's Q, K, V (and dO) are first gathered into
+ * contiguous (T, HS) blocks in scratch (and Kᵀ, Vᵀ as (HS, T)): read in
+ * place, their rows lie 3·D floats apart, which at D = 256 maps every row to
+ * the same few L1 sets. Then blocks of 4 query rows in registers
+ * (gemm_rows*): a causal block multiplies only the keys its last row sees,
+ * and the products with Aᵀ (dV, dK) read the columns of A in place
+ * (gemm_cols) with no T x T transpose. */
+static void head_gather(float *restrict dst, const float *restrict src, int ld, int T, int HS)
+{
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < HS; i++) dst[(size_t)t * HS + i] = src[(size_t)t * ld + i];
+}
 
-static void attn_fwd_gemm(float *out, float *att, const float *qkv, const llc_head_clamp *cl, int B, int T, int NH,
-                          int HS, int causal)
+
+static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *qkv, const llc_head_clamp *cl, int B,
+                          int T, int NH, int HS, int causal)
 {
     const int D = NH * HS, D3 = 3 * D;
     const float scale = 1.0f / sqrtf((float)HS);
+    const int ldt = pad_ld(T), lda = att_ld(T);
+    float *kt = scratch, *vc = kt + (size_t)HS * ldt; /* (HS, T) with row stride ldt, (T, HS) */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
-            const float *q = qkv + (size_t)b * T * D3 + h * HS;
-            const float *k = q + D, *v = q + 2 * D;
-            float *a = att + ((size_t)b * NH + h) * T * T;
+            const float *q = qkv + (size_t)b * T * D3 + h * HS, *k = q + D, *v = q + 2 * D;
+            float *a = att + ((size_t)b * NH + h) * T * lda;
             float *o = out + (size_t)b * T * D + h * HS;
             if (head_zeroed(cl, h)) {
-                memset(a, 0, (size_t)T * T * sizeof *a);
+                memset(a, 0, (size_t)T * lda * sizeof *a);
                 for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
                 continue;
             }
-            const int fixed = head_fixed_pattern(cl, h), qb = causal && !fixed ? ATTN_QB : T;
-            for (int i0 = 0; i0 < T; i0 += qb) {
-                const int r = imin(qb, T - i0), kl = causal && !fixed ? i0 + r : T; /* queries, keys seen */
-                float *ab = a + (size_t)i0 * T;
-                if (fixed) {
-                    for (int t = i0; t < i0 + r; t++) clamp_row(a + (size_t)t * T, &cl[h], t, T);
-                } else {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, kl, HS, scale, q + (size_t)i0 * D3, D3, k,
-                                D3, 0.0f, ab, T);
-                    for (int t = i0; t < i0 + r; t++) softmax_row(a + (size_t)t * T, causal ? t + 1 : T, T);
+            const int fixed = head_fixed_pattern(cl, h), masked = causal && !fixed;
+            if (fixed) {
+                for (int t = 0; t < T; t++) clamp_row(a + (size_t)t * lda, &cl[h], t, T);
+            } else {
+                transpose(kt, ldt, k, D3, T, HS);
+                for (int i = 0; i < T; i += 4) {
+                    const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
+                    gemm_rows_set(a + (size_t)i * lda, lda, q + (size_t)i * D3, D3, kt, ldt, m, ncol, HS);
+                    for (int t = i; t < i + m; t++) {
+                        const int len = causal ? t + 1 : T;
+                        vscale(a + (size_t)t * lda, scale, len);
+                        softmax_row(a + (size_t)t * lda, len, T);
+                    }
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, HS, kl, 1.0f, ab, T, v, D3, 0.0f,
-                            o + (size_t)i0 * D, D);
+            }
+            head_gather(vc, v, D3, T, HS);
+            for (int i = 0; i < T; i += 4) {
+                const int m = imin(4, T - i), kl = masked ? imin(T, i + 4) : T;
+                gemm_rows_set(o + (size_t)i * D, D, a + (size_t)i * lda, lda, vc, HS, m, HS, kl);
             }
         }
 }
 
-static void attn_bwd_gemm(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
+static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
                           const llc_head_clamp *cl, int B, int T, int NH, int HS, int causal)
 {
     const int D = NH * HS, D3 = 3 * D;
     const float scale = 1.0f / sqrtf((float)HS);
+    const int ldt = pad_ld(T), lda = att_ld(T);
+    const size_t th = (size_t)T * HS;
+    float *qc = scratch, *kc = qc + th, *gc = kc + th, *vt = gc + th; /* (T, HS) x 3, (HS, T) row stride ldt */
+    float *ds = vt + (size_t)HS * ldt; /* (T, T) row stride ldt: d att, then d scores */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             if (head_zeroed(cl, h)) continue;
-            const float *q = qkv + (size_t)b * T * D3 + h * HS;
-            const float *k = q + D, *v = q + 2 * D;
-            float *dq = dqkv + (size_t)b * T * D3 + h * HS;
-            float *dk = dq + D, *dv = dq + 2 * D;
-            const float *a = att + ((size_t)b * NH + h) * T * T;
-            const float *g = dout + (size_t)b * T * D + h * HS;
-            const int fixed = head_fixed_pattern(cl, h), qb = causal && !fixed ? ATTN_QB : T;
-            for (int i0 = 0; i0 < T; i0 += qb) {
-                const int r = imin(qb, T - i0), kl = causal && !fixed ? i0 + r : T;
-                const float *ab = a + (size_t)i0 * T, *gb = g + (size_t)i0 * D;
-                /* dV (kl, HS) += attᵀ · dout over the block's queries */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kl, HS, r, 1.0f, ab, T, gb, D, 1.0f, dv, D3);
-                if (fixed) continue;
-                /* datt (r, kl) = dout · Vᵀ, then the softmax backward in place */
-                float *da = scratch + (size_t)i0 * T;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, kl, HS, 1.0f, gb, D, v, D3, 0.0f, da, T);
-                for (int t = i0; t < i0 + r; t++)
-                    softmax_backward_row(scratch + (size_t)t * T, a + (size_t)t * T, causal ? t + 1 : T, T, 1.0f);
-                /* dQ += scale · dpre · K ; dK += scale · dpreᵀ · Q */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, HS, kl, scale, da, T, k, D3, 1.0f,
-                            dq + (size_t)i0 * D3, D3);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kl, HS, r, scale, da, T, q + (size_t)i0 * D3, D3,
-                            1.0f, dk, D3);
+            const int fixed = head_fixed_pattern(cl, h), masked = causal && !fixed;
+            const float *q = qkv + (size_t)b * T * D3 + h * HS, *k = q + D, *v = q + 2 * D;
+            float *dq = dqkv + (size_t)b * T * D3 + h * HS, *dk = dq + D, *dv = dq + 2 * D;
+            const float *a = att + ((size_t)b * NH + h) * T * lda;
+            head_gather(gc, dout + (size_t)b * T * D + h * HS, D, T, HS);
+            /* dV += Aᵀ · dO: rows j.. of dV from columns j.. of A, which are
+             * zero above row j when masked */
+            for (int j = 0; j < T; j += 4) {
+                const int m = imin(4, T - j), i0 = masked ? j : 0;
+                gemm_cols(dv + (size_t)j * D3, D3, a + (size_t)i0 * lda + j, lda, gc + (size_t)i0 * HS, HS, m, HS,
+                          T - i0);
+            }
+            if (fixed) continue;
+            /* dA = dO · Vᵀ on the unmasked blocks, then the softmax backward */
+            transpose(vt, ldt, v, D3, T, HS);
+            for (int i = 0; i < T; i += 4) {
+                const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
+                gemm_rows_set(ds + (size_t)i * ldt, ldt, gc + (size_t)i * HS, HS, vt, ldt, m, ncol, HS);
+                for (int t = i; t < i + m; t++)
+                    softmax_backward_row(ds + (size_t)t * ldt, a + (size_t)t * lda, causal ? t + 1 : T, T, scale);
+            }
+            /* dQ += dS · K ; dK += dSᵀ · Q */
+            head_gather(kc, k, D3, T, HS);
+            head_gather(qc, q, D3, T, HS);
+            for (int i = 0; i < T; i += 4) {
+                const int m = imin(4, T - i), kl = causal ? imin(T, i + 4) : T;
+                gemm_rows(dq + (size_t)i * D3, D3, ds + (size_t)i * ldt, ldt, kc, HS, m, HS, kl);
+            }
+            for (int j = 0; j < T; j += 4) {
+                const int m = imin(4, T - j), i0 = causal ? j : 0;
+                gemm_cols(dk + (size_t)j * D3, D3, ds + (size_t)i0 * ldt + j, ldt, qc + (size_t)i0 * HS, HS, m, HS,
+                          T - i0);
             }
         }
 }
@@ -1030,7 +1102,7 @@ void llc_attention_forward(float *out, float *att, float *scratch, const float *
                            int B, int T, int NH, int HS, int causal)
 {
     if (T >= ATTN_GEMM_MIN_T)
-        attn_fwd_gemm(out, att, qkv, clamp, B, T, NH, HS, causal);
+        attn_fwd_tiled(out, att, scratch, qkv, clamp, B, T, NH, HS, causal);
     else if (lanes_ok(clamp, NH, T, 0))
         lanes_attention(out, att, NULL, NULL, NULL, scratch, qkv, NULL, clamp, B, T, NH, HS, causal);
     else
@@ -1041,7 +1113,7 @@ void llc_attention_backward(float *dqkv, float *scratch, const float *dout, cons
                             const llc_head_clamp *clamp, int B, int T, int NH, int HS, int causal)
 {
     if (T >= ATTN_GEMM_MIN_T)
-        attn_bwd_gemm(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
+        attn_bwd_tiled(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
     else if (lanes_ok(clamp, NH, T, 1))
         lanes_attention(NULL, NULL, dqkv, dout, att, scratch, qkv, NULL, clamp, B, T, NH, HS, causal);
     else

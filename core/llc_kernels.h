@@ -159,13 +159,18 @@ typedef struct {
     int ld;
 } llc_head_clamp;
 
-/* From this T on, attention runs as sgemm calls per (b, h); below it as
- * register-blocked loops (faster at small T, see kernels.c). */
+/* From this T on, attention runs the "tiled" kernels (per (b, h), the head
+ * gathered into contiguous blocks); below it "lanes" or "small" (see
+ * kernels.c). */
 #define LLC_ATTN_GEMM_MIN_T 32
 /* Floats of scratch the attention kernels need at T positions of HS. */
 size_t llc_attention_scratch_size(int T, int HS);
+/* Floats of att for B sequences of T: (B, NH) blocks of T rows of T
+ * probabilities, row stride T, or a little more from LLC_ATTN_GEMM_MIN_T on
+ * (a padded stride keeps the backward's column reads in L1). */
+size_t llc_attention_att_size(int B, int NH, int T);
 void llc_attention_forward(float *out,       /* (B, T, NH*HS) */
-                           float *att,       /* (B, NH, T, T) probabilities, cache */
+                           float *att,       /* (llc_attention_att_size(B, NH, T)) probabilities, cache */
                            float *scratch,   /* (llc_attention_scratch_size(T, HS)) */
                            const float *qkv, /* (B, T, 3*NH*HS) */
                            const llc_head_clamp *clamp, /* (NH) or NULL */
@@ -173,7 +178,7 @@ void llc_attention_forward(float *out,       /* (B, T, NH*HS) */
 void llc_attention_backward(float *dqkv,        /* (B, T, 3*NH*HS) */
                             float *scratch,     /* (llc_attention_scratch_size(T, HS)) */
                             const float *dout,  /* (B, T, NH*HS) */
-                            const float *att,   /* (B, NH, T, T) */
+                            const float *att,   /* as llc_attention_forward left it */
                             const float *qkv,   /* (B, T, 3*NH*HS) */
                             const llc_head_clamp *clamp, /* (NH) or NULL */
                             int B, int T, int NH, int HS, int causal);

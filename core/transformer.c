@@ -88,7 +88,7 @@ typedef struct {
     float *ln1, *ln1_mean, *ln1_rstd;    /* (N, C), (N), (N) */
     float *qkv;                          /* (N, 3D); pooling layer (N, 2D) */
     float *posproj;                      /* (n_ctx, 2D) shortformer */
-    float *att;                          /* (B, NH, T, T); pooling layer (B, NH, T) */
+    float *att;                          /* llc_attention_att_size; pooling layer (B, NH, T) */
     float *atty;                         /* (N, D) */
     float *mid;                          /* (N, C) after the attention block */
     float *ln2, *ln2_mean, *ln2_rstd;    /* (N, C), (N), (N) */
@@ -441,7 +441,7 @@ static size_t ws_layout(const tf_impl *im, tf_ws *ws, float *base, int max_B)
         TAKE(lb->ln1_rstd, NR);
         TAKE(lb->qkv, NR * 3 * D);
         if (c->pos == LLC_POS_SHORTFORMER) TAKE(lb->posproj, T * 2 * D);
-        TAKE(lb->att, pool ? (size_t)max_B * NH * T : (size_t)max_B * NH * T * T);
+        TAKE(lb->att, pool ? (size_t)max_B * NH * T : llc_attention_att_size(max_B, NH, T));
         TAKE(lb->atty, NR * D);
         TAKE(lb->mid, NR * C);
         lb->out = lb->mid;

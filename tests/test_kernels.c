@@ -436,7 +436,7 @@ static void test_attention(int B, int T, int NH, int HS, int causal, llc_head_cl
     static const char *cn[] = {"free", "pattern", "prev", "zero_values", "zero_output"};
     const int D = NH * HS;
     size_t nq = (size_t)B * T * 3 * D, no = (size_t)B * T * D;
-    float *qkv = fnew(nq), *out = fnew(no), *att = fnew((size_t)B * NH * T * T), *gout = fnew(no);
+    float *qkv = fnew(nq), *out = fnew(no), *att = fnew(llc_attention_att_size(B, NH, T)), *gout = fnew(no);
     float *dqkv = fnew(nq), *scratch = fnew(llc_attention_scratch_size(T, HS)), *pattern = fnew((size_t)(T + 1) * (T + 1));
     attn_ctx c = {B, T, NH, HS, causal, NULL, dnew(nq), dnew(no), dnew(no)};
     llc_head_clamp cl[32];
@@ -511,7 +511,7 @@ static void test_attention_scratch_short_batch(void)
 {
     enum { B = 1, NCTX = LLC_ATTN_GEMM_MIN_T + 8, T = LLC_ATTN_GEMM_MIN_T - 1, NH = 8, HS = 64, D = NH * HS };
     const size_t ns = llc_attention_scratch_size(NCTX, HS), nq = (size_t)B * T * 3 * D, no = (size_t)B * T * D;
-    float *scratch = fnew(ns + 64), *qkv = fnew(nq), *out = fnew(no), *att = fnew((size_t)B * NH * T * T);
+    float *scratch = fnew(ns + 64), *qkv = fnew(nq), *out = fnew(no), *att = fnew(llc_attention_att_size(B, NH, T));
     float *dqkv = fnew(nq);
     for (size_t i = ns; i < ns + 64; i++) scratch[i] = 12345.0f;
     frand(qkv, nq, 1);
@@ -687,13 +687,15 @@ int main(void)
     /* the per-head loops at the sort model's shape (8 x 8 block transposes of K, V and att) */
     for (int causal = 0; causal < 2; causal++) test_attention(2, 21, 4, 16, causal, LLC_HEAD_FREE);
     test_attention(2, 21, 4, 16, 1, LLC_HEAD_PATTERN);
-    /* both implementations: loops below LLC_ATTN_GEMM_MIN_T, sgemm from it on */
+    /* both implementations: loops below LLC_ATTN_GEMM_MIN_T, tiled from it on */
     test_attention(1, LLC_ATTN_GEMM_MIN_T - 1, 2, 5, 1, LLC_HEAD_FREE);
     test_attention(1, LLC_ATTN_GEMM_MIN_T, 2, 5, 1, LLC_HEAD_FREE);
     test_attention(1, LLC_ATTN_GEMM_MIN_T + 1, 2, 5, 0, LLC_HEAD_FREE);
-    /* causal query blocks of 64 (kernels.c ATTN_QB): two full blocks and a part */
+    /* tiled: a last block of 2 query rows, padded row strides (150 -> 176, 64 -> 80),
+     * HS 32 in 16-column register blocks (M's shape) */
     test_attention(1, 150, 2, 4, 1, LLC_HEAD_FREE);
     test_attention(1, 150, 2, 4, 1, LLC_HEAD_PREV);
+    for (int causal = 0; causal < 2; causal++) test_attention(2, 64, 2, 32, causal, LLC_HEAD_FREE);
     for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++)
         test_attention(1, LLC_ATTN_GEMM_MIN_T + 2, 2, 3, 1, (llc_head_clamp_kind)k);
     for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++) {
