@@ -779,9 +779,8 @@ static void head_gather(float *restrict dst, const float *restrict src, int ld, 
         for (int i = 0; i < HS; i++) dst[(size_t)t * HS + i] = src[(size_t)t * ld + i];
 }
 
-
 static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *qkv, const llc_head_clamp *cl, int B,
-                          int T, int NH, int HS, int causal)
+                           int T, int NH, int HS, int causal)
 {
     const int D = NH * HS, D3 = 3 * D;
     const float scale = 1.0f / sqrtf((float)HS);
@@ -821,7 +820,7 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
 }
 
 static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
-                          const llc_head_clamp *cl, int B, int T, int NH, int HS, int causal)
+                           const llc_head_clamp *cl, int B, int T, int NH, int HS, int causal)
 {
     const int D = NH * HS, D3 = 3 * D;
     const float scale = 1.0f / sqrtf((float)HS);
