@@ -17,8 +17,8 @@ assert j["ceiling_gflops"] > 0
 c = {x["config"]: x for x in j["configs"]}
 assert set(c) == {"S", "DLN100"}, c.keys()
 for x in c.values():
-    for k in ("gflops", "pct_of_ceiling", "llc_steps_s", "llc_steps_s_1thread", "flops_per_step",
-              "fwd_bwd_ms", "train_tokens_s", "peak_rss_mb", "ckpt_bytes"):
+    for k in ("gflops", "pct_of_ceiling", "pct_of_round_ceiling", "ceiling_gflops_round", "llc_steps_s",
+              "llc_steps_s_1thread", "flops_per_step", "fwd_bwd_ms", "train_tokens_s", "peak_rss_mb", "ckpt_bytes"):
         assert x[k] > 0 and math.isfinite(x[k]), (x["config"], k, x[k])
     assert x["torch_steps_s"] is None and x["ratio"] is None
 assert c["S"]["n_params"] == 26561 and c["DLN100"]["n_params"] == 20000
@@ -43,6 +43,7 @@ r = c["rounds"]
 assert len(r) == 3 and all(x["llc_steps_s"] > 0 for x in r), r
 assert c["llc_steps_s"] == statistics.median(x["llc_steps_s"] for x in r), c
 assert abs(c["gflops"] - c["llc_steps_s"] * c["flops_per_step"] / 1e9) < 1e-9 * c["gflops"]
+assert c["pct_of_round_ceiling"] == statistics.median(x["pct_of_round_ceiling"] for x in r), c
 ' "$TMP/r.json"
 fi
 expect_rc 2 "bad rounds" -- $LLC bench --rounds 0 --torch none
