@@ -35,11 +35,16 @@ expect_eq "$n" "4" "--force replaces, no duplicates"
 # among all targets (records from the cache, made by an earlier target) and
 # alone with 1 thread (its own) must give bit-identical traces.
 B="--eps 1e-4 --burnin 20 --thin 1 --chains 3 --draws 30 --quiet --steps 300 --seed 9"
-trace02() { sqlite3 "$LLC_DB" "SELECT group_concat(hex(trace)) FROM estimate_chains c JOIN estimates e ON e.id=c.estimate WHERE e.run='r1' AND e.target='0.2' AND e.seed=9 ORDER BY c.chain" | md5sum; }
+traces() { sqlite3 "$LLC_DB" "SELECT group_concat(hex(trace)) FROM estimate_chains c JOIN estimates e ON e.id=c.estimate WHERE e.run='r1' AND e.target='$1' AND e.seed=9 ORDER BY c.chain" | md5sum; }
 expect_rc 0 "all targets, shared records" -- $LLC estimate --run r1 $B --model --heads all --threads 2
-a=$(trace02)
+a=$(traces 0.2)
+m=$(traces model)
 expect_rc 0 "head 0.2 alone" -- $LLC estimate --run r1 $B --head 0.2 --threads 1 --force
-expect_eq "$(trace02)" "$a" "head traces bit-identical alone and among all targets"
+expect_eq "$(traces 0.2)" "$a" "head traces bit-identical alone and among all targets"
+# the model alone keeps no records (its L_b(w*) from a plain forward pass):
+# the same traces as when it made the records for the heads
+expect_rc 0 "model alone" -- $LLC estimate --run r1 $B --model --threads 1 --force
+expect_eq "$(traces model)" "$m" "model traces bit-identical alone and before the heads"
 expect_rc 0 "curves table" -- $LLC curves --run r1 --target 0.2
 expect_out "0.2 " "table lists head 0.2"
 expect_rc 0 "curves csv" -- $LLC curves --run r1 --format csv
