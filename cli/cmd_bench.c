@@ -584,12 +584,12 @@ static int run_rounds(const char *f, const char *name, int draws, int rounds, ch
         const double c0 = ceiling_gflops(threads, cores, 10, NULL, NULL, NULL);
         cJSON *o = run_child(f, draws, &rss, err);
         if (!o) break;
-        const double cr = fmax(c0, ceiling_gflops(threads, cores, 10, NULL, NULL, NULL));
         if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "error"))) { /* bad config: no more rounds */
             for (int i = 0; i < n; i++) cJSON_Delete(r[i]);
             *out = o;
             return 0;
         }
+        const double cr = fmax(c0, ceiling_gflops(threads, cores, 10, NULL, NULL, NULL));
         cJSON_AddItemToObject(o, "config", cJSON_CreateString(name));
         cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
         cJSON_AddNumberToObject(o, "ceiling_gflops_round", cr);

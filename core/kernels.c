@@ -510,17 +510,19 @@ static void softmax_row(float *a, int len, int T)
  * (T = 256) the rows of a column strip would share 4 of the 64 L1 sets. */
 static int pad_ld(int T) { return ((T + 15) & ~15) | 16; }
 
-/* Row stride of att's (T, T) blocks: padded where the gemm kernels run. */
+/* Row stride of att's (T, T) blocks: padded where the tiled kernels run. */
 static int att_ld(int T) { return T < ATTN_GEMM_MIN_T ? T : pad_ld(T); }
 
 size_t llc_attention_att_size(int B, int NH, int T) { return (size_t)B * NH * T * att_ld(T); }
 
 size_t llc_attention_scratch_size(int T, int HS)
 {
-    /* the rows kernels need the most, except the lanes backward, which runs
-     * at any T' <= T below ATTN_GEMM_MIN_T (a batch may be shorter than T) */
-    size_t t = (size_t)T, n = 3 * (size_t)HS * t + 2 * t * t, g = (3 * (size_t)HS + t) * t + (size_t)(HS + t) * (t + 32);
-    if (g > n) n = g; /* the gemm backward */
+    /* the most of: the rows kernels; the tiled backward (Q, K, dO as (T, HS),
+     * Vᵀ and dS with row stride pad_ld(T)); the lanes backward, which runs at
+     * any T' <= T below ATTN_GEMM_MIN_T (a batch may be shorter than T) */
+    size_t t = (size_t)T, n = 3 * (size_t)HS * t + 2 * t * t;
+    size_t tiled = 3 * (size_t)HS * t + ((size_t)HS + t) * (size_t)pad_ld(T);
+    if (tiled > n) n = tiled;
     size_t tl = (size_t)(T < ATTN_GEMM_MIN_T ? T : ATTN_GEMM_MIN_T - 1);
     size_t lanes = LANES * (7 * (size_t)HS * tl + 2 * tl);
     return lanes > n ? lanes : n;
