@@ -638,9 +638,31 @@ static void gemm_cols(float *restrict C, int ldc, const float *restrict A, int l
     gemm_rows_x(C, ldc, A, 1, (size_t)lda, B, ldb, M, N, K, 1);
 }
 
-/* dst[i * ds + j] (op)= src[j * ss + i] for an 8 x 8 block: unpack, 2x2-block
- * shuffle, 128-bit halves, three rounds of eight shuffles in registers. */
+/* Transpose the 8 x 8 block held in the vectors x0..x7 (row i in xi) in
+ * place: unpack, 2x2-block shuffle, 128-bit halves, three rounds of eight
+ * shuffles in registers. */
 #define SH(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#define TR8(x0, x1, x2, x3, x4, x5, x6, x7)                                                         \
+    do {                                                                                          \
+        v8f t0 = SH(x0, x1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SH(x0, x1, 2, 10, 3, 11, 6, 14, 7, 15); \
+        v8f t2 = SH(x2, x3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = SH(x2, x3, 2, 10, 3, 11, 6, 14, 7, 15); \
+        v8f t4 = SH(x4, x5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = SH(x4, x5, 2, 10, 3, 11, 6, 14, 7, 15); \
+        v8f t6 = SH(x6, x7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = SH(x6, x7, 2, 10, 3, 11, 6, 14, 7, 15); \
+        v8f u0 = SH(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = SH(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15); \
+        v8f u2 = SH(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = SH(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15); \
+        v8f u4 = SH(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = SH(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15); \
+        v8f u6 = SH(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = SH(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15); \
+        x0 = SH(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11);                                                \
+        x1 = SH(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11);                                                \
+        x2 = SH(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11);                                                \
+        x3 = SH(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11);                                                \
+        x4 = SH(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15);                                              \
+        x5 = SH(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15);                                              \
+        x6 = SH(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15);                                              \
+        x7 = SH(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);                                              \
+    } while (0)
+
+/* dst[i * ds + j] (op)= src[j * ss + i] for an 8 x 8 block. */
 #define TRANSPOSE8(dst, ds, src, ss, OP)                                                              \
     do {                                                                                              \
         const float *s_ = (src);                                                                      \
@@ -648,22 +670,15 @@ static void gemm_cols(float *restrict C, int ldc, const float *restrict A, int l
         const size_t ss_ = (ss), ds_ = (ds);                                                          \
         v8f x0 = CV8(s_), x1 = CV8(s_ + ss_), x2 = CV8(s_ + 2 * ss_), x3 = CV8(s_ + 3 * ss_);         \
         v8f x4 = CV8(s_ + 4 * ss_), x5 = CV8(s_ + 5 * ss_), x6 = CV8(s_ + 6 * ss_), x7 = CV8(s_ + 7 * ss_); \
-        v8f t0 = SH(x0, x1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SH(x0, x1, 2, 10, 3, 11, 6, 14, 7, 15);   \
-        v8f t2 = SH(x2, x3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = SH(x2, x3, 2, 10, 3, 11, 6, 14, 7, 15);   \
-        v8f t4 = SH(x4, x5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = SH(x4, x5, 2, 10, 3, 11, 6, 14, 7, 15);   \
-        v8f t6 = SH(x6, x7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = SH(x6, x7, 2, 10, 3, 11, 6, 14, 7, 15);   \
-        v8f u0 = SH(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = SH(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);   \
-        v8f u2 = SH(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = SH(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);   \
-        v8f u4 = SH(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = SH(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);   \
-        v8f u6 = SH(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = SH(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);   \
-        V8(d_) OP SH(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11);                                               \
-        V8(d_ + ds_) OP SH(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11);                                         \
-        V8(d_ + 2 * ds_) OP SH(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11);                                     \
-        V8(d_ + 3 * ds_) OP SH(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11);                                     \
-        V8(d_ + 4 * ds_) OP SH(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
-        V8(d_ + 5 * ds_) OP SH(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
-        V8(d_ + 6 * ds_) OP SH(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
-        V8(d_ + 7 * ds_) OP SH(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);                                   \
+        TR8(x0, x1, x2, x3, x4, x5, x6, x7);                                                          \
+        V8(d_) OP x0;                                                                                 \
+        V8(d_ + ds_) OP x1;                                                                           \
+        V8(d_ + 2 * ds_) OP x2;                                                                       \
+        V8(d_ + 3 * ds_) OP x3;                                                                       \
+        V8(d_ + 4 * ds_) OP x4;                                                                       \
+        V8(d_ + 5 * ds_) OP x5;                                                                       \
+        V8(d_ + 6 * ds_) OP x6;                                                                       \
+        V8(d_ + 7 * ds_) OP x7;                                                                       \
     } while (0)
 
 /* xt (cols, rows) = x (rows, cols) with row strides ldx, ldt: 8 x 8 blocks
@@ -869,110 +884,200 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
         }
 }
 
-/* ---------------- attention with heads in vector lanes ----------------
- * At T < ATTN_GEMM_MIN_T and NH a multiple of 8 ("lanes"): lane l of an
- * 8-wide vector holds the same quantity of head h0 + l (one score, one
- * probability, one component of q, k, v or their gradients), so every
- * operation fills a vector whatever T and HS are, with no per-head
- * transposes, calls, memsets or padded row tails; at NH = 8, HS = 8, T = 17
- * the per-(b, h) loops spent most of their time on exactly those. Per
- * sequence and group of 8 heads the group's queries, keys and values are
- * gathered into lane layout (x[(row * HS + i) * 8 + lane]) in scratch. Each
- * query row's numbers depend only on that row, so the full and the rows
- * kernels agree bit for bit here too. */
-/* Can the lanes kernels run? Forward: no clamp at all; backward: a head may
- * be zeroed (no gradient: its lanes of d out are masked to 0). */
+/* ---------------- attention with (sequence, head) pairs in vector lanes ----------------
+ * At T < ATTN_GEMM_MIN_T ("lanes"), when NH is a multiple of 8 or divides 8:
+ * lane l of an 8-wide vector holds the same quantity of one (sequence, head)
+ * pair (one score, one probability, one component of q, k, v or their
+ * gradients), so every operation fills a vector whatever T and HS are, with
+ * no per-head transposes, calls, memsets or padded row tails; at NH = 8,
+ * HS = 8, T = 17 the per-(b, h) loops spent most of their time on exactly
+ * those. NH a multiple of 8: one sequence and 8 of its heads per vector.
+ * NH = 1, 2, 4: every head of 8/NH sequences whose query positions are the
+ * same (all sequences in the full kernels; in the rows kernels, consecutive
+ * sequences with the same selected positions); the lanes past the last such
+ * sequence repeat the first one's and are dropped (nothing written, their
+ * gradients masked to 0). The group's queries, keys and values are gathered
+ * into lane layout (x[(row * HS + i) * 8 + lane]) in scratch. A lane's
+ * numbers depend only on its own (sequence, head, query row), whatever
+ * shares the vector, so the full and the rows kernels agree bit for bit. */
+
+/* Can the lanes kernels run? Forward: no clamp at all; backward: with NH a
+ * multiple of 8, a head may be zeroed (no gradient: its lanes of d out are
+ * masked to 0); below 8 heads a weight-refined head keeps the per-head loops,
+ * which skip the other heads (in lanes most of the work would be masked). */
 static int lanes_ok(const llc_head_clamp *cl, int NH, int T, int allow_zeroed)
 {
-    if (NH % LANES || T >= ATTN_GEMM_MIN_T) return 0;
+    if ((NH % LANES && LANES % NH) || T >= ATTN_GEMM_MIN_T) return 0;
     for (int h = 0; cl && h < NH; h++)
-        if (cl[h].kind != LLC_HEAD_FREE && !(allow_zeroed && head_zeroed(cl, h))) return 0;
+        if (cl[h].kind != LLC_HEAD_FREE && !(allow_zeroed && NH % LANES == 0 && head_zeroed(cl, h))) return 0;
     return 1;
 }
 
-
-/* xt (n, HS) lanes <- x rows pos[r] (r if pos is NULL), the 8 heads' HS
- * columns from x (head l at x + l*HS, rows ld apart); 8 x 8 blocks when HS
- * is a multiple of 8. */
-static void to_lanes(float *restrict xt, const float *restrict x, int ld, const int *pos, int n, int HS)
+/* y[j] = column j of the 8 x 8 block whose row i is the 8 floats at p[i] + o
+ * (from_ptrs), or at src + i*ss (from_rows). */
+static inline __attribute__((always_inline)) void tr8_from_ptrs(v8f *y, const float *const *p, size_t o)
 {
+    v8f x0 = CV8(p[0] + o), x1 = CV8(p[1] + o), x2 = CV8(p[2] + o), x3 = CV8(p[3] + o);
+    v8f x4 = CV8(p[4] + o), x5 = CV8(p[5] + o), x6 = CV8(p[6] + o), x7 = CV8(p[7] + o);
+    TR8(x0, x1, x2, x3, x4, x5, x6, x7);
+    y[0] = x0, y[1] = x1, y[2] = x2, y[3] = x3, y[4] = x4, y[5] = x5, y[6] = x6, y[7] = x7;
+}
+
+static inline __attribute__((always_inline)) void tr8_from_rows(v8f *y, const float *src, size_t ss)
+{
+    v8f x0 = CV8(src), x1 = CV8(src + ss), x2 = CV8(src + 2 * ss), x3 = CV8(src + 3 * ss);
+    v8f x4 = CV8(src + 4 * ss), x5 = CV8(src + 5 * ss), x6 = CV8(src + 6 * ss), x7 = CV8(src + 7 * ss);
+    TR8(x0, x1, x2, x3, x4, x5, x6, x7);
+    y[0] = x0, y[1] = x1, y[2] = x2, y[3] = x3, y[4] = x4, y[5] = x5, y[6] = x6, y[7] = x7;
+}
+
+/* xt (n, HS) lanes <- rows pos[r] (r if pos is NULL) of the lanes' blocks:
+ * lane l's HS floats at x[l] + off + row*ld; 8 x 8 blocks when HS is a
+ * multiple of 8. */
+static void to_lanes(float *restrict xt, const float *const *x, size_t off, int ld, const int *pos, int n, int HS)
+{
+    v8f y[LANES];
     for (int r = 0; r < n; r++) {
-        const float *row = x + (size_t)(pos ? pos[r] : r) * ld;
+        const size_t ro = off + (size_t)(pos ? pos[r] : r) * ld;
         float *o = xt + (size_t)r * HS * LANES;
         if (HS % 8 == 0) {
-            for (int c = 0; c < HS; c += 8) TRANSPOSE8(o + (size_t)c * LANES, LANES, row + c, HS, =);
+            for (int c = 0; c < HS; c += 8) {
+                tr8_from_ptrs(y, x, ro + c);
+                for (int j = 0; j < 8; j++) V8(o + (size_t)(c + j) * LANES) = y[j];
+            }
             continue;
         }
         for (int l = 0; l < LANES; l++)
-            for (int i = 0; i < HS; i++) o[(size_t)i * LANES + l] = row[l * HS + i];
+            for (int i = 0; i < HS; i++) o[(size_t)i * LANES + l] = x[l][ro + i];
     }
 }
 
-/* x rows pos[r] (r if NULL) += xt lanes, the inverse of to_lanes. */
-static void from_lanes_add(float *restrict x, int ld, const float *restrict xt, const int *pos, int n, int HS)
+/* The first `live` lanes' blocks += xt lanes, the inverse of to_lanes. */
+static void from_lanes_add(float *const *x, size_t off, int ld, const float *restrict xt, const int *pos, int n,
+                           int HS, int live)
 {
+    v8f y[LANES];
     for (int r = 0; r < n; r++) {
-        float *row = x + (size_t)(pos ? pos[r] : r) * ld;
+        const size_t ro = off + (size_t)(pos ? pos[r] : r) * ld;
         const float *o = xt + (size_t)r * HS * LANES;
         if (HS % 8 == 0) {
-            for (int c = 0; c < HS; c += 8) TRANSPOSE8(row + c, HS, o + (size_t)c * LANES, LANES, +=);
+            for (int c = 0; c < HS; c += 8) {
+                tr8_from_rows(y, o + (size_t)c * LANES, LANES);
+                for (int l = 0; l < live; l++) V8(x[l] + ro + c) += y[l];
+            }
             continue;
         }
-        for (int l = 0; l < LANES; l++)
-            for (int i = 0; i < HS; i++) row[l * HS + i] += o[(size_t)i * LANES + l];
+        for (int l = 0; l < live; l++)
+            for (int i = 0; i < HS; i++) x[l][ro + i] += o[(size_t)i * LANES + l];
     }
 }
 
 /* Row r of the group's attention (lanes p[s*8 + l], s < len) to and from the
- * att rows of its heads (head l's row at a + l*ahs), 8 x 8 blocks of s. */
-static void att_from_lanes(float *a, size_t ahs, const float *p, int len, int T)
+ * att rows of its lanes (lane l's row at a[l] + off), 8 x 8 blocks of s;
+ * only the first `live` lanes are written. */
+static void att_from_lanes(float *const *a, size_t off, const float *p, int len, int T, int live)
 {
+    v8f y[LANES];
     int s = 0;
-    for (; s + 8 <= len; s += 8) TRANSPOSE8(a + s, ahs, p + (size_t)s * LANES, LANES, =);
-    for (int l = 0; l < LANES; l++) {
-        float *row = a + l * ahs;
+    for (; s + 8 <= len; s += 8) {
+        tr8_from_rows(y, p + (size_t)s * LANES, LANES);
+        for (int l = 0; l < live; l++) V8(a[l] + off + s) = y[l];
+    }
+    for (int l = 0; l < live; l++) {
+        float *row = a[l] + off;
         for (int j = s; j < len; j++) row[j] = p[(size_t)j * LANES + l];
         for (int j = len; j < T; j++) row[j] = 0.0f;
     }
 }
 
-static void att_to_lanes(float *p, const float *a, size_t ahs, int len)
+static void att_to_lanes(float *p, const float *const *a, size_t off, int len)
 {
+    v8f y[LANES];
     int s = 0;
-    for (; s + 8 <= len; s += 8) TRANSPOSE8(p + (size_t)s * LANES, LANES, a + s, ahs, =);
+    for (; s + 8 <= len; s += 8) {
+        tr8_from_ptrs(y, a, off + s);
+        for (int j = 0; j < 8; j++) V8(p + (size_t)(s + j) * LANES) = y[j];
+    }
     for (int l = 0; l < LANES; l++)
-        for (int j = s; j < len; j++) p[(size_t)j * LANES + l] = a[l * ahs + j];
+        for (int j = s; j < len; j++) p[(size_t)j * LANES + l] = a[l][off + j];
 }
 
-/* Where one sequence's query rows and one group of heads live: query r is at
- * position tq[r] of the sequence (increasing); base = its qkv rows at the
- * group's first Q column; out/dout row r at o + r*D; att (h, r, s) of the
- * group at a + h*ahs + r*ars + s. */
+/* Where one vector's (sequence, head) pairs live: lane l is head head[l] of
+ * a sequence whose qkv rows start at q[l] (at the head's Q columns), whose
+ * queries are at positions tq[r] (r < m, increasing, the same for every
+ * lane), with out / d out row r at o[l] / go[l] + r*D and att row r at
+ * a[l] / ca[l] + r*ars; dq[l] = dqkv at the place of q[l]. Lanes >= live
+ * repeat lower ones and are dropped. */
 typedef struct {
-    const float *base;
+    const float *q[LANES];
+    float *o[LANES];
+    const float *go[LANES];
+    float *a[LANES];
+    const float *ca[LANES];
+    float *dq[LANES];
+    int head[LANES];
     const int *tq;
-    int m;
-    float *o;
-    const float *go;
-    float *a;
-    const float *ca;
-    size_t ahs, ars;
-} lanes_seq;
+    int m, live;
+    size_t ars;
+} lanes_grp;
 
-static void lanes_fwd(const lanes_seq *q, float *scratch, int T, int NH, int HS, int causal)
+/* y (HS) lanes = Σ_{s < len} w[s] x[s] (x (len, HS) lanes), summed in the
+ * order of s with eight components at once in registers. */
+static void lanes_wsum(float *restrict y, const float *restrict w, const float *restrict x, int len, int HS)
 {
-    const int D = NH * HS, D3 = 3 * D, m = q->m, kend = causal ? q->tq[m - 1] + 1 : T;
+    const size_t xs = (size_t)HS * LANES;
+    int i = 0;
+    for (; i + 8 <= HS; i += 8) {
+        v8f a0 = splat8(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        const float *xi = x + (size_t)i * LANES;
+        for (int s = 0; s < len; s++, xi += xs) {
+            const v8f ws = CV8(w + s * LANES);
+            a0 += ws * CV8(xi), a1 += ws * CV8(xi + LANES), a2 += ws * CV8(xi + 2 * LANES);
+            a3 += ws * CV8(xi + 3 * LANES), a4 += ws * CV8(xi + 4 * LANES), a5 += ws * CV8(xi + 5 * LANES);
+            a6 += ws * CV8(xi + 6 * LANES), a7 += ws * CV8(xi + 7 * LANES);
+        }
+        float *yi = y + (size_t)i * LANES;
+        V8(yi) = a0, V8(yi + LANES) = a1, V8(yi + 2 * LANES) = a2, V8(yi + 3 * LANES) = a3;
+        V8(yi + 4 * LANES) = a4, V8(yi + 5 * LANES) = a5, V8(yi + 6 * LANES) = a6, V8(yi + 7 * LANES) = a7;
+    }
+    for (; i < HS; i++) {
+        v8f a = splat8(0.0f);
+        for (int s = 0; s < len; s++) a += CV8(w + s * LANES) * CV8(x + s * xs + (size_t)i * LANES);
+        V8(y + (size_t)i * LANES) = a;
+    }
+}
+
+static void lanes_fwd(const lanes_grp *g, float *scratch, int T, int D, int HS, int causal)
+{
+    const int D3 = 3 * D, m = g->m, kend = causal ? g->tq[m - 1] + 1 : T;
     const v8f scale = splat8(1.0f / sqrtf((float)HS));
     float *kt = scratch, *vt = kt + (size_t)T * HS * LANES, *qt = vt + (size_t)T * HS * LANES;
     float *p = qt + (size_t)T * HS * LANES, *ot = p + (size_t)T * LANES;
-    to_lanes(kt, q->base + D, D3, NULL, kend, HS);
-    to_lanes(vt, q->base + 2 * D, D3, NULL, kend, HS);
-    to_lanes(qt, q->base, D3, q->tq, m, HS);
+    to_lanes(kt, g->q, (size_t)D, D3, NULL, kend, HS);
+    to_lanes(vt, g->q, 2 * (size_t)D, D3, NULL, kend, HS);
+    to_lanes(qt, g->q, 0, D3, g->tq, m, HS);
     for (int r = 0; r < m; r++) {
-        const int len = causal ? q->tq[r] + 1 : T;
+        const int len = causal ? g->tq[r] + 1 : T;
         const float *qr = qt + (size_t)r * HS * LANES;
         v8f mx = splat8(-INFINITY);
-        for (int s = 0; s < len; s++) {
+        int s = 0;
+        for (; s + 4 <= len; s += 4) { /* four keys at once: four independent sums over i */
+            const float *k0 = kt + (size_t)s * HS * LANES, *k1 = k0 + HS * LANES, *k2 = k1 + HS * LANES,
+                        *k3 = k2 + HS * LANES;
+            v8f a0 = splat8(0.0f), a1 = a0, a2 = a0, a3 = a0;
+            for (int i = 0; i < HS; i++) {
+                const v8f qi = CV8(qr + i * LANES);
+                a0 += qi * CV8(k0 + i * LANES);
+                a1 += qi * CV8(k1 + i * LANES);
+                a2 += qi * CV8(k2 + i * LANES);
+                a3 += qi * CV8(k3 + i * LANES);
+            }
+            a0 *= scale, a1 *= scale, a2 *= scale, a3 *= scale;
+            V8(p + s * LANES) = a0, V8(p + (s + 1) * LANES) = a1, V8(p + (s + 2) * LANES) = a2;
+            V8(p + (s + 3) * LANES) = a3;
+            mx = vmax8(vmax8(vmax8(vmax8(mx, a0), a1), a2), a3);
+        }
+        for (; s < len; s++) {
             const float *ks = kt + (size_t)s * HS * LANES;
             v8f acc = splat8(0.0f);
             for (int i = 0; i < HS; i++) acc += CV8(qr + i * LANES) * CV8(ks + i * LANES);
@@ -981,78 +1086,86 @@ static void lanes_fwd(const lanes_seq *q, float *scratch, int T, int NH, int HS,
             mx = vmax8(mx, acc);
         }
         v8f sum = splat8(0.0f);
-        for (int s = 0; s < len; s++) {
+        for (s = 0; s < len; s++) {
             v8f e = vexp8(CV8(p + s * LANES) - mx);
             V8(p + s * LANES) = e;
             sum += e;
         }
         const v8f inv = splat8(1.0f) / sum;
-        for (int i = 0; i < HS; i++) V8(ot + i * LANES) = splat8(0.0f);
-        for (int s = 0; s < len; s++) {
-            v8f ps = CV8(p + s * LANES) * inv;
-            V8(p + s * LANES) = ps;
-            const float *vs = vt + (size_t)s * HS * LANES;
-            for (int i = 0; i < HS; i++) V8(ot + i * LANES) += ps * CV8(vs + i * LANES);
-        }
-        float *orow = q->o + (size_t)r * D;
-        for (int l = 0; l < LANES; l++) memset(orow + l * HS, 0, (size_t)HS * sizeof *orow);
-        from_lanes_add(orow, 0, ot, NULL, 1, HS);
-        att_from_lanes(q->a + r * q->ars, q->ahs, p, len, T);
+        for (s = 0; s < len; s++) V8(p + s * LANES) = CV8(p + s * LANES) * inv;
+        lanes_wsum(ot, p, vt, len, HS);
+        const size_t orow = (size_t)r * D;
+        for (int l = 0; l < g->live; l++) memset(g->o[l] + orow, 0, (size_t)HS * sizeof(float));
+        from_lanes_add(g->o, orow, 0, ot, NULL, 1, HS, g->live);
+        att_from_lanes(g->a, r * g->ars, p, len, T, g->live);
     }
 }
 
-static void lanes_bwd(float *dqkv_seq, const lanes_seq *q, const llc_head_clamp *cl, int h0, float *scratch, int T,
-                      int NH, int HS, int causal)
+static void lanes_bwd(const lanes_grp *g, const llc_head_clamp *cl, float *scratch, int T, int D, int HS, int causal)
 {
-    const int D = NH * HS, D3 = 3 * D, m = q->m, kend = causal ? q->tq[m - 1] + 1 : T;
+    const int D3 = 3 * D, m = g->m, kend = causal ? g->tq[m - 1] + 1 : T;
     const size_t th = (size_t)T * HS * LANES;
     const v8f scale = splat8(1.0f / sqrtf((float)HS));
     float *kt = scratch, *vt = kt + th, *qt = vt + th, *gt = qt + th, *dqt = gt + th, *dkt = dqt + th, *dvt = dkt + th;
     float *p = dvt + th, *dp = p + (size_t)T * LANES;
-    to_lanes(kt, q->base + D, D3, NULL, kend, HS);
-    to_lanes(vt, q->base + 2 * D, D3, NULL, kend, HS);
-    to_lanes(qt, q->base, D3, q->tq, m, HS);
-    to_lanes(gt, q->go, D, NULL, m, HS);
+    to_lanes(kt, g->q, (size_t)D, D3, NULL, kend, HS);
+    to_lanes(vt, g->q, 2 * (size_t)D, D3, NULL, kend, HS);
+    to_lanes(qt, g->q, 0, D3, g->tq, m, HS);
+    to_lanes(gt, g->go, 0, D, NULL, m, HS);
     v8i keep = {0};
-    for (int l = 0; l < LANES; l++) keep[l] = head_zeroed(cl, h0 + l) ? 0 : -1;
+    for (int l = 0; l < g->live; l++) keep[l] = head_zeroed(cl, g->head[l]) ? 0 : -1;
     for (size_t j = 0; j < (size_t)m * HS; j++) V8(gt + j * LANES) = (v8f)((v8i)CV8(gt + j * LANES) & keep);
-    memset(dqt, 0, (size_t)m * HS * LANES * sizeof(float));
     memset(dkt, 0, (size_t)kend * HS * LANES * sizeof(float));
     memset(dvt, 0, (size_t)kend * HS * LANES * sizeof(float));
     for (int r = 0; r < m; r++) {
-        const int len = causal ? q->tq[r] + 1 : T;
+        const int len = causal ? g->tq[r] + 1 : T;
         const float *gr = gt + (size_t)r * HS * LANES, *qr = qt + (size_t)r * HS * LANES;
         float *dqr = dqt + (size_t)r * HS * LANES;
-        att_to_lanes(p, q->ca + r * q->ars, q->ahs, len);
+        att_to_lanes(p, g->ca, r * g->ars, len);
         /* dP = dO · Vᵀ, dV += Pᵀ · dO, and Σ_s P dP */
         v8f dot = splat8(0.0f);
-        for (int s = 0; s < len; s++) {
+        int s = 0;
+        for (; s + 2 <= len; s += 2) { /* two keys at once: two independent sums over i */
+            const float *v0 = vt + (size_t)s * HS * LANES, *v1 = v0 + HS * LANES;
+            float *dv0 = dvt + (size_t)s * HS * LANES, *dv1 = dv0 + HS * LANES;
+            const v8f p0 = CV8(p + s * LANES), p1 = CV8(p + (s + 1) * LANES);
+            v8f a0 = splat8(0.0f), a1 = a0;
+            for (int i = 0; i < HS; i++) {
+                const v8f gg = CV8(gr + i * LANES);
+                a0 += gg * CV8(v0 + i * LANES);
+                a1 += gg * CV8(v1 + i * LANES);
+                V8(dv0 + i * LANES) += p0 * gg;
+                V8(dv1 + i * LANES) += p1 * gg;
+            }
+            V8(dp + s * LANES) = a0, V8(dp + (s + 1) * LANES) = a1;
+            dot += p0 * a0;
+            dot += p1 * a1;
+        }
+        for (; s < len; s++) {
             const float *vs = vt + (size_t)s * HS * LANES;
             float *dvs = dvt + (size_t)s * HS * LANES;
             const v8f ps = CV8(p + s * LANES);
             v8f acc = splat8(0.0f);
             for (int i = 0; i < HS; i++) {
-                const v8f g = CV8(gr + i * LANES);
-                acc += g * CV8(vs + i * LANES);
-                V8(dvs + i * LANES) += ps * g;
+                const v8f gg = CV8(gr + i * LANES);
+                acc += gg * CV8(vs + i * LANES);
+                V8(dvs + i * LANES) += ps * gg;
             }
             V8(dp + s * LANES) = acc;
             dot += ps * acc;
         }
-        /* d scores = P (dP - Σ P dP) scale; dQ += dS · K; dK += dSᵀ · Q */
-        for (int s = 0; s < len; s++) {
-            const v8f ds = CV8(p + s * LANES) * (CV8(dp + s * LANES) - dot) * scale;
-            const float *ks = kt + (size_t)s * HS * LANES;
+        /* d scores = P (dP - Σ P dP) scale (in place of dP); dQ = dS · K; dK += dSᵀ · Q */
+        for (s = 0; s < len; s++) V8(dp + s * LANES) = CV8(p + s * LANES) * (CV8(dp + s * LANES) - dot) * scale;
+        lanes_wsum(dqr, dp, kt, len, HS);
+        for (s = 0; s < len; s++) {
+            const v8f ds = CV8(dp + s * LANES);
             float *dks = dkt + (size_t)s * HS * LANES;
-            for (int i = 0; i < HS; i++) {
-                V8(dqr + i * LANES) += ds * CV8(ks + i * LANES);
-                V8(dks + i * LANES) += ds * CV8(qr + i * LANES);
-            }
+            for (int i = 0; i < HS; i++) V8(dks + i * LANES) += ds * CV8(qr + i * LANES);
         }
     }
-    from_lanes_add(dqkv_seq, D3, dqt, q->tq, m, HS);
-    from_lanes_add(dqkv_seq + D, D3, dkt, NULL, kend, HS);
-    from_lanes_add(dqkv_seq + 2 * D, D3, dvt, NULL, kend, HS);
+    from_lanes_add(g->dq, 0, D3, dqt, g->tq, m, HS, g->live);
+    from_lanes_add(g->dq, (size_t)D, D3, dkt, NULL, kend, HS, g->live);
+    from_lanes_add(g->dq, 2 * (size_t)D, D3, dvt, NULL, kend, HS, g->live);
 }
 
 /* Group [i0, i1) of rows: the run of rows in the sequence of rows[i0]. */
@@ -1073,28 +1186,51 @@ static void lanes_attention(float *out, float *att, float *dqkv, const float *do
                             int causal)
 {
     const int D = NH * HS, D3 = 3 * D, M = rows ? n : n * T;
-    int tq[ATTN_GEMM_MIN_T];
+    const int nseq = NH < LANES ? LANES / NH : 1; /* sequences per vector */
+    /* head h's att rows: (i0 + r)*NH*T + h*T + s with rows, ((b*NH + h)*T + r)*T + s without */
+    const size_t ahs = rows ? (size_t)T : (size_t)T * T, ars = rows ? (size_t)NH * T : (size_t)T;
+    int tq[ATTN_GEMM_MIN_T], first[LANES];
     for (int i0 = 0, i1; i0 < M; i0 = i1) {
+        /* up to nseq consecutive sequences with the same query positions; first[j] = their first query */
         i1 = rows ? row_group_end(rows, i0, M, T) : i0 + T;
-        const int b = rows ? rows[i0] / T : i0 / T;
-        for (int r = 0; r < i1 - i0; r++) tq[r] = rows ? rows[i0 + r] % T : r;
-        /* head h0's att rows: (i0 + r)*NH*T + h0*T + s with rows, ((b*NH + h0)*T + r)*T + s without */
-        const size_t ahs = rows ? (size_t)T : (size_t)T * T, ars = rows ? (size_t)NH * T : (size_t)T;
-        const size_t a0 = rows ? (size_t)i0 * NH * T : (size_t)b * NH * T * T;
+        const int m = i1 - i0;
+        for (int r = 0; r < m; r++) tq[r] = rows ? rows[i0 + r] % T : r;
+        int cnt = 0;
+        first[cnt++] = i0;
+        while (cnt < nseq && i1 < M) {
+            const int j1 = rows ? row_group_end(rows, i1, M, T) : i1 + T;
+            int same = j1 - i1 == m;
+            for (int r = 0; same && r < m; r++) same = (rows ? rows[i1 + r] % T : r) == tq[r];
+            if (!same) break;
+            first[cnt++] = i1;
+            i1 = j1;
+        }
         for (int h0 = 0; h0 < NH; h0 += LANES) {
-            lanes_seq q = {qkv + (size_t)b * T * D3 + h0 * HS, tq, i1 - i0, NULL, NULL, NULL, NULL, ahs, ars};
+            lanes_grp g = {.tq = tq, .m = m, .ars = ars};
+            for (int l = 0; l < LANES; l++) {
+                const int j = l / (LANES / nseq), h = nseq > 1 ? l % NH : h0 + l;
+                const int fi = first[j < cnt ? j : 0]; /* a dropped lane repeats the first sequence */
+                const int b = rows ? rows[fi] / T : fi / T;
+                const size_t a0 = rows ? (size_t)fi * NH * T : (size_t)b * NH * T * T;
+                if (j < cnt) g.live = l + 1;
+                g.head[l] = h;
+                g.q[l] = qkv + (size_t)b * T * D3 + h * HS;
+                if (!dqkv) {
+                    g.o[l] = out + (size_t)fi * D + h * HS;
+                    g.a[l] = att + a0 + h * ahs;
+                } else {
+                    g.go[l] = dout + (size_t)fi * D + h * HS;
+                    g.ca[l] = catt + a0 + h * ahs;
+                    g.dq[l] = dqkv + (size_t)b * T * D3 + h * HS;
+                }
+            }
             if (!dqkv) {
-                q.o = out + (size_t)i0 * D + h0 * HS;
-                q.a = att + a0 + h0 * ahs;
-                lanes_fwd(&q, scratch, T, NH, HS, causal);
+                lanes_fwd(&g, scratch, T, D, HS, causal);
                 continue;
             }
             int any = 0;
-            for (int l = 0; l < LANES; l++) any |= !head_zeroed(cl, h0 + l);
-            if (!any) continue;
-            q.go = dout + (size_t)i0 * D + h0 * HS;
-            q.ca = catt + a0 + h0 * ahs;
-            lanes_bwd(dqkv + (size_t)b * T * D3 + h0 * HS, &q, cl, h0, scratch, T, NH, HS, causal);
+            for (int l = 0; l < g.live; l++) any |= !head_zeroed(cl, g.head[l]);
+            if (any) lanes_bwd(&g, cl, scratch, T, D, HS, causal);
         }
     }
 }

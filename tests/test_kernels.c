@@ -480,11 +480,13 @@ static void test_attention(int B, int T, int NH, int HS, int causal, llc_head_cl
     }
 
     /* the same at selected query rows: sequence b takes every row t with
-     * (t + b) % 3 == 0 plus the last, except every fourth sequence (none) */
+     * (t + b/2) % 3 == 0 plus the last, except every fourth sequence (none):
+     * sequences 2k and 2k + 1 select the same rows (they share vectors in the
+     * lanes kernels at NH < 8), 2k + 1 and 2k + 2 do not */
     int *rows = malloc(sizeof(int) * (size_t)B * T), M = 0;
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++)
-            if (b % 4 != 3 && ((t + b) % 3 == 0 || t == T - 1)) rows[M++] = b * T + t;
+            if (b % 4 != 3 && ((t + b / 2) % 3 == 0 || t == T - 1)) rows[M++] = b * T + t;
     float *gz = fnew(no), *orow = fnew((size_t)M * D), *arow = fnew((size_t)M * NH * T), *grow = fnew((size_t)M * D);
     float *dfull = fnew(nq);
     for (int i = 0; i < M; i++) memcpy(grow + (size_t)i * D, gout + (size_t)rows[i] * D, sizeof(float) * D);
@@ -684,9 +686,20 @@ int main(void)
         test_attention(1, LLC_ATTN_GEMM_MIN_T - 1, 16, 4, causal, LLC_HEAD_FREE);
     }
     for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++) test_attention(2, 9, 8, 5, 1, (llc_head_clamp_kind)k);
-    /* the per-head loops at the sort model's shape (8 x 8 block transposes of K, V and att) */
-    for (int causal = 0; causal < 2; causal++) test_attention(2, 21, 4, 16, causal, LLC_HEAD_FREE);
+    /* NH dividing 8: the heads of 8/NH sequences per vector (3 sequences: a
+     * vector with dropped lanes), HS at and below the vector width; the sort
+     * model's shape */
+    for (int causal = 0; causal < 2; causal++) {
+        test_attention(3, 21, 4, 16, causal, LLC_HEAD_FREE);
+        test_attention(5, 9, 2, 3, causal, LLC_HEAD_FREE);
+        test_attention(3, 7, 1, 8, causal, LLC_HEAD_FREE);
+    }
+    /* the per-head loops (8 x 8 block transposes of K, V and att): 3 heads,
+     * and at the sort model's shape with a clamped or zeroed head (a weight-
+     * refined head's backward below 8 heads) */
+    for (int causal = 0; causal < 2; causal++) test_attention(2, 21, 3, 16, causal, LLC_HEAD_FREE);
     test_attention(2, 21, 4, 16, 1, LLC_HEAD_PATTERN);
+    test_attention(2, 21, 4, 16, 1, LLC_HEAD_ZERO_OUTPUT);
     /* both implementations: loops below LLC_ATTN_GEMM_MIN_T, tiled from it on */
     test_attention(1, LLC_ATTN_GEMM_MIN_T - 1, 2, 5, 1, LLC_HEAD_FREE);
     test_attention(1, LLC_ATTN_GEMM_MIN_T, 2, 5, 1, LLC_HEAD_FREE);
