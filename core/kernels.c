@@ -524,7 +524,7 @@ size_t llc_attention_scratch_size(int T, int HS)
     size_t tiled = 3 * (size_t)HS * t + ((size_t)HS + t) * (size_t)pad_ld(T);
     if (tiled > n) n = tiled;
     size_t tl = (size_t)(T < ATTN_GEMM_MIN_T ? T : ATTN_GEMM_MIN_T - 1);
-    size_t lanes = LANES * (7 * (size_t)HS * tl + 2 * tl);
+    size_t lanes = LANES * (7 * (size_t)HS * tl + 2 * tl * tl);
     return lanes > n ? lanes : n;
 }
 
@@ -913,42 +913,45 @@ static int lanes_ok(const llc_head_clamp *cl, int NH, int T, int allow_zeroed)
     return 1;
 }
 
-/* y[j] = column j of the 8 x 8 block whose row i is the 8 floats at p[i] + o
- * (from_ptrs), or at src + i*ss (from_rows). */
-static inline __attribute__((always_inline)) void tr8_from_ptrs(v8f *y, const float *const *p, size_t o)
-{
-    v8f x0 = CV8(p[0] + o), x1 = CV8(p[1] + o), x2 = CV8(p[2] + o), x3 = CV8(p[3] + o);
-    v8f x4 = CV8(p[4] + o), x5 = CV8(p[5] + o), x6 = CV8(p[6] + o), x7 = CV8(p[7] + o);
-    TR8(x0, x1, x2, x3, x4, x5, x6, x7);
-    y[0] = x0, y[1] = x1, y[2] = x2, y[3] = x3, y[4] = x4, y[5] = x5, y[6] = x6, y[7] = x7;
-}
-
-static inline __attribute__((always_inline)) void tr8_from_rows(v8f *y, const float *src, size_t ss)
-{
-    v8f x0 = CV8(src), x1 = CV8(src + ss), x2 = CV8(src + 2 * ss), x3 = CV8(src + 3 * ss);
-    v8f x4 = CV8(src + 4 * ss), x5 = CV8(src + 5 * ss), x6 = CV8(src + 6 * ss), x7 = CV8(src + 7 * ss);
-    TR8(x0, x1, x2, x3, x4, x5, x6, x7);
-    y[0] = x0, y[1] = x1, y[2] = x2, y[3] = x3, y[4] = x4, y[5] = x5, y[6] = x6, y[7] = x7;
-}
+/* The lanes' eight pointers x[l] + off in locals p0..p7 (the may_alias
+ * vector stores would otherwise make the compiler reload them), eight
+ * vectors a0..a7 loaded from them at o, and eight vectors stored at d, ds
+ * apart. */
+#define LANE_PTRS(TY, p, x, off)                                                                      \
+    TY *p##0 = (x)[0] + (off), *p##1 = (x)[1] + (off), *p##2 = (x)[2] + (off), *p##3 = (x)[3] + (off), \
+       *p##4 = (x)[4] + (off), *p##5 = (x)[5] + (off), *p##6 = (x)[6] + (off), *p##7 = (x)[7] + (off)
+#define LOAD8P(a, p, o)                                                                               \
+    v8f a##0 = CV8(p##0 + (o)), a##1 = CV8(p##1 + (o)), a##2 = CV8(p##2 + (o)), a##3 = CV8(p##3 + (o)), \
+        a##4 = CV8(p##4 + (o)), a##5 = CV8(p##5 + (o)), a##6 = CV8(p##6 + (o)), a##7 = CV8(p##7 + (o))
+#define LOAD8S(a, src, ss)                                                                            \
+    v8f a##0 = CV8(src), a##1 = CV8((src) + (ss)), a##2 = CV8((src) + 2 * (ss)), a##3 = CV8((src) + 3 * (ss)), \
+        a##4 = CV8((src) + 4 * (ss)), a##5 = CV8((src) + 5 * (ss)), a##6 = CV8((src) + 6 * (ss)),     \
+        a##7 = CV8((src) + 7 * (ss))
+#define STORE8S(d, ds, a)                                                                             \
+    (V8(d) = a##0, V8((d) + (ds)) = a##1, V8((d) + 2 * (ds)) = a##2, V8((d) + 3 * (ds)) = a##3,       \
+     V8((d) + 4 * (ds)) = a##4, V8((d) + 5 * (ds)) = a##5, V8((d) + 6 * (ds)) = a##6, V8((d) + 7 * (ds)) = a##7)
+#define TR8V(a) TR8(a##0, a##1, a##2, a##3, a##4, a##5, a##6, a##7)
 
 /* xt (n, HS) lanes <- rows pos[r] (r if pos is NULL) of the lanes' blocks:
  * lane l's HS floats at x[l] + off + row*ld; 8 x 8 blocks when HS is a
  * multiple of 8. */
 static void to_lanes(float *restrict xt, const float *const *x, size_t off, int ld, const int *pos, int n, int HS)
 {
-    v8f y[LANES];
+    LANE_PTRS(const float, p, x, off);
+    const float *ps[LANES] = {p0, p1, p2, p3, p4, p5, p6, p7};
     for (int r = 0; r < n; r++) {
-        const size_t ro = off + (size_t)(pos ? pos[r] : r) * ld;
+        const size_t ro = (size_t)(pos ? pos[r] : r) * ld;
         float *o = xt + (size_t)r * HS * LANES;
         if (HS % 8 == 0) {
             for (int c = 0; c < HS; c += 8) {
-                tr8_from_ptrs(y, x, ro + c);
-                for (int j = 0; j < 8; j++) V8(o + (size_t)(c + j) * LANES) = y[j];
+                LOAD8P(a, p, ro + c);
+                TR8V(a);
+                STORE8S(o + (size_t)c * LANES, LANES, a);
             }
             continue;
         }
         for (int l = 0; l < LANES; l++)
-            for (int i = 0; i < HS; i++) o[(size_t)i * LANES + l] = x[l][ro + i];
+            for (int i = 0; i < HS; i++) o[(size_t)i * LANES + l] = ps[l][ro + i];
     }
 }
 
@@ -956,19 +959,21 @@ static void to_lanes(float *restrict xt, const float *const *x, size_t off, int 
 static void from_lanes_add(float *const *x, size_t off, int ld, const float *restrict xt, const int *pos, int n,
                            int HS, int live)
 {
-    v8f y[LANES];
+    LANE_PTRS(float, p, x, off);
     for (int r = 0; r < n; r++) {
-        const size_t ro = off + (size_t)(pos ? pos[r] : r) * ld;
+        const size_t ro = (size_t)(pos ? pos[r] : r) * ld;
         const float *o = xt + (size_t)r * HS * LANES;
-        if (HS % 8 == 0) {
+        if (HS % 8 == 0 && live == LANES) {
             for (int c = 0; c < HS; c += 8) {
-                tr8_from_rows(y, o + (size_t)c * LANES, LANES);
-                for (int l = 0; l < live; l++) V8(x[l] + ro + c) += y[l];
+                LOAD8S(a, o + (size_t)c * LANES, LANES);
+                TR8V(a);
+                V8(p0 + ro + c) += a0, V8(p1 + ro + c) += a1, V8(p2 + ro + c) += a2, V8(p3 + ro + c) += a3;
+                V8(p4 + ro + c) += a4, V8(p5 + ro + c) += a5, V8(p6 + ro + c) += a6, V8(p7 + ro + c) += a7;
             }
             continue;
         }
         for (int l = 0; l < live; l++)
-            for (int i = 0; i < HS; i++) x[l][ro + i] += o[(size_t)i * LANES + l];
+            for (int i = 0; i < HS; i++) x[l][off + ro + i] += o[(size_t)i * LANES + l];
     }
 }
 
@@ -977,12 +982,15 @@ static void from_lanes_add(float *const *x, size_t off, int ld, const float *res
  * only the first `live` lanes are written. */
 static void att_from_lanes(float *const *a, size_t off, const float *p, int len, int T, int live)
 {
-    v8f y[LANES];
+    LANE_PTRS(float, q, a, off);
     int s = 0;
-    for (; s + 8 <= len; s += 8) {
-        tr8_from_rows(y, p + (size_t)s * LANES, LANES);
-        for (int l = 0; l < live; l++) V8(a[l] + off + s) = y[l];
-    }
+    if (live == LANES)
+        for (; s + 8 <= len; s += 8) {
+            LOAD8S(y, p + (size_t)s * LANES, LANES);
+            TR8V(y);
+            V8(q0 + s) = y0, V8(q1 + s) = y1, V8(q2 + s) = y2, V8(q3 + s) = y3;
+            V8(q4 + s) = y4, V8(q5 + s) = y5, V8(q6 + s) = y6, V8(q7 + s) = y7;
+        }
     for (int l = 0; l < live; l++) {
         float *row = a[l] + off;
         for (int j = s; j < len; j++) row[j] = p[(size_t)j * LANES + l];
@@ -992,11 +1000,12 @@ static void att_from_lanes(float *const *a, size_t off, const float *p, int len,
 
 static void att_to_lanes(float *p, const float *const *a, size_t off, int len)
 {
-    v8f y[LANES];
+    LANE_PTRS(const float, q, a, off);
     int s = 0;
     for (; s + 8 <= len; s += 8) {
-        tr8_from_ptrs(y, a, off + s);
-        for (int j = 0; j < 8; j++) V8(p + (size_t)(s + j) * LANES) = y[j];
+        LOAD8P(y, q, s);
+        TR8V(y);
+        STORE8S(p + (size_t)s * LANES, LANES, y);
     }
     for (int l = 0; l < LANES; l++)
         for (int j = s; j < len; j++) p[(size_t)j * LANES + l] = a[l][off + j];
@@ -1021,9 +1030,9 @@ typedef struct {
     size_t ars;
 } lanes_grp;
 
-/* y (HS) lanes = Σ_{s < len} w[s] x[s] (x (len, HS) lanes), summed in the
- * order of s with eight components at once in registers. */
-static void lanes_wsum(float *restrict y, const float *restrict w, const float *restrict x, int len, int HS)
+/* y (HS) lanes = Σ_{s < len} w[s*ws] x[s] (x (len, HS) lanes), summed in
+ * the order of s with eight components at once in registers. */
+static void lanes_wsum(float *restrict y, const float *restrict w, size_t ws, const float *restrict x, int len, int HS)
 {
     const size_t xs = (size_t)HS * LANES;
     int i = 0;
@@ -1031,10 +1040,10 @@ static void lanes_wsum(float *restrict y, const float *restrict w, const float *
         v8f a0 = splat8(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         const float *xi = x + (size_t)i * LANES;
         for (int s = 0; s < len; s++, xi += xs) {
-            const v8f ws = CV8(w + s * LANES);
-            a0 += ws * CV8(xi), a1 += ws * CV8(xi + LANES), a2 += ws * CV8(xi + 2 * LANES);
-            a3 += ws * CV8(xi + 3 * LANES), a4 += ws * CV8(xi + 4 * LANES), a5 += ws * CV8(xi + 5 * LANES);
-            a6 += ws * CV8(xi + 6 * LANES), a7 += ws * CV8(xi + 7 * LANES);
+            const v8f w_ = CV8(w + s * ws);
+            a0 += w_ * CV8(xi), a1 += w_ * CV8(xi + LANES), a2 += w_ * CV8(xi + 2 * LANES);
+            a3 += w_ * CV8(xi + 3 * LANES), a4 += w_ * CV8(xi + 4 * LANES), a5 += w_ * CV8(xi + 5 * LANES);
+            a6 += w_ * CV8(xi + 6 * LANES), a7 += w_ * CV8(xi + 7 * LANES);
         }
         float *yi = y + (size_t)i * LANES;
         V8(yi) = a0, V8(yi + LANES) = a1, V8(yi + 2 * LANES) = a2, V8(yi + 3 * LANES) = a3;
@@ -1042,7 +1051,7 @@ static void lanes_wsum(float *restrict y, const float *restrict w, const float *
     }
     for (; i < HS; i++) {
         v8f a = splat8(0.0f);
-        for (int s = 0; s < len; s++) a += CV8(w + s * LANES) * CV8(x + s * xs + (size_t)i * LANES);
+        for (int s = 0; s < len; s++) a += CV8(w + s * ws) * CV8(x + s * xs + (size_t)i * LANES);
         V8(y + (size_t)i * LANES) = a;
     }
 }
@@ -1093,7 +1102,7 @@ static void lanes_fwd(const lanes_grp *g, float *scratch, int T, int D, int HS, 
         }
         const v8f inv = splat8(1.0f) / sum;
         for (s = 0; s < len; s++) V8(p + s * LANES) = CV8(p + s * LANES) * inv;
-        lanes_wsum(ot, p, vt, len, HS);
+        lanes_wsum(ot, p, LANES, vt, len, HS);
         const size_t orow = (size_t)r * D;
         for (int l = 0; l < g->live; l++) memset(g->o[l] + orow, 0, (size_t)HS * sizeof(float));
         from_lanes_add(g->o, orow, 0, ot, NULL, 1, HS, g->live);
@@ -1104,10 +1113,10 @@ static void lanes_fwd(const lanes_grp *g, float *scratch, int T, int D, int HS, 
 static void lanes_bwd(const lanes_grp *g, const llc_head_clamp *cl, float *scratch, int T, int D, int HS, int causal)
 {
     const int D3 = 3 * D, m = g->m, kend = causal ? g->tq[m - 1] + 1 : T;
-    const size_t th = (size_t)T * HS * LANES;
+    const size_t th = (size_t)T * HS * LANES, tt = (size_t)T * LANES;
     const v8f scale = splat8(1.0f / sqrtf((float)HS));
     float *kt = scratch, *vt = kt + th, *qt = vt + th, *gt = qt + th, *dqt = gt + th, *dkt = dqt + th, *dvt = dkt + th;
-    float *p = dvt + th, *dp = p + (size_t)T * LANES;
+    float *pm = dvt + th, *dsm = pm + (size_t)T * tt; /* (m, T) lanes: the rows' P and d scores */
     to_lanes(kt, g->q, (size_t)D, D3, NULL, kend, HS);
     to_lanes(vt, g->q, 2 * (size_t)D, D3, NULL, kend, HS);
     to_lanes(qt, g->q, 0, D3, g->tq, m, HS);
@@ -1115,53 +1124,44 @@ static void lanes_bwd(const lanes_grp *g, const llc_head_clamp *cl, float *scrat
     v8i keep = {0};
     for (int l = 0; l < g->live; l++) keep[l] = head_zeroed(cl, g->head[l]) ? 0 : -1;
     for (size_t j = 0; j < (size_t)m * HS; j++) V8(gt + j * LANES) = (v8f)((v8i)CV8(gt + j * LANES) & keep);
-    memset(dkt, 0, (size_t)kend * HS * LANES * sizeof(float));
-    memset(dvt, 0, (size_t)kend * HS * LANES * sizeof(float));
     for (int r = 0; r < m; r++) {
         const int len = causal ? g->tq[r] + 1 : T;
-        const float *gr = gt + (size_t)r * HS * LANES, *qr = qt + (size_t)r * HS * LANES;
-        float *dqr = dqt + (size_t)r * HS * LANES;
+        const float *gr = gt + (size_t)r * HS * LANES;
+        float *p = pm + r * tt, *ds = dsm + r * tt;
         att_to_lanes(p, g->ca, r * g->ars, len);
-        /* dP = dO · Vᵀ, dV += Pᵀ · dO, and Σ_s P dP */
+        /* dP = dO · Vᵀ (into ds), two keys at once, and Σ_s P dP */
         v8f dot = splat8(0.0f);
         int s = 0;
-        for (; s + 2 <= len; s += 2) { /* two keys at once: two independent sums over i */
+        for (; s + 2 <= len; s += 2) {
             const float *v0 = vt + (size_t)s * HS * LANES, *v1 = v0 + HS * LANES;
-            float *dv0 = dvt + (size_t)s * HS * LANES, *dv1 = dv0 + HS * LANES;
-            const v8f p0 = CV8(p + s * LANES), p1 = CV8(p + (s + 1) * LANES);
             v8f a0 = splat8(0.0f), a1 = a0;
             for (int i = 0; i < HS; i++) {
-                const v8f gg = CV8(gr + i * LANES);
-                a0 += gg * CV8(v0 + i * LANES);
-                a1 += gg * CV8(v1 + i * LANES);
-                V8(dv0 + i * LANES) += p0 * gg;
-                V8(dv1 + i * LANES) += p1 * gg;
+                const v8f gi = CV8(gr + i * LANES);
+                a0 += gi * CV8(v0 + i * LANES);
+                a1 += gi * CV8(v1 + i * LANES);
             }
-            V8(dp + s * LANES) = a0, V8(dp + (s + 1) * LANES) = a1;
-            dot += p0 * a0;
-            dot += p1 * a1;
+            V8(ds + s * LANES) = a0, V8(ds + (s + 1) * LANES) = a1;
+            dot += CV8(p + s * LANES) * a0;
+            dot += CV8(p + (s + 1) * LANES) * a1;
         }
         for (; s < len; s++) {
             const float *vs = vt + (size_t)s * HS * LANES;
-            float *dvs = dvt + (size_t)s * HS * LANES;
-            const v8f ps = CV8(p + s * LANES);
             v8f acc = splat8(0.0f);
-            for (int i = 0; i < HS; i++) {
-                const v8f gg = CV8(gr + i * LANES);
-                acc += gg * CV8(vs + i * LANES);
-                V8(dvs + i * LANES) += ps * gg;
-            }
-            V8(dp + s * LANES) = acc;
-            dot += ps * acc;
+            for (int i = 0; i < HS; i++) acc += CV8(gr + i * LANES) * CV8(vs + i * LANES);
+            V8(ds + s * LANES) = acc;
+            dot += CV8(p + s * LANES) * acc;
         }
-        /* d scores = P (dP - Σ P dP) scale (in place of dP); dQ = dS · K; dK += dSᵀ · Q */
-        for (s = 0; s < len; s++) V8(dp + s * LANES) = CV8(p + s * LANES) * (CV8(dp + s * LANES) - dot) * scale;
-        lanes_wsum(dqr, dp, kt, len, HS);
-        for (s = 0; s < len; s++) {
-            const v8f ds = CV8(dp + s * LANES);
-            float *dks = dkt + (size_t)s * HS * LANES;
-            for (int i = 0; i < HS; i++) V8(dks + i * LANES) += ds * CV8(qr + i * LANES);
-        }
+        /* d scores = P (dP - Σ P dP) scale; dQ = dS · K */
+        for (s = 0; s < len; s++) V8(ds + s * LANES) = CV8(p + s * LANES) * (CV8(ds + s * LANES) - dot) * scale;
+        lanes_wsum(dqt + (size_t)r * HS * LANES, ds, LANES, kt, len, HS);
+    }
+    /* dV = Pᵀ · dO and dK = dSᵀ · Q: key s over the rows that see it (r >= r0) */
+    for (int s = 0, r0 = 0; s < kend; s++) {
+        while (causal && g->tq[r0] < s) r0++;
+        lanes_wsum(dvt + (size_t)s * HS * LANES, pm + r0 * tt + s * LANES, tt, gt + (size_t)r0 * HS * LANES, m - r0,
+                   HS);
+        lanes_wsum(dkt + (size_t)s * HS * LANES, dsm + r0 * tt + s * LANES, tt, qt + (size_t)r0 * HS * LANES, m - r0,
+                   HS);
     }
     from_lanes_add(g->dq, 0, D3, dqt, g->tq, m, HS, g->live);
     from_lanes_add(g->dq, (size_t)D, D3, dkt, NULL, kend, HS, g->live);
