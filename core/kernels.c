@@ -521,8 +521,9 @@ size_t llc_attention_att_size(int B, int NH, int T) { return (size_t)B * NH * T 
 size_t llc_attention_scratch_size(int T, int HS)
 {
     /* the most of: the rows kernels; the tiled backward (Q, K, dO as (T, HS),
-     * Vᵀ and dS with row stride pad_ld(T)); the lanes backward, which runs at
-     * any T' <= T below ATTN_GEMM_MIN_T (a batch may be shorter than T) */
+     * Vᵀ and dS with row stride pad_ld(T)); the lanes backward (seven (T, HS)
+     * blocks and the rows' P and dS, (T, T) each, all 8 lanes wide), which
+     * runs at any T' <= T below ATTN_GEMM_MIN_T (a batch may be shorter) */
     size_t t = (size_t)T, n = 3 * (size_t)HS * t + 2 * t * t;
     size_t tiled = 3 * (size_t)HS * t + ((size_t)HS + t) * (size_t)pad_ld(T);
     if (tiled > n) n = tiled;
