@@ -666,23 +666,35 @@ static void gemm_cols(float *restrict C, int ldc, const float *restrict A, int l
         x7 = SH(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15);                                              \
     } while (0)
 
+#define TR8V(a) TR8(a##0, a##1, a##2, a##3, a##4, a##5, a##6, a##7)
+
+/* Eight vectors a0..a7 loaded from src, ss floats apart (LOAD8S), or from
+ * the eight pointers p0..p7 at offset o (LOAD8P); stored (OP: = or +=) at d,
+ * ds apart (STORE8S), or at p0..p7 + o (STORE8P). */
+#define LOAD8S(a, src, ss)                                                                            \
+    v8f a##0 = CV8(src), a##1 = CV8((src) + (ss)), a##2 = CV8((src) + 2 * (ss)), a##3 = CV8((src) + 3 * (ss)), \
+        a##4 = CV8((src) + 4 * (ss)), a##5 = CV8((src) + 5 * (ss)), a##6 = CV8((src) + 6 * (ss)),     \
+        a##7 = CV8((src) + 7 * (ss))
+#define LOAD8P(a, p, o)                                                                               \
+    v8f a##0 = CV8(p##0 + (o)), a##1 = CV8(p##1 + (o)), a##2 = CV8(p##2 + (o)), a##3 = CV8(p##3 + (o)), \
+        a##4 = CV8(p##4 + (o)), a##5 = CV8(p##5 + (o)), a##6 = CV8(p##6 + (o)), a##7 = CV8(p##7 + (o))
+#define STORE8S(d, ds, a, OP)                                                                         \
+    (V8(d) OP a##0, V8((d) + (ds)) OP a##1, V8((d) + 2 * (ds)) OP a##2, V8((d) + 3 * (ds)) OP a##3,   \
+     V8((d) + 4 * (ds)) OP a##4, V8((d) + 5 * (ds)) OP a##5, V8((d) + 6 * (ds)) OP a##6,              \
+     V8((d) + 7 * (ds)) OP a##7)
+#define STORE8P(p, o, a, OP)                                                                          \
+    (V8(p##0 + (o)) OP a##0, V8(p##1 + (o)) OP a##1, V8(p##2 + (o)) OP a##2, V8(p##3 + (o)) OP a##3,  \
+     V8(p##4 + (o)) OP a##4, V8(p##5 + (o)) OP a##5, V8(p##6 + (o)) OP a##6, V8(p##7 + (o)) OP a##7)
+
 /* dst[i * ds + j] (op)= src[j * ss + i] for an 8 x 8 block. */
 #define TRANSPOSE8(dst, ds, src, ss, OP)                                                              \
     do {                                                                                              \
         const float *s_ = (src);                                                                      \
         float *d_ = (dst);                                                                            \
         const size_t ss_ = (ss), ds_ = (ds);                                                          \
-        v8f x0 = CV8(s_), x1 = CV8(s_ + ss_), x2 = CV8(s_ + 2 * ss_), x3 = CV8(s_ + 3 * ss_);         \
-        v8f x4 = CV8(s_ + 4 * ss_), x5 = CV8(s_ + 5 * ss_), x6 = CV8(s_ + 6 * ss_), x7 = CV8(s_ + 7 * ss_); \
-        TR8(x0, x1, x2, x3, x4, x5, x6, x7);                                                          \
-        V8(d_) OP x0;                                                                                 \
-        V8(d_ + ds_) OP x1;                                                                           \
-        V8(d_ + 2 * ds_) OP x2;                                                                       \
-        V8(d_ + 3 * ds_) OP x3;                                                                       \
-        V8(d_ + 4 * ds_) OP x4;                                                                       \
-        V8(d_ + 5 * ds_) OP x5;                                                                       \
-        V8(d_ + 6 * ds_) OP x6;                                                                       \
-        V8(d_ + 7 * ds_) OP x7;                                                                       \
+        LOAD8S(x, s_, ss_);                                                                           \
+        TR8V(x);                                                                                      \
+        STORE8S(d_, ds_, x, OP);                                                                      \
     } while (0)
 
 /* xt (cols, rows) = x (rows, cols) with row strides ldx, ldt: 8 x 8 blocks
@@ -918,23 +930,10 @@ static int lanes_ok(const llc_head_clamp *cl, int NH, int T, int allow_zeroed)
 }
 
 /* The lanes' eight pointers x[l] + off in locals p0..p7 (the may_alias
- * vector stores would otherwise make the compiler reload them), eight
- * vectors a0..a7 loaded from them at o, and eight vectors stored at d, ds
- * apart. */
+ * vector stores would otherwise make the compiler reload them). */
 #define LANE_PTRS(TY, p, x, off)                                                                      \
     TY *p##0 = (x)[0] + (off), *p##1 = (x)[1] + (off), *p##2 = (x)[2] + (off), *p##3 = (x)[3] + (off), \
        *p##4 = (x)[4] + (off), *p##5 = (x)[5] + (off), *p##6 = (x)[6] + (off), *p##7 = (x)[7] + (off)
-#define LOAD8P(a, p, o)                                                                               \
-    v8f a##0 = CV8(p##0 + (o)), a##1 = CV8(p##1 + (o)), a##2 = CV8(p##2 + (o)), a##3 = CV8(p##3 + (o)), \
-        a##4 = CV8(p##4 + (o)), a##5 = CV8(p##5 + (o)), a##6 = CV8(p##6 + (o)), a##7 = CV8(p##7 + (o))
-#define LOAD8S(a, src, ss)                                                                            \
-    v8f a##0 = CV8(src), a##1 = CV8((src) + (ss)), a##2 = CV8((src) + 2 * (ss)), a##3 = CV8((src) + 3 * (ss)), \
-        a##4 = CV8((src) + 4 * (ss)), a##5 = CV8((src) + 5 * (ss)), a##6 = CV8((src) + 6 * (ss)),     \
-        a##7 = CV8((src) + 7 * (ss))
-#define STORE8S(d, ds, a)                                                                             \
-    (V8(d) = a##0, V8((d) + (ds)) = a##1, V8((d) + 2 * (ds)) = a##2, V8((d) + 3 * (ds)) = a##3,       \
-     V8((d) + 4 * (ds)) = a##4, V8((d) + 5 * (ds)) = a##5, V8((d) + 6 * (ds)) = a##6, V8((d) + 7 * (ds)) = a##7)
-#define TR8V(a) TR8(a##0, a##1, a##2, a##3, a##4, a##5, a##6, a##7)
 
 /* xt (n, HS) lanes <- rows pos[r] (r if pos is NULL) of the lanes' blocks:
  * lane l's HS floats at x[l] + off + row*ld; 8 x 8 blocks when HS is a
@@ -950,7 +949,7 @@ static void to_lanes(float *restrict xt, const float *const *x, size_t off, int 
             for (int c = 0; c < HS; c += 8) {
                 LOAD8P(a, p, ro + c);
                 TR8V(a);
-                STORE8S(o + (size_t)c * LANES, LANES, a);
+                STORE8S(o + (size_t)c * LANES, LANES, a, =);
             }
             continue;
         }
@@ -971,8 +970,7 @@ static void from_lanes_add(float *const *x, size_t off, int ld, const float *res
             for (int c = 0; c < HS; c += 8) {
                 LOAD8S(a, o + (size_t)c * LANES, LANES);
                 TR8V(a);
-                V8(p0 + ro + c) += a0, V8(p1 + ro + c) += a1, V8(p2 + ro + c) += a2, V8(p3 + ro + c) += a3;
-                V8(p4 + ro + c) += a4, V8(p5 + ro + c) += a5, V8(p6 + ro + c) += a6, V8(p7 + ro + c) += a7;
+                STORE8P(p, ro + c, a, +=);
             }
             continue;
         }
@@ -992,8 +990,7 @@ static void att_from_lanes(float *const *a, size_t off, const float *p, int len,
         for (; s + 8 <= len; s += 8) {
             LOAD8S(y, p + (size_t)s * LANES, LANES);
             TR8V(y);
-            V8(q0 + s) = y0, V8(q1 + s) = y1, V8(q2 + s) = y2, V8(q3 + s) = y3;
-            V8(q4 + s) = y4, V8(q5 + s) = y5, V8(q6 + s) = y6, V8(q7 + s) = y7;
+            STORE8P(q, s, y, =);
         }
     for (int l = 0; l < live; l++) {
         float *row = a[l] + off;
@@ -1009,7 +1006,7 @@ static void att_to_lanes(float *p, const float *const *a, size_t off, int len)
     for (; s + 8 <= len; s += 8) {
         LOAD8P(y, q, s);
         TR8V(y);
-        STORE8S(p + (size_t)s * LANES, LANES, y);
+        STORE8S(p + (size_t)s * LANES, LANES, y, =);
     }
     for (int l = 0; l < LANES; l++)
         for (int j = s; j < len; j++) p[(size_t)j * LANES + l] = a[l][off + j];
