@@ -146,6 +146,18 @@ void llc_add(float *y, const float *x, size_t n)
     for (; i < n; i++) y[i] += x[i];
 }
 
+void llc_zero_cols(float *x, size_t ld, int rows, int cols)
+{
+    v8f z = splat8(0.0f);
+    __asm__("" : "+m"(z)); /* hides that z is 0: GCC would make each row a memset call */
+    for (int r = 0; r < rows; r++) {
+        float *y = x + (size_t)r * ld;
+        int j = 0;
+        for (; j + 8 <= cols; j += 8) V8(y + j) = z;
+        for (; j < cols; j++) y[j] = 0.0f;
+    }
+}
+
 /* ---------------- linear ---------------- */
 
 void llc_linear_ld_forward(float *out, int ld, const float *in, const float *w, const float *b, int N, int IC,
@@ -277,14 +289,14 @@ void llc_layernorm_backward(float *din, float *dg, float *db, const float *dout,
         const float *d = dout + (size_t)n * C;
         float m = mean[n], s = rstd[n];
         /* dnorm = g·dout; din = (dnorm - mean(dnorm) - norm·mean(dnorm·norm))·rstd */
-        v4f a1 = splat(0.0f), a2 = splat(0.0f), mv = splat(m), sv = splat(s);
+        v8f a1 = splat8(0.0f), a2 = splat8(0.0f), mv = splat8(m), sv = splat8(s);
         int c = 0;
-        for (; c + 4 <= C; c += 4) {
-            v4f norm = (CV4(x + c) - mv) * sv, dn = CV4(g + c) * CV4(d + c);
+        for (; c + 8 <= C; c += 8) {
+            v8f norm = (CV8(x + c) - mv) * sv, dn = CV8(g + c) * CV8(d + c);
             a1 += dn;
             a2 += dn * norm;
         }
-        float dmean = hsum(a1), dnn = hsum(a2);
+        float dmean = hsum8(a1), dnn = hsum8(a2);
         for (; c < C; c++) {
             float norm = (x[c] - m) * s, dn = g[c] * d[c];
             dmean += dn;
@@ -292,12 +304,13 @@ void llc_layernorm_backward(float *din, float *dg, float *db, const float *dout,
         }
         dmean /= (float)C;
         dnn /= (float)C;
-        v4f dmv = splat(dmean), dnv = splat(dnn);
-        for (c = 0; c + 4 <= C; c += 4) {
-            v4f norm = (CV4(x + c) - mv) * sv, dd = CV4(d + c);
-            if (dg) V4(dg + c) += norm * dd;
-            if (db) V4(db + c) += dd;
-            if (din) V4(din + (size_t)n * C + c) += (CV4(g + c) * dd - dmv - norm * dnv) * sv;
+        v8f dmv = splat8(dmean), dnv = splat8(dnn);
+        float *dx = din ? din + (size_t)n * C : NULL;
+        for (c = 0; c + 8 <= C; c += 8) {
+            v8f norm = (CV8(x + c) - mv) * sv, dd = CV8(d + c);
+            if (dg) V8(dg + c) += norm * dd;
+            if (db) V8(db + c) += dd;
+            if (dx) V8(dx + c) += (CV8(g + c) * dd - dmv - norm * dnv) * sv;
         }
         for (; c < C; c++) {
             float norm = (x[c] - m) * s;
@@ -440,10 +453,14 @@ void llc_rope_rows_backward(float *dx, const float *cs, const int *rows, int M, 
 
 /* ---------------- attention ---------------- */
 
+/* A head with no output and no gradient (a skipped one's output is not written). */
 static int head_zeroed(const llc_head_clamp *cl, int h)
 {
-    return cl && (cl[h].kind == LLC_HEAD_ZERO_VALUES || cl[h].kind == LLC_HEAD_ZERO_OUTPUT);
+    return cl && (cl[h].kind == LLC_HEAD_ZERO_VALUES || cl[h].kind == LLC_HEAD_ZERO_OUTPUT ||
+                  cl[h].kind == LLC_HEAD_SKIP);
 }
+
+static int head_skipped(const llc_head_clamp *cl, int h) { return cl && cl[h].kind == LLC_HEAD_SKIP; }
 
 static int head_fixed_pattern(const llc_head_clamp *cl, int h)
 {
@@ -482,8 +499,9 @@ static void softmax_row(float *a, int len, int T)
 }
 
 /* Attention has three implementations with the same results up to rounding:
- *  - "lanes" (below T = LLC_ATTN_GEMM_MIN_T when NH is a multiple of 8 or
- *    divides 8, and no head is clamped): eight (sequence, head) pairs at
+ *  - "lanes" (below T = LLC_ATTN_GEMM_MIN_T when the heads not skipped
+ *    number a multiple of 8 or divide 8, and none is clamped): eight
+ *    (sequence, head) pairs at
  *    once, one per vector lane (see lanes_fwd). ICL (T=17, NH=8, HS=8): a
  *    4-chain estimate's step took 27% less time than with "small" (min of 5
  *    runs); the sort model (T=21, NH=4, HS=16, two sequences per vector, sums
@@ -722,8 +740,9 @@ static void attn_fwd_small(float *out, float *att, float *scratch, const float *
             const float *q = qkv + (size_t)b * T * D3 + h * HS, *k = q + D, *v = q + 2 * D;
             float *a = att + ((size_t)b * NH + h) * T * T;
             float *o = out + (size_t)b * T * D + h * HS;
-            for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
+            if (head_skipped(cl, h)) continue;
             if (head_zeroed(cl, h)) {
+                for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
                 memset(a, 0, (size_t)T * T * sizeof *a);
                 continue;
             }
@@ -734,8 +753,7 @@ static void attn_fwd_small(float *out, float *att, float *scratch, const float *
                 transpose(kt, T, k, D3, T, HS);
                 for (int i = 0; i < T; i += 4) {
                     int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
-                    for (int r = 0; r < m; r++) memset(a + (size_t)(i + r) * T, 0, (size_t)ncol * sizeof *a);
-                    gemm_rows(a + (size_t)i * T, T, q + (size_t)i * D3, D3, kt, T, m, ncol, HS);
+                    gemm_rows_set(a + (size_t)i * T, T, q + (size_t)i * D3, D3, kt, T, m, ncol, HS);
                 }
                 for (int t = 0; t < T; t++) {
                     int len = causal ? t + 1 : T;
@@ -745,7 +763,7 @@ static void attn_fwd_small(float *out, float *att, float *scratch, const float *
             }
             for (int i = 0; i < T; i += 4) {
                 int m = imin(4, T - i), kmax = (causal && !fixed) ? imin(T, i + 4) : T;
-                gemm_rows(o + (size_t)i * D, D, a + (size_t)i * T, T, v, D3, m, HS, kmax);
+                gemm_rows_set(o + (size_t)i * D, D, a + (size_t)i * T, T, v, D3, m, HS, kmax);
             }
         }
 }
@@ -777,8 +795,7 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
             transpose(vt, T, v, D3, T, HS);
             for (int i = 0; i < T; i += 4) {
                 int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
-                for (int r = 0; r < m; r++) memset(dp + (size_t)(i + r) * T, 0, (size_t)ncol * sizeof *dp);
-                gemm_rows(dp + (size_t)i * T, T, g + (size_t)i * D, D, vt, T, m, ncol, HS);
+                gemm_rows_set(dp + (size_t)i * T, T, g + (size_t)i * D, D, vt, T, m, ncol, HS);
             }
             for (int t = 0; t < T; t++) {
                 const float *ar = a + (size_t)t * T;
@@ -824,6 +841,7 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
             const float *q = qkv + (size_t)b * T * D3 + h * HS, *k = q + D, *v = q + 2 * D;
             float *a = att + ((size_t)b * NH + h) * T * lda;
             float *o = out + (size_t)b * T * D + h * HS;
+            if (head_skipped(cl, h)) continue;
             if (head_zeroed(cl, h)) {
                 memset(a, 0, (size_t)T * lda * sizeof *a);
                 for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
@@ -901,14 +919,15 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
 }
 
 /* ---------------- attention with (sequence, head) pairs in vector lanes ----------------
- * At T < ATTN_GEMM_MIN_T ("lanes"), when NH is a multiple of 8 or divides 8:
+ * At T < ATTN_GEMM_MIN_T ("lanes"), when the NA heads not skipped
+ * (LLC_HEAD_SKIP; NA = NH without) number a multiple of 8 or divide 8:
  * lane l of an 8-wide vector holds the same quantity of one (sequence, head)
  * pair (one score, one probability, one component of q, k, v or their
  * gradients), so every operation fills a vector whatever T and HS are, with
  * no per-head transposes, calls, memsets or padded row tails; at NH = 8,
  * HS = 8, T = 17 the per-(b, h) loops spent most of their time on exactly
- * those. NH a multiple of 8: one sequence and 8 of its heads per vector.
- * NH = 1, 2, 4: every head of 8/NH sequences whose query positions are the
+ * those. NA a multiple of 8: one sequence and 8 of its heads per vector.
+ * NA = 1, 2, 4: every active head of 8/NA sequences whose query positions are the
  * same (all sequences in the full kernels; in the rows kernels, consecutive
  * sequences with the same selected positions); the lanes past the last such
  * sequence repeat the first one's and are dropped (nothing written, their
@@ -917,15 +936,26 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
  * numbers depend only on its own (sequence, head, query row), whatever
  * shares the vector, so the full and the rows kernels agree bit for bit. */
 
-/* Can the lanes kernels run? Forward: no clamp at all; backward: with NH a
- * multiple of 8, a head may be zeroed (no gradient: its lanes of d out are
- * masked to 0); below 8 heads a weight-refined head keeps the per-head loops,
- * which skip the other heads (in lanes most of the work would be masked). */
+/* Can the lanes kernels run? Skipped heads are left out of the lanes. The
+ * others: forward, no clamp; backward, with a multiple of 8 of them, a head
+ * may be zeroed (no gradient: its lanes of d out are masked to 0). A
+ * weight-refined head's passes skip every other head of its layer, so its
+ * (sequence, head) pairs fill the lanes with 8 sequences. */
+static int active_heads(const llc_head_clamp *cl, int NH)
+{
+    int na = 0;
+    for (int h = 0; h < NH; h++) na += !head_skipped(cl, h);
+    return na;
+}
+
 static int lanes_ok(const llc_head_clamp *cl, int NH, int T, int allow_zeroed)
 {
-    if ((NH % LANES && LANES % NH) || T >= ATTN_GEMM_MIN_T) return 0;
+    const int na = active_heads(cl, NH);
+    if (na == 0 || (na % LANES && LANES % na) || T >= ATTN_GEMM_MIN_T) return 0;
     for (int h = 0; cl && h < NH; h++)
-        if (cl[h].kind != LLC_HEAD_FREE && !(allow_zeroed && NH % LANES == 0 && head_zeroed(cl, h))) return 0;
+        if (cl[h].kind != LLC_HEAD_FREE && !head_skipped(cl, h) &&
+            !(allow_zeroed && na % LANES == 0 && head_zeroed(cl, h)))
+            return 0;
     return 1;
 }
 
@@ -958,9 +988,11 @@ static void to_lanes(float *restrict xt, const float *const *x, size_t off, int 
     }
 }
 
-/* The first `live` lanes' blocks += xt lanes, the inverse of to_lanes. */
-static void from_lanes_add(float *const *x, size_t off, int ld, const float *restrict xt, const int *pos, int n,
-                           int HS, int live)
+/* The first `live` lanes' blocks += xt lanes (add = 1) or = xt lanes (add =
+ * 0), the inverse of to_lanes. Called through the two wrappers below. */
+static inline __attribute__((always_inline)) void from_lanes_x(float *const *x, size_t off, int ld,
+                                                               const float *restrict xt, const int *pos, int n,
+                                                               int HS, int live, int add)
 {
     LANE_PTRS(float, p, x, off);
     for (int r = 0; r < n; r++) {
@@ -970,13 +1002,31 @@ static void from_lanes_add(float *const *x, size_t off, int ld, const float *res
             for (int c = 0; c < HS; c += 8) {
                 LOAD8S(a, o + (size_t)c * LANES, LANES);
                 TR8V(a);
-                STORE8P(p, ro + c, a, +=);
+                if (add)
+                    STORE8P(p, ro + c, a, +=);
+                else
+                    STORE8P(p, ro + c, a, =);
             }
             continue;
         }
         for (int l = 0; l < live; l++)
-            for (int i = 0; i < HS; i++) x[l][off + ro + i] += o[(size_t)i * LANES + l];
+            for (int i = 0; i < HS; i++) {
+                float *y = &x[l][off + ro + i];
+                *y = add ? *y + o[(size_t)i * LANES + l] : o[(size_t)i * LANES + l];
+            }
     }
+}
+
+static void from_lanes_add(float *const *x, size_t off, int ld, const float *restrict xt, const int *pos, int n,
+                           int HS, int live)
+{
+    from_lanes_x(x, off, ld, xt, pos, n, HS, live, 1);
+}
+
+static void from_lanes_set(float *const *x, size_t off, int ld, const float *restrict xt, const int *pos, int n,
+                           int HS, int live)
+{
+    from_lanes_x(x, off, ld, xt, pos, n, HS, live, 0);
 }
 
 /* Row r of the group's attention (lanes p[s*8 + l], s < len) to and from the
@@ -1105,8 +1155,7 @@ static void lanes_fwd(const lanes_grp *g, float *scratch, int T, int D, int HS, 
         for (s = 0; s < len; s++) V8(p + s * LANES) = CV8(p + s * LANES) * inv;
         lanes_wsum(ot, p, LANES, vt, len, HS);
         const size_t orow = (size_t)r * D;
-        for (int l = 0; l < g->live; l++) memset(g->o[l] + orow, 0, (size_t)HS * sizeof(float));
-        from_lanes_add(g->o, orow, 0, ot, NULL, 1, HS, g->live);
+        from_lanes_set(g->o, orow, 0, ot, NULL, 1, HS, g->live);
         att_from_lanes(g->a, r * g->ars, p, len, T, g->live);
     }
 }
@@ -1187,7 +1236,8 @@ static void lanes_attention(float *out, float *att, float *dqkv, const float *do
                             int causal)
 {
     const int D = NH * HS, D3 = 3 * D, M = rows ? n : n * T;
-    const int nseq = NH < LANES ? LANES / NH : 1; /* sequences per vector */
+    const int na = active_heads(cl, NH);          /* the heads not skipped */
+    const int nseq = na < LANES ? LANES / na : 1; /* sequences per vector */
     /* head h's att rows: (i0 + r)*NH*T + h*T + s with rows, ((b*NH + h)*T + r)*T + s without */
     const size_t ahs = rows ? (size_t)T : (size_t)T * T, ars = rows ? (size_t)NH * T : (size_t)T;
     int tq[ATTN_GEMM_MIN_T], first[LANES];
@@ -1206,10 +1256,14 @@ static void lanes_attention(float *out, float *att, float *dqkv, const float *do
             first[cnt++] = i1;
             i1 = j1;
         }
-        for (int h0 = 0; h0 < NH; h0 += LANES) {
+        for (int hs = 0; hs < NH;) {
+            int hb[LANES], k = 0; /* the next min(na, 8) active heads */
+            for (; k < LANES && hs < NH; hs++)
+                if (!head_skipped(cl, hs)) hb[k++] = hs;
+            if (k == 0) break;
             lanes_grp g = {.tq = tq, .m = m, .ars = ars};
             for (int l = 0; l < LANES; l++) {
-                const int j = l / (LANES / nseq), h = nseq > 1 ? l % NH : h0 + l;
+                const int j = l / (LANES / nseq), h = hb[nseq > 1 ? l % na : l];
                 const int fi = first[j < cnt ? j : 0]; /* a dropped lane repeats the first sequence */
                 const int b = rows ? rows[fi] / T : fi / T;
                 const size_t a0 = rows ? (size_t)fi * NH * T : (size_t)b * NH * T * T;
@@ -1282,8 +1336,9 @@ void llc_attention_rows_forward(float *out, float *att, float *scratch, const fl
         for (int h = 0; h < NH; h++) {
             float *a = att + ((size_t)i0 * NH + h) * T; /* row r of the group at a + r*lda */
             float *o = out + (size_t)i0 * D + h * HS;
-            for (int r = 0; r < m; r++) memset(o + (size_t)r * D, 0, (size_t)HS * sizeof *o);
+            if (head_skipped(cl, h)) continue;
             if (head_zeroed(cl, h)) {
+                for (int r = 0; r < m; r++) memset(o + (size_t)r * D, 0, (size_t)HS * sizeof *o);
                 for (int r = 0; r < m; r++) memset(a + (size_t)r * lda, 0, (size_t)T * sizeof *a);
                 continue;
             }
@@ -1297,8 +1352,7 @@ void llc_attention_rows_forward(float *out, float *att, float *scratch, const fl
                            (size_t)HS * sizeof *qg);
                 for (int r = 0; r < m; r += 4) {
                     int mb = imin(4, m - r), ncol = causal ? rows[i0 + r + mb - 1] % T + 1 : T;
-                    for (int k = 0; k < mb; k++) memset(a + (size_t)(r + k) * lda, 0, (size_t)ncol * sizeof *a);
-                    gemm_rows(a + (size_t)r * lda, lda, qg + (size_t)r * HS, HS, kt, T, mb, ncol, HS);
+                    gemm_rows_set(a + (size_t)r * lda, lda, qg + (size_t)r * HS, HS, kt, T, mb, ncol, HS);
                 }
                 for (int r = 0; r < m; r++) {
                     int len = causal ? rows[i0 + r] % T + 1 : T;
@@ -1308,7 +1362,8 @@ void llc_attention_rows_forward(float *out, float *att, float *scratch, const fl
             }
             for (int r = 0; r < m; r += 4) {
                 int mb = imin(4, m - r), kmax = (causal && !fixed) ? rows[i0 + r + mb - 1] % T + 1 : T;
-                gemm_rows(o + (size_t)r * D, D, a + (size_t)r * lda, lda, base + 2 * D + h * HS, D3, mb, HS, kmax);
+                gemm_rows_set(o + (size_t)r * D, D, a + (size_t)r * lda, lda, base + 2 * D + h * HS, D3, mb, HS,
+                              kmax);
             }
         }
     }
@@ -1351,17 +1406,15 @@ void llc_attention_rows_backward(float *dqkv, float *scratch, const float *dout,
             transpose(vt, T, v, D3, kend, HS);
             for (int r = 0; r < m; r += 4) {
                 int mb = imin(4, m - r), ncol = causal ? rows[i0 + r + mb - 1] % T + 1 : T;
-                for (int j = 0; j < mb; j++) memset(dp + (size_t)(r + j) * T, 0, (size_t)ncol * sizeof *dp);
-                gemm_rows(dp + (size_t)r * T, T, g + (size_t)r * D, D, vt, T, mb, ncol, HS);
+                gemm_rows_set(dp + (size_t)r * T, T, g + (size_t)r * D, D, vt, T, mb, ncol, HS);
             }
             for (int r = 0; r < m; r++)
                 softmax_backward_row(dp + (size_t)r * T, a + (size_t)r * lda, causal ? rows[i0 + r] % T + 1 : T, T,
                                      scale);
             /* dQ (m, HS) = dP · K, added to the queries' rows */
-            memset(dqg, 0, (size_t)m * HS * sizeof *dqg);
             for (int r = 0; r < m; r += 4) {
                 int mb = imin(4, m - r), kmax = causal ? rows[i0 + r + mb - 1] % T + 1 : T;
-                gemm_rows(dqg + (size_t)r * HS, HS, dp + (size_t)r * T, T, k, D3, mb, HS, kmax);
+                gemm_rows_set(dqg + (size_t)r * HS, HS, dp + (size_t)r * T, T, k, D3, mb, HS, kmax);
             }
             for (int r = 0; r < m; r++) {
                 const int t = rows[i0 + r] % T;
@@ -1487,7 +1540,10 @@ void llc_crossentropy_backward(float *dlogits, double dloss, const float *probs,
         float c = (float)(dloss * m / wsum);
         const float *p = probs + (size_t)n * V;
         float *d = dlogits + (size_t)n * V;
-        for (int v = 0; v < V; v++) d[v] += c * p[v];
+        const v8f cv = splat8(c);
+        int v = 0;
+        for (; v + 8 <= V; v += 8) V8(d + v) += cv * CV8(p + v);
+        for (; v < V; v++) d[v] += c * p[v];
         d[targets[n]] -= c;
     }
 }

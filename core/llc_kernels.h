@@ -26,6 +26,8 @@
 
 /* y[0..n) += x[0..n) (residual connections). */
 void llc_add(float *y, const float *x, size_t n);
+/* x[r*ld + j] = 0 for r < rows, j < cols (no call per row). */
+void llc_zero_cols(float *x, size_t ld, int rows, int cols);
 
 /* ---- linear ----
  * Out-major weight (OC, IC), as nn.Linear: out = in · Wᵀ + b. b may be NULL. */
@@ -150,7 +152,10 @@ typedef enum {
     LLC_HEAD_PATTERN,     /* att[t, s] = pattern[t*ld + s] (top-left T x T block) */
     LLC_HEAD_PREV,        /* att[t, max(t-1, 0)] = 1 */
     LLC_HEAD_ZERO_VALUES, /* v := 0 */
-    LLC_HEAD_ZERO_OUTPUT  /* head output := 0 */
+    LLC_HEAD_ZERO_OUTPUT, /* head output := 0 */
+    LLC_HEAD_SKIP         /* not computed: the head's out columns and att rows are left as
+                           * they were (for callers that read only the other heads), no
+                           * gradient to its Q, K, V */
 } llc_head_clamp_kind;
 
 typedef struct {

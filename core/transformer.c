@@ -821,7 +821,7 @@ static void qkv_rows_backward(const tf_impl *im, const tf_layer_off *o, tf_ws *w
 }
 
 /* nd->hcl <- the clamps of layer l, with the heads the group does not need
- * zeroed (the kernels skip them). */
+ * skipped (the kernels neither compute nor write them). */
 static void need_clamps(const tf_impl *im, const tf_need *nd, int l)
 {
     const int NH = im->c.n_heads;
@@ -829,7 +829,7 @@ static void need_clamps(const tf_impl *im, const tf_need *nd, int l)
     const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
     for (int h = 0; h < NH; h++) {
         nd->hcl[h] = cl ? cl[h] : (llc_head_clamp){.kind = LLC_HEAD_FREE};
-        if (!hn[h]) nd->hcl[h].kind = LLC_HEAD_ZERO_OUTPUT;
+        if (!hn[h]) nd->hcl[h].kind = LLC_HEAD_SKIP;
     }
 }
 
@@ -908,11 +908,9 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
     if (nd->o_b[l]) llc_linear_im_backward(NULL, NULL, grad + o->o_b, ws->dres, lb->atty, w + o->o_w, rows, D, C);
     /* the attention backward adds into the needed heads' columns (the other
      * heads' are not read: stale, or sums of zeros from the lanes kernel) */
-    for (int n = 0; n < N; n++)
-        for (int h = 0; h < NH; h++)
-            if (hn[h])
-                for (int k = 0; k < 3; k++)
-                    memset(ws->dqkv + (size_t)n * D3 + (size_t)k * D + (size_t)h * HS, 0, (size_t)HS * sizeof(float));
+    for (int h = 0; h < NH; h++)
+        if (hn[h])
+            for (int k = 0; k < 3; k++) llc_zero_cols(ws->dqkv + (size_t)k * D + (size_t)h * HS, D3, N, HS);
     if (sel)
         llc_attention_rows_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, sel, nd->hcl, M, T, NH, HS,
                                     c->causal);
@@ -932,12 +930,8 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
             const float *d = q ? ws->datty + h * HS : ws->dqkv + col;
             const float *in = q ? ws->lnsel : ws->ln1_rec ? ws->ln1_rec : lb->ln1;
             const int ld = q ? D : D3, n_rows = q ? M : N;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, n_rows, 1.0f, d, ld, in, C, 1.0f,
-                        grad + o->qkv_w + col * C, C);
-            if (o->qkv_b == NONE) continue;
-            float *gb = grad + o->qkv_b + col;
-            for (int n = 0; n < n_rows; n++)
-                for (int j = 0; j < HS; j++) gb[j] += d[(size_t)n * ld + j];
+            llc_linear_ld_backward(NULL, grad + o->qkv_w + col * C, o->qkv_b == NONE ? NULL : grad + o->qkv_b + col,
+                                   d, ld, in, NULL, n_rows, C, HS);
         }
     }
 }

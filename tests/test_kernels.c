@@ -507,6 +507,59 @@ static void test_attention(int B, int T, int NH, int HS, int causal, llc_head_cl
     free(c.qkv), free(c.gout), free(c.out);
 }
 
+/* LLC_HEAD_SKIP on every head but `keep` (a weight-refined head's passes):
+ * the kept head's output and Q, K, V gradients are those of the unclamped
+ * kernels (full and at selected rows), and the skipped heads' out columns
+ * and dqkv columns are not touched (a sentinel stays). */
+static void test_attention_skip(int B, int T, int NH, int HS, int causal, int keep)
+{
+    const int D = NH * HS, D3 = 3 * D;
+    const size_t nq = (size_t)B * T * D3, no = (size_t)B * T * D;
+    float *qkv = fnew(nq), *gout = fnew(no), *scratch = fnew(llc_attention_scratch_size(T, HS));
+    float *out0 = fnew(no), *out1 = fnew(no), *att0 = fnew(llc_attention_att_size(B, NH, T));
+    float *att1 = fnew(llc_attention_att_size(B, NH, T)), *d0 = fnew(nq), *d1 = fnew(nq);
+    llc_head_clamp cl[32];
+    for (int h = 0; h < NH; h++) cl[h] = (llc_head_clamp){.kind = h == keep ? LLC_HEAD_FREE : LLC_HEAD_SKIP};
+    frand(qkv, nq, 1.5), frand(gout, no, 1);
+    int *rows = malloc(sizeof(int) * (size_t)B * T), M = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = T / 2; t < T; t++) rows[M++] = b * T + t;
+    for (int pass = 0; pass < 2; pass++) { /* 0: every row, 1: the rows of the second half */
+        const int R = pass ? M : B * T;
+        float *go = gout; /* pass 1: d out at the M rows, compact */
+        ffill(out1, no, 77.0f), ffill(d0, nq, PREFILL), ffill(d1, nq, PREFILL);
+        if (pass) {
+            llc_attention_rows_forward(out0, att0, scratch, qkv, rows, NULL, M, T, NH, HS, causal);
+            llc_attention_rows_forward(out1, att1, scratch, qkv, rows, cl, M, T, NH, HS, causal);
+            llc_attention_rows_backward(d0, scratch, go, att0, qkv, rows, NULL, M, T, NH, HS, causal);
+            llc_attention_rows_backward(d1, scratch, go, att1, qkv, rows, cl, M, T, NH, HS, causal);
+        } else {
+            llc_attention_forward(out0, att0, scratch, qkv, NULL, B, T, NH, HS, causal);
+            llc_attention_forward(out1, att1, scratch, qkv, cl, B, T, NH, HS, causal);
+            llc_attention_backward(d0, scratch, go, att0, qkv, NULL, B, T, NH, HS, causal);
+            llc_attention_backward(d1, scratch, go, att1, qkv, cl, B, T, NH, HS, causal);
+        }
+        double fe = 0, be = 0;
+        int kept = 1;
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < D; j++) {
+                const size_t i = (size_t)r * D + j;
+                if (j / HS == keep) fe = fmax(fe, fabs(out1[i] - out0[i]));
+                else kept &= out1[i] == 77.0f;
+            }
+        for (size_t i = 0; i < nq; i++) {
+            if ((int)(i % D3 % D) / HS == keep) be = fmax(be, fabs(d1[i] - d0[i]));
+            else kept &= d1[i] == PREFILL;
+        }
+        CHECK(fe < 1e-6 && be < 1e-5 && kept,
+              "attention%s B=%d T=%d NH=%d HS=%d %s, heads but %d skipped: head %d as unclamped (max diff %.2g, "
+              "%.2g), the others' out and dqkv untouched",
+              pass ? " at rows" : "", B, T, NH, HS, causal ? "causal" : "full", keep, keep, fe, be);
+    }
+    free(rows), free(qkv), free(gout), free(scratch), free(out0), free(out1), free(att0), free(att1), free(d0),
+        free(d1);
+}
+
 /* The scratch sized for n_ctx >= LLC_ATTN_GEMM_MIN_T serves a shorter batch
  * that takes the lanes kernels: a sentinel after the given size stays. */
 static void test_attention_scratch_short_batch(void)
@@ -715,6 +768,13 @@ int main(void)
     for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++) {
         test_attention(2, 6, 2, 3, 1, (llc_head_clamp_kind)k);
         test_attention(2, 6, 2, 3, 0, (llc_head_clamp_kind)k);
+    }
+    /* skipped heads: the sort shape (per-head loops), 8 heads (backward in
+     * lanes, masked), tiled */
+    for (int causal = 0; causal < 2; causal++) {
+        test_attention_skip(3, 21, 4, 16, causal, 2);
+        test_attention_skip(3, 17, 8, 8, causal, 5);
+        test_attention_skip(2, LLC_ATTN_GEMM_MIN_T + 3, 2, 8, causal, 1);
     }
     test_attention_scratch_short_batch();
     test_pool(0);
