@@ -31,6 +31,11 @@ typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 
 static inline v4f splat(float a) { return (v4f){a, a, a, a}; }
 static inline __attribute__((always_inline)) v8f splat8(float a) { return (v8f){a, a, a, a, a, a, a, a}; }
+/* In the body of a short copy or fill loop (a row of a few vectors): GCC
+ * would turn the loop into a memcpy / memset call per row, which costs more
+ * than the copy. An empty asm statement emits nothing but keeps the loop. */
+#define NO_LIBCALL() __asm__("")
+
 static inline float hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 typedef int v8i __attribute__((vector_size(32), aligned(4), may_alias));
@@ -148,12 +153,13 @@ void llc_add(float *y, const float *x, size_t n)
 
 void llc_zero_cols(float *x, size_t ld, int rows, int cols)
 {
-    v8f z = splat8(0.0f);
-    __asm__("" : "+m"(z)); /* hides that z is 0: GCC would make each row a memset call */
     for (int r = 0; r < rows; r++) {
         float *y = x + (size_t)r * ld;
         int j = 0;
-        for (; j + 8 <= cols; j += 8) V8(y + j) = z;
+        for (; j + 8 <= cols; j += 8) {
+            V8(y + j) = splat8(0.0f);
+            NO_LIBCALL();
+        }
         for (; j < cols; j++) y[j] = 0.0f;
     }
 }
@@ -825,6 +831,14 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
  * (gemm_cols) with no T x T transpose. */
 static void head_gather(float *restrict dst, const float *restrict src, int ld, int T, int HS)
 {
+    if (HS % 8 == 0) {
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < HS; i += 8) {
+                V8(dst + (size_t)t * HS + i) = CV8(src + (size_t)t * ld + i);
+                NO_LIBCALL();
+            }
+        return;
+    }
     for (int t = 0; t < T; t++)
         for (int i = 0; i < HS; i++) dst[(size_t)t * HS + i] = src[(size_t)t * ld + i];
 }
