@@ -556,11 +556,11 @@ size_t llc_attention_scratch_size(int T, int HS)
     return lanes > n ? lanes : n;
 }
 
-#define ST(c, x) (acc ? ((c) += (x)) : ((c) = (x)))
+#define ST(c, x) (acc > 0 ? ((c) += (x)) : acc < 0 ? ((c) -= (x)) : ((c) = (x)))
 /* C (M, N) (+)= A (M, K) · B (K, N) for M <= 4 rows: A's element (r, k) is
  * A[r * ars + k * aks], so (ars, aks) = (lda, 1) reads A by rows and
  * (1, lda) reads the columns of a (K, M) matrix: Aᵀ · B with no transpose.
- * acc = 0 stores C instead of adding to it. Row strides ldb, ldc. Blocks of
+ * acc = 0 stores C instead of adding to it, acc = -1 subtracts from it. Row strides ldb, ldc. Blocks of
  * 4 rows x 16 columns stay in registers across the k loop. Called through
  * the wrappers below, with constant aks and acc. */
 static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C, int ldc, const float *restrict A,
@@ -666,6 +666,22 @@ static void gemm_cols(float *restrict C, int ldc, const float *restrict A, int l
     gemm_rows_x(C, ldc, A, 1, (size_t)lda, B, ldb, M, N, K, 1);
 }
 
+/* The register blocks above over any number of rows (llc_kernels.h). */
+void llc_gemm_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, int acc)
+{
+    for (int i = 0; i < M; i += 4) {
+        const int m = imin(4, M - i);
+        float *c = C + (size_t)i * ldc;
+        const float *a = A + (size_t)i * lda;
+        if (acc > 0)
+            gemm_rows_x(c, ldc, a, (size_t)lda, 1, B, ldb, m, N, K, 1);
+        else if (acc < 0)
+            gemm_rows_x(c, ldc, a, (size_t)lda, 1, B, ldb, m, N, K, -1);
+        else
+            gemm_rows_x(c, ldc, a, (size_t)lda, 1, B, ldb, m, N, K, 0);
+    }
+}
+
 /* Transpose the 8 x 8 block held in the vectors x0..x7 (row i in xi) in
  * place: unpack, 2x2-block shuffle, 128-bit halves, three rounds of eight
  * shuffles in registers. */
@@ -723,7 +739,7 @@ static void gemm_cols(float *restrict C, int ldc, const float *restrict A, int l
 
 /* xt (cols, rows) = x (rows, cols) with row strides ldx, ldt: 8 x 8 blocks
  * in registers, the edges element by element. */
-static void transpose(float *restrict xt, int ldt, const float *restrict x, int ldx, int rows, int cols)
+void llc_transpose(float *restrict xt, int ldt, const float *restrict x, int ldx, int rows, int cols)
 {
     const int r8 = rows & ~7, c8 = cols & ~7;
     for (int r = 0; r < r8; r += 8)
@@ -756,7 +772,7 @@ static void attn_fwd_small(float *out, float *att, float *scratch, const float *
             if (fixed) {
                 for (int t = 0; t < T; t++) clamp_row(a + (size_t)t * T, &cl[h], t, T);
             } else {
-                transpose(kt, T, k, D3, T, HS);
+                llc_transpose(kt, T, k, D3, T, HS);
                 for (int i = 0; i < T; i += 4) {
                     int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
                     gemm_rows_set(a + (size_t)i * T, T, q + (size_t)i * D3, D3, kt, T, m, ncol, HS);
@@ -791,14 +807,14 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
             const float *a = att + ((size_t)b * NH + h) * T * T;
             const float *g = dout + (size_t)b * T * D + h * HS;
             /* dV += attᵀ · dO; row s of attᵀ is zero before column s when masked */
-            transpose(tr, T, a, T, T, T);
+            llc_transpose(tr, T, a, T, T, T);
             for (int i = 0; i < T; i += 4) {
                 int m = imin(4, T - i), k0 = masked ? i : 0;
                 gemm_rows(dv + (size_t)i * D3, D3, tr + (size_t)i * T + k0, T, g + (size_t)k0 * D, D, m, HS, T - k0);
             }
             if (fixed) continue;
             /* dA = dO · Vᵀ on the unmasked blocks, then the softmax backward */
-            transpose(vt, T, v, D3, T, HS);
+            llc_transpose(vt, T, v, D3, T, HS);
             for (int i = 0; i < T; i += 4) {
                 int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
                 gemm_rows_set(dp + (size_t)i * T, T, g + (size_t)i * D, D, vt, T, m, ncol, HS);
@@ -814,7 +830,7 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
                 int m = imin(4, T - i), kmax = causal ? imin(T, i + 4) : T;
                 gemm_rows(dq + (size_t)i * D3, D3, dp + (size_t)i * T, T, k, D3, m, HS, kmax);
             }
-            transpose(tr, T, dp, T, T, T);
+            llc_transpose(tr, T, dp, T, T, T);
             for (int i = 0; i < T; i += 4) {
                 int m = imin(4, T - i), k0 = causal ? i : 0;
                 gemm_rows(dk + (size_t)i * D3, D3, tr + (size_t)i * T + k0, T, q + (size_t)k0 * D3, D3, m, HS, T - k0);
@@ -882,7 +898,7 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
             if (fixed) {
                 for (int t = 0; t < T; t++) clamp_row(a + (size_t)t * lda, &cl[h], t, T);
             } else {
-                transpose(kt, ldt, k, D3, T, HS);
+                llc_transpose(kt, ldt, k, D3, T, HS);
                 rows_times_panels(a, lda, q, D3, kt, ldt, T, HS, causal);
                 for (int t = 0; t < T; t++) {
                     const int len = causal ? t + 1 : T;
@@ -924,7 +940,7 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
             }
             if (fixed) continue;
             /* dA = dO · Vᵀ on the unmasked blocks, then the softmax backward */
-            transpose(vt, ldt, v, D3, T, HS);
+            llc_transpose(vt, ldt, v, D3, T, HS);
             rows_times_panels(ds, ldt, gc, HS, vt, ldt, T, HS, causal);
             for (int t = 0; t < T; t++)
                 softmax_backward_row(ds + (size_t)t * ldt, a + (size_t)t * lda, causal ? t + 1 : T, T, scale);
@@ -1371,7 +1387,7 @@ void llc_attention_rows_forward(float *out, float *att, float *scratch, const fl
             if (fixed) {
                 for (int r = 0; r < m; r++) clamp_row(a + (size_t)r * lda, &cl[h], rows[i0 + r] % T, T);
             } else {
-                transpose(kt, T, base + D + h * HS, D3, T, HS);
+                llc_transpose(kt, T, base + D + h * HS, D3, T, HS);
                 for (int r = 0; r < m; r++)
                     memcpy(qg + (size_t)r * HS, base + (size_t)(rows[i0 + r] % T) * D3 + h * HS,
                            (size_t)HS * sizeof *qg);
@@ -1423,12 +1439,12 @@ void llc_attention_rows_backward(float *dqkv, float *scratch, const float *dout,
             float *dk = dbase + D + h * HS, *dv = dbase + 2 * D + h * HS;
             /* dV (T, HS) += attᵀ (T, m) · dO (m, HS) */
             int send = fixed ? T : kend;
-            transpose(tr, m, a, lda, m, send);
+            llc_transpose(tr, m, a, lda, m, send);
             for (int s = 0; s < send; s += 4)
                 gemm_rows(dv + (size_t)s * D3, D3, tr + (size_t)s * m, m, g, D, imin(4, send - s), HS, m);
             if (fixed) continue;
             /* dA (m, T) = dO · Vᵀ, then the softmax backward row by row */
-            transpose(vt, T, v, D3, kend, HS);
+            llc_transpose(vt, T, v, D3, kend, HS);
             for (int r = 0; r < m; r += 4) {
                 int mb = imin(4, m - r), ncol = causal ? rows[i0 + r + mb - 1] % T + 1 : T;
                 gemm_rows_set(dp + (size_t)r * T, T, g + (size_t)r * D, D, vt, T, mb, ncol, HS);
@@ -1447,7 +1463,7 @@ void llc_attention_rows_backward(float *dqkv, float *scratch, const float *dout,
                 memcpy(qg + (size_t)r * HS, base + (size_t)t * D3 + h * HS, (size_t)HS * sizeof *qg);
             }
             /* dK (T, HS) += dPᵀ (T, m) · Q (m, HS) */
-            transpose(tr, m, dp, T, m, kend);
+            llc_transpose(tr, m, dp, T, m, kend);
             for (int s = 0; s < kend; s += 4)
                 gemm_rows(dk + (size_t)s * D3, D3, tr + (size_t)s * m, m, qg, HS, imin(4, kend - s), HS, m);
         }

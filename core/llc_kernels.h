@@ -28,6 +28,18 @@
 void llc_add(float *y, const float *x, size_t n);
 /* x[r*ld + j] = 0 for r < rows, j < cols (no call per row). */
 void llc_zero_cols(float *x, size_t ld, int rows, int cols);
+/* xt (cols, rows) = x (rows, cols), row strides ldx and ldt. */
+void llc_transpose(float *xt, int ldt, const float *x, int ldx, int rows, int cols);
+
+/* A small product on register blocks of 4 rows x 16 columns, no packing:
+ * C (M, N) = A (M, K) · B (K, N) (acc 0), C += (acc 1) or C -= (acc -1),
+ * row strides ldc, lda, ldb. For a single head's products, where N or K is
+ * the head size: there OpenBLAS's sgemm spends more on packing and calls
+ * than on the product (one core: 672x16x64 27 us against 36, 320x64x16 13
+ * against 20); from about 64 on every side it is as fast or faster, and for
+ * Aᵀ · B with a long sum (a weight gradient) faster (16x64x672: 30 us
+ * against 36). */
+void llc_gemm_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, int acc);
 
 /* ---- linear ----
  * Out-major weight (OC, IC), as nn.Linear: out = in · Wᵀ + b. b may be NULL. */

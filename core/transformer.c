@@ -127,6 +127,7 @@ typedef struct {
     float *dfcg, *dfch; /* (N, d_mlp) */
     float *dposproj;  /* (n_ctx, 2D) */
     float *scratch;   /* (llc_attention_scratch_size(n_ctx, HS)) attention scratch */
+    float *wt;        /* (C, HS) one head's rows of a weight, transposed */
     float *dhsel, *dfin; /* (R, C) */
     float *lnsel, *dlnsel; /* (R, C) top layer, Q at the scored rows only: its norm output there, and d of it */
     float *dlogits;   /* (R, n_out) */
@@ -471,6 +472,7 @@ static size_t ws_layout(const tf_impl *im, tf_ws *ws, float *base, int max_B)
     }
     TAKE(ws->dposproj, T * 2 * D);
     TAKE(ws->scratch, llc_attention_scratch_size(c->n_ctx, c->d_head));
+    TAKE(ws->wt, C * (size_t)c->d_head);
     TAKE(ws->dhsel, NR * C);
     TAKE(ws->dfin, NR * C);
     TAKE(ws->dlogits, NR * V);
@@ -719,6 +721,18 @@ static void rows_scatter(float *dst, int ldd, const float *src, int lds, const i
     for (int i = 0; i < M; i++) memcpy(dst + (size_t)sel[i] * ldd, src + (size_t)i * lds, (size_t)n * sizeof *dst);
 }
 
+/* out (N rows ld apart, HS columns) = in (N, C) · Wᵀ + b for the HS rows of
+ * one head in an out-major weight w (HS, C): llc_gemm_nn on Wᵀ (ws->wt), as
+ * a head's thin products are faster there than in OpenBLAS. */
+static void head_linear_forward(tf_ws *ws, float *out, int ld, const float *in, const float *w, const float *b, int N,
+                                int C, int HS)
+{
+    llc_transpose(ws->wt, HS, w, C, HS, C);
+    llc_gemm_nn(out, ld, in, C, ws->wt, HS, N, HS, C, 0);
+    if (b)
+        for (int n = 0; n < N; n++) llc_add(out + (size_t)n * ld, b, (size_t)HS);
+}
+
 /* Q columns [q0, q0 + nq) (whole heads) at the M scored rows, from their
  * gathered norm output ws->lnsel: into the same columns of ws->datty (free
  * until the backward), rotated by the rows' positions, and put in their rows
@@ -729,7 +743,10 @@ static void q_rows_forward(const tf_impl *im, const tf_layer_off *o, tf_ws *ws, 
     const int C = im->c.d_model, HS = im->c.d_head, D = im->c.n_heads * HS;
     const float *b = opt(w, o->qkv_b);
     float *q = ws->datty + q0;
-    llc_linear_ld_forward(q, D, ws->lnsel, w + o->qkv_w + (size_t)q0 * C, b ? b + q0 : NULL, M, C, nq);
+    if (nq == HS && nq < D) /* one head */
+        head_linear_forward(ws, q, D, ws->lnsel, w + o->qkv_w + (size_t)q0 * C, b ? b + q0 : NULL, M, C, HS);
+    else
+        llc_linear_ld_forward(q, D, ws->lnsel, w + o->qkv_w + (size_t)q0 * C, b ? b + q0 : NULL, M, C, nq);
     if (im->c.pos == LLC_POS_ROPE) llc_rope_rows_forward(q, im->rope_cs, sel, M, T, nq / HS, HS, D);
     rows_scatter(qkv + q0, 3 * D, q, D, sel, M, nq);
 }
@@ -859,7 +876,7 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
         if (!hn[h]) continue;
         for (int k = sel ? 1 : 0; k < 3; k++) { /* K, V (and Q without sel) at every row */
             const size_t col = (size_t)k * D + (size_t)h * HS;
-            llc_linear_ld_forward(lb->qkv + col, D3, ln1, w + o->qkv_w + col * C, bq ? bq + col : NULL, N, C, HS);
+            head_linear_forward(ws, lb->qkv + col, D3, ln1, w + o->qkv_w + col * C, bq ? bq + col : NULL, N, C, HS);
             if (c->pos == LLC_POS_ROPE && k < 2) llc_rope_forward(lb->qkv + col, im->rope_cs, N, T, 1, HS, D3);
         }
         if (sel) q_rows_forward(im, o, ws, lb->qkv, w, T, sel, M, h * HS, HS);
@@ -874,18 +891,18 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
         const size_t ow = o->o_w + (size_t)h * HS * C; /* head h's rows of the in-major O */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, C, HS, -1.0f, atty0 + h * HS, D, bs->w0 + ow, C,
-                    1.0f, lb->mid, C);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, C, HS, 1.0f, lb->atty + h * HS, D, w + ow, C, 1.0f,
-                    lb->mid, C);
+        llc_gemm_nn(lb->mid, C, atty0 + h * HS, D, bs->w0 + ow, C, R, C, HS, -1);
+        llc_gemm_nn(lb->mid, C, lb->atty + h * HS, D, w + ow, C, R, C, HS, 1);
     }
     if (c->d_mlp > 0) mlp_forward(im, o, lb, w, R);
 }
 
 /* layer_backward of the lowest needed layer when the target holds only some
  * of its heads (a weight-refined head): the O, attention and Q/K/V weight
- * gradients of those heads alone, nothing for the layers below. (cblas_sgemm
- * is declared here by GSL's gsl_cblas.h, the standard CBLAS prototypes, and
+ * gradients of those heads alone, nothing for the layers below. Its thin
+ * products with an output of the head size run in llc_gemm_nn; the weight
+ * gradients (Aᵀ · B, a long sum) are faster in OpenBLAS. (cblas_sgemm is
+ * declared here by GSL's gsl_cblas.h, the standard CBLAS prototypes, and
  * links to OpenBLAS.) */
 static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb, const float *w, float *grad,
                           int B, int T, const int *sel, int M)
@@ -900,8 +917,8 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
         /* datty[:, h] = dres · W_o[h]ᵀ ; dW_o[h] += atty[:, h]ᵀ · dres (in-major O: head h's rows) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, HS, C, 1.0f, ws->dres, C,
-                    w + o->o_w + (size_t)h * HS * C, C, 0.0f, ws->datty + h * HS, D);
+        llc_transpose(ws->wt, HS, w + o->o_w + (size_t)h * HS * C, C, HS, C);
+        llc_gemm_nn(ws->datty + h * HS, D, ws->dres, C, ws->wt, HS, rows, HS, C, 0);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, rows, 1.0f, lb->atty + h * HS, D, ws->dres, C,
                     1.0f, grad + o->o_w + (size_t)h * HS * C, C);
     }

@@ -560,6 +560,33 @@ static void test_attention_skip(int B, int T, int NH, int HS, int causal, int ke
         free(d1);
 }
 
+/* llc_gemm_nn against a double-precision product: row blocks of 4 with a
+ * remainder, 16-, 8-, 4-column blocks and single columns, strides wider than
+ * the matrices, and each of =, += and -= (C prefilled). */
+static void test_gemm_nn(int M, int N, int K)
+{
+    const int lda = K + 3, ldb = N + 5, ldc = N + 2;
+    float *A = fnew((size_t)M * lda), *B = fnew((size_t)K * ldb), *Cm = fnew((size_t)M * ldc);
+    frand(A, (size_t)M * lda, 1), frand(B, (size_t)K * ldb, 1);
+    for (int acc = -1; acc <= 1; acc++) {
+        ffill(Cm, (size_t)M * ldc, PREFILL);
+        llc_gemm_nn(Cm, ldc, A, lda, B, ldb, M, N, K, acc);
+        double err = 0, pad = 0;
+        for (int i = 0; i < M; i++) {
+            for (int j = 0; j < N; j++) {
+                double x = 0;
+                for (int k = 0; k < K; k++) x += (double)A[(size_t)i * lda + k] * B[(size_t)k * ldb + j];
+                const double want = acc == 0 ? x : PREFILL + acc * x;
+                err = fmax(err, fabs(Cm[(size_t)i * ldc + j] - want));
+            }
+            for (int j = N; j < ldc; j++) pad = fmax(pad, fabs(Cm[(size_t)i * ldc + j] - PREFILL));
+        }
+        CHECK(err < 1e-5 * (K + 1) && pad == 0, "gemm_nn %dx%dx%d acc %d: max error %.2g, past N untouched", M, N, K,
+              acc, err);
+    }
+    free(A), free(B), free(Cm);
+}
+
 /* The scratch sized for n_ctx >= LLC_ATTN_GEMM_MIN_T serves a shorter batch
  * that takes the lanes kernels: a sentinel after the given size stays. */
 static void test_attention_scratch_short_batch(void)
@@ -777,6 +804,9 @@ int main(void)
         test_attention_skip(2, LLC_ATTN_GEMM_MIN_T + 3, 2, 8, causal, 1);
     }
     test_attention_scratch_short_batch();
+    test_gemm_nn(7, 29, 5);
+    test_gemm_nn(8, 16, 64);
+    test_gemm_nn(13, 64, 16);
     test_pool(0);
     test_pool(1);
     test_crossentropy();
