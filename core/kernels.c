@@ -560,9 +560,10 @@ size_t llc_attention_scratch_size(int T, int HS)
 /* C (M, N) (+)= A (M, K) · B (K, N) for M <= 4 rows: A's element (r, k) is
  * A[r * ars + k * aks], so (ars, aks) = (lda, 1) reads A by rows and
  * (1, lda) reads the columns of a (K, M) matrix: Aᵀ · B with no transpose.
- * acc = 0 stores C instead of adding to it, acc = -1 subtracts from it. Row strides ldb, ldc. Blocks of
- * 4 rows x 16 columns stay in registers across the k loop. Called through
- * the wrappers below, with constant aks and acc. */
+ * acc = 0 stores C instead of adding to it, acc = -1 subtracts from it.
+ * Row strides ldb, ldc. Blocks of 4 rows x 16 columns stay in registers
+ * across the k loop. Called through the wrappers below, with constant aks
+ * and acc. */
 static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C, int ldc, const float *restrict A,
                                                               size_t ars, size_t aks, const float *restrict B,
                                                               int ldb, int M, int N, int K, int acc)
@@ -847,33 +848,8 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
  * (gemm_cols) with no T x T transpose. */
 static void head_gather(float *restrict dst, const float *restrict src, int ld, int T, int HS)
 {
-    if (HS % 8 == 0) {
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < HS; i += 8) {
-                V8(dst + (size_t)t * HS + i) = CV8(src + (size_t)t * ld + i);
-                NO_LIBCALL();
-            }
-        return;
-    }
     for (int t = 0; t < T; t++)
         for (int i = 0; i < HS; i++) dst[(size_t)t * HS + i] = src[(size_t)t * ld + i];
-}
-
-/* C (T, T) = A (T, K) · Bt (K, T) (row strides ldc, lda, ldb), only the
- * blocks of 4 rows x the columns their last row sees when causal: panel by
- * panel of PANEL columns, so that the panel of Bt (K x PANEL) stays in L1
- * while every row block passes (at M's shapes all of Bt is 35 KB, L1 32 KB).
- * Each element is the same sum in the same order as without panels. */
-#define PANEL 64
-static void rows_times_panels(float *C, int ldc, const float *A, int lda, const float *Bt, int ldb, int T, int K,
-                              int causal)
-{
-    for (int j0 = 0; j0 < T; j0 += PANEL)
-        for (int i = causal ? j0 : 0; i < T; i += 4) {
-            const int m = imin(4, T - i), ncol = (causal ? imin(T, i + 4) : T) - j0;
-            gemm_rows_set(C + (size_t)i * ldc + j0, ldc, A + (size_t)i * lda, lda, Bt + j0, ldb, m, imin(ncol, PANEL),
-                          K);
-        }
 }
 
 static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *qkv, const llc_head_clamp *cl, int B,
@@ -899,11 +875,14 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
                 for (int t = 0; t < T; t++) clamp_row(a + (size_t)t * lda, &cl[h], t, T);
             } else {
                 llc_transpose(kt, ldt, k, D3, T, HS);
-                rows_times_panels(a, lda, q, D3, kt, ldt, T, HS, causal);
-                for (int t = 0; t < T; t++) {
-                    const int len = causal ? t + 1 : T;
-                    vscale(a + (size_t)t * lda, scale, len);
-                    softmax_row(a + (size_t)t * lda, len, T);
+                for (int i = 0; i < T; i += 4) {
+                    const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
+                    gemm_rows_set(a + (size_t)i * lda, lda, q + (size_t)i * D3, D3, kt, ldt, m, ncol, HS);
+                    for (int t = i; t < i + m; t++) {
+                        const int len = causal ? t + 1 : T;
+                        vscale(a + (size_t)t * lda, scale, len);
+                        softmax_row(a + (size_t)t * lda, len, T);
+                    }
                 }
             }
             head_gather(vc, v, D3, T, HS);
@@ -941,9 +920,12 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
             if (fixed) continue;
             /* dA = dO · Vᵀ on the unmasked blocks, then the softmax backward */
             llc_transpose(vt, ldt, v, D3, T, HS);
-            rows_times_panels(ds, ldt, gc, HS, vt, ldt, T, HS, causal);
-            for (int t = 0; t < T; t++)
-                softmax_backward_row(ds + (size_t)t * ldt, a + (size_t)t * lda, causal ? t + 1 : T, T, scale);
+            for (int i = 0; i < T; i += 4) {
+                const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
+                gemm_rows_set(ds + (size_t)i * ldt, ldt, gc + (size_t)i * HS, HS, vt, ldt, m, ncol, HS);
+                for (int t = i; t < i + m; t++)
+                    softmax_backward_row(ds + (size_t)t * ldt, a + (size_t)t * lda, causal ? t + 1 : T, T, scale);
+            }
             /* dQ += dS · K ; dK += dSᵀ · Q */
             head_gather(kc, k, D3, T, HS);
             head_gather(qc, q, D3, T, HS);
