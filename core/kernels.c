@@ -507,8 +507,8 @@ static void softmax_row(float *a, int len, int T)
 /* Attention has three implementations with the same results up to rounding:
  *  - "lanes" (below T = LLC_ATTN_GEMM_MIN_T when the heads not skipped
  *    number a multiple of 8 or divide 8, and none is clamped): eight
- *    (sequence, head) pairs at
- *    once, one per vector lane (see lanes_fwd). ICL (T=17, NH=8, HS=8): a
+ *    (sequence, head) pairs at once, one per vector lane (see lanes_fwd).
+ *    ICL (T=17, NH=8, HS=8): a
  *    4-chain estimate's step took 27% less time than with "small" (min of 5
  *    runs); the sort model (T=21, NH=4, HS=16, two sequences per vector, sums
  *    over keys and rows in registers): a one-thread estimate 16% less (min
@@ -765,7 +765,7 @@ static void attn_fwd_small(float *out, float *att, float *scratch, const float *
             float *o = out + (size_t)b * T * D + h * HS;
             if (head_skipped(cl, h)) continue;
             if (head_zeroed(cl, h)) {
-                for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
+                llc_zero_cols(o, (size_t)D, T, HS);
                 memset(a, 0, (size_t)T * T * sizeof *a);
                 continue;
             }
@@ -867,7 +867,7 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
             if (head_skipped(cl, h)) continue;
             if (head_zeroed(cl, h)) {
                 memset(a, 0, (size_t)T * lda * sizeof *a);
-                for (int t = 0; t < T; t++) memset(o + (size_t)t * D, 0, (size_t)HS * sizeof *o);
+                llc_zero_cols(o, (size_t)D, T, HS);
                 continue;
             }
             const int fixed = head_fixed_pattern(cl, h), masked = causal && !fixed;
@@ -950,8 +950,8 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
  * no per-head transposes, calls, memsets or padded row tails; at NH = 8,
  * HS = 8, T = 17 the per-(b, h) loops spent most of their time on exactly
  * those. NA a multiple of 8: one sequence and 8 of its heads per vector.
- * NA = 1, 2, 4: every active head of 8/NA sequences whose query positions are the
- * same (all sequences in the full kernels; in the rows kernels, consecutive
+ * NA = 1, 2, 4: every active head of 8/NA sequences whose query positions
+ * are the same (all sequences in the full kernels; in the rows kernels, consecutive
  * sequences with the same selected positions); the lanes past the last such
  * sequence repeat the first one's and are dropped (nothing written, their
  * gradients masked to 0). The group's queries, keys and values are gathered
@@ -959,11 +959,7 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
  * numbers depend only on its own (sequence, head, query row), whatever
  * shares the vector, so the full and the rows kernels agree bit for bit. */
 
-/* Can the lanes kernels run? Skipped heads are left out of the lanes. The
- * others: forward, no clamp; backward, with a multiple of 8 of them, a head
- * may be zeroed (no gradient: its lanes of d out are masked to 0). A
- * weight-refined head's passes skip every other head of its layer, so its
- * (sequence, head) pairs fill the lanes with 8 sequences. */
+/* The heads not skipped. */
 static int active_heads(const llc_head_clamp *cl, int NH)
 {
     int na = 0;
@@ -971,6 +967,11 @@ static int active_heads(const llc_head_clamp *cl, int NH)
     return na;
 }
 
+/* Can the lanes kernels run? Skipped heads are left out of the lanes. The
+ * others: forward, no clamp; backward, with a multiple of 8 of them, a head
+ * may be zeroed (no gradient: its lanes of d out are masked to 0). A
+ * weight-refined head's passes skip every other head of its layer, so its
+ * (sequence, head) pairs fill the lanes with 8 sequences. */
 static int lanes_ok(const llc_head_clamp *cl, int NH, int T, int allow_zeroed)
 {
     const int na = active_heads(cl, NH);
@@ -1361,7 +1362,7 @@ void llc_attention_rows_forward(float *out, float *att, float *scratch, const fl
             float *o = out + (size_t)i0 * D + h * HS;
             if (head_skipped(cl, h)) continue;
             if (head_zeroed(cl, h)) {
-                for (int r = 0; r < m; r++) memset(o + (size_t)r * D, 0, (size_t)HS * sizeof *o);
+                llc_zero_cols(o, (size_t)D, m, HS);
                 for (int r = 0; r < m; r++) memset(a + (size_t)r * lda, 0, (size_t)T * sizeof *a);
                 continue;
             }

@@ -857,7 +857,7 @@ static void need_clamps(const tf_impl *im, const tf_need *nd, int l)
  * (sel: the M scored rows of the top layer; NULL: all), their attention, and
  *   mid = mid0 + sum over needed h of (atty_h · W_O[h] - atty0_h · W0_O[h])
  * from the record's mid0 and atty0; then the MLP. The layers above run as
- * usual. The other heads' columns of qkv, att and atty are zero or stale:
+ * usual. The other heads' columns of qkv, att and atty are stale (skipped):
  * head_backward reads only the needed heads'. */
 static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const tf_base *bs, int l, int B, int T,
                             const int *sel, int M)
@@ -924,7 +924,7 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
     }
     if (nd->o_b[l]) llc_linear_im_backward(NULL, NULL, grad + o->o_b, ws->dres, lb->atty, w + o->o_w, rows, D, C);
     /* the attention backward adds into the needed heads' columns (the other
-     * heads' are not read: stale, or sums of zeros from the lanes kernel) */
+     * heads' are skipped by the kernels and not read) */
     for (int h = 0; h < NH; h++)
         if (hn[h])
             for (int k = 0; k < 3; k++) llc_zero_cols(ws->dqkv + (size_t)k * D + (size_t)h * HS, D3, N, HS);
