@@ -525,19 +525,18 @@ static void test_attention_skip(int B, int T, int NH, int HS, int causal, int ke
     for (int b = 0; b < B; b++)
         for (int t = T / 2; t < T; t++) rows[M++] = b * T + t;
     for (int pass = 0; pass < 2; pass++) { /* 0: every row, 1: the rows of the second half */
-        const int R = pass ? M : B * T;
-        float *go = gout; /* pass 1: d out at the M rows, compact */
+        const int R = pass ? M : B * T; /* out rows; pass 1 reads d out's first M rows as the M compact ones */
         ffill(out1, no, 77.0f), ffill(d0, nq, PREFILL), ffill(d1, nq, PREFILL);
         if (pass) {
             llc_attention_rows_forward(out0, att0, scratch, qkv, rows, NULL, M, T, NH, HS, causal);
             llc_attention_rows_forward(out1, att1, scratch, qkv, rows, cl, M, T, NH, HS, causal);
-            llc_attention_rows_backward(d0, scratch, go, att0, qkv, rows, NULL, M, T, NH, HS, causal);
-            llc_attention_rows_backward(d1, scratch, go, att1, qkv, rows, cl, M, T, NH, HS, causal);
+            llc_attention_rows_backward(d0, scratch, gout, att0, qkv, rows, NULL, M, T, NH, HS, causal);
+            llc_attention_rows_backward(d1, scratch, gout, att1, qkv, rows, cl, M, T, NH, HS, causal);
         } else {
             llc_attention_forward(out0, att0, scratch, qkv, NULL, B, T, NH, HS, causal);
             llc_attention_forward(out1, att1, scratch, qkv, cl, B, T, NH, HS, causal);
-            llc_attention_backward(d0, scratch, go, att0, qkv, NULL, B, T, NH, HS, causal);
-            llc_attention_backward(d1, scratch, go, att1, qkv, cl, B, T, NH, HS, causal);
+            llc_attention_backward(d0, scratch, gout, att0, qkv, NULL, B, T, NH, HS, causal);
+            llc_attention_backward(d1, scratch, gout, att1, qkv, cl, B, T, NH, HS, causal);
         }
         double fe = 0, be = 0;
         int kept = 1;
