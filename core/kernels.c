@@ -9,6 +9,9 @@
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 /* ---------------- vector helpers ----------------
  * GCC/Clang vector extension: v4f is one SSE register on x86-64, one NEON
@@ -74,6 +77,11 @@ static inline __attribute__((always_inline)) v8f vmax8(v8f a, v8f b)
     return (v8f)(((v8i)b & gt) | ((v8i)a & ~gt));
 }
 
+typedef int v4i __attribute__((vector_size(16), aligned(4), may_alias));
+
+/* max of x[0..n): eight running maxima, then a tree over the lanes (a chain
+ * of eight scalar compares would be the row's critical path). The maximum is
+ * exact, so the order does not matter. */
 static float vmax(const float *x, int n)
 {
     float mx = -INFINITY;
@@ -81,7 +89,11 @@ static float vmax(const float *x, int n)
     if (n >= 8) {
         v8f m = CV8(x);
         for (i = 8; i + 8 <= n; i += 8) m = vmax8(m, CV8(x + i));
-        for (int k = 0; k < 8; k++) mx = m[k] > mx ? m[k] : mx;
+        v4f lo = {m[0], m[1], m[2], m[3]}, hi = {m[4], m[5], m[6], m[7]};
+        v4i gt = hi > lo;
+        v4f a = (v4f)(((v4i)hi & gt) | ((v4i)lo & ~gt));
+        float a01 = a[1] > a[0] ? a[1] : a[0], a23 = a[3] > a[2] ? a[3] : a[2];
+        mx = a23 > a01 ? a23 : a01;
     }
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     return mx;
@@ -125,13 +137,22 @@ static float exp_shift_sum(float *y, const float *x, float mx, int n)
         V8(y + i) = e;
         acc += e;
     }
-    if (i < n) { /* 1..7 left */
+    if (i < n) { /* 1..7 left, in lanes 0..r-1 */
         int r = n - i;
+#if defined(__AVX2__) /* masked load and store: lane-by-lane filling goes through the stack and stalls */
+        const v8i lane = {0, 1, 2, 3, 4, 5, 6, 7}, in = lane < (v8i){r, r, r, r, r, r, r, r};
+        v8f t = (v8f)_mm256_maskload_ps(x + i, (__m256i)in);
+        t = (v8f)(((v8i)t & in) | ((v8i)splat8(-INFINITY) & ~in));
+        v8f e = vexp8(t - m);
+        acc += e;
+        _mm256_maskstore_ps(y + i, (__m256i)in, (__m256)e);
+#else
         v8f t = splat8(-INFINITY);
         for (int k = 0; k < r; k++) t[k] = x[i + k];
         v8f e = vexp8(t - m);
         acc += e;
         for (int k = 0; k < r; k++) y[i + k] = e[k];
+#endif
     }
     return hsum8(acc);
 }
@@ -164,6 +185,46 @@ void llc_zero_cols(float *x, size_t ld, int rows, int cols)
     }
 }
 
+/* y[0..n) = x[0..n): a row of a few vectors, inline (a memcpy call per row
+ * costs more than the copy). */
+static inline __attribute__((always_inline)) void copy_row(float *y, const float *x, int n)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        V8(y + j) = CV8(x + j);
+        NO_LIBCALL();
+    }
+    for (; j < n; j++) y[j] = x[j];
+}
+
+void llc_gather_rows(float *dst, size_t ldd, const float *src, size_t lds, const int *sel, int M, int n)
+{
+    if (sel && ldd == (size_t)n && lds == (size_t)n) { /* contiguous rows: one memcpy per run of rows */
+        for (int i = 0; i < M;) {
+            int k = i + 1;
+            while (k < M && sel[k] == sel[k - 1] + 1) k++;
+            memcpy(dst + (size_t)i * ldd, src + (size_t)sel[i] * lds, (size_t)(k - i) * n * sizeof *dst);
+            i = k;
+        }
+        return;
+    }
+    for (int i = 0; i < M; i++) copy_row(dst + (size_t)i * ldd, src + (size_t)(sel ? sel[i] : i) * lds, n);
+}
+
+void llc_scatter_rows(float *dst, size_t ldd, const float *src, size_t lds, const int *sel, int M, int n)
+{
+    if (ldd == (size_t)n && lds == (size_t)n) {
+        for (int i = 0; i < M;) {
+            int k = i + 1;
+            while (k < M && sel[k] == sel[k - 1] + 1) k++;
+            memcpy(dst + (size_t)sel[i] * ldd, src + (size_t)i * lds, (size_t)(k - i) * n * sizeof *dst);
+            i = k;
+        }
+        return;
+    }
+    for (int i = 0; i < M; i++) copy_row(dst + (size_t)sel[i] * ldd, src + (size_t)i * lds, n);
+}
+
 /* ---------------- linear ---------------- */
 
 void llc_linear_ld_forward(float *out, int ld, const float *in, const float *w, const float *b, int N, int IC,
@@ -171,7 +232,7 @@ void llc_linear_ld_forward(float *out, int ld, const float *in, const float *w, 
 {
     if (N <= 0) return;
     if (b) {
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * ld, b, (size_t)OC * sizeof *out);
+        llc_gather_rows(out, (size_t)ld, b, 0, NULL, N, OC);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, in, IC, w, IC, b ? 1.0f : 0.0f, out,
                 ld);
@@ -228,7 +289,7 @@ void llc_linear_im_forward(float *out, const float *in, const float *w, const fl
 {
     if (N <= 0) return;
     if (b) {
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, (size_t)OC * sizeof *out);
+        llc_gather_rows(out, (size_t)OC, b, 0, NULL, N, OC);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, IC, 1.0f, in, IC, w, OC, b ? 1.0f : 0.0f, out,
                 OC);
@@ -1534,21 +1595,35 @@ static double mask_sum(const float *mask, int N)
     return s;
 }
 
+/* Rows in blocks: the max and the exponentials of a block's rows first,
+ * then their logs and scalings, so that a row's chain (max, exp, sum, log,
+ * 1/sum) does not wait on the previous one's. Same operations per row as
+ * one row at a time, so the same numbers. */
 void llc_crossentropy_forward(double *loss, float *probs, const float *logits, const int *targets,
                               const float *mask, int N, int V)
 {
+    enum { BLK = 32 };
+    float mxs[BLK], sums[BLK];
+    double lts[BLK];
     double total = 0.0, wsum = mask_sum(mask, N);
-    for (int n = 0; n < N; n++) {
-        float m = mask ? mask[n] : 1.0f;
-        if (m == 0.0f) continue;
-        const float *l = logits + (size_t)n * V;
-        float *p = probs + (size_t)n * V;
-        float mx = vmax(l, V);
-        double lt = (double)l[targets[n]]; /* before p overwrites l when they alias */
-        float sum = exp_shift_sum(p, l, mx, V);
-        double nll = (double)mx + log((double)sum) - lt;
-        vscale(p, 1.0f / sum, V);
-        total += (double)m * nll;
+    for (int n0 = 0; n0 < N; n0 += BLK) {
+        const int nb = N - n0 < BLK ? N - n0 : BLK;
+        for (int j = 0; j < nb; j++) {
+            const int n = n0 + j;
+            if (mask && mask[n] == 0.0f) continue;
+            const float *l = logits + (size_t)n * V;
+            mxs[j] = vmax(l, V);
+            lts[j] = (double)l[targets[n]]; /* before p overwrites l when they alias */
+            sums[j] = exp_shift_sum(probs + (size_t)n * V, l, mxs[j], V);
+        }
+        for (int j = 0; j < nb; j++) {
+            const int n = n0 + j;
+            const float m = mask ? mask[n] : 1.0f;
+            if (m == 0.0f) continue;
+            double nll = (double)mxs[j] + log((double)sums[j]) - lts[j];
+            vscale(probs + (size_t)n * V, 1.0f / sums[j], V);
+            total += (double)m * nll;
+        }
     }
     *loss = wsum != 0.0 ? total / wsum : 0.0;
 }

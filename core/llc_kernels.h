@@ -28,6 +28,13 @@
 void llc_add(float *y, const float *x, size_t n);
 /* x[r*ld + j] = 0 for r < rows, j < cols (no call per row). */
 void llc_zero_cols(float *x, size_t ld, int rows, int cols);
+/* Row i of dst (n floats, rows ldd apart) = row sel[i] of src (lds apart;
+ * row i when sel is NULL; lds 0 repeats one row), i < M. Runs of
+ * consecutive rows of contiguous matrices go in one memcpy, other rows in
+ * an inline vector copy (no call per row). */
+void llc_gather_rows(float *dst, size_t ldd, const float *src, size_t lds, const int *sel, int M, int n);
+/* Row sel[i] of dst = row i of src, i < M (the inverse of llc_gather_rows; sel not NULL). */
+void llc_scatter_rows(float *dst, size_t ldd, const float *src, size_t lds, const int *sel, int M, int n);
 /* xt (cols, rows) = x (rows, cols), row strides ldx and ldt. */
 void llc_transpose(float *xt, int ldt, const float *x, int ldx, int rows, int cols);
 

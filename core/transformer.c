@@ -709,18 +709,6 @@ static int q_at_rows(const tf_impl *im, const int *sel)
     return sel && im->c.pos != LLC_POS_SHORTFORMER;
 }
 
-/* Row i of dst (n floats, rows ldd apart) <- row sel[i] of src (lds apart), i < M. */
-static void rows_gather(float *dst, int ldd, const float *src, int lds, const int *sel, int M, int n)
-{
-    for (int i = 0; i < M; i++) memcpy(dst + (size_t)i * ldd, src + (size_t)sel[i] * lds, (size_t)n * sizeof *dst);
-}
-
-/* Row sel[i] of dst <- row i of src, i < M (the inverse of rows_gather). */
-static void rows_scatter(float *dst, int ldd, const float *src, int lds, const int *sel, int M, int n)
-{
-    for (int i = 0; i < M; i++) memcpy(dst + (size_t)sel[i] * ldd, src + (size_t)i * lds, (size_t)n * sizeof *dst);
-}
-
 /* out (N rows ld apart, HS columns) = in (N, C) · Wᵀ + b for the HS rows of
  * one head in an out-major weight w (HS, C): llc_gemm_nn on Wᵀ (ws->wt), as
  * a head's thin products are faster there than in OpenBLAS. */
@@ -748,7 +736,7 @@ static void q_rows_forward(const tf_impl *im, const tf_layer_off *o, tf_ws *ws, 
     else
         llc_linear_ld_forward(q, D, ws->lnsel, w + o->qkv_w + (size_t)q0 * C, b ? b + q0 : NULL, M, C, nq);
     if (im->c.pos == LLC_POS_ROPE) llc_rope_rows_forward(q, im->rope_cs, sel, M, T, nq / HS, HS, D);
-    rows_scatter(qkv + q0, 3 * D, q, D, sel, M, nq);
+    llc_scatter_rows(qkv + q0, 3 * D, q, D, sel, M, nq);
 }
 
 /* The top layer's Q, K, V under q_at_rows: K, V (with RoPE) at every row of
@@ -760,7 +748,7 @@ static void qkv_rows_forward(const tf_impl *im, const tf_layer_off *o, tf_ws *ws
     const float *b = opt(w, o->qkv_b);
     llc_linear_ld_forward(lb->qkv + D, D3, lb->ln1, w + o->qkv_w + (size_t)D * C, b ? b + D : NULL, N, C, 2 * D);
     if (im->c.pos == LLC_POS_ROPE) llc_rope_forward(lb->qkv + D, im->rope_cs, N, T, NH, HS, D3);
-    rows_gather(ws->lnsel, C, lb->ln1, C, sel, M, C);
+    llc_gather_rows(ws->lnsel, C, lb->ln1, C, sel, M, C);
     q_rows_forward(im, o, ws, lb->qkv, w, T, sel, M, 0, D);
 }
 
@@ -814,7 +802,7 @@ static void layer_forward(const tf_impl *im, int l, tf_ws *ws, const float *w, i
 static void dq_rows_gather(const tf_impl *im, tf_ws *ws, int N, int T, const int *sel, int M)
 {
     const int NH = im->c.n_heads, HS = im->c.d_head, D = NH * HS, D3 = 3 * D;
-    rows_gather(ws->datty, D, ws->dqkv, D3, sel, M, D);
+    llc_gather_rows(ws->datty, D, ws->dqkv, D3, sel, M, D);
     if (im->c.pos == LLC_POS_ROPE) {
         llc_rope_backward(ws->dqkv + D, im->rope_cs, N, T, NH, HS, D3);
         llc_rope_rows_backward(ws->datty, im->rope_cs, sel, M, T, NH, HS, D);
@@ -870,7 +858,7 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
     const float *ln1 = base_floats(bs) + (size_t)l * N * (2 * C + D), *mid0 = ln1 + (size_t)N * C;
     const float *atty0 = mid0 + (size_t)R * C, *bq = opt(w, o->qkv_b);
     ws->ln1_rec = ln1;
-    if (sel) rows_gather(ws->lnsel, C, ln1, C, sel, M, C);
+    if (sel) llc_gather_rows(ws->lnsel, C, ln1, C, sel, M, C);
     const unsigned char *hn = ws->need.heads + (size_t)l * NH;
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
@@ -1080,7 +1068,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     /* ---- final norm, logits, loss at the scored rows ---- */
     const float *hs = h; /* (M, C) */
     if (!top) {
-        rows_gather(ws->hsel, C, h, C, ws->sel, M, C);
+        llc_gather_rows(ws->hsel, C, h, C, ws->sel, M, C);
         hs = ws->hsel;
     }
     const float *fin = hs;

@@ -719,6 +719,82 @@ static void test_crossentropy(void)
     CHECK(loss == 0.0, "crossentropy with an all-zero mask gives loss 0");
 }
 
+/* Several blocks of rows (the forward works in blocks of 32) with a partial
+ * last one, and row lengths with every tail of 1..7 after whole vectors and
+ * none: the loss against double precision, every probability against the
+ * double softmax, masked rows untouched, in place the same numbers. */
+static void test_crossentropy_shapes(int N, int V)
+{
+    float *logits = fnew((size_t)N * V), *probs = fnew((size_t)N * V), *inplace = fnew((size_t)N * V);
+    float *mask = fnew((size_t)N);
+    int *targets = calloc((size_t)N, sizeof *targets);
+    double *dlog = calloc((size_t)N * V, sizeof *dlog);
+    frand(logits, (size_t)N * V, 6);
+    for (int n = 0; n < N; n++) mask[n] = n % 7 == 3 ? 0.0f : 1.0f, targets[n] = (n * 5) % V;
+    f2d(dlog, logits, (size_t)N * V);
+    ce_ctx c = {N, V, targets, mask, dlog};
+    ffill(probs, (size_t)N * V, PREFILL);
+    double loss = 0.0, loss2 = 0.0, perr = 0.0;
+    int kept = 1;
+    llc_crossentropy_forward(&loss, probs, logits, targets, mask, N, V);
+    for (int n = 0; n < N; n++) {
+        const double *l = dlog + (size_t)n * V;
+        double mx = -INFINITY, s = 0.0;
+        for (int v = 0; v < V; v++) mx = fmax(mx, l[v]);
+        for (int v = 0; v < V; v++) s += exp(l[v] - mx);
+        for (int v = 0; v < V; v++) {
+            const float got = probs[(size_t)n * V + v];
+            if (mask[n] == 0.0f) kept = kept && got == PREFILL;
+            else perr = fmax(perr, fabs(got - exp(l[v] - mx) / s) / (exp(l[v] - mx) / s));
+        }
+    }
+    memcpy(inplace, logits, (size_t)N * V * sizeof *inplace);
+    llc_crossentropy_forward(&loss2, inplace, inplace, targets, mask, N, V);
+    int same = loss2 == loss;
+    for (int n = 0; n < N; n++)
+        if (mask[n] != 0.0f) same = same && !memcmp(inplace + (size_t)n * V, probs + (size_t)n * V, (size_t)V * 4);
+    CHECK(fabs(loss - f_ce(&c)) < 1e-6 * (1 + fabs(loss)) && perr < 1e-5 && kept && same,
+          "crossentropy %d rows x %d: loss %.9g (want %.9g), probabilities within %.2g relative, masked rows "
+          "untouched %d, in place the same %d", N, V, loss, f_ce(&c), perr, kept, same);
+    free(logits), free(probs), free(inplace), free(mask), free(targets), free(dlog);
+}
+
+/* llc_gather_rows / llc_scatter_rows: contiguous matrices with runs of
+ * consecutive rows (one memcpy a run), strided rows, sel NULL, and lds 0 (a
+ * bias row repeated); the padding past n and the unselected rows untouched. */
+static void test_rows(int n, int ld)
+{
+    enum { M = 9, R = 24 };
+    const int sel[M] = {0, 1, 2, 5, 6, 10, 11, 12, 23};
+    float *src = fnew((size_t)R * ld), *dst = fnew((size_t)R * ld);
+    frand(src, (size_t)R * ld, 1);
+    ffill(dst, (size_t)R * ld, PREFILL);
+    llc_gather_rows(dst, (size_t)ld, src, (size_t)ld, sel, M, n);
+    int ok = 1;
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < ld; j++)
+            ok = ok && dst[(size_t)i * ld + j] == (i < M && j < n ? src[(size_t)sel[i] * ld + j] : PREFILL);
+    ffill(dst, (size_t)R * ld, PREFILL);
+    llc_scatter_rows(dst, (size_t)ld, src, (size_t)ld, sel, M, n);
+    for (int i = 0, k = 0; i < R; i++) {
+        const int hit = k < M && sel[k] == i;
+        for (int j = 0; j < ld; j++)
+            ok = ok && dst[(size_t)i * ld + j] == (hit && j < n ? src[(size_t)k * ld + j] : PREFILL);
+        k += hit;
+    }
+    ffill(dst, (size_t)R * ld, PREFILL);
+    llc_gather_rows(dst, (size_t)ld, src, 0, NULL, M, n);
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < ld; j++) ok = ok && dst[(size_t)i * ld + j] == (i < M && j < n ? src[j] : PREFILL);
+    ffill(dst, (size_t)R * ld, PREFILL);
+    llc_gather_rows(dst, (size_t)ld, src, (size_t)ld, NULL, M, n);
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < ld; j++)
+            ok = ok && dst[(size_t)i * ld + j] == (i < M && j < n ? src[(size_t)i * ld + j] : PREFILL);
+    CHECK(ok, "gather/scatter rows of %d floats, stride %d: the selected rows copied, nothing else written", n, ld);
+    free(src), free(dst);
+}
+
 /* ---------------- llc_add ---------------- */
 
 static void test_add(void)
@@ -739,6 +815,11 @@ int main(void)
     printf("test_kernels: seed %lu (LLC_TEST_SEED=%lu replays)\n", seed, seed);
     rng = llc_rng_new(seed);
     test_add();
+    for (int ld = 13; ld <= 16; ld += 3) test_rows(13, ld);
+    test_rows(16, 16);
+    test_rows(16, 40);
+    for (int V = 8; V <= 16; V++) test_crossentropy_shapes(70, V);
+    test_crossentropy_shapes(33, 65);
     test_linear(0, 1);
     test_linear(0, 0);
     test_linear(1, 1);
