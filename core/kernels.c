@@ -197,14 +197,20 @@ static inline __attribute__((always_inline)) void copy_row(float *y, const float
     for (; j < n; j++) y[j] = x[j];
 }
 
+/* The end of the run of consecutive rows sel[i], sel[i] + 1, ... starting at i. */
+static int run_end(const int *sel, int i, int M)
+{
+    int k = i + 1;
+    while (k < M && sel[k] == sel[k - 1] + 1) k++;
+    return k;
+}
+
 void llc_gather_rows(float *dst, size_t ldd, const float *src, size_t lds, const int *sel, int M, int n)
 {
     if (sel && ldd == (size_t)n && lds == (size_t)n) { /* contiguous rows: one memcpy per run of rows */
-        for (int i = 0; i < M;) {
-            int k = i + 1;
-            while (k < M && sel[k] == sel[k - 1] + 1) k++;
+        for (int i = 0, k; i < M; i = k) {
+            k = run_end(sel, i, M);
             memcpy(dst + (size_t)i * ldd, src + (size_t)sel[i] * lds, (size_t)(k - i) * n * sizeof *dst);
-            i = k;
         }
         return;
     }
@@ -214,11 +220,9 @@ void llc_gather_rows(float *dst, size_t ldd, const float *src, size_t lds, const
 void llc_scatter_rows(float *dst, size_t ldd, const float *src, size_t lds, const int *sel, int M, int n)
 {
     if (ldd == (size_t)n && lds == (size_t)n) {
-        for (int i = 0; i < M;) {
-            int k = i + 1;
-            while (k < M && sel[k] == sel[k - 1] + 1) k++;
+        for (int i = 0, k; i < M; i = k) {
+            k = run_end(sel, i, M);
             memcpy(dst + (size_t)sel[i] * ldd, src + (size_t)i * lds, (size_t)(k - i) * n * sizeof *dst);
-            i = k;
         }
         return;
     }
