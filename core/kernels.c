@@ -614,7 +614,7 @@ size_t llc_attention_scratch_size(int T, int HS)
      * blocks and the rows' P and dS, (T, T) each, all 8 lanes wide), which
      * runs at any T' <= T below ATTN_GEMM_MIN_T (a batch may be shorter) */
     size_t t = (size_t)T, n = 3 * (size_t)HS * t + 2 * t * t;
-    size_t tiled = 3 * (size_t)HS * t + ((size_t)HS + t) * (size_t)pad_ld(T);
+    size_t tiled = 3 * (size_t)HS * t + ((size_t)HS + t) * (size_t)pad_ld(T) + 4 * t;
     if (tiled > n) n = tiled;
     size_t tl = (size_t)(T < ATTN_GEMM_MIN_T ? T : ATTN_GEMM_MIN_T - 1);
     size_t lanes = LANES * (7 * (size_t)HS * tl + 2 * tl * tl);
@@ -725,11 +725,11 @@ static void gemm_rows_set(float *restrict C, int ldc, const float *restrict A, i
     gemm_rows_x(C, ldc, A, (size_t)lda, 1, B, ldb, M, N, K, 0);
 }
 
-/* C (M, N) += Aᵀ · B (K, N), A (K, M) with row stride lda. */
-static void gemm_cols(float *restrict C, int ldc, const float *restrict A, int lda, const float *restrict B, int ldb,
-                      int M, int N, int K)
+/* C (M, N) += Aᵀ · B (K, N), A (K, M) packed by pack_cols (row stride 4). */
+static void gemm_cols4(float *restrict C, int ldc, const float *restrict pk, const float *restrict B, int ldb, int M,
+                       int N, int K)
 {
-    gemm_rows_x(C, ldc, A, 1, (size_t)lda, B, ldb, M, N, K, 1);
+    gemm_rows_x(C, ldc, pk, 1, 4, B, ldb, M, N, K, 1);
 }
 
 /* The register blocks above over any number of rows (llc_kernels.h). */
@@ -909,12 +909,41 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
  * place, their rows lie 3·D floats apart, which at D = 256 maps every row to
  * the same few L1 sets. Then blocks of 4 query rows in registers
  * (gemm_rows*): a causal block multiplies only the keys its last row sees,
- * and the products with Aᵀ (dV, dK) read the columns of A in place
- * (gemm_cols) with no T x T transpose. */
+ * and the products with Aᵀ (dV, dK) read 4 columns of A (or dS) at a time,
+ * copied into a (T, 4) panel (pack_cols), with no T x T transpose. */
 static void head_gather(float *restrict dst, const float *restrict src, int ld, int T, int HS)
 {
     for (int t = 0; t < T; t++)
         for (int i = 0; i < HS; i++) dst[(size_t)t * HS + i] = src[(size_t)t * ld + i];
+}
+
+/* A masked (causal, not clamped) head's probabilities in the tiled kernels
+ * are stored as a packed lower triangle: the rows of query block t/4 hold
+ * the 4·(t/4 + 1) keys that block's products compute (the diagonal block's
+ * few masked entries are zeros), one block after another. That is half the
+ * memory of T rows of att_ld(T): the forward writes and the backward reads
+ * no zeros beyond the blocks. Row t starts at tri_off(t), its length is
+ * tri_len(t). Other heads keep T rows of att_ld(T). */
+static inline size_t tri_len(int t) { return 4 * (size_t)((t >> 2) + 1); }
+static inline size_t tri_off(int t)
+{
+    const size_t b = (size_t)(t >> 2);
+    return 8 * b * (b + 1) + (size_t)(t & 3) * tri_len(t);
+}
+
+/* pk (K, 4) = columns j..j+M-1 (M <= 4) of rows i0..i0+K-1 of a head's
+ * probabilities (tri: packed as above, else row stride lda): the Aᵀ
+ * products read one contiguous 16-byte row of pk per k instead of a cache
+ * line of A each time 16 columns of the product pass over it. */
+static void pack_cols(float *restrict pk, const float *restrict a, int lda, int tri, int i0, int j, int K, int M)
+{
+    for (int k = 0; k < K; k++) {
+        const float *r = (tri ? a + tri_off(i0 + k) : a + (size_t)(i0 + k) * lda) + j;
+        if (M == 4)
+            V4(pk + 4 * (size_t)k) = CV4(r);
+        else
+            for (int c = 0; c < M; c++) pk[4 * (size_t)k + c] = r[c];
+    }
 }
 
 static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *qkv, const llc_head_clamp *cl, int B,
@@ -942,18 +971,24 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
                 llc_transpose(kt, ldt, k, D3, T, HS);
                 for (int i = 0; i < T; i += 4) {
                     const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
-                    gemm_rows_set(a + (size_t)i * lda, lda, q + (size_t)i * D3, D3, kt, ldt, m, ncol, HS);
+                    float *ai = masked ? a + tri_off(i) : a + (size_t)i * lda;
+                    const int ld = masked ? (int)tri_len(i) : lda;
+                    gemm_rows_set(ai, ld, q + (size_t)i * D3, D3, kt, ldt, m, ncol, HS);
                     for (int t = i; t < i + m; t++) {
+                        float *at = ai + (size_t)(t - i) * ld;
                         const int len = causal ? t + 1 : T;
-                        vscale(a + (size_t)t * lda, scale, len);
-                        softmax_row(a + (size_t)t * lda, len, T);
+                        vscale(at, scale, len);
+                        softmax_row(at, len, masked ? ld : T);
                     }
                 }
             }
             head_gather(vc, v, D3, T, HS);
             for (int i = 0; i < T; i += 4) {
                 const int m = imin(4, T - i), kl = masked ? imin(T, i + 4) : T;
-                gemm_rows_set(o + (size_t)i * D, D, a + (size_t)i * lda, lda, vc, HS, m, HS, kl);
+                if (masked)
+                    gemm_rows_set(o + (size_t)i * D, D, a + tri_off(i), (int)tri_len(i), vc, HS, m, HS, kl);
+                else
+                    gemm_rows_set(o + (size_t)i * D, D, a + (size_t)i * lda, lda, vc, HS, m, HS, kl);
             }
         }
 }
@@ -967,6 +1002,7 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
     const size_t th = (size_t)T * HS;
     float *qc = scratch, *kc = qc + th, *gc = kc + th, *vt = gc + th; /* (T, HS) x 3, (HS, T) row stride ldt */
     float *ds = vt + (size_t)HS * ldt; /* (T, T) row stride ldt: d att, then d scores */
+    float *pk = ds + (size_t)T * ldt;  /* (T, 4) a panel of 4 columns of A or dS */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             if (head_zeroed(cl, h)) continue;
@@ -975,22 +1011,27 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
             float *dq = dqkv + (size_t)b * T * D3 + h * HS, *dk = dq + D, *dv = dq + 2 * D;
             const float *a = att + ((size_t)b * NH + h) * T * lda;
             head_gather(gc, dout + (size_t)b * T * D + h * HS, D, T, HS);
+            /* dA = dO · Vᵀ on the unmasked blocks, then the softmax backward;
+             * first, so that A comes from memory row by row (dV below reads its
+             * columns, by then from the cache) */
+            if (!fixed) {
+                llc_transpose(vt, ldt, v, D3, T, HS);
+                for (int i = 0; i < T; i += 4) {
+                    const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
+                    gemm_rows_set(ds + (size_t)i * ldt, ldt, gc + (size_t)i * HS, HS, vt, ldt, m, ncol, HS);
+                    for (int t = i; t < i + m; t++)
+                        softmax_backward_row(ds + (size_t)t * ldt, causal ? a + tri_off(t) : a + (size_t)t * lda,
+                                             causal ? t + 1 : T, causal ? imin(T, i + 4) : T, scale);
+                }
+            }
             /* dV += Aᵀ · dO: rows j.. of dV from columns j.. of A, which are
              * zero above row j when masked */
             for (int j = 0; j < T; j += 4) {
                 const int m = imin(4, T - j), i0 = masked ? j : 0;
-                gemm_cols(dv + (size_t)j * D3, D3, a + (size_t)i0 * lda + j, lda, gc + (size_t)i0 * HS, HS, m, HS,
-                          T - i0);
+                pack_cols(pk, a, lda, masked, i0, j, T - i0, m);
+                gemm_cols4(dv + (size_t)j * D3, D3, pk, gc + (size_t)i0 * HS, HS, m, HS, T - i0);
             }
             if (fixed) continue;
-            /* dA = dO · Vᵀ on the unmasked blocks, then the softmax backward */
-            llc_transpose(vt, ldt, v, D3, T, HS);
-            for (int i = 0; i < T; i += 4) {
-                const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
-                gemm_rows_set(ds + (size_t)i * ldt, ldt, gc + (size_t)i * HS, HS, vt, ldt, m, ncol, HS);
-                for (int t = i; t < i + m; t++)
-                    softmax_backward_row(ds + (size_t)t * ldt, a + (size_t)t * lda, causal ? t + 1 : T, T, scale);
-            }
             /* dQ += dS · K ; dK += dSᵀ · Q */
             head_gather(kc, k, D3, T, HS);
             head_gather(qc, q, D3, T, HS);
@@ -1000,8 +1041,8 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
             }
             for (int j = 0; j < T; j += 4) {
                 const int m = imin(4, T - j), i0 = causal ? j : 0;
-                gemm_cols(dk + (size_t)j * D3, D3, ds + (size_t)i0 * ldt + j, ldt, qc + (size_t)i0 * HS, HS, m, HS,
-                          T - i0);
+                pack_cols(pk, ds, ldt, 0, i0, j, T - i0, m);
+                gemm_cols4(dk + (size_t)j * D3, D3, pk, qc + (size_t)i0 * HS, HS, m, HS, T - i0);
             }
         }
 }
