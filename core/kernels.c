@@ -637,6 +637,24 @@ static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C,
         const float *a0 = A, *a1 = A + ars, *a2 = A + 2 * ars, *a3 = A + 3 * ars;
         float *c0 = C, *c1 = C + ldc, *c2 = C + 2 * (size_t)ldc, *c3 = C + 3 * (size_t)ldc;
         int j = 0;
+        /* 4 x 24 first (twelve sums: 15-20% more than 4 x 16 in L1), but
+         * not on exactly 32 columns, which two 4 x 16 blocks do better */
+        for (; j + 24 <= N && N - j != 32; j += 24) {
+            v8f z = splat8(0.0f), x00 = z, x01 = z, x02 = z, x10 = z, x11 = z, x12 = z;
+            v8f x20 = z, x21 = z, x22 = z, x30 = z, x31 = z, x32 = z;
+            for (int k = 0; k < K; k++) {
+                const float *bk = B + (size_t)k * ldb + j;
+                v8f b0 = CV8(bk), b1 = CV8(bk + 8), b2 = CV8(bk + 16), a;
+                a = splat8(a0[k * aks]), x00 += a * b0, x01 += a * b1, x02 += a * b2;
+                a = splat8(a1[k * aks]), x10 += a * b0, x11 += a * b1, x12 += a * b2;
+                a = splat8(a2[k * aks]), x20 += a * b0, x21 += a * b1, x22 += a * b2;
+                a = splat8(a3[k * aks]), x30 += a * b0, x31 += a * b1, x32 += a * b2;
+            }
+            ST(V8(c0 + j), x00), ST(V8(c0 + j + 8), x01), ST(V8(c0 + j + 16), x02);
+            ST(V8(c1 + j), x10), ST(V8(c1 + j + 8), x11), ST(V8(c1 + j + 16), x12);
+            ST(V8(c2 + j), x20), ST(V8(c2 + j + 8), x21), ST(V8(c2 + j + 16), x22);
+            ST(V8(c3 + j), x30), ST(V8(c3 + j + 8), x31), ST(V8(c3 + j + 16), x32);
+        }
         for (; j + 16 <= N; j += 16) {
             v8f z = splat8(0.0f), x00 = z, x01 = z, x10 = z, x11 = z, x20 = z, x21 = z, x30 = z, x31 = z;
             for (int k = 0; k < K; k++) {

@@ -887,6 +887,8 @@ int main(void)
     test_gemm_nn(7, 29, 5);
     test_gemm_nn(8, 16, 64);
     test_gemm_nn(13, 64, 16);
+    test_gemm_nn(6, 56, 9);  /* 4 x 24, then 32 columns as two 4 x 16 */
+    test_gemm_nn(5, 48, 33); /* two 4 x 24, and a 1-row tail */
     test_pool(0);
     test_pool(1);
     test_crossentropy();
