@@ -937,6 +937,17 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
             const int ld = q ? D : D3, n_rows = q ? M : N;
             llc_linear_ld_backward(NULL, grad + o->qkv_w + col * C, o->qkv_b == NONE ? NULL : grad + o->qkv_b + col,
                                    d, ld, in, NULL, n_rows, C, HS);
+            if (c->pos == LLC_POS_SHORTFORMER && k < 2) {
+                /* Q and K also saw the positions (shortformer_forward): dW += dpᵀ · pos with
+                 * dp = Σ_b d of the slice, summed as shortformer_backward does (pos itself
+                 * is not needed here: it would make the backward run through every layer) */
+                float *dp = ws->dposproj + col;
+                llc_zero_cols(dp, 2 * (size_t)D, T, HS);
+                for (int b = 0; b < B; b++)
+                    for (int t = 0; t < T; t++)
+                        llc_add(dp + (size_t)t * 2 * D, ws->dqkv + ((size_t)b * T + t) * D3 + col, (size_t)HS);
+                llc_linear_ld_backward(NULL, grad + o->qkv_w + col * C, NULL, dp, 2 * D, w + im->pos, NULL, T, C, HS);
+            }
         }
     }
 }
@@ -958,8 +969,8 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     /* the input gradient of the lowest needed layer feeds only its own norm
      * (when that is needed) and the layers and inputs below (which are not) */
     const int need_din = nd->all || l > nd->low_layer || nd->ln1[l];
-    if (!nd->all && !need_din && !pool && c->pos != LLC_POS_SHORTFORMER &&
-        memchr(nd->heads + (size_t)l * NH, 0, (size_t)NH)) { /* some head of the layer is not needed */
+    if (!nd->all && !need_din && !pool && memchr(nd->heads + (size_t)l * NH, 0, (size_t)NH)) {
+        /* some head of the layer is not needed */
         head_backward(im, l, ws, lb, w, grad, B, T, sel, M);
         return;
     }
