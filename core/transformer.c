@@ -522,13 +522,13 @@ static int group_touches(const llc_group *g, size_t off, size_t len)
 }
 
 /* Does every weight of g lie in a head range of one layer l (the lowest g
- * touches), in a model without a pooling layer or shortformer positions? A
+ * touches), in a model without a pooling layer? A
  * step of g then leaves the layers below l and l's other heads at w0, and a
  * base record (tf_base) stands in for them. */
 static int base_eligible(const tf_impl *im, const tf_need *nd, const llc_group *g)
 {
     const int l = nd->low_layer, NH = im->c.n_heads;
-    if (im->pool_layer >= 0 || im->c.pos == LLC_POS_SHORTFORMER || l < 0 || l >= im->c.n_layers) return 0;
+    if (im->pool_layer >= 0 || l < 0 || l >= im->c.n_layers) return 0;
     for (int r = 0; r < g->n; r++)
         for (size_t pos = g->r[r].off, end = pos + g->r[r].len, next; pos < end; pos = next) {
             next = pos; /* the end of the head range holding pos */
@@ -858,16 +858,24 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
     const float *ln1 = base_floats(bs) + (size_t)l * N * (2 * C + D), *mid0 = ln1 + (size_t)N * C;
     const float *atty0 = mid0 + (size_t)R * C, *bq = opt(w, o->qkv_b);
     ws->ln1_rec = ln1;
-    if (sel) llc_gather_rows(ws->lnsel, C, ln1, C, sel, M, C);
+    const int qr = q_at_rows(im, sel);
+    if (qr) llc_gather_rows(ws->lnsel, C, ln1, C, sel, M, C);
     const unsigned char *hn = ws->need.heads + (size_t)l * NH;
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
-        for (int k = sel ? 1 : 0; k < 3; k++) { /* K, V (and Q without sel) at every row */
+        for (int k = qr ? 1 : 0; k < 3; k++) { /* K, V (and Q unless q_at_rows) at every row */
             const size_t col = (size_t)k * D + (size_t)h * HS;
             head_linear_forward(ws, lb->qkv + col, D3, ln1, w + o->qkv_w + col * C, bq ? bq + col : NULL, N, C, HS);
             if (c->pos == LLC_POS_ROPE && k < 2) llc_rope_forward(lb->qkv + col, im->rope_cs, N, T, 1, HS, D3);
+            if (c->pos == LLC_POS_SHORTFORMER && k < 2) { /* + pos[t] · W_colᵀ, as shortformer_forward */
+                float *pp = ws->dposproj; /* (T, HS): free until the backward */
+                head_linear_forward(ws, pp, HS, w + im->pos, w + o->qkv_w + col * C, NULL, T, C, HS);
+                for (int b = 0; b < B; b++)
+                    for (int t = 0; t < T; t++)
+                        llc_add(lb->qkv + ((size_t)b * T + t) * D3 + col, pp + (size_t)t * HS, (size_t)HS);
+            }
         }
-        if (sel) q_rows_forward(im, o, ws, lb->qkv, w, T, sel, M, h * HS, HS);
+        if (qr) q_rows_forward(im, o, ws, lb->qkv, w, T, sel, M, h * HS, HS);
     }
     need_clamps(im, &ws->need, l);
     if (sel)
@@ -1143,7 +1151,7 @@ static size_t tf_base_size(const llc_model *m, int max_B)
 {
     const tf_impl *im = m->impl;
     const llc_tf_config *c = &im->c;
-    if (im->pool_layer >= 0 || c->pos == LLC_POS_SHORTFORMER || max_B < 1) return 0;
+    if (im->pool_layer >= 0 || max_B < 1) return 0;
     const size_t NR = (size_t)max_B * c->n_ctx, C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head;
     return BASE_HDR + (size_t)c->n_layers * NR * (2 * C + D) * sizeof(float);
 }

@@ -1075,20 +1075,16 @@ static void test_base(void)
     c.pos = LLC_POS_ROPE, c.n_ctx = 40; /* T >= 32: the GEMM attention kernels */
     static const char *const g40[] = {"0.0", "1.1"};
     base_case("2 layers, RoPE, T 40", &c, g40, 2);
-    /* shortformer positions enter the top layer's Q and K with pos: no records */
+    /* shortformer positions: the record's steps add the head's pos · W_q,kᵀ
+     * (Q at every row of the top layer, as without records) */
     small_config(&c);
     c.pos = LLC_POS_SHORTFORMER;
-    llc_model *m = NULL;
-    char err[LLC_ERRLEN];
-    llc_group g = {0};
-    CHECK(llc_transformer_new(&c, &m, err) == LLC_OK && m->group(m, "1.0", &g, err) == LLC_OK, "base: %s", err);
-    if (!m) return;
-    void *ws = m->ws_alloc(m, 2);
-    m->ws_need(m, ws, &g);
-    CHECK(m->base_size(m, 2) == 0 && m->ws_base(m, ws, NULL) == 0, "base shortformer: no records");
-    m->ws_free(ws);
-    llc_group_free(&g);
-    llc_model_free(m);
+    static const char *const gsf[] = {"1.0", "0.1", "layer 1", "unembed"};
+    base_case("2 layers, shortformer", &c, gsf, 4);
+    small_config(&c);
+    c.pos = LLC_POS_SHORTFORMER, c.n_ctx = 40, c.d_mlp = 0;
+    static const char *const gsf40[] = {"1.1", "0.0"};
+    base_case("2 layers, shortformer, T 40, attention-only", &c, gsf40, 2);
 }
 
 int main(void)
