@@ -81,6 +81,7 @@ valgrind: $(BUILD)/llc
 
 BENCH_ROUNDS ?= 3
 bench: $(BUILD)/llc
+	@LLC_DEPS=bench sh .ci/install-deps
 	$(BUILD)/llc bench --rounds $(BENCH_ROUNDS) --json bench.json
 
 # make fuzz: libFuzzer (clang) on the config/JSON parsers and the CLI argument
