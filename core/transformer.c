@@ -842,7 +842,8 @@ static void need_clamps(const tf_impl *im, const tf_need *nd, int l)
  * the needed heads of layer l, the lowest layer the group touches): from
  * the record's norm output of layer l (read in place, ws->ln1_rec), the
  * needed heads' K and V at every row and Q at the rows the layer runs on
- * (sel: the M scored rows of the top layer; NULL: all), their attention, and
+ * (sel: the M scored rows of the top layer, under q_at_rows; else all; with
+ * shortformer positions Q and K add the head's pos · W_colᵀ), their attention, and
  *   mid = mid0 + sum over needed h of (atty_h · W_O[h] - atty0_h · W0_O[h])
  * from the record's mid0 and atty0; then the MLP. The layers above run as
  * usual. The other heads' columns of qkv, att and atty are stale (skipped):
