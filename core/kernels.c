@@ -949,6 +949,11 @@ static inline size_t tri_off(int t)
     return 8 * b * (b + 1) + (size_t)(t & 3) * tri_len(t);
 }
 
+/* Row t of a head's probabilities a, and the row stride of its 4-row block:
+ * packed (tri) or T rows of lda. */
+static inline size_t att_row(int lda, int tri, int t) { return tri ? tri_off(t) : (size_t)t * lda; }
+static inline int att_stride(int lda, int tri, int t) { return tri ? (int)tri_len(t) : lda; }
+
 /* pk (K, 4) = columns j..j+M-1 (M <= 4) of rows i0..i0+K-1 of a head's
  * probabilities (tri: packed as above, else row stride lda): the Aᵀ
  * products read one contiguous 16-byte row of pk per k instead of a cache
@@ -956,7 +961,7 @@ static inline size_t tri_off(int t)
 static void pack_cols(float *restrict pk, const float *restrict a, int lda, int tri, int i0, int j, int K, int M)
 {
     for (int k = 0; k < K; k++) {
-        const float *r = (tri ? a + tri_off(i0 + k) : a + (size_t)(i0 + k) * lda) + j;
+        const float *r = a + att_row(lda, tri, i0 + k) + j;
         if (M == 4)
             V4(pk + 4 * (size_t)k) = CV4(r);
         else
@@ -989,8 +994,8 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
                 llc_transpose(kt, ldt, k, D3, T, HS);
                 for (int i = 0; i < T; i += 4) {
                     const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
-                    float *ai = masked ? a + tri_off(i) : a + (size_t)i * lda;
-                    const int ld = masked ? (int)tri_len(i) : lda;
+                    float *ai = a + att_row(lda, masked, i);
+                    const int ld = att_stride(lda, masked, i);
                     gemm_rows_set(ai, ld, q + (size_t)i * D3, D3, kt, ldt, m, ncol, HS);
                     for (int t = i; t < i + m; t++) {
                         float *at = ai + (size_t)(t - i) * ld;
@@ -1003,10 +1008,8 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
             head_gather(vc, v, D3, T, HS);
             for (int i = 0; i < T; i += 4) {
                 const int m = imin(4, T - i), kl = masked ? imin(T, i + 4) : T;
-                if (masked)
-                    gemm_rows_set(o + (size_t)i * D, D, a + tri_off(i), (int)tri_len(i), vc, HS, m, HS, kl);
-                else
-                    gemm_rows_set(o + (size_t)i * D, D, a + (size_t)i * lda, lda, vc, HS, m, HS, kl);
+                gemm_rows_set(o + (size_t)i * D, D, a + att_row(lda, masked, i), att_stride(lda, masked, i), vc, HS,
+                              m, HS, kl);
             }
         }
 }
@@ -1038,7 +1041,7 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
                     const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
                     gemm_rows_set(ds + (size_t)i * ldt, ldt, gc + (size_t)i * HS, HS, vt, ldt, m, ncol, HS);
                     for (int t = i; t < i + m; t++)
-                        softmax_backward_row(ds + (size_t)t * ldt, causal ? a + tri_off(t) : a + (size_t)t * lda,
+                        softmax_backward_row(ds + (size_t)t * ldt, a + att_row(lda, masked, t),
                                              causal ? t + 1 : T, causal ? imin(T, i + 4) : T, scale);
                 }
             }
