@@ -683,21 +683,34 @@ static void mlp_backward(const tf_impl *im, tf_ws *ws, const tf_layer_off *o, co
 
 /* Shortformer: posproj (T, nproj) = pos[0:T] · W[0:nproj]ᵀ, added to the first
  * nproj entries of each row of qkv (row stride ld). */
+/* n columns of every sequence's rows of qkv (row stride ld) += pp (T, n),
+ * row stride ldp. */
+static void posproj_add(float *qkv, int ld, const float *pp, int ldp, int B, int T, int n)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) llc_add(qkv + ((size_t)b * T + t) * ld, pp + (size_t)t * ldp, (size_t)n);
+}
+
+/* dp (T, n), row stride ldp, = the sum over the B sequences of n columns of
+ * dqkv (row stride ld), in sequence order. */
+static void posproj_sum(float *dp, int ldp, const float *dqkv, int ld, int B, int T, int n)
+{
+    llc_zero_cols(dp, (size_t)ldp, T, n);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) llc_add(dp + (size_t)t * ldp, dqkv + ((size_t)b * T + t) * ld, (size_t)n);
+}
+
 static void shortformer_forward(float *qkv, float *posproj, const float *pos, const float *wqk, int B, int T, int C,
                                 int nproj, int ld)
 {
     llc_linear_forward(posproj, pos, wqk, NULL, T, C, nproj);
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) llc_add(qkv + ((size_t)b * T + t) * ld, posproj + (size_t)t * nproj, (size_t)nproj);
+    posproj_add(qkv, ld, posproj, nproj, B, T, nproj);
 }
 
 static void shortformer_backward(float *dpos, float *dwqk, float *dposproj, const float *dqkv, const float *pos,
                                  const float *wqk, int B, int T, int C, int nproj, int ld)
 {
-    memset(dposproj, 0, (size_t)T * nproj * sizeof(float));
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++)
-            llc_add(dposproj + (size_t)t * nproj, dqkv + ((size_t)b * T + t) * ld, (size_t)nproj);
+    posproj_sum(dposproj, nproj, dqkv, ld, B, T, nproj);
     llc_linear_backward(dpos, dwqk, NULL, dposproj, pos, wqk, T, C, nproj);
 }
 
@@ -871,9 +884,7 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
             if (c->pos == LLC_POS_SHORTFORMER && k < 2) { /* + pos[t] · W_colᵀ, as shortformer_forward */
                 float *pp = ws->dposproj; /* (T, HS): free until the backward */
                 head_linear_forward(ws, pp, HS, w + im->pos, w + o->qkv_w + col * C, NULL, T, C, HS);
-                for (int b = 0; b < B; b++)
-                    for (int t = 0; t < T; t++)
-                        llc_add(lb->qkv + ((size_t)b * T + t) * D3 + col, pp + (size_t)t * HS, (size_t)HS);
+                posproj_add(lb->qkv + col, D3, pp, HS, B, T, HS);
             }
         }
         if (qr) q_rows_forward(im, o, ws, lb->qkv, w, T, sel, M, h * HS, HS);
@@ -951,10 +962,7 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
                  * dp = Σ_b d of the slice, summed as shortformer_backward does (pos itself
                  * is not needed here: it would make the backward run through every layer) */
                 float *dp = ws->dposproj + col;
-                llc_zero_cols(dp, 2 * (size_t)D, T, HS);
-                for (int b = 0; b < B; b++)
-                    for (int t = 0; t < T; t++)
-                        llc_add(dp + (size_t)t * 2 * D, ws->dqkv + ((size_t)b * T + t) * D3 + col, (size_t)HS);
+                posproj_sum(dp, 2 * D, ws->dqkv + col, D3, B, T, HS);
                 llc_linear_ld_backward(NULL, grad + o->qkv_w + col * C, NULL, dp, 2 * D, w + im->pos, NULL, T, C, HS);
             }
         }
