@@ -26,14 +26,19 @@
  * After each configuration, unless --torch none, the PyTorch reference
  * (tests/bench/torch_sgld.py under /usr/bin/python3, which picks its fastest
  * backend and arrangement of the cores) on that configuration, and ratio = llc / torch steps/s of
- * the 4-chain estimate on all cores. Medians of repeated timings; nothing
- * here is a test. */
+ * the 4-chain estimate on all cores. Then, by default with the standard set
+ * (--curve CONFIG|none), the per-head developmental curve of README: the
+ * config (data/configs/sort.json) trained into a scratch store and
+ * `llc estimate --model --heads all --chains 4 --draws 200 --burnin 100
+ * --thin 1` on every checkpoint, both as child processes, timed wall-clock.
+ * Medians of repeated timings; nothing here is a test. */
 #include "cli.h"
 #include "llc_estimate.h"
 #include "llc_regress.h"
 
 #include <cblas.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -41,25 +46,32 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
 static const char usage[] =
-    "usage: llc bench [--configs a.json,b.json,...] [--rounds N] [--draws N] [--torch PATH|none] [--json FILE]\n"
+    "usage: llc bench [--configs a.json,b.json,...] [--rounds N] [--draws N] [--torch PATH|none]\n"
+    "                 [--curve CONFIG|none] [--json FILE]\n"
     "Measure the sgemm ceiling of this machine and, for each config (default: the standard set\n"
     "data/configs/bench/{S,M,ICL,DLN100,DLN784}.json), forward+backward time and GFLOP/s, SGLD steps/s\n"
     "of a 4-chain estimate with 1 thread and all cores (and for one head), training tokens/s, checkpoint\n"
     "cost and peak memory; and right after each config the PyTorch reference (tests/bench/torch_sgld.py)\n"
     "on it. --rounds N repeats that pair N times per config and reports the medians (and the ratio's\n"
     "range): on a shared machine one round can be off by 25%.\n"
+    "Then (with the standard set, or --curve CONFIG) the time of a per-head developmental curve: CONFIG\n"
+    "(default data/configs/sort.json) trained into a scratch store, then estimated at every checkpoint\n"
+    "for the model and every head, 4 chains x 200 draws (--draws) after 100 burn-in steps.\n"
     "Prints a table; --json also writes the numbers to FILE.\n";
 
-static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files"},
+static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files, or 'none' (no configurations)"},
                                   {"rounds", 1, "rounds of (llc, PyTorch) per config, medians reported (default 1)"},
                                   {"draws", 1, "SGLD draws per chain in the timed estimate (default: by size)"},
                                   {"torch", 1, "PyTorch reference script, or 'none' (default tests/bench/torch_sgld.py)"},
+                                  {"curve", 1, "config of the timed per-head curve, or 'none' (default: "
+                                               "data/configs/sort.json with the standard set, else none)"},
                                   {"json", 1, "write results as JSON to this file"},
                                   {"child", 1, NULL},
                                   {"child-out", 1, NULL},
@@ -636,6 +648,160 @@ static int run_rounds(const char *f, const char *name, int draws, int rounds, ch
 }
 
 
+/* ---------------- the per-head curve ---------------- */
+
+/* Run this executable with argv[1..] (argv[0] is set here), stdout to
+ * /dev/null and stderr to the file log; its exit code (-1 if it could not
+ * start or was killed), wall seconds and peak RSS (MiB, if rss_mb). */
+static int run_llc(char **argv, const char *log, double *seconds, double *rss_mb)
+{
+    char *exe = self_exe();
+    posix_spawn_file_actions_t fa;
+    if (!exe || posix_spawn_file_actions_init(&fa) != 0) return -1;
+    argv[0] = exe;
+    int ok = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) == 0 &&
+             posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0;
+    pid_t pid;
+    const double t0 = llc_now();
+    ok = ok && posix_spawn(&pid, exe, &fa, NULL, argv, environ) == 0;
+    posix_spawn_file_actions_destroy(&fa);
+    if (!ok) return -1;
+    int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    *seconds = llc_now() - t0;
+    if (rss_mb) *rss_mb = (double)ru.ru_maxrss / 1024.0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The last non-empty line of file f into out (empty if none). */
+static void last_line(const char *f, char *out, size_t n)
+{
+    char *text = cli_read_file(f, NULL);
+    out[0] = 0;
+    if (!text) return;
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) text[--len] = 0;
+    const char *nl = strrchr(text, '\n');
+    snprintf(out, n, "%s", nl ? nl + 1 : text);
+    free(text);
+}
+
+/* From the scratch store db: checkpoints, points, and the estimates' own
+ * seconds for the model and for the heads. */
+static int curve_counts(const char *db, cJSON *o, char *err)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = LLC_OK;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(h,
+                           "SELECT count(DISTINCT step), count(*), count(DISTINCT target), "
+                           "total(CASE WHEN target = 'model' THEN seconds END), "
+                           "total(CASE WHEN target != 'model' THEN seconds END) FROM estimates WHERE run = 'curve'",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = llc_fail(err, LLC_ERR_STORE, "cannot read the curve's estimates: %s", h ? sqlite3_errmsg(h) : "?");
+    } else {
+        cJSON_AddNumberToObject(o, "checkpoints", sqlite3_column_int(st, 0));
+        cJSON_AddNumberToObject(o, "points", sqlite3_column_int(st, 1));
+        cJSON_AddNumberToObject(o, "targets", sqlite3_column_int(st, 2));
+        cJSON_AddNumberToObject(o, "seconds_model", sqlite3_column_double(st, 3));
+        cJSON_AddNumberToObject(o, "seconds_heads", sqlite3_column_double(st, 4));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return rc;
+}
+
+/* The per-head curve of config file `file` (see usage), its numbers into o:
+ * config, chains, draws, burnin, train_seconds, seconds (wall-clock of the
+ * estimate command), checkpoints, points, targets, seconds_model,
+ * seconds_heads, peak_rss_mb. Returns an exit code (a failed train or
+ * estimate's own, its last message in err). The scratch store is removed. */
+static int bench_curve(const char *file, int draws, cJSON *o, char *err)
+{
+    char dir[] = "/tmp/llc-bench-curve-XXXXXX";
+    if (!mkdtemp(dir)) {
+        llc_fail(err, LLC_ERR_IO, "cannot create a scratch directory in /tmp");
+        return EXIT_IO;
+    }
+    char db[256], log[256], fbuf[4096], dbuf[32], bbuf[32], line[400];
+    snprintf(db, sizeof db, "%s/curve.db", dir);
+    snprintf(log, sizeof log, "%s/log", dir);
+    snprintf(fbuf, sizeof fbuf, "%s", file);
+    const int D = draws > 0 ? draws : 200;
+    snprintf(dbuf, sizeof dbuf, "%d", D);
+    snprintf(bbuf, sizeof bbuf, "%d", D / 2);
+    char *targv[] = {NULL, "train", "--config", fbuf, "--run", "curve", "--db", db, NULL};
+    char *eargv[] = {NULL,        "estimate", "--run", "curve", "--db", db,   "--model", "--heads", "all",
+                     "--chains",  "4",        "--draws", dbuf,  "--burnin", bbuf, "--thin",  "1",       NULL};
+    double tt = 0, te = 0, rss = 0;
+    int code = run_llc(targv, log, &tt, NULL);
+    if (code != 0) {
+        last_line(log, line, sizeof line);
+        snprintf(err, LLC_ERRLEN, "training %s failed: %s", file, line[0] ? line : "no message");
+    } else if ((code = run_llc(eargv, log, &te, &rss)) != 0) {
+        last_line(log, line, sizeof line);
+        snprintf(err, LLC_ERRLEN, "the curve's estimate failed: %s", line[0] ? line : "no message");
+    } else {
+        cJSON_AddStringToObject(o, "config", file);
+        cJSON_AddNumberToObject(o, "chains", 4);
+        cJSON_AddNumberToObject(o, "draws", D);
+        cJSON_AddNumberToObject(o, "burnin", D / 2);
+        cJSON_AddNumberToObject(o, "train_seconds", tt);
+        cJSON_AddNumberToObject(o, "seconds", te);
+        cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
+        if (curve_counts(db, o, err)) code = EXIT_STORE;
+    }
+    if (code < 0) code = EXIT_IO; /* could not start, or killed */
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s%s", db, sfx[i]);
+        unlink(p);
+    }
+    unlink(log);
+    rmdir(dir);
+    return code;
+}
+
+/* The configurations' table (medians over rounds) on stdout. */
+static void print_table(cJSON *arr, long cores, long long rounds)
+{
+    cJSON *o;
+    printf("\n%-7s %8s %9s %8s %8s %7s %9s %8s %9s %9s %9s %9s %7s %7s %8s %6s %s\n", "config", "params",
+           "GFLOP/st", "fb ms", "fb GF/s", "GF/s", "%ceiling", "%round", "steps/s1", "steps/s", "head s/s",
+           "head* s/s", "torch", "ratio", "tok/s", "RSS MB", "ckpt overhead / write ms; torch backend");
+    cJSON_ArrayForEach(o, arr)
+    {
+        printf("%-7s %8.0f %9.4f %8.3f %8.1f %7.1f %8.1f%% %7.1f%% %9.1f %9.1f %9.1f %9.1f %7.1f %6.2fx %8.0f %6.0f "
+               "%.2f%% / %.2f; %s\n",
+               cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring, num(o, "n_params"),
+               num(o, "flops_per_step") / 1e9, num(o, "fwd_bwd_ms"), num(o, "fwd_bwd_gflops_1thread"),
+               num(o, "gflops"), num(o, "pct_of_ceiling"), num(o, "pct_of_round_ceiling"),
+               num(o, "llc_steps_s_1thread"), num(o, "llc_steps_s"),
+               num(o, "llc_steps_s_head"), num(o, "llc_steps_s_head_shared"), num(o, "torch_steps_s"), num(o, "ratio"),
+               num(o, "train_tokens_s"),
+               num(o, "peak_rss_mb"), num(o, "ckpt_overhead_pct"), num(o, "ckpt_write_ms"),
+               cJSON_GetObjectItemCaseSensitive(o, "torch_backend")->valuestring);
+    }
+    printf("steps/s: SGLD steps per second of a 4-chain estimate (1 thread, all %ld cores, one head on all cores);\n"
+           "head*: the same head with paired losses whose passes at w* a model estimate made (as in a curve: its\n"
+           "steps start from base records); GF/s and %%ceiling: the all-core estimate against the all-core\n"
+           "sgemm ceiling above; %%round: against the ceiling measured right before and after that config's\n"
+           "own measurement (the better of the two; median over rounds): on a shared machine the ceiling moves too.\n",
+           cores);
+    if (rounds > 1) {
+        printf("medians of %lld rounds; ratio range over the rounds:", rounds);
+        cJSON_ArrayForEach(o, arr) printf(" %s %.2f-%.2fx", cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring,
+                                          num(o, "ratio_min"), num(o, "ratio_max"));
+        printf("\n");
+    }
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_args a;
@@ -649,9 +815,18 @@ int cmd_bench(int argc, char **argv)
         if (!outp) return cli_error(EXIT_USAGE, "bench: --child needs --child-out");
         return child_main(cli_get(&a, "child"), outp, (int)draws);
     }
-    char list[8192];
-    const char *cl = cli_get(&a, "configs");
-    if (cl) {
+    char list[8192], curve[4096] = "";
+    const char *cl = cli_get(&a, "configs"), *cv = cli_get(&a, "curve");
+    if (cv && strcmp(cv, "none") != 0) {
+        if (access(cv, R_OK) != 0)
+            return cli_error(EXIT_IO, "bench: --curve %s: no such readable config (give a config file, or 'none')", cv);
+        snprintf(curve, sizeof curve, "%s", cv);
+    } else if (!cv && !cl && cli_data_path("configs/sort.json", curve, sizeof curve) != 0) {
+        curve[0] = 0;
+    }
+    if (cl && strcmp(cl, "none") == 0) { /* the ceiling (and a --curve) only */
+        list[0] = 0;
+    } else if (cl) {
         snprintf(list, sizeof list, "%s", cl);
     } else {
         list[0] = 0;
@@ -715,36 +890,29 @@ int cmd_bench(int argc, char **argv)
         cJSON_AddItemToArray(arr, o);
         fprintf(stderr, "llc: bench %s done\n", name);
     }
+    cJSON *cj = NULL;
+    if (curve[0]) {
+        char err[LLC_ERRLEN] = "";
+        fprintf(stderr, "llc: bench: the per-head curve of %s (train, then estimate every checkpoint)\n", curve);
+        cj = cJSON_CreateObject();
+        int crc = bench_curve(curve, (int)draws, cj, err);
+        if (crc) {
+            code = cli_error(crc, "bench: curve: %s", err);
+            cJSON_Delete(cj);
+            cj = NULL;
+        } else {
+            cJSON_AddItemToObject(js, "curve", cj);
+        }
+    }
 
-    cJSON *o;
-    printf("\n%-7s %8s %9s %8s %8s %7s %9s %8s %9s %9s %9s %9s %7s %7s %8s %6s %s\n", "config", "params",
-           "GFLOP/st", "fb ms", "fb GF/s", "GF/s", "%ceiling", "%round", "steps/s1", "steps/s", "head s/s",
-           "head* s/s", "torch", "ratio", "tok/s", "RSS MB", "ckpt overhead / write ms; torch backend");
-    cJSON_ArrayForEach(o, arr)
-    {
-        printf("%-7s %8.0f %9.4f %8.3f %8.1f %7.1f %8.1f%% %7.1f%% %9.1f %9.1f %9.1f %9.1f %7.1f %6.2fx %8.0f %6.0f "
-               "%.2f%% / %.2f; %s\n",
-               cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring, num(o, "n_params"),
-               num(o, "flops_per_step") / 1e9, num(o, "fwd_bwd_ms"), num(o, "fwd_bwd_gflops_1thread"),
-               num(o, "gflops"), num(o, "pct_of_ceiling"), num(o, "pct_of_round_ceiling"),
-               num(o, "llc_steps_s_1thread"), num(o, "llc_steps_s"),
-               num(o, "llc_steps_s_head"), num(o, "llc_steps_s_head_shared"), num(o, "torch_steps_s"), num(o, "ratio"),
-               num(o, "train_tokens_s"),
-               num(o, "peak_rss_mb"), num(o, "ckpt_overhead_pct"), num(o, "ckpt_write_ms"),
-               cJSON_GetObjectItemCaseSensitive(o, "torch_backend")->valuestring);
-    }
-    printf("steps/s: SGLD steps per second of a 4-chain estimate (1 thread, all %ld cores, one head on all cores);\n"
-           "head*: the same head with paired losses whose passes at w* a model estimate made (as in a curve: its\n"
-           "steps start from base records); GF/s and %%ceiling: the all-core estimate against the all-core\n"
-           "sgemm ceiling above; %%round: against the ceiling measured right before and after that config's\n"
-           "own measurement (the better of the two; median over rounds): on a shared machine the ceiling moves too.\n",
-           cores);
-    if (rounds > 1) {
-        printf("medians of %lld rounds; ratio range over the rounds:", rounds);
-        cJSON_ArrayForEach(o, arr) printf(" %s %.2f-%.2fx", cJSON_GetObjectItemCaseSensitive(o, "config")->valuestring,
-                                          num(o, "ratio_min"), num(o, "ratio_max"));
-        printf("\n");
-    }
+    if (cJSON_GetArraySize(arr) > 0) print_table(arr, cores, rounds);
+    if (cj)
+        printf("curve: %s, %.0f checkpoints x %.0f targets (model + every head), %.0f chains x %.0f draws after %.0f "
+               "burn-in steps:\n       %.0f points in %.1f s (estimates' own time: model %.1f s, heads %.1f s), peak "
+               "RSS %.0f MB; training took %.1f s\n",
+               curve, num(cj, "checkpoints"), num(cj, "targets"), num(cj, "chains"), num(cj, "draws"),
+               num(cj, "burnin"), num(cj, "points"), num(cj, "seconds"), num(cj, "seconds_model"),
+               num(cj, "seconds_heads"), num(cj, "peak_rss_mb"), num(cj, "train_seconds"));
     const char *jf = cli_get(&a, "json");
     if (jf) {
         char *txt = cJSON_Print(js);

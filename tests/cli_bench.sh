@@ -46,6 +46,39 @@ assert abs(c["gflops"] - c["llc_steps_s"] * c["flops_per_step"] / 1e9) < 1e-9 * 
 assert c["pct_of_round_ceiling"] == statistics.median(x["pct_of_round_ceiling"] for x in r), c
 ' "$TMP/r.json"
 fi
+# --curve: a tiny sort config trained into a scratch store and estimated for
+# the model and every head at each of its 3 checkpoints; the store is removed
+cat > "$TMP/tiny.json" <<'EOF'
+{"task": "sort", "seed": 1, "data": {"list_len": 5, "vocab": 16},
+ "model": {"n_layers": 1, "n_heads": 2, "d_model": 16, "d_head": 8},
+ "train": {"steps": 40, "batch": 16, "ckpt_every": 20, "ckpt_linear": 0, "ckpt_log": 0}}
+EOF
+nscratch=$(ls -d /tmp/llc-bench-curve-* 2>/dev/null | wc -l)
+expect_rc 0 "bench --curve" -- $LLC bench --configs data/configs/bench/DLN100.json --draws 10 --torch none \
+    --curve "$TMP/tiny.json" --json "$TMP/c.json"
+expect_out "^curve: .*3 checkpoints x 3 targets" "prints the curve's line"
+expect_out "9 points in" "and its points"
+if [ -x "$PY" ]; then
+    expect_rc 0 "json curve" -- $PY -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["curve"]
+assert (c["checkpoints"], c["targets"], c["points"]) == (3, 3, 9), c
+assert (c["chains"], c["draws"], c["burnin"]) == (4, 10, 5), c
+for k in ("seconds", "train_seconds", "seconds_model", "seconds_heads", "peak_rss_mb"):
+    assert c[k] > 0, (k, c)
+assert c["seconds_model"] + c["seconds_heads"] <= c["seconds"], c
+' "$TMP/c.json"
+fi
+expect_eq "$(ls -d /tmp/llc-bench-curve-* 2>/dev/null | wc -l)" "$nscratch" "the curve's scratch store removed"
+expect_rc 0 "bench --configs none --curve" -- $LLC bench --configs none --draws 4 --curve "$TMP/tiny.json"
+expect_out "^ +9 points in" "the ceiling and the curve alone"
+expect_rc 3 "missing curve config" -- $LLC bench --configs data/configs/bench/DLN100.json --torch none \
+    --curve "$TMP/none.json"
+expect_out "no such readable config" "names what was wrong"
+printf '{"task": "sort", "model": {"n_heads": 0}}' > "$TMP/bad.json"
+expect_rc 2 "bad curve config" -- $LLC bench --configs data/configs/bench/DLN100.json --draws 10 --torch none \
+    --curve "$TMP/bad.json"
+expect_out "bench: curve: training .*bad.json failed: .*n_heads" "passes on the trainer's message"
 expect_rc 2 "bad rounds" -- $LLC bench --rounds 0 --torch none
 expect_rc 3 "missing config" -- $LLC bench --configs "$TMP/none.json" --torch none
 expect_rc 2 "bad draws" -- $LLC bench --draws -1
