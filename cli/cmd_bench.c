@@ -2,7 +2,7 @@
  *
  * For the sgemm ceiling (OpenBLAS, square 1024^3 with all threads and with
  * one) and, per configuration (default: data/configs/bench/{S,M,ICL,DLN100,
- * DLN784}.json, the standard set of README "Speed"):
+ * DLN784}.json, the standard set of README `llc bench`):
  *   - the median time of one forward+backward (model->loss_grad on one SGLD
  *     batch, 1 BLAS thread), its FLOP count (counted from the shapes: every
  *     matmul 2mnk, backward twice the forward except the input gradient of
