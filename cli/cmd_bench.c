@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -768,6 +769,33 @@ static int bench_curve(const char *file, int draws, cJSON *o, char *err)
     return code;
 }
 
+/* What the numbers were measured on, into js: llc_version, date (UTC,
+ * ISO 8601), cpu (the first "model name" of /proc/cpuinfo, if any) and
+ * openblas (its build configuration), so that bench.json files from
+ * different days and machines can be told apart. */
+static void add_machine(cJSON *js)
+{
+    char date[32] = "", cpu[256] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm)) strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && !cpu[0] && fgets(line, sizeof line, f)) {
+        const char *c = strchr(line, ':');
+        if (strncmp(line, "model name", 10) != 0 || !c) continue;
+        for (c++; *c == ' ' || *c == '\t'; c++) {
+        }
+        snprintf(cpu, sizeof cpu, "%s", c);
+        cpu[strcspn(cpu, "\n")] = 0;
+    }
+    if (f) fclose(f);
+    cJSON_AddStringToObject(js, "llc_version", LLC_VERSION);
+    cJSON_AddStringToObject(js, "date", date);
+    cJSON_AddStringToObject(js, "cpu", cpu[0] ? cpu : "unknown");
+    cJSON_AddStringToObject(js, "openblas", openblas_get_config());
+}
+
 /* The configurations' table (medians over rounds) on stdout. */
 static void print_table(cJSON *arr, long cores, long long rounds)
 {
@@ -855,6 +883,7 @@ int cmd_bench(int argc, char **argv)
     cJSON_AddNumberToObject(js, "ceiling_gflops_blas_threads", g_blas);
     cJSON_AddNumberToObject(js, "ceiling_gflops_per_core_sum", g_cores);
     cJSON_AddNumberToObject(js, "cores", (double)cores);
+    add_machine(js);
     cJSON *arr = cJSON_AddArrayToObject(js, "configs");
     int code = 0;
     /* the PyTorch reference, run on each config right after llc's own

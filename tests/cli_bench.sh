@@ -14,6 +14,10 @@ if [ -x "$PY" ]; then
 import json, math, sys
 j = json.load(open(sys.argv[1]))
 assert j["ceiling_gflops"] > 0
+# what it was measured on, for comparing bench.json files over time
+import re
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", j["date"]), j["date"]
+assert j["llc_version"] and j["cpu"] and j["openblas"].startswith("OpenBLAS"), j
 c = {x["config"]: x for x in j["configs"]}
 assert set(c) == {"S", "DLN100"}, c.keys()
 for x in c.values():
