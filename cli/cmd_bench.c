@@ -872,18 +872,21 @@ int cmd_bench(int argc, char **argv)
     int threads = openblas_get_num_threads();
     const long cores = cli_cores();
     double g_blas, g_one, g_cores, g_all = ceiling_gflops(threads, cores, 25, &g_blas, &g_one, &g_cores);
-    printf("llc %s bench, %ld cores, OpenBLAS %d threads\n", LLC_VERSION, cores, threads);
+    cJSON *js = cJSON_CreateObject();
+    add_machine(js);
+    printf("llc %s bench, %s, %s, %ld cores, %s, %d threads\n", LLC_VERSION,
+           cJSON_GetObjectItemCaseSensitive(js, "date")->valuestring,
+           cJSON_GetObjectItemCaseSensitive(js, "cpu")->valuestring, cores,
+           cJSON_GetObjectItemCaseSensitive(js, "openblas")->valuestring, threads);
     printf("sgemm 1024^3 ceiling (best of 25): %.1f GFLOP/s on all cores (OpenBLAS %d threads %.1f, %ld x 1 thread "
            "%.1f), %.1f GFLOP/s on 1 thread\n",
            g_all, threads, g_blas, cores, g_cores, g_one);
     fflush(stdout);
-    cJSON *js = cJSON_CreateObject();
     cJSON_AddNumberToObject(js, "ceiling_gflops", g_all);
     cJSON_AddNumberToObject(js, "ceiling_gflops_1thread", g_one);
     cJSON_AddNumberToObject(js, "ceiling_gflops_blas_threads", g_blas);
     cJSON_AddNumberToObject(js, "ceiling_gflops_per_core_sum", g_cores);
     cJSON_AddNumberToObject(js, "cores", (double)cores);
-    add_machine(js);
     cJSON *arr = cJSON_AddArrayToObject(js, "configs");
     int code = 0;
     /* the PyTorch reference, run on each config right after llc's own
