@@ -681,8 +681,6 @@ static void mlp_backward(const tf_impl *im, tf_ws *ws, const tf_layer_off *o, co
     norm_backward(im, ws->dres, grad, ws->dln, lb->mid, w, o->ln2_g, o->ln2_b, lb->ln2_mean, lb->ln2_rstd, rows);
 }
 
-/* Shortformer: posproj (T, nproj) = pos[0:T] · W[0:nproj]ᵀ, added to the first
- * nproj entries of each row of qkv (row stride ld). */
 /* n columns of every sequence's rows of qkv (row stride ld) += pp (T, n),
  * row stride ldp. */
 static void posproj_add(float *qkv, int ld, const float *pp, int ldp, int B, int T, int n)
@@ -700,6 +698,8 @@ static void posproj_sum(float *dp, int ldp, const float *dqkv, int ld, int B, in
         for (int t = 0; t < T; t++) llc_add(dp + (size_t)t * ldp, dqkv + ((size_t)b * T + t) * ld, (size_t)n);
 }
 
+/* Shortformer: posproj (T, nproj) = pos[0:T] · W[0:nproj]ᵀ, added to the first
+ * nproj entries of each row of qkv (row stride ld). */
 static void shortformer_forward(float *qkv, float *posproj, const float *pos, const float *wqk, int B, int T, int C,
                                 int nproj, int ld)
 {
