@@ -455,6 +455,34 @@ static char *self_exe(void)
     return buf;
 }
 
+/* Run this executable with argv[1..] (argv[0] is set here) and wait for
+ * it; with log, its stdout goes to /dev/null and its stderr to the file
+ * log (else both are ours). Returns its exit code, -1 if it could not start,
+ * -2 if it did not exit normally; its wall seconds and peak RSS (MiB) into
+ * *seconds and *rss_mb when not NULL. */
+static int spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb)
+{
+    char *exe = self_exe();
+    posix_spawn_file_actions_t fa;
+    if (!exe || posix_spawn_file_actions_init(&fa) != 0) return -1;
+    argv[0] = exe;
+    int ok = !log || (posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) == 0 &&
+                      posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
+    pid_t pid;
+    const double t0 = llc_now();
+    ok = ok && posix_spawn(&pid, exe, &fa, NULL, argv, environ) == 0;
+    posix_spawn_file_actions_destroy(&fa);
+    if (!ok) return -1;
+    int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    if (seconds) *seconds = llc_now() - t0;
+    if (rss_mb) *rss_mb = (double)ru.ru_maxrss / 1024.0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
 /* Run one config in a child; returns its JSON (or NULL) and peak RSS (MiB). */
 static cJSON *run_child(const char *file, int draws, double *rss_mb, char *err)
 {
@@ -465,29 +493,22 @@ static cJSON *run_child(const char *file, int draws, double *rss_mb, char *err)
         return NULL;
     }
     close(fd);
-    char *exe = self_exe(), dbuf[32], fbuf[4096];
+    char dbuf[32], fbuf[4096];
     snprintf(dbuf, sizeof dbuf, "%d", draws);
     snprintf(fbuf, sizeof fbuf, "%s", file);
-    char *argv[] = {exe, (char *)"bench", (char *)"--child", fbuf, (char *)"--child-out", outp,
+    char *argv[] = {NULL, (char *)"bench", (char *)"--child", fbuf, (char *)"--child-out", outp,
                     (char *)"--draws", dbuf, NULL};
-    pid_t pid;
-    cJSON *o = NULL;
-    if (!exe || posix_spawn(&pid, exe, NULL, NULL, argv, environ) != 0) {
+    const int status = spawn_wait(argv, NULL, NULL, rss_mb);
+    if (status == -1) {
         llc_fail(err, LLC_ERR_IO, "cannot start a child llc");
         unlink(outp);
         return NULL;
     }
-    int status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
-    }
-    *rss_mb = (double)ru.ru_maxrss / 1024.0;
     char *text = cli_read_file(outp, NULL);
     unlink(outp);
-    o = text ? cJSON_Parse(text) : NULL;
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
     free(text);
-    if (!o) llc_fail(err, LLC_ERR_IO, "the child measuring %s failed (status %d)", file, status);
+    if (!o) llc_fail(err, LLC_ERR_IO, "the child measuring %s failed (exit %d)", file, status);
     return o;
 }
 
@@ -651,32 +672,6 @@ static int run_rounds(const char *f, const char *name, int draws, int rounds, ch
 
 /* ---------------- the per-head curve ---------------- */
 
-/* Run this executable with argv[1..] (argv[0] is set here), stdout to
- * /dev/null and stderr to the file log; its exit code (-1 if it could not
- * start or was killed), wall seconds and peak RSS (MiB, if rss_mb). */
-static int run_llc(char **argv, const char *log, double *seconds, double *rss_mb)
-{
-    char *exe = self_exe();
-    posix_spawn_file_actions_t fa;
-    if (!exe || posix_spawn_file_actions_init(&fa) != 0) return -1;
-    argv[0] = exe;
-    int ok = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) == 0 &&
-             posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0;
-    pid_t pid;
-    const double t0 = llc_now();
-    ok = ok && posix_spawn(&pid, exe, &fa, NULL, argv, environ) == 0;
-    posix_spawn_file_actions_destroy(&fa);
-    if (!ok) return -1;
-    int status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
-    }
-    *seconds = llc_now() - t0;
-    if (rss_mb) *rss_mb = (double)ru.ru_maxrss / 1024.0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* The last non-empty line of file f into out (empty if none). */
 static void last_line(const char *f, char *out, size_t n)
 {
@@ -740,11 +735,11 @@ static int bench_curve(const char *file, int draws, cJSON *o, char *err)
     char *eargv[] = {NULL,        "estimate", "--run", "curve", "--db", db,   "--model", "--heads", "all",
                      "--chains",  "4",        "--draws", dbuf,  "--burnin", bbuf, "--thin",  "1",       NULL};
     double tt = 0, te = 0, rss = 0;
-    int code = run_llc(targv, log, &tt, NULL);
+    int code = spawn_wait(targv, log, &tt, NULL);
     if (code != 0) {
         last_line(log, line, sizeof line);
         snprintf(err, LLC_ERRLEN, "training %s failed: %s", file, line[0] ? line : "no message");
-    } else if ((code = run_llc(eargv, log, &te, &rss)) != 0) {
+    } else if ((code = spawn_wait(eargv, log, &te, &rss)) != 0) {
         last_line(log, line, sizeof line);
         snprintf(err, LLC_ERRLEN, "the curve's estimate failed: %s", line[0] ? line : "no message");
     } else {
