@@ -236,6 +236,17 @@ static long long store_bytes(const char *path)
     return sz;
 }
 
+/* Remove the scratch store at path and its side files. */
+static void remove_store(const char *path)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t k = 0; k < sizeof sfx / sizeof *sfx; k++) {
+        char side[300];
+        snprintf(side, sizeof side, "%s%s", path, sfx[k]);
+        unlink(side);
+    }
+}
+
 /* Seconds of one estimate of group g (NULL = model) for sgld_steps_s, or NAN. */
 static double timed_estimate(const llc_model *m, const float *w, const llc_group *g, const llc_task *task, int B,
                              int draws, int chains, int threads, llc_pair_cache *pc, char *err)
@@ -402,12 +413,7 @@ static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
     llc_store_close(st);
     st = NULL;
     const long long sz = store_bytes(path);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int k = 0; k < 3; k++) {
-        char side[300];
-        snprintf(side, sizeof side, "%s%s", path, sfx[k]);
-        unlink(side);
-    }
+    remove_store(path);
     double bytes = (double)(sz - sz0) / 16.0;
     cJSON_AddNumberToObject(o, "ckpt_bytes", bytes);
     cJSON_AddNumberToObject(o, "ckpt_overhead_pct", 100.0 * (bytes - 4.0 * (double)np) / (4.0 * (double)np));
@@ -689,17 +695,17 @@ static void last_line(const char *f, char *out, size_t n)
  * seconds for the model and for the heads. */
 static int curve_counts(const char *db, cJSON *o, char *err)
 {
-    sqlite3 *h = NULL;
+    llc_store *s = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = LLC_OK;
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(h,
+    int rc = llc_store_open(db, LLC_STORE_READONLY, &s, err);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(llc_store_db(s),
                            "SELECT count(DISTINCT step), count(*), count(DISTINCT target), "
                            "total(CASE WHEN target = 'model' THEN seconds END), "
                            "total(CASE WHEN target != 'model' THEN seconds END) FROM estimates WHERE run = 'curve'",
                            -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
-        rc = llc_fail(err, LLC_ERR_STORE, "cannot read the curve's estimates: %s", h ? sqlite3_errmsg(h) : "?");
+        rc = llc_fail(err, LLC_ERR_STORE, "cannot read the curve's estimates: %s", sqlite3_errmsg(llc_store_db(s)));
     } else {
         cJSON_AddNumberToObject(o, "checkpoints", sqlite3_column_int(st, 0));
         cJSON_AddNumberToObject(o, "points", sqlite3_column_int(st, 1));
@@ -708,7 +714,7 @@ static int curve_counts(const char *db, cJSON *o, char *err)
         cJSON_AddNumberToObject(o, "seconds_heads", sqlite3_column_double(st, 4));
     }
     sqlite3_finalize(st);
-    sqlite3_close(h);
+    llc_store_close(s);
     return rc;
 }
 
@@ -753,12 +759,7 @@ static int bench_curve(const char *file, int draws, cJSON *o, char *err)
         if (curve_counts(db, o, err)) code = EXIT_STORE;
     }
     if (code < 0) code = EXIT_IO; /* could not start, or killed */
-    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
-        char p[300];
-        snprintf(p, sizeof p, "%s%s", db, sfx[i]);
-        unlink(p);
-    }
+    remove_store(db);
     unlink(log);
     rmdir(dir);
     return code;
