@@ -9,7 +9,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
-#if defined(__AVX2__)
+#if defined(__AVX2__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
 
@@ -38,6 +38,23 @@ static inline __attribute__((always_inline)) v8f splat8(float a) { return (v8f){
  * would turn the loop into a memcpy / memset call per row, which costs more
  * than the copy. An empty asm statement emits nothing but keeps the loop. */
 #define NO_LIBCALL() __asm__("")
+
+/* x += a · b on 8 lanes (MAD8), 4 (MAD4), 1 (MAD1); MADV(a, b, c) = a · b + c.
+ * One fused multiply-add, rounded once, where the build has FMA (Makefile
+ * ARCH), else a multiply and an add: an FMA build and a portable build agree
+ * up to rounding, and every path of one build computes an element with the
+ * same operations, whatever the block shape or thread count. */
+#ifdef __FMA__
+#define MAD8(x, a, b) ((x) = (v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(x)))
+#define MAD4(x, a, b) ((x) = (v4f)_mm_fmadd_ps((__m128)(a), (__m128)(b), (__m128)(x)))
+#define MAD1(x, a, b) ((x) = __builtin_fmaf((a), (b), (x)))
+#define MADV(a, b, c) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#else
+#define MAD8(x, a, b) ((x) += (a) * (b))
+#define MAD4(x, a, b) ((x) += (a) * (b))
+#define MAD1(x, a, b) ((x) += (a) * (b))
+#define MADV(a, b, c) ((a) * (b) + (c))
+#endif
 
 static inline float hsum(v4f v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
@@ -108,18 +125,20 @@ static inline __attribute__((always_inline)) v8f vexp8(v8f x)
     const v8f lo = splat8(-87.0f), magic = splat8(12582912.0f);
     v8i below = x < lo;
     x = (v8f)(((v8i)x & ~below) | ((v8i)lo & below));
-    v8f t = x * splat8(1.44269504088896341f) + magic;
+    v8f t = magic;
+    MAD8(t, x, splat8(1.44269504088896341f));
     v8f n = t - magic;
     v8i ni = (v8i)t - (v8i)magic;
-    v8f r = x - n * splat8(0.693359375f);
-    r = r - n * splat8(-2.12194440e-4f);
-    v8f p = splat8(1.9875691500e-4f);
-    p = p * r + splat8(1.3981999507e-3f);
-    p = p * r + splat8(8.3334519073e-3f);
-    p = p * r + splat8(4.1665795894e-2f);
-    p = p * r + splat8(1.6666665459e-1f);
-    p = p * r + splat8(5.0000001201e-1f);
-    p = p * r * r + r + splat8(1.0f);
+    v8f r = x;
+    MAD8(r, n, splat8(-0.693359375f));
+    MAD8(r, n, splat8(2.12194440e-4f));
+    v8f p = splat8(1.3981999507e-3f);
+    MAD8(p, splat8(1.9875691500e-4f), r);
+    p = MADV(p, r, splat8(8.3334519073e-3f));
+    p = MADV(p, r, splat8(4.1665795894e-2f));
+    p = MADV(p, r, splat8(1.6666665459e-1f));
+    p = MADV(p, r, splat8(5.0000001201e-1f));
+    p = MADV(p * r, r, r) + splat8(1.0f);
     v8u e = (v8u)(ni + 127) << 23; /* unsigned: no UB whatever ni holds (NaN input) */
     return p * (v8f)e;
 }
@@ -645,10 +664,10 @@ static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C,
             for (int k = 0; k < K; k++) {
                 const float *bk = B + (size_t)k * ldb + j;
                 v8f b0 = CV8(bk), b1 = CV8(bk + 8), b2 = CV8(bk + 16), a;
-                a = splat8(a0[k * aks]), x00 += a * b0, x01 += a * b1, x02 += a * b2;
-                a = splat8(a1[k * aks]), x10 += a * b0, x11 += a * b1, x12 += a * b2;
-                a = splat8(a2[k * aks]), x20 += a * b0, x21 += a * b1, x22 += a * b2;
-                a = splat8(a3[k * aks]), x30 += a * b0, x31 += a * b1, x32 += a * b2;
+                a = splat8(a0[k * aks]), MAD8(x00, a, b0), MAD8(x01, a, b1), MAD8(x02, a, b2);
+                a = splat8(a1[k * aks]), MAD8(x10, a, b0), MAD8(x11, a, b1), MAD8(x12, a, b2);
+                a = splat8(a2[k * aks]), MAD8(x20, a, b0), MAD8(x21, a, b1), MAD8(x22, a, b2);
+                a = splat8(a3[k * aks]), MAD8(x30, a, b0), MAD8(x31, a, b1), MAD8(x32, a, b2);
             }
             ST(V8(c0 + j), x00), ST(V8(c0 + j + 8), x01), ST(V8(c0 + j + 16), x02);
             ST(V8(c1 + j), x10), ST(V8(c1 + j + 8), x11), ST(V8(c1 + j + 16), x12);
@@ -660,10 +679,10 @@ static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C,
             for (int k = 0; k < K; k++) {
                 const float *bk = B + (size_t)k * ldb + j;
                 v8f b0 = CV8(bk), b1 = CV8(bk + 8), a;
-                a = splat8(a0[k * aks]), x00 += a * b0, x01 += a * b1;
-                a = splat8(a1[k * aks]), x10 += a * b0, x11 += a * b1;
-                a = splat8(a2[k * aks]), x20 += a * b0, x21 += a * b1;
-                a = splat8(a3[k * aks]), x30 += a * b0, x31 += a * b1;
+                a = splat8(a0[k * aks]), MAD8(x00, a, b0), MAD8(x01, a, b1);
+                a = splat8(a1[k * aks]), MAD8(x10, a, b0), MAD8(x11, a, b1);
+                a = splat8(a2[k * aks]), MAD8(x20, a, b0), MAD8(x21, a, b1);
+                a = splat8(a3[k * aks]), MAD8(x30, a, b0), MAD8(x31, a, b1);
             }
             ST(V8(c0 + j), x00), ST(V8(c0 + j + 8), x01);
             ST(V8(c1 + j), x10), ST(V8(c1 + j + 8), x11);
@@ -674,8 +693,8 @@ static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C,
             v8f z = splat8(0.0f), x0 = z, x1 = z, x2 = z, x3 = z;
             for (int k = 0; k < K; k++) {
                 v8f b0 = CV8(B + (size_t)k * ldb + j);
-                x0 += splat8(a0[k * aks]) * b0, x1 += splat8(a1[k * aks]) * b0;
-                x2 += splat8(a2[k * aks]) * b0, x3 += splat8(a3[k * aks]) * b0;
+                MAD8(x0, splat8(a0[k * aks]), b0), MAD8(x1, splat8(a1[k * aks]), b0);
+                MAD8(x2, splat8(a2[k * aks]), b0), MAD8(x3, splat8(a3[k * aks]), b0);
             }
             ST(V8(c0 + j), x0), ST(V8(c1 + j), x1), ST(V8(c2 + j), x2), ST(V8(c3 + j), x3);
         }
@@ -683,8 +702,8 @@ static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C,
             v4f z = splat(0.0f), x0 = z, x1 = z, x2 = z, x3 = z;
             for (int k = 0; k < K; k++) {
                 v4f b0 = CV4(B + (size_t)k * ldb + j);
-                x0 += splat(a0[k * aks]) * b0, x1 += splat(a1[k * aks]) * b0;
-                x2 += splat(a2[k * aks]) * b0, x3 += splat(a3[k * aks]) * b0;
+                MAD4(x0, splat(a0[k * aks]), b0), MAD4(x1, splat(a1[k * aks]), b0);
+                MAD4(x2, splat(a2[k * aks]), b0), MAD4(x3, splat(a3[k * aks]), b0);
             }
             ST(V4(c0 + j), x0), ST(V4(c1 + j), x1), ST(V4(c2 + j), x2), ST(V4(c3 + j), x3);
         }
@@ -692,7 +711,7 @@ static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C,
             float x0 = 0.0f, x1 = 0.0f, x2 = 0.0f, x3 = 0.0f;
             for (int k = 0; k < K; k++) {
                 float b0 = B[(size_t)k * ldb + j];
-                x0 += a0[k * aks] * b0, x1 += a1[k * aks] * b0, x2 += a2[k * aks] * b0, x3 += a3[k * aks] * b0;
+                MAD1(x0, a0[k * aks], b0), MAD1(x1, a1[k * aks], b0), MAD1(x2, a2[k * aks], b0), MAD1(x3, a3[k * aks], b0);
             }
             ST(c0[j], x0), ST(c1[j], x1), ST(c2[j], x2), ST(c3[j], x3);
         }
@@ -706,23 +725,23 @@ static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C,
             v8f x0 = splat8(0.0f), x1 = x0;
             for (int k = 0; k < K; k++) {
                 v8f a = splat8(ar[k * aks]);
-                x0 += a * CV8(B + (size_t)k * ldb + j), x1 += a * CV8(B + (size_t)k * ldb + j + 8);
+                MAD8(x0, a, CV8(B + (size_t)k * ldb + j)), MAD8(x1, a, CV8(B + (size_t)k * ldb + j + 8));
             }
             ST(V8(cr + j), x0), ST(V8(cr + j + 8), x1);
         }
         for (; j + 8 <= N; j += 8) {
             v8f x0 = splat8(0.0f);
-            for (int k = 0; k < K; k++) x0 += splat8(ar[k * aks]) * CV8(B + (size_t)k * ldb + j);
+            for (int k = 0; k < K; k++) MAD8(x0, splat8(ar[k * aks]), CV8(B + (size_t)k * ldb + j));
             ST(V8(cr + j), x0);
         }
         for (; j + 4 <= N; j += 4) {
             v4f x0 = splat(0.0f);
-            for (int k = 0; k < K; k++) x0 += splat(ar[k * aks]) * CV4(B + (size_t)k * ldb + j);
+            for (int k = 0; k < K; k++) MAD4(x0, splat(ar[k * aks]), CV4(B + (size_t)k * ldb + j));
             ST(V4(cr + j), x0);
         }
         for (; j < N; j++) {
             float x0 = 0.0f;
-            for (int k = 0; k < K; k++) x0 += ar[k * aks] * B[(size_t)k * ldb + j];
+            for (int k = 0; k < K; k++) MAD1(x0, ar[k * aks], B[(size_t)k * ldb + j]);
             ST(cr[j], x0);
         }
     }
@@ -931,8 +950,7 @@ static void attn_bwd_small(float *dqkv, float *scratch, const float *dout, const
  * copied into a (T, 4) panel (pack_cols), with no T x T transpose. */
 static void head_gather(float *restrict dst, const float *restrict src, int ld, int T, int HS)
 {
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < HS; i++) dst[(size_t)t * HS + i] = src[(size_t)t * ld + i];
+    for (int t = 0; t < T; t++) copy_row(dst + (size_t)t * HS, src + (size_t)t * ld, HS);
 }
 
 /* A masked (causal, not clamped) head's probabilities in the tiled kernels
@@ -988,15 +1006,19 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
                 continue;
             }
             const int fixed = head_fixed_pattern(cl, h), masked = causal && !fixed;
-            if (fixed) {
+            if (fixed)
                 for (int t = 0; t < T; t++) clamp_row(a + (size_t)t * lda, &cl[h], t, T);
-            } else {
+            else
                 llc_transpose(kt, ldt, k, D3, T, HS);
-                for (int i = 0; i < T; i += 4) {
-                    const int m = imin(4, T - i), ncol = causal ? imin(T, i + 4) : T;
-                    float *ai = a + att_row(lda, masked, i);
-                    const int ld = att_stride(lda, masked, i);
-                    gemm_rows_set(ai, ld, q + (size_t)i * D3, D3, kt, ldt, m, ncol, HS);
+            head_gather(vc, v, D3, T, HS);
+            /* per block of 4 query rows: scores, softmax, then its output
+             * rows while its probabilities are in L1 */
+            for (int i = 0; i < T; i += 4) {
+                const int m = imin(4, T - i), kl = masked ? imin(T, i + 4) : T;
+                float *ai = a + att_row(lda, masked, i);
+                const int ld = att_stride(lda, masked, i);
+                if (!fixed) {
+                    gemm_rows_set(ai, ld, q + (size_t)i * D3, D3, kt, ldt, m, kl, HS);
                     for (int t = i; t < i + m; t++) {
                         float *at = ai + (size_t)(t - i) * ld;
                         const int len = causal ? t + 1 : T;
@@ -1004,12 +1026,7 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
                         softmax_row(at, len, masked ? ld : T);
                     }
                 }
-            }
-            head_gather(vc, v, D3, T, HS);
-            for (int i = 0; i < T; i += 4) {
-                const int m = imin(4, T - i), kl = masked ? imin(T, i + 4) : T;
-                gemm_rows_set(o + (size_t)i * D, D, a + att_row(lda, masked, i), att_stride(lda, masked, i), vc, HS,
-                              m, HS, kl);
+                gemm_rows_set(o + (size_t)i * D, D, ai, ld, vc, HS, m, HS, kl);
             }
         }
 }
@@ -1243,9 +1260,9 @@ static void lanes_wsum(float *restrict y, const float *restrict w, size_t ws, co
         const float *xi = x + (size_t)i * LANES;
         for (int s = 0; s < len; s++, xi += xs) {
             const v8f w_ = CV8(w + s * ws);
-            a0 += w_ * CV8(xi), a1 += w_ * CV8(xi + LANES), a2 += w_ * CV8(xi + 2 * LANES);
-            a3 += w_ * CV8(xi + 3 * LANES), a4 += w_ * CV8(xi + 4 * LANES), a5 += w_ * CV8(xi + 5 * LANES);
-            a6 += w_ * CV8(xi + 6 * LANES), a7 += w_ * CV8(xi + 7 * LANES);
+            MAD8(a0, w_, CV8(xi)), MAD8(a1, w_, CV8(xi + LANES)), MAD8(a2, w_, CV8(xi + 2 * LANES));
+            MAD8(a3, w_, CV8(xi + 3 * LANES)), MAD8(a4, w_, CV8(xi + 4 * LANES)), MAD8(a5, w_, CV8(xi + 5 * LANES));
+            MAD8(a6, w_, CV8(xi + 6 * LANES)), MAD8(a7, w_, CV8(xi + 7 * LANES));
         }
         float *yi = y + (size_t)i * LANES;
         V8(yi) = a0, V8(yi + LANES) = a1, V8(yi + 2 * LANES) = a2, V8(yi + 3 * LANES) = a3;
@@ -1253,7 +1270,7 @@ static void lanes_wsum(float *restrict y, const float *restrict w, size_t ws, co
     }
     for (; i < HS; i++) {
         v8f a = splat8(0.0f);
-        for (int s = 0; s < len; s++) a += CV8(w + s * ws) * CV8(x + s * xs + (size_t)i * LANES);
+        for (int s = 0; s < len; s++) MAD8(a, CV8(w + s * ws), CV8(x + s * xs + (size_t)i * LANES));
         V8(y + (size_t)i * LANES) = a;
     }
 }
@@ -1278,10 +1295,10 @@ static void lanes_fwd(const lanes_grp *g, float *scratch, int T, int D, int HS, 
             v8f a0 = splat8(0.0f), a1 = a0, a2 = a0, a3 = a0;
             for (int i = 0; i < HS; i++) {
                 const v8f qi = CV8(qr + i * LANES);
-                a0 += qi * CV8(k0 + i * LANES);
-                a1 += qi * CV8(k1 + i * LANES);
-                a2 += qi * CV8(k2 + i * LANES);
-                a3 += qi * CV8(k3 + i * LANES);
+                MAD8(a0, qi, CV8(k0 + i * LANES));
+                MAD8(a1, qi, CV8(k1 + i * LANES));
+                MAD8(a2, qi, CV8(k2 + i * LANES));
+                MAD8(a3, qi, CV8(k3 + i * LANES));
             }
             a0 *= scale, a1 *= scale, a2 *= scale, a3 *= scale;
             V8(p + s * LANES) = a0, V8(p + (s + 1) * LANES) = a1, V8(p + (s + 2) * LANES) = a2;
@@ -1291,7 +1308,7 @@ static void lanes_fwd(const lanes_grp *g, float *scratch, int T, int D, int HS, 
         for (; s < len; s++) {
             const float *ks = kt + (size_t)s * HS * LANES;
             v8f acc = splat8(0.0f);
-            for (int i = 0; i < HS; i++) acc += CV8(qr + i * LANES) * CV8(ks + i * LANES);
+            for (int i = 0; i < HS; i++) MAD8(acc, CV8(qr + i * LANES), CV8(ks + i * LANES));
             acc *= scale;
             V8(p + s * LANES) = acc;
             mx = vmax8(mx, acc);
@@ -1338,19 +1355,19 @@ static void lanes_bwd(const lanes_grp *g, const llc_head_clamp *cl, float *scrat
             v8f a0 = splat8(0.0f), a1 = a0;
             for (int i = 0; i < HS; i++) {
                 const v8f gi = CV8(gr + i * LANES);
-                a0 += gi * CV8(v0 + i * LANES);
-                a1 += gi * CV8(v1 + i * LANES);
+                MAD8(a0, gi, CV8(v0 + i * LANES));
+                MAD8(a1, gi, CV8(v1 + i * LANES));
             }
             V8(ds + s * LANES) = a0, V8(ds + (s + 1) * LANES) = a1;
-            dot += CV8(p + s * LANES) * a0;
-            dot += CV8(p + (s + 1) * LANES) * a1;
+            MAD8(dot, CV8(p + s * LANES), a0);
+            MAD8(dot, CV8(p + (s + 1) * LANES), a1);
         }
         for (; s < len; s++) {
             const float *vs = vt + (size_t)s * HS * LANES;
             v8f acc = splat8(0.0f);
-            for (int i = 0; i < HS; i++) acc += CV8(gr + i * LANES) * CV8(vs + i * LANES);
+            for (int i = 0; i < HS; i++) MAD8(acc, CV8(gr + i * LANES), CV8(vs + i * LANES));
             V8(ds + s * LANES) = acc;
-            dot += CV8(p + s * LANES) * acc;
+            MAD8(dot, CV8(p + s * LANES), acc);
         }
         /* d scores = P (dP - Σ P dP) scale; dQ = dS · K */
         for (s = 0; s < len; s++) V8(ds + s * LANES) = CV8(p + s * LANES) * (CV8(ds + s * LANES) - dot) * scale;
