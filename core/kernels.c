@@ -26,7 +26,8 @@ typedef float v4f __attribute__((vector_size(16), aligned(4), may_alias));
 
 /* 8-wide: one AVX register when built with -mavx2 (Makefile ARCH), two SSE
  * registers otherwise; the same IEEE operations in the same order either
- * way, so an AVX build and a portable build give the same numbers. */
+ * way, so an AVX build and a portable build give the same numbers, but for
+ * the fused multiply-adds (MAD8 below) of a build with FMA. */
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 #define V8(p) (*(v8f *)(p))
 #define CV8(p) (*(const v8f *)(p))
@@ -711,7 +712,8 @@ static inline __attribute__((always_inline)) void gemm_rows_x(float *restrict C,
             float x0 = 0.0f, x1 = 0.0f, x2 = 0.0f, x3 = 0.0f;
             for (int k = 0; k < K; k++) {
                 float b0 = B[(size_t)k * ldb + j];
-                MAD1(x0, a0[k * aks], b0), MAD1(x1, a1[k * aks], b0), MAD1(x2, a2[k * aks], b0), MAD1(x3, a3[k * aks], b0);
+                MAD1(x0, a0[k * aks], b0), MAD1(x1, a1[k * aks], b0);
+                MAD1(x2, a2[k * aks], b0), MAD1(x3, a3[k * aks], b0);
             }
             ST(c0[j], x0), ST(c1[j], x1), ST(c2[j], x2), ST(c3[j], x3);
         }
