@@ -764,11 +764,15 @@ static void gemm_rows_set(float *restrict C, int ldc, const float *restrict A, i
     gemm_rows_x(C, ldc, A, (size_t)lda, 1, B, ldb, M, N, K, 0);
 }
 
-/* C (M, N) += Aᵀ · B (K, N), A (K, M) packed by pack_cols (row stride 4). */
+/* C (M, N) += Aᵀ · B (K, N) (set: C =), A (K, M) packed by pack_cols (row
+ * stride 4). */
 static void gemm_cols4(float *restrict C, int ldc, const float *restrict pk, const float *restrict B, int ldb, int M,
-                       int N, int K)
+                       int N, int K, int set)
 {
-    gemm_rows_x(C, ldc, pk, 1, 4, B, ldb, M, N, K, 1);
+    if (set)
+        gemm_rows_x(C, ldc, pk, 1, 4, B, ldb, M, N, K, 0);
+    else
+        gemm_rows_x(C, ldc, pk, 1, 4, B, ldb, M, N, K, 1);
 }
 
 /* The register blocks above over any number of rows (llc_kernels.h). */
@@ -1033,8 +1037,10 @@ static void attn_fwd_tiled(float *out, float *att, float *scratch, const float *
         }
 }
 
+/* set: store dqkv (every (b, h) strip, zeros where nothing flows) instead of
+ * adding into it. */
 static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
-                           const llc_head_clamp *cl, int B, int T, int NH, int HS, int causal)
+                           const llc_head_clamp *cl, int B, int T, int NH, int HS, int causal, int set)
 {
     const int D = NH * HS, D3 = 3 * D;
     const float scale = 1.0f / sqrtf((float)HS);
@@ -1045,10 +1051,14 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
     float *pk = ds + (size_t)T * ldt;  /* (T, 4) a panel of 4 columns of A or dS */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
-            if (head_zeroed(cl, h)) continue;
             const int fixed = head_fixed_pattern(cl, h), masked = causal && !fixed;
             const float *q = qkv + (size_t)b * T * D3 + h * HS, *k = q + D, *v = q + 2 * D;
             float *dq = dqkv + (size_t)b * T * D3 + h * HS, *dk = dq + D, *dv = dq + 2 * D;
+            if (head_zeroed(cl, h) || fixed) {
+                if (set) llc_zero_cols(dq, (size_t)D3, T, HS), llc_zero_cols(dk, (size_t)D3, T, HS);
+                if (set && !fixed) llc_zero_cols(dv, (size_t)D3, T, HS);
+                if (!fixed) continue;
+            }
             const float *a = att + ((size_t)b * NH + h) * T * lda;
             head_gather(gc, dout + (size_t)b * T * D + h * HS, D, T, HS);
             /* dA = dO · Vᵀ on the unmasked blocks, then the softmax backward;
@@ -1069,7 +1079,7 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
             for (int j = 0; j < T; j += 4) {
                 const int m = imin(4, T - j), i0 = masked ? j : 0;
                 pack_cols(pk, a, lda, masked, i0, j, T - i0, m);
-                gemm_cols4(dv + (size_t)j * D3, D3, pk, gc + (size_t)i0 * HS, HS, m, HS, T - i0);
+                gemm_cols4(dv + (size_t)j * D3, D3, pk, gc + (size_t)i0 * HS, HS, m, HS, T - i0, set);
             }
             if (fixed) continue;
             /* dQ += dS · K ; dK += dSᵀ · Q */
@@ -1077,12 +1087,15 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
             head_gather(qc, q, D3, T, HS);
             for (int i = 0; i < T; i += 4) {
                 const int m = imin(4, T - i), kl = causal ? imin(T, i + 4) : T;
-                gemm_rows(dq + (size_t)i * D3, D3, ds + (size_t)i * ldt, ldt, kc, HS, m, HS, kl);
+                if (set)
+                    gemm_rows_set(dq + (size_t)i * D3, D3, ds + (size_t)i * ldt, ldt, kc, HS, m, HS, kl);
+                else
+                    gemm_rows(dq + (size_t)i * D3, D3, ds + (size_t)i * ldt, ldt, kc, HS, m, HS, kl);
             }
             for (int j = 0; j < T; j += 4) {
                 const int m = imin(4, T - j), i0 = causal ? j : 0;
                 pack_cols(pk, ds, ldt, 0, i0, j, T - i0, m);
-                gemm_cols4(dk + (size_t)j * D3, D3, pk, qc + (size_t)i0 * HS, HS, m, HS, T - i0);
+                gemm_cols4(dk + (size_t)j * D3, D3, pk, qc + (size_t)i0 * HS, HS, m, HS, T - i0, set);
             }
         }
 }
@@ -1475,11 +1488,24 @@ void llc_attention_backward(float *dqkv, float *scratch, const float *dout, cons
                             const llc_head_clamp *clamp, int B, int T, int NH, int HS, int causal)
 {
     if (T >= ATTN_GEMM_MIN_T)
-        attn_bwd_tiled(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
+        attn_bwd_tiled(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal, 0);
     else if (lanes_ok(clamp, NH, T, 1))
         lanes_attention(NULL, NULL, dqkv, dout, att, scratch, qkv, NULL, clamp, B, T, NH, HS, causal);
     else
         attn_bwd_small(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
+}
+
+/* As llc_attention_backward, but dqkv is stored, not added to (llc_kernels.h):
+ * the tiled kernels write every entry, the others add into zeros. */
+void llc_attention_backward_set(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
+                                const llc_head_clamp *clamp, int B, int T, int NH, int HS, int causal)
+{
+    if (T >= ATTN_GEMM_MIN_T) {
+        attn_bwd_tiled(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal, 1);
+        return;
+    }
+    memset(dqkv, 0, (size_t)B * T * 3 * NH * HS * sizeof *dqkv);
+    llc_attention_backward(dqkv, scratch, dout, att, qkv, clamp, B, T, NH, HS, causal);
 }
 
 /* ---------------- attention at selected query rows ----------------

@@ -207,6 +207,13 @@ void llc_attention_backward(float *dqkv,        /* (B, T, 3*NH*HS) */
                             const llc_head_clamp *clamp, /* (NH) or NULL */
                             int B, int T, int NH, int HS, int causal);
 
+/* The same, but dqkv (B, T, 3*NH*HS) is overwritten instead of added to:
+ * the tiled kernels (T >= LLC_ATTN_GEMM_MIN_T) then write each entry once,
+ * with no zeroing pass and no read of the old values; at smaller T it zeroes
+ * dqkv first. Same numbers as zeroing dqkv and calling the above. */
+void llc_attention_backward_set(float *dqkv, float *scratch, const float *dout, const float *att, const float *qkv,
+                                const llc_head_clamp *clamp, int B, int T, int NH, int HS, int causal);
+
 /* Attention evaluated only at M selected query rows (rows[i] = b*T + t,
  * strictly increasing), as the last layer needs when the loss reads only
  * some positions. Keys and values come from every row of qkv; out row i and

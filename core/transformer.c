@@ -995,7 +995,7 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     llc_linear_im_backward(ws->datty, need_o ? grad + o->o_w : NULL, need_o ? optg(grad, o->o_b) : NULL, ws->dres,
                            lb->atty, w + o->o_w, rows, D, C);
     int nqkv = pool ? 2 * D : 3 * D;
-    memset(ws->dqkv, 0, (size_t)N * nqkv * sizeof(float));
+    if (pool || sel) memset(ws->dqkv, 0, (size_t)N * nqkv * sizeof(float));
     if (pool) {
         llc_attn_pool_backward(grad + o->query, ws->dqkv, ws->datty, lb->att, w + o->query, lb->qkv, cl, B, T, NH,
                                HS);
@@ -1017,7 +1017,7 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
         }
         memset(ws->dres, 0, (size_t)(M > 0 ? sel[0] : N) * C * sizeof(float));
     } else {
-        llc_attention_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, cl, B, T, NH, HS, c->causal);
+        llc_attention_backward_set(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, cl, B, T, NH, HS, c->causal);
         if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
     }
     if (c->pos == LLC_POS_SHORTFORMER)

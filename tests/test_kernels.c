@@ -562,6 +562,38 @@ static void test_attention_skip(int B, int T, int NH, int HS, int causal, int ke
 /* llc_gemm_nn against a double-precision product: row blocks of 4 with a
  * remainder, 16-, 8-, 4-column blocks and single columns, strides wider than
  * the matrices, and each of =, += and -= (C prefilled). */
+/* llc_attention_backward_set on a dqkv full of NaN against zeroing dqkv and
+ * llc_attention_backward: bit-identical, every entry written, with head h
+ * of the NH clamped as kinds[h % 6] (free, pattern, previous token, zeroed
+ * values, zeroed output, skipped). */
+static void test_attention_backward_set(int B, int T, int NH, int HS, int causal)
+{
+    const int D = NH * HS;
+    const size_t nq = (size_t)B * T * 3 * D, no = (size_t)B * T * D;
+    static const llc_head_clamp_kind kinds[6] = {LLC_HEAD_FREE,        LLC_HEAD_PATTERN,     LLC_HEAD_PREV,
+                                                 LLC_HEAD_ZERO_VALUES, LLC_HEAD_ZERO_OUTPUT, LLC_HEAD_SKIP};
+    float *qkv = fnew(nq), *gout = fnew(no), *out = fnew(no), *scratch = fnew(llc_attention_scratch_size(T, HS));
+    float *att = fnew(llc_attention_att_size(B, NH, T)), *d0 = fnew(nq), *d1 = fnew(nq);
+    float *pattern = fnew((size_t)T * T);
+    frand(qkv, nq, 1.5), frand(gout, no, 1), frand(pattern, (size_t)T * T, 1);
+    llc_head_clamp cl[32];
+    for (int h = 0; h < NH; h++)
+        cl[h] = (llc_head_clamp){.kind = kinds[h % 6], .pattern = pattern, .ld = T};
+    for (int clamped = 0; clamped < 2; clamped++) {
+        const llc_head_clamp *c = clamped ? cl : NULL;
+        llc_attention_forward(out, att, scratch, qkv, c, B, T, NH, HS, causal);
+        ffill(d0, nq, 0.0f), ffill(d1, nq, NAN);
+        llc_attention_backward(d0, scratch, gout, att, qkv, c, B, T, NH, HS, causal);
+        llc_attention_backward_set(d1, scratch, gout, att, qkv, c, B, T, NH, HS, causal);
+        size_t diff = 0;
+        for (size_t i = 0; i < nq; i++) diff += memcmp(&d0[i], &d1[i], sizeof d0[i]) != 0;
+        CHECK(diff == 0, "attention backward_set B=%d T=%d NH=%d HS=%d %s%s: as zeroing + backward, bit for bit "
+              "(%zu of %zu entries differ)", B, T, NH, HS, causal ? "causal" : "full",
+              clamped ? ", every clamp kind" : "", diff, nq);
+    }
+    free(qkv), free(gout), free(out), free(scratch), free(att), free(d0), free(d1), free(pattern);
+}
+
 static void test_gemm_nn(int M, int N, int K)
 {
     const int lda = K + 3, ldb = N + 5, ldc = N + 2;
@@ -868,6 +900,12 @@ int main(void)
      * HS 32 in 16-column register blocks (M's head size); small: the gradient
      * check perturbs every input */
     test_attention(1, 150, 2, 4, 1, LLC_HEAD_FREE);
+    /* the backward that stores dqkv: tiled (M's path, a last block of 2 rows)
+     * and below LLC_ATTN_GEMM_MIN_T */
+    for (int causal = 0; causal < 2; causal++) {
+        test_attention_backward_set(2, 150, 6, 8, causal);
+        test_attention_backward_set(2, 21, 6, 16, causal);
+    }
     test_attention(1, 150, 2, 4, 1, LLC_HEAD_PREV);
     for (int causal = 0; causal < 2; causal++) test_attention(1, 40, 1, 32, causal, LLC_HEAD_FREE);
     for (int k = LLC_HEAD_PATTERN; k <= LLC_HEAD_ZERO_OUTPUT; k++)
