@@ -126,15 +126,12 @@ static inline __attribute__((always_inline)) v8f vexp8(v8f x)
     const v8f lo = splat8(-87.0f), magic = splat8(12582912.0f);
     v8i below = x < lo;
     x = (v8f)(((v8i)x & ~below) | ((v8i)lo & below));
-    v8f t = magic;
-    MAD8(t, x, splat8(1.44269504088896341f));
+    v8f t = MADV(x, splat8(1.44269504088896341f), magic);
     v8f n = t - magic;
     v8i ni = (v8i)t - (v8i)magic;
-    v8f r = x;
-    MAD8(r, n, splat8(-0.693359375f));
-    MAD8(r, n, splat8(2.12194440e-4f));
-    v8f p = splat8(1.3981999507e-3f);
-    MAD8(p, splat8(1.9875691500e-4f), r);
+    v8f r = MADV(n, splat8(-0.693359375f), x);
+    r = MADV(n, splat8(2.12194440e-4f), r);
+    v8f p = MADV(splat8(1.9875691500e-4f), r, splat8(1.3981999507e-3f));
     p = MADV(p, r, splat8(8.3334519073e-3f));
     p = MADV(p, r, splat8(4.1665795894e-2f));
     p = MADV(p, r, splat8(1.6666665459e-1f));
@@ -1054,10 +1051,10 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
             const int fixed = head_fixed_pattern(cl, h), masked = causal && !fixed;
             const float *q = qkv + (size_t)b * T * D3 + h * HS, *k = q + D, *v = q + 2 * D;
             float *dq = dqkv + (size_t)b * T * D3 + h * HS, *dk = dq + D, *dv = dq + 2 * D;
-            if (head_zeroed(cl, h) || fixed) {
-                if (set) llc_zero_cols(dq, (size_t)D3, T, HS), llc_zero_cols(dk, (size_t)D3, T, HS);
-                if (set && !fixed) llc_zero_cols(dv, (size_t)D3, T, HS);
-                if (!fixed) continue;
+            if (head_zeroed(cl, h)) { /* no gradient to its Q, K, V */
+                if (set)
+                    for (int c = 0; c < 3; c++) llc_zero_cols(dq + (size_t)c * D, (size_t)D3, T, HS);
+                continue;
             }
             const float *a = att + ((size_t)b * NH + h) * T * lda;
             head_gather(gc, dout + (size_t)b * T * D + h * HS, D, T, HS);
@@ -1081,7 +1078,11 @@ static void attn_bwd_tiled(float *dqkv, float *scratch, const float *dout, const
                 pack_cols(pk, a, lda, masked, i0, j, T - i0, m);
                 gemm_cols4(dv + (size_t)j * D3, D3, pk, gc + (size_t)i0 * HS, HS, m, HS, T - i0, set);
             }
-            if (fixed) continue;
+            if (fixed) { /* a clamped pattern: no gradient to its Q, K */
+                if (set)
+                    for (int c = 0; c < 2; c++) llc_zero_cols(dq + (size_t)c * D, (size_t)D3, T, HS);
+                continue;
+            }
             /* dQ += dS · K ; dK += dSᵀ · Q */
             head_gather(kc, k, D3, T, HS);
             head_gather(qc, q, D3, T, HS);
