@@ -72,15 +72,6 @@ void llc_batch_free(llc_batch *b)
 
 /* ---- random streams ---- */
 
-uint64_t llc_mix64(uint64_t x)
-{
-    /* splitmix64 finaliser */
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 uint64_t llc_seed(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t c)
 {
     uint64_t h = llc_mix64(seed);

@@ -75,7 +75,15 @@ enum {
     LLC_PURPOSE_SGLD = 4,   /* a = step, b = target hash, c = chain */
     LLC_PURPOSE_TASK = 5    /* task-level constants (prototypes, ...) */
 };
-uint64_t llc_mix64(uint64_t x);
+/* The splitmix64 finaliser: a bijection of 64-bit words with good
+ * avalanche. Inline: the data permutations call it in their inner loops. */
+static inline uint64_t llc_mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
 uint64_t llc_seed(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t c);
 uint64_t llc_hash_bytes(const void *p, size_t n); /* FNV-1a 64 */
 uint64_t llc_hash_str(const char *s);           /* FNV-1a 64 of the bytes before the NUL */

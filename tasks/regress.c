@@ -57,19 +57,49 @@ static void rg_perm_init(rg_perm *p, uint64_t n, uint64_t key)
     for (int i = 0; i < RG_FEISTEL_ROUNDS; i++) p->key[i] = llc_mix64(key + 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1));
 }
 
-static uint64_t rg_perm_apply(const rg_perm *p, uint64_t v)
+static inline uint64_t rg_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* out[k] = the permutation of o0 + k for k < m: passes of the network,
+ * repeated on each value until it falls in [0, n) (cycle walking). The
+ * walks run in RG_LANES lanes side by side, a lane taking the next value
+ * as soon as its walk ends: one walk is a chain of dependent multiplies,
+ * several of them fill the pipeline. The result does not depend on the
+ * lane count. */
+#define RG_LANES 8
+static void rg_perm_run(const rg_perm *p, uint64_t o0, int m, uint64_t *out)
 {
-    if (p->n <= 1) return 0;
-    do {
-        uint64_t l = v >> p->half, r = v & p->mask;
-        for (int i = 0; i < RG_FEISTEL_ROUNDS; i++) {
-            uint64_t nl = r;
-            r = l ^ (llc_mix64(r ^ p->key[i]) & p->mask);
-            l = nl;
+    if (p->n <= 1) {
+        for (int k = 0; k < m; k++) out[k] = 0;
+        return;
+    }
+    uint64_t v[RG_LANES] = {0};
+    int at[RG_LANES], next = 0, busy = 0;
+    for (int q = 0; q < RG_LANES; q++) {
+        at[q] = next < m ? next++ : -1;
+        if (at[q] >= 0) v[q] = o0 + (uint64_t)at[q], busy++;
+    }
+    while (busy > 0) {
+        uint64_t l[RG_LANES], r[RG_LANES];
+        for (int q = 0; q < RG_LANES; q++) l[q] = v[q] >> p->half, r[q] = v[q] & p->mask;
+        for (int i = 0; i < RG_FEISTEL_ROUNDS; i++)
+            for (int q = 0; q < RG_LANES; q++) {
+                uint64_t nl = r[q];
+                r[q] = l[q] ^ (llc_mix64(r[q] ^ p->key[i]) & p->mask);
+                l[q] = nl;
+            }
+        for (int q = 0; q < RG_LANES; q++) v[q] = (l[q] << p->half) | r[q];
+        for (int q = 0; q < RG_LANES; q++) {
+            if (at[q] < 0 || v[q] >= p->n) continue;
+            out[at[q]] = v[q];
+            if (next < m) {
+                at[q] = next++;
+                v[q] = o0 + (uint64_t)at[q];
+            } else {
+                at[q] = -1;
+                busy--;
+            }
         }
-        v = (l << p->half) | r;
-    } while (v >= p->n);
-    return v;
+    }
 }
 
 static void rg_copy_sample(const rg_impl *g, int dist, uint64_t src, llc_batch *b, int dst)
@@ -79,6 +109,15 @@ static void rg_copy_sample(const rg_impl *g, int dist, uint64_t src, llc_batch *
     memcpy(b->y + (size_t)dst * (size_t)g->d_out, g->y[dist] + src * (uint64_t)g->d_out,
            (size_t)g->d_out * sizeof(float));
     b->mask[dst] = 1.0f;
+}
+
+/* Ask for sample src's x and y lines ahead of its copy. */
+static void rg_prefetch_sample(const rg_impl *g, int dist, uint64_t src)
+{
+    const char *x = (const char *)(g->x[dist] + src * (uint64_t)g->d_in);
+    const char *y = (const char *)(g->y[dist] + src * (uint64_t)g->d_out);
+    for (size_t i = 0; i < (size_t)g->d_in * sizeof(float); i += 64) __builtin_prefetch(x + i);
+    for (size_t i = 0; i < (size_t)g->d_out * sizeof(float); i += 64) __builtin_prefetch(y + i);
 }
 
 static int rg_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
@@ -101,16 +140,25 @@ static int rg_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
     /* stream position index·B = epoch·n + off, without overflowing 64 bits */
     uint64_t q = index / n, r = index % n;
     uint64_t epoch = q * B + (r * B) / n, off = (r * B) % n;
+    /* The sources first, a chunk at a time (rg_perm_run), then the copies,
+     * each row's lines requested a few rows ahead: the rows are scattered
+     * over the data set. */
+    enum { CHUNK = 64, AHEAD = 4 };
+    uint64_t src[CHUNK];
     rg_perm perm;
-    uint64_t cur = epoch;
     rg_perm_init(&perm, n, llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, epoch, 0));
-    for (uint64_t j = 0; j < B; j++) {
-        uint64_t e = epoch + (off + j) / n, o = (off + j) % n;
-        if (e != cur) {
-            rg_perm_init(&perm, n, llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, e, 0));
-            cur = e;
+    for (uint64_t j0 = 0; j0 < B;) {
+        /* the samples j0 .. j0 + m - 1: one epoch's permutation, at most CHUNK */
+        const uint64_t e = epoch + (off + j0) / n, o = (off + j0) % n;
+        const int m = (int)rg_min(rg_min(B - j0, n - o), CHUNK);
+        if (j0 > 0 && o == 0) rg_perm_init(&perm, n, llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, e, 0));
+        rg_perm_run(&perm, o, m, src);
+        for (int k = 0; k < m && k < AHEAD; k++) rg_prefetch_sample(g, dist, src[k]);
+        for (int k = 0; k < m; k++) {
+            if (k + AHEAD < m) rg_prefetch_sample(g, dist, src[k + AHEAD]);
+            rg_copy_sample(g, dist, src[k], b, (int)(j0 + (uint64_t)k));
         }
-        rg_copy_sample(g, dist, rg_perm_apply(&perm, o), b, (int)j);
+        j0 += (uint64_t)m;
     }
     return LLC_OK;
 }

@@ -530,6 +530,54 @@ static int find_row(const llc_batch *full, const float *x, int d)
     return -1;
 }
 
+/* The data order's specification, written out plainly: sample j of batch
+ * `index` (batch size B, n samples) is stream position index·B + j = epoch·n
+ * + o, and takes sample perm_epoch(o): a 6-round Feistel network on the
+ * smallest even bit count covering n, keyed by llc_seed(seed, DATA, dist,
+ * epoch, 0), cycle-walked into [0, n). The task's own version computes
+ * several walks side by side; this one, one at a time. */
+static uint64_t ref_perm(uint64_t seed, int dist, uint64_t epoch, uint64_t n, uint64_t v)
+{
+    int bits = 0;
+    while (bits < 64 && (n - 1) >> bits) bits++;
+    const int half = bits < 2 ? 1 : (bits + 1) / 2;
+    const uint64_t mask = (1ULL << half) - 1, key0 = llc_seed(seed, LLC_PURPOSE_DATA, (uint64_t)dist, epoch, 0);
+    uint64_t key[6];
+    for (int i = 0; i < 6; i++) key[i] = llc_mix64(key0 + 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1));
+    if (n <= 1) return 0;
+    do {
+        uint64_t l = v >> half, r = v & mask;
+        for (int i = 0; i < 6; i++) {
+            uint64_t nl = r;
+            r = l ^ (llc_mix64(r ^ key[i]) & mask);
+            l = nl;
+        }
+        v = (l << half) | r;
+    } while (v >= n);
+    return v;
+}
+
+static void test_fill_order(const llc_task *t, const llc_batch *full, int n, int d)
+{
+    static const int Bs[] = {64, 150, 7, 199};
+    int ok = 1;
+    llc_batch *mb = batch_for(t, 199);
+    if (!mb) return;
+    for (size_t k = 0; k < sizeof Bs / sizeof *Bs; k++) {
+        mb->B = Bs[k];
+        for (uint64_t index = 0; index < 12 && ok; index++) {
+            if (t->fill(t, 0, index, mb) != LLC_OK) ok = 0;
+            for (int j = 0; j < mb->B && ok; j++) {
+                const uint64_t pos = index * (uint64_t)mb->B + (uint64_t)j, e = pos / (uint64_t)n;
+                const uint64_t s = ref_perm(t->seed, 0, e, (uint64_t)n, pos % (uint64_t)n);
+                ok = memcmp(mb->x + (size_t)j * d, full->x + s * (size_t)d, (size_t)d * sizeof(float)) == 0;
+            }
+        }
+    }
+    CHECK(ok, "fill: minibatches follow the specified order (keyed Feistel per epoch) for B = 64, 150, 7, 199");
+    llc_batch_free(mb);
+}
+
 static void test_fill(void)
 {
     char err[LLC_ERRLEN];
@@ -567,6 +615,7 @@ static void test_fill(void)
     for (int s = 0; s < n; s++) perm_ok &= count[s] == 1;
     CHECK(perm_ok && yok, "fill: an epoch of 4 batches of 50 visits every sample once, with its y");
     CHECK(!inorder, "fill: minibatch epochs are shuffled");
+    test_fill_order(&t, full, n, d);
 
     /* B = 64 does not divide n: 25 batches = 1600 positions = 8 epochs */
     memset(count, 0, (size_t)n * sizeof *count);
