@@ -111,15 +111,6 @@ static void rg_copy_sample(const rg_impl *g, int dist, uint64_t src, llc_batch *
     b->mask[dst] = 1.0f;
 }
 
-/* Ask for sample src's x and y lines ahead of its copy. */
-static void rg_prefetch_sample(const rg_impl *g, int dist, uint64_t src)
-{
-    const char *x = (const char *)(g->x[dist] + src * (uint64_t)g->d_in);
-    const char *y = (const char *)(g->y[dist] + src * (uint64_t)g->d_out);
-    for (size_t i = 0; i < (size_t)g->d_in * sizeof(float); i += 64) __builtin_prefetch(x + i);
-    for (size_t i = 0; i < (size_t)g->d_out * sizeof(float); i += 64) __builtin_prefetch(y + i);
-}
-
 static int rg_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
 {
     const rg_impl *g = t->impl;
@@ -140,10 +131,9 @@ static int rg_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
     /* stream position index·B = epoch·n + off, without overflowing 64 bits */
     uint64_t q = index / n, r = index % n;
     uint64_t epoch = q * B + (r * B) / n, off = (r * B) % n;
-    /* The sources first, a chunk at a time (rg_perm_run), then the copies,
-     * each row's lines requested a few rows ahead: the rows are scattered
-     * over the data set. */
-    enum { CHUNK = 64, AHEAD = 4 };
+    /* The sources a chunk at a time (rg_perm_run), then their copies.
+     * (Prefetching the scattered rows a few ahead made no difference.) */
+    enum { CHUNK = 64 };
     uint64_t src[CHUNK];
     rg_perm perm;
     rg_perm_init(&perm, n, llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, epoch, 0));
@@ -153,11 +143,7 @@ static int rg_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
         const int m = (int)rg_min(rg_min(B - j0, n - o), CHUNK);
         if (j0 > 0 && o == 0) rg_perm_init(&perm, n, llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, e, 0));
         rg_perm_run(&perm, o, m, src);
-        for (int k = 0; k < m && k < AHEAD; k++) rg_prefetch_sample(g, dist, src[k]);
-        for (int k = 0; k < m; k++) {
-            if (k + AHEAD < m) rg_prefetch_sample(g, dist, src[k + AHEAD]);
-            rg_copy_sample(g, dist, src[k], b, (int)(j0 + (uint64_t)k));
-        }
+        for (int k = 0; k < m; k++) rg_copy_sample(g, dist, src[k], b, (int)(j0 + (uint64_t)k));
         j0 += (uint64_t)m;
     }
     return LLC_OK;
