@@ -559,9 +559,6 @@ static void test_attention_skip(int B, int T, int NH, int HS, int causal, int ke
         free(d1);
 }
 
-/* llc_gemm_nn against a double-precision product: row blocks of 4 with a
- * remainder, 16-, 8-, 4-column blocks and single columns, strides wider than
- * the matrices, and each of =, += and -= (C prefilled). */
 /* llc_attention_backward_set on a dqkv full of NaN against zeroing dqkv and
  * llc_attention_backward: bit-identical, every entry written, with head h
  * of the NH clamped as kinds[h % 6] (free, pattern, previous token, zeroed
@@ -594,6 +591,9 @@ static void test_attention_backward_set(int B, int T, int NH, int HS, int causal
     free(qkv), free(gout), free(out), free(scratch), free(att), free(d0), free(d1), free(pattern);
 }
 
+/* llc_gemm_nn against a double-precision product: row blocks of 4 with a
+ * remainder, 16-, 8-, 4-column blocks and single columns, strides wider than
+ * the matrices, and each of =, += and -= (C prefilled). */
 static void test_gemm_nn(int M, int N, int K)
 {
     const int lda = K + 3, ldb = N + 5, ldc = N + 2;
