@@ -73,12 +73,12 @@ static void rg_perm_run(const rg_perm *p, uint64_t o0, int m, uint64_t *out)
         return;
     }
     uint64_t v[RG_LANES] = {0};
-    int at[RG_LANES], next = 0, busy = 0;
+    int at[RG_LANES], next = 0, left = m; /* at[q] < 0: lane q idle */
     for (int q = 0; q < RG_LANES; q++) {
         at[q] = next < m ? next++ : -1;
-        if (at[q] >= 0) v[q] = o0 + (uint64_t)at[q], busy++;
+        if (at[q] >= 0) v[q] = o0 + (uint64_t)at[q];
     }
-    while (busy > 0) {
+    while (left > 0) {
         uint64_t l[RG_LANES], r[RG_LANES];
         for (int q = 0; q < RG_LANES; q++) l[q] = v[q] >> p->half, r[q] = v[q] & p->mask;
         for (int i = 0; i < RG_FEISTEL_ROUNDS; i++)
@@ -91,13 +91,9 @@ static void rg_perm_run(const rg_perm *p, uint64_t o0, int m, uint64_t *out)
         for (int q = 0; q < RG_LANES; q++) {
             if (at[q] < 0 || v[q] >= p->n) continue;
             out[at[q]] = v[q];
-            if (next < m) {
-                at[q] = next++;
-                v[q] = o0 + (uint64_t)at[q];
-            } else {
-                at[q] = -1;
-                busy--;
-            }
+            left--;
+            at[q] = next < m ? next++ : -1;
+            if (at[q] >= 0) v[q] = o0 + (uint64_t)at[q];
         }
     }
 }
