@@ -1,5 +1,5 @@
 /* cmd_theory.c - `llc theory`: the exact learning coefficient λ and its
- * multiplicity m of the ground-truth models (GROUND_TRUTH.md). */
+ * multiplicity m of the ground-truth models (llc/ESTIMATOR.md). */
 #include "cli.h"
 #include "llc_theory.h"
 

@@ -201,7 +201,7 @@ int cmd_train(int argc, char **argv)
     }
 
     /* one BLAS thread: at these shapes OpenBLAS's threading costs more than it
-     * gains (llc bench: sort 4.1 vs 11.3 ms per step, text 61 vs 150 ms) */
+     * gains (a sort step took almost 3x as long with two threads) */
     openblas_set_num_threads(1);
     if ((rc = llc_trainer_new(model, task, &tc, task->seed, &tr, err))) {
         code = cli_error(cli_exit_code(rc), "train: %s", err);

@@ -319,9 +319,8 @@ static int dln_pop_loss_grad(const gt_impl *g, const llc_model *m, gt_ws *ws, co
 }
 
 /* C (M, N, row stride ldc) = op(A) · op(B). OpenBLAS zeroes C for beta = 0
- * in a pass of its own (sgemm_beta) that took 7% of a DLN (100,100,100)
- * forward+backward; a memset and beta = 1 are cheaper and give the same
- * bits (the kernel adds into C either way). */
+ * in a slower pass of its own (sgemm_beta); a memset and beta = 1 are
+ * cheaper and give the same bits (the kernel adds into C either way). */
 static void sgemm_set(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, const float *A, int lda,
                       const float *B, int ldb, float *C, int ldc)
 {

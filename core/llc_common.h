@@ -1,7 +1,7 @@
 /* llc_common.h - what every module of llc shares: status codes, error text,
  * the batch every model consumes, and the seeded random streams.
  *
- * Conventions (STYLE.md): functions return an int status (LLC_OK = 0); a
+ * Conventions: functions return an int status (LLC_OK = 0); a
  * function that can fail with a user-facing reason takes `char *err` (a buffer
  * of LLC_ERRLEN bytes, may be NULL) and writes one line into it. Library code
  * never prints and never exits. Every `_free(NULL)` is a no-op.

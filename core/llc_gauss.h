@@ -1,9 +1,9 @@
 /* llc_gauss.h - fast standard normal float32 variates for SGLD noise.
  *
  * An SGLD step draws one N(0,1) per parameter of the target; for a DLN or a
- * small transformer that is 20k-250k draws per step, and GSL's ziggurat
- * through the gsl_rng interface costs ~6 ns each (11% of a DLN (784,...)
- * step). This generator runs 8 independent xoshiro128+ streams in 32-bit
+ * small transformer that is 20k-250k draws per step, where GSL's ziggurat
+ * through the gsl_rng interface is a visible share of the step (figures in
+ * tests/bench/PERFORMANCE.md). This generator runs 8 independent xoshiro128+ streams in 32-bit
  * lanes and turns each pair of uniforms into two normals by Box-Muller, with
  * float32 polynomial log, sin and cos: all lanes in one vector, no branches.
  *

@@ -1,5 +1,5 @@
 /* llc_gtmodels.h - the ground-truth models: models whose learning coefficient
- * is known in closed form (GROUND_TRUTH.md), behind the ordinary llc_model
+ * is known in closed form (llc/ESTIMATOR.md), behind the ordinary llc_model
  * interface so SGLD and the estimator see them exactly like a transformer.
  *
  *   "linreg"  f(x) = w·x                       d weights, tensor "w" (d)        λ = d/2
@@ -14,7 +14,7 @@
  * SUMMED over output dimensions, with NO factor ½:
  *     L = Σ_b mask_b ‖y_b − f(x_b)‖² / Σ_b mask_b      (0 if Σ mask = 0)
  * so that for linreg L_n(w) − L_n(ŵ) = (w − ŵ)ᵀ Σ̂ (w − ŵ) with Σ̂ = XᵀX/n exactly,
- * the convention of GROUND_TRUTH §1. Losses are accumulated in double; the
+ * the convention of the exact linear-regression formulas. Losses are accumulated in double; the
  * gradient is analytic (linreg and poly in double, dln with cblas_sgemm on the
  * float32 activations, following the row-major convention of llc_model.h:
  * Z_l = Z_{l-1} · A_lᵀ).

@@ -42,10 +42,8 @@ void llc_transpose(float *xt, int ldt, const float *x, int ldx, int rows, int co
  * C (M, N) = A (M, K) · B (K, N) (acc 0), C += (acc 1) or C -= (acc -1),
  * row strides ldc, lda, ldb. For a single head's products, where N or K is
  * the head size: there OpenBLAS's sgemm spends more on packing and calls
- * than on the product (one core: 672x16x64 27 us against 36, 320x64x16 13
- * against 20); from about 64 on every side it is as fast or faster, and for
- * Aᵀ · B with a long sum (a weight gradient) faster (16x64x672: 30 us
- * against 36). */
+ * than on the product; from about 64 on every side OpenBLAS is as fast or
+ * faster, and for Aᵀ · B with a long sum (a weight gradient) faster. */
 void llc_gemm_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, int acc);
 
 /* ---- linear ----
@@ -162,7 +160,7 @@ void llc_rope_rows_backward(float *dx, const float *cs, const int *rows, int M, 
  * each head's HS elements contiguous. Scores q·k/sqrt(HS), softmax fused with
  * the causal mask (causal = 1: t attends s <= t). out is the concatenation of
  * the heads' outputs.
- * A head may be clamped (PAPERS.md §4): its pattern replaced by a constant
+ * A head may be clamped (llc_model.h, llc_clamp_kind): its pattern replaced by a constant
  * (no gradient reaches its Q and K; V still learns), or its values / output
  * zeroed (the head outputs 0 and passes no gradient to Q, K, V; for softmax
  * attention the two are the same map). */

@@ -130,7 +130,7 @@ typedef enum {
     LLC_NORM_RMS_NOGAIN /* RMSNorm without gain */
 } llc_norm_kind;
 
-/* Activation clamps ("artificial optogenetics", PAPERS.md §4): applied on
+/* Activation clamps ("artificial optogenetics" of Singh et al. 2024): applied on
  * every forward pass, training included. */
 typedef enum {
     LLC_CLAMP_PATTERN_PREV = 1, /* attention of (layer, head) := exact previous token (t attends t-1; t=0 attends 0) */
@@ -174,8 +174,8 @@ void llc_tf_config_default(llc_tf_config *c);
 int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err);
 const llc_tf_config *llc_transformer_config(const llc_model *m);
 
-/* Intermediates of the pooled clustering-head model for plots (PAPERS.md §3,
- * the "visual sandbox"; used by `llc plot --kind embed`). Runs the forward
+/* Intermediates of the pooled clustering-head model for plots (Odonnat et
+ * al. 2024, the "visual sandbox"; used by `llc plot --kind embed`). Runs the forward
  * pass of batch b at parameters w in workspace ws (from m->ws_alloc) and
  * copies into each non-NULL output (caller-owned):
  *   normed (B*T, C)  the pooling layer's normalised inputs (its keys' input)

@@ -1,7 +1,7 @@
 /* transformer.c - the transformer behind the llc_model interface: a pre-norm
  * decoder (attention-only or with GELU MLPs) over token and/or continuous
  * inputs, with learned / shortformer / rotary / no positions, and the pooled
- * clustering-head variant (PAPERS.md §3). Kernels: llc_kernels.h.
+ * clustering-head variant (Odonnat et al. 2024). Kernels: llc_kernels.h.
  *
  * Parameter layout (one flat float32 vector, tensors in this order; weights
  * out-major (OC, IC), applied as in·Wᵀ, except where noted):

@@ -1,5 +1,5 @@
 /* llc_theory.h - the learning coefficients of the ground-truth models in
- * closed form (GROUND_TRUTH.md), for tests and for `llc check` to compare
+ * closed form (formulas in llc/ESTIMATOR.md), for tests and for `llc check` to compare
  * estimates with. Pure functions, no allocation.
  */
 #ifndef LLC_THEORY_H
@@ -8,7 +8,7 @@
 /* Deep linear network with widths H_0 (input) .. H_L (output), n_widths =
  * L + 1 >= 2, each >= 1, whose true end-to-end matrix has rank `rank`
  * (0 <= rank <= min H): Aoyagi's λ and multiplicity m (Neural Networks 172,
- * 2024) by the integer-exact search of GROUND_TRUTH §2. Returns LLC_OK, or
+ * 2024) by an integer-exact search (llc/ESTIMATOR.md). Returns LLC_OK, or
  * LLC_ERR_INVALID with a message in err (may be NULL). */
 int llc_theory_dln(const int *widths, int n_widths, int rank, double *lambda, int *mult, char *err);
 
@@ -29,7 +29,7 @@ void llc_theory_poly_locality(int at_line, double *lambda, int *mult);
 /* The exact expected estimate E[λ̂] = nβ·(E[L_n(w)] − L_n(ŵ)) for linear
  * regression centred at the least-squares fit ŵ, at finite t = nβ with
  * localisation strength gamma, given the eigenvalues eigs[0..d-1] of
- * Σ̂ = XᵀX/n (GROUND_TRUTH §1, loss without a ½). With p_i = 2t·a_i + γ:
+ * Σ̂ = XᵀX/n (loss without a ½). With p_i = 2t·a_i + γ:
  *   eps = 0 (a perfect sampler):     Σ_i t·a_i / p_i
  *   eps > 0 (full-batch SGLD, step eps, Δw = −(ε/2)(nβ∇L + γ(w − w*)) + N(0, εI)):
  *                                    Σ_i t·a_i / (p_i·(1 − ε·p_i/4))

@@ -1,5 +1,5 @@
 /* theory.c - closed-form learning coefficients of the ground-truth models;
- * see llc_theory.h and GROUND_TRUTH.md. */
+ * see llc_theory.h and llc/ESTIMATOR.md. */
 #include "llc_theory.h"
 #include "llc_common.h"
 #include "llc_regress.h"

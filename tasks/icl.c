@@ -1,4 +1,4 @@
-/* icl.c - in-context few-shot classification of Singh et al. (PAPERS.md §4),
+/* icl.c - in-context few-shot classification of Singh et al. (ICML 2024),
  * with a synthetic stand-in for the Omniglot features.
  *
  * Classes: n_classes prototypes in R^D, unit-norm Gaussian directions drawn

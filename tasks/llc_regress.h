@@ -1,5 +1,5 @@
 /* llc_regress.h - the regression tasks behind the ground-truth models
- * (core/llc_gtmodels.h, GROUND_TRUTH.md): "linreg", "dln" and "poly".
+ * (core/llc_gtmodels.h, llc/ESTIMATOR.md): "linreg", "dln" and "poly".
  *
  * Each task is a FIXED finite data set: n samples per distribution ("train"
  * and an independent "test"), generated once at construction from
@@ -35,26 +35,24 @@
  *           (L_n(w*) = 0) and λ̂ targets Aoyagi's λ without the O(sqrt(λ/log n))
  *           data fluctuation that label noise adds (WBIC); set noise > 0 to
  *           study that effect.
- *           Why n = 1e5 with population: nβ = n/log n = 8686. A perfect
- *           (Metropolis) sampler is within about 1% of Aoyagi's λ there for
- *           the m = 1 rows of GROUND_TRUTH §2 except (3,3,3,3) (-4%; -7% at
- *           n = 1e4, -4% at 1e5, -3% at 1e6, measured by long Metropolis
- *           runs); GROUND_TRUTH's "within about 3% at nβ >= 1e4". Larger n
- *           costs proportionally more steps (the stiffest directions scale
- *           with nβ, the slowest relax at the rate set by gamma).
+ *           Why n = 1e5 with population: at nβ = n/log n = 8686 a perfect
+ *           sampler is within about 1% of Aoyagi's λ for the m = 1 cases but
+ *           (3,3,3,3) (-4%), while a larger n costs proportionally more steps
+ *           (the stiffest directions scale with nβ, the slowest relax at the
+ *           rate set by gamma).
  *   poly    k ([1,2]: f = x·w₁·w₂², K = w₁²w₂⁴), form ("monomial" | "locality"),
  *           center ("origin" | "line", "line" only with form locality),
  *           n (1000), s (1), noise (1), population (false)
- *           x ~ N(0, s²); y = noise·N(0,1) (the true function is 0, GROUND_TRUTH
- *           §3). "k" is rejected with form locality. n stays 1000 with
- *           population: GROUND_TRUTH §3 quotes finite-t values at n = 1e3
- *           and 1e4, so the tests name n explicitly.
+ *           x ~ N(0, s²); y = noise·N(0,1) (the true function is 0). "k" is
+ *           rejected with form locality. n stays 1000 with population: the
+ *           perfect-sampler values are known at n = 1e3 and 1e4, so the tests
+ *           name n explicitly.
  *
  * Note on noise (linreg, poly): the teacher of poly (the origin, or (1, 0.5))
  * is a minimiser of the POPULATION loss only; with noise > 0 and finite n an
  * estimate centred there fluctuates around λ by O(sqrt(λ/(2 log n))) from
  * seed to seed. Linreg avoids this exactly by centring at the least-squares
- * fit. For the tightest comparison with the perfect-sampler values of §3,
+ * fit. For the tightest comparison with the perfect-sampler values,
  * use population: true (or noise 0, or average over seeds).
  */
 #ifndef LLC_REGRESS_H
@@ -105,7 +103,7 @@ int llc_regress_make_model(const llc_task *t, llc_model **out, char *err);
  * the layout of llc_regress_make_model's model:
  *   linreg  the LEAST-SQUARES FIT ŵ of the train set (not the generating
  *           weights), so that L_n(w) − L_n(ŵ) = (w − ŵ)ᵀΣ̂(w − ŵ) exactly and
- *           the finite-nβ formulas of GROUND_TRUTH §1 apply
+ *           the finite-nβ formulas (llc_theory.h) apply
  *   dln     the rank-r teacher (every layer Σ_{i<r} e_i e_iᵀ; r = 0: zeros)
  *   poly    the origin; form locality: (0,0) for center "origin",
  *           (1, 0.5) for center "line"

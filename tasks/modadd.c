@@ -1,5 +1,5 @@
 /* modadd.c - sparse modular addition of Odonnat, Bouaziz & Cabannes
- * (PAPERS.md §3): tokens x_1..x_L i.i.d. uniform on {0..p-1}, target
+ * (2024): tokens x_1..x_L i.i.d. uniform on {0..p-1}, target
  * y = (x_1 + … + x_k) mod p. Defaults p = 2, L = 12, k = 5 (sparse parity).
  *
  * FIXED data sets: n_train train and n_test test sequences, generated once at

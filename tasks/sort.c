@@ -1,4 +1,4 @@
-/* sort.c - the list-sorting task of Urdshals & Urdshals (PAPERS.md §2).
+/* sort.c - the list-sorting task of Urdshals & Urdshals (2025).
  *
  * A sequence is a list of L numbers from 0..V-1, the separator token V, then
  * the list sorted ascending (2L+1 tokens). Next-token layout: the model reads

@@ -1,5 +1,5 @@
 /* text.c - byte-level language modelling on the committed corpus
- * (data/corpus/, see SOURCES.md there; the rLLC paper's task, PAPERS.md §1).
+ * (data/corpus/, see SOURCES.md there; the task of the refined-LLC paper of Wang et al. 2024).
  *
  * Two sources, prose.txt and code.txt, loaded once at construction. Each is
  * cut into blocks of split_block bytes; a test_frac share of the blocks,

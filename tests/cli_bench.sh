@@ -1,7 +1,8 @@
 #!/bin/sh
 # Smoke test of llc bench (not a timing test: it asserts the report's
-# structure, never a speed): the JSON has the fields the README and CI
-# comparisons rely on, with finite positive values, for two small configs.
+# structure, never a speed): the JSON has the fields tests/bench/PERFORMANCE.md
+# documents and comparisons rely on, with finite positive values, for two
+# small configs.
 . tests/clitest.sh
 PY=/usr/bin/python3
 expect_rc 0 "bench S,DLN100" -- $LLC bench --configs data/configs/bench/S.json,data/configs/bench/DLN100.json \

@@ -1,6 +1,6 @@
 /* slow_dln100.c - the slow rung of the accuracy ladder (not part of make
  * check): the deep linear network (100,100,100), rank 0, 20,000 parameters,
- * Aoyagi's lambda = 3750 (GROUND_TRUTH §2), estimated on the population loss
+ * Aoyagi's lambda = 3750 (llc/ESTIMATOR.md), estimated on the population loss
  * (nominal n = 1e5, nbeta = 8685.9) with the DEFAULT estimator settings
  * (llc_estimate_config_default; threads and seed only). Passes when
  * lambda-hat is within 15% of 3750.

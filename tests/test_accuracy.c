@@ -1,11 +1,11 @@
 /* test_accuracy.c - the accuracy ladder: the LLC estimator with its DEFAULT
  * settings (llc_estimate_config_default; only threads and the seed are set
  * here, plus gamma where a case says so) against models whose learning
- * coefficient is known (GROUND_TRUTH.md). Every case prints the reference,
+ * coefficient is known (llc/ESTIMATOR.md). Every case prints the reference,
  * lambda-hat +- std over chains, the relative error and the wall time, and
  * CHECKs the error.
  *
- *   §2 deep linear networks on the POPULATION loss (tasks "dln" with
+ *   Deep linear networks on the POPULATION loss (tasks "dln" with
  *      population: true, default nominal n = 1e5, so nbeta = n/log n =
  *      8685.9): every m = 1 row up to 800 parameters within 10% of Aoyagi's
  *      lambda, (2,2,2) r0 included (it is m = 1). The m = 2 rows (2,2,2) r1
@@ -13,11 +13,11 @@
  *      is low by about (m-1)/log(nbeta) = 0.11 in lambda plus slower terms
  *      (a long Metropolis reference run gives -5% for (2,2,2) r1), so 10%
  *      would leave too little room for the sampler's own scatter.
- *   §3 normal crossings K = prod w_j^(2k_j) (tasks "poly", population) at
+ *   Normal crossings K = prod w_j^(2k_j) (tasks "poly", population) at
  *      n = 1e3 and 1e4, gamma = 1: within 10% of what a PERFECT sampler of
  *      exp(-t K(w) - gamma/2 |w|^2) returns at that finite t = n/log n.
  *      Those references are computed here by 2-D quadrature and first
- *      checked against the GROUND_TRUTH table (0.2431 / 0.2475 ...).
+ *      checked against reference values (0.2431 / 0.2475 ...).
  *      Locality, f = x (w1 - 1)(w1^2 + w2^2)^2: at the origin (lambda 1/4)
  *      with the default gamma = 1 at n = 1e3 (perfect sampler 0.291); on
  *      the line w1 = 1 at (1, 0.5) (lambda 1/2) with gamma = 100 at n = 1e3
@@ -117,7 +117,7 @@ cleanup:
     return out;
 }
 
-/* ---------------- §2 deep linear networks ---------------- */
+/* ---------------- deep linear networks ---------------- */
 
 static void dln_case(const int *widths, int nw, int rank, double want_lambda, int want_m, double tol)
 {
@@ -152,7 +152,7 @@ static void test_dln(void)
     dln_case(wbig, 4, 0, 50, 1, 0.10);
 }
 
-/* ---------------- §3 normal crossings: quadrature references ---------------- */
+/* ---------------- normal crossings: quadrature references ---------------- */
 
 typedef struct {
     int locality; /* 0: K = w1^(2 k1) w2^(2 k2); 1: (w1 - 1)^2 (w1^2 + w2^2)^4 */
@@ -238,7 +238,7 @@ static void poly_case(const char *name, const kspec *s, long n, double gamma, do
     if (s->locality && extra_json && strstr(extra_json, "line")) c1 = 1, c2 = 0.5;
     double ref = perfect_sampler(s, t, gamma, c1, c2);
     if (!isnan(table))
-        CHECK(fabs(ref - table) <= 5e-4, "%s n=%ld: quadrature %.4f reproduces GROUND_TRUTH's perfect-sampler %.4f",
+        CHECK(fabs(ref - table) <= 5e-4, "%s n=%ld: quadrature %.4f reproduces the reference perfect-sampler %.4f",
               name, n, ref, table);
     char json[256], label[96];
     if (s->locality)

@@ -1,5 +1,5 @@
 /* test_estimate.c - the LLC estimator (llc/llc_estimate.h) against the exact
- * finite-nbeta SGLD formula of GROUND_TRUTH.md §1 on a linear-regression
+ * finite-nbeta SGLD formula (llc/ESTIMATOR.md) on a linear-regression
  * model defined here (f = w.x, loss = mean (y - w.x)^2, analytic gradient,
  * full batch): lambda-hat = sum_i t a_i / (p_i (1 - eps p_i / 4)),
  * p_i = 2 t a_i + gamma, a_i the eigenvalues of Sigma = X^T X / n. Also:
@@ -272,7 +272,7 @@ cleanup:
     return t;
 }
 
-/* GROUND_TRUTH §1: full-batch SGLD at step eps (eps = 0: perfect sampler). */
+/* Full-batch SGLD at step eps (eps = 0: perfect sampler). */
 static double sgld_exact(const double *a, int d, double t, double gamma, double eps)
 {
     double s = 0;
@@ -283,7 +283,7 @@ static double sgld_exact(const double *a, int d, double t, double gamma, double 
     return s;
 }
 
-static const double T_NB = 1085.74; /* n/log n at n = 1e4 (GROUND_TRUTH §1 table) */
+static const double T_NB = 1085.74; /* n/log n at n = 1e4 */
 
 static void base_config(llc_estimate_config *c)
 {
@@ -325,7 +325,7 @@ static void check_formula(const char *name, const llc_model *m, const float *wst
     print_result(name, r);
     double want = sgld_exact(a, d, T_NB, c->gamma, eps);
     if (!isnan(table))
-        CHECK(fabs(want - table) < 5e-5, "%s: formula %.5f matches the GROUND_TRUTH table %.4f", name, want, table);
+        CHECK(fabs(want - table) < 5e-5, "%s: formula %.5f matches the reference value %.4f", name, want, table);
     double se = r->llc_std / sqrt(r->chains);
     CHECK(!strcmp(r->status, "ok") && r->n_diverged == 0, "%s: status ok", name);
     CHECK(fabs(r->llc_mean - want) <= 3 * se,

@@ -254,7 +254,7 @@ static int run(fixture *f, llc_sgld *s, gsl_rng *rng, int steps, double *L)
     return LLC_OK;
 }
 
-static const double T_NB = 1085.74; /* n/log n at n = 1e4 (GROUND_TRUTH §1) */
+static const double T_NB = 1085.74; /* n/log n at n = 1e4 */
 
 /* ---------------- tests ---------------- */
 

@@ -1,8 +1,8 @@
 /* test_theory.c - the closed-form learning coefficients (llc/theory.c)
- * against GROUND_TRUTH.md: every row of the deep-linear-network table (λ and
+ * against the known values (llc/ESTIMATOR.md): every deep-linear-network case (λ and
  * m exactly), the sanity rules over random width lists (one layer gives d/2,
  * a width-r bottleneck gives r(H_0+H_L−r)/2, 0 < λ <= d/2), the finite-nβ
- * linear-regression table of §1, and the normal-crossing rule of §3.
+ * linear-regression values, and the normal-crossing rule.
  * TEST_SEED=<n> replays the random width lists.
  */
 #include "llc_theory.h"
@@ -127,7 +127,7 @@ static void test_linreg(void)
     CHECK(llc_theory_linreg(10, &lam, &m) == LLC_OK && lam == 5.0 && m == 1, "linreg d=10: lambda 5, m 1");
     CHECK(llc_theory_linreg(0, &lam, &m) == LLC_ERR_INVALID, "linreg d=0 rejected");
 
-    /* GROUND_TRUTH §1: d = 10, Σ̂ = I, γ = 1, t = n/log n */
+    /* d = 10, Σ̂ = I, γ = 1, t = n/log n */
     static const struct {
         double n, t, perfect, e5, e4;
     } rows[] = {
@@ -196,7 +196,7 @@ static void test_poly(void)
     llc_theory_poly_locality(1, &lam, &m);
     CHECK(lam == 0.5 && m == 1, "poly locality on the line w1 = 1: 1/2");
 
-    /* §3: w2^2 is a regular 1-d model; a perfect sampler (γ = 1, E x² = 1) gives 0.4983 / 0.4998 */
+    /* w2^2 is a regular 1-d model; a perfect sampler (γ = 1, E x² = 1) gives 0.4983 / 0.4998 */
     double one = 1.0;
     CHECK_CLOSE(llc_theory_linreg_sgld(&one, 1, 1e3 / log(1e3), 1.0, 0.0), 0.4983, TABLE_ATOL, 0,
                 "poly w2^2 perfect sampler n=1e3");

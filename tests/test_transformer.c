@@ -436,7 +436,7 @@ static void test_gradients(void)
     c.vocab = 0, c.d_input = 4;
     grad_check("continuous inputs only", &c, 3, 6);
 
-    /* pooled: the clustering-head model of PAPERS.md §3 (smaller MLP) */
+    /* pooled: the clustering-head model of Odonnat et al. (smaller MLP) */
     llc_tf_config_default(&c);
     c.n_layers = 1, c.n_heads = 1, c.d_model = 2, c.d_head = 2, c.vocab = 3, c.n_out = 3, c.n_ctx = 7;
     c.pos = LLC_POS_LEARNED, c.norm = LLC_NORM_RMS_NOGAIN, c.final_norm = 0, c.d_mlp = 8, c.causal = 0;

@@ -3,7 +3,7 @@
 
 The same models and the same SGLD step as llc, float32, written as the fastest
 PyTorch this machine can run, used only by the benchmark (never by the build
-or the tests). See tests/bench/README.md.
+or the tests). See tests/bench/PERFORMANCE.md.
 
 Models (read from data/configs/bench/*.json, mirroring core/transformer.c,
 core/gtmodels.c and tasks/{sort,text,icl}.c): a pre-norm attention(+MLP)
