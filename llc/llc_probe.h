@@ -71,6 +71,9 @@ typedef struct {
  * r is zeroed first; free with llc_probe_result_free. */
 int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err);
 void llc_probe_result_free(llc_probe_result *r);
+/* The probes llc_probe_run would compute for cfg, in *want (bits), or the
+ * error it would return for the config and the probes asked; runs nothing. */
+int llc_probe_plan(const llc_probe_config *cfg, unsigned *want, char *err);
 
 /* One head's circuit from the weights (PROBES.md): qk = 0 the OV circuit
  * (vocab x n_out: row = the token attended to, column = the logit change),

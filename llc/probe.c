@@ -573,6 +573,14 @@ static int check_config(const llc_probe_config *cfg, const llc_tf_config **cp, c
     return LLC_OK;
 }
 
+int llc_probe_plan(const llc_probe_config *cfg, unsigned *want, char *err)
+{
+    const llc_tf_config *c = NULL;
+    *want = 0;
+    int rc = check_config(cfg, &c, err);
+    return rc ? rc : probes_wanted(cfg, c, want, err);
+}
+
 int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
 {
     const llc_tf_config *c = NULL;
