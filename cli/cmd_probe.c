@@ -23,7 +23,7 @@ static const char usage[] =
     "attended to x logit change), qk its QK circuit (query token x key token), pattern its attention on\n"
     "the example sequence (sequence 0 of the probe set of --data; row = query position).\n"
     "Probes (default: every one the task allows): prev_token current first entropy induction duplicate\n"
-    "icl copying copy_suppression owned_ov owned_qk ablation.\n";
+    "icl copying copy_suppression owned_ov owned_qk owned_att ablation.\n";
 
 static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"steps", 1, "checkpoints: A:B, every:K or a list (default all)"},
@@ -76,15 +76,20 @@ static void print_ownership(const llc_probe_result *r, long long step)
 {
     const int LH = r->n_layers * r->n_heads;
     char buf[2048];
-    for (int view = 0; view < 2; view++) {
-        const int *own = view ? r->owner_qk : r->owner_ov;
+    static const char *const name[] = {"OV", "QK", "attention"};
+    const int *owners[] = {r->owner_ov, r->owner_qk, r->owner_att};
+    const int segs[] = {r->segments_ov, r->segments_qk, r->segments_att};
+    for (int view = 0; view < 3; view++) {
+        const int *own = owners[view];
         if (!own) continue;
-        printf("\nowned tokens 0-%d at step %lld, %s view (%d segments):\n", r->n_own - 1, step, view ? "QK" : "OV",
-               view ? r->segments_qk : r->segments_ov);
+        printf("\nowned tokens 0-%d at step %lld, %s view (%d segments):\n", r->n_own - 1, step, name[view],
+               segs[view]);
         for (int hd = 0; hd < LH; hd++) {
             owned_ranges(own, r->n_own, hd, buf, sizeof buf);
             printf("  head %d.%d owns %s\n", hd / r->n_heads, hd % r->n_heads, buf);
         }
+        owned_ranges(own, r->n_own, -1, buf, sizeof buf);
+        if (strcmp(buf, "nothing")) printf("  never output in the probe set: %s\n", buf);
     }
 }
 
@@ -187,7 +192,7 @@ int cmd_probe(int argc, char **argv)
         if (k < 0)
             return cli_error(EXIT_USAGE,
                              "probe: unknown probe '%s' (probes: prev_token, current, first, entropy, induction, "
-                             "duplicate, icl, copying, copy_suppression, owned_ov, owned_qk, ablation)",
+                             "duplicate, icl, copying, copy_suppression, owned_ov, owned_qk, owned_att, ablation)",
                              pv);
         probes |= 1u << k;
     }
@@ -375,10 +380,11 @@ int cmd_probe(int argc, char **argv)
     if ((code = print_points(run, pts, n_pts, fmt))) goto cleanup;
 
     /* the owned tokens at the last selected step, as ranges */
-    if (strcmp(fmt, "table") == 0 && (want & (1u << LLC_PROBE_OWNED_OV | 1u << LLC_PROBE_OWNED_QK))) {
+    const unsigned own_bits = 1u << LLC_PROBE_OWNED_OV | 1u << LLC_PROBE_OWNED_QK | 1u << LLC_PROBE_OWNED_ATT;
+    if (strcmp(fmt, "table") == 0 && (want & own_bits)) {
         if (last_done != n_steps - 1) {
             rc = llc_store_checkpoint_get(store, run, steps[n_steps - 1], w, n_params, NULL, NULL);
-            pc.probes = want & (1u << LLC_PROBE_OWNED_OV | 1u << LLC_PROBE_OWNED_QK);
+            pc.probes = want & own_bits;
             llc_probe_result_free(&res);
             if (rc || (rc = llc_probe_run(&pc, &res, err))) {
                 code = cli_error(cli_exit_code(rc), "probe: %s", err[0] ? err : llc_store_errmsg(store));

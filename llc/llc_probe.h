@@ -27,6 +27,7 @@ typedef enum {
     LLC_PROBE_COPY_SUPPRESSION, /* share of tokens whose OV diagonal is the row's strict minimum */
     LLC_PROBE_OWNED_OV,       /* number of output tokens the head owns by its OV diagonal */
     LLC_PROBE_OWNED_QK,       /* number of key tokens the head owns by its QK columns */
+    LLC_PROBE_OWNED_ATT,      /* number of output tokens the head owns by its attention on the probe set */
     LLC_PROBE_ABLATION,       /* loss increase with the head's output zeroed / mean-replaced */
     LLC_PROBE_COUNT
 } llc_probe_kind;
@@ -60,8 +61,9 @@ typedef struct {
     double *value;      /* (LLC_PROBE_COUNT, n_layers * n_heads): value[k * LH + l * NH + h]; NAN if not computed */
     double base_loss;   /* loss on the probe set without ablation (if ablation computed) */
     int n_own;          /* tokens in the ownership maps (0 if not computed) */
-    int *owner_ov, *owner_qk; /* (n_own) head index l * NH + h owning each token, or NULL */
-    int segments_ov, segments_qk; /* contiguous runs of one owner in the maps */
+    int *owner_ov, *owner_qk, *owner_att; /* (n_own) head index l * NH + h owning each token (-1: none),
+                                           * or NULL */
+    int segments_ov, segments_qk, segments_att; /* contiguous runs of one owner in the maps */
     int n_seqs;         /* the probe-set size used */
 } llc_probe_result;
 

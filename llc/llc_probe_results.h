@@ -3,7 +3,7 @@
  *   probes(id, run, step, target, data, probe, value, settings, seed,
  *          created, version)
  *     target: "L.H" for a head's score, "model" for the ownership segment
- *     counts (probes segments_ov, segments_qk); probe: a name of
+ *     counts (probes segments_ov, segments_qk, segments_att); probe: a name of
  *     llc_probe_names, with the ablation stored as ablation_zero or
  *     ablation_mean; settings: the canonical JSON of the probe set
  *     ({"seqs":N,"seed":S,"own_tokens":K}); value NULL when not finite.

@@ -25,7 +25,7 @@
 
 const char *const llc_probe_names[] = {"prev_token", "current",     "first",    "entropy",  "induction",
                                        "duplicate",  "icl",         "copying",  "copy_suppression",
-                                       "owned_ov",   "owned_qk",    "ablation", NULL};
+                                       "owned_ov",   "owned_qk",    "owned_att", "ablation", NULL};
 
 int llc_probe_parse(const char *name)
 {
@@ -305,6 +305,8 @@ typedef struct {
     double *icls;  /* (n_batches, LH) */
     double *zsum;  /* (n_batches, L * D) sums of head outputs over rows */
     double *loss;  /* (n_batches) batch mean loss */
+    double *att_own; /* (n_batches, LH + 1, n_own) owned_att: attention on the target's value per head; row LH counts */
+    int n_own;
     /* phase 2 slots, per head: */
     float *means;       /* (L, D) probe-set mean of each head's output, or NULL (zero ablation) */
     double *abl;   /* (LH) sequence-weighted mean loss with the head ablated */
@@ -325,7 +327,8 @@ static int batch_B(const probe_job *j, int i)
 }
 
 /* The pattern scores of one batch's sequences into its slots. */
-static void score_patterns(const probe_job *j, const float *att, const llc_batch *b, double *pat, double *icl)
+static void score_patterns(const probe_job *j, const float *att, const llc_batch *b, double *pat, double *icl,
+                           double *own)
 {
     const int T = b->T, LH = j->LH;
     const size_t TT = (size_t)T * T;
@@ -345,6 +348,17 @@ static void score_patterns(const probe_job *j, const float *att, const llc_batch
             pat[1 * LH + hd] += cur / (T - 1);
             pat[2 * LH + hd] += first / (T - 1);
             pat[3 * LH + hd] += ent / (T - 1);
+            if (own) /* scored rows: attention on the keys holding the value the row outputs */
+                for (int t = 0; t < T; t++) {
+                    const int v = b->targets[(size_t)s * T + t];
+                    if (b->mask[(size_t)s * T + t] == 0.0f || v < 0 || v >= j->n_own) continue;
+                    const int *tok = b->tokens + (size_t)s * T;
+                    double m = 0.0;
+                    for (int u = 0; u < T; u++)
+                        if (tok[u] == v) m += a[(size_t)t * T + u];
+                    own[(size_t)hd * j->n_own + v] += m;
+                    if (hd == 0) own[(size_t)LH * j->n_own + v] += 1.0;
+                }
             if (icl) { /* the query's row: mass on the labels equal to the query's label */
                 const float *row = a + (size_t)(T - 1) * T;
                 const int *tok = b->tokens + (size_t)s * T, want = b->targets[(size_t)s * T + T - 1];
@@ -390,12 +404,14 @@ static int phase1_item(probe_worker *pw, int i, void *ws, llc_batch *b, llc_batc
     b->B = B;
     if ((rc = cfg->task->fill(cfg->task, cfg->dist, probe_index(cfg->seed, i), b)))
         return llc_fail(pw->err, rc, "probe: the task could not fill probe batch %d", i);
-    const int need_att = (j->want & PATTERN_PROBES) || j->icl;
+    const int need_att = (j->want & (PATTERN_PROBES | BIT(LLC_PROBE_OWNED_ATT))) || j->icl;
     const int need_z = j->want & BIT(LLC_PROBE_ABLATION) && cfg->ablate_mean;
     if (need_att || need_z) {
         if ((rc = llc_transformer_patterns(m, ws, cfg->w, b, need_att ? att : NULL, need_z ? z : NULL)))
             return llc_fail(pw->err, rc, "probe: the model cannot take the task's batches");
-        if (need_att) score_patterns(j, att, b, j->pat + (size_t)i * 4 * LH, j->icl ? j->icls + (size_t)i * LH : NULL);
+        if (need_att)
+            score_patterns(j, att, b, j->pat + (size_t)i * 4 * LH, j->icl ? j->icls + (size_t)i * LH : NULL,
+                           j->att_own ? j->att_own + (size_t)i * (LH + 1) * j->n_own : NULL);
         if (need_z) {
             double *zs = j->zsum + (size_t)i * L * D;
             for (int l = 0; l < L; l++)
@@ -520,6 +536,7 @@ void llc_probe_result_free(llc_probe_result *r)
     free(r->value);
     free(r->owner_ov);
     free(r->owner_qk);
+    free(r->owner_att);
     memset(r, 0, sizeof *r);
 }
 
@@ -530,7 +547,7 @@ static int probes_wanted(const llc_probe_config *cfg, const llc_tf_config *c, un
     const int icl = strcmp(cfg->task->name, "icl") == 0;
     unsigned allowed = PATTERN_PROBES | BIT(LLC_PROBE_ABLATION);
     if (has_vocab) allowed |= REPEAT_PROBES | BIT(LLC_PROBE_OWNED_QK);
-    if (square) allowed |= OV_PROBES;
+    if (square) allowed |= OV_PROBES | BIT(LLC_PROBE_OWNED_ATT);
     if (icl) allowed |= BIT(LLC_PROBE_ICL);
     if (!cfg->probes) {
         *want = allowed;
@@ -626,9 +643,38 @@ int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
     }
 
     /* phase 1: the probe batches */
-    if (want & (PATTERN_PROBES | REPEAT_PROBES | BIT(LLC_PROBE_ICL) | BIT(LLC_PROBE_ABLATION))) {
+    if (want & BIT(LLC_PROBE_OWNED_ATT)) {
+        j.n_own = r->n_own = cfg->own_tokens > 0 ? cfg->own_tokens : c->n_out;
+        j.att_own = calloc(nb * (LH + 1) * j.n_own, sizeof *j.att_own);
+        r->owner_att = malloc((size_t)j.n_own * sizeof *r->owner_att);
+        if (!j.att_own || !r->owner_att) {
+            rc = llc_fail(err, LLC_ERR_NOMEM, "probe: out of memory");
+            goto cleanup;
+        }
+    }
+    if (want & (PATTERN_PROBES | REPEAT_PROBES | BIT(LLC_PROBE_ICL) | BIT(LLC_PROBE_OWNED_ATT) |
+                BIT(LLC_PROBE_ABLATION))) {
         j.phase = 1;
         if ((rc = run_phase(&j, err))) goto cleanup;
+    }
+    if (want & BIT(LLC_PROBE_OWNED_ATT)) { /* the owner of value v: the most attention on it where it is output */
+        const int no = j.n_own;
+        for (int v = 0; v < no; v++) {
+            double best = 0.0, cnt = 0.0;
+            r->owner_att[v] = -1;
+            for (size_t i = 0; i < nb; i++) cnt += j.att_own[(i * (LH + 1) + LH) * no + v];
+            for (int hd = 0; hd < LH && cnt > 0.0; hd++) {
+                double s = 0.0;
+                for (size_t i = 0; i < nb; i++) s += j.att_own[(i * (LH + 1) + hd) * no + v];
+                if (r->owner_att[v] < 0 || s > best) best = s, r->owner_att[v] = hd;
+            }
+        }
+        for (int hd = 0; hd < LH; hd++) {
+            int k = 0;
+            for (int v = 0; v < no; v++) k += r->owner_att[v] == hd;
+            r->value[LLC_PROBE_OWNED_ATT * LH + hd] = k;
+        }
+        r->segments_att = llc_probe_segments(r->owner_att, no);
     }
     for (int hd = 0; hd < LH; hd++) {
         double s[7] = {0};
@@ -661,7 +707,7 @@ int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
     r->computed = want;
 cleanup:
     free(means);
-    free(j.pat), free(j.rep), free(j.icls), free(j.zsum), free(j.loss), free(j.abl);
+    free(j.pat), free(j.rep), free(j.icls), free(j.zsum), free(j.loss), free(j.abl), free(j.att_own);
     if (rc) llc_probe_result_free(r);
     return rc;
 }

@@ -11,7 +11,7 @@ int llc_probe_rows(unsigned want, int n_layers, int n_heads, int sel_l, int sel_
                    const llc_probe_result *r, llc_probe_row **rows, int *n)
 {
     const int LH = n_layers * n_heads;
-    llc_probe_row *out = calloc((size_t)(LLC_PROBE_COUNT * LH + 2), sizeof *out);
+    llc_probe_row *out = calloc((size_t)(LLC_PROBE_COUNT * LH + 3), sizeof *out);
     *rows = NULL;
     *n = 0;
     if (!out) return LLC_ERR_NOMEM;
@@ -29,11 +29,13 @@ int llc_probe_rows(unsigned want, int n_layers, int n_heads, int sel_l, int sel_
                     snprintf(o->probe, sizeof o->probe, "%s", llc_probe_names[p]);
                 o->value = r ? r->value[p * LH + l * n_heads + h] : NAN;
             }
-        if (p == LLC_PROBE_OWNED_OV || p == LLC_PROBE_OWNED_QK) {
+        if (p == LLC_PROBE_OWNED_OV || p == LLC_PROBE_OWNED_QK || p == LLC_PROBE_OWNED_ATT) {
+            static const char *const view[] = {"ov", "qk", "att"};
+            const int vi = p - LLC_PROBE_OWNED_OV;
             llc_probe_row *o = &out[k++];
             snprintf(o->target, sizeof o->target, "model");
-            snprintf(o->probe, sizeof o->probe, "segments_%s", p == LLC_PROBE_OWNED_OV ? "ov" : "qk");
-            o->value = !r ? NAN : p == LLC_PROBE_OWNED_OV ? r->segments_ov : r->segments_qk;
+            snprintf(o->probe, sizeof o->probe, "segments_%s", view[vi]);
+            o->value = !r ? NAN : vi == 0 ? r->segments_ov : vi == 1 ? r->segments_qk : r->segments_att;
         }
     }
     *rows = out;

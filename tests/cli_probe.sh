@@ -11,11 +11,12 @@ expect_out "4 checkpoints computed, 0 already stored" "one computation per check
 expect_out "head 0\.3 owns" "owned tokens as ranges"
 expect_out "OV view \([0-9]+ segments\)" "segment count of the OV view"
 expect_out "QK view \([0-9]+ segments\)" "segment count of the QK view"
+expect_out "attention view \([0-9]+ segments\)" "segment count of the attention view"
 n=$(sqlite3 "$LLC_DB" "SELECT count(DISTINCT step) FROM probe_curves WHERE run='r1' AND probe='prev_token' AND target='0.3'")
 expect_eq "$n" "4" "probe_curves has a prev_token curve per head over the 4 checkpoints"
 rows=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM probes")
-# 11 per-head probes (all but icl) x 4 heads + 2 segment counts, at 4 checkpoints
-expect_eq "$rows" "184" "rows per checkpoint: 11 probes x 4 heads + 2 segment counts"
+# 12 per-head probes (all but icl) x 4 heads + 3 segment counts, at 4 checkpoints
+expect_eq "$rows" "204" "rows per checkpoint: 12 probes x 4 heads + 3 segment counts"
 bad=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM probes WHERE probe IN ('prev_token','current','first','induction','duplicate','copying','copy_suppression') AND NOT (value >= 0 AND value <= 1)")
 expect_eq "$bad" "0" "shares are in [0, 1]"
 seg=$(sqlite3 "$LLC_DB" "SELECT sum(value) FROM probes WHERE probe='owned_ov' AND step=300")
@@ -30,7 +31,7 @@ expect_out "\"probe\":[[:space:]]+\"entropy\"" "json rows"
 after=$(sqlite3 "$LLC_DB" "SELECT step, target, probe, quote(value) FROM probes ORDER BY step, target, probe" | md5sum)
 expect_eq "$after" "$before" "values bit-identical for 1 and 2 threads"
 n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM probes")
-expect_eq "$n" "184" "--force replaces rows, no duplicates"
+expect_eq "$n" "204" "--force replaces rows, no duplicates"
 expect_rc 0 "mean ablation of one head" -- $LLC probe --run r1 --steps 300 --heads 0.1 --probe ablation --mode mean --seqs 64
 expect_out "0\.1 +test +ablation_mean +300" "printed"
 n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM probes WHERE probe='ablation_mean'")

@@ -285,7 +285,8 @@ static void test_ablation_and_threads(const llc_task *t)
         if (rc2) continue;
         const size_t n = (size_t)LLC_PROBE_COUNT * 4;
         CHECK(r1.computed == r2.computed && memcmp(r1.value, r2.value, n * sizeof *r1.value) == 0 &&
-                  memcmp(r1.owner_ov, r2.owner_ov, (size_t)r1.n_own * sizeof(int)) == 0,
+                  memcmp(r1.owner_ov, r2.owner_ov, (size_t)r1.n_own * sizeof(int)) == 0 &&
+                  memcmp(r1.owner_att, r2.owner_att, (size_t)r1.n_own * sizeof(int)) == 0,
               "values bit-identical for 1 and %d threads", nt);
         llc_probe_result_free(&r2);
     }
@@ -298,6 +299,15 @@ static void test_ablation_and_threads(const llc_task *t)
         for (int k = 0; k < LLC_PROBE_COUNT; k++)
             for (int i = 0; i < 4 && (r1.computed & P(k)); i++) fin &= isfinite(r1.value[k * 4 + i]);
         CHECK(fin, "every computed value is finite");
+        /* attention ownership: every number 0..62 is output somewhere in 50 sorted lists of 8 (almost surely),
+         * and the owners' counts add up to the tokens owned */
+        int seen = 0, counted = 0;
+        for (int v = 0; v < r1.n_own; v++) seen += r1.owner_att[v] >= 0;
+        for (int i = 0; i < 4; i++) counted += (int)r1.value[LLC_PROBE_OWNED_ATT * 4 + i];
+        CHECK(r1.n_own == 64 && seen >= 60 && counted == seen && r1.owner_att[63] == -1 &&
+                  r1.segments_att == llc_probe_segments(r1.owner_att, r1.n_own),
+              "owned_att: %d of %d tokens owned (the separator 63 never), counts add to %d, %d segments", seen,
+              r1.n_own, counted, r1.segments_att);
     }
     llc_probe_result_free(&r1);
     /* bad requests */
