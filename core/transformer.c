@@ -34,6 +34,10 @@
  * Clamps (llc_tf_config.clamps) act on every forward pass; when a head has a
  * zeroing clamp and a pattern clamp, the zeroing wins. Gradients flow through
  * the clamped computation (a clamped pattern is a constant).
+ * MEAN_OUTPUT is no kernel clamp: the kernels run the head as free, then
+ * mean_fill writes the vector over its output (so it wins over every other
+ * clamp of the head, and the other heads' numbers are unchanged to the bit),
+ * and mean_dzero zeroes its d output in the backward.
  * Shortformer positions enter Q and K only: since the projection is linear,
  * Q,K = norm(x)·Wᵀ + b + (pos·W_QKᵀ)[t], the second term computed once per
  * batch on T rows instead of B*T.
