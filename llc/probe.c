@@ -572,8 +572,11 @@ static int probes_wanted(const llc_probe_config *cfg, const llc_tf_config *c, un
 static int check_config(const llc_probe_config *cfg, const llc_tf_config **cp, char *err)
 {
     const llc_tf_config *c = cfg && cfg->model ? llc_transformer_config(cfg->model) : NULL;
-    if (!c || c->pooled)
-        return llc_fail(err, LLC_ERR_INVALID, "probe: the model must be a transformer without a pooling layer");
+    if (!c) return llc_fail(err, LLC_ERR_INVALID, "probe: probes need a transformer");
+    if (c->pooled)
+        return llc_fail(err, LLC_ERR_INVALID,
+                        "probe: the model has a pooling layer (one learned query per head, no T x T pattern); "
+                        "probes need a transformer without one");
     if (!cfg->w || !cfg->task || cfg->dist < 0 || cfg->dist >= cfg->task->n_dists)
         return llc_fail(err, LLC_ERR_INVALID, "probe: weights, task and a distribution of the task are required");
     const llc_task_shape *s = &cfg->task->shape;

@@ -66,6 +66,9 @@ expect_rc 5 "what at a missing step" -- $LLC probe --run r1 --what ov --step 301
 expect_rc 2 "malformed head" -- $LLC probe --run r1 --heads x.1
 l=$(wc -l < "$TMP/err")
 expect_eq "$l" "1" "one line on stderr"
+expect_rc 0 "train a pooled model" -- $LLC train --task modadd --run m1 --steps 10 --quiet
+expect_rc 2 "pooled model" -- $LLC probe --run m1
+expect_out "has a pooling layer" "says why"
 n1=$(sqlite3 "$LLC_DB" "SELECT count(*) || '/' || max(id) FROM probes")
 expect_eq "$n1" "$n0" "nothing written by bad input"
 finish cli_probe
