@@ -323,11 +323,58 @@ static void test_ablation_and_threads(const llc_task *t)
     llc_model_free(m);
 }
 
+/* llc_transformer_patterns: row-stochastic causal patterns, finite head
+ * outputs, and a workspace that still gives loss_grad's numbers after it. */
+static void test_patterns_hook(const llc_task *t)
+{
+    llc_tf_config c;
+    base_config(&c, t, 2, 2, 8, 32);
+    c.attn_bias = 0;
+    llc_model *m = build(&c);
+    if (!m) return;
+    float *w = random_params(m, 21);
+    const int B = 3, T = t->shape.T, L = 2, NH = 2, D = 16;
+    llc_batch *b = llc_task_batch_alloc(t, B);
+    void *ws = m->ws_alloc(m, B);
+    float *att = malloc((size_t)B * L * NH * T * T * sizeof *att), *z = malloc((size_t)L * B * T * D * sizeof *z);
+    double loss0 = NAN, loss1 = NAN;
+    b->B = B;
+    int rc = t->fill(t, llc_task_dist(t, "test"), 5, b);
+    rc = rc ? rc : m->loss_grad(m, ws, w, b, NULL, &loss0);
+    rc = rc ? rc : llc_transformer_patterns(m, ws, w, b, att, z);
+    rc = rc ? rc : m->loss_grad(m, ws, w, b, NULL, &loss1);
+    CHECK(rc == LLC_OK, "patterns hook runs (rc %d)", rc);
+    if (!rc) {
+        double worst = 0.0;
+        int upper = 0;
+        for (size_t r = 0; r < (size_t)B * L * NH * T; r++) {
+            const int tq = (int)(r % (size_t)T);
+            double s = 0.0;
+            for (int u = 0; u < T; u++) {
+                s += att[r * T + u];
+                upper |= u > tq && att[r * T + u] != 0.0f;
+            }
+            worst = fmax(worst, fabs(s - 1.0));
+        }
+        CHECK(worst < 1e-5 && !upper, "patterns: rows sum to 1 (worst %g), zeros above the diagonal", worst);
+        int nz = 0, fin = 1;
+        for (size_t i = 0; i < (size_t)L * B * T * D; i++) nz += z[i] != 0.0f, fin &= isfinite(z[i]);
+        CHECK(fin && nz > 0, "head outputs finite and not all zero");
+        CHECK(loss1 == loss0, "loss_grad after the hook: %.17g == %.17g", loss1, loss0);
+    }
+    free(att), free(z);
+    m->ws_free(ws);
+    llc_batch_free(b);
+    free(w);
+    llc_model_free(m);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off(); /* as the llc program does: GSL errors come back as codes */
     llc_task *t = sort_task();
     if (t) {
+        test_patterns_hook(t);
         test_prev_clamp(t);
         test_circuits(t);
         test_induction(t);
