@@ -105,5 +105,6 @@ int cmd_plot(int argc, char **argv);     /* cli/cmd_plot.c */
 int cmd_export(int argc, char **argv);   /* cli/cmd_export.c */
 int cmd_baseline(int argc, char **argv); /* cli/cmd_check.c */
 int cmd_check(int argc, char **argv);    /* cli/cmd_check.c */
+int cmd_probe(int argc, char **argv);    /* cli/cmd_probe.c */
 
 #endif

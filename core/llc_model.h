@@ -136,13 +136,19 @@ typedef enum {
     LLC_CLAMP_PATTERN_PREV = 1, /* attention of (layer, head) := exact previous token (t attends t-1; t=0 attends 0) */
     LLC_CLAMP_PATTERN_GIVEN,    /* attention := `pattern` (T x T row-stochastic, row t = query t) */
     LLC_CLAMP_ZERO_VALUES,      /* the head's values := 0 */
-    LLC_CLAMP_ZERO_OUTPUT       /* the head's output (before W_O) := 0 */
+    LLC_CLAMP_ZERO_OUTPUT,      /* the head's output (before W_O) := 0 */
+    LLC_CLAMP_MEAN_OUTPUT       /* the head's output (before W_O) := `mean` at every position
+                                 * (NULL: zeros), written over the computed output: the
+                                 * attention kernels run as without the clamp, so every other
+                                 * number is that of the unclamped model to the bit (ablations);
+                                 * no gradient reaches the head's Q, K, V */
 } llc_clamp_kind;
 
 typedef struct {
     llc_clamp_kind kind;
     int layer, head;
     float *pattern; /* (T, T) for PATTERN_GIVEN, owned by the config; else NULL */
+    float *mean;    /* (d_head) for MEAN_OUTPUT, owned by the config, copied by the model; NULL = zeros */
 } llc_clamp;
 
 #define LLC_MAX_CLAMPS 16
@@ -185,5 +191,18 @@ const llc_tf_config *llc_transformer_config(const llc_model *m);
  * LLC_ERR_INVALID if m is not a pooled transformer or b does not fit it. */
 int llc_transformer_pooled_acts(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *normed,
                                 float *pooled, float *out);
+
+/* Every head's attention pattern and output, for probes. Runs the forward
+ * pass of batch b at w in workspace ws (from m->ws_alloc; b needs tokens
+ * and/or x only, targets and mask are not read) at every position and
+ * copies into each non-NULL output (caller-owned):
+ *   att (B, L, NH, T, T)  att[b][l][h][t][s] = attention of query t to key s
+ *                         (zeros above the diagonal of a causal model; a
+ *                         clamped pattern as clamped; recomputed in double
+ *                         from the layer's Q and K, so it matches the
+ *                         kernels' probabilities up to rounding)
+ *   z   (L, B*T, NH*HS)   each layer's head outputs before W_O (after clamps)
+ * LLC_ERR_INVALID if m is a pooled transformer or b does not fit it. */
+int llc_transformer_patterns(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *att, float *z);
 
 #endif

@@ -2,7 +2,8 @@
  * trainer's resume state (and, from schema v2 on, estimates; see llc/llc_results.h).
  *
  * Schema version LLC_SCHEMA_VERSION (PRAGMA user_version; v1 these tables,
- * v2 the estimates, v3 their sampling columns), WAL mode, busy timeout,
+ * v2 the estimates, v3 their sampling columns, v4 the head probes of
+ * llc/llc_probe_results.h), WAL mode, busy timeout,
  * foreign keys.
  * The table and column names below are the contract users' queries rely on:
  *
@@ -27,7 +28,7 @@
 
 #include "llc_common.h"
 
-#define LLC_SCHEMA_VERSION 3
+#define LLC_SCHEMA_VERSION 4
 
 typedef struct llc_store llc_store;
 struct sqlite3;

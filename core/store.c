@@ -123,10 +123,37 @@ static const char schema_v3[] =
     "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER;"
     "ALTER TABLE estimate_chains ADD COLUMN thin INTEGER;";
 
+/* ---- v4: head probes (llc/probe_results.c) ----
+ * One row per (run, step, target, data, probe, settings): target "L.H" (a
+ * head) or "model" (ownership segment counts), settings the canonical JSON
+ * of the probe set (size, seed, ownership range). probe_curves: the newest
+ * row per (run, target, data, probe, step), as curves. */
+static const char schema_v4[] =
+    "CREATE TABLE probes("
+    " id INTEGER PRIMARY KEY,"
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " probe TEXT NOT NULL,"
+    " value REAL,"
+    " settings TEXT NOT NULL,"
+    " seed INTEGER,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " UNIQUE(run, step, target, data, probe, settings));"
+    "CREATE INDEX probes_curve ON probes(run, probe, target, data, step);"
+    "CREATE VIEW probe_curves AS"
+    " SELECT p.run, p.target, p.data, p.probe, p.step, p.value FROM probes p"
+    " WHERE p.id = (SELECT max(x.id) FROM probes x WHERE x.run = p.run AND x.target = p.target"
+    " AND x.data = p.data AND x.probe = p.probe AND x.step = p.step);";
+/* ---- end v4 ---- */
+
 static const char *const migrations[] = {
     schema_v1, /* 0 -> 1 */
     schema_v2, /* 1 -> 2 */
     schema_v3, /* 2 -> 3 */
+    schema_v4, /* 3 -> 4: head probes */
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == LLC_SCHEMA_VERSION,
                "one migration per schema version");

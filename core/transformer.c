@@ -34,6 +34,10 @@
  * Clamps (llc_tf_config.clamps) act on every forward pass; when a head has a
  * zeroing clamp and a pattern clamp, the zeroing wins. Gradients flow through
  * the clamped computation (a clamped pattern is a constant).
+ * MEAN_OUTPUT is no kernel clamp: the kernels run the head as free, then
+ * mean_fill writes the vector over its output (so it wins over every other
+ * clamp of the head, and the other heads' numbers are unchanged to the bit),
+ * and mean_dzero zeroes its d output in the backward.
  * Shortformer positions enter Q and K only: since the projection is linear,
  * Q,K = norm(x)·Wᵀ + b + (pos·W_QKᵀ)[t], the second term computed once per
  * batch on T rows instead of B*T.
@@ -77,6 +81,9 @@ typedef struct {
     float *rope_cs;     /* (n_ctx, 2, HS/2) cos, sin (llc_rope_table), RoPE only */
     llc_head_clamp *clamp; /* (L, NH) */
     int *layer_clamped;    /* (L) 1 if any head of the layer is clamped */
+    float *means;          /* (n_clamps, HS) copies of the MEAN_OUTPUT vectors (zeros for NULL) */
+    const float **mean_out; /* (L, NH) the head's MEAN_OUTPUT vector, or NULL */
+    int *layer_mean;       /* (L) 1 if some head of the layer has a MEAN_OUTPUT clamp */
     tf_layer_off *lo;      /* (L) */
     size_t embed, in_w, in_b, pos, lnf_g, lnf_b, unembed, unembed_b;
 } tf_impl;
@@ -201,7 +208,7 @@ static int config_check(const llc_tf_config *c, char *err)
     NEED(c->n_clamps >= 0 && c->n_clamps <= LLC_MAX_CLAMPS, "model: at most %d clamps", LLC_MAX_CLAMPS);
     for (int i = 0; i < c->n_clamps; i++) {
         const llc_clamp *k = &c->clamps[i];
-        NEED(k->kind >= LLC_CLAMP_PATTERN_PREV && k->kind <= LLC_CLAMP_ZERO_OUTPUT, "model: clamp %d: unknown kind %d",
+        NEED(k->kind >= LLC_CLAMP_PATTERN_PREV && k->kind <= LLC_CLAMP_MEAN_OUTPUT, "model: clamp %d: unknown kind %d",
              i, (int)k->kind);
         NEED(k->layer >= 0 && k->layer < c->n_layers && k->head >= 0 && k->head < c->n_heads,
              "model: clamp %d: head %d.%d does not exist: model has layers 0-%d and heads 0-%d", i, k->layer,
@@ -224,6 +231,9 @@ static void tf_free_impl(void *p)
     free(im->rope_cs);
     free(im->clamp);
     free(im->layer_clamped);
+    free(im->means);
+    free(im->mean_out);
+    free(im->layer_mean);
     free(im->lo);
     free(im);
 }
@@ -300,10 +310,24 @@ static int build_clamps(tf_impl *im)
     size_t TT = (size_t)c->n_ctx * c->n_ctx;
     im->clamp = calloc((size_t)L * NH, sizeof *im->clamp);
     im->layer_clamped = calloc((size_t)L, sizeof *im->layer_clamped);
-    if (!im->clamp || !im->layer_clamped) return LLC_ERR_NOMEM;
+    im->mean_out = calloc((size_t)L * NH, sizeof *im->mean_out);
+    im->layer_mean = calloc((size_t)L, sizeof *im->layer_mean);
+    if (!im->clamp || !im->layer_clamped || !im->mean_out || !im->layer_mean) return LLC_ERR_NOMEM;
     if (c->n_clamps > 0) {
         im->patterns = calloc((size_t)c->n_clamps * TT, sizeof *im->patterns);
-        if (!im->patterns) return LLC_ERR_NOMEM;
+        im->means = calloc((size_t)c->n_clamps * c->d_head, sizeof *im->means);
+        if (!im->patterns || !im->means) return LLC_ERR_NOMEM;
+    }
+    /* MEAN_OUTPUT stays out of the kernels' clamps (they run the head as
+     * free); layer_forward writes the vector over the head's output */
+    for (int i = 0; i < c->n_clamps; i++) {
+        llc_clamp *k = &c->clamps[i];
+        if (k->kind != LLC_CLAMP_MEAN_OUTPUT) continue;
+        float *v = im->means + (size_t)i * c->d_head;
+        if (k->mean) memcpy(v, k->mean, (size_t)c->d_head * sizeof *v);
+        k->mean = v;
+        im->mean_out[k->layer * NH + k->head] = v;
+        im->layer_mean[k->layer] = 1;
     }
     /* Zeroing wins over a pattern when both are asked for one head: the
      * head's output is then zero whatever its pattern. */
@@ -311,7 +335,7 @@ static int build_clamps(tf_impl *im)
         for (int i = 0; i < c->n_clamps; i++) {
             llc_clamp *k = &c->clamps[i];
             int zero = k->kind == LLC_CLAMP_ZERO_VALUES || k->kind == LLC_CLAMP_ZERO_OUTPUT;
-            if (zero != pass) continue;
+            if (zero != pass || k->kind == LLC_CLAMP_MEAN_OUTPUT) continue;
             llc_head_clamp *h = &im->clamp[k->layer * NH + k->head];
             im->layer_clamped[k->layer] = 1;
             switch (k->kind) {
@@ -325,6 +349,7 @@ static int build_clamps(tf_impl *im)
                 break;
             case LLC_CLAMP_ZERO_VALUES: h->kind = LLC_HEAD_ZERO_VALUES; break;
             case LLC_CLAMP_ZERO_OUTPUT: h->kind = LLC_HEAD_ZERO_OUTPUT; break;
+            case LLC_CLAMP_MEAN_OUTPUT: break;
             }
         }
     return LLC_OK;
@@ -765,6 +790,28 @@ static void qkv_rows_forward(const tf_impl *im, const tf_layer_off *o, tf_ws *ws
     q_rows_forward(im, o, ws, lb->qkv, w, T, sel, M, 0, D);
 }
 
+/* MEAN_OUTPUT clamps of layer l: their heads' columns of the head outputs
+ * atty (rows rows of D) := the clamp's vector. */
+static void mean_fill(const tf_impl *im, int l, float *atty, int rows)
+{
+    if (!im->layer_mean[l]) return;
+    const int NH = im->c.n_heads, HS = im->c.d_head, D = NH * HS;
+    for (int h = 0; h < NH; h++) {
+        const float *v = im->mean_out[(size_t)l * NH + h];
+        if (!v) continue;
+        for (int r = 0; r < rows; r++) memcpy(atty + (size_t)r * D + (size_t)h * HS, v, (size_t)HS * sizeof *v);
+    }
+}
+
+/* ... and no gradient through them: their columns of datty := 0. */
+static void mean_dzero(const tf_impl *im, int l, float *datty, int rows)
+{
+    if (!im->layer_mean[l]) return;
+    const int NH = im->c.n_heads, HS = im->c.d_head, D = NH * HS;
+    for (int h = 0; h < NH; h++)
+        if (im->mean_out[(size_t)l * NH + h]) llc_zero_cols(datty + (size_t)h * HS, (size_t)D, rows, HS);
+}
+
 /* sel (M rows, increasing) non-NULL: the layer's output is needed only at
  * those rows (the top layer under a partial loss mask): K, V and the norm
  * run on every row, Q at the M rows when q_at_rows (else on every row), the
@@ -784,6 +831,7 @@ static void layer_forward(const tf_impl *im, int l, tf_ws *ws, const float *w, i
         if (c->pos == LLC_POS_SHORTFORMER)
             shortformer_forward(lb->qkv, lb->posproj, w + im->pos, w + o->qkv_w, B, T, C, D, 2 * D);
         llc_attn_pool_forward(lb->atty, lb->att, w + o->query, lb->qkv, cl, B, T, NH, HS);
+        mean_fill(im, l, lb->atty, B);
         llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), B, D, C);
         if (c->d_mlp > 0) mlp_forward(im, o, lb, w, B);
         return;
@@ -798,12 +846,14 @@ static void layer_forward(const tf_impl *im, int l, tf_ws *ws, const float *w, i
     }
     if (sel) {
         llc_attention_rows_forward(lb->atty, lb->att, scratch, lb->qkv, sel, cl, M, T, NH, HS, c->causal);
+        mean_fill(im, l, lb->atty, M);
         llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), M, D, C);
         for (int i = 0; i < M; i++) llc_add(lb->mid + (size_t)i * C, lb->in + (size_t)sel[i] * C, (size_t)C);
         if (c->d_mlp > 0) mlp_forward(im, o, lb, w, M);
         return;
     }
     llc_attention_forward(lb->atty, lb->att, scratch, lb->qkv, cl, B, T, NH, HS, c->causal);
+    mean_fill(im, l, lb->atty, N);
     llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), N, D, C);
     llc_add(lb->mid, lb->in, (size_t)N * C);
     if (c->d_mlp > 0) mlp_forward(im, o, lb, w, N);
@@ -895,6 +945,7 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
                                    c->causal);
     else
         llc_attention_forward(lb->atty, lb->att, ws->scratch, lb->qkv, ws->need.hcl, B, T, NH, HS, c->causal);
+    mean_fill(im, l, lb->atty, R);
     memcpy(lb->mid, mid0, (size_t)R * C * sizeof(float));
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
@@ -930,6 +981,7 @@ static void head_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *lb
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HS, C, rows, 1.0f, lb->atty + h * HS, D, ws->dres, C,
                     1.0f, grad + o->o_w + (size_t)h * HS * C, C);
     }
+    mean_dzero(im, l, ws->datty, rows);
     if (nd->o_b[l]) llc_linear_im_backward(NULL, NULL, grad + o->o_b, ws->dres, lb->atty, w + o->o_w, rows, D, C);
     /* the attention backward adds into the needed heads' columns (the other
      * heads' are skipped by the kernels and not read) */
@@ -994,6 +1046,7 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     memset(ws->datty, 0, (size_t)rows * D * sizeof(float));
     llc_linear_im_backward(ws->datty, need_o ? grad + o->o_w : NULL, need_o ? optg(grad, o->o_b) : NULL, ws->dres,
                            lb->atty, w + o->o_w, rows, D, C);
+    mean_dzero(im, l, ws->datty, rows);
     int nqkv = pool ? 2 * D : 3 * D;
     if (pool || sel) memset(ws->dqkv, 0, (size_t)N * nqkv * sizeof(float));
     if (pool) {
@@ -1035,6 +1088,33 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
 
 /* ---------------- loss and gradient ---------------- */
 
+/* Check batch bt's tokens (and that continuous rows have x); *n_cont = the
+ * rows without a token. LLC_ERR_INVALID for a batch the model cannot take. */
+static int inputs_check(const tf_impl *im, const llc_batch *bt, int *n_cont)
+{
+    const llc_tf_config *c = &im->c;
+    const int N = bt->B * bt->T;
+    *n_cont = 0;
+    for (int n = 0; n < N; n++) {
+        int tok = bt->tokens ? bt->tokens[n] : -1;
+        if (tok < -1 || tok >= c->vocab) return LLC_ERR_INVALID;
+        *n_cont += tok == -1;
+    }
+    if (*n_cont > 0 && (c->d_input == 0 || !bt->x || bt->d_in != c->d_input)) return LLC_ERR_INVALID;
+    return LLC_OK;
+}
+
+/* The embedding output ws->res0 of batch bt (n_cont from inputs_check). */
+static void inputs_forward(const tf_impl *im, tf_ws *ws, const float *w, const llc_batch *bt, int n_cont)
+{
+    const llc_tf_config *c = &im->c;
+    const int B = bt->B, T = bt->T, N = B * T, C = c->d_model;
+    if (n_cont > 0) llc_linear_forward(ws->res0, bt->x, w + im->in_w, w + im->in_b, N, c->d_input, C);
+    if (n_cont < N) llc_embedding_forward(ws->res0, bt->tokens, w + im->embed, N, C);
+    if (c->pos == LLC_POS_LEARNED)
+        for (int b = 0; b < B; b++) llc_add(ws->res0 + (size_t)b * T * C, w + im->pos, (size_t)T * C);
+}
+
 static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc_batch *bt, float *grad,
                         double *loss)
 {
@@ -1048,12 +1128,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
 
     /* ---- inputs ---- */
     int n_cont = 0;
-    for (int n = 0; n < N; n++) {
-        int tok = bt->tokens ? bt->tokens[n] : -1;
-        if (tok < -1 || tok >= c->vocab) return LLC_ERR_INVALID;
-        n_cont += tok == -1;
-    }
-    if (n_cont > 0 && (c->d_input == 0 || !bt->x || bt->d_in != c->d_input)) return LLC_ERR_INVALID;
+    if (inputs_check(im, bt, &n_cont)) return LLC_ERR_INVALID;
 
     /* ---- the scored rows ---- */
     int pooled = im->pool_layer >= 0;
@@ -1080,12 +1155,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     ws->ln1_rec = NULL;
 
     /* ---- inputs ---- */
-    if (!bs) {
-        if (n_cont > 0) llc_linear_forward(ws->res0, bt->x, w + im->in_w, w + im->in_b, N, c->d_input, C);
-        if (n_cont < N) llc_embedding_forward(ws->res0, bt->tokens, w + im->embed, N, C);
-        if (c->pos == LLC_POS_LEARNED)
-            for (int b = 0; b < B; b++) llc_add(ws->res0 + (size_t)b * T * C, w + im->pos, (size_t)T * C);
-    }
+    if (!bs) inputs_forward(im, ws, w, bt, n_cont);
 
     /* ---- layers ---- */
     if (bs) layer_from_base(im, ws, w, bs, l0, B, T, top && l0 == L - 1 ? ws->sel : NULL, M);
@@ -1345,5 +1415,68 @@ int llc_transformer_pooled_acts(const llc_model *m, void *wsp, const float *w, c
     if (normed) memcpy(normed, lb->ln1, N * C * sizeof(float));
     if (pooled) memcpy(pooled, lb->mid, B * C * sizeof(float));
     if (out) memcpy(out, lb->out, B * C * sizeof(float));
+    return LLC_OK;
+}
+
+/* ---------------- patterns and head outputs for probes ---------------- */
+
+/* Row t of head h's pattern in sequence b of layer lb into a (T): the
+ * clamped row, or softmax_s(q_t · k_s / sqrt(HS)) over the keys the query
+ * sees, in double. */
+static void pattern_row(const tf_impl *im, const llc_head_clamp *cl, const float *qkv, int b, int T, int h, int t,
+                        float *a)
+{
+    const llc_tf_config *c = &im->c;
+    const int HS = c->d_head, D = c->n_heads * HS, D3 = 3 * D;
+    const int len = c->causal ? t + 1 : T;
+    if (cl && (cl->kind == LLC_HEAD_PATTERN || cl->kind == LLC_HEAD_PREV)) {
+        if (cl->kind == LLC_HEAD_PATTERN) {
+            memcpy(a, cl->pattern + (size_t)t * cl->ld, (size_t)T * sizeof *a);
+        } else {
+            memset(a, 0, (size_t)T * sizeof *a);
+            a[t > 0 ? t - 1 : 0] = 1.0f;
+        }
+        return;
+    }
+    const float *q = qkv + ((size_t)b * T + t) * D3 + (size_t)h * HS;
+    double mx = -INFINITY, sum = 0.0;
+    const double scale = 1.0 / sqrt((double)HS);
+    for (int s = 0; s < len; s++) {
+        const float *k = qkv + ((size_t)b * T + s) * D3 + D + (size_t)h * HS;
+        double d = 0.0;
+        for (int i = 0; i < HS; i++) d += (double)q[i] * k[i];
+        d *= scale;
+        a[s] = (float)d;
+        if (d > mx) mx = d;
+    }
+    for (int s = 0; s < len; s++) sum += exp((double)a[s] - mx);
+    for (int s = 0; s < len; s++) a[s] = (float)(exp((double)a[s] - mx) / sum);
+    for (int s = len; s < T; s++) a[s] = 0.0f;
+}
+
+int llc_transformer_patterns(const llc_model *m, void *wsp, const float *w, const llc_batch *b, float *att, float *z)
+{
+    if (!m || !m->kind || strcmp(m->kind, "transformer") != 0 || !wsp || !w || !b) return LLC_ERR_INVALID;
+    const tf_impl *im = m->impl;
+    const llc_tf_config *c = &im->c;
+    tf_ws *ws = wsp;
+    const int B = b->B, T = b->T, L = c->n_layers, NH = c->n_heads, D = NH * c->d_head;
+    if (im->pool_layer >= 0 || B < 1 || B > ws->max_B || T < 1 || T > c->n_ctx) return LLC_ERR_INVALID;
+    int n_cont = 0;
+    if (inputs_check(im, b, &n_cont)) return LLC_ERR_INVALID;
+    inputs_forward(im, ws, w, b, n_cont);
+    for (int l = 0; l < L; l++) layer_forward(im, l, ws, w, B, T, NULL, 0);
+    const size_t N = (size_t)B * T, TT = (size_t)T * T;
+    for (int l = 0; l < L; l++) {
+        const tf_lbuf *lb = &ws->l[l];
+        const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
+        if (z) memcpy(z + (size_t)l * N * D, lb->atty, N * D * sizeof *z);
+        if (!att) continue;
+        for (int bi = 0; bi < B; bi++)
+            for (int h = 0; h < NH; h++) {
+                float *a = att + (((size_t)bi * L + l) * NH + h) * TT;
+                for (int t = 0; t < T; t++) pattern_row(im, cl ? cl + h : NULL, lb->qkv, bi, T, h, t, a + (size_t)t * T);
+            }
+    }
     return LLC_OK;
 }

@@ -721,6 +721,17 @@ static const char old_schema_v2[] =
     " WHERE e.status = 'ok' AND e.id = (SELECT max(x.id) FROM estimates x WHERE x.run = e.run"
     " AND x.target = e.target AND x.data = e.data AND x.step = e.step AND x.status = 'ok');";
 
+/* frozen copy of core/store.c's schema_v3 */
+static const char old_schema_v3[] =
+    "ALTER TABLE estimates ADD COLUMN metropolis INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN accept_rate REAL;"
+    "ALTER TABLE estimates ADD COLUMN exact_loss INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN paired INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN sim_time REAL;"
+    "ALTER TABLE estimates ADD COLUMN steps_capped INTEGER;"
+    "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER;"
+    "ALTER TABLE estimate_chains ADD COLUMN thin INTEGER;";
+
 #define OLD_N_PARAMS 256
 #define OLD_STATE_BYTES 333
 #define OLD_DRAWS 3
@@ -848,8 +859,9 @@ static const old_store old_stores[] = {
     {"old-v0-notables.db", 0, 0},
     {"old-v1.db", 1, 0},
     {"old-v2.db", 2, 0},
+    {"old-v3.db", 3, 0}, /* head probes: v3 -> v4 */
 };
-_Static_assert(LLC_SCHEMA_VERSION == 3, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
+_Static_assert(LLC_SCHEMA_VERSION == 4, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
 
 /* Build store o at p (replacing any file there). 0 on success. */
 static int build_old_store(const char *p, const old_store *o)
@@ -872,6 +884,7 @@ static int build_old_store(const char *p, const old_store *o)
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_schema_v1, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 2) rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 3) rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, NULL);
     snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT", APP_ID, o->version);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_rows_v1, NULL, NULL, NULL);
@@ -1120,6 +1133,9 @@ static void test_older_stores(void)
                   (v >= 2 ? 8 : 0),
               "%s: the new estimate_chains columns are NULL on every old row", tag);
         CHECK(db_int(db, "SELECT count(*) FROM curves") == (v >= 2 ? 3 : 0), "%s: the curves view works", tag);
+        /* v4: the probes table and its view exist, empty */
+        CHECK(db_int(db, "SELECT count(*) FROM probes") == 0 && db_int(db, "SELECT count(*) FROM probe_curves") == 0,
+              "%s: the probes table and the probe_curves view exist, empty", tag);
         if (v >= 2)
             CHECK(db_int(db, "SELECT llc_mean * 4 FROM curves WHERE run = 'r1' AND target = 'model' AND step = 10") ==
                       29,

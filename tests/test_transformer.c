@@ -96,7 +96,7 @@ static int clamp_of(const llc_tf_config *c, int l, int h, const float **pattern)
     int kind = 0;
     for (int i = 0; i < c->n_clamps; i++) {
         const llc_clamp *k = &c->clamps[i];
-        if (k->layer != l || k->head != h) continue;
+        if (k->layer != l || k->head != h || k->kind == LLC_CLAMP_MEAN_OUTPUT) continue;
         int zero = k->kind == LLC_CLAMP_ZERO_VALUES || k->kind == LLC_CLAMP_ZERO_OUTPUT;
         int kz = kind == LLC_CLAMP_ZERO_VALUES || kind == LLC_CLAMP_ZERO_OUTPUT;
         if (kz && !zero) continue;
@@ -104,6 +104,17 @@ static int clamp_of(const llc_tf_config *c, int l, int h, const float **pattern)
         *pattern = k->pattern;
     }
     return kind;
+}
+
+/* A MEAN_OUTPUT clamp of head (l, h) (it overrides every other clamp):
+ * 1 and its vector in *mean (NULL = zeros), else 0. */
+static int mean_of(const llc_tf_config *c, int l, int h, const float **mean)
+{
+    int has = 0;
+    for (int i = 0; i < c->n_clamps; i++)
+        if (c->clamps[i].kind == LLC_CLAMP_MEAN_OUTPUT && c->clamps[i].layer == l && c->clamps[i].head == h)
+            has = 1, *mean = c->clamps[i].mean;
+    return has;
 }
 
 /* The tensors of one MLP block, looked up once per layer. */
@@ -209,6 +220,9 @@ static double ref_loss(const ref_ctx *r)
                         for (int t = 0; t < T; t++) s += a[t] / sum * v[(b * T + t) * D + hd * HS + i];
                         yb[hd * HS + i] = kind ? 0.0 : s; /* only zero clamps are allowed here */
                     }
+                    const float *mv = NULL;
+                    if (mean_of(c, l, hd, &mv))
+                        for (int i = 0; i < HS; i++) yb[hd * HS + i] = mv ? mv[i] : 0.0;
                 }
                 for (int j = 0; j < C; j++) {
                     double s = bo ? bo[j] : 0.0;
@@ -245,10 +259,12 @@ static double ref_loss(const ref_ctx *r)
                         for (int s = 0; s < len; s++) a[s] /= sum;
                     }
                     int zero = kind == LLC_CLAMP_ZERO_VALUES || kind == LLC_CLAMP_ZERO_OUTPUT;
+                    const float *mv = NULL;
+                    const int mean = mean_of(c, l, hd, &mv);
                     for (int i = 0; i < HS; i++) {
                         double s = 0.0;
                         for (int u = 0; u < T; u++) s += a[u] * v[(b * T + u) * D + hd * HS + i];
-                        y[(b * T + t) * D + hd * HS + i] = zero ? 0.0 : s;
+                        y[(b * T + t) * D + hd * HS + i] = mean ? (mv ? mv[i] : 0.0) : zero ? 0.0 : s;
                     }
                 }
             }
@@ -395,7 +411,7 @@ static void test_gradients(void)
     small_config(&c);
     c.n_ctx = LLC_ATTN_GEMM_MIN_T + 1, c.pos = LLC_POS_ROPE;
     grad_check("long sequences (T >= LLC_ATTN_GEMM_MIN_T: sgemm attention), rope", &c, 2, LLC_ATTN_GEMM_MIN_T + 1);
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL, NULL};
     c.causal = 0;
     grad_check("long sequences, full attention, prev clamp on 1.0", &c, 2, LLC_ATTN_GEMM_MIN_T + 1);
     const char *pos_names[] = {"pos none", "pos learned", "pos shortformer", "pos rope"};
@@ -468,13 +484,22 @@ static void test_gradients(void)
     }
     small_config(&c);
     c.n_clamps = 2;
-    c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 0, 0, NULL};
-    c.clamps[1] = (llc_clamp){LLC_CLAMP_PATTERN_GIVEN, 1, 1, pattern};
+    c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 0, 0, NULL, NULL};
+    c.clamps[1] = (llc_clamp){LLC_CLAMP_PATTERN_GIVEN, 1, 1, pattern, NULL};
     grad_check("two clamps (prev 0.0, given 1.1), T=4 < n_ctx", &c, 3, 4);
     small_config(&c);
     c.pooled = 1, c.n_clamps = 1;
-    c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_VALUES, 1, 1, NULL};
+    c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_VALUES, 1, 1, NULL, NULL};
     grad_check("pooled with zero values on pooling head 1.1", &c, 3, 6);
+    /* a head's output replaced by a constant vector: no gradient to its Q, K, V, its O rows still learn */
+    float mean[16];
+    for (int i = 0; i < 16; i++) mean[i] = 0.1f * (float)(i % 5) - 0.2f;
+    small_config(&c);
+    CHECK(c.d_head <= 16, "small_config's d_head fits the mean vector");
+    c.n_clamps = 2;
+    c.clamps[0] = (llc_clamp){LLC_CLAMP_MEAN_OUTPUT, 0, 1, NULL, mean};
+    c.clamps[1] = (llc_clamp){LLC_CLAMP_MEAN_OUTPUT, 1, 0, NULL, NULL};
+    grad_check("mean output on 0.1, zero (mean NULL) on 1.0", &c, 3, 6);
 }
 
 /* ---------------- groups ---------------- */
@@ -623,8 +648,8 @@ static void test_clamp_groups(void)
     llc_tf_config c;
     small_config(&c);
     c.n_clamps = 2;
-    c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_OUTPUT, 1, 1, NULL};
-    c.clamps[1] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 0, 0, NULL};
+    c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_OUTPUT, 1, 1, NULL, NULL};
+    c.clamps[1] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 0, 0, NULL, NULL};
     char err[LLC_ERRLEN];
     llc_model *m = NULL;
     if (llc_transformer_new(&c, &m, err)) {
@@ -680,15 +705,15 @@ static void test_config_checks(void)
     c.tied = 1, c.n_out = 4;
     CHECK(llc_transformer_new(&c, &m, err) == LLC_ERR_INVALID && strstr(err, "tied"), "tied with n_out != vocab: \"%s\"", err);
     small_config(&c);
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_VALUES, 1, 2, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_VALUES, 1, 2, NULL, NULL};
     CHECK(llc_transformer_new(&c, &m, err) == LLC_ERR_INVALID && strstr(err, "1.2 does not exist"),
           "clamp on a missing head: \"%s\"", err);
     small_config(&c);
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_GIVEN, 0, 0, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_GIVEN, 0, 0, NULL, NULL};
     CHECK(llc_transformer_new(&c, &m, err) == LLC_ERR_INVALID && strstr(err, "needs a pattern"),
           "pattern clamp without a pattern: \"%s\"", err);
     small_config(&c);
-    c.pooled = 1, c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL};
+    c.pooled = 1, c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL, NULL};
     CHECK(llc_transformer_new(&c, &m, err) == LLC_ERR_INVALID && strstr(err, "pooling layer"),
           "pattern clamp on the pooling layer: \"%s\"", err);
     small_config(&c);
@@ -1068,7 +1093,7 @@ static void test_base(void)
     base_case("1 layer, RoPE, biases", &c, g1, 4);
     small_config(&c);
     c.n_heads = 8, c.d_head = 2, c.d_mlp = 0;
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL, NULL};
     static const char *const g8[] = {"1.0", "1.5", "0.7"};
     base_case("8 heads (lanes), a clamped head", &c, g8, 3);
     small_config(&c);

@@ -1,0 +1,413 @@
+/* cmd_probe.c - `llc probe`: what each attention head does at each
+ * checkpoint of a run (llc/probe.c, definitions in llc/PROBES.md), written
+ * to the store (table probes, view probe_curves) and printed like `llc
+ * curves`; or one head's OV / QK circuit or attention pattern as a matrix. */
+#include "cli.h"
+#include "llc_probe.h"
+#include "llc_probe_results.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: llc probe --run ID [--steps SPEC] [--data D] [--heads all|L.H] [--probe NAME]... [--mode zero|mean]\n"
+    "                 [--seqs N] [--seed S] [--threads N] [--force] [--format table|csv|json] [--db PATH]\n"
+    "       llc probe --run ID --step S --what ov|qk|pattern --head L.H [--data D] [--format csv|json]\n"
+    "Score what each attention head does at each selected checkpoint and write the scores to the store\n"
+    "(table probes, view probe_curves: run, target, data, probe, step, value), then print them like\n"
+    "llc curves, with each head's owned tokens at the last step. Scores already stored with the same\n"
+    "settings are skipped; --force recomputes them. Definitions: llc/PROBES.md.\n"
+    "With --what, print one matrix of one head at one checkpoint instead: ov its OV circuit (token\n"
+    "attended to x logit change), qk its QK circuit (query token x key token), pattern its attention on\n"
+    "the example sequence (sequence 0 of the probe set of --data; row = query position).\n"
+    "Probes (default: every one the task allows): prev_token current first entropy induction duplicate\n"
+    "icl copying copy_suppression owned_ov owned_qk owned_att ablation.\n";
+
+static const cli_optdef defs[] = {{"run", 1, "run id"},
+                                  {"steps", 1, "checkpoints: A:B, every:K or a list (default all)"},
+                                  {"data", 1, "distribution of the probe set and the ablation loss (default test)"},
+                                  {"heads", 1, "'all' (default) or one head L.H"},
+                                  {"probe", 2, "a probe to compute (repeatable; default all that apply)"},
+                                  {"mode", 1, "ablation: zero (default) or mean"},
+                                  {"seqs", 1, "probe-set size in sequences (default 256)"},
+                                  {"seed", 1, "probe-set seed (default 1)"},
+                                  {"threads", 1, "threads (default: all cores)"},
+                                  {"force", 0, "recompute stored scores"},
+                                  {"format", 1, "table (default), csv or json; with --what csv (default) or json"},
+                                  {"step", 1, "with --what: the checkpoint"},
+                                  {"what", 1, "ov, qk or pattern: print one matrix"},
+                                  {"head", 1, "with --what: the head L.H"},
+                                  {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
+                                  {NULL, 0, NULL}};
+
+/* "L.H" -> l, h; 0 if malformed. */
+static int parse_head(const char *s, int *l, int *h)
+{
+    char tail;
+    return s && sscanf(s, "%d.%d%c", l, h, &tail) == 2 && *l >= 0 && *h >= 0;
+}
+
+static void print_num(double v)
+{
+    if (isfinite(v)) printf("%.9g", v);
+    else printf("null");
+}
+
+/* The tokens head hd owns, as ranges "a-b, c, ...", into buf. */
+static void owned_ranges(const int *owner, int n, int hd, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int j = 0; j < n; j++) {
+        if (owner[j] != hd || (j > 0 && owner[j - 1] == hd)) continue;
+        int e = j;
+        while (e + 1 < n && owner[e + 1] == hd) e++;
+        int w = e > j ? snprintf(buf + k, len - k, "%s%d-%d", k ? ", " : "", j, e)
+                      : snprintf(buf + k, len - k, "%s%d", k ? ", " : "", j);
+        if (w < 0 || (size_t)w >= len - k) break;
+        k += (size_t)w;
+    }
+    if (!k) snprintf(buf, len, "nothing");
+}
+
+static void print_ownership(const llc_probe_result *r, long long step)
+{
+    const int LH = r->n_layers * r->n_heads;
+    char buf[2048];
+    static const char *const name[] = {"OV", "QK", "attention"};
+    const int *owners[] = {r->owner_ov, r->owner_qk, r->owner_att};
+    const int segs[] = {r->segments_ov, r->segments_qk, r->segments_att};
+    for (int view = 0; view < 3; view++) {
+        const int *own = owners[view];
+        if (!own) continue;
+        printf("\nowned tokens 0-%d at step %lld, %s view (%d segments):\n", r->n_own - 1, step, name[view],
+               segs[view]);
+        for (int hd = 0; hd < LH; hd++) {
+            owned_ranges(own, r->n_own, hd, buf, sizeof buf);
+            printf("  head %d.%d owns %s\n", hd / r->n_heads, hd % r->n_heads, buf);
+        }
+        owned_ranges(own, r->n_own, -1, buf, sizeof buf);
+        if (strcmp(buf, "nothing")) printf("  never output in the probe set: %s\n", buf);
+    }
+}
+
+static int print_points(const char *run, const llc_probe_point *p, int n, const char *fmt)
+{
+    if (strcmp(fmt, "csv") == 0) {
+        printf("run,target,data,probe,step,value\n");
+        for (int i = 0; i < n; i++) {
+            printf("%s,%s,%s,%s,%lld,", run, p[i].target, p[i].data, p[i].probe, p[i].step);
+            print_num(p[i].value);
+            printf("\n");
+        }
+    } else if (strcmp(fmt, "json") == 0) {
+        cJSON *arr = cJSON_CreateArray();
+        for (int i = 0; arr && i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "run", run);
+            cJSON_AddStringToObject(o, "target", p[i].target);
+            cJSON_AddStringToObject(o, "data", p[i].data);
+            cJSON_AddStringToObject(o, "probe", p[i].probe);
+            cJSON_AddNumberToObject(o, "step", (double)p[i].step);
+            if (isfinite(p[i].value)) cJSON_AddNumberToObject(o, "value", p[i].value);
+            else cJSON_AddNullToObject(o, "value");
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *txt = arr ? cJSON_Print(arr) : NULL;
+        cJSON_Delete(arr);
+        if (!txt) return cli_error(EXIT_NOMEM, "probe: out of memory");
+        printf("%s\n", txt);
+        cJSON_free(txt);
+    } else {
+        printf("%-8s %-8s %-18s %10s %12s\n", "target", "data", "probe", "step", "value");
+        for (int i = 0; i < n; i++)
+            printf("%-8s %-8s %-18s %10lld %12.4f\n", p[i].target, p[i].data, p[i].probe, p[i].step, p[i].value);
+    }
+    return 0;
+}
+
+/* One matrix (rows x cols, doubles or floats) as csv or json. */
+static void print_matrix(const double *d, const float *f, int rows, int cols, const char *fmt, const char *what,
+                         const char *head, long long step)
+{
+    if (strcmp(fmt, "json") == 0) {
+        printf("{\"what\": \"%s\", \"head\": \"%s\", \"step\": %lld, \"rows\": %d, \"cols\": %d, \"matrix\": [", what,
+               head, step, rows, cols);
+        for (int i = 0; i < rows; i++) {
+            printf("%s[", i ? ",\n  " : "\n  ");
+            for (int j = 0; j < cols; j++) {
+                if (j) printf(", ");
+                print_num(d ? d[(size_t)i * cols + j] : (double)f[(size_t)i * cols + j]);
+            }
+            printf("]");
+        }
+        printf("\n]}\n");
+        return;
+    }
+    printf("row");
+    for (int j = 0; j < cols; j++) printf(",%d", j);
+    printf("\n");
+    for (int i = 0; i < rows; i++) {
+        printf("%d", i);
+        for (int j = 0; j < cols; j++) {
+            printf(",");
+            print_num(d ? d[(size_t)i * cols + j] : (double)f[(size_t)i * cols + j]);
+        }
+        printf("\n");
+    }
+}
+
+int cmd_probe(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(&a, "probe", usage, defs, argc, argv);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *run = cli_get(&a, "run"), *what = cli_get(&a, "what"), *mode = cli_get(&a, "mode");
+    const char *fmt = cli_get(&a, "format"), *heads = cli_get(&a, "heads"), *data = cli_get(&a, "data");
+    if (!run) return cli_error(EXIT_USAGE, "probe: --run ID is required");
+    if (what && strcmp(what, "ov") && strcmp(what, "qk") && strcmp(what, "pattern"))
+        return cli_error(EXIT_USAGE, "probe: --what must be ov, qk or pattern, got '%s'", what);
+    if (!fmt) fmt = what ? "csv" : "table";
+    if (what ? strcmp(fmt, "csv") && strcmp(fmt, "json")
+             : strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "json"))
+        return cli_error(EXIT_USAGE, "probe: --format must be %s, got '%s'", what ? "csv or json" : "table, csv or json",
+                         fmt);
+    if (mode && strcmp(mode, "zero") && strcmp(mode, "mean"))
+        return cli_error(EXIT_USAGE, "probe: --mode must be zero or mean, got '%s'", mode);
+    if (what && (!cli_get(&a, "step") || !cli_get(&a, "head")))
+        return cli_error(EXIT_USAGE, "probe: --what needs --step S and --head L.H");
+    if (!what && (cli_get(&a, "step") || cli_get(&a, "head")))
+        return cli_error(EXIT_USAGE, "probe: --step and --head go with --what; use --steps and --heads for scores");
+    int sel_l = -1, sel_h = -1;
+    const char *hs = what ? cli_get(&a, "head") : heads && strcmp(heads, "all") ? heads : NULL;
+    if (hs && !parse_head(hs, &sel_l, &sel_h))
+        return cli_error(EXIT_USAGE, "probe: %s must be %sa head L.H like 0.3, got '%s'", what ? "--head" : "--heads",
+                         what ? "" : "'all' or ", hs);
+    unsigned probes = 0;
+    const char *pv;
+    for (int i = 0; (pv = cli_get_nth(&a, "probe", i)); i++) {
+        int k = llc_probe_parse(pv);
+        if (k < 0)
+            return cli_error(EXIT_USAGE,
+                             "probe: unknown probe '%s' (probes: prev_token, current, first, entropy, induction, "
+                             "duplicate, icl, copying, copy_suppression, owned_ov, owned_qk, owned_att, ablation)",
+                             pv);
+        probes |= 1u << k;
+    }
+    long long seqs, seed, threads, step = 0;
+    if (cli_get_ll(&a, "seqs", LLC_PROBE_DEFAULT_SEQS, 1, LLC_PROBE_MAX_SEQS, &seqs) ||
+        cli_get_ll(&a, "seed", 1, 0, (long long)1e18, &seed) || cli_get_ll(&a, "threads", cli_cores(), 1, 1024, &threads) ||
+        (what && cli_get_ll(&a, "step", 0, 0, (long long)9e18, &step)))
+        return EXIT_USAGE;
+    if (!data) data = "test";
+
+    char err[LLC_ERRLEN] = "";
+    llc_store *store = NULL;
+    llc_run_info info = {0};
+    cJSON *config = NULL;
+    llc_task *task = NULL;
+    llc_model *model = NULL;
+    long long *all = NULL, *steps = NULL;
+    float *w = NULL, *att = NULL;
+    double *mat = NULL;
+    llc_probe_row *rows = NULL;
+    llc_probe_point *pts = NULL;
+    llc_probe_result res = {0};
+    int code = 0, n_all = 0, n_steps = 0, n_rows = 0, n_pts = 0;
+    cli_progress prog = {0};
+
+    if ((code = cli_open_store(&a, what ? LLC_STORE_READONLY : LLC_STORE_RW, &store))) goto cleanup;
+    if ((rc = llc_store_run_get(store, run, &info))) {
+        code = rc == LLC_ERR_NOTFOUND
+                   ? cli_error(EXIT_NOTFOUND, "probe: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
+                   : cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
+        goto cleanup;
+    }
+    config = cJSON_Parse(info.config);
+    if (!config || (rc = cli_build(config, &task, &model, NULL, err))) {
+        code = cli_error(EXIT_SCHEMA, "probe: run '%s' has a config this llc cannot rebuild: %s", run,
+                         err[0] ? err : "malformed JSON");
+        goto cleanup;
+    }
+    const llc_tf_config *tc = llc_transformer_config(model);
+    if (!tc) {
+        code = cli_error(EXIT_USAGE, "probe: run '%s' is a %s model; probes need a transformer", run, model->kind);
+        goto cleanup;
+    }
+    if (sel_l >= tc->n_layers || sel_h >= tc->n_heads) {
+        code = cli_error(EXIT_NOTFOUND, "probe: head %s does not exist: model has layers 0-%d and heads 0-%d", hs,
+                         tc->n_layers - 1, tc->n_heads - 1);
+        goto cleanup;
+    }
+    const int dist = llc_task_dist(task, data);
+    if (dist < 0) {
+        char list[256] = "";
+        for (int i = 0; i < task->n_dists; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", task->dists[i]);
+        code = cli_error(EXIT_NOTFOUND, "probe: task '%s' has no distribution '%s' (it has: %s)", task->name, data,
+                         list);
+        goto cleanup;
+    }
+    const size_t n_params = llc_model_n_params(model);
+    if (!(w = malloc(n_params * sizeof *w))) {
+        code = cli_error(EXIT_NOMEM, "probe: out of memory");
+        goto cleanup;
+    }
+    /* sort: ownership over the numbers, without the separator (the last token) */
+    const int own = strcmp(task->name, "sort") == 0 ? tc->n_out - 1 : 0;
+    llc_probe_config pc = {.model = model, .w = w, .task = task, .dist = dist, .probes = probes, .n_seqs = (int)seqs,
+                           .seed = (uint64_t)seed, .ablate_mean = mode && !strcmp(mode, "mean"),
+                           .own_tokens = own, .n_threads = (int)threads};
+    /* the numbers must not depend on how OpenBLAS would split a product over threads */
+    openblas_set_num_threads(1);
+
+    if (what) {
+        rc = llc_store_checkpoint_get(store, run, step, w, n_params, NULL, NULL);
+        if (rc) {
+            code = rc == LLC_ERR_NOTFOUND
+                       ? cli_error(EXIT_NOTFOUND, "probe: run '%s' has no checkpoint at step %lld (see llc show)", run,
+                                   step)
+                       : cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
+            goto cleanup;
+        }
+        int nr = 0, nc = 0;
+        if (strcmp(what, "pattern") == 0) rc = llc_probe_pattern(&pc, sel_l, sel_h, &att, &nr, err), nc = nr;
+        else rc = llc_probe_circuit(model, w, sel_l, sel_h, strcmp(what, "qk") == 0, &mat, &nr, &nc, err);
+        if (rc) {
+            code = cli_error(cli_exit_code(rc), "%s", err);
+            goto cleanup;
+        }
+        print_matrix(mat, att, nr, nc, fmt, what, hs, step);
+        goto cleanup;
+    }
+
+    unsigned want = 0;
+    if ((rc = llc_probe_plan(&pc, &want, err))) {
+        code = cli_error(cli_exit_code(rc), "%s", err);
+        goto cleanup;
+    }
+    if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
+        code = cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
+        goto cleanup;
+    }
+    if (n_all == 0) {
+        code = cli_error(EXIT_NOTFOUND, "probe: run '%s' has no checkpoints", run);
+        goto cleanup;
+    }
+    if ((code = cli_select_steps("probe", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
+    char settings[160];
+    snprintf(settings, sizeof settings, "{\"seqs\":%lld,\"seed\":%lld,\"own_tokens\":%d}", seqs, seed, own);
+    if ((rc = llc_probe_rows(want, tc->n_layers, tc->n_heads, sel_l, sel_h, pc.ablate_mean, NULL, &rows, &n_rows))) {
+        code = cli_error(EXIT_NOMEM, "probe: out of memory");
+        goto cleanup;
+    }
+    free(rows);
+    rows = NULL;
+
+    const int force = cli_has(&a, "force");
+    int done = 0, skipped = 0, last_done = -1;
+    char title[96];
+    snprintf(title, sizeof title, "probe %s", run);
+    cli_progress_start(&prog, &a, title);
+    for (int si = 0; si < n_steps; si++) {
+        int have = !force;
+        if (have) { /* every row of the step stored already? */
+            llc_probe_row *plan = NULL;
+            int np = 0;
+            if (llc_probe_rows(want, tc->n_layers, tc->n_heads, sel_l, sel_h, pc.ablate_mean, NULL, &plan, &np)) {
+                code = cli_error(EXIT_NOMEM, "probe: out of memory");
+                goto cleanup;
+            }
+            for (int i = 0; i < np && have; i++) {
+                rc = llc_probe_results_find(store, run, steps[si], plan[i].target, data, plan[i].probe, settings);
+                if (rc && rc != LLC_ERR_NOTFOUND) {
+                    free(plan);
+                    code = cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
+                    goto cleanup;
+                }
+                have = rc == LLC_OK;
+            }
+            free(plan);
+        }
+        if (have) {
+            skipped++;
+            continue;
+        }
+        rc = llc_store_checkpoint_get(store, run, steps[si], w, n_params, NULL, NULL);
+        if (rc) {
+            code = cli_error(cli_exit_code(rc), "probe: checkpoint %lld: %s", steps[si], llc_store_errmsg(store));
+            goto cleanup;
+        }
+        llc_probe_result_free(&res);
+        if ((rc = llc_probe_run(&pc, &res, err))) {
+            code = cli_error(cli_exit_code(rc), "probe: step %lld: %s", steps[si], err);
+            goto cleanup;
+        }
+        last_done = si;
+        if ((rc = llc_probe_rows(want, tc->n_layers, tc->n_heads, sel_l, sel_h, pc.ablate_mean, &res, &rows,
+                                 &n_rows)) ||
+            (rc = llc_probe_results_put(store, run, steps[si], data, settings, (uint64_t)seed, rows, n_rows))) {
+            code = cli_error(cli_exit_code(rc), "probe: %s",
+                             rc == LLC_ERR_NOMEM ? "out of memory" : llc_store_errmsg(store));
+            goto cleanup;
+        }
+        free(rows);
+        rows = NULL;
+        done++;
+        cli_progress_update(&prog, si + 1, n_steps, "step %lld", steps[si]);
+    }
+    cli_progress_end(&prog);
+    if (!a.quiet)
+        fprintf(stderr, "probe %s: %d checkpoint%s computed, %d already stored\n", run, done, done == 1 ? "" : "s",
+                skipped);
+
+    /* print the curves of what was asked */
+    const char *only = NULL;
+    char pname[32];
+    if (probes && !(probes & (probes - 1))) { /* a single --probe */
+        int k = 0;
+        while (!(probes >> k & 1)) k++;
+        if (k == LLC_PROBE_ABLATION) snprintf(pname, sizeof pname, "ablation_%s", pc.ablate_mean ? "mean" : "zero");
+        else snprintf(pname, sizeof pname, "%s", llc_probe_names[k]);
+        only = pname;
+    }
+    if ((rc = llc_probe_results_curves(store, run, only, sel_l >= 0 ? hs : NULL, data, &pts, &n_pts))) {
+        code = cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
+        goto cleanup;
+    }
+    if ((code = print_points(run, pts, n_pts, fmt))) goto cleanup;
+
+    /* the owned tokens at the last selected step, as ranges */
+    const unsigned own_bits = 1u << LLC_PROBE_OWNED_OV | 1u << LLC_PROBE_OWNED_QK | 1u << LLC_PROBE_OWNED_ATT;
+    if (strcmp(fmt, "table") == 0 && (want & own_bits)) {
+        if (last_done != n_steps - 1) {
+            rc = llc_store_checkpoint_get(store, run, steps[n_steps - 1], w, n_params, NULL, NULL);
+            pc.probes = want & own_bits;
+            llc_probe_result_free(&res);
+            if (rc || (rc = llc_probe_run(&pc, &res, err))) {
+                code = cli_error(cli_exit_code(rc), "probe: %s", err[0] ? err : llc_store_errmsg(store));
+                goto cleanup;
+            }
+        }
+        print_ownership(&res, steps[n_steps - 1]);
+    }
+
+cleanup:
+    cli_progress_end(&prog);
+    llc_probe_result_free(&res);
+    free(pts);
+    free(rows);
+    free(mat);
+    free(att);
+    free(w);
+    free(steps);
+    free(all);
+    llc_model_free(model);
+    llc_task_free(task);
+    cJSON_Delete(config);
+    llc_run_info_free(&info);
+    llc_store_close(store);
+    return code;
+}

@@ -1,0 +1,53 @@
+/* llc_probe_results.h - head probes in the store (schema v4, core/store.c):
+ *
+ *   probes(id, run, step, target, data, probe, value, settings, seed,
+ *          created, version)
+ *     target: "L.H" for a head's score, "model" for the ownership segment
+ *     counts (probes segments_ov, segments_qk, segments_att); probe: a name of
+ *     llc_probe_names, with the ablation stored as ablation_zero or
+ *     ablation_mean; settings: the canonical JSON of the probe set
+ *     ({"seqs":N,"seed":S,"own_tokens":K}); value NULL when not finite.
+ *   probe_curves(run, target, data, probe, step, value): the newest row per
+ *     (run, target, data, probe, step).
+ *
+ * The rows of one checkpoint are written in one transaction.
+ */
+#ifndef LLC_PROBE_RESULTS_H
+#define LLC_PROBE_RESULTS_H
+
+#include "../core/llc_store.h"
+#include "llc_probe.h"
+
+typedef struct {
+    char target[32];
+    char probe[32];
+    double value;
+} llc_probe_row;
+
+/* The rows a probe result gives (r NULL: the same rows with NAN values, to
+ * look up what is stored before computing): for each probe kind in want,
+ * one row per selected head (layer sel_l, head sel_h; -1 = all), plus the
+ * segment counts of the ownership maps (target "model"). *rows malloc'd. */
+int llc_probe_rows(unsigned want, int n_layers, int n_heads, int sel_l, int sel_h, int ablate_mean,
+                   const llc_probe_result *r, llc_probe_row **rows, int *n);
+
+/* LLC_OK if a row with these keys is stored, LLC_ERR_NOTFOUND if not. */
+int llc_probe_results_find(llc_store *s, const char *run, long long step, const char *target, const char *data,
+                           const char *probe, const char *settings);
+
+/* Write rows (replacing rows with the same keys), one transaction. */
+int llc_probe_results_put(llc_store *s, const char *run, long long step, const char *data, const char *settings,
+                          uint64_t seed, const llc_probe_row *rows, int n);
+
+typedef struct {
+    char target[32], data[64], probe[32];
+    long long step;
+    double value;
+} llc_probe_point;
+
+/* Points of probe_curves for a run, optionally filtered (NULL = all),
+ * ordered by probe, target, data, step. *out malloc'd. */
+int llc_probe_results_curves(llc_store *s, const char *run, const char *probe, const char *target, const char *data,
+                             llc_probe_point **out, int *n);
+
+#endif

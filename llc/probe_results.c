@@ -1,0 +1,147 @@
+/* probe_results.c - head probes in the store (llc_probe_results.h). */
+#include "llc_probe_results.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int llc_probe_rows(unsigned want, int n_layers, int n_heads, int sel_l, int sel_h, int ablate_mean,
+                   const llc_probe_result *r, llc_probe_row **rows, int *n)
+{
+    const int LH = n_layers * n_heads;
+    llc_probe_row *out = calloc((size_t)(LLC_PROBE_COUNT * LH + 3), sizeof *out);
+    *rows = NULL;
+    *n = 0;
+    if (!out) return LLC_ERR_NOMEM;
+    int k = 0;
+    for (int p = 0; p < LLC_PROBE_COUNT; p++) {
+        if (!(want & (1u << p))) continue;
+        for (int l = 0; l < n_layers; l++)
+            for (int h = 0; h < n_heads; h++) {
+                if ((sel_l >= 0 && l != sel_l) || (sel_h >= 0 && h != sel_h)) continue;
+                llc_probe_row *o = &out[k++];
+                snprintf(o->target, sizeof o->target, "%d.%d", l, h);
+                if (p == LLC_PROBE_ABLATION)
+                    snprintf(o->probe, sizeof o->probe, "ablation_%s", ablate_mean ? "mean" : "zero");
+                else
+                    snprintf(o->probe, sizeof o->probe, "%s", llc_probe_names[p]);
+                o->value = r ? r->value[p * LH + l * n_heads + h] : NAN;
+            }
+        if (p == LLC_PROBE_OWNED_OV || p == LLC_PROBE_OWNED_QK || p == LLC_PROBE_OWNED_ATT) {
+            static const char *const view[] = {"ov", "qk", "att"};
+            const int vi = p - LLC_PROBE_OWNED_OV;
+            llc_probe_row *o = &out[k++];
+            snprintf(o->target, sizeof o->target, "model");
+            snprintf(o->probe, sizeof o->probe, "segments_%s", view[vi]);
+            o->value = !r ? NAN : vi == 0 ? r->segments_ov : vi == 1 ? r->segments_qk : r->segments_att;
+        }
+    }
+    *rows = out;
+    *n = k;
+    return LLC_OK;
+}
+
+int llc_probe_results_find(llc_store *s, const char *run, long long step, const char *target, const char *data,
+                           const char *probe, const char *settings)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(llc_store_db(s),
+                           "SELECT 1 FROM probes WHERE run=?1 AND step=?2 AND target=?3 AND data=?4 AND probe=?5 "
+                           "AND settings=?6",
+                           -1, &st, NULL) != SQLITE_OK)
+        return llc_store_sql_fail(s, "looking up a probe");
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, probe, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, settings, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    int rc = src == SQLITE_ROW ? LLC_OK : src == SQLITE_DONE ? LLC_ERR_NOTFOUND : llc_store_sql_fail(s, "looking up a probe");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int llc_probe_results_put(llc_store *s, const char *run, long long step, const char *data, const char *settings,
+                          uint64_t seed, const llc_probe_row *rows, int n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = llc_store_begin(s);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(llc_store_db(s),
+                           "INSERT OR REPLACE INTO probes(run, step, target, data, probe, value, settings, seed, "
+                           "version) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    for (int i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, step);
+        sqlite3_bind_text(st, 3, rows[i].target, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, rows[i].probe, -1, SQLITE_STATIC);
+        if (isfinite(rows[i].value)) sqlite3_bind_double(st, 6, rows[i].value);
+        else sqlite3_bind_null(st, 6);
+        sqlite3_bind_text(st, 7, settings, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)seed);
+        sqlite3_bind_text(st, 9, LLC_VERSION, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    }
+    sqlite3_finalize(st);
+    return llc_store_commit(s);
+fail:
+    rc = llc_store_sql_fail(s, "writing probes");
+    sqlite3_finalize(st);
+    llc_store_rollback(s);
+    return rc;
+}
+
+int llc_probe_results_curves(llc_store *s, const char *run, const char *probe, const char *target, const char *data,
+                             llc_probe_point **out, int *n)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(llc_store_db(s),
+                           "SELECT target, data, probe, step, value FROM probe_curves WHERE run=?1 "
+                           "AND (?2 IS NULL OR probe=?2) AND (?3 IS NULL OR target=?3) AND (?4 IS NULL OR data=?4) "
+                           "ORDER BY probe, target, data, step",
+                           -1, &st, NULL) != SQLITE_OK)
+        return llc_store_sql_fail(s, "reading probe curves");
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    if (probe) sqlite3_bind_text(st, 2, probe, -1, SQLITE_STATIC);
+    if (target) sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+    if (data) sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
+    int cap = 0, src;
+    llc_probe_point *p = NULL;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            llc_probe_point *np = realloc(p, (size_t)cap * sizeof *p);
+            if (!np) {
+                free(p);
+                sqlite3_finalize(st);
+                *n = 0;
+                return LLC_ERR_NOMEM;
+            }
+            p = np;
+        }
+        llc_probe_point *q = &p[(*n)++];
+        snprintf(q->target, sizeof q->target, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(q->data, sizeof q->data, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(q->probe, sizeof q->probe, "%s", (const char *)sqlite3_column_text(st, 2));
+        q->step = sqlite3_column_int64(st, 3);
+        q->value = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+    }
+    int rc = src == SQLITE_DONE ? LLC_OK : llc_store_sql_fail(s, "reading probe curves");
+    sqlite3_finalize(st);
+    if (rc) {
+        free(p);
+        *n = 0;
+        return rc;
+    }
+    *out = p;
+    return LLC_OK;
+}
