@@ -5,29 +5,19 @@
 #include "kernels_impl.h"
 
 /* Attention has three implementations with the same results up to rounding:
- *  - "lanes" (below T = LLC_ATTN_GEMM_MIN_T when the heads not skipped
- *    number a multiple of 8 or divide 8, and none is clamped): eight
- *    (sequence, head) pairs at once, one per vector lane (see lanes_fwd).
- *    ICL (T=17, NH=8, HS=8): a
- *    4-chain estimate's step took 27% less time than with "small" (min of 5
- *    runs); the sort model (T=21, NH=4, HS=16, two sequences per vector, sums
- *    over keys and rows in registers): a one-thread estimate 16% less (min
- *    of 5, 2.42 s vs 2.87 s).
+ *  - "lanes" (below LLC_ATTN_GEMM_MIN_T when the heads not skipped number
+ *    a multiple of 8 or divide 8, and none is clamped; attention_lanes.c):
+ *    eight (sequence, head) pairs at once, one per vector lane, so small T
+ *    and head sizes fill the vectors with no per-head transposes or calls.
  *  - "small": per (b, h), register-blocked loops (4 rows x 16 columns of
  *    8-wide vectors) over the head's rows in place, K or V transposed into
  *    scratch; causal heads skip the masked blocks. No call overhead.
- *  - "tiled" (from LLC_ATTN_GEMM_MIN_T on): the same register blocks on the
- *    head's Q, K, V and dO gathered into contiguous blocks, padded strides,
- *    and the Aᵀ products read from A's columns (see llc_attn_tiled_forward).
- * Measured on one core (AMD EPYC 2.4 GHz, OpenBLAS 0.3.21, B=32), forward +
- * backward: T=5, NH=8, HS=8: small 114 us, cblas per (b, h) 227 us; T=21,
- * NH=4, HS=16: 555 vs 606 us; T=21, NH=8, HS=8: 824 vs 946 us; T=32, NH=4,
- * HS=16: 1118 vs 1029 us; T=64: 5047 vs 4476 us; T=256, HS=32 (B=8): cblas
- * ~2x faster than small. Hence the switch at LLC_ATTN_GEMM_MIN_T
- * (llc_kernels.h). "tiled" then replaced the cblas calls: at M's shapes
- * (B=16, T=256, NH=8, HS=32, causal) forward 20.7 ms vs 24.7, backward
- * 29.7 vs 32.1 (minimum of 25, one core); at T=21..64, NH=4, HS=16 it is
- * within noise of "small". The naive loops live in tests/test_kernels.c. */
+ *  - "tiled" (from LLC_ATTN_GEMM_MIN_T on; attention_tiled.c): the same
+ *    register blocks on the head's Q, K, V and dO gathered into contiguous
+ *    blocks, padded strides, and the Aᵀ products read from A's columns.
+ * Below the switch a head's products are too small for gathering (or
+ * cblas) to pay; from it on, gathering pays. Build with -DATTN_GEMM_MIN_T=n
+ * to re-measure the switch. The naive loops live in tests/test_kernels.c. */
 
 size_t llc_attention_att_size(int B, int NH, int T) { return (size_t)B * NH * T * att_ld(T); }
 
