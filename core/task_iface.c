@@ -1,5 +1,6 @@
-/* task.c - the functions of llc_task.h that work on any task: freeing it,
- * looking up distributions, allocating batches of its shape, its settings. */
+/* task_iface.c - the functions of llc_task.h that work on any task:
+ * freeing it, looking up distributions, allocating batches of its shape,
+ * its settings. */
 #include "llc_task.h"
 
 #include <stdlib.h>
