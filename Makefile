@@ -7,7 +7,7 @@
 CC      ?= cc
 OPT     ?= -O2
 # AVX2 and FMA where the build machine has them (make ARCH= for a portable
-# binary). FMA is used only where written (MAD8 in core/kernels.c): results
+# binary). FMA is used only where written (MAD8 in core/kernels_impl.h): results
 # then differ from a portable build's in the last bits, never with threads.
 ARCH    ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo -mavx2)$(shell grep -qw fma /proc/cpuinfo 2>/dev/null && echo ' -mfma')
 CFLAGS  ?= $(OPT) -g $(ARCH)

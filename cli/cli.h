@@ -9,7 +9,7 @@
 #include "llc_config.h"
 #include "llc_model.h"
 #include "llc_store.h"
-#include "llc_task.h"
+#include "llc_tasks.h"
 #include "llc_train.h"
 
 /* Exit codes (documented in README and llc --help). */

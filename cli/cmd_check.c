@@ -10,39 +10,18 @@
  * re-run reproduces the expected numbers exactly; the default tolerances only
  * leave room for the rounding of other BLAS kernels on other CPUs.
  *
- * Baseline format (version 1):
- *   {"llc_baseline": 1, "llc_version": "0.1.0", "run": ID, "task": NAME,
- *    "config": {the run's stored config},
- *    "tolerance": {"abs": A, "rel": R, "std": K},
- *    "estimates": [{"target": T, "data": D, "settings": {requested settings},
- *                   "points": [{"step": S, "llc_mean": M, "llc_std": SD,
- *                               "eps": E, "nbeta": NB, "burnin": B, "thin": K}]}]}
- * A point passes if ANY of |got - M| <= A, <= R * |M|, <= K * SD holds.
- * eps/nbeta/burnin/thin are the values the sampler resolved (informational:
- * check reports when a re-run resolves them differently). */
+ * The format and the comparison are llc_baseline.h's; here: the options,
+ * the re-run (train, then estimate each group, in-process) and the table. */
 #include "cli.h"
+#include "llc_baseline.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define BASELINE_FORMAT 1
-/* Default tolerances, written into each baseline. Re-runs on one machine are
- * bit-identical. Other CPUs select other OpenBLAS kernels, whose rounding
- * differs; measured on the shipped baselines (OPENBLAS_CORETYPE Sandybridge,
- * Nehalem, Prescott vs Haswell): up to ~1e-6 absolute / 2e-5 relative, more
- * for long training of tiny models (modadd: 4e-5 relative after 300 steps,
- * 3e-4 after 1000, 5e-2 after 2000 - training amplifies rounding). The
- * defaults leave >= 25x room on the shipped baselines and stay ~100x tighter
- * than the sampling noise (llc_std) a real change shows up in. */
-#define DEFAULT_TOL_ABS 1e-4
-#define DEFAULT_TOL_REL 1e-3
-#define DEFAULT_TOL_STD 0.0
 
 /* ------------------------------------------------------------------ */
 /* llc baseline                                                        */
@@ -73,32 +52,6 @@ static const cli_optdef baseline_defs[] = {
     {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
     {NULL, 0, NULL}};
 
-/* The estimate behind every point of the curves view, grouped by settings. */
-static const char q_points[] =
-    "SELECT e.target, e.data, e.settings, e.step, e.llc_mean, e.llc_std, e.eps, e.nbeta, e.burnin, e.thin "
-    "FROM estimates e WHERE e.run=?1 AND e.status='ok' AND e.id = (SELECT max(x.id) FROM estimates x "
-    "WHERE x.run=e.run AND x.target=e.target AND x.data=e.data AND x.step=e.step AND x.status='ok') "
-    "ORDER BY e.target, e.data, e.settings, e.step";
-
-/* A finite double as the shortest JSON number that reads back bit-identical
- * (cJSON's own printing may drop the last bit). */
-static void add_exact(cJSON *o, const char *key, double v)
-{
-    char buf[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    cJSON_AddRawToObject(o, key, buf);
-}
-
-static void add_num_or_null(cJSON *o, const char *key, sqlite3_stmt *st, int c)
-{
-    double v = sqlite3_column_double(st, c);
-    if (sqlite3_column_type(st, c) != SQLITE_NULL && isfinite(v)) add_exact(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 int cmd_baseline(int argc, char **argv)
 {
     cli_args a;
@@ -107,14 +60,13 @@ int cmd_baseline(int argc, char **argv)
     const char *run = cli_get(&a, "run"), *out = cli_get(&a, "out");
     if (!run) return cli_error(EXIT_USAGE, "baseline: --run ID is required");
     double tol_abs, tol_rel, tol_std;
-    if (cli_get_double(&a, "tol-abs", DEFAULT_TOL_ABS, 0, 1e300, &tol_abs) ||
-        cli_get_double(&a, "tol-rel", DEFAULT_TOL_REL, 0, 1e300, &tol_rel) ||
-        cli_get_double(&a, "tol-std", DEFAULT_TOL_STD, 0, 1e300, &tol_std))
+    if (cli_get_double(&a, "tol-abs", LLC_BASELINE_TOL_ABS, 0, 1e300, &tol_abs) ||
+        cli_get_double(&a, "tol-rel", LLC_BASELINE_TOL_REL, 0, 1e300, &tol_rel) ||
+        cli_get_double(&a, "tol-std", LLC_BASELINE_TOL_STD, 0, 1e300, &tol_std))
         return EXIT_USAGE;
 
     llc_store *s = NULL;
     llc_run_info info = {0};
-    sqlite3_stmt *st = NULL;
     cJSON *root = NULL;
     char *txt = NULL;
     int code = 0, n_points = 0;
@@ -130,64 +82,9 @@ int cmd_baseline(int argc, char **argv)
                          info.status);
         goto cleanup;
     }
-    cJSON *config = cJSON_Parse(info.config);
-    if (!cJSON_IsObject(config)) {
-        cJSON_Delete(config);
-        code = cli_error(EXIT_STORE, "baseline: run '%s' has a malformed stored config", run);
-        goto cleanup;
-    }
-    root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "llc_baseline", BASELINE_FORMAT);
-    cJSON_AddStringToObject(root, "llc_version", LLC_VERSION);
-    cJSON_AddStringToObject(root, "run", run);
-    cJSON_AddStringToObject(root, "task", info.task);
-    cJSON_AddItemToObject(root, "config", config);
-    cJSON *tol = cJSON_AddObjectToObject(root, "tolerance");
-    add_exact(tol, "abs", tol_abs);
-    add_exact(tol, "rel", tol_rel);
-    add_exact(tol, "std", tol_std);
-    cJSON *groups = cJSON_AddArrayToObject(root, "estimates");
-
-    sqlite3 *db = llc_store_db(s);
-    if (sqlite3_prepare_v2(db, q_points, -1, &st, NULL) != SQLITE_OK) {
-        code = cli_error(EXIT_STORE, "baseline: %s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
-    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-    cJSON *g = NULL, *points = NULL;
-    char last[3][1024] = {"", "", ""};
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *key[3];
-        for (int c = 0; c < 3; c++) key[c] = (const char *)sqlite3_column_text(st, c);
-        if (!g || strcmp(key[0], last[0]) || strcmp(key[1], last[1]) || strcmp(key[2], last[2])) {
-            cJSON *settings = cJSON_Parse(key[2]);
-            if (!cJSON_IsObject(settings)) {
-                cJSON_Delete(settings);
-                code = cli_error(EXIT_STORE, "baseline: an estimate of run '%s' (target %s, data %s) has malformed settings",
-                                 run, key[0], key[1]);
-                goto cleanup;
-            }
-            g = cJSON_CreateObject();
-            cJSON_AddItemToArray(groups, g);
-            cJSON_AddStringToObject(g, "target", key[0]);
-            cJSON_AddStringToObject(g, "data", key[1]);
-            cJSON_AddItemToObject(g, "settings", settings);
-            points = cJSON_AddArrayToObject(g, "points");
-            for (int c = 0; c < 3; c++) snprintf(last[c], sizeof last[c], "%s", key[c]);
-        }
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddItemToArray(points, p);
-        cJSON_AddNumberToObject(p, "step", (double)sqlite3_column_int64(st, 3));
-        add_num_or_null(p, "llc_mean", st, 4);
-        add_num_or_null(p, "llc_std", st, 5);
-        add_num_or_null(p, "eps", st, 6);
-        add_num_or_null(p, "nbeta", st, 7);
-        add_num_or_null(p, "burnin", st, 8);
-        add_num_or_null(p, "thin", st, 9);
-        n_points++;
-    }
-    if (rc != SQLITE_DONE) {
-        code = cli_error(EXIT_STORE, "baseline: %s", sqlite3_errmsg(db));
+    char err[LLC_ERRLEN] = "";
+    if ((rc = llc_baseline_make(s, &info, tol_abs, tol_rel, tol_std, &root, &n_points, err))) {
+        code = cli_error(cli_exit_code(rc), "baseline: %s", err);
         goto cleanup;
     }
     if (n_points == 0) {
@@ -205,7 +102,6 @@ int cmd_baseline(int argc, char **argv)
 cleanup:
     cJSON_free(txt);
     cJSON_Delete(root);
-    sqlite3_finalize(st);
     llc_run_info_free(&info);
     llc_store_close(s);
     return code;
@@ -251,205 +147,6 @@ static const cli_optdef check_defs[] = {
     {"tol-rel", 1, "override the baseline's relative tolerance"},
     {"tol-std", 1, "override the baseline's tolerance in units of llc_std"},
     {NULL, 0, NULL}};
-
-typedef struct {
-    long long step;
-    double mean, std;             /* expected; std may be NAN */
-    double res[4];                /* recorded eps, nbeta, burnin, thin (NAN = not recorded) */
-} exp_point;
-
-typedef struct {
-    const char *target, *data; /* borrowed from the parsed document */
-    const cJSON *settings;
-    exp_point *p;
-    int n;
-} exp_group;
-
-typedef struct {
-    cJSON *doc;
-    const char *run, *task;
-    const cJSON *config;
-    double tol_abs, tol_rel, tol_std;
-    exp_group *g;
-    int n_groups, n_points;
-} baseline;
-
-static const char *const resolved_names[4] = {"eps", "nbeta", "burnin", "thin"};
-
-static void baseline_free(baseline *b)
-{
-    for (int i = 0; i < b->n_groups; i++) free(b->g[i].p);
-    free(b->g);
-    cJSON_Delete(b->doc);
-    memset(b, 0, sizeof *b);
-}
-
-static int is_int(const cJSON *v, double lo) { return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble == floor(v->valuedouble) && v->valuedouble <= 9007199254740992.0; }
-
-/* The settings llc estimate records, and their types: numbers, or one
- * allowed word for the automatic choice. Each key K is passed back to llc
- * estimate as --K (with '_' as '-'); a key this list does not know (written
- * by a newer llc estimate) is passed on the same way if it is a number or a
- * string, and llc estimate judges it. */
-static const struct {
-    const char *key, *word; /* word: the string allowed instead of a number (NULL: none) */
-    int is_string;          /* 1: must be a string */
-} settings_keys[] = {{"sampler", NULL, 1}, {"eps", "auto", 0},      {"gamma", NULL, 0},       {"nbeta", "default", 0},
-                     {"chains", NULL, 0},  {"draws", NULL, 0},      {"burnin", "auto", 0},    {"thin", "auto", 0},
-                     {"batch", NULL, 0},   {"init_batches", NULL, 0}, {"mala_every", NULL, 0}, {"seed", NULL, 0},
-                     {"version", NULL, 1}};
-#define N_SETTINGS_KEYS ((int)(sizeof settings_keys / sizeof settings_keys[0]))
-
-static int check_settings(const cJSON *s, int gi, char *err)
-{
-    for (const cJSON *it = s->child; it; it = it->next) {
-        int k = -1;
-        for (int i = 0; i < N_SETTINGS_KEYS; i++)
-            if (strcmp(it->string, settings_keys[i].key) == 0) k = i;
-        int bad_name = strlen(it->string) == 0 || strlen(it->string) > 40 || it->string[0] == '-';
-        for (const char *c = it->string; *c && !bad_name; c++) bad_name = !(*c == '_' || (*c >= 'a' && *c <= 'z'));
-        if (k < 0 && (bad_name || !(cJSON_IsNumber(it) || cJSON_IsString(it))))
-            return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings.%s is not a sampler setting (settings are "
-                            "lower_case names with a number or string value: sampler, eps, gamma, nbeta, chains, "
-                            "draws, burnin, thin, batch, init_batches, mala_every, seed)", gi, it->string);
-        if (k < 0) continue;
-        if (settings_keys[k].is_string) {
-            if (!cJSON_IsString(it))
-                return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings.%s must be a string", gi, it->string);
-        } else if (!cJSON_IsNumber(it) &&
-                   !(settings_keys[k].word && cJSON_IsString(it) &&
-                     (strcmp(it->valuestring, settings_keys[k].word) == 0 ||
-                      (strcmp(it->string, "eps") == 0 && strcmp(it->valuestring, "auto@last") == 0)))) {
-            return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings.%s must be a number%s%s%s", gi, it->string,
-                            settings_keys[k].word ? " or \"" : "", settings_keys[k].word ? settings_keys[k].word : "",
-                            settings_keys[k].word ? "\"" : "");
-        }
-    }
-    return 0;
-}
-
-static int get_tol(const cJSON *tol, const char *key, double def, double *out, char *err)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(tol, key);
-    *out = def;
-    if (!v) return 0;
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0))
-        return llc_fail(err, LLC_ERR_INVALID, "tolerance.%s must be a number >= 0", key);
-    *out = v->valuedouble;
-    return 0;
-}
-
-/* Parse and validate a baseline document. err names the problem. */
-static int baseline_parse(const char *text, baseline *b, char *err)
-{
-    memset(b, 0, sizeof *b);
-    b->doc = cJSON_Parse(text);
-    if (!b->doc) {
-        const char *at = cJSON_GetErrorPtr();
-        size_t line = 1;
-        if (at)
-            for (const char *c = text; c < at && *c; c++) line += *c == '\n';
-        if (!at || !*at) return llc_fail(err, LLC_ERR_INVALID, "not valid JSON (it ends early, at line %zu)", line);
-        return llc_fail(err, LLC_ERR_INVALID, "not valid JSON (error at line %zu, near '%.20s')", line, at);
-    }
-    const cJSON *root = b->doc, *v;
-    if (!cJSON_IsObject(root)) return llc_fail(err, LLC_ERR_INVALID, "the top level must be a JSON object");
-    v = cJSON_GetObjectItemCaseSensitive(root, "llc_baseline");
-    if (!v) return llc_fail(err, LLC_ERR_INVALID, "not an llc baseline (no \"llc_baseline\": %d; make one with llc baseline)", BASELINE_FORMAT);
-    if (!cJSON_IsNumber(v) || v->valuedouble != BASELINE_FORMAT)
-        return llc_fail(err, LLC_ERR_INVALID, "\"llc_baseline\" must be %d (the format this llc reads)", BASELINE_FORMAT);
-    v = cJSON_GetObjectItemCaseSensitive(root, "run");
-    if (!cJSON_IsString(v) || !cli_valid_run_id(v->valuestring))
-        return llc_fail(err, LLC_ERR_INVALID, "\"run\" must be a run id (1-64 letters, digits, '_', '-', '.')");
-    b->run = v->valuestring;
-    b->config = cJSON_GetObjectItemCaseSensitive(root, "config");
-    if (!cJSON_IsObject(b->config)) return llc_fail(err, LLC_ERR_INVALID, "\"config\" must be an object (a run config)");
-    v = cJSON_GetObjectItemCaseSensitive(b->config, "task");
-    if (!cJSON_IsString(v)) return llc_fail(err, LLC_ERR_INVALID, "config.task must be a task name");
-    b->task = v->valuestring;
-    const cJSON *tol = cJSON_GetObjectItemCaseSensitive(root, "tolerance");
-    if (tol && !cJSON_IsObject(tol))
-        return llc_fail(err, LLC_ERR_INVALID, "\"tolerance\" must be an object {\"abs\": A, \"rel\": R, \"std\": K}");
-    if (get_tol(tol, "abs", DEFAULT_TOL_ABS, &b->tol_abs, err) || get_tol(tol, "rel", DEFAULT_TOL_REL, &b->tol_rel, err) ||
-        get_tol(tol, "std", DEFAULT_TOL_STD, &b->tol_std, err))
-        return LLC_ERR_INVALID;
-    const cJSON *est = cJSON_GetObjectItemCaseSensitive(root, "estimates");
-    int ng = cJSON_IsArray(est) ? cJSON_GetArraySize(est) : 0;
-    if (ng == 0) return llc_fail(err, LLC_ERR_INVALID, "\"estimates\" must be a non-empty array");
-    if (!(b->g = calloc((size_t)ng, sizeof *b->g))) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
-    int gi = 0;
-    for (const cJSON *ge = est->child; ge; ge = ge->next, gi++) {
-        exp_group *g = &b->g[gi];
-        b->n_groups = gi + 1;
-        if (!cJSON_IsObject(ge)) return llc_fail(err, LLC_ERR_INVALID, "estimates[%d] must be an object", gi);
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(ge, "target"), *d = cJSON_GetObjectItemCaseSensitive(ge, "data");
-        if (!cJSON_IsString(t) || !*t->valuestring || strlen(t->valuestring) >= 64)
-            return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].target must be a target name (e.g. \"model\", \"0.3\")", gi);
-        if (!cJSON_IsString(d) || !*d->valuestring || strlen(d->valuestring) >= 64)
-            return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].data must be a distribution name (e.g. \"train\")", gi);
-        g->target = t->valuestring;
-        g->data = d->valuestring;
-        g->settings = cJSON_GetObjectItemCaseSensitive(ge, "settings");
-        if (!cJSON_IsObject(g->settings))
-            return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings must be an object", gi);
-        if (check_settings(g->settings, gi, err)) return LLC_ERR_INVALID;
-        const cJSON *pts = cJSON_GetObjectItemCaseSensitive(ge, "points");
-        int np = cJSON_IsArray(pts) ? cJSON_GetArraySize(pts) : 0;
-        if (np == 0) return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].points must be a non-empty array", gi);
-        if (!(g->p = calloc((size_t)np, sizeof *g->p))) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
-        int pi = 0;
-        for (const cJSON *pe = pts->child; pe; pe = pe->next, pi++) {
-            exp_point *p = &g->p[pi];
-            g->n = pi + 1;
-            if (!cJSON_IsObject(pe)) return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].points[%d] must be an object", gi, pi);
-            const cJSON *s = cJSON_GetObjectItemCaseSensitive(pe, "step"), *m = cJSON_GetObjectItemCaseSensitive(pe, "llc_mean"),
-                        *sd = cJSON_GetObjectItemCaseSensitive(pe, "llc_std");
-            if (!is_int(s, 0))
-                return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].points[%d].step must be an integer >= 0", gi, pi);
-            if (!cJSON_IsNumber(m))
-                return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].points[%d].llc_mean must be a number", gi, pi);
-            if (sd && !cJSON_IsNumber(sd) && !cJSON_IsNull(sd))
-                return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].points[%d].llc_std must be a number or null", gi, pi);
-            p->step = (long long)s->valuedouble;
-            for (int q = 0; q < pi; q++)
-                if (g->p[q].step == p->step)
-                    return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].points has step %lld twice", gi, p->step);
-            p->mean = m->valuedouble;
-            p->std = cJSON_IsNumber(sd) ? sd->valuedouble : NAN;
-            for (int r = 0; r < 4; r++) {
-                const cJSON *x = cJSON_GetObjectItemCaseSensitive(pe, resolved_names[r]);
-                if (x && !cJSON_IsNumber(x) && !cJSON_IsNull(x))
-                    return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].points[%d].%s must be a number or null", gi,
-                                    pi, resolved_names[r]);
-                p->res[r] = cJSON_IsNumber(x) ? x->valuedouble : NAN;
-            }
-        }
-        b->n_points += np;
-        for (int q = 0; q < gi; q++)
-            if (strcmp(b->g[q].target, g->target) == 0 && strcmp(b->g[q].data, g->data) == 0)
-                for (int i = 0; i < g->n; i++)
-                    for (int j = 0; j < b->g[q].n; j++)
-                        if (g->p[i].step == b->g[q].p[j].step)
-                            return llc_fail(err, LLC_ERR_INVALID, "target %s, data %s, step %lld appears in "
-                                            "estimates[%d] and estimates[%d]", g->target, g->data, g->p[i].step, q, gi);
-    }
-    return 0;
-}
-
-/* Settings equal apart from the llc version that wrote them. */
-static int same_settings(const cJSON *want, const char *got_text)
-{
-    cJSON *a = cJSON_Duplicate(want, 1), *b = cJSON_Parse(got_text);
-    int same = 0;
-    if (a && cJSON_IsObject(b)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(a, "version");
-        cJSON_DeleteItemFromObjectCaseSensitive(b, "version");
-        same = cJSON_Compare(a, b, 1);
-    }
-    cJSON_Delete(a);
-    cJSON_Delete(b);
-    return same;
-}
 
 /* --- re-running the experiment --- */
 
@@ -500,7 +197,7 @@ static int push(char **argv, int *argc, char *buf, size_t *used, size_t cap, con
 
 /* Estimate one group in the temporary store with its recorded settings.
  * Returns the exit code of llc estimate. */
-static int rerun_group(const exp_group *g, const char *run, const char *db, long long threads, int quiet)
+static int rerun_group(const llc_baseline_group *g, const char *run, const char *db, long long threads, int quiet)
 {
     size_t cap = 4096 + (size_t)g->n * 24, used = 0;
     char *buf = malloc(cap), *argv[64], num[256];
@@ -539,7 +236,7 @@ static int rerun_group(const exp_group *g, const char *run, const char *db, long
 /* Train the recorded config, then estimate every group, in dir/llc.db.
  * failed[gi] = exit code of the group's estimate (0 ok). Returns 0 or the
  * exit code that ends the check. */
-static int rerun(const baseline *b, const char *dir, long long threads, int quiet, int *failed)
+static int rerun(const llc_baseline *b, const char *dir, long long threads, int quiet, int *failed)
 {
     char cfg[4096], db[4096];
     snprintf(cfg, sizeof cfg, "%s/config.json", dir);
@@ -578,84 +275,58 @@ static void fmt_num(char *buf, size_t n, double v)
     else snprintf(buf, n, "-");
 }
 
-/* Compare every expected point with the store's run; print the table. */
-static int compare(const baseline *b, llc_store *s, const char *run, const int *failed, double tol_abs,
+/* The note of a point's row: why it is missing or regressed, and the
+ * automatic choices that moved (they explain a change). */
+static void point_note(char *note, size_t n, const llc_point_check *c, const llc_baseline_point *p, int failed)
+{
+    note[0] = 0;
+    if (c->verdict == LLC_POINT_MISSING) {
+        if (failed) snprintf(note, n, "llc estimate failed (exit %d)", failed);
+        else if (c->rows) snprintf(note, n, "estimated only with other settings");
+        else snprintf(note, n, "no estimate");
+    } else if (c->verdict == LLC_POINT_REGRESSED && (strcmp(c->status, "ok") != 0 || !isfinite(c->got))) {
+        snprintf(note, n, "status %s", c->status);
+    } else if (c->verdict == LLC_POINT_REGRESSED && isfinite(p->std) && p->std > 0) {
+        snprintf(note, n, "%.3g std", fabs(c->got - p->mean) / p->std);
+    }
+    if (c->found)
+        for (int r = 0; r < 4; r++)
+            if (isfinite(p->res[r]) && isfinite(c->res[r]) && c->res[r] != p->res[r]) {
+                size_t l = strlen(note);
+                snprintf(note + l, n - l, "%s%s %.4g (was %.4g)", l ? "; " : "", llc_baseline_resolved[r], c->res[r],
+                         p->res[r]);
+            }
+}
+
+/* Compare every expected point with the store's run (llc_baseline_compare);
+ * print the table, count the verdicts into t. */
+static int compare(const llc_baseline *b, llc_store *s, const char *run, const int *failed, double tol_abs,
                    double tol_rel, double tol_std, tally *t)
 {
-    sqlite3 *db = llc_store_db(s);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT llc_mean, llc_std, status, settings, eps, nbeta, burnin, thin FROM estimates "
-                           "WHERE run=?1 AND target=?2 AND data=?3 AND step=?4 ORDER BY id DESC",
-                           -1, &st, NULL) != SQLITE_OK)
-        return cli_error(EXIT_STORE, "check: %s", sqlite3_errmsg(db));
+    static const char *const verdicts[] = {"ok", "REGRESSED", "missing"};
+    char err[LLC_ERRLEN] = "";
+    llc_point_check *c = NULL;
+    int rc = llc_baseline_compare(b, s, run, tol_abs, tol_rel, tol_std, &c, err);
+    if (rc) return cli_error(cli_exit_code(rc), "check: %s", err);
     printf("%-10s %-10s %8s %18s %18s %10s  %-9s %s\n", "target", "data", "step", "expected", "got", "diff",
            "verdict", "note");
-    for (int gi = 0; gi < b->n_groups; gi++) {
-        const exp_group *g = &b->g[gi];
-        for (int pi = 0; pi < g->n; pi++) {
-            const exp_point *p = &g->p[pi];
-            sqlite3_reset(st);
-            sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, g->target, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, g->data, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 4, p->step);
-            int rc, rows = 0, found = 0;
-            double got = NAN, res[4] = {NAN, NAN, NAN, NAN};
-            char status[32] = "";
-            while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                rows++;
-                if (!same_settings(g->settings, (const char *)sqlite3_column_text(st, 3))) continue;
-                found = 1;
-                got = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 0);
-                snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 2));
-                for (int r = 0; r < 4; r++)
-                    res[r] = sqlite3_column_type(st, 4 + r) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4 + r);
-                break;
-            }
-            if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-                sqlite3_finalize(st);
-                return cli_error(EXIT_STORE, "check: %s", sqlite3_errmsg(db));
-            }
-            double diff = got - p->mean, ad = fabs(diff);
-            const char *verdict;
-            char note[160] = "";
-            if (!found) {
-                verdict = "missing";
-                t->missing++;
-                if (failed && failed[gi]) snprintf(note, sizeof note, "llc estimate failed (exit %d)", failed[gi]);
-                else if (rows) snprintf(note, sizeof note, "estimated only with other settings");
-                else snprintf(note, sizeof note, "no estimate");
-            } else if (strcmp(status, "ok") != 0 || !isfinite(got)) {
-                verdict = "REGRESSED";
-                t->regressed++;
-                snprintf(note, sizeof note, "status %s", status);
-            } else if (ad <= tol_abs || ad <= tol_rel * fabs(p->mean) || (isfinite(p->std) && ad <= tol_std * p->std)) {
-                verdict = "ok";
-                t->ok++;
-            } else {
-                verdict = "REGRESSED";
-                t->regressed++;
-                if (isfinite(p->std) && p->std > 0) snprintf(note, sizeof note, "%.3g std", ad / p->std);
-            }
-            if (found) /* an automatic choice that moved explains a change */
-                for (int r = 0; r < 4; r++)
-                    if (isfinite(p->res[r]) && isfinite(res[r]) && res[r] != p->res[r]) {
-                        size_t l = strlen(note);
-                        snprintf(note + l, sizeof note - l, "%s%s %.4g (was %.4g)", l ? "; " : "", resolved_names[r],
-                                 res[r], p->res[r]);
-                    }
-            char e[32], gbuf[32], dbuf[32];
-            fmt_num(e, sizeof e, p->mean);
-            fmt_num(gbuf, sizeof gbuf, got);
-            if (isfinite(diff)) snprintf(dbuf, sizeof dbuf, "%.2e", diff);
-            else snprintf(dbuf, sizeof dbuf, "-");
-            char vcol[16];
-            snprintf(vcol, sizeof vcol, note[0] ? "%-9s " : "%s", verdict);
-            printf("%-10s %-10s %8lld %18s %18s %10s  %s%s\n", g->target, g->data, p->step, e, gbuf, dbuf, vcol, note);
-        }
+    for (int k = 0; k < b->n_points; k++) {
+        const llc_baseline_group *g = &b->g[c[k].group];
+        const llc_baseline_point *p = &g->p[c[k].point];
+        t->ok += c[k].verdict == LLC_POINT_OK;
+        t->regressed += c[k].verdict == LLC_POINT_REGRESSED;
+        t->missing += c[k].verdict == LLC_POINT_MISSING;
+        char note[160], e[32], gbuf[32], dbuf[32], vcol[16];
+        point_note(note, sizeof note, &c[k], p, failed ? failed[c[k].group] : 0);
+        const double diff = c[k].got - p->mean;
+        fmt_num(e, sizeof e, p->mean);
+        fmt_num(gbuf, sizeof gbuf, c[k].got);
+        if (isfinite(diff)) snprintf(dbuf, sizeof dbuf, "%.2e", diff);
+        else snprintf(dbuf, sizeof dbuf, "-");
+        snprintf(vcol, sizeof vcol, note[0] ? "%-9s " : "%s", verdicts[c[k].verdict]);
+        printf("%-10s %-10s %8lld %18s %18s %10s  %s%s\n", g->target, g->data, p->step, e, gbuf, dbuf, vcol, note);
     }
-    sqlite3_finalize(st);
+    free(c);
     return 0;
 }
 
@@ -682,24 +353,24 @@ static int split_args(int argc, char **argv, char **files, int *nf, char **opts,
 static int check_one(const char *path, const cli_args *a, long long threads, tally *total)
 {
     char err[LLC_ERRLEN] = "", dir[4096] = "", db[4200] = "";
-    baseline b;
+    llc_baseline b;
     llc_store *s = NULL;
     llc_run_info info = {0};
     int *failed = NULL, code = 0, rc, made_dir = 0;
     size_t len = 0;
     char *text = cli_read_file(path, &len);
     if (!text) return cli_error(EXIT_IO, "check: cannot read baseline '%s'", path);
-    rc = baseline_parse(text, &b, err);
+    rc = llc_baseline_parse(text, &b, err);
     free(text);
     if (rc) {
-        baseline_free(&b);
+        llc_baseline_free(&b);
         return cli_error(cli_exit_code(rc), "check: baseline '%s' is malformed: %s", path, err);
     }
     double tol_abs, tol_rel, tol_std;
     if (cli_get_double(a, "tol-abs", b.tol_abs, 0, 1e300, &tol_abs) ||
         cli_get_double(a, "tol-rel", b.tol_rel, 0, 1e300, &tol_rel) ||
         cli_get_double(a, "tol-std", b.tol_std, 0, 1e300, &tol_std)) {
-        baseline_free(&b);
+        llc_baseline_free(&b);
         return EXIT_USAGE;
     }
     int existing = cli_has(a, "db") || cli_has(a, "run");
@@ -762,7 +433,7 @@ cleanup:
     }
     fflush(stdout);
     free(failed);
-    baseline_free(&b);
+    llc_baseline_free(&b);
     return code;
 }
 
@@ -792,12 +463,12 @@ int cmd_check(int argc, char **argv)
     /* every baseline must parse before anything runs */
     for (int i = 0; i < nf; i++) {
         char err[LLC_ERRLEN] = "";
-        baseline b;
+        llc_baseline b;
         char *text = cli_read_file(files[i], NULL);
         if (!text) { code = cli_error(EXIT_IO, "check: cannot read baseline '%s'", files[i]); goto cleanup; }
-        rc = baseline_parse(text, &b, err);
+        rc = llc_baseline_parse(text, &b, err);
         free(text);
-        baseline_free(&b);
+        llc_baseline_free(&b);
         if (rc) { code = cli_error(cli_exit_code(rc), "check: baseline '%s' is malformed: %s", files[i], err); goto cleanup; }
     }
     tally total = {0, 0, 0};

@@ -30,14 +30,7 @@ static const cli_optdef defs[] = {
     {"init", 1, "'random' (default) or 'teacher' (ground-truth tasks: the true parameter)"},
     {NULL, 0, NULL}};
 
-int cli_valid_run_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 64) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)id[i]) && !strchr("_-.", id[i])) return 0;
-    return 1;
-}
+int cli_valid_run_id(const char *id) { return llc_run_id_valid(id); }
 
 /* Build the full config object from the command line. */
 static int make_config(const cli_args *a, cJSON **out)

@@ -403,6 +403,27 @@ static int dln_loss_grad(const llc_model *m, void *wsp, const float *w, const ll
     return LLC_OK;
 }
 
+/* FLOPs of one forward+backward on b (llc_model.flops): the layers'
+ * products 2·B·H_l·H_(l-1), the backward twice the forward but for the
+ * input gradient of the first layer; the largest layer's shape into shape. */
+static double dln_flops(const llc_model *m, const llc_batch *b, int shape[3])
+{
+    const gt_impl *g = m->impl;
+    const int B = b->B;
+    double fwd = 0;
+    int best = 0;
+    for (int l = 1; l < g->n_widths; l++) {
+        fwd += 2.0 * B * g->widths[l] * g->widths[l - 1];
+        if (g->widths[l] * g->widths[l - 1] > best) {
+            best = g->widths[l] * g->widths[l - 1];
+            shape[0] = B;
+            shape[1] = g->widths[l];
+            shape[2] = g->widths[l - 1];
+        }
+    }
+    return 3 * fwd - 2.0 * B * g->widths[1] * g->widths[0];
+}
+
 int llc_dln_new(const int *widths, int n_widths, llc_model **out, char *err)
 {
     *out = NULL;
@@ -433,6 +454,7 @@ int llc_dln_new(const int *widths, int n_widths, llc_model **out, char *err)
     }
     m->init = dln_init;
     m->loss_grad = dln_loss_grad;
+    m->flops = dln_flops;
     *out = m;
     return LLC_OK;
 }

@@ -183,7 +183,7 @@ typedef struct {
 
 /* From this T on, attention runs the "tiled" kernels (per (b, h), the head
  * gathered into contiguous blocks); below it "lanes" or "small" (see
- * kernels.c). */
+ * attention.c). */
 #define LLC_ATTN_GEMM_MIN_T 32
 /* Floats of scratch the attention kernels need at T positions of HS. */
 size_t llc_attention_scratch_size(int T, int HS);

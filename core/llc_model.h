@@ -108,6 +108,10 @@ struct llc_model {
     int (*base_forward)(const llc_model *m, void *ws, const float *w0, const llc_batch *b, void *rec,
                         size_t *bytes, double *loss);
     int (*ws_base)(const llc_model *m, void *ws, const void *rec);
+    /* Optional (may be NULL): the FLOPs of one forward+backward on batch b,
+     * counted from the shapes as the work is done (each product 2mnk), and
+     * the shape (m, n, k) of its largest product into shape. */
+    double (*flops)(const llc_model *m, const llc_batch *b, int shape[3]);
     void (*free_impl)(void *impl);
 };
 

@@ -54,6 +54,8 @@ typedef struct {
 } llc_run_info;
 void llc_run_info_free(llc_run_info *r); /* frees the strings, not r */
 
+/* 1 if id is a valid run id: 1-64 letters, digits, '_', '-', '.'. */
+int llc_run_id_valid(const char *id);
 /* Insert a new run with status 'running'. LLC_ERR_EXISTS if the id is taken. */
 int llc_store_run_create(llc_store *s, const char *id, const char *task,
                          const char *config_json, long long n_params,
@@ -91,6 +93,13 @@ int llc_store_checkpoint_steps(llc_store *s, const char *run, long long **steps,
 /* The resume state; *state malloc'd (caller frees), LLC_ERR_NOTFOUND if none. */
 int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
                               void **state, size_t *state_bytes);
+
+/* The rule "the newest 'ok' estimate of a point (run, target, data, step)"
+ * as an SQL condition on a row e of estimates: the curves view is defined
+ * by it, and so is every query for the estimate behind a curve point. */
+#define LLC_SQL_NEWEST_OK                                                                           \
+    "e.status = 'ok' AND e.id = (SELECT max(x.id) FROM estimates x WHERE x.run = e.run"            \
+    " AND x.target = e.target AND x.data = e.data AND x.step = e.step AND x.status = 'ok')"
 
 /* For modules that run their own SQL on llc_store_db: record the
  * connection's last SQLite error as the handle's message (naming `doing`)

@@ -11,7 +11,7 @@
 #define LLC_TRAIN_H
 
 #include "llc_model.h"
-#include "../tasks/llc_task.h"
+#include "llc_task.h"
 
 typedef enum { LLC_OPT_SGD = 0, LLC_OPT_ADAM, LLC_OPT_ADAMW } llc_opt_kind;
 typedef enum { LLC_SCHED_CONSTANT = 0, LLC_SCHED_WARMUP, LLC_SCHED_COSINE } llc_sched_kind;

@@ -15,6 +15,7 @@
  */
 #include "llc_store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -107,8 +108,7 @@ static const char schema_v2[] =
     /* the newest 'ok' estimate per (run, target, data, step) */
     "CREATE VIEW curves AS"
     " SELECT e.run, e.target, e.data, e.step, e.llc_mean, e.llc_std FROM estimates e"
-    " WHERE e.status = 'ok' AND e.id = (SELECT max(x.id) FROM estimates x WHERE x.run = e.run"
-    " AND x.target = e.target AND x.data = e.data AND x.step = e.step AND x.status = 'ok');";
+    " WHERE " LLC_SQL_NEWEST_OK ";";
 
 /* v3: how each estimate sampled (Metropolis, exact or paired losses, its
  * acceptance rate, simulated time, whether a step budget bound) and each
@@ -1064,4 +1064,13 @@ int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
 int llc_store_sql_fail(llc_store *s, const char *doing)
 {
     return sql_fail(s, sqlite3_extended_errcode(s->db), "%s", doing);
+}
+
+int llc_run_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)id[i]) && !strchr("_-.", id[i])) return 0;
+    return 1;
 }

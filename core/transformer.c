@@ -362,6 +362,7 @@ static void tf_ws_need(const llc_model *m, void *ws, const llc_group *g);
 static int tf_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad,
                         double *loss);
 static int tf_group(const llc_model *m, const char *name, llc_group *g, char *err);
+static double tf_flops(const llc_model *m, const llc_batch *bt, int shape[3]);
 static size_t tf_base_size(const llc_model *m, int max_B);
 static int tf_base_forward(const llc_model *m, void *ws, const float *w0, const llc_batch *b, void *rec,
                            size_t *bytes, double *loss);
@@ -401,6 +402,7 @@ int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err)
     m->ws_base = tf_ws_base;
     m->loss_grad = tf_loss_grad;
     m->group = tf_group;
+    m->flops = tf_flops;
     m->free_impl = tf_free_impl;
     *out = m;
     return LLC_OK;
@@ -738,6 +740,24 @@ static void shortformer_backward(float *dpos, float *dwqk, float *dposproj, cons
     posproj_sum(dposproj, nproj, dqkv, ld, B, T, nproj);
     llc_linear_backward(dpos, dwqk, NULL, dposproj, pos, wqk, T, C, nproj);
 }
+
+/* The batch row that scored row r stands for: with a pooling layer, row r
+ * is sequence r, scored at its last position; else row r itself. */
+static int scored_pos(int pooled, int r, int T) { return pooled ? r * T + T - 1 : r; }
+
+/* The scored rows of bt (mask != 0), as rows r of scored_pos, into sel (up
+ * to B rows when pooled, else B*T); returns how many. */
+static int scored_rows(int pooled, const llc_batch *bt, int *sel)
+{
+    const int R = pooled ? bt->B : bt->B * bt->T;
+    int M = 0;
+    for (int r = 0; r < R; r++)
+        if (bt->mask[scored_pos(pooled, r, bt->T)] != 0.0f) sel[M++] = r;
+    return M;
+}
+
+/* The top layer runs only at the M scored rows of N when some are unscored. */
+static int top_at_rows(int pooled, int M, int N) { return !pooled && M > 0 && M < N; }
 
 /* Does the top layer with scored rows sel compute Q at those rows only? (K
  * and V are needed at every row. Shortformer positions add to Q and K
@@ -1131,20 +1151,15 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     if (inputs_check(im, bt, &n_cont)) return LLC_ERR_INVALID;
 
     /* ---- the scored rows ---- */
-    int pooled = im->pool_layer >= 0;
-    int R = pooled ? B : N, M = 0;
-    for (int r = 0; r < R; r++) {
-        int n = pooled ? r * T + T - 1 : r;
-        float mk = bt->mask[n];
-        if (mk == 0.0f) continue;
+    const int pooled = im->pool_layer >= 0, R = pooled ? B : N;
+    const int M = scored_rows(pooled, bt, ws->sel);
+    for (int i = 0; i < M; i++) {
+        const int n = scored_pos(pooled, ws->sel[i], T);
         if (bt->targets[n] < 0 || bt->targets[n] >= V) return LLC_ERR_INVALID;
-        ws->sel[M] = r;
-        ws->tsel[M] = bt->targets[n];
-        ws->msel[M] = mk;
-        M++;
+        ws->tsel[i] = bt->targets[n];
+        ws->msel[i] = bt->mask[n];
     }
-    /* the top layer runs only at the scored rows when some are unscored */
-    const int top = !pooled && M > 0 && M < N;
+    const int top = top_at_rows(pooled, M, N);
     ws->M = M;
     ws->top = top;
 
@@ -1327,6 +1342,44 @@ static int group_head(const tf_impl *im, llc_group *g, int l, int h)
     int rc = LLC_OK;
     for (int i = 0, n = head_ranges(im, l, h, off, len); i < n && !rc; i++) rc = add_off(g, off[i], len[i]);
     return rc;
+}
+
+/* FLOPs of one forward+backward on bt (llc_model.flops): every product
+ * 2mnk, the backward twice the forward but for the input gradient of the
+ * first layer; the work done only: the unembedding at the scored rows, and
+ * the top layer's Q (q_at_rows), attention, O and MLP at the scored rows
+ * when loss_grad runs it there (top_at_rows). */
+static double tf_flops(const llc_model *m, const llc_batch *bt, int shape[3])
+{
+    const tf_impl *im = m->impl;
+    const llc_tf_config *c = &im->c;
+    const int pooled = im->pool_layer >= 0, B = bt->B, Ti = bt->T;
+    int *sel = malloc((size_t)(pooled ? B : B * Ti) * sizeof *sel);
+    if (!sel) return NAN;
+    const int M = scored_rows(pooled, bt, sel);
+    const double T = Ti, N = B * T, d = c->d_model, hd = (double)c->n_heads * c->d_head, scored = M;
+    double scored_pairs = 0; /* the key positions the scored rows see */
+    for (int i = 0; i < M; i++) scored_pairs += c->causal ? scored_pos(pooled, sel[i], Ti) % Ti + 1 : T;
+    const int top = top_at_rows(pooled, M, B * Ti);
+    double fwd = 0, first = 0;
+    if (c->d_input > 0) first = 2 * N * c->d_input * d;
+    fwd += first;
+    for (int l = 0; l < c->n_layers; l++) {
+        const int at_rows = top && l == c->n_layers - 1;
+        const double rows = at_rows ? scored : N;
+        /* Q, K, V; the top layer's Q only at the scored rows (q_at_rows) */
+        fwd += 2 * N * d * 2 * hd + 2 * (q_at_rows(im, at_rows ? sel : NULL) ? rows : N) * d * hd;
+        double pairs = at_rows ? scored_pairs : B * (c->causal ? T * (T + 1) / 2 : T * T);
+        fwd += 2 * 2 * (double)c->n_heads * pairs * c->d_head; /* QK^T and AV */
+        fwd += 2 * rows * hd * d;                              /* O */
+        if (c->d_mlp > 0) fwd += 2 * 2 * rows * d * c->d_mlp;
+    }
+    free(sel);
+    fwd += 2 * scored * d * c->n_out; /* unembedding */
+    shape[0] = (int)N;
+    shape[1] = (int)(3 * hd);
+    shape[2] = (int)d;
+    return 3 * fwd - first; /* no gradient for the data */
 }
 
 static const char group_help[] =

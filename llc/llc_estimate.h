@@ -160,9 +160,9 @@
 #ifndef LLC_ESTIMATE_H
 #define LLC_ESTIMATE_H
 
-#include "../core/llc_model.h"
-#include "../tasks/llc_task.h"
-#include "../sgld/llc_sgld.h"
+#include "llc_model.h"
+#include "llc_task.h"
+#include "llc_sgld.h"
 
 #define LLC_INIT_STREAM 0x696e69746c6f7373ULL  /* "initloss" */
 #define LLC_PILOT_STREAM 0x70696c6f74657073ULL /* "piloteps" */

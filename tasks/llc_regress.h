@@ -58,9 +58,9 @@
 #ifndef LLC_REGRESS_H
 #define LLC_REGRESS_H
 
-#include "llc_task.h"
-#include "../core/llc_json.h"
-#include "../core/llc_gtmodels.h"
+#include "llc_tasks.h"
+#include "llc_json.h"
+#include "llc_gtmodels.h"
 
 /* Constructors behind llc_task_new (task_impl.h style): fill in *t (zeroed,
  * name and seed set by the caller) from settings (may be NULL). */

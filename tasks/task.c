@@ -1,5 +1,4 @@
-/* task.c - the task registry behind llc_task.h: building a task by name,
- * freeing it, looking up distributions, allocating batches of its shape,
+/* task.c - the task registry behind llc_tasks.h: building a task by name,
  * and the helpers the task files share (task_impl.h): the per-batch random
  * stream on the stack and the batch shape check.
  *
@@ -49,33 +48,6 @@ int llc_task_new(const char *name, const cJSON *settings, uint64_t seed, llc_tas
 cleanup:
     llc_task_free(t);
     return rc;
-}
-
-void llc_task_free(llc_task *t)
-{
-    if (!t) return;
-    if (t->free_impl && t->impl) t->free_impl(t->impl);
-    free(t);
-}
-
-int llc_task_dist(const llc_task *t, const char *name)
-{
-    if (!t || !name) return -1;
-    for (int i = 0; i < t->n_dists; i++)
-        if (t->dists[i] && strcmp(t->dists[i], name) == 0) return i;
-    return -1;
-}
-
-llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
-{
-    if (!t || cap_B < 1) return NULL;
-    return llc_batch_alloc(cap_B, t->shape.T, t->shape.vocab > 0, t->shape.d_in, t->shape.n_out > 0,
-                           t->shape.d_out);
-}
-
-struct cJSON *llc_task_settings_json(const llc_task *t)
-{
-    return t && t->to_json ? t->to_json(t) : NULL;
 }
 
 /* ---------------- helpers for the task files ---------------- */

@@ -4,8 +4,8 @@
 #ifndef LLC_TASK_IMPL_H
 #define LLC_TASK_IMPL_H
 
-#include "llc_task.h"
-#include "../core/llc_json.h"
+#include "llc_tasks.h"
+#include "llc_json.h"
 
 typedef int (*llc_task_ctor)(const cJSON *settings, llc_task *t, char *err);
 

@@ -16,7 +16,7 @@
  *   - settings: unknown keys and out-of-range values rejected naming the key.
  * TEST_SEED=<n> replays with another seed.
  */
-#include "llc_task.h"
+#include "llc_tasks.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>

@@ -1112,6 +1112,39 @@ static void test_base(void)
     base_case("2 layers, shortformer, T 40, attention-only", &c, gsf40, 2);
 }
 
+/* The FLOP count (llc_model.flops) against numbers worked out by hand for
+ * a 1-layer model (C = 8, 2 heads of 4, causal, no MLP, 5 classes) on 2
+ * sequences of 3: every product 2mnk, forward + backward = 3 x forward.
+ * All rows scored: QKV 2*6*8*24 = 2304, QK^T and AV 2*2*2*(2*6)*4 = 384, O
+ * 2*6*8*8 = 768, unembedding 2*6*8*5 = 480: 3 * 3936. Only the last row of
+ * each sequence scored: the top layer's Q, attention and O at those 2 rows
+ * (Q 2*2*8*8 + K, V 2*6*8*16 = 1792; 2*2*2*(3+3)*4 = 192; 256; 160): 3 * 2400. */
+static void test_flops(void)
+{
+    llc_tf_config c;
+    llc_tf_config_default(&c);
+    c.n_layers = 1, c.n_heads = 2, c.d_model = 8, c.d_head = 4, c.vocab = 7, c.n_out = 5, c.n_ctx = 3, c.d_mlp = 0;
+    llc_model *m = NULL;
+    char err[LLC_ERRLEN];
+    if (llc_transformer_new(&c, &m, err)) {
+        CHECK(0, "flops: %s", err);
+        return;
+    }
+    llc_batch *b = llc_batch_alloc(2, 3, 1, 0, 1, 0);
+    b->B = 2;
+    for (int n = 0; n < 6; n++) b->mask[n] = 1.0f;
+    int shape[3] = {0, 0, 0};
+    CHECK(m->flops && m->flops(m, b, shape) == 3 * 3936.0, "flops, every row scored: %g, want %g",
+          m->flops ? m->flops(m, b, shape) : -1.0, 3 * 3936.0);
+    CHECK(shape[0] == 6 && shape[1] == 24 && shape[2] == 8, "largest product 6x24x8, got %dx%dx%d", shape[0],
+          shape[1], shape[2]);
+    for (int n = 0; n < 6; n++) b->mask[n] = n % 3 == 2 ? 1.0f : 0.0f;
+    CHECK(m->flops && m->flops(m, b, shape) == 3 * 2400.0, "flops, the last rows scored: %g, want %g",
+          m->flops ? m->flops(m, b, shape) : -1.0, 3 * 2400.0);
+    llc_batch_free(b);
+    llc_model_free(m);
+}
+
 int main(void)
 {
     const char *env = getenv("LLC_TEST_SEED");
@@ -1126,5 +1159,6 @@ int main(void)
     test_gradients();
     test_need();
     test_base();
+    test_flops();
     return tu_finish("test_transformer");
 }

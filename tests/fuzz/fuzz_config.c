@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "llc_config.h"
-#include "llc_task.h"
+#include "llc_tasks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,7 @@
-/* llc_task.h - data generators behind one interface.
+/* llc_task.h - the task interface: data generators behind one vtable,
+ * and the functions that work on any task. The trainer and the estimator
+ * call only this; the tasks themselves (tasks/) implement it, and
+ * llc_tasks.h builds one by name.
  *
  * A task is built from a JSON object of its own settings (cJSON) and a seed;
  * it then fills batches deterministically: batch `index` of distribution
@@ -16,7 +19,7 @@
 #ifndef LLC_TASK_H
 #define LLC_TASK_H
 
-#include "../core/llc_common.h"
+#include "llc_common.h"
 
 struct cJSON;
 
@@ -50,15 +53,7 @@ struct llc_task {
     void (*free_impl)(void *impl);
 };
 
-/* Names of the known tasks, NULL-terminated. */
-extern const char *const llc_task_names[];
-
-/* Build a task from its settings object (may be NULL: all defaults). Unknown
- * keys and out-of-range values are rejected with a message naming the key
- * and the allowed range (LLC_ERR_INVALID); an unknown name gives
- * LLC_ERR_NOTFOUND listing the known tasks. */
-int llc_task_new(const char *name, const struct cJSON *settings, uint64_t seed,
-                 llc_task **out, char *err);
+/* Free a task built by llc_task_new (llc_tasks.h); NULL is a no-op. */
 void llc_task_free(llc_task *t);
 /* Index of a distribution by name, or -1. */
 int llc_task_dist(const llc_task *t, const char *name);
