@@ -13,7 +13,7 @@
 #define LLC_PROBE_H
 
 #include "../core/llc_model.h"
-#include "../tasks/llc_task.h"
+#include "llc_task.h"
 
 typedef enum {
     LLC_PROBE_PREV_TOKEN = 0, /* mean attention t -> t-1 over rows t >= 1 */

@@ -6,6 +6,7 @@
  * head whose output is already zero changes the loss by exactly 0; values
  * are bit-identical for 1 and 2 threads; bad requests fail cleanly. */
 #include "llc_probe.h"
+#include "llc_tasks.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
