@@ -304,7 +304,7 @@ static double sgld_steps_s(const llc_model *m, const float *w, const llc_group *
 static int bench_one(const char *file, int draws_opt, cJSON *o, char *err)
 {
     int rc = LLC_OK;
-    char *text = cli_read_file(file, NULL);
+    char *text = cli_read_file(file, NULL, NULL);
     cJSON *cfg = text ? cJSON_Parse(text) : NULL;
     free(text);
     llc_task *task = NULL;
@@ -510,7 +510,7 @@ static cJSON *run_child(const char *file, int draws, double *rss_mb, char *err)
         unlink(outp);
         return NULL;
     }
-    char *text = cli_read_file(outp, NULL);
+    char *text = cli_read_file(outp, NULL, NULL);
     unlink(outp);
     cJSON *o = text ? cJSON_Parse(text) : NULL;
     free(text);
@@ -681,7 +681,7 @@ static int run_rounds(const char *f, const char *name, int draws, int rounds, ch
 /* The last non-empty line of file f into out (empty if none). */
 static void last_line(const char *f, char *out, size_t n)
 {
-    char *text = cli_read_file(f, NULL);
+    char *text = cli_read_file(f, NULL, NULL);
     out[0] = 0;
     if (!text) return;
     size_t len = strlen(text);

@@ -6,6 +6,11 @@
 
 static void describe(const cJSON *v, char *buf, size_t n)
 {
+    /* cJSON reads 1e309 as inf and would print it as null */
+    if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+        snprintf(buf, n, "a number out of range (beyond +-1.8e308)");
+        return;
+    }
     char *s = cJSON_PrintUnformatted(v);
     snprintf(buf, n, "%s", s ? s : "?");
     if (strlen(buf) == n - 1 && n > 4) strcpy(buf + n - 4, "...");

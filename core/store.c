@@ -487,10 +487,11 @@ static int check_file(llc_store *s, int *needs_migration)
     if ((rc = query_int(s, "PRAGMA user_version", &version, "reading the schema version"))) return rc;
 
     if (app == 0 && version == 0 && n_objects == 0) {
+        /* an empty file or database is treated as a missing store */
         if (s->readonly)
-            return set_err(s, LLC_ERR_SCHEMA,
-                           "%s is an empty database, not an llc store yet (a writing command such as "
-                           "llc train creates one)", s->path);
+            return set_err(s, LLC_ERR_NOTFOUND,
+                           "store %s is empty: no llc store yet (a writing command such as llc train creates one)",
+                           s->path);
         *needs_migration = 1;
         return LLC_OK;
     }
@@ -509,6 +510,24 @@ static int check_file(llc_store *s, int *needs_migration)
         *needs_migration = 1;
     }
     return LLC_OK;
+}
+
+/* LLC_OK if the store has no -wal file or an empty one; else LLC_ERR_STORE
+ * with the way out in the message. */
+static int wal_is_empty(llc_store *s)
+{
+    struct stat sb;
+    size_t n = strlen(s->path) + 5;
+    char *wal = malloc(n);
+    if (!wal) return set_err(s, LLC_ERR_NOMEM, "out of memory opening store %s", s->path);
+    snprintf(wal, n, "%s-wal", s->path);
+    int empty = stat(wal, &sb) != 0 ? errno == ENOENT : sb.st_size == 0;
+    free(wal);
+    if (empty) return LLC_OK;
+    return set_err(s, LLC_ERR_STORE,
+                   "store %s has commits in %s-wal that SQLite reads only where it may create %s-shm: copy "
+                   "%s and %s-wal together to a writable directory and read the copy",
+                   s->path, s->path, s->path, s->path, s->path);
 }
 
 /* "file:PATH?immutable=1" with PATH percent-encoded where URIs need it. */
@@ -538,12 +557,17 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err)
         goto cleanup;
     }
     s->readonly = flags == LLC_STORE_READONLY;
-    if (s->readonly) {
-        struct stat sb;
-        if (stat(path, &sb) != 0 && errno == ENOENT) {
-            rc = set_err(s, LLC_ERR_NOTFOUND, "store %s does not exist", path);
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        /* a device or a directory is no store (SQLite would put its journal
+         * beside it: /dev/null-journal) */
+        if (!S_ISREG(sb.st_mode)) {
+            rc = set_err(s, LLC_ERR_STORE, "store %s is not a regular file (give the path of a store file)", path);
             goto cleanup;
         }
+    } else if (errno == ENOENT && s->readonly) {
+        rc = set_err(s, LLC_ERR_NOTFOUND, "store %s does not exist", path);
+        goto cleanup;
     }
     src = sqlite3_open_v2(path, &s->db, s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                           NULL);
@@ -560,9 +584,14 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err)
     }
     int needs_migration = 0;
     rc = check_file(s, &needs_migration);
-    if (rc && s->readonly && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CANTOPEN) {
-        /* a WAL store on read-only media (its -shm cannot be created): open it
-         * immutable; nothing can write it there anyway */
+    int xrc = sqlite3_extended_errcode(s->db) & 0xff;
+    if (rc && s->readonly && (xrc == SQLITE_CANTOPEN || xrc == SQLITE_READONLY)) {
+        /* a WAL store whose -shm can be neither opened nor created (read-only
+         * media, a directory this user may not write): SQLite cannot read it
+         * safely. With no -wal content the file alone is the whole store and
+         * is read as immutable; with commits still in the -wal, reading the
+         * file alone would show stale data: refuse and say how to recover */
+        if ((rc = wal_is_empty(s)) != LLC_OK) goto cleanup;
         sqlite3_close_v2(s->db);
         s->db = NULL;
         char *uri = immutable_uri(path);
