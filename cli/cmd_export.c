@@ -213,6 +213,7 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
     llc_task *task = NULL;
     llc_model *model = NULL;
     char *path = NULL, *txt = NULL, err[LLC_ERRLEN] = "";
+    float *w = NULL;
     cli_outfile bin = {0}, js = {0};
     int code = 0, rc;
     size_t plen = strlen(prefix) + 8;
@@ -241,6 +242,12 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
     if (bytes != 4 * n_params) {
         code = cli_error(EXIT_STORE, "export: checkpoint %s/%lld holds %zu bytes, the model has %zu params (%zu bytes)",
                          info->id, step, bytes, n_params, 4 * n_params);
+        goto cleanup;
+    }
+    /* the BLOB goes out as stored, once the store's read has checked it (checksum, NaN) */
+    if (!(w = malloc(bytes ? bytes : 1))) { code = cli_error(EXIT_NOMEM, "export: out of memory"); goto cleanup; }
+    if ((rc = llc_store_checkpoint_get(s, info->id, step, w, n_params, NULL, NULL))) {
+        code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc), "export: %s", llc_store_errmsg(s));
         goto cleanup;
     }
 
@@ -290,6 +297,7 @@ cleanup:
     llc_model_free(model);
     llc_task_free(task);
     free(path);
+    free(w);
     return code;
 }
 

@@ -86,7 +86,7 @@ int cmd_show(int argc, char **argv)
     cJSON_free(pretty);
     cJSON_Delete(cfg);
     long long *steps = NULL;
-    int n = 0;
+    int n = 0, code = 0;
     llc_store_checkpoint_steps(s, run, &steps, &n);
     printf("checkpoints: %d\n%10s %12s %12s\n", n, "step", "train_loss", "test_loss");
     float *w = malloc((size_t)(info.n_params > 0 ? info.n_params : 1) * sizeof(float));
@@ -96,12 +96,18 @@ int cmd_show(int argc, char **argv)
             if (i == 6) printf("%10s\n", "...");
             continue;
         }
-        llc_store_checkpoint_get(s, run, steps[i], w, (size_t)info.n_params, &trl, &tel);
-        printf("%10lld %12.5f %12.5f\n", steps[i], trl, tel);
+        /* the read checks the checkpoint: a damaged one is listed, and ends show with its error */
+        rc = llc_store_checkpoint_get(s, run, steps[i], w, (size_t)info.n_params, &trl, &tel);
+        if (rc == LLC_OK) {
+            printf("%10lld %12.5f %12.5f\n", steps[i], trl, tel);
+        } else {
+            printf("%10lld %12s %12s\n", steps[i], "unreadable", "unreadable");
+            if (!code) code = cli_error(cli_exit_code(rc), "show: %s", llc_store_errmsg(s));
+        }
     }
     free(w);
     free(steps);
     llc_run_info_free(&info);
     llc_store_close(s);
-    return 0;
+    return code;
 }

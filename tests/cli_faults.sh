@@ -41,6 +41,21 @@ expect_rc 0 "export of a checkpoint" -- $LLC export --run r1 --what checkpoints 
 expect_eq "$(stat -c %s "$TMP/ck.bin")" "$(sqlite3 "$LLC_DB" "SELECT length(params) FROM checkpoints WHERE run='r1' AND step=20")" "whole BLOB exported"
 expect_eq "$(ls "$TMP" | grep -c 'tmp')" "0" "no temporary file left"
 
+# a zeroed page inside a checkpoint BLOB (right size, all finite): caught by its checksum
+cp "$LLC_DB" "$TMP/page.db"
+hex=$(sqlite3 "$TMP/page.db" "SELECT hex(params) FROM checkpoints WHERE run='r1' AND step=20")
+zeros=$(head -c 8192 /dev/zero | tr '\0' '0')
+hex="$(printf '%s' "$hex" | cut -c1-8192)$zeros$(printf '%s' "$hex" | cut -c16385-)"
+echo "UPDATE checkpoints SET params = X'$hex' WHERE run='r1' AND step=20;" | sqlite3 "$TMP/page.db"
+expect_eq "$(sqlite3 "$TMP/page.db" "SELECT length(params) FROM checkpoints WHERE run='r1' AND step=20; PRAGMA integrity_check")" "$(printf '106244\nok')" "the damaged store passes integrity_check"
+expect_rc 4 "estimate of a checkpoint with a zeroed page" -- $LLC estimate --db "$TMP/page.db" --run r1 --steps 20 --eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 20 --quiet
+expect_out "checkpoint r1/20 .*damaged" "names run and step"
+expect_eq "$(sqlite3 "$TMP/page.db" "SELECT count(*) FROM estimates")" "0" "no estimate from the damaged checkpoint"
+expect_rc 4 "show lists it as unreadable" -- $LLC show --db "$TMP/page.db" --run r1
+expect_out "20 +unreadable" "the row says so"
+expect_rc 4 "export of the damaged checkpoint" -- $LLC export --db "$TMP/page.db" --run r1 --what checkpoints --step 20 --out "$TMP/dmg"
+expect_eq "$(ls "$TMP" | grep -c '^dmg')" "0" "nothing exported"
+
 # missing and empty stores are the same thing; runs says train creates one only where it can
 : >"$TMP/empty.db"
 expect_rc 0 "runs on an empty file" -- $LLC runs --db "$TMP/empty.db"

@@ -487,6 +487,74 @@ static void test_bad_blobs(void)
     llc_store_close(s);
 }
 
+/* Damage the checks of size and NaN cannot see: a zeroed page, one flipped
+ * bit, a missing checksum, a changed resume state. Each read is refused with
+ * LLC_ERR_STORE naming the run and step. */
+static void test_checksums(void)
+{
+    char p[256];
+    path_of(p, sizeof p, "sums.db");
+    llc_store *s = open_rw(p);
+    if (!s) {
+        CHECK(0, "sums: open");
+        return;
+    }
+    enum { N = 3000 }; /* 12000 bytes: a page or more inside the BLOB */
+    static float w[N], got[N];
+    unsigned char state[100];
+    for (int i = 0; i < N; i++) w[i] = 0.001f * (float)(i % 97) - 0.05f;
+    for (int i = 0; i < 100; i++) state[i] = (unsigned char)(i * 7 + 1);
+    llc_store_run_create(s, "r1", "sort", "{}", N, 1);
+    for (long long st = 100; st <= 400; st += 100)
+        CHECK(llc_store_checkpoint_put(s, "r1", st, 1, 1, w, N, NULL, 0, state, sizeof state) == LLC_OK,
+              "sums: put r1/%lld", st);
+    CHECK(llc_store_checkpoint_get(s, "r1", 100, got, N, NULL, NULL) == LLC_OK, "sums: an intact checkpoint reads");
+
+    /* a zeroed 4096-byte page inside the BLOB: still the right size, all finite */
+    unsigned char b[4 * N];
+    memcpy(b, w, sizeof b);
+    memset(b + 4096, 0, 4096);
+    CHECK(raw_set_params(p, "r1", 200, b, sizeof b) == SQLITE_OK, "sums: raw write of a zeroed page");
+    int rc = llc_store_checkpoint_get(s, "r1", 200, got, N, NULL, NULL);
+    CHECK(rc == LLC_ERR_STORE, "sums: zeroed page: LLC_ERR_STORE (rc %d: %s)", rc, llc_store_errmsg(s));
+    CHECK(strstr(llc_store_errmsg(s), "checkpoint r1/200") && strstr(llc_store_errmsg(s), "damaged"),
+          "sums: message names run and step: %s", llc_store_errmsg(s));
+
+    /* one flipped bit in the last, partial 32-byte block */
+    memcpy(b, w, sizeof b);
+    b[sizeof b - 3] ^= 0x10;
+    raw_set_params(p, "r1", 300, b, sizeof b);
+    rc = llc_store_checkpoint_get(s, "r1", 300, got, N, NULL, NULL);
+    CHECK(rc == LLC_ERR_STORE, "sums: one flipped bit: LLC_ERR_STORE (rc %d)", rc);
+
+    CHECK(raw_exec(p, "UPDATE checkpoints SET params_sum = NULL WHERE step = 400") == SQLITE_OK,
+          "sums: raw removal of a checksum");
+    rc = llc_store_checkpoint_get(s, "r1", 400, got, N, NULL, NULL);
+    CHECK(rc == LLC_ERR_STORE && strstr(llc_store_errmsg(s), "no checksum"), "sums: no checksum: refused (%s)",
+          llc_store_errmsg(s));
+
+    void *st = NULL;
+    size_t sb = 0;
+    long long step = 0;
+    CHECK(llc_store_train_state_get(s, "r1", &step, &st, &sb) == LLC_OK && sb == sizeof state, "sums: state reads");
+    free(st);
+    st = NULL;
+    CHECK(raw_exec(p, "UPDATE train_state SET state = zeroblob(100) WHERE run = 'r1'") == SQLITE_OK,
+          "sums: raw zeroing of the resume state");
+    rc = llc_store_train_state_get(s, "r1", &step, &st, &sb);
+    CHECK(rc == LLC_ERR_STORE && st == NULL && strstr(llc_store_errmsg(s), "resume state of run 'r1' (step 400)"),
+          "sums: damaged resume state: LLC_ERR_STORE (rc %d: %s)", rc, llc_store_errmsg(s));
+    free(st);
+
+    /* a rewrite through the API stores the checksum again */
+    CHECK(llc_store_checkpoint_put(s, "r1", 400, 1, 1, w, N, NULL, 0, state, sizeof state) == LLC_OK &&
+              llc_store_checkpoint_get(s, "r1", 400, got, N, NULL, NULL) == LLC_OK &&
+              llc_store_train_state_get(s, "r1", &step, &st, &sb) == LLC_OK,
+          "sums: re-put checkpoint and state read again");
+    free(st);
+    llc_store_close(s);
+}
+
 static void test_transactions(void)
 {
     char p[256];
@@ -657,8 +725,9 @@ static void test_schema_versions(void)
  * Every schema version an earlier llc wrote, rebuilt with raw SQL the way
  * that llc built it (journal_mode WAL, then one transaction with the CREATE
  * statements, application_id and user_version), with rows as it wrote them.
- * The CREATE statements are frozen copies of core/store.c's schema_v1 and
- * schema_v2 (later edits there must not change what an old store is). */
+ * The CREATE statements are frozen copies of core/store.c's schema_v1,
+ * schema_v2 and schema_v3 (later edits there must not change what an old
+ * store is). */
 
 static const char old_schema_v1[] =
     "CREATE TABLE runs("
@@ -720,6 +789,16 @@ static const char old_schema_v2[] =
     " SELECT e.run, e.target, e.data, e.step, e.llc_mean, e.llc_std FROM estimates e"
     " WHERE e.status = 'ok' AND e.id = (SELECT max(x.id) FROM estimates x WHERE x.run = e.run"
     " AND x.target = e.target AND x.data = e.data AND x.step = e.step AND x.status = 'ok');";
+
+static const char old_schema_v3[] =
+    "ALTER TABLE estimates ADD COLUMN metropolis INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN accept_rate REAL;"
+    "ALTER TABLE estimates ADD COLUMN exact_loss INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN paired INTEGER;"
+    "ALTER TABLE estimates ADD COLUMN sim_time REAL;"
+    "ALTER TABLE estimates ADD COLUMN steps_capped INTEGER;"
+    "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER;"
+    "ALTER TABLE estimate_chains ADD COLUMN thin INTEGER;";
 
 #define OLD_N_PARAMS 256
 #define OLD_STATE_BYTES 333
@@ -848,8 +927,9 @@ static const old_store old_stores[] = {
     {"old-v0-notables.db", 0, 0},
     {"old-v1.db", 1, 0},
     {"old-v2.db", 2, 0},
+    {"old-v3.db", 3, 0},
 };
-_Static_assert(LLC_SCHEMA_VERSION == 3, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
+_Static_assert(LLC_SCHEMA_VERSION == 4, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
 
 /* Build store o at p (replacing any file there). 0 on success. */
 static int build_old_store(const char *p, const old_store *o)
@@ -872,6 +952,7 @@ static int build_old_store(const char *p, const old_store *o)
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_schema_v1, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 2) rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 3) rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, NULL);
     snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT", APP_ID, o->version);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_rows_v1, NULL, NULL, NULL);
@@ -1122,6 +1203,10 @@ static void test_older_stores(void)
                   (v >= 2 ? 8 : 0),
               "%s: the new estimate_chains columns are NULL on every old row", tag);
         CHECK(db_int(db, "SELECT count(*) FROM curves") == (v >= 2 ? 3 : 0), "%s: the curves view works", tag);
+        /* v4: the upgrade computed the checksum of every old checkpoint and state */
+        CHECK(db_int(db, "SELECT count(*) FROM checkpoints WHERE params_sum IS NOT NULL") == (v >= 1 ? 5 : 0) &&
+                  db_int(db, "SELECT count(*) FROM train_state WHERE state_sum IS NOT NULL") == (v >= 1 ? 2 : 0),
+              "%s: checksums computed for every old checkpoint and resume state", tag);
         if (v >= 2)
             CHECK(db_int(db, "SELECT llc_mean * 4 FROM curves WHERE run = 'r1' AND target = 'model' AND step = 10") ==
                       29,
@@ -1594,6 +1679,7 @@ int main(void)
     test_injection();
     test_checkpoints(rng);
     test_bad_blobs();
+    test_checksums();
     test_transactions();
     test_reopen_readonly();
     test_not_a_store();
