@@ -72,6 +72,13 @@ int cli_data_path(const char *rel, char *out, size_t n);
 #define CLI_FILE_MAX (1 << 20)
 char *cli_read_file(const char *path, size_t *len, char *why);
 
+/* JSON text: cli_json_init (once, in main) routes cJSON's allocations so
+ * that cli_json_parse tells out of memory (LLC_ERR_NOMEM) from invalid JSON
+ * (LLC_ERR_INVALID: line and column, or nesting deeper than cJSON's limit);
+ * name (may be NULL) is the file in the message. */
+void cli_json_init(void);
+int cli_json_parse(const char *text, const char *name, cJSON **out, char *err);
+
 /* End of every command: flush and close stdout; a failed write anywhere in
  * the output (disk full, /dev/full, a closed pipe) is reported here, once, and
  * turns exit 0 into EXIT_IO. Returns the exit code to use. */

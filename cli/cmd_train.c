@@ -54,21 +54,14 @@ static int make_config(const cli_args *a, cJSON **out)
     if (file) {
         char *text = cli_read_file(file, NULL, err);
         if (!text) return cli_error(EXIT_IO, "train: cannot read config '%s': %s", file, err);
-        root = cJSON_Parse(text);
-        if (!root || !cJSON_IsObject(root)) {
-            const char *at = root ? NULL : cJSON_GetErrorPtr();
-            int line = 1, col = 1;
-            if (at && at >= text && at <= text + strlen(text))
-                for (const char *q = text; q < at; q++) col = *q == '\n' ? (line++, 1) : col + 1;
-            int rc = at ? cli_error(EXIT_USAGE, "train: '%s' is not valid JSON: error at line %d, column %d%s%.20s%s",
-                                    file, line, col, *at ? " (near '" : " (unexpected end of file)", at,
-                                    *at ? "')" : "")
-                        : cli_error(EXIT_USAGE, "train: '%s' must hold a JSON object {...} at the top level", file);
+        int rc = cli_json_parse(text, file, &root, err);
+        free(text);
+        if (rc || !cJSON_IsObject(root)) {
+            rc = rc ? cli_error(cli_exit_code(rc), "train: %s", err)
+                    : cli_error(EXIT_USAGE, "train: '%s' must hold a JSON object {...} at the top level", file);
             cJSON_Delete(root);
-            free(text);
             return rc;
         }
-        free(text);
     } else {
         root = cJSON_CreateObject();
     }

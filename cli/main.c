@@ -26,6 +26,7 @@ static const char help[] =
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
+    cli_json_init();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(help, stdout);
         return cli_finish_stdout(argc < 2 ? EXIT_USAGE : 0);

@@ -21,6 +21,21 @@ expect_out "more than the 1048576 allowed" "names the cap"
 expect_rc 3 "missing config" -- $LLC train --config "$TMP/none.json" --run x
 expect_out "No such file" "says why"
 
+# JSON: nesting past cJSON's limit, numbers past a double, and out of memory while parsing
+python3 -c "print('{\"task\": \"sort\", \"data\": ' + '[' * 1000 + ']' * 1000 + '}')" >"$TMP/deep.json"
+expect_rc 2 "1000-deep nested config" -- $LLC train --config "$TMP/deep.json" --run x
+expect_out "nested deeper than 1000 levels" "says how deep"
+expect_rc 2 "--set lr=1e309" -- $LLC train --task sort --run x --set lr=1e309
+expect_out "out of range" "says the number is out of range"
+python3 -c "import sys; sys.stdout.write('{\"task\": \"sort\", \"train\": {\"ckpt_list\": [' + ','.join(['0'] * 520000) + ']}}')" >"$TMP/many.json"
+if ( ulimit -v 60000; OPENBLAS_NUM_THREADS=1 timeout 10 $LLC --version ) >/dev/null 2>&1; then
+    ( ulimit -v 60000; OPENBLAS_NUM_THREADS=1 timeout 20 $LLC train --config "$TMP/many.json" --run x ) >"$TMP/out" 2>"$TMP/err"
+    expect_eq "$?" "10" "out of memory while parsing a config: exit 10"
+    expect_out "out of memory reading the JSON" "says out of memory, not invalid JSON"
+else
+    echo "WARN: llc does not start under ulimit -v 60000 here (a sanitizer build?): JSON out of memory not tested"
+fi
+
 # stores and outputs that are not regular files
 expect_rc 4 "--db /dev/null" -- $LLC train --task sort --run x --steps 2 --db /dev/null
 expect_out "not a regular file" "says so"
