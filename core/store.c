@@ -376,14 +376,14 @@ static size_t first_nonfinite(const float *x, size_t n)
  * word in a lane always changes that lane), the tail bytes folded into lane
  * 0, and the lanes and the length joined by the splitmix64 finaliser. Not
  * cryptographic: it finds damage (a zeroed page, a flipped bit), not forgery;
- * the four independent lanes keep it at memory speed. */
+ * the four independent lanes let their multiplies overlap. */
 static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 static uint64_t load_le64(const unsigned char *p)
 {
-    uint64_t w = 0;
-    for (int i = 7; i >= 0; i--) w = (w << 8) | p[i]; /* one load on little-endian hosts */
-    return w;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return host_is_little_endian() ? w : __builtin_bswap64(w);
 }
 
 static uint64_t llc_sum64(const void *data, size_t n)
