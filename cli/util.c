@@ -247,7 +247,7 @@ int cli_json_parse(const char *text, const char *name, cJSON **out, char *err)
     const char *at = cJSON_GetErrorPtr();
     size_t n = strlen(text);
     if (!at || at < text || at > text + n) at = text + n;
-    int line = 1, col = 1, depth = 0, max_depth = 0, in_str = 0;
+    int line = 1, col = 1, depth = 0, in_str = 0;
     for (const char *q = text; q < at; q++) {
         col = *q == '\n' ? (line++, 1) : col + 1;
         if (in_str) {
@@ -256,14 +256,15 @@ int cli_json_parse(const char *text, const char *name, cJSON **out, char *err)
         } else if (*q == '"') {
             in_str = 1;
         } else if (*q == '[' || *q == '{') {
-            if (++depth > max_depth) max_depth = depth;
+            depth++;
         } else if (*q == ']' || *q == '}') {
             depth--;
         }
     }
     char who[300] = "";
     if (name) snprintf(who, sizeof who, "'%s' is ", name);
-    if (max_depth >= CJSON_NESTING_LIMIT)
+    /* cJSON stops at the first bracket past its limit, all the others still open */
+    if (depth >= CJSON_NESTING_LIMIT)
         return llc_fail(err, LLC_ERR_INVALID, "%snested deeper than %d levels (at line %d, column %d)", who,
                         CJSON_NESTING_LIMIT, line, col);
     return llc_fail(err, LLC_ERR_INVALID, "%snot valid JSON: error at line %d, column %d%s%.20s%s", who, line, col,
