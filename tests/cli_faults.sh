@@ -37,10 +37,12 @@ else
 fi
 
 # stores and outputs that are not regular files
+had_journal=$(ls /dev/null-* 2>/dev/null)
 expect_rc 4 "--db /dev/null" -- $LLC train --task sort --run x --steps 2 --db /dev/null
 expect_out "not a regular file" "says so"
 expect_rc 4 "--db a directory" -- $LLC runs --db "$TMP"
-expect_eq "$(ls /dev/null-* 2>/dev/null)" "" "no journal next to /dev/null"
+if [ -z "$had_journal" ]; then expect_eq "$(ls /dev/null-* 2>/dev/null)" "" "no journal next to /dev/null"
+else echo "WARN: $had_journal was there before (an older llc?): remove it; not checked"; fi
 expect_rc 3 "export --out /dev/full" -- $LLC export --run r1 --what log --out /dev/full
 expect_out "not a regular file" "says so"
 expect_eq "$(ls /dev/full.* 2>/dev/null)" "" "nothing written beside /dev/full"
