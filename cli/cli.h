@@ -65,8 +65,35 @@ int cli_open_store(const cli_args *a, int flags, llc_store **out);
 /* Find a file under the data directory: ./data/REL, $LLC_DATA/REL, LLC_DATA_DIR/REL.
  * Writes the path into out; returns 0 if found. */
 int cli_data_path(const char *rel, char *out, size_t n);
-/* Read a whole file (malloc'd, NUL-terminated). */
-char *cli_read_file(const char *path, size_t *len);
+/* Read a whole file (malloc'd, NUL-terminated): a regular file of at most
+ * CLI_FILE_MAX bytes (config and baseline files; a device or a pipe could
+ * stream without end). NULL on failure, the reason in why (LLC_ERRLEN bytes,
+ * may be NULL). */
+#define CLI_FILE_MAX (1 << 20)
+char *cli_read_file(const char *path, size_t *len, char *why);
+
+
+/* End of every command: flush and close stdout; a failed write anywhere in
+ * the output (disk full, /dev/full, a closed pipe) is reported here, once, and
+ * turns exit 0 into EXIT_IO. Returns the exit code to use. */
+int cli_finish_stdout(int code);
+
+/* An output file written whole or not at all: cli_out_open writes into a
+ * temporary file beside path (refusing a path that exists and is not a
+ * regular file); cli_out_close flushes, checks every write and renames it
+ * onto path; on any failure the temporary file is removed and one line says
+ * why. Both return 0 or an exit code (message printed). */
+typedef struct {
+    FILE *f;
+    char *path, *tmp;
+    int err; /* errno of the first failure */
+} cli_outfile;
+int cli_out_open(cli_outfile *o, const char *cmd, const char *path, int binary);
+/* Flush and close the temporary file, keeping why it failed (call right
+ * after the last write when other files follow); cli_out_close renames. */
+void cli_out_finish(cli_outfile *o);
+int cli_out_close(cli_outfile *o, const char *cmd);
+void cli_out_abort(cli_outfile *o); /* removes the temporary file */
 
 /* Build task + model from a full run config (as stored). */
 int cli_build(const cJSON *config, llc_task **task, llc_model **model, llc_train_config *tc, char *err);

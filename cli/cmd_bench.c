@@ -94,7 +94,7 @@ static void result_json(cJSON *o, const llc_bench_result *r)
 /* One configuration, measured in this process (llc_bench_run); results into o. */
 static int bench_one(const char *file, int draws, cJSON *o, char *err)
 {
-    char *text = cli_read_file(file, NULL);
+    char *text = cli_read_file(file, NULL, NULL);
     cJSON *cfg = text ? cJSON_Parse(text) : NULL;
     free(text);
     if (!cfg) return llc_fail(err, LLC_ERR_IO, "cannot read or parse %s", file);
@@ -192,7 +192,7 @@ static cJSON *run_child(const char *file, int draws, double *rss_mb, char *err)
         unlink(outp);
         return NULL;
     }
-    char *text = cli_read_file(outp, NULL);
+    char *text = cli_read_file(outp, NULL, NULL);
     unlink(outp);
     cJSON *o = text ? cJSON_Parse(text) : NULL;
     free(text);
@@ -363,7 +363,7 @@ static int run_rounds(const char *f, const char *name, int draws, int rounds, ch
 /* The last non-empty line of file f into out (empty if none). */
 static void last_line(const char *f, char *out, size_t n)
 {
-    char *text = cli_read_file(f, NULL);
+    char *text = cli_read_file(f, NULL, NULL);
     out[0] = 0;
     if (!text) return;
     size_t len = strlen(text);

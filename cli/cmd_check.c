@@ -358,8 +358,8 @@ static int check_one(const char *path, const cli_args *a, long long threads, tal
     llc_run_info info = {0};
     int *failed = NULL, code = 0, rc, made_dir = 0;
     size_t len = 0;
-    char *text = cli_read_file(path, &len);
-    if (!text) return cli_error(EXIT_IO, "check: cannot read baseline '%s'", path);
+    char *text = cli_read_file(path, &len, err);
+    if (!text) return cli_error(EXIT_IO, "check: cannot read baseline '%s': %s", path, err);
     rc = llc_baseline_parse(text, &b, err);
     free(text);
     if (rc) {
@@ -464,8 +464,8 @@ int cmd_check(int argc, char **argv)
     for (int i = 0; i < nf; i++) {
         char err[LLC_ERRLEN] = "";
         llc_baseline b;
-        char *text = cli_read_file(files[i], NULL);
-        if (!text) { code = cli_error(EXIT_IO, "check: cannot read baseline '%s'", files[i]); goto cleanup; }
+        char *text = cli_read_file(files[i], NULL, err);
+        if (!text) { code = cli_error(EXIT_IO, "check: cannot read baseline '%s': %s", files[i], err); goto cleanup; }
         rc = llc_baseline_parse(text, &b, err);
         free(text);
         llc_baseline_free(&b);

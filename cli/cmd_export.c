@@ -213,7 +213,8 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
     llc_task *task = NULL;
     llc_model *model = NULL;
     char *path = NULL, *txt = NULL, err[LLC_ERRLEN] = "";
-    FILE *f = NULL;
+    float *w = NULL;
+    cli_outfile bin = {0}, js = {0};
     int code = 0, rc;
     size_t plen = strlen(prefix) + 8;
     if (!(path = malloc(plen))) return cli_error(EXIT_NOMEM, "export: out of memory");
@@ -243,14 +244,17 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
                          info->id, step, bytes, n_params, 4 * n_params);
         goto cleanup;
     }
-
-    snprintf(path, plen, "%s.bin", prefix);
-    if (!(f = fopen(path, "wb")) || fwrite(blob, 1, bytes, f) != bytes || fclose(f) != 0) {
-        f = NULL;
-        code = cli_error(EXIT_IO, "export: cannot write '%s'", path);
+    /* the BLOB goes out as stored, once the store's read has checked it (checksum, NaN) */
+    if (!(w = malloc(bytes ? bytes : 1))) { code = cli_error(EXIT_NOMEM, "export: out of memory"); goto cleanup; }
+    if ((rc = llc_store_checkpoint_get(s, info->id, step, w, n_params, NULL, NULL))) {
+        code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc), "export: %s", llc_store_errmsg(s));
         goto cleanup;
     }
-    f = NULL;
+
+    snprintf(path, plen, "%s.bin", prefix);
+    if ((code = cli_out_open(&bin, "export", path, 1))) goto cleanup;
+    fwrite(blob, 1, bytes, bin.f);
+    cli_out_finish(&bin);
 
     meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "run", info->id);
@@ -278,14 +282,14 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
     txt = cJSON_Print(meta);
     snprintf(path, plen, "%s.json", prefix);
     if (!txt) { code = cli_error(EXIT_NOMEM, "export: out of memory"); goto cleanup; }
-    if (!(f = fopen(path, "w")) || fprintf(f, "%s\n", txt) < 0 || fclose(f) != 0) {
-        f = NULL;
-        code = cli_error(EXIT_IO, "export: cannot write '%s'", path);
-        goto cleanup;
-    }
-    f = NULL;
+    if ((code = cli_out_open(&js, "export", path, 0))) goto cleanup;
+    fprintf(js.f, "%s\n", txt);
+    /* both files complete before either is renamed into place */
+    if ((code = cli_out_close(&bin, "export"))) goto cleanup;
+    code = cli_out_close(&js, "export");
 cleanup:
-    if (f) fclose(f);
+    cli_out_abort(&bin);
+    cli_out_abort(&js);
     cJSON_free(txt);
     cJSON_Delete(meta);
     cJSON_Delete(config);
@@ -293,6 +297,7 @@ cleanup:
     llc_model_free(model);
     llc_task_free(task);
     free(path);
+    free(w);
     return code;
 }
 
@@ -326,7 +331,7 @@ int cmd_export(int argc, char **argv)
 
     llc_store *s = NULL;
     llc_run_info info = {0};
-    FILE *f = NULL;
+    cli_outfile of = {0};
     int code = 0;
     if ((code = cli_open_store(&a, LLC_STORE_READONLY, &s))) return code;
     rc = llc_store_run_get(s, run, &info);
@@ -339,22 +344,13 @@ int cmd_export(int argc, char **argv)
         code = export_checkpoint(s, &info, step, out);
         goto cleanup;
     }
-    if (out && !(f = fopen(out, "w"))) {
-        code = cli_error(EXIT_IO, "export: cannot write '%s'", out);
-        goto cleanup;
-    }
+    if (out && (code = cli_out_open(&of, "export", out, 0))) goto cleanup;
     code = export_rows(llc_store_db(s), sql, run, has_step ? &step : NULL, what, strcmp(fmt, "json") == 0,
-                       f ? f : stdout);
-    if (f) {
-        int bad = ferror(f);
-        if (fclose(f) != 0 || bad) {
-            if (!code) code = cli_error(EXIT_IO, "export: cannot write '%s'", out);
-        }
-        f = NULL;
-    } else if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (!code) code = cli_error(EXIT_IO, "export: cannot write to stdout");
-    }
+                       out ? of.f : stdout);
+    /* stdout is checked by cli_finish_stdout */
+    if (out && !code) code = cli_out_close(&of, "export");
 cleanup:
+    cli_out_abort(&of);
     llc_run_info_free(&info);
     llc_store_close(s);
     return code;

@@ -1,8 +1,11 @@
 /* cmd_runs.c - `llc runs` (list the runs of a store) and `llc show` (one run). */
 #include "cli.h"
 
+#include <errno.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const cli_optdef runs_defs[] = {{"db", 1, "store path (default $LLC_DB or ./llc.db)"}, {NULL, 0, NULL}};
@@ -14,9 +17,19 @@ int cmd_runs(int argc, char **argv)
     int rc = cli_parse(&a, "runs", runs_usage, runs_defs, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
     llc_store *s = NULL;
-    if (access(cli_db_path(&a), F_OK) != 0) {
-        printf("no store at %s yet (llc train creates it)\n", cli_db_path(&a));
-        return 0;
+    const char *path = cli_db_path(&a);
+    struct stat sb;
+    int missing = stat(path, &sb) != 0 && errno == ENOENT;
+    /* no file, or an empty one, is no store yet: say so if train could create it there */
+    if (missing || (S_ISREG(sb.st_mode) && sb.st_size == 0)) {
+        char *copy = strdup(path);
+        const char *dir = copy ? dirname(copy) : ".";
+        int e = access(dir, W_OK | X_OK) == 0 ? 0 : errno;
+        if (!e) printf("no store at %s yet (llc train creates it)\n", path);
+        else cli_error(EXIT_NOTFOUND, "runs: no store at %s, and none can be created there: directory '%s': %s",
+                       path, dir, strerror(e));
+        free(copy);
+        return e ? EXIT_NOTFOUND : 0;
     }
     if ((rc = cli_open_store(&a, LLC_STORE_READONLY, &s))) return rc;
     llc_run_info *runs = NULL;
@@ -73,7 +86,7 @@ int cmd_show(int argc, char **argv)
     cJSON_free(pretty);
     cJSON_Delete(cfg);
     long long *steps = NULL;
-    int n = 0;
+    int n = 0, code = 0;
     llc_store_checkpoint_steps(s, run, &steps, &n);
     printf("checkpoints: %d\n%10s %12s %12s\n", n, "step", "train_loss", "test_loss");
     float *w = malloc((size_t)(info.n_params > 0 ? info.n_params : 1) * sizeof(float));
@@ -83,12 +96,18 @@ int cmd_show(int argc, char **argv)
             if (i == 6) printf("%10s\n", "...");
             continue;
         }
-        llc_store_checkpoint_get(s, run, steps[i], w, (size_t)info.n_params, &trl, &tel);
-        printf("%10lld %12.5f %12.5f\n", steps[i], trl, tel);
+        /* the read checks the checkpoint: a damaged one is listed, and ends show with its error */
+        rc = llc_store_checkpoint_get(s, run, steps[i], w, (size_t)info.n_params, &trl, &tel);
+        if (rc == LLC_OK) {
+            printf("%10lld %12.5f %12.5f\n", steps[i], trl, tel);
+        } else {
+            printf("%10lld %12s %12s\n", steps[i], "unreadable", "unreadable");
+            if (!code) code = cli_error(cli_exit_code(rc), "show: %s", llc_store_errmsg(s));
+        }
     }
     free(w);
     free(steps);
     llc_run_info_free(&info);
     llc_store_close(s);
-    return 0;
+    return code;
 }

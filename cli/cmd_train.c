@@ -45,23 +45,16 @@ static int make_config(const cli_args *a, cJSON **out)
         if (cli_data_path(rel, path, sizeof path) == 0) file = path;
     }
     if (file) {
-        char *text = cli_read_file(file, NULL);
-        if (!text) return cli_error(EXIT_IO, "train: cannot read config '%s'", file);
-        root = cJSON_Parse(text);
-        if (!root || !cJSON_IsObject(root)) {
-            const char *at = root ? NULL : cJSON_GetErrorPtr();
-            int line = 1, col = 1;
-            if (at && at >= text && at <= text + strlen(text))
-                for (const char *q = text; q < at; q++) col = *q == '\n' ? (line++, 1) : col + 1;
-            int rc = at ? cli_error(EXIT_USAGE, "train: '%s' is not valid JSON: error at line %d, column %d%s%.20s%s",
-                                    file, line, col, *at ? " (near '" : " (unexpected end of file)", at,
-                                    *at ? "')" : "")
-                        : cli_error(EXIT_USAGE, "train: '%s' must hold a JSON object {...} at the top level", file);
+        char *text = cli_read_file(file, NULL, err);
+        if (!text) return cli_error(EXIT_IO, "train: cannot read config '%s': %s", file, err);
+        int rc = llc_json_parse(text, file, &root, err);
+        free(text);
+        if (rc || !cJSON_IsObject(root)) {
+            rc = rc ? cli_error(cli_exit_code(rc), "train: %s", err)
+                    : cli_error(EXIT_USAGE, "train: '%s' must hold a JSON object {...} at the top level", file);
             cJSON_Delete(root);
-            free(text);
             return rc;
         }
-        free(text);
     } else {
         root = cJSON_CreateObject();
     }
@@ -213,7 +206,10 @@ int cmd_train(int argc, char **argv)
         rc = llc_store_train_state_get(store, run, &st, &old_state, &ob);
         if (rc == LLC_OK) {
             if ((rc = llc_trainer_state_load(tr, old_state, ob, err))) {
-                code = cli_error(cli_exit_code(rc), "train: cannot resume run '%s': %s", run, err);
+                /* a state the store handed back that does not fit is damage in the store */
+                code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
+                                 "train: cannot resume run '%s': its resume state in the store is damaged: %s", run,
+                                 err);
                 goto cleanup;
             }
             start = llc_trainer_step_index(tr);

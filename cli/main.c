@@ -26,13 +26,14 @@ static const char help[] =
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
+    llc_json_init();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         fputs(help, stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+        return cli_finish_stdout(argc < 2 ? EXIT_USAGE : 0);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("llc %s\n", LLC_VERSION);
-        return 0;
+        return cli_finish_stdout(0);
     }
     static const struct {
         const char *name;
@@ -42,6 +43,6 @@ int main(int argc, char **argv)
                   {"plot", cmd_plot}, {"export", cmd_export}, {"baseline", cmd_baseline}, {"check", cmd_check},
                   {"probe", cmd_probe}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 2, argv + 2);
+        if (strcmp(argv[1], cmds[i].name) == 0) return cli_finish_stdout(cmds[i].fn(argc - 2, argv + 2));
     return cli_error(EXIT_USAGE, "unknown command '%s' (commands: train, runs, show, estimate, curves, plot, export, baseline, check, bench, theory; see llc --help)", argv[1]);
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_exit_code(int rc)
@@ -183,27 +184,135 @@ int cli_data_path(const char *rel, char *out, size_t n)
     return -1;
 }
 
-char *cli_read_file(const char *path, size_t *len)
+char *cli_read_file(const char *path, size_t *len, char *why)
 {
+    char *buf = NULL;
+    size_t n = 0;
+    struct stat sb;
     FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (n < cap) break;
-        char *nb = realloc(buf, 2 * cap + 1);
-        if (!nb) { free(buf); buf = NULL; break; }
-        buf = nb;
-        cap *= 2;
+    if (!f) {
+        llc_fail(why, LLC_ERR_IO, "%s", strerror(errno));
+        return NULL;
     }
-    int bad = ferror(f);
+    /* a device or a pipe could stream without end: only regular files, capped */
+    if (fstat(fileno(f), &sb) != 0) {
+        llc_fail(why, LLC_ERR_IO, "%s", strerror(errno));
+    } else if (!S_ISREG(sb.st_mode)) {
+        llc_fail(why, LLC_ERR_IO, "not a regular file");
+    } else if (sb.st_size > CLI_FILE_MAX) {
+        llc_fail(why, LLC_ERR_IO, "%lld bytes, more than the %d allowed", (long long)sb.st_size, CLI_FILE_MAX);
+    } else if (!(buf = malloc((size_t)sb.st_size + 2))) {
+        llc_fail(why, LLC_ERR_NOMEM, "out of memory");
+    } else {
+        /* one byte more than stat said, to see a file that grew meanwhile */
+        n = fread(buf, 1, (size_t)sb.st_size + 1, f);
+        if (ferror(f)) llc_fail(why, LLC_ERR_IO, "%s", strerror(errno ? errno : EIO));
+        else if (n > (size_t)sb.st_size) llc_fail(why, LLC_ERR_IO, "the file changed while it was read");
+        if (ferror(f) || n > (size_t)sb.st_size) {
+            free(buf);
+            buf = NULL;
+        }
+    }
     fclose(f);
-    if (!buf || bad) { free(buf); return NULL; }
+    if (!buf) return NULL;
     buf[n] = 0;
     if (len) *len = n;
     return buf;
+}
+
+/* What a failed write or rename means, in words. */
+static const char *write_problem(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT: return "disk full";
+    case EFBIG: return "disk full (file size limit reached)";
+    case ENOENT: return "no such directory";
+    case EROFS: return "read-only file system";
+    default: return strerror(e);
+    }
+}
+
+int cli_finish_stdout(int code)
+{
+    int e = fflush(stdout) != 0 ? errno : 0;
+    int bad = ferror(stdout) || e;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad) return code;
+    cli_error(EXIT_IO, "cannot write the output to stdout: %s", write_problem(e ? e : EIO));
+    return code ? code : EXIT_IO;
+}
+
+int cli_out_open(cli_outfile *o, const char *cmd, const char *path, int binary)
+{
+    struct stat sb;
+    memset(o, 0, sizeof *o);
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return cli_error(EXIT_IO, "%s: cannot write '%s': not a regular file (give a file path)", cmd, path);
+    size_t n = strlen(path);
+    if (!(o->tmp = malloc(n + 16)) || !(o->path = strdup(path))) {
+        cli_out_abort(o);
+        return cli_error(EXIT_NOMEM, "%s: out of memory", cmd);
+    }
+    snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(o->tmp);
+        o->tmp = NULL;
+        cli_out_abort(o);
+        return cli_error(EXIT_IO, "%s: cannot write '%s': %s", cmd, path, write_problem(e));
+    }
+    /* mkstemp makes 0600; an output file gets the usual permissions */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+    if (!(o->f = fdopen(fd, binary ? "wb" : "w"))) {
+        int e = errno;
+        close(fd);
+        cli_out_abort(o);
+        return cli_error(EXIT_IO, "%s: cannot write '%s': %s", cmd, path, write_problem(e));
+    }
+    return 0;
+}
+
+void cli_out_finish(cli_outfile *o)
+{
+    if (!o->f) return;
+    /* a write that failed just before left its errno */
+    int e = fflush(o->f) != 0 ? errno : 0;
+    if (!e && ferror(o->f)) e = errno ? errno : EIO;
+    if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
+    o->f = NULL;
+    o->err = e;
+}
+
+int cli_out_close(cli_outfile *o, const char *cmd)
+{
+    cli_out_finish(o);
+    int e = o->err;
+    if (!e && rename(o->tmp, o->path) != 0) e = errno;
+    if (!e) {
+        free(o->tmp);
+        o->tmp = NULL;
+        cli_out_abort(o);
+        return 0;
+    }
+    int code = cli_error(EXIT_IO, "%s: cannot write '%s': %s (nothing written)", cmd, o->path, write_problem(e));
+    cli_out_abort(o);
+    return code;
+}
+
+void cli_out_abort(cli_outfile *o)
+{
+    if (o->f) fclose(o->f);
+    if (o->tmp) unlink(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    memset(o, 0, sizeof *o);
 }
 
 int cli_build(const cJSON *config, llc_task **task, llc_model **model, llc_train_config *tc, char *err)

@@ -1,11 +1,18 @@
 /* json.c - strict typed getters over cJSON objects; see llc_json.h. */
 #include "llc_json.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void describe(const cJSON *v, char *buf, size_t n)
 {
+    /* cJSON reads 1e309 as inf and would print it as null */
+    if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+        snprintf(buf, n, "a number out of range (beyond +-1.8e308)");
+        return;
+    }
     char *s = cJSON_PrintUnformatted(v);
     snprintf(buf, n, "%s", s ? s : "?");
     if (strlen(buf) == n - 1 && n > 4) strcpy(buf + n - 4, "...");
@@ -156,4 +163,55 @@ int llc_json_int_list(const cJSON *obj, const char *key, long long lo, long long
     }
     *n = k;
     return LLC_OK;
+}
+
+/* cJSON allocates through these: a failed allocation while parsing is out
+ * of memory, not invalid JSON */
+static int json_oom;
+static void *json_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) json_oom = 1;
+    return p;
+}
+
+void llc_json_init(void)
+{
+    cJSON_Hooks h = {json_malloc, free};
+    cJSON_InitHooks(&h);
+}
+
+int llc_json_parse(const char *text, const char *name, cJSON **out, char *err)
+{
+    json_oom = 0;
+    *out = cJSON_Parse(text);
+    if (*out) return LLC_OK;
+    if (json_oom)
+        return llc_fail(err, LLC_ERR_NOMEM, "out of memory reading the JSON%s%s%s (%zu bytes)", name ? " of '" : "",
+                        name ? name : "", name ? "'" : "", strlen(text));
+    const char *at = cJSON_GetErrorPtr();
+    size_t n = strlen(text);
+    if (!at || at < text || at > text + n) at = text + n;
+    int line = 1, col = 1, depth = 0, in_str = 0;
+    for (const char *q = text; q < at; q++) {
+        col = *q == '\n' ? (line++, 1) : col + 1;
+        if (in_str) {
+            if (*q == '\\' && q + 1 < at) q++, col++;
+            else if (*q == '"') in_str = 0;
+        } else if (*q == '"') {
+            in_str = 1;
+        } else if (*q == '[' || *q == '{') {
+            depth++;
+        } else if (*q == ']' || *q == '}') {
+            depth--;
+        }
+    }
+    char who[300] = "";
+    if (name) snprintf(who, sizeof who, "'%s' is ", name);
+    /* cJSON stops at the first bracket past its limit, all the others still open */
+    if (depth >= CJSON_NESTING_LIMIT)
+        return llc_fail(err, LLC_ERR_INVALID, "%snested deeper than %d levels (at line %d, column %d)", who,
+                        CJSON_NESTING_LIMIT, line, col);
+    return llc_fail(err, LLC_ERR_INVALID, "%snot valid JSON: error at line %d, column %d%s%.20s%s", who, line, col,
+                    *at ? " (near '" : " (unexpected end of file)", at, *at ? "')" : "");
 }

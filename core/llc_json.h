@@ -31,4 +31,11 @@ int llc_json_str(const cJSON *obj, const char *key, const char *def, char *out, 
 int llc_json_int_list(const cJSON *obj, const char *key, long long lo, long long hi,
                       long long *out, int max, int *n, const char *ctx, char *err);
 
+/* Parsing JSON text: llc_json_init (once, at program start) routes cJSON's
+ * allocations so that llc_json_parse tells out of memory (LLC_ERR_NOMEM) from
+ * invalid JSON (LLC_ERR_INVALID: line and column, or nesting deeper than
+ * cJSON's limit); name (may be NULL) is the file in the message. */
+void llc_json_init(void);
+int llc_json_parse(const char *text, const char *name, cJSON **out, char *err);
+
 #endif

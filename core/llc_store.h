@@ -2,9 +2,8 @@
  * trainer's resume state (and, from schema v2 on, estimates; see llc/llc_results.h).
  *
  * Schema version LLC_SCHEMA_VERSION (PRAGMA user_version; v1 these tables,
- * v2 the estimates, v3 their sampling columns, v4 the head probes of
- * llc/llc_probe_results.h), WAL mode, busy timeout,
- * foreign keys.
+ * v2 the estimates, v3 their sampling columns, v4 the checksums, v5 the head
+ * probes of llc/llc_probe_results.h), WAL mode, busy timeout, foreign keys.
  * The table and column names below are the contract users' queries rely on:
  *
  *   runs(id TEXT PRIMARY KEY, task TEXT, config TEXT (full JSON), n_params INTEGER,
@@ -12,11 +11,12 @@
  *        version TEXT, seed INTEGER, message TEXT)
  *   checkpoints(run TEXT, step INTEGER, train_loss REAL, test_loss REAL,
  *        params BLOB (n_params little-endian float32), created TEXT,
- *        PRIMARY KEY(run, step))
+ *        params_sum INTEGER (checksum of params), PRIMARY KEY(run, step))
  *   train_log(run TEXT, step INTEGER, loss REAL, lr REAL, grad_norm REAL,
  *        elapsed REAL, PRIMARY KEY(run, step))
- *   train_state(run TEXT PRIMARY KEY, step INTEGER, state BLOB)  -- optimiser
- *        state at the newest checkpoint, for bit-identical resume
+ *   train_state(run TEXT PRIMARY KEY, step INTEGER, state BLOB,
+ *        state_sum INTEGER)  -- optimiser state at the newest checkpoint, for
+ *        bit-identical resume, and its checksum
  *
  * Ownership: the handle owns its sqlite3 connection; strings returned inside
  * structs are owned by the struct and freed by the matching _free function.
@@ -28,10 +28,14 @@
 
 #include "llc_common.h"
 
-#define LLC_SCHEMA_VERSION 4
+#define LLC_SCHEMA_VERSION 5
 
 typedef struct llc_store llc_store;
 struct sqlite3;
+
+/* The checksum stored with every checkpoint's params and resume state
+ * (params_sum, state_sum; see core/store.c): damage, not forgery. */
+uint64_t llc_sum64(const void *data, size_t n);
 
 enum { LLC_STORE_RW = 0, LLC_STORE_READONLY = 1 };
 
@@ -84,13 +88,15 @@ int llc_store_checkpoint_put(llc_store *s, const char *run, long long step,
                              const void *state, size_t state_bytes);
 /* Read a checkpoint into params (n_params floats). LLC_ERR_NOTFOUND if absent;
  * LLC_ERR_INVALID if the BLOB has the wrong size; LLC_ERR_NUMERIC if it holds
- * NaN/inf. Losses may be NULL. */
+ * NaN/inf; LLC_ERR_STORE if it does not match its checksum (the message names
+ * the run and step). Losses may be NULL. */
 int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
                              float *params, size_t n_params,
                              double *train_loss, double *test_loss);
 /* Steps of a run's checkpoints, ascending; caller frees *steps. */
 int llc_store_checkpoint_steps(llc_store *s, const char *run, long long **steps, int *n);
-/* The resume state; *state malloc'd (caller frees), LLC_ERR_NOTFOUND if none. */
+/* The resume state; *state malloc'd (caller frees), LLC_ERR_NOTFOUND if none,
+ * LLC_ERR_STORE if it does not match its checksum. */
 int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
                               void **state, size_t *state_bytes);
 

@@ -39,8 +39,9 @@ _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
 /* ---- schema and migrations ----
  * migrations[v] takes a store from user_version v to v + 1, all steps inside
  * the one transaction that then sets user_version; a new schema version is one
- * more entry (and LLC_SCHEMA_VERSION + 1). A step may only add: stores are
- * never rewritten behind the user's back. */
+ * more entry (and LLC_SCHEMA_VERSION + 1). A step may only add (tables,
+ * columns, and the values of new columns): stores are never rewritten behind
+ * the user's back. */
 static const char schema_v1[] =
     "CREATE TABLE runs("
     " id TEXT PRIMARY KEY NOT NULL,"
@@ -123,12 +124,22 @@ static const char schema_v3[] =
     "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER;"
     "ALTER TABLE estimate_chains ADD COLUMN thin INTEGER;";
 
-/* ---- v4: head probes (llc/probe_results.c) ----
+/* v4: a checksum of every checkpoint's params and every resume state
+ * (llc_sum64 below, as a signed 64-bit INTEGER), checked on every read; the
+ * upgrade computes it for the rows already there, so damage done to an old
+ * store before the upgrade goes unseen, damage done after it does not */
+static const char schema_v4[] =
+    "ALTER TABLE checkpoints ADD COLUMN params_sum INTEGER;"
+    "ALTER TABLE train_state ADD COLUMN state_sum INTEGER;"
+    "UPDATE checkpoints SET params_sum = llc_sum64(params);"
+    "UPDATE train_state SET state_sum = llc_sum64(state);";
+
+/* ---- v5: head probes (llc/probe_results.c) ----
  * One row per (run, step, target, data, probe, settings): target "L.H" (a
  * head) or "model" (ownership segment counts), settings the canonical JSON
  * of the probe set (size, seed, ownership range). probe_curves: the newest
  * row per (run, target, data, probe, step), as curves. */
-static const char schema_v4[] =
+static const char schema_v5[] =
     "CREATE TABLE probes("
     " id INTEGER PRIMARY KEY,"
     " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
@@ -147,13 +158,14 @@ static const char schema_v4[] =
     " SELECT p.run, p.target, p.data, p.probe, p.step, p.value FROM probes p"
     " WHERE p.id = (SELECT max(x.id) FROM probes x WHERE x.run = p.run AND x.target = p.target"
     " AND x.data = p.data AND x.probe = p.probe AND x.step = p.step);";
-/* ---- end v4 ---- */
+/* ---- end v5 ---- */
 
 static const char *const migrations[] = {
     schema_v1, /* 0 -> 1 */
     schema_v2, /* 1 -> 2 */
     schema_v3, /* 2 -> 3 */
-    schema_v4, /* 3 -> 4: head probes */
+    schema_v4, /* 3 -> 4: checksums */
+    schema_v5, /* 4 -> 5: head probes */
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == LLC_SCHEMA_VERSION,
                "one migration per schema version");
@@ -185,22 +197,23 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_RUN_STATUS] = "UPDATE runs SET status = ?2, message = ?3 WHERE id = ?1",
     [Q_RUN_LIST] = "SELECT " RUN_COLUMNS " FROM runs ORDER BY created, id",
     [Q_CK_PARAMS] = "SELECT params FROM checkpoints WHERE run = ?1 AND step = ?2",
-    [Q_CK_UPSERT] = "INSERT INTO checkpoints(run, step, train_loss, test_loss, params)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5)"
+    [Q_CK_UPSERT] = "INSERT INTO checkpoints(run, step, train_loss, test_loss, params, params_sum)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
                     " ON CONFLICT(run, step) DO UPDATE SET"
-                    " train_loss = excluded.train_loss, test_loss = excluded.test_loss",
+                    " train_loss = excluded.train_loss, test_loss = excluded.test_loss,"
+                    " params_sum = excluded.params_sum",
     [Q_LOG_UPSERT] = "INSERT INTO train_log(run, step, loss, lr, grad_norm, elapsed)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
                      " ON CONFLICT(run, step) DO UPDATE SET loss = excluded.loss, lr = excluded.lr,"
                      " grad_norm = excluded.grad_norm, elapsed = excluded.elapsed",
     /* the resume state only moves forward: re-putting an older checkpoint
      * (an idempotent re-run) keeps the newer state */
-    [Q_STATE_UPSERT] = "INSERT INTO train_state(run, step, state) VALUES(?1, ?2, ?3)"
-                       " ON CONFLICT(run) DO UPDATE SET step = excluded.step, state = excluded.state"
-                       " WHERE excluded.step >= train_state.step",
-    [Q_CK_GET] = "SELECT train_loss, test_loss, params FROM checkpoints WHERE run = ?1 AND step = ?2",
+    [Q_STATE_UPSERT] = "INSERT INTO train_state(run, step, state, state_sum) VALUES(?1, ?2, ?3, ?4)"
+                       " ON CONFLICT(run) DO UPDATE SET step = excluded.step, state = excluded.state,"
+                       " state_sum = excluded.state_sum WHERE excluded.step >= train_state.step",
+    [Q_CK_GET] = "SELECT train_loss, test_loss, params, params_sum FROM checkpoints WHERE run = ?1 AND step = ?2",
     [Q_CK_STEPS] = "SELECT step FROM checkpoints WHERE run = ?1 ORDER BY step",
-    [Q_STATE_GET] = "SELECT step, state FROM train_state WHERE run = ?1",
+    [Q_STATE_GET] = "SELECT step, state, state_sum FROM train_state WHERE run = ?1",
 };
 
 struct llc_store {
@@ -384,6 +397,62 @@ static size_t first_nonfinite(const float *x, size_t n)
     return n;
 }
 
+/* ---- checksums ----
+ * llc_sum64: four lanes over the bytes as little-endian 64-bit words, each
+ * step h = rotl(h ^ w, 27) * K (a bijection of h for a given w, so one changed
+ * word in a lane always changes that lane), the tail bytes folded into lane
+ * 0, and the lanes and the length joined by the splitmix64 finaliser. Not
+ * cryptographic: it finds damage (a zeroed page, a flipped bit), not forgery;
+ * the four independent lanes let their multiplies overlap. */
+static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return host_is_little_endian() ? w : __builtin_bswap64(w);
+}
+
+uint64_t llc_sum64(const void *data, size_t n)
+{
+    const uint64_t K = 0x9E3779B97F4A7C15ULL;
+    const unsigned char *p = data;
+    uint64_t h[4] = {0x243F6A8885A308D3ULL, 0x13198A2E03707344ULL, 0xA4093822299F31D0ULL, 0x082EFA98EC4E6C89ULL};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int l = 0; l < 4; l++) h[l] = rotl64(h[l] ^ load_le64(p + i + 8 * l), 27) * K;
+    for (; i < n; i++) h[0] = rotl64(h[0] ^ p[i], 27) * K;
+    uint64_t r = llc_mix64((uint64_t)n);
+    for (int l = 0; l < 4; l++) r = llc_mix64(r ^ h[l]);
+    return r;
+}
+
+/* The SQL function llc_sum64(blob) for the v4 upgrade; NULL sums as 0 bytes. */
+static void sql_sum64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const void *b = sqlite3_value_blob(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    if (n > 0 && !b) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_int64(ctx, (sqlite3_int64)llc_sum64(b, (size_t)(n > 0 ? n : 0)));
+}
+
+/* LLC_OK if the stored sum (column i of st) matches bytes; else the damage
+ * is named by what (e.g. "checkpoint r1/200"). */
+static int check_sum(llc_store *s, sqlite3_stmt *st, int i, const void *bytes, size_t n, const char *what)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return set_err(s, LLC_ERR_STORE, "%s in %s has no checksum: it was written outside llc", what, s->path);
+    if ((uint64_t)sqlite3_column_int64(st, i) != llc_sum64(bytes, n))
+        return set_err(s, LLC_ERR_STORE,
+                       "%s in %s is damaged: its bytes do not match their checksum (the file was altered or "
+                       "corrupted; re-create it, e.g. train the run again)",
+                       what, s->path);
+    return LLC_OK;
+}
+
 /* ---- transactions ---- */
 
 /* Start the transaction of one write: BEGIN IMMEDIATE if the caller has none
@@ -514,10 +583,11 @@ static int check_file(llc_store *s, int *needs_migration)
     if ((rc = query_int(s, "PRAGMA user_version", &version, "reading the schema version"))) return rc;
 
     if (app == 0 && version == 0 && n_objects == 0) {
+        /* an empty file or database is treated as a missing store */
         if (s->readonly)
-            return set_err(s, LLC_ERR_SCHEMA,
-                           "%s is an empty database, not an llc store yet (a writing command such as "
-                           "llc train creates one)", s->path);
+            return set_err(s, LLC_ERR_NOTFOUND,
+                           "store %s is empty: no llc store yet (a writing command such as llc train creates one)",
+                           s->path);
         *needs_migration = 1;
         return LLC_OK;
     }
@@ -536,6 +606,35 @@ static int check_file(llc_store *s, int *needs_migration)
         *needs_migration = 1;
     }
     return LLC_OK;
+}
+
+/* Per-connection settings: extended result codes, the busy timeout, and
+ * the llc_sum64 SQL function the v4 upgrade uses. */
+static int connection_setup(llc_store *s)
+{
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, LLC_STORE_BUSY_MS);
+    int src = sqlite3_create_function_v2(s->db, "llc_sum64", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_sum64,
+                                         NULL, NULL, NULL);
+    return src == SQLITE_OK ? LLC_OK : sql_fail(s, src, "setting up the connection");
+}
+
+/* LLC_OK if the store has no -wal file or an empty one; else LLC_ERR_STORE
+ * with the way out in the message. */
+static int wal_is_empty(llc_store *s)
+{
+    struct stat sb;
+    size_t n = strlen(s->path) + 5;
+    char *wal = malloc(n);
+    if (!wal) return set_err(s, LLC_ERR_NOMEM, "out of memory opening store %s", s->path);
+    snprintf(wal, n, "%s-wal", s->path);
+    int empty = stat(wal, &sb) != 0 ? errno == ENOENT : sb.st_size == 0;
+    free(wal);
+    if (empty) return LLC_OK;
+    return set_err(s, LLC_ERR_STORE,
+                   "store %s has commits in %s-wal that SQLite reads only where it may create %s-shm: copy "
+                   "%s and %s-wal together to a writable directory and read the copy",
+                   s->path, s->path, s->path, s->path, s->path);
 }
 
 /* "file:PATH?immutable=1" with PATH percent-encoded where URIs need it. */
@@ -565,12 +664,17 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err)
         goto cleanup;
     }
     s->readonly = flags == LLC_STORE_READONLY;
-    if (s->readonly) {
-        struct stat sb;
-        if (stat(path, &sb) != 0 && errno == ENOENT) {
-            rc = set_err(s, LLC_ERR_NOTFOUND, "store %s does not exist", path);
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        /* a device or a directory is no store (SQLite would put its journal
+         * beside it: /dev/null-journal) */
+        if (!S_ISREG(sb.st_mode)) {
+            rc = set_err(s, LLC_ERR_STORE, "store %s is not a regular file (give the path of a store file)", path);
             goto cleanup;
         }
+    } else if (errno == ENOENT && s->readonly) {
+        rc = set_err(s, LLC_ERR_NOTFOUND, "store %s does not exist", path);
+        goto cleanup;
     }
     src = sqlite3_open_v2(path, &s->db, s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                           NULL);
@@ -578,8 +682,7 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err)
         rc = sql_fail(s, src, "opening the store");
         goto cleanup;
     }
-    sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, LLC_STORE_BUSY_MS);
+    if ((rc = connection_setup(s))) goto cleanup;
     if (!s->readonly && sqlite3_db_readonly(s->db, "main") == 1) {
         rc = set_err(s, LLC_ERR_STORE, "store %s is not writable (check the permissions of the file and its directory)",
                      path);
@@ -587,9 +690,14 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err)
     }
     int needs_migration = 0;
     rc = check_file(s, &needs_migration);
-    if (rc && s->readonly && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CANTOPEN) {
-        /* a WAL store on read-only media (its -shm cannot be created): open it
-         * immutable; nothing can write it there anyway */
+    int xrc = sqlite3_extended_errcode(s->db) & 0xff;
+    if (rc && s->readonly && (xrc == SQLITE_CANTOPEN || xrc == SQLITE_READONLY)) {
+        /* a WAL store whose -shm can be neither opened nor created (read-only
+         * media, a directory this user may not write): SQLite cannot read it
+         * safely. With no -wal content the file alone is the whole store and
+         * is read as immutable; with commits still in the -wal, reading the
+         * file alone would show stale data: refuse and say how to recover */
+        if ((rc = wal_is_empty(s)) != LLC_OK) goto cleanup;
         sqlite3_close_v2(s->db);
         s->db = NULL;
         char *uri = immutable_uri(path);
@@ -599,8 +707,7 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err)
             rc = sql_fail(s, src, "opening the store");
             goto cleanup;
         }
-        sqlite3_extended_result_codes(s->db, 1);
-        sqlite3_busy_timeout(s->db, LLC_STORE_BUSY_MS);
+        if ((rc = connection_setup(s))) goto cleanup;
         rc = check_file(s, &needs_migration);
     }
     if (rc) goto cleanup;
@@ -880,6 +987,7 @@ int llc_store_checkpoint_put(llc_store *s, const char *run, long long step,
     /* always a BLOB, even of 0 bytes (a NULL pointer would bind NULL) */
     if (bytes) src = sqlite3_bind_blob64(st, 5, blob, bytes, SQLITE_STATIC);
     else src = sqlite3_bind_zeroblob(st, 5, 0);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)llc_sum64(blob, bytes));
     if (src == SQLITE_OK) src = sqlite3_step(st);
     if (src != SQLITE_DONE) {
         rc = sql_fail(s, src, "%s", what);
@@ -910,6 +1018,7 @@ int llc_store_checkpoint_put(llc_store *s, const char *run, long long step,
         sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, step);
         src = sqlite3_bind_blob64(st, 3, state, state_bytes, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)llc_sum64(state, state_bytes));
         if (src == SQLITE_OK) src = sqlite3_step(st);
         if (src != SQLITE_DONE) {
             rc = sql_fail(s, src, "%s (resume state)", what);
@@ -978,6 +1087,9 @@ int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
                      (double)params[bad]);
         goto cleanup;
     }
+    char what[160];
+    snprintf(what, sizeof what, "checkpoint %.100s/%lld", run, step);
+    if ((rc = check_sum(s, st, 3, blob, bytes, what))) goto cleanup;
     if (train_loss) *train_loss = column_real(st, 0);
     if (test_loss) *test_loss = column_real(st, 1);
 cleanup:
@@ -1047,10 +1159,17 @@ int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
             free(copy);
             rc = set_err(s, LLC_ERR_NOMEM, "out of memory reading the resume state of run '%s'", run);
         } else {
+            char what[160];
+            snprintf(what, sizeof what, "the resume state of run '%.100s' (step %lld)", run,
+                     (long long)sqlite3_column_int64(st, 0));
             if (bytes) memcpy(copy, blob, bytes);
-            *state = copy;
-            *state_bytes = bytes;
-            if (step) *step = sqlite3_column_int64(st, 0);
+            if ((rc = check_sum(s, st, 2, copy, bytes, what))) {
+                free(copy);
+            } else {
+                *state = copy;
+                *state_bytes = bytes;
+                if (step) *step = sqlite3_column_int64(st, 0);
+            }
         }
     } else if (src == SQLITE_DONE) {
         rc = set_err(s, LLC_ERR_NOTFOUND, "run '%s' has no resume state in %s", run, s->path);

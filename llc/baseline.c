@@ -2,6 +2,7 @@
  * validating a document, making one from a run in the store, and comparing
  * a run's estimates with it. */
 #include "llc_baseline.h"
+#include "llc_json.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -192,15 +193,8 @@ static int get_tol(const cJSON *tol, const char *key, double def, double *out, c
 int llc_baseline_parse(const char *text, llc_baseline *b, char *err)
 {
     memset(b, 0, sizeof *b);
-    b->doc = cJSON_Parse(text);
-    if (!b->doc) {
-        const char *at = cJSON_GetErrorPtr();
-        size_t line = 1;
-        if (at)
-            for (const char *c = text; c < at && *c; c++) line += *c == '\n';
-        if (!at || !*at) return llc_fail(err, LLC_ERR_INVALID, "not valid JSON (it ends early, at line %zu)", line);
-        return llc_fail(err, LLC_ERR_INVALID, "not valid JSON (error at line %zu, near '%.20s')", line, at);
-    }
+    int rc = llc_json_parse(text, NULL, &b->doc, err);
+    if (rc) return rc;
     const cJSON *root = b->doc, *v;
     if (!cJSON_IsObject(root)) return llc_fail(err, LLC_ERR_INVALID, "the top level must be a JSON object");
     v = cJSON_GetObjectItemCaseSensitive(root, "llc_baseline");

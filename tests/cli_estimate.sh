@@ -83,15 +83,18 @@ cp "$LLC_DB" "$TMP/orphan.db"
 sqlite3 "$TMP/orphan.db" "DELETE FROM estimates"
 expect_rc 0 "re-estimate after a manual DELETE FROM estimates" -- $LLC estimate --db "$TMP/orphan.db" --run r1 --steps 0 $S
 expect_eq "$(sqlite3 "$TMP/orphan.db" "SELECT count(*) FROM estimate_chains c JOIN estimates e ON e.id = c.estimate")" "4" "4 chain rows for the new estimate"
-# a store of the previous schema (v2: no v3 columns) is upgraded by the
-# first command that opens it, even a reading one, and keeps its estimates
+# a store of an older schema (v2: no v3 columns, no v4 checksums) is upgraded
+# by the first command that opens it, even a reading one, and keeps its estimates
 cp "$LLC_DB" "$TMP/v2.db"
 sqlite3 "$TMP/v2.db" "ALTER TABLE estimates DROP COLUMN metropolis; ALTER TABLE estimates DROP COLUMN accept_rate;
   ALTER TABLE estimates DROP COLUMN exact_loss; ALTER TABLE estimates DROP COLUMN paired;
   ALTER TABLE estimates DROP COLUMN sim_time; ALTER TABLE estimates DROP COLUMN steps_capped;
   ALTER TABLE estimate_chains DROP COLUMN burnin; ALTER TABLE estimate_chains DROP COLUMN thin;
+  ALTER TABLE checkpoints DROP COLUMN params_sum; ALTER TABLE train_state DROP COLUMN state_sum;
   DROP VIEW probe_curves; DROP TABLE probes; PRAGMA user_version=2;"
 expect_rc 0 "llc curves on a v2 store" -- $LLC curves --db "$TMP/v2.db" --run r1
-expect_eq "$(sqlite3 "$TMP/v2.db" "PRAGMA user_version")" "4" "upgraded to the current schema (v4) by a reading command"
+expect_eq "$(sqlite3 "$TMP/v2.db" "PRAGMA user_version")" "5" "upgraded to the current schema (v5) by a reading command"
+expect_eq "$(sqlite3 "$TMP/v2.db" "SELECT count(*) FROM checkpoints WHERE params_sum IS NULL")" "0" "checksums computed by the upgrade"
+expect_rc 0 "the upgraded store's checkpoints read back" -- $LLC estimate --db "$TMP/v2.db" --run r1 --steps 0 $S --draws 21
 expect_eq "$(sqlite3 "$TMP/v2.db" "SELECT count(*) FROM estimates WHERE metropolis IS NULL")" "$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates")" "old estimates kept, new columns NULL"
 finish cli_estimate

@@ -487,6 +487,74 @@ static void test_bad_blobs(void)
     llc_store_close(s);
 }
 
+/* Damage the checks of size and NaN cannot see: a zeroed page, one flipped
+ * bit, a missing checksum, a changed resume state. Each read is refused with
+ * LLC_ERR_STORE naming the run and step. */
+static void test_checksums(void)
+{
+    char p[256];
+    path_of(p, sizeof p, "sums.db");
+    llc_store *s = open_rw(p);
+    if (!s) {
+        CHECK(0, "sums: open");
+        return;
+    }
+    enum { N = 3000 }; /* 12000 bytes: a page or more inside the BLOB */
+    static float w[N], got[N];
+    unsigned char state[100];
+    for (int i = 0; i < N; i++) w[i] = 0.001f * (float)(i % 97) - 0.05f;
+    for (int i = 0; i < 100; i++) state[i] = (unsigned char)(i * 7 + 1);
+    llc_store_run_create(s, "r1", "sort", "{}", N, 1);
+    for (long long st = 100; st <= 400; st += 100)
+        CHECK(llc_store_checkpoint_put(s, "r1", st, 1, 1, w, N, NULL, 0, state, sizeof state) == LLC_OK,
+              "sums: put r1/%lld", st);
+    CHECK(llc_store_checkpoint_get(s, "r1", 100, got, N, NULL, NULL) == LLC_OK, "sums: an intact checkpoint reads");
+
+    /* a zeroed 4096-byte page inside the BLOB: still the right size, all finite */
+    unsigned char b[4 * N];
+    memcpy(b, w, sizeof b);
+    memset(b + 4096, 0, 4096);
+    CHECK(raw_set_params(p, "r1", 200, b, sizeof b) == SQLITE_OK, "sums: raw write of a zeroed page");
+    int rc = llc_store_checkpoint_get(s, "r1", 200, got, N, NULL, NULL);
+    CHECK(rc == LLC_ERR_STORE, "sums: zeroed page: LLC_ERR_STORE (rc %d: %s)", rc, llc_store_errmsg(s));
+    CHECK(strstr(llc_store_errmsg(s), "checkpoint r1/200") && strstr(llc_store_errmsg(s), "damaged"),
+          "sums: message names run and step: %s", llc_store_errmsg(s));
+
+    /* one flipped bit in the last, partial 32-byte block */
+    memcpy(b, w, sizeof b);
+    b[sizeof b - 3] ^= 0x10;
+    raw_set_params(p, "r1", 300, b, sizeof b);
+    rc = llc_store_checkpoint_get(s, "r1", 300, got, N, NULL, NULL);
+    CHECK(rc == LLC_ERR_STORE, "sums: one flipped bit: LLC_ERR_STORE (rc %d)", rc);
+
+    CHECK(raw_exec(p, "UPDATE checkpoints SET params_sum = NULL WHERE step = 400") == SQLITE_OK,
+          "sums: raw removal of a checksum");
+    rc = llc_store_checkpoint_get(s, "r1", 400, got, N, NULL, NULL);
+    CHECK(rc == LLC_ERR_STORE && strstr(llc_store_errmsg(s), "no checksum"), "sums: no checksum: refused (%s)",
+          llc_store_errmsg(s));
+
+    void *st = NULL;
+    size_t sb = 0;
+    long long step = 0;
+    CHECK(llc_store_train_state_get(s, "r1", &step, &st, &sb) == LLC_OK && sb == sizeof state, "sums: state reads");
+    free(st);
+    st = NULL;
+    CHECK(raw_exec(p, "UPDATE train_state SET state = zeroblob(100) WHERE run = 'r1'") == SQLITE_OK,
+          "sums: raw zeroing of the resume state");
+    rc = llc_store_train_state_get(s, "r1", &step, &st, &sb);
+    CHECK(rc == LLC_ERR_STORE && st == NULL && strstr(llc_store_errmsg(s), "resume state of run 'r1' (step 400)"),
+          "sums: damaged resume state: LLC_ERR_STORE (rc %d: %s)", rc, llc_store_errmsg(s));
+    free(st);
+
+    /* a rewrite through the API stores the checksum again */
+    CHECK(llc_store_checkpoint_put(s, "r1", 400, 1, 1, w, N, NULL, 0, state, sizeof state) == LLC_OK &&
+              llc_store_checkpoint_get(s, "r1", 400, got, N, NULL, NULL) == LLC_OK &&
+              llc_store_train_state_get(s, "r1", &step, &st, &sb) == LLC_OK,
+          "sums: re-put checkpoint and state read again");
+    free(st);
+    llc_store_close(s);
+}
+
 static void test_transactions(void)
 {
     char p[256];
@@ -591,7 +659,7 @@ static void test_reopen_readonly(void)
     write_file(empty, "");
     err[0] = '\0';
     rc = llc_store_open(empty, LLC_STORE_READONLY, &s, err);
-    CHECK(rc == LLC_ERR_SCHEMA, "readonly: an empty file is not a store (%s)", err);
+    CHECK(rc == LLC_ERR_NOTFOUND, "readonly: an empty file is a missing store (%s)", err);
     s = open_rw(empty);
     CHECK(s != NULL, "create: an empty file becomes a store when opened read-write");
     llc_store_close(s);
@@ -657,8 +725,9 @@ static void test_schema_versions(void)
  * Every schema version an earlier llc wrote, rebuilt with raw SQL the way
  * that llc built it (journal_mode WAL, then one transaction with the CREATE
  * statements, application_id and user_version), with rows as it wrote them.
- * The CREATE statements are frozen copies of core/store.c's schema_v1 and
- * schema_v2 (later edits there must not change what an old store is). */
+ * The CREATE statements are frozen copies of core/store.c's schema_v1,
+ * schema_v2 and schema_v3 (later edits there must not change what an old
+ * store is). */
 
 static const char old_schema_v1[] =
     "CREATE TABLE runs("
@@ -739,6 +808,12 @@ static const char old_schema_v3[] =
 #define OLD_SETTINGS_1 "{\"chains\":2,\"draws\":3,\"eps\":0.0001}"
 
 /* BLOBs are zeroblob placeholders here, filled with bound values by old_blobs */
+/* frozen copy of core/store.c's schema_v4 without its UPDATEs (old_blobs
+ * writes a v4 store's checksums) */
+static const char old_schema_v4[] =
+    "ALTER TABLE checkpoints ADD COLUMN params_sum INTEGER;"
+    "ALTER TABLE train_state ADD COLUMN state_sum INTEGER;";
+
 static const char old_rows_v1[] =
     "INSERT INTO runs(id, task, config, n_params, status, created, version, seed, message) VALUES"
     " ('r1','sort','{\"task\":\"sort\",\"seed\":1}',256,'done','2024-11-01T10:00:00Z','0.1.0',1,NULL),"
@@ -811,26 +886,42 @@ static int old_blobs(sqlite3 *db, int version)
     sqlite3_stmt *st = NULL;
     int ok = 1;
     float w[OLD_N_PARAMS];
-    ok &= sqlite3_prepare_v2(db, "UPDATE checkpoints SET params = ?3 WHERE run = ?1 AND step = ?2", -1, &st, NULL) ==
-          SQLITE_OK;
+    /* v4 on: the checksum as llc wrote it (v0-v3: NULL, computed by the upgrade) */
+    ok &= sqlite3_prepare_v2(db, version >= 4 ? "UPDATE checkpoints SET params = ?3, params_sum = ?4 WHERE run = ?1 AND step = ?2"
+                                              : "UPDATE checkpoints SET params = ?3 WHERE run = ?1 AND step = ?2",
+                             -1, &st, NULL) == SQLITE_OK;
     for (int i = 0; ok && i < N_OLD_CKPTS; i++) {
         params_of(w, OLD_N_PARAMS, old_ckpts[i].ri, old_ckpts[i].step);
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, old_ckpts[i].run, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, old_ckpts[i].step);
         sqlite3_bind_blob(st, 3, w, (int)sizeof w, SQLITE_TRANSIENT); /* LE host: as llc wrote them */
+        if (version >= 4) sqlite3_bind_int64(st, 4, (sqlite3_int64)llc_sum64(w, sizeof w));
         ok &= sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
     }
     sqlite3_finalize(st);
     unsigned char state[OLD_STATE_BYTES], trace[8 * OLD_DRAWS];
     old_state(state);
     st = NULL;
-    ok &= sqlite3_prepare_v2(db, "UPDATE train_state SET state = ?1 WHERE run = 'r1'", -1, &st, NULL) == SQLITE_OK;
+    ok &= sqlite3_prepare_v2(db, version >= 4 ? "UPDATE train_state SET state = ?1, state_sum = ?2 WHERE run = 'r1'"
+                                              : "UPDATE train_state SET state = ?1 WHERE run = 'r1'",
+                             -1, &st, NULL) == SQLITE_OK;
     if (ok) {
         sqlite3_bind_blob(st, 1, state, (int)sizeof state, SQLITE_STATIC);
+        if (version >= 4) sqlite3_bind_int64(st, 2, (sqlite3_int64)llc_sum64(state, sizeof state));
         ok &= sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
     }
     sqlite3_finalize(st);
+    if (version >= 4) { /* a NULL state sums as zero bytes, as the upgrade computes it */
+        st = NULL;
+        ok &= sqlite3_prepare_v2(db, "UPDATE train_state SET state_sum = ?1 WHERE state IS NULL", -1, &st, NULL) ==
+              SQLITE_OK;
+        if (ok) {
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)llc_sum64(NULL, 0));
+            ok &= sqlite3_step(st) == SQLITE_DONE;
+        }
+        sqlite3_finalize(st);
+    }
     if (version < 2) return ok ? 0 : -1;
     st = NULL;
     ok &= sqlite3_prepare_v2(db, "UPDATE estimate_chains SET trace = ?3 WHERE estimate = ?1 AND chain = ?2", -1, &st,
@@ -859,9 +950,10 @@ static const old_store old_stores[] = {
     {"old-v0-notables.db", 0, 0},
     {"old-v1.db", 1, 0},
     {"old-v2.db", 2, 0},
-    {"old-v3.db", 3, 0}, /* head probes: v3 -> v4 */
+    {"old-v3.db", 3, 0},
+    {"old-v4.db", 4, 0}, /* head probes: v4 -> v5 */
 };
-_Static_assert(LLC_SCHEMA_VERSION == 4, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
+_Static_assert(LLC_SCHEMA_VERSION == 5, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
 
 /* Build store o at p (replacing any file there). 0 on success. */
 static int build_old_store(const char *p, const old_store *o)
@@ -885,6 +977,7 @@ static int build_old_store(const char *p, const old_store *o)
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_schema_v1, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 2) rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 3) rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 4) rc = sqlite3_exec(db, old_schema_v4, NULL, NULL, NULL);
     snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT", APP_ID, o->version);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_rows_v1, NULL, NULL, NULL);
@@ -1075,10 +1168,12 @@ static void test_older_stores(void)
         llc_store *s = NULL;
         err[0] = '\0';
         int rc = llc_store_open(p, LLC_STORE_READONLY, &s, err);
-        CHECK(rc == LLC_ERR_SCHEMA && s == NULL, "%s: a read-only open is refused with LLC_ERR_SCHEMA (rc %d)", tag,
+        /* an empty file or database is a missing store; an older one needs an upgrade */
+        CHECK(rc == (v == 0 ? LLC_ERR_NOTFOUND : LLC_ERR_SCHEMA) && s == NULL,
+              "%s: a read-only open is refused with %s (rc %d)", tag, v == 0 ? "LLC_ERR_NOTFOUND" : "LLC_ERR_SCHEMA",
               rc);
         if (v == 0)
-            snprintf(want, sizeof want, "is an empty database, not an llc store yet");
+            snprintf(want, sizeof want, "is empty: no llc store yet");
         else
             snprintf(want, sizeof want, "has schema version %d, older than this llc's %d: open it once for writing", v,
                      LLC_SCHEMA_VERSION);
@@ -1133,7 +1228,12 @@ static void test_older_stores(void)
                   (v >= 2 ? 8 : 0),
               "%s: the new estimate_chains columns are NULL on every old row", tag);
         CHECK(db_int(db, "SELECT count(*) FROM curves") == (v >= 2 ? 3 : 0), "%s: the curves view works", tag);
-        /* v4: the probes table and its view exist, empty */
+        /* v4: the upgrade computed the checksum of every old checkpoint and state
+         * (a v4 store had them already) */
+        CHECK(db_int(db, "SELECT count(*) FROM checkpoints WHERE params_sum IS NOT NULL") == (v >= 1 ? 5 : 0) &&
+                  db_int(db, "SELECT count(*) FROM train_state WHERE state_sum IS NOT NULL") == (v >= 1 ? 2 : 0),
+              "%s: checksums computed for every old checkpoint and resume state", tag);
+        /* v5: the probes table and its view exist, empty */
         CHECK(db_int(db, "SELECT count(*) FROM probes") == 0 && db_int(db, "SELECT count(*) FROM probe_curves") == 0,
               "%s: the probes table and the probe_curves view exist, empty", tag);
         if (v >= 2)
@@ -1608,6 +1708,7 @@ int main(void)
     test_injection();
     test_checkpoints(rng);
     test_bad_blobs();
+    test_checksums();
     test_transactions();
     test_reopen_readonly();
     test_not_a_store();
