@@ -732,6 +732,27 @@ static const char old_schema_v3[] =
     "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER;"
     "ALTER TABLE estimate_chains ADD COLUMN thin INTEGER;";
 
+/* frozen copy of core/store.c's schema_v4 */
+static const char old_schema_v4[] =
+    "CREATE TABLE probes("
+    " id INTEGER PRIMARY KEY,"
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " probe TEXT NOT NULL,"
+    " value REAL,"
+    " settings TEXT NOT NULL,"
+    " seed INTEGER,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " UNIQUE(run, step, target, data, probe, settings));"
+    "CREATE INDEX probes_curve ON probes(run, probe, target, data, step);"
+    "CREATE VIEW probe_curves AS"
+    " SELECT p.run, p.target, p.data, p.probe, p.step, p.value FROM probes p"
+    " WHERE p.id = (SELECT max(x.id) FROM probes x WHERE x.run = p.run AND x.target = p.target"
+    " AND x.data = p.data AND x.probe = p.probe AND x.step = p.step);";
+
 #define OLD_N_PARAMS 256
 #define OLD_STATE_BYTES 333
 #define OLD_DRAWS 3
@@ -860,8 +881,9 @@ static const old_store old_stores[] = {
     {"old-v1.db", 1, 0},
     {"old-v2.db", 2, 0},
     {"old-v3.db", 3, 0}, /* head probes: v3 -> v4 */
+    {"old-v4.db", 4, 0}, /* analysis: v4 -> v5 */
 };
-_Static_assert(LLC_SCHEMA_VERSION == 4, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
+_Static_assert(LLC_SCHEMA_VERSION == 5, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
 
 /* Build store o at p (replacing any file there). 0 on success. */
 static int build_old_store(const char *p, const old_store *o)
@@ -885,6 +907,7 @@ static int build_old_store(const char *p, const old_store *o)
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_schema_v1, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 2) rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 3) rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 4) rc = sqlite3_exec(db, old_schema_v4, NULL, NULL, NULL);
     snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT", APP_ID, o->version);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_rows_v1, NULL, NULL, NULL);
@@ -1136,6 +1159,10 @@ static void test_older_stores(void)
         /* v4: the probes table and its view exist, empty */
         CHECK(db_int(db, "SELECT count(*) FROM probes") == 0 && db_int(db, "SELECT count(*) FROM probe_curves") == 0,
               "%s: the probes table and the probe_curves view exist, empty", tag);
+        /* v5: the analysis tables exist, empty */
+        CHECK(db_int(db, "SELECT count(*) FROM stages") == 0 && db_int(db, "SELECT count(*) FROM clusters") == 0 &&
+                  db_int(db, "SELECT count(*) FROM trajectory") == 0,
+              "%s: the stages, clusters and trajectory tables exist, empty", tag);
         if (v >= 2)
             CHECK(db_int(db, "SELECT llc_mean * 4 FROM curves WHERE run = 'r1' AND target = 'model' AND step = 10") ==
                       29,
