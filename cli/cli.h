@@ -106,5 +106,8 @@ int cmd_export(int argc, char **argv);   /* cli/cmd_export.c */
 int cmd_baseline(int argc, char **argv); /* cli/cmd_check.c */
 int cmd_check(int argc, char **argv);    /* cli/cmd_check.c */
 int cmd_probe(int argc, char **argv);    /* cli/cmd_probe.c */
+int cmd_stages(int argc, char **argv);     /* cli/cmd_stages.c */
+int cmd_cluster(int argc, char **argv);    /* cli/cmd_cluster.c */
+int cmd_trajectory(int argc, char **argv); /* cli/cmd_trajectory.c */
 
 #endif

@@ -82,8 +82,8 @@ int llc_series_get(llc_store *s, const char *run, const char *name, const char *
     return rc;
 }
 
-int llc_stages_put(llc_store *s, const char *run, const char *source, const char *target, const char *data,
-                   const char *settings, const llc_stage *rows, int n)
+int llc_stages_put(llc_store *s, const char *run, const char *data, const char *settings, const llc_stage_found *keys,
+                   int n_keys, const llc_stage_found *rows, int n)
 {
     sqlite3_stmt *st = NULL;
     int rc = llc_store_begin(s);
@@ -91,11 +91,14 @@ int llc_stages_put(llc_store *s, const char *run, const char *source, const char
     if (sqlite3_prepare_v2(llc_store_db(s), "DELETE FROM stages WHERE run=?1 AND source=?2 AND target=?3 AND data=?4",
                            -1, &st, NULL) != SQLITE_OK)
         goto fail;
-    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    for (int i = 0; i < n_keys; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, keys[i].source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, keys[i].target, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    }
     sqlite3_finalize(st);
     st = NULL;
     if (sqlite3_prepare_v2(llc_store_db(s),
@@ -106,12 +109,12 @@ int llc_stages_put(llc_store *s, const char *run, const char *source, const char
     for (int i = 0; i < n; i++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, rows[i].target, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, data, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, rows[i].step);
-        sqlite3_bind_text(st, 6, llc_stage_kind_names[rows[i].kind], -1, SQLITE_STATIC);
-        if (isfinite(rows[i].value)) sqlite3_bind_double(st, 7, rows[i].value);
+        sqlite3_bind_text(st, 4, rows[i].source, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, rows[i].st.step);
+        sqlite3_bind_text(st, 6, llc_stage_kind_names[rows[i].st.kind], -1, SQLITE_STATIC);
+        if (isfinite(rows[i].st.value)) sqlite3_bind_double(st, 7, rows[i].st.value);
         else sqlite3_bind_null(st, 7);
         sqlite3_bind_text(st, 8, settings, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 9, LLC_VERSION, -1, SQLITE_STATIC);

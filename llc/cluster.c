@@ -1,9 +1,13 @@
 /* cluster.c - clusters of curves by shape; see llc_cluster.h, ANALYSIS.md. */
 #include "llc_cluster.h"
+#include "llc_analysis_results.h"
+#include "llc_probe_results.h"
+#include "llc_results.h"
 
 #include <float.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,5 +260,120 @@ int llc_cluster_curves(const llc_cluster_config *c, const llc_cluster_curve *cv,
     else rc = llc_cluster_hierarchical(X, n_curves, d, c->k, c->method == LLC_CLUSTER_WARD, assign);
     free(X);
     if (rc == LLC_ERR_NOMEM) return llc_fail(err, rc, "cluster: out of memory");
+    return rc;
+}
+
+/* ---- the driver ---- */
+
+const char *const llc_cluster_method_names[] = {"kmeans", "ward", "average", NULL};
+const char *const llc_cluster_scale_names[] = {"minmax", "zscore", "none", NULL};
+
+void llc_cluster_result_free(llc_cluster_result *r)
+{
+    if (!r) return;
+    free(r->target);
+    free(r->assign);
+    memset(r, 0, sizeof *r);
+}
+
+char *llc_cluster_settings_json(const llc_cluster_config *c)
+{
+    char *s = malloc(256);
+    if (!s) return NULL;
+    snprintf(s, 256, "{\"grid\":%d,\"k\":%d,\"logx\":%d,\"method\":\"%s\",\"restarts\":%d,\"scale\":\"%s\",\"seed\":%llu}",
+             c->grid, c->k, c->logx, llc_cluster_method_names[c->method], c->restarts > 0 ? c->restarts : 10,
+             llc_cluster_scale_names[c->scale], (unsigned long long)c->seed);
+    return s;
+}
+
+/* "L.H" with decimal L and H */
+static int is_head(const char *t)
+{
+    int l, h, len = 0;
+    return sscanf(t, "%d.%d%n", &l, &h, &len) == 2 && t[len] == '\0' && l >= 0 && h >= 0;
+}
+
+/* target listed in a comma list */
+static int in_list(const char *list, const char *t)
+{
+    const size_t n = strlen(t);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        const size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, t, n) == 0) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+int llc_cluster_run(llc_store *s, const llc_cluster_request *q, llc_cluster_result *r, char *err)
+{
+    memset(r, 0, sizeof *r);
+    const char *curve = q->curve ? q->curve : "llc", *targets = q->targets ? q->targets : "heads";
+    const int probe = strncmp(curve, "probe:", 6) == 0 && curve[6];
+    if (!probe && strcmp(curve, "llc") != 0)
+        return llc_fail(err, LLC_ERR_INVALID, "cluster: --of must be llc or probe:NAME, got '%s'", curve);
+    const char *data = q->data ? q->data : probe ? "test" : "train";
+    snprintf(r->data, sizeof r->data, "%s", data);
+    int rc = LLC_OK, n_pts = 0, n = 0;
+    llc_curve_point *cp = NULL;
+    llc_probe_point *pp = NULL;
+    llc_cluster_curve *cv = NULL;
+    double *stp = NULL, *val = NULL;
+    char *settings = NULL;
+    rc = probe ? llc_probe_results_curves(s, q->run, curve + 6, NULL, data, &pp, &n_pts)
+               : llc_results_curves(s, q->run, NULL, data, &cp, &n_pts);
+    if (rc) {
+        rc = llc_fail(err, rc, "cluster: %s", llc_store_errmsg(s));
+        goto cleanup;
+    }
+    /* points come ordered by target then step: split them into curves */
+    stp = malloc((size_t)(n_pts > 0 ? n_pts : 1) * sizeof *stp);
+    val = malloc((size_t)(n_pts > 0 ? n_pts : 1) * sizeof *val);
+    cv = calloc((size_t)(n_pts > 0 ? n_pts : 1), sizeof *cv);
+    r->target = calloc((size_t)(n_pts > 0 ? n_pts : 1), sizeof *r->target);
+    if (!stp || !val || !cv || !r->target) goto nomem;
+    int m = 0;
+    for (int i = 0; i < n_pts; i++) {
+        const char *t = probe ? pp[i].target : cp[i].target;
+        const int ok = strcmp(targets, "heads") == 0 ? is_head(t) : in_list(targets, t);
+        if (!ok) continue;
+        if (n == 0 || strcmp(r->target[n - 1], t) != 0) {
+            snprintf(r->target[n], sizeof r->target[n], "%s", t);
+            cv[n] = (llc_cluster_curve){stp + m, val + m, 0};
+            n++;
+        }
+        stp[m] = (double)(probe ? pp[i].step : cp[i].step);
+        val[m] = probe ? pp[i].value : cp[i].llc_mean;
+        cv[n - 1].n++;
+        m++;
+    }
+    if (n == 0) {
+        rc = llc_fail(err, LLC_ERR_NOTFOUND,
+                      "cluster: run '%s' has no %s curves of %s on %s (run llc %s --run %s%s first)", q->run, curve,
+                      targets, data, probe ? "probe" : "estimate", q->run, probe ? "" : " --heads all");
+        goto cleanup;
+    }
+    if (!(r->assign = malloc((size_t)n * sizeof *r->assign))) goto nomem;
+    if ((rc = llc_cluster_curves(&q->method, cv, n, r->assign, err))) goto cleanup;
+    r->n = n;
+    r->k = q->method.k;
+    if (q->store) {
+        if (!(settings = llc_cluster_settings_json(&q->method))) goto nomem;
+        if ((rc = llc_clusters_put(s, q->run, curve, data, settings, r->target, r->assign, n)))
+            rc = llc_fail(err, rc, "cluster: %s", llc_store_errmsg(s));
+    }
+    goto cleanup;
+nomem:
+    rc = llc_fail(err, LLC_ERR_NOMEM, "cluster: out of memory");
+cleanup:
+    if (rc) llc_cluster_result_free(r);
+    free(cp);
+    free(pp);
+    free(cv);
+    free(stp);
+    free(val);
+    free(settings);
     return rc;
 }

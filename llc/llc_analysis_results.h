@@ -36,9 +36,10 @@ void llc_series_free(llc_series *s);
  * curve is returned as n = 0. */
 int llc_series_get(llc_store *s, const char *run, const char *name, const char *data, llc_series *out, char *err);
 
-/* Replace the stages of (run, source, target, data) with rows (may be 0). */
-int llc_stages_put(llc_store *s, const char *run, const char *source, const char *target, const char *data,
-                   const char *settings, const llc_stage *rows, int n);
+/* One transaction: delete the run's stages of data with the (source,
+ * target) pairs of keys (n_keys), then insert rows. */
+int llc_stages_put(llc_store *s, const char *run, const char *data, const char *settings, const llc_stage_found *keys,
+                   int n_keys, const llc_stage_found *rows, int n);
 
 typedef struct {
     char source[16], target[64], data[64], kind[16];

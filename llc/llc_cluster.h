@@ -10,6 +10,7 @@
 #define LLC_CLUSTER_H
 
 #include "../core/llc_common.h"
+#include "../core/llc_store.h"
 
 typedef enum { LLC_CLUSTER_KMEANS = 0, LLC_CLUSTER_WARD, LLC_CLUSTER_AVERAGE } llc_cluster_method;
 typedef enum { LLC_SCALE_MINMAX = 0, LLC_SCALE_ZSCORE, LLC_SCALE_NONE } llc_cluster_scale;
@@ -47,5 +48,32 @@ int llc_cluster_hierarchical(const double *X, int n, int d, int k, int ward, int
  * a message for k outside [1, n_curves] or too little overlap. */
 int llc_cluster_curves(const llc_cluster_config *c, const llc_cluster_curve *cv, int n_curves, int *assign,
                        char *err);
+
+/* ---- the driver behind `llc cluster` ---- */
+
+typedef struct {
+    const char *run;
+    const char *curve;   /* "llc" (default) or "probe:NAME" */
+    const char *data;    /* NULL: train for llc, test for probes */
+    const char *targets; /* "heads" (default: every "L.H" target with a curve) or a comma list */
+    llc_cluster_config method;
+    int store;           /* 1: replace the stored assignment of (run, curve) */
+} llc_cluster_request;
+
+typedef struct {
+    int n, k;
+    char (*target)[32]; /* (n) */
+    int *assign;        /* (n) */
+    char data[64];
+} llc_cluster_result;
+
+/* LLC_ERR_NOTFOUND for no curves of that kind (message names what to run
+ * first), LLC_ERR_INVALID for k > curves or bad settings; message in err. */
+int llc_cluster_run(llc_store *s, const llc_cluster_request *q, llc_cluster_result *r, char *err);
+void llc_cluster_result_free(llc_cluster_result *r);
+/* Canonical JSON of the settings (malloc'd). */
+char *llc_cluster_settings_json(const llc_cluster_config *c);
+extern const char *const llc_cluster_method_names[]; /* "kmeans", "ward", "average" */
+extern const char *const llc_cluster_scale_names[];  /* "minmax", "zscore", "none" */
 
 #endif

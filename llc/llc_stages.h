@@ -10,6 +10,7 @@
 #define LLC_STAGES_H
 
 #include "../core/llc_common.h"
+#include "../core/llc_store.h"
 
 typedef enum {
     LLC_STAGE_MAX = 0, /* a local maximum of the smoothed curve */
@@ -70,5 +71,44 @@ int llc_stages_spikes(const llc_stages_config *c, const double *step, const doub
  * between the two points that straddle it (a point equal to level: its
  * step). LLC_ERR_NOTFOUND if it never does. Non-finite points are skipped. */
 int llc_stages_cross(const double *step, const double *y, int n, double level, double *at);
+
+/* One boundary with the curve it was found on. */
+typedef struct {
+    char source[8];  /* "llc", "loss", "cross" */
+    char target[64]; /* the LLC target, the loss curve, or "NAME=LEVEL" */
+    llc_stage st;
+} llc_stage_found;
+
+/* ---- the driver behind `llc stages` ---- */
+
+typedef struct {
+    const char *run;
+    const char *target;         /* the LLC curve's target (NULL = "model") */
+    const char *data;           /* its data distribution (NULL = "train") */
+    llc_stages_config method;
+    int want_llc, want_loss;    /* critical points of the LLC curve; drops of test_loss and
+                                 * train_loss, spikes of the training log */
+    const char *const *cross;   /* "CURVE=LEVEL" (test_loss, train_loss, llc:TARGET,
+                                 * probe:NAME:TARGET), n_cross of them */
+    int n_cross;
+    int store;                  /* 1: replace the stored stages of these curves in one transaction */
+} llc_stages_request;
+
+typedef struct {
+    llc_stage_found *rows; /* in request order: llc, loss, then crossings */
+    int n;
+    int llc_points;        /* points on the LLC curve (0: no estimates yet) */
+    int loss_points, log_rows;
+    unsigned char *crossed; /* (n_cross) 1 if the crossing was found */
+    double *cross_step;     /* (n_cross) */
+} llc_stages_result;
+
+/* Read the curves from store s, find the boundaries, store them (q->store).
+ * LLC_ERR_INVALID for a bad --cross spec or method, LLC_ERR_NOTFOUND for an
+ * unknown curve name, store errors; message in err. The run must exist. */
+int llc_stages_find(llc_store *s, const llc_stages_request *q, llc_stages_result *r, char *err);
+void llc_stages_result_free(llc_stages_result *r);
+/* The canonical JSON of a method (malloc'd). */
+char *llc_stages_settings_json(const llc_stages_config *c);
 
 #endif

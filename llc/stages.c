@@ -1,7 +1,9 @@
 /* stages.c - stage boundaries from curves; see llc_stages.h and ANALYSIS.md. */
 #include "llc_stages.h"
+#include "llc_analysis_results.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,4 +278,154 @@ int llc_stages_cross(const double *step, const double *y, int n, double level, d
         prev = i;
     }
     return LLC_ERR_NOTFOUND;
+}
+
+/* ---- the driver ---- */
+
+void llc_stages_result_free(llc_stages_result *r)
+{
+    if (!r) return;
+    free(r->rows);
+    free(r->crossed);
+    free(r->cross_step);
+    memset(r, 0, sizeof *r);
+}
+
+char *llc_stages_settings_json(const llc_stages_config *c)
+{
+    char *s = malloc(256);
+    if (!s) return NULL;
+    snprintf(s, 256,
+             "{\"bandwidth\":%.17g,\"drop_ratio\":%.17g,\"logx\":%d,\"min_len\":%d,\"spike_factor\":%.17g,"
+             "\"spike_window\":%d}",
+             c->bandwidth, c->drop_ratio, c->logx, c->min_len, c->spike_factor, c->spike_window);
+    return s;
+}
+
+/* Append found stages of one curve to r (rows has room: grown here). */
+static int append(llc_stages_result *r, int *cap, const char *source, const char *target, const llc_stage *st, int n)
+{
+    if (r->n + n > *cap) {
+        int nc = *cap ? *cap : 16;
+        while (nc < r->n + n) nc *= 2;
+        llc_stage_found *p = realloc(r->rows, (size_t)nc * sizeof *p);
+        if (!p) return LLC_ERR_NOMEM;
+        r->rows = p;
+        *cap = nc;
+    }
+    for (int i = 0; i < n; i++) {
+        llc_stage_found *f = &r->rows[r->n++];
+        snprintf(f->source, sizeof f->source, "%s", source);
+        snprintf(f->target, sizeof f->target, "%s", target);
+        f->st = st[i];
+    }
+    return LLC_OK;
+}
+
+int llc_stages_find(llc_store *s, const llc_stages_request *q, llc_stages_result *r, char *err)
+{
+    memset(r, 0, sizeof *r);
+    const char *target = q->target ? q->target : "model", *data = q->data ? q->data : "train";
+    int rc = llc_stages_config_check(&q->method, err), cap = 0, n_keys = 0;
+    if (rc) return rc;
+    llc_series sr = {0};
+    llc_stage *st = NULL;
+    char *settings = NULL;
+    llc_stage_found *keys = calloc((size_t)(q->n_cross + 4), sizeof *keys);
+    r->crossed = calloc((size_t)(q->n_cross > 0 ? q->n_cross : 1), 1);
+    r->cross_step = calloc((size_t)(q->n_cross > 0 ? q->n_cross : 1), sizeof *r->cross_step);
+    if (!keys || !r->crossed || !r->cross_step) goto nomem;
+    /* the --cross specs first: a bad one writes nothing */
+    for (int i = 0; i < q->n_cross; i++) {
+        const char *eq = strrchr(q->cross[i], '=');
+        char *end = NULL;
+        if (!eq || eq == q->cross[i] || !eq[1] || (strtod(eq + 1, &end), *end) || !isfinite(strtod(eq + 1, NULL))) {
+            rc = llc_fail(err, LLC_ERR_INVALID,
+                          "stages: --cross '%s' is not CURVE=LEVEL (e.g. test_loss=0.35, llc:model=20)", q->cross[i]);
+            goto cleanup;
+        }
+        if ((int)(eq - q->cross[i]) >= 60) {
+            rc = llc_fail(err, LLC_ERR_INVALID, "stages: --cross curve name too long: '%s'", q->cross[i]);
+            goto cleanup;
+        }
+    }
+    if (q->want_llc) {
+        char name[80];
+        snprintf(name, sizeof name, "llc:%s", target);
+        if ((rc = llc_series_get(s, q->run, name, data, &sr, err))) goto cleanup;
+        r->llc_points = sr.n;
+        int m = 0;
+        if ((rc = llc_stages_critical(&q->method, sr.step, sr.value, sr.n, &st, &m))) goto cleanup;
+        if ((rc = append(r, &cap, "llc", target, st, m))) goto cleanup;
+        snprintf(keys[n_keys].source, sizeof keys[n_keys].source, "llc");
+        snprintf(keys[n_keys++].target, sizeof keys[0].target, "%s", target);
+        free(st);
+        st = NULL;
+        llc_series_free(&sr);
+    }
+    if (q->want_loss) {
+        static const char *const losses[] = {"test_loss", "train_loss"};
+        for (int j = 0; j < 2; j++) {
+            if ((rc = llc_series_get(s, q->run, losses[j], data, &sr, err))) goto cleanup;
+            r->loss_points = sr.n;
+            int m = 0;
+            if ((rc = llc_stages_drops(&q->method, sr.step, sr.value, sr.n, &st, &m))) goto cleanup;
+            if ((rc = append(r, &cap, "loss", losses[j], st, m))) goto cleanup;
+            snprintf(keys[n_keys].source, sizeof keys[n_keys].source, "loss");
+            snprintf(keys[n_keys++].target, sizeof keys[0].target, "%s", losses[j]);
+            free(st);
+            st = NULL;
+            llc_series_free(&sr);
+        }
+        if ((rc = llc_series_get(s, q->run, "log_loss", data, &sr, err))) goto cleanup;
+        r->log_rows = sr.n;
+        int m = 0;
+        if ((rc = llc_stages_spikes(&q->method, sr.step, sr.value, sr.n, &st, &m))) goto cleanup;
+        if ((rc = append(r, &cap, "loss", "train_log", st, m))) goto cleanup;
+        snprintf(keys[n_keys].source, sizeof keys[n_keys].source, "loss");
+        snprintf(keys[n_keys++].target, sizeof keys[0].target, "train_log");
+        free(st);
+        st = NULL;
+        llc_series_free(&sr);
+    }
+    for (int i = 0; i < q->n_cross; i++) {
+        const char *eq = strrchr(q->cross[i], '=');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - q->cross[i]), q->cross[i]);
+        const double level = strtod(eq + 1, NULL);
+        if ((rc = llc_series_get(s, q->run, name, data, &sr, err))) {
+            char why[LLC_ERRLEN];
+            snprintf(why, sizeof why, "%s", err);
+            rc = llc_fail(err, rc, "stages: --cross %s: %s", q->cross[i], why);
+            goto cleanup;
+        }
+        double at = 0.0;
+        rc = llc_stages_cross(sr.step, sr.value, sr.n, level, &at);
+        llc_series_free(&sr);
+        snprintf(keys[n_keys].source, sizeof keys[n_keys].source, "cross");
+        snprintf(keys[n_keys++].target, sizeof keys[0].target, "%s", q->cross[i]);
+        if (rc == LLC_ERR_NOTFOUND) {
+            rc = LLC_OK;
+            continue;
+        }
+        r->crossed[i] = 1;
+        r->cross_step[i] = at;
+        const llc_stage one = {at, LLC_STAGE_CROSS, level};
+        if ((rc = append(r, &cap, "cross", q->cross[i], &one, 1))) goto cleanup;
+    }
+    if (q->store) {
+        if (!(settings = llc_stages_settings_json(&q->method))) goto nomem;
+        if ((rc = llc_stages_put(s, q->run, data, settings, keys, n_keys, r->rows, r->n)))
+            rc = llc_fail(err, rc, "stages: %s", llc_store_errmsg(s));
+    }
+    goto cleanup;
+nomem:
+    rc = llc_fail(err, LLC_ERR_NOMEM, "stages: out of memory");
+cleanup:
+    if (rc) llc_stages_result_free(r);
+    llc_series_free(&sr);
+    free(st);
+    free(keys);
+    free(settings);
+    return rc;
 }
