@@ -5,7 +5,8 @@
  * from three shapes (plus noise) clustered into exactly those three groups
  * by k-means, Ward and average linkage, the same for the same seed; outputs
  * moving along a line give one component with >= 99% of the variance; the
- * new logits function reproduces loss_grad's loss. */
+ * new logits function reproduces loss_grad's loss; the trajectory driver on
+ * checkpoints along a line in weight space. */
 #include "llc_cluster.h"
 #include "llc_stages.h"
 #include "llc_trajectory.h"
@@ -17,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static gsl_rng *rng;
 
@@ -272,6 +274,76 @@ static void test_logits(void)
     llc_task_free(t);
 }
 
+/* The driver end to end on a store whose checkpoints move along a line,
+ * w(t) = w0 + t d with d in the unembedding bias only: the logits move
+ * along a line, the log-probabilities nearly so (small t). The same with d
+ * random over every weight: a curved path, PC1 well below 99%. */
+static void test_trajectory_driver(void)
+{
+    char err[LLC_ERRLEN] = "", path[] = "/tmp/llc-test-analysis-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "temp file");
+    if (fd < 0) return;
+    close(fd);
+    unlink(path);
+    llc_store *s = NULL;
+    CHECK(llc_store_open(path, LLC_STORE_RW, &s, err) == LLC_OK, "store (%s)", err);
+    cJSON *ts = cJSON_Parse("{\"list_len\": 6, \"vocab\": 31}");
+    llc_task *t = NULL;
+    llc_task_new("sort", ts, 5, &t, err);
+    cJSON_Delete(ts);
+    llc_tf_config c;
+    llc_tf_config_default(&c);
+    c.n_layers = 1, c.n_heads = 2, c.d_head = 8, c.d_model = 16;
+    c.vocab = t->shape.vocab, c.n_out = t->shape.n_out, c.n_ctx = t->shape.T;
+    llc_model *m = NULL;
+    llc_transformer_new(&c, &m, err);
+    const size_t np = llc_model_n_params(m);
+    float *w0 = malloc(np * sizeof *w0), *w = malloc(np * sizeof *w), *d = calloc(np, sizeof *d);
+    gsl_rng *r = llc_rng_new(21);
+    m->init(m, w0, r);
+    gsl_rng_free(r);
+    const llc_tensor *ub = llc_ptable_find(&m->table, "unembed.b");
+    CHECK(ub != NULL, "the model has an unembedding bias");
+    for (int pass = 0; pass < 2 && ub; pass++) {
+        const char *run = pass ? "curved" : "line";
+        for (size_t i = 0; i < np; i++) d[i] = 0.0f;
+        if (!pass)
+            for (size_t i = 0; i < ub->size; i++) d[ub->offset + i] = (float)gsl_ran_gaussian(rng, 0.02);
+        else
+            for (size_t i = 0; i < np; i++) d[i] = (float)gsl_ran_gaussian(rng, 0.3);
+        CHECK(llc_store_run_create(s, run, "sort", "{}", (long long)np, 1) == LLC_OK, "run %s", run);
+        long long steps[8];
+        for (int k = 0; k < 8; k++) {
+            steps[k] = 100 * k;
+            for (size_t i = 0; i < np; i++) w[i] = w0[i] + (float)(k * k) * d[i] / 8.0f;
+            CHECK(llc_store_checkpoint_put(s, run, steps[k], 1.0, 1.0, w, np, NULL, 0, NULL, 0) == LLC_OK,
+                  "checkpoint %d", k);
+        }
+        llc_trajectory_config tc = {.model = m, .task = t, .dist = llc_task_dist(t, "test"), .n_seqs = 16,
+                                    .seed = 1, .components = 3, .store = s, .run = run, .steps = steps, .n_steps = 8};
+        llc_trajectory_result res;
+        CHECK(llc_trajectory_run(&tc, &res, err) == LLC_OK, "driver runs (%s)", err);
+        if (!pass) CHECK(res.explained[0] >= 0.99, "a line: PC1 explains %.6f >= 0.99", res.explained[0]);
+        else CHECK(res.explained[0] < 0.99, "a curved path: PC1 explains %.4f < 0.99", res.explained[0]);
+        CHECK(res.n_steps == 8 && res.k == 3 && res.n_outputs == 16LL * 6 * c.n_out, "8 x 3 coordinates of %lld outputs",
+              res.n_outputs);
+        llc_trajectory_result_free(&res);
+    }
+    free(w0);
+    free(w);
+    free(d);
+    llc_model_free(m);
+    llc_task_free(t);
+    llc_store_close(s);
+    unlink(path);
+    char side[300];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 int main(void)
 {
     const char *e = getenv("TEST_SEED");
@@ -284,6 +356,7 @@ int main(void)
     test_clusters();
     test_pca();
     test_logits();
+    test_trajectory_driver();
     gsl_rng_free(rng);
     return tu_finish("test_analysis");
 }
