@@ -50,6 +50,7 @@ static int series_query(llc_store *s, const char *sql, const char *const *par, i
 int llc_series_get(llc_store *s, const char *run, const char *name, const char *data, llc_series *out, char *err)
 {
     memset(out, 0, sizeof *out);
+    if (!data) data = strncmp(name, "probe:", 6) == 0 ? "test" : "train"; /* the defaults of estimate and probe */
     const char *par[4] = {run, data, NULL, NULL};
     int rc;
     if (strcmp(name, "test_loss") == 0)

@@ -30,8 +30,8 @@ typedef struct {
 void llc_series_free(llc_series *s);
 
 /* Curves by name: "test_loss", "train_loss" (checkpoints), "log_loss",
- * "log_grad_norm" (the training log), "llc:TARGET" (curves view, data),
- * "probe:NAME:TARGET" (probe_curves, data). LLC_ERR_NOTFOUND with a
+ * "log_grad_norm" (the training log), "llc:TARGET" (curves view, data;
+ * NULL = train), "probe:NAME:TARGET" (probe_curves, data; NULL = test). LLC_ERR_NOTFOUND with a
  * message in the store's errmsg-style err for an unknown name; an empty
  * curve is returned as n = 0. */
 int llc_series_get(llc_store *s, const char *run, const char *name, const char *data, llc_series *out, char *err);

@@ -393,7 +393,7 @@ int llc_stages_find(llc_store *s, const llc_stages_request *q, llc_stages_result
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(eq - q->cross[i]), q->cross[i]);
         const double level = strtod(eq + 1, NULL);
-        if ((rc = llc_series_get(s, q->run, name, data, &sr, err))) {
+        if ((rc = llc_series_get(s, q->run, name, q->data, &sr, err))) {
             char why[LLC_ERRLEN];
             snprintf(why, sizeof why, "%s", err);
             rc = llc_fail(err, rc, "stages: --cross %s: %s", q->cross[i], why);

@@ -57,6 +57,16 @@ expect_eq "$(sqlite3 "$LLC_DB" "SELECT count(*) FROM stages")" "$rows" "failed s
 expect_rc 0 "stages: a level never reached" -- $LLC stages --run r1 --only-cross --cross test_loss=0.000001 --no-store
 expect_out "never reached" "says so"
 
+# a probe curve's crossing, on the probe's default data (test)
+expect_rc 0 "probe" -- $LLC probe --run r1 --probe prev_token --seqs 16 --quiet
+s1=$(sqlite3 "$LLC_DB" "SELECT min(step) FROM checkpoints WHERE run='r1' AND step > 0")
+lv=$(sqlite3 "$LLC_DB" "SELECT printf('%.6f', (a.value + b.value) / 2) FROM probe_curves a, probe_curves b
+  WHERE a.run='r1' AND b.run='r1' AND a.probe='prev_token' AND b.probe='prev_token' AND a.target='0.0'
+  AND b.target='0.0' AND a.step=0 AND b.step=$s1")
+expect_rc 0 "stages: a probe crossing" -- $LLC stages --run r1 --only-cross --cross "probe:prev_token:0.0=$lv" --no-store
+at=$(awk '$1 == "cross" {print $4}' "$TMP/out")
+expect_eq "$(awk -v a="$at" -v b="$s1" 'BEGIN {print (a > 0 && a < b)}')" "1" "crossed between step 0 and $s1 (at $at)"
+
 # per-head LLC curves, their stages and clusters
 expect_rc 0 "estimate heads" -- $LLC estimate --run r1 --model --heads all --eps 1e-4 --chains 1 --draws 20 --burnin 10 --thin 1 --threads 1 --quiet
 expect_rc 0 "stages with an LLC curve" -- $LLC stages --run r1
@@ -74,7 +84,7 @@ one_line "cluster: k > heads"
 expect_out "k = 5, but there are 4 curves" "names k and the number of heads"
 expect_rc 5 "cluster: unknown run" -- $LLC cluster --run nope
 one_line "cluster: unknown run"
-expect_rc 5 "cluster: no probe curves" -- $LLC cluster --run r1 --of probe:prev_token
+expect_rc 5 "cluster: no probe curves" -- $LLC cluster --run r1 --of probe:induction
 one_line "cluster: no probe curves"
 expect_out "llc probe" "says what to run"
 expect_rc 2 "cluster: bad method" -- $LLC cluster --run r1 --method spectral
