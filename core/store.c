@@ -155,7 +155,8 @@ static const char schema_v4[] =
  * 'cross'; step REAL since crossings are interpolated). clusters: one row
  * per (run, curve, data, settings, target) with the cluster number.
  * trajectory: the principal-component coordinates of each checkpoint's
- * outputs on the probe batch, and each component's explained variance. */
+ * outputs on the probe batch, and each component's explained variance;
+ * trajectory_xy: the same, one row per checkpoint (pc1, pc2, pc3). */
 static const char schema_v5[] =
     "CREATE TABLE stages("
     " id INTEGER PRIMARY KEY,"
@@ -190,7 +191,14 @@ static const char schema_v5[] =
     " explained REAL,"
     " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
     " version TEXT,"
-    " PRIMARY KEY(run, data, settings, step, component));";
+    " PRIMARY KEY(run, data, settings, step, component));"
+    /* one row per checkpoint with its first three coordinates */
+    "CREATE VIEW trajectory_xy AS"
+    " SELECT run, data, settings, step,"
+    " max(CASE component WHEN 1 THEN coord END) AS pc1,"
+    " max(CASE component WHEN 2 THEN coord END) AS pc2,"
+    " max(CASE component WHEN 3 THEN coord END) AS pc3"
+    " FROM trajectory GROUP BY run, data, settings, step;";
 /* ---- end v5 ---- */
 
 static const char *const migrations[] = {

@@ -12,6 +12,8 @@
  *     curve: 'llc' or 'probe:NAME'; target: a head "L.H".
  *   trajectory(run, data, settings, step, component, coord, explained,
  *          created, version)
+ *   trajectory_xy(run, data, settings, step, pc1, pc2, pc3): one row per
+ *          checkpoint
  *
  * Each write replaces the rows with the same keys in one transaction.
  */

@@ -22,6 +22,8 @@ expect_out "explained variance: PC1 0\.[5-9]" "PC1 explains more than half of th
 cp "$TMP/out" "$TMP/traj1"
 n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM trajectory WHERE run='r1'")
 expect_eq "$n" "30" "30 rows: 10 checkpoints x 3 components"
+n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM trajectory_xy WHERE run='r1' AND pc1 IS NOT NULL AND pc3 IS NOT NULL")
+expect_eq "$n" "10" "trajectory_xy: one row per checkpoint"
 s=$(sqlite3 "$LLC_DB" "SELECT round(sum(explained), 6) <= 1.0 FROM trajectory WHERE run='r1' AND step=0")
 expect_eq "$s" "1" "explained shares sum to at most 1"
 expect_rc 0 "trajectory again" -- $LLC trajectory --run r1 --no-store

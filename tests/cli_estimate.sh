@@ -91,7 +91,7 @@ sqlite3 "$TMP/v2.db" "ALTER TABLE estimates DROP COLUMN metropolis; ALTER TABLE 
   ALTER TABLE estimates DROP COLUMN sim_time; ALTER TABLE estimates DROP COLUMN steps_capped;
   ALTER TABLE estimate_chains DROP COLUMN burnin; ALTER TABLE estimate_chains DROP COLUMN thin;
   DROP VIEW probe_curves; DROP TABLE probes;
-  DROP TABLE stages; DROP TABLE clusters; DROP TABLE trajectory; PRAGMA user_version=2;"
+  DROP VIEW trajectory_xy; DROP TABLE stages; DROP TABLE clusters; DROP TABLE trajectory; PRAGMA user_version=2;"
 expect_rc 0 "llc curves on a v2 store" -- $LLC curves --db "$TMP/v2.db" --run r1
 expect_eq "$(sqlite3 "$TMP/v2.db" "PRAGMA user_version")" "5" "upgraded to the current schema (v5) by a reading command"
 expect_eq "$(sqlite3 "$TMP/v2.db" "SELECT count(*) FROM estimates WHERE metropolis IS NULL")" "$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates")" "old estimates kept, new columns NULL"

@@ -1161,8 +1161,9 @@ static void test_older_stores(void)
               "%s: the probes table and the probe_curves view exist, empty", tag);
         /* v5: the analysis tables exist, empty */
         CHECK(db_int(db, "SELECT count(*) FROM stages") == 0 && db_int(db, "SELECT count(*) FROM clusters") == 0 &&
-                  db_int(db, "SELECT count(*) FROM trajectory") == 0,
-              "%s: the stages, clusters and trajectory tables exist, empty", tag);
+                  db_int(db, "SELECT count(*) FROM trajectory") == 0 &&
+                  db_int(db, "SELECT count(*) FROM trajectory_xy") == 0,
+              "%s: the stages, clusters and trajectory tables and the trajectory_xy view exist, empty", tag);
         if (v >= 2)
             CHECK(db_int(db, "SELECT llc_mean * 4 FROM curves WHERE run = 'r1' AND target = 'model' AND step = 10") ==
                       29,
