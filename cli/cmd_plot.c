@@ -24,7 +24,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: llc plot --run ID [--kind curves|heads|trace|embed] [--targets model,0.1,...|heads]\n"
+    "usage: llc plot --run ID [--kind curves|heads|trace|embed|trajectory|log] [--targets model,0.1,...|heads]\n"
     "                [--data D] [--out FILE.svg] [--linear] [--mark 100,2000] [--step S] [--steps A:B]\n"
     "                [--db PATH]\n"
     "Write an SVG picture of a run and print its path. Kinds:\n"
@@ -52,6 +52,7 @@ static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"mark", 1, "comma list of steps to mark with vertical lines"},
                                   {"step", 1, "trace, embed: the checkpoint step"},
                                   {"steps", 1, "embed: one frame per checkpoint in A:B, every:K or S1,S2,..."},
+                                  {"color-by", 1, "heads: 'cluster' colours each head by its stored cluster (llc cluster)"},
                                   {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
                                   {NULL, 0, NULL}};
 
@@ -578,7 +579,10 @@ static int plot_heads(plot_ctx *c, const char *out)
     curve_set cs;
     int code = load_curves(c, cli_get(c->a, "data"), NULL, 1, &cs);
     if (code) return code;
+    char(*ct)[32] = NULL;
+    int *cc = NULL, ncl = 0;
     FILE *f = NULL;
+    if (cli_has(c->a, "color-by") && (code = cli_plot_clusters(c->s, c->run, &ct, &cc, &ncl))) goto cleanup;
     int L = cfg_int(c->config, "model", "n_layers", 1), NH = cfg_int(c->config, "model", "n_heads", 1), l, h;
     for (int k = 0; k < cs.n; k++)
         if (target_kind(cs.s[k].target, &l, &h) == 1) {
@@ -627,6 +631,13 @@ static int plot_heads(plot_ctx *c, const char *out)
                 continue;
             }
             llc_svg_family_color(r, q, NH, col);
+            for (int i = 0; i < ncl; i++)
+                if (strcmp(ct[i], name) == 0) {
+                    char ctxt[32];
+                    snprintf(col, sizeof col, "%s", llc_svg_category_color(cc[i]));
+                    snprintf(ctxt, sizeof ctxt, "cluster %d", cc[i]);
+                    llc_svg_text(&svg, p.x + 40, p.y - 6, 11, LLC_SVG_START, 0, col, LLC_SVG_BOLD, "cluster-label", ctxt);
+                }
             draw_series(&svg, &p, sr, col, NULL, sr->n <= 40);
             /* the last finite value, top right */
             for (int i = sr->n - 1; i >= 0; i--)
@@ -644,6 +655,8 @@ static int plot_heads(plot_ctx *c, const char *out)
                  "LLC  λ (estimate)");
     code = write_end(&svg, f, out);
 cleanup:
+    free(ct);
+    free(cc);
     curve_set_free(&cs);
     return code;
 }
@@ -1313,6 +1326,7 @@ int cmd_plot(int argc, char **argv)
     cli_args a;
     plot_ctx c;
     memset(&c, 0, sizeof c);
+    if (cli_plot_is_analysis(argc, argv)) return cmd_plot_analysis(argc, argv); /* --kind trajectory, log */
     int rc = cli_parse(&a, "plot", usage, defs, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
     c.a = &a;
@@ -1347,7 +1361,11 @@ int cmd_plot(int argc, char **argv)
             return cli_error(EXIT_USAGE, "plot: --step must be a checkpoint step (integer >= 0), got '%s'", sv);
     }
     c.linear = cli_has(&a, "linear");
-    if (cli_has(&a, "mark")) {
+    if (cli_has(&a, "color-by") && (!k_heads || strcmp(cli_get(&a, "color-by"), "cluster") != 0))
+        return cli_error(EXIT_USAGE, "plot: --color-by takes 'cluster' and applies to --kind heads");
+    if (cli_has(&a, "mark") && strcmp(cli_get(&a, "mark"), "stages") == 0) {
+        if ((rc = cli_plot_stage_marks(&a, c.run, c.marks, MAX_MARKS, &c.n_marks))) return rc;
+    } else if (cli_has(&a, "mark")) {
         char buf[1024];
         snprintf(buf, sizeof buf, "%s", cli_get(&a, "mark"));
         for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {

@@ -209,4 +209,11 @@ int llc_transformer_pooled_acts(const llc_model *m, void *ws, const float *w, co
  * LLC_ERR_INVALID if m is a pooled transformer or b does not fit it. */
 int llc_transformer_patterns(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *att, float *z);
 
+/* The output logits at every position: the forward pass of batch b at w in
+ * workspace ws (tokens and/or x read; targets and mask not) into logits
+ * (B*T, n_out), caller-owned, before any softmax. The same arithmetic as
+ * loss_grad's forward pass, which it leaves untouched. LLC_ERR_INVALID if m
+ * is a pooled transformer or b does not fit it. */
+int llc_transformer_logits(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *logits);
+
 #endif

@@ -3,7 +3,8 @@
  *
  * Schema version LLC_SCHEMA_VERSION (PRAGMA user_version; v1 these tables,
  * v2 the estimates, v3 their sampling columns, v4 the checksums, v5 the head
- * probes of llc/llc_probe_results.h), WAL mode, busy timeout, foreign keys.
+ * probes of llc/llc_probe_results.h, v6 the stages, clusters and trajectory
+ * of llc/llc_analysis_results.h), WAL mode, busy timeout, foreign keys.
  * The table and column names below are the contract users' queries rely on:
  *
  *   runs(id TEXT PRIMARY KEY, task TEXT, config TEXT (full JSON), n_params INTEGER,
@@ -28,7 +29,7 @@
 
 #include "llc_common.h"
 
-#define LLC_SCHEMA_VERSION 5
+#define LLC_SCHEMA_VERSION 6
 
 typedef struct llc_store llc_store;
 struct sqlite3;

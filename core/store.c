@@ -160,12 +160,65 @@ static const char schema_v5[] =
     " AND x.data = p.data AND x.probe = p.probe AND x.step = p.step);";
 /* ---- end v5 ---- */
 
+/* ---- v6: analysis (llc/analysis_results.c) ----
+ * stages: one row per boundary found by `llc stages` or level crossing
+ * (source 'llc' | 'loss' | 'cross', kind 'max' | 'min' | 'drop' | 'spike' |
+ * 'cross'; step REAL since crossings are interpolated). clusters: one row
+ * per (run, curve, data, settings, target) with the cluster number.
+ * trajectory: the principal-component coordinates of each checkpoint's
+ * outputs on the probe batch, and each component's explained variance;
+ * trajectory_xy: the same, one row per checkpoint (pc1, pc2, pc3). */
+static const char schema_v6[] =
+    "CREATE TABLE stages("
+    " id INTEGER PRIMARY KEY,"
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " target TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " step REAL NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " value REAL,"
+    " settings TEXT NOT NULL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT);"
+    "CREATE INDEX stages_run ON stages(run, source, target, data);"
+    "CREATE TABLE clusters("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " curve TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " settings TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " cluster INTEGER NOT NULL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " PRIMARY KEY(run, curve, data, settings, target));"
+    "CREATE TABLE trajectory("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " data TEXT NOT NULL,"
+    " settings TEXT NOT NULL,"
+    " step INTEGER NOT NULL,"
+    " component INTEGER NOT NULL,"
+    " coord REAL,"
+    " explained REAL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " PRIMARY KEY(run, data, settings, step, component));"
+    /* one row per checkpoint with its first three coordinates */
+    "CREATE VIEW trajectory_xy AS"
+    " SELECT run, data, settings, step,"
+    " max(CASE component WHEN 1 THEN coord END) AS pc1,"
+    " max(CASE component WHEN 2 THEN coord END) AS pc2,"
+    " max(CASE component WHEN 3 THEN coord END) AS pc3"
+    " FROM trajectory GROUP BY run, data, settings, step;";
+/* ---- end v6 ---- */
+
 static const char *const migrations[] = {
     schema_v1, /* 0 -> 1 */
     schema_v2, /* 1 -> 2 */
     schema_v3, /* 2 -> 3 */
     schema_v4, /* 3 -> 4: checksums */
     schema_v5, /* 4 -> 5: head probes */
+    schema_v6, /* 5 -> 6: stages, clusters, trajectory */
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == LLC_SCHEMA_VERSION,
                "one migration per schema version");

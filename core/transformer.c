@@ -1533,3 +1533,28 @@ int llc_transformer_patterns(const llc_model *m, void *wsp, const float *w, cons
     }
     return LLC_OK;
 }
+
+/* ---------------- output logits ---------------- */
+
+int llc_transformer_logits(const llc_model *m, void *wsp, const float *w, const llc_batch *b, float *logits)
+{
+    if (!m || !m->kind || strcmp(m->kind, "transformer") != 0 || !wsp || !w || !b || !logits) return LLC_ERR_INVALID;
+    const tf_impl *im = m->impl;
+    const llc_tf_config *c = &im->c;
+    tf_ws *ws = wsp;
+    const int B = b->B, T = b->T, L = c->n_layers, C = c->d_model, V = c->n_out;
+    if (im->pool_layer >= 0 || B < 1 || B > ws->max_B || T < 1 || T > c->n_ctx) return LLC_ERR_INVALID;
+    int n_cont = 0;
+    if (inputs_check(im, b, &n_cont)) return LLC_ERR_INVALID;
+    inputs_forward(im, ws, w, b, n_cont);
+    for (int l = 0; l < L; l++) layer_forward(im, l, ws, w, B, T, NULL, 0);
+    const int N = B * T;
+    const float *fin = ws->l[L - 1].out;
+    if (c->final_norm) {
+        norm_forward(im, ws->fin, ws->fmean, ws->frstd, fin, w, im->lnf_g, im->lnf_b, N);
+        fin = ws->fin;
+    }
+    const float *wu = c->tied ? w + im->embed : w + im->unembed;
+    llc_linear_forward(logits, fin, wu, opt(w, im->unembed_b), N, C, V);
+    return LLC_OK;
+}

@@ -12,7 +12,7 @@
 #ifndef LLC_PROBE_H
 #define LLC_PROBE_H
 
-#include "../core/llc_model.h"
+#include "llc_model.h"
 #include "llc_task.h"
 
 typedef enum {

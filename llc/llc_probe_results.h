@@ -15,7 +15,7 @@
 #ifndef LLC_PROBE_RESULTS_H
 #define LLC_PROBE_RESULTS_H
 
-#include "../core/llc_store.h"
+#include "llc_store.h"
 #include "llc_probe.h"
 
 typedef struct {

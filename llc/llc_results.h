@@ -22,7 +22,7 @@
 #ifndef LLC_RESULTS_H
 #define LLC_RESULTS_H
 
-#include "../core/llc_store.h"
+#include "llc_store.h"
 #include "llc_estimate.h"
 
 /* LLC_OK and *id if an estimate with exactly these keys exists,

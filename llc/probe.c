@@ -13,7 +13,7 @@
  * not depend on n_threads. The circuit scores need no data.
  */
 #include "llc_probe.h"
-#include "../core/llc_kernels.h"
+#include "llc_kernels.h"
 
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_matrix.h>

@@ -1,6 +1,6 @@
 /* svg.c - the SVG writer behind `llc plot`; see llc_svg.h. */
 #include "llc_svg.h"
-#include "../core/llc_common.h"
+#include "llc_common.h"
 
 #include <math.h>
 #include <string.h>

@@ -91,8 +91,8 @@
 #ifndef LLC_SGLD_H
 #define LLC_SGLD_H
 
-#include "../core/llc_model.h"
-#include "../core/llc_gauss.h"
+#include "llc_model.h"
+#include "llc_gauss.h"
 
 typedef enum {
     LLC_PRECOND_NONE = 0,   /* plain SGLD */

@@ -801,6 +801,27 @@ static const char old_schema_v3[] =
     "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER;"
     "ALTER TABLE estimate_chains ADD COLUMN thin INTEGER;";
 
+/* frozen copy of core/store.c's schema_v5 */
+static const char old_schema_v5[] =
+    "CREATE TABLE probes("
+    " id INTEGER PRIMARY KEY,"
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " step INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " probe TEXT NOT NULL,"
+    " value REAL,"
+    " settings TEXT NOT NULL,"
+    " seed INTEGER,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " UNIQUE(run, step, target, data, probe, settings));"
+    "CREATE INDEX probes_curve ON probes(run, probe, target, data, step);"
+    "CREATE VIEW probe_curves AS"
+    " SELECT p.run, p.target, p.data, p.probe, p.step, p.value FROM probes p"
+    " WHERE p.id = (SELECT max(x.id) FROM probes x WHERE x.run = p.run AND x.target = p.target"
+    " AND x.data = p.data AND x.probe = p.probe AND x.step = p.step);";
+
 #define OLD_N_PARAMS 256
 #define OLD_STATE_BYTES 333
 #define OLD_DRAWS 3
@@ -951,9 +972,10 @@ static const old_store old_stores[] = {
     {"old-v1.db", 1, 0},
     {"old-v2.db", 2, 0},
     {"old-v3.db", 3, 0},
-    {"old-v4.db", 4, 0}, /* head probes: v4 -> v5 */
+    {"old-v4.db", 4, 0}, /* checksums: v4 -> v5 */
+    {"old-v5.db", 5, 0}, /* head probes: v5 -> v6 */
 };
-_Static_assert(LLC_SCHEMA_VERSION == 5, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
+_Static_assert(LLC_SCHEMA_VERSION == 6, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
 
 /* Build store o at p (replacing any file there). 0 on success. */
 static int build_old_store(const char *p, const old_store *o)
@@ -978,6 +1000,7 @@ static int build_old_store(const char *p, const old_store *o)
     if (rc == SQLITE_OK && o->version >= 2) rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 3) rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 4) rc = sqlite3_exec(db, old_schema_v4, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 5) rc = sqlite3_exec(db, old_schema_v5, NULL, NULL, NULL);
     snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT", APP_ID, o->version);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_rows_v1, NULL, NULL, NULL);
@@ -1236,6 +1259,11 @@ static void test_older_stores(void)
         /* v5: the probes table and its view exist, empty */
         CHECK(db_int(db, "SELECT count(*) FROM probes") == 0 && db_int(db, "SELECT count(*) FROM probe_curves") == 0,
               "%s: the probes table and the probe_curves view exist, empty", tag);
+        /* v6: the analysis tables exist, empty */
+        CHECK(db_int(db, "SELECT count(*) FROM stages") == 0 && db_int(db, "SELECT count(*) FROM clusters") == 0 &&
+                  db_int(db, "SELECT count(*) FROM trajectory") == 0 &&
+                  db_int(db, "SELECT count(*) FROM trajectory_xy") == 0,
+              "%s: the stages, clusters and trajectory tables and the trajectory_xy view exist, empty", tag);
         if (v >= 2)
             CHECK(db_int(db, "SELECT llc_mean * 4 FROM curves WHERE run = 'r1' AND target = 'model' AND step = 10") ==
                       29,
