@@ -81,8 +81,14 @@ static int make_config(const cli_args *a, cJSON **out)
         cJSON_Delete(root);
         return cli_error(EXIT_USAGE, "train: no task given: use --task NAME (one of sort, modadd, icl, text)");
     }
+    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "task");
     for (int i = 0; cli_get_nth(a, "set", i); i++) {
-        int rc = llc_config_set(root, cli_get_nth(a, "set", i), err);
+        int rc = cli_check_set_key("train", tj->valuestring, cli_get_nth(a, "set", i));
+        if (rc) {
+            cJSON_Delete(root);
+            return rc;
+        }
+        rc = llc_config_set(root, cli_get_nth(a, "set", i), err);
         if (rc) {
             cJSON_Delete(root);
             return cli_error(cli_exit_code(rc), "train: %s", err);
