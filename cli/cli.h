@@ -94,6 +94,9 @@ int cli_select_steps(const char *cmd, const char *spec, const long long *all, in
  * else 0. */
 int cli_check_set_key(const char *cmd, const char *task_name, const char *assignment);
 
+/* A head name "L.H": decimal layer, '.', decimal head. */
+int cli_valid_head(const char *s);
+
 /* Online CPU cores (>= 1). */
 long cli_cores(void);
 

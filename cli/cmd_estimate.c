@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: llc estimate --run ID [--model] [--head L.H]... [--heads all] [--layer L]... [--target NAME]...\n"
@@ -178,6 +179,12 @@ int cmd_estimate(int argc, char **argv)
     int code = 0, n_all = 0, n_steps = 0;
     cli_progress prog = {0};
 
+    /* estimates need a trained run: a missing store is not created here */
+    if (access(cli_db_path(&a), F_OK) != 0) {
+        code = cli_error(EXIT_NOTFOUND, "estimate: no store at %s, so no run '%s' (llc train creates the store)",
+                         cli_db_path(&a), run);
+        goto cleanup;
+    }
     if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
     rc = llc_store_run_get(store, run, &info);
     if (rc) {
@@ -214,7 +221,14 @@ int cmd_estimate(int argc, char **argv)
     if (cli_has(&a, "model") || !(cli_has(&a, "head") || heads || cli_has(&a, "layer") || cli_has(&a, "target")))
         add_target(&tl, "model");
     const char *v;
-    for (int i = 0; (v = cli_get_nth(&a, "head", i)); i++) add_target(&tl, v);
+    for (int i = 0; (v = cli_get_nth(&a, "head", i)); i++) {
+        if (!cli_valid_head(v)) {
+            code = cli_error(EXIT_USAGE, "estimate: --head takes L.H (layer.head, e.g. 0.3), got '%s'%s%s", v,
+                             strchr(v, '.') ? "" : "; for a whole layer use --layer ", strchr(v, '.') ? "" : v);
+            goto cleanup;
+        }
+        add_target(&tl, v);
+    }
     for (int i = 0; (v = cli_get_nth(&a, "layer", i)); i++) {
         char nm[64];
         snprintf(nm, sizeof nm, "layer %s", v);
@@ -277,7 +291,7 @@ int cmd_estimate(int argc, char **argv)
     }
     int ref_loaded = 0;
 
-    int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, total = n_steps * tl.n;
+    int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, negative = 0, total = n_steps * tl.n;
     char title[96];
     snprintf(title, sizeof title, "estimate %s", run);
     cli_progress_start(&prog, &a, title);
@@ -353,6 +367,13 @@ int cmd_estimate(int argc, char **argv)
                          ref_auto[ti].reason);
             }
             if (strcmp(r->status, "ok") != 0) diverged++;
+            else if (llc_results_negative(r->llc_mean, r->llc_std, r->chains)) {
+                negative++;
+                if (!a.quiet)
+                    fprintf(stderr, "llc: warning: %s step %lld target %s: llc %.4f ± %.4f is significantly below 0 "
+                            "(see llc curves, note NEGATIVE)\n", run, steps[si], tl.name[ti], r->llc_mean,
+                            r->llc_std);
+            }
             rc = llc_results_put(store, run, steps[si], tl.name[ti], data, settings, (long long)groups[ti].size, r,
                                  force, NULL);
             if (a.verbose)
@@ -369,8 +390,8 @@ int cmd_estimate(int argc, char **argv)
         }
     }
     cli_progress_end(&prog);
-    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %.1fs\n", run, done, skipped,
-           diverged, llc_now() - t0);
+    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
+           "%.1fs\n", run, done, skipped, diverged, negative, llc_now() - t0);
 cleanup:
     if (pairs && a.verbose) {
         long hits, misses;

@@ -3,6 +3,7 @@
 #include "llc_regress.h"
 #include "llc_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -403,4 +404,14 @@ int cli_check_set_key(const char *cmd, const char *task_name, const char *assign
     return cli_error(EXIT_USAGE, "%s: unknown key '%s' in --set %s: not a key of model, train or the data of task %s%s%s%s",
                      cmd, key, assignment, task_name, close ? " (did you mean " : "", close ? best_key : "",
                      close ? "?)" : "");
+}
+
+int cli_valid_head(const char *s)
+{
+    const char *p = s;
+    if (!isdigit((unsigned char)*p)) return 0;
+    while (isdigit((unsigned char)*p)) p++;
+    if (*p++ != '.' || !isdigit((unsigned char)*p)) return 0;
+    while (isdigit((unsigned char)*p)) p++;
+    return *p == 0;
 }
