@@ -21,7 +21,10 @@ static const char usage[] =
     "  --data  a task distribution for data-refined estimates (e.g. code for the text task)\n"
     "Without --eps the step size is chosen automatically (see README): for minibatch SGLD once per\n"
     "target at the run's last checkpoint and used at every checkpoint (--eps-at each: at every one).\n"
-    "Estimates that already exist with the same settings are skipped; --force recomputes them.\n";
+    "Estimates that already exist with the same settings are skipped; --force recomputes them.\n"
+    "Memory: the forward pass at w* on each SGLD batch is kept (up to --cache-mb, by default 1/8 of the\n"
+    "machine's RAM and at most 1 GiB) and shared by the targets at a checkpoint; a smaller cap only\n"
+    "recomputes it (slower), the numbers stay the same.\n";
 
 static const cli_optdef defs[] = {
     {"run", 1, "run id"},
@@ -47,6 +50,7 @@ static const cli_optdef defs[] = {
     {"paired", 1, "auto (default: on with minibatches), on, or off (the classic L_n(w*) subtraction)"},
     {"seed", 1, "random seed (default 0)"},
     {"threads", 1, "threads for chains (default: all cores)"},
+    {"cache-mb", 1, "memory for the shared pass at w* (MiB; default 1/8 of RAM, at most 1024; 0 = none)"},
     {"force", 0, "recompute existing estimates"},
     {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
     {NULL, 0, NULL}};
@@ -203,6 +207,10 @@ int cmd_estimate(int argc, char **argv)
      * need a tighter localisation than the ground-truth models at their minimum */
     if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
     if ((code = read_sampler_options(&a, &ec))) goto cleanup;
+    /* the base-record cache: 1/8 of physical memory, at most 1 GiB */
+    long long cache_mb = (long long)sysconf(_SC_PHYS_PAGES) / 8 * (long long)sysconf(_SC_PAGE_SIZE) >> 20;
+    if (cache_mb <= 0 || cache_mb > 1024) cache_mb = 1024;
+    if (cli_get_ll(&a, "cache-mb", cache_mb, 0, 1 << 20, &cache_mb)) { code = EXIT_USAGE; goto cleanup; }
     const char *data = cli_get(&a, "data");
     if (!data) data = "train";
     ec.dist = llc_task_dist(task, data);
@@ -301,6 +309,7 @@ int cmd_estimate(int argc, char **argv)
         code = cli_error(EXIT_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
+    llc_pair_cache_set_limit(pairs, (size_t)cache_mb << 20);
     for (int si = 0; si < n_steps; si++) {
         int loaded = 0;
         for (int ti = 0; ti < tl.n; ti++) {

@@ -167,8 +167,9 @@
 #define LLC_INIT_STREAM 0x696e69746c6f7373ULL  /* "initloss" */
 #define LLC_PILOT_STREAM 0x70696c6f74657073ULL /* "piloteps" */
 #define LLC_EPS_MAX_RUNGS 16
-/* At most this many bytes of base records (llc_model.base_forward) in one
- * llc_pair_cache: beyond it the passes at w* are recomputed, same numbers. */
+/* By default at most this many bytes of base records (llc_model.base_forward)
+ * in one llc_pair_cache (llc_pair_cache_set_limit changes it): beyond it the
+ * passes at w* are recomputed, same numbers. */
 #define LLC_BASE_CACHE_BYTES ((size_t)1 << 30)
 #define LLC_REASON_LEN 256
 
@@ -254,6 +255,9 @@ void llc_estimate_config_default(llc_estimate_config *c);
 typedef struct llc_pair_cache llc_pair_cache;
 llc_pair_cache *llc_pair_cache_new(void);
 void llc_pair_cache_free(llc_pair_cache *pc);
+/* Keep at most bytes of base records (default LLC_BASE_CACHE_BYTES; 0 = none):
+ * beyond them the passes at w* are recomputed; no number changes. */
+void llc_pair_cache_set_limit(llc_pair_cache *pc, size_t bytes);
 /* Lookups answered from the cache and losses computed, since creation. */
 void llc_pair_cache_stats(const llc_pair_cache *pc, long *hits, long *misses);
 /* Range checks; the message names the field and the allowed range. */
