@@ -766,7 +766,8 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
         int q = (int)((double)(k - k0) * LLC_NBLOCKS / (double)S);
         bsum[q] += L - L0;
         bcnt[q]++;
-        if ((k - k0) % thin == 0 && nd < j->draws) tr[nd++] = L;
+        /* paired: the trace holds what lambda averages, shifted to sit at L_n(w*) */
+        if ((k - k0) % thin == 0 && nd < j->draws) tr[nd++] = p->paired ? L - L0 + p->init_loss : L;
     }
     j->thin_used[c] = thin;
     for (int i = nd; i < j->draws; i++) tr[i] = NAN;

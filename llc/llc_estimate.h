@@ -30,7 +30,9 @@
  * (measured: linear regression n = 1000, batch 32, lambda 5: the classic
  * estimator gave -1.9 from the L_n(w*) error alone). Cost: one forward pass
  * per sampling step (about a third of a step). init_loss is still L_n(w*)
- * as above (trace plots, frac_below); paired = 0 gives the papers' classic
+ * as above; the loss trace then holds L_b(w_k) - L_b(w*) + L_n(w*) per draw
+ * (what lambda averages, at the level of L_n(w*), so trace plots, R-hat and
+ * frac_below read it as a loss); paired = 0 gives the papers' classic
  * estimator.
  *
  * EXACT LOSS AND METROPOLIS. The SGLD loss is EXACT (L_m = L_n) for a full
@@ -308,7 +310,8 @@ typedef struct {
     int *chain_diverged;        /* (chains) 1 if diverged */
     long *chain_diverged_at;    /* (chains) step of divergence, -1 if none */
     double *chain_mala;         /* (chains) mean MALA acceptance, NaN if MALA off */
-    double *trace;              /* (chains, draws) minibatch losses before each recorded update; NaN after divergence */
+    double *trace;              /* (chains, draws) minibatch losses before each recorded update (paired: L_b(w_k) -
+                                   L_b(w*) + L_n(w*)); NaN after divergence */
     int metropolis;             /* 1 if the chains were Metropolis-adjusted */
     int exact_loss;             /* 1 if the SGLD loss was found exact (full batch or batch-independent) */
     int paired;                 /* 1 if lambda_c came from paired differences L_b(w_k) - L_b(w*) */

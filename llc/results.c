@@ -45,6 +45,8 @@ static char *diagnostics_json(const llc_estimate_result *r)
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddBoolToObject(o, "full_batch", r->full_batch);
+    /* what the stored loss traces hold (llc plot --kind trace reads it) */
+    cJSON_AddStringToObject(o, "trace", r->paired ? "paired" : "loss");
     cJSON_AddBoolToObject(o, "init_exact", r->init_exact);
     cJSON_AddNumberToObject(o, "init_batches_used", r->init_batches_used);
     cJSON_AddNumberToObject(o, "nbeta_n", (double)r->nbeta_n);
