@@ -19,7 +19,7 @@ static const char usage[] =
     "(the config must be identical); the result is bit-identical to an uninterrupted run.\n";
 
 static const cli_optdef defs[] = {
-    {"task", 1, "task name: sort, modadd, icl, text"},
+    {"task", 1, "task name: sort, modadd, icl, text, or the ground-truth linreg, dln, poly"},
     {"run", 1, "run id: letters, digits, '_', '-', '.', at most 64"},
     {"config", 1, "JSON config file (see data/configs/)"},
     {"set", 2, "override one setting, key=value (repeatable)"},
@@ -79,7 +79,7 @@ static int make_config(const cli_args *a, cJSON **out)
     }
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "task"))) {
         cJSON_Delete(root);
-        return cli_error(EXIT_USAGE, "train: no task given: use --task NAME (one of sort, modadd, icl, text)");
+        return cli_error(EXIT_USAGE, "train: no task given: use --task NAME (one of sort, modadd, icl, text, linreg, dln, poly)");
     }
     const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "task");
     for (int i = 0; cli_get_nth(a, "set", i); i++) {
