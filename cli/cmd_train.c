@@ -50,6 +50,13 @@ static int make_config(const cli_args *a, cJSON **out)
         char rel[256];
         snprintf(rel, sizeof rel, "configs/%s.json", task);
         if (cli_data_path(rel, path, sizeof path) == 0) file = path;
+        /* these tasks ship a config: never fall back to the built-in defaults silently */
+        static const char *const shipped[] = {"sort", "modadd", "icl", "text", NULL};
+        for (int i = 0; !file && shipped[i]; i++)
+            if (strcmp(task, shipped[i]) == 0)
+                return cli_error(EXIT_IO, "train: the shipped config %s is not found (looked in $LLC_DATA, "
+                                 "<llc's dir>/../share/llc, <llc's dir>/../data): set LLC_DATA to the directory "
+                                 "holding configs/, or give --config FILE", rel);
     }
     if (file) {
         char *text = cli_read_file(file, NULL);

@@ -40,4 +40,9 @@ mkdir -p "$TMP/bare/bin"
 cp "$X/bin/llc" "$TMP/bare/bin/llc"
 expect_rc 3 "no data anywhere" -- sh -c "cd / && '$TMP/bare/bin/llc' train --db '$TMP/b.db' --task text --run t1 --steps 1 --quiet"
 expect_out "LLC_DATA" "names the override"
+expect_rc 3 "no shipped config: refused, not built-in defaults" -- \
+    sh -c "cd / && '$TMP/bare/bin/llc' train --db '$TMP/b.db' --task sort --run s1 --steps 1 --quiet"
+expect_out "configs/sort.json is not found" "names the missing config"
+expect_rc 0 "a task without a shipped config still trains" -- \
+    sh -c "cd / && '$TMP/bare/bin/llc' train --db '$TMP/b.db' --task linreg --run l1 --steps 1 --quiet"
 finish cli_install
