@@ -29,14 +29,15 @@ fixture_run() {
     id=$1; line=$2
     task=sort; [ -n "$(echo "$line" | grep -e '--kind embed')" ] && task=modadd
     echo "$line" | grep -q -e '--data code' && task=text
-    steps=$(echo "$line" | sed -n 's/.*--steps\{0,1\} [0-9]*:\{0,1\}\([0-9][0-9]*\).*/\1/p')
+    steps=$(echo "$line" | sed -n 's/.*--steps [0-9]*:\([0-9][0-9]*\).*/\1/p')
+    [ -n "$steps" ] || steps=$(echo "$line" | sed -n 's/.*--steps\{0,1\} \([0-9][0-9]*\).*/\1/p')
     [ -n "$steps" ] || steps=40
     [ "$task" = text ] && [ "$steps" -gt 40 ] && steps=40
     nck=3; [ "$task" = text ] && nck=2
     (cd "$W" && $LLC train --task $task --run "$id" --steps "$steps" --set ckpt_linear=$nck --set ckpt_log=0 --quiet) \
-        >"$TMP/fx" 2>&1 || { F=$((F + 1)); echo "FAIL: fixture run $id ($task)"; cat "$TMP/fx"; return; }
-    case "$line" in *"--kind embed"*|"llc show"*|"llc export"*"--what log"*|"llc export"*checkpoints*) return ;; esac
-    (cd "$W" && $LLC estimate --run "$id" --model $EST) >"$TMP/fx" 2>&1 ||
+        </dev/null >"$TMP/fx" 2>&1 || { F=$((F + 1)); echo "FAIL: fixture run $id ($task)"; cat "$TMP/fx"; return; }
+    case "$line" in *"--kind embed"*|"llc estimate"*|"llc show"*|"llc export"*"--what log"*|"llc export"*checkpoints*) return ;; esac
+    (cd "$W" && $LLC estimate --run "$id" --model $EST) </dev/null >"$TMP/fx" 2>&1 ||
         { F=$((F + 1)); echo "FAIL: fixture estimates of $id"; cat "$TMP/fx"; }
     echo "fixture: run $id ($task, $steps steps) for: $line"
 }
@@ -65,7 +66,7 @@ while IFS= read -r raw; do
     *) if [ -n "$run" ] && ! has_run "$run"; then fixture_run "$run" "$cmd"; fi ;;
     esac
     t1=$(date +%s)
-    sh -c "cd '$W' && '$LLC' ${cmd#llc }" >"$TMP/out" 2>"$TMP/err"
+    sh -c "cd '$W' && '$LLC' ${cmd#llc }" </dev/null >"$TMP/out" 2>"$TMP/err"
     got=$?
     dt=$(($(date +%s) - t1))
     [ "$dt" -ge 10 ] && echo "slow: ${dt} s: $cmd"
