@@ -43,6 +43,12 @@ expect_out "steps 10," "1e1 read as 10"
 expect_rc 2 "--steps 1.5 refused" -- $LLC train --task sort --run e2 --steps 1.5
 expect_out "must be an integer" "says why"
 
+# curves of a run whose only estimate diverged: says so, not "no estimates yet"
+sqlite3 "$LLC_DB" "INSERT INTO estimates(run, step, target, data, settings, status) VALUES ('d1', 0, 'model', 'train', '{}', 'diverged')" 2>"$TMP/sqlerr" ||
+    { F=$((F + 1)); echo "FAIL: cannot insert a diverged estimate"; cat "$TMP/sqlerr"; }
+expect_rc 0 "curves of a diverged-only run" -- $LLC curves --run d1
+expect_out "no usable estimates for run d1: 1 with diverged chains" "names the diverged estimate"
+
 # a bare --set key no section knows: all sections named, the closest key suggested
 expect_rc 2 "typo n_head" -- $LLC train --task sort --run t1 --set n_head=2
 expect_out "model, train or the data of task sort" "names every section searched"
