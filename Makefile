@@ -1,5 +1,7 @@
 # llc - local learning coefficients of small transformers, in C.
-#   make          build build/llc and build/libllc.a (make install: to $(PREFIX)/bin)
+#   make          build build/llc and build/libllc.a
+#   make install  llc to $(PREFIX)/bin, the shipped data (configs, corpus,
+#                 baselines) to $(PREFIX)/share/llc
 #   make check    build and run every test (installs missing Debian packages)
 #   make demo     train, estimate and plot a small default run
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan
@@ -14,7 +16,10 @@ CFLAGS  ?= $(OPT) -g $(ARCH)
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef -Wvla \
            -Wno-unused-parameter
-CPPFLAGS += -DLLC_DATA_DIR=\"$(CURDIR)/data\" -Icore -Itasks -Isgld -Illc
+PREFIX  ?= /usr/local
+# data is found at run time: $LLC_DATA, <exe>/../share/llc, <exe>/../data
+# (the source tree, run from build/), then this compiled-in share dir
+CPPFLAGS += -DLLC_SHARE_DIR=\"$(PREFIX)/share/llc\" -Icore -Itasks -Isgld -Illc
 LDLIBS  := -lopenblas -lgsl -lsqlite3 -lcjson -lpthread -lm
 ifeq ($(SANITIZE),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -36,7 +41,6 @@ DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all check demo bench clean deps install fuzz accuracy valgrind
 .SECONDARY:
-PREFIX ?= /usr/local
 all: $(BUILD)/llc
 
 deps: $(DEPS_OK)
@@ -54,9 +58,14 @@ $(BUILD)/libllc.a: $(LIB_OBJ)
 $(BUILD)/llc: $(CLI_OBJ) $(BUILD)/libllc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+SHARE_FILES := $(wildcard data/configs/*.json data/configs/bench/*.json data/corpus/*.txt data/corpus/SOURCES.md \
+                 data/baselines/*.json)
 install: $(BUILD)/llc
 	install -D -m 755 $(BUILD)/llc $(DESTDIR)$(PREFIX)/bin/llc
+	for f in $(SHARE_FILES:data/%=%); do install -D -m 644 data/$$f $(DESTDIR)$(PREFIX)/share/llc/$$f || exit 1; done
 
+# the tests read the source tree's data/ wherever they run
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -DLLC_DATA_DIR=\"$(CURDIR)/data\"
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -62,7 +62,8 @@ int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3
 const char *cli_db_path(const cli_args *a);
 int cli_open_store(const cli_args *a, int flags, llc_store **out);
 
-/* Find a file under the data directory: ./data/REL, $LLC_DATA/REL, LLC_DATA_DIR/REL.
+/* Find a file under the data directories (llc_data_dir: $LLC_DATA, the
+ * installed share/llc, the source tree's data/).
  * Writes the path into out; returns 0 if found. */
 int cli_data_path(const char *rel, char *out, size_t n);
 /* Read a whole file (malloc'd, NUL-terminated): a regular file of at most
@@ -113,6 +114,15 @@ void cli_progress_end(cli_progress *p);
  * "A:B" a range, "every:K" every K-th (and the last), or "S1,S2,..." (each
  * must exist). *out malloc'd. Returns 0 or an exit code (message printed). */
 int cli_select_steps(const char *cmd, const char *spec, const long long *all, int n_all, long long **out, int *n);
+
+/* A bare --set key (no "section.") that neither model, train nor the data
+ * settings of task task_name know: prints one line naming all three and the
+ * closest known key ("did you mean model.n_heads?") and returns EXIT_USAGE;
+ * else 0. */
+int cli_check_set_key(const char *cmd, const char *task_name, const char *assignment);
+
+/* A head name "L.H": decimal layer, '.', decimal head. */
+int cli_valid_head(const char *s);
 
 /* Online CPU cores (>= 1). */
 long cli_cores(void);

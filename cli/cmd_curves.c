@@ -3,12 +3,16 @@
 #include "llc_results.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
     "usage: llc curves --run ID [--target T] [--data D] [--format table|csv|json] [--db PATH]\n"
-    "Print the curves (view curves: run, target, data, step, llc_mean, llc_std) of a run.\n";
+    "Print the curves (view curves: run, target, data, step, llc_mean, llc_std) of a run.\n"
+    "note NEGATIVE (csv: negative, json: \"negative\": true): the estimate is significantly below 0,\n"
+    "mean + 2*std/sqrt(chains) < 0: w* is not a local minimum, or the sampler drifted (see README).\n"
+    "An unknown --target or --data is exit 5, naming those the run has.\n";
 
 static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"target", 1, "only this target (model, 1.3, layer 0, ...)"},
@@ -53,14 +57,47 @@ int cmd_curves(int argc, char **argv)
         llc_store_close(s);
         return code;
     }
+    const char *want_t = cli_get(&a, "target"), *want_d = cli_get(&a, "data");
+    if (n == 0 && (want_t || want_d)) {
+        /* an unknown target or distribution is an error when the run has estimates */
+        llc_curve_point *all = NULL;
+        int n_all = 0;
+        rc = llc_results_curves(s, run, NULL, NULL, &all, &n_all);
+        if (rc == LLC_OK && n_all > 0) {
+            char have_t[512] = "", have_d[256] = "";
+            for (int i = 0; i < n_all; i++) {
+                int seen_t = 0, seen_d = 0;
+                for (int j = 0; j < i; j++) {
+                    seen_t |= strcmp(all[j].target, all[i].target) == 0;
+                    seen_d |= strcmp(all[j].data, all[i].data) == 0;
+                }
+                if (!seen_t && strlen(have_t) + strlen(all[i].target) + 8 < sizeof have_t)
+                    snprintf(have_t + strlen(have_t), sizeof have_t - strlen(have_t), "%s%s", have_t[0] ? ", " : "",
+                             all[i].target);
+                if (!seen_d && strlen(have_d) + strlen(all[i].data) + 8 < sizeof have_d)
+                    snprintf(have_d + strlen(have_d), sizeof have_d - strlen(have_d), "%s%s", have_d[0] ? ", " : "",
+                             all[i].data);
+            }
+            free(all);
+            free(p);
+            llc_store_close(s);
+            return cli_error(EXIT_NOTFOUND, "curves: run %s has no estimates for %s%s%s%s%s%s (targets: %s; data: %s)",
+                             run, want_t ? "target '" : "", want_t ? want_t : "", want_t ? "'" : "",
+                             want_d ? (want_t ? " on data '" : "data '") : "", want_d ? want_d : "", want_d ? "'" : "",
+                             have_t, have_d);
+        }
+        free(all);
+    }
+    int n_neg = 0;
+    for (int i = 0; i < n; i++) n_neg += llc_results_negative(p[i].llc_mean, p[i].llc_std, p[i].chains);
     if (strcmp(fmt, "csv") == 0) {
-        printf("run,target,data,step,llc_mean,llc_std\n");
+        printf("run,target,data,step,llc_mean,llc_std,note\n");
         for (int i = 0; i < n; i++) {
             printf("%s,%s,%s,%lld,", run, p[i].target, p[i].data, p[i].step);
             print_num(p[i].llc_mean);
             printf(",");
             print_num(p[i].llc_std);
-            printf("\n");
+            printf(",%s\n", llc_results_negative(p[i].llc_mean, p[i].llc_std, p[i].chains) ? "negative" : "");
         }
     } else if (strcmp(fmt, "json") == 0) {
         cJSON *arr = cJSON_CreateArray();
@@ -74,6 +111,7 @@ int cmd_curves(int argc, char **argv)
             else cJSON_AddNullToObject(o, "llc_mean");
             if (isfinite(p[i].llc_std)) cJSON_AddNumberToObject(o, "llc_std", p[i].llc_std);
             else cJSON_AddNullToObject(o, "llc_std");
+            cJSON_AddBoolToObject(o, "negative", llc_results_negative(p[i].llc_mean, p[i].llc_std, p[i].chains));
             cJSON_AddItemToArray(arr, o);
         }
         char *txt = cJSON_Print(arr);
@@ -81,11 +119,27 @@ int cmd_curves(int argc, char **argv)
         cJSON_free(txt);
         cJSON_Delete(arr);
     } else {
-        if (n == 0) printf("no estimates for run %s yet (llc estimate --run %s)\n", run, run);
-        else printf("%-10s %-8s %10s %12s %12s\n", "target", "data", "step", "llc_mean", "llc_std");
+        long long n_bad = 0; /* estimates not in the curves view: their chains diverged */
+        sqlite3_stmt *q = NULL;
+        if (n == 0 && sqlite3_prepare_v2(llc_store_db(s), "SELECT count(*) FROM estimates WHERE run=?1 AND status != 'ok'",
+                                         -1, &q, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(q, 1, run, -1, SQLITE_STATIC);
+            if (sqlite3_step(q) == SQLITE_ROW) n_bad = sqlite3_column_int64(q, 0);
+        }
+        sqlite3_finalize(q);
+        if (n == 0 && n_bad)
+            printf("no usable estimates for run %s: %lld with diverged chains (llc export --run %s --what estimates "
+                   "shows them; try a smaller --eps)\n", run, n_bad, run);
+        else if (n == 0) printf("no estimates for run %s yet (llc estimate --run %s)\n", run, run);
+        else printf("%-10s %-8s %10s %12s %12s  %s\n", "target", "data", "step", "llc_mean", "llc_std", "note");
         for (int i = 0; i < n; i++)
-            printf("%-10s %-8s %10lld %12.4f %12.4f\n", p[i].target, p[i].data, p[i].step, p[i].llc_mean,
-                   p[i].llc_std);
+            printf("%-10s %-8s %10lld %12.4f %12.4f  %s\n", p[i].target, p[i].data, p[i].step, p[i].llc_mean,
+                   p[i].llc_std, llc_results_negative(p[i].llc_mean, p[i].llc_std, p[i].chains) ? "NEGATIVE" : "");
+        if (n_neg)
+            printf("NEGATIVE (%d): significantly below 0 (mean + 2*std/sqrt(chains) < 0). The LLC is never "
+                   "negative: w* is not a local minimum of the loss (often an early checkpoint) or the sampler "
+                   "drifted (try a smaller --eps or a larger --gamma). Within noise of 0: lambda ~ 0.\n",
+                   n_neg);
     }
     free(p);
     llc_store_close(s);

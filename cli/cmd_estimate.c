@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: llc estimate --run ID [--model] [--head L.H]... [--heads all] [--layer L]... [--target NAME]...\n"
@@ -20,7 +21,10 @@ static const char usage[] =
     "  --data  a task distribution for data-refined estimates (e.g. code for the text task)\n"
     "Without --eps the step size is chosen automatically (see README): for minibatch SGLD once per\n"
     "target at the run's last checkpoint and used at every checkpoint (--eps-at each: at every one).\n"
-    "Estimates that already exist with the same settings are skipped; --force recomputes them.\n";
+    "Estimates that already exist with the same settings are skipped; --force recomputes them.\n"
+    "Memory: the forward pass at w* on each SGLD batch is kept (up to --cache-mb, by default 1/8 of the\n"
+    "machine's RAM and at most 1 GiB) and shared by the targets at a checkpoint; a smaller cap only\n"
+    "recomputes it (slower), the numbers stay the same.\n";
 
 static const cli_optdef defs[] = {
     {"run", 1, "run id"},
@@ -46,6 +50,7 @@ static const cli_optdef defs[] = {
     {"paired", 1, "auto (default: on with minibatches), on, or off (the classic L_n(w*) subtraction)"},
     {"seed", 1, "random seed (default 0)"},
     {"threads", 1, "threads for chains (default: all cores)"},
+    {"cache-mb", 1, "memory for the shared pass at w* (MiB; default 1/8 of RAM, at most 1024; 0 = none)"},
     {"force", 0, "recompute existing estimates"},
     {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
     {NULL, 0, NULL}};
@@ -178,6 +183,12 @@ int cmd_estimate(int argc, char **argv)
     int code = 0, n_all = 0, n_steps = 0;
     cli_progress prog = {0};
 
+    /* estimates need a trained run: a missing store is not created here */
+    if (access(cli_db_path(&a), F_OK) != 0) {
+        code = cli_error(EXIT_NOTFOUND, "estimate: no store at %s, so no run '%s' (llc train creates the store)",
+                         cli_db_path(&a), run);
+        goto cleanup;
+    }
     if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
     rc = llc_store_run_get(store, run, &info);
     if (rc) {
@@ -196,6 +207,10 @@ int cmd_estimate(int argc, char **argv)
      * need a tighter localisation than the ground-truth models at their minimum */
     if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
     if ((code = read_sampler_options(&a, &ec))) goto cleanup;
+    /* the base-record cache: 1/8 of physical memory, at most 1 GiB */
+    long long cache_mb = (long long)sysconf(_SC_PHYS_PAGES) / 8 * (long long)sysconf(_SC_PAGE_SIZE) >> 20;
+    if (cache_mb <= 0 || cache_mb > 1024) cache_mb = 1024;
+    if (cli_get_ll(&a, "cache-mb", cache_mb, 0, 1 << 20, &cache_mb)) { code = EXIT_USAGE; goto cleanup; }
     const char *data = cli_get(&a, "data");
     if (!data) data = "train";
     ec.dist = llc_task_dist(task, data);
@@ -214,7 +229,14 @@ int cmd_estimate(int argc, char **argv)
     if (cli_has(&a, "model") || !(cli_has(&a, "head") || heads || cli_has(&a, "layer") || cli_has(&a, "target")))
         add_target(&tl, "model");
     const char *v;
-    for (int i = 0; (v = cli_get_nth(&a, "head", i)); i++) add_target(&tl, v);
+    for (int i = 0; (v = cli_get_nth(&a, "head", i)); i++) {
+        if (!cli_valid_head(v)) {
+            code = cli_error(EXIT_USAGE, "estimate: --head takes L.H (layer.head, e.g. 0.3), got '%s'%s%s", v,
+                             strchr(v, '.') ? "" : "; for a whole layer use --layer ", strchr(v, '.') ? "" : v);
+            goto cleanup;
+        }
+        add_target(&tl, v);
+    }
     for (int i = 0; (v = cli_get_nth(&a, "layer", i)); i++) {
         char nm[64];
         snprintf(nm, sizeof nm, "layer %s", v);
@@ -277,7 +299,7 @@ int cmd_estimate(int argc, char **argv)
     }
     int ref_loaded = 0;
 
-    int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, total = n_steps * tl.n;
+    int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, negative = 0, total = n_steps * tl.n;
     char title[96];
     snprintf(title, sizeof title, "estimate %s", run);
     cli_progress_start(&prog, &a, title);
@@ -287,6 +309,7 @@ int cmd_estimate(int argc, char **argv)
         code = cli_error(EXIT_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
+    llc_pair_cache_set_limit(pairs, (size_t)cache_mb << 20);
     for (int si = 0; si < n_steps; si++) {
         int loaded = 0;
         for (int ti = 0; ti < tl.n; ti++) {
@@ -353,6 +376,13 @@ int cmd_estimate(int argc, char **argv)
                          ref_auto[ti].reason);
             }
             if (strcmp(r->status, "ok") != 0) diverged++;
+            else if (llc_results_negative(r->llc_mean, r->llc_std, r->chains)) {
+                negative++;
+                if (!a.quiet)
+                    fprintf(stderr, "llc: warning: %s step %lld target %s: llc %.4f ± %.4f is significantly below 0 "
+                            "(see llc curves, note NEGATIVE)\n", run, steps[si], tl.name[ti], r->llc_mean,
+                            r->llc_std);
+            }
             rc = llc_results_put(store, run, steps[si], tl.name[ti], data, settings, (long long)groups[ti].size, r,
                                  force, NULL);
             if (a.verbose)
@@ -369,8 +399,8 @@ int cmd_estimate(int argc, char **argv)
         }
     }
     cli_progress_end(&prog);
-    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %.1fs\n", run, done, skipped,
-           diverged, llc_now() - t0);
+    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
+           "%.1fs\n", run, done, skipped, diverged, negative, llc_now() - t0);
 cleanup:
     if (pairs && a.verbose) {
         long hits, misses;

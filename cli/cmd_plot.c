@@ -57,6 +57,7 @@ static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {NULL, 0, NULL}};
 
 #define MAX_MARKS 32
+#define MAX_DEFAULT_CURVES 9 /* a curves plot without --targets shows at most this many */
 #define TITLE_FONT 15.0
 #define SUB_FONT 11.5
 #define LEGEND_FONT 11.5
@@ -138,15 +139,24 @@ static int target_cmp(const void *pa, const void *pb)
     return strcmp(a, b);
 }
 
-/* The colour and dash of a target's curve: model black; head L.H shade H of
- * layer L's family; layer-level targets the family's darkest, dashed. */
+/* Dash patterns of the heads of layers 0, 1, 2, ... (repeating). */
+static const char *const layer_dash[4] = {NULL, "7,3", "2,2", "8,3,2,3"};
+
+/* The colour and dash of a target's curve: model black; head L.H the H-th
+ * categorical colour (ten distinct hues) with layer L's dash pattern, so
+ * the heads of a layer differ in colour and the layers in dash; layer-level
+ * targets the layer family's darkest, dashed. */
 static const char *target_style(const char *t, int n_heads, int *other_idx, char *buf, const char **dash)
 {
     int l, h;
     *dash = NULL;
+    (void)n_heads;
     switch (target_kind(t, &l, &h)) {
     case 0: snprintf(buf, 8, "#000000"); return buf;
-    case 1: return llc_svg_family_color(l, h, n_heads > h ? n_heads : h + 1, buf);
+    case 1:
+        *dash = layer_dash[l % 4];
+        snprintf(buf, 8, "%s", llc_svg_category_color(h));
+        return buf;
     case 2:
         *dash = "7,3";
         return llc_svg_family_color(l, 0, 1, buf);
@@ -179,8 +189,29 @@ static void title(llc_svg *svg, double x, const char *main_txt, const char *sub)
     if (sub) llc_svg_text(svg, x, 42, SUB_FONT, LLC_SVG_START, 0, "#555555", 0, "subtitle", sub);
 }
 
-/* Step axis: symlog (0 present), log, or linear (--linear). */
-static void step_axis(llc_svg_axis *ax, double lo, double hi, double minpos, int linear, char *label, size_t n)
+/* How evenly the steps spread over an axis: the mean log of the gaps between
+ * consecutive distinct positions (larger = more even; the most even spread
+ * of n points has every gap 1/(n-1)). */
+static double spread_score(const llc_svg_axis *ax, const double *steps, int n)
+{
+    double prev = NAN, sum = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        double f = llc_svg_axis_frac(ax, steps[i]);
+        if (!isfinite(f)) continue;
+        if (isfinite(prev) && f > prev + 1e-12) sum += log(f - prev), k++;
+        if (!isfinite(prev) || f > prev) prev = f;
+    }
+    return k ? sum / k : -INFINITY;
+}
+
+/* Step axis: linear (--linear), log (no step 0), or, with step 0 present,
+ * whichever of linear and symlog spreads the checkpoint steps (ascending)
+ * more evenly (spread_score): a linear or evenly spaced schedule gets a
+ * linear axis, a log-spaced one symlog. The last step is always a labelled
+ * tick. */
+static void step_axis(llc_svg_axis *ax, double lo, double hi, double minpos, int linear, const double *steps,
+                      int n_steps, char *label, size_t n)
 {
     if (linear || !(hi > 0)) {
         llc_svg_axis_set(ax, LLC_SVG_LINEAR, lo, hi, 0, 0);
@@ -192,14 +223,23 @@ static void step_axis(llc_svg_axis *ax, double lo, double hi, double minpos, int
             double mag = pow(10.0, floor(log10(minpos) + 1e-9));
             c = minpos >= 5 * mag ? 5 * mag : minpos >= 2 * mag ? 2 * mag : mag;
         }
+        llc_svg_axis lin;
+        llc_svg_axis_set(&lin, LLC_SVG_LINEAR, lo, hi, 0, 0);
         llc_svg_axis_set(ax, LLC_SVG_SYMLOG, lo, hi, c, 0);
-        char cb[32];
-        llc_svg_format_tick(c, 0, cb, sizeof cb);
-        snprintf(label, n, "training step (log scale; linear from 0 to %s)", cb);
+        if (spread_score(&lin, steps, n_steps) > spread_score(ax, steps, n_steps)) {
+            *ax = lin;
+            snprintf(label, n, "training step (linear: the checkpoints spread evenly)");
+        } else {
+            char cb[32];
+            llc_svg_format_tick(c, 0, cb, sizeof cb);
+            snprintf(label, n, "training step (log scale; linear from 0 to %s)", cb);
+        }
     } else {
         llc_svg_axis_set(ax, LLC_SVG_LOG, lo, hi, 0, 0);
         snprintf(label, n, "training step (log scale)");
     }
+    ax->has_end = isfinite(hi);
+    ax->end = hi;
 }
 
 /* Vertical --mark lines in a panel, labels (if labels) stacked in rows so
@@ -249,6 +289,7 @@ typedef struct {
     char data[64];
     series *s;
     int n;
+    int n_hidden; /* heads left out of a default curves plot (MAX_DEFAULT_CURVES) */
     /* losses of the checkpoints */
     int n_ck;
     double *ck_step, *ck_train, *ck_test;
@@ -314,7 +355,42 @@ static int load_curves(plot_ctx *c, const char *data, const char *spec, int head
         if (strcmp(p[i].data, cs->data) == 0 && (code = select_add(&avail, &n_avail, p[i].target))) goto cleanup;
     qsort(avail, (size_t)n_avail, sizeof *avail, target_cmp);
     if (!spec && heads_only) spec = "heads";
-    if (!spec) {
+    int n_heads_avail = 0, l_, h_;
+    for (int i = 0; i < n_avail; i++) n_heads_avail += target_kind(avail[i], &l_, &h_) == 1;
+    if (!spec && n_avail > MAX_DEFAULT_CURVES && n_heads_avail > 0) {
+        /* too many to read: every non-head target, then the heads with the
+         * largest last estimate; --targets heads or --kind heads shows all */
+        for (int i = 0; i < n_avail; i++)
+            if (target_kind(avail[i], &l_, &h_) != 1 && (code = select_add(&sel, &n_sel, avail[i]))) goto cleanup;
+        double *last = malloc((size_t)n_avail * sizeof *last);
+        if (!last) {
+            code = cli_error(EXIT_NOMEM, "plot: out of memory");
+            goto cleanup;
+        }
+        for (int i = 0; i < n_avail; i++) {
+            last[i] = -INFINITY;
+            for (int j = 0; j < np; j++) /* ordered by step: the last finite one wins */
+                if (strcmp(p[j].target, avail[i]) == 0 && strcmp(p[j].data, cs->data) == 0 && isfinite(p[j].llc_mean))
+                    last[i] = p[j].llc_mean;
+        }
+        int keep = MAX_DEFAULT_CURVES - n_sel < 1 ? 1 : MAX_DEFAULT_CURVES - n_sel;
+        for (int taken = 0; taken < keep; taken++) {
+            int best = -1;
+            for (int i = 0; i < n_avail; i++)
+                if (target_kind(avail[i], &l_, &h_) == 1 && last[i] > -INFINITY &&
+                    (best < 0 || last[i] > last[best]))
+                    best = i;
+            if (best < 0) break;
+            if ((code = select_add(&sel, &n_sel, avail[best]))) {
+                free(last);
+                goto cleanup;
+            }
+            last[best] = -INFINITY; /* taken */
+        }
+        free(last);
+        qsort(sel, (size_t)n_sel, sizeof *sel, target_cmp);
+        cs->n_hidden = n_avail - n_sel;
+    } else if (!spec) {
         for (int i = 0; i < n_avail; i++)
             if ((code = select_add(&sel, &n_sel, avail[i]))) goto cleanup;
     } else {
@@ -521,7 +597,8 @@ static int plot_curves(plot_ctx *c, const char *out)
     double xlo, xhi, minpos, ylo, yhi;
     char xlabel[128];
     step_range(c, &cs, 1, &xlo, &xhi, &minpos);
-    step_axis(&p.xa, xlo, xhi, minpos, c->linear, xlabel, sizeof xlabel);
+    step_axis(&p.xa, xlo, xhi, minpos, c->linear, cs.n_ck ? cs.ck_step : cs.s[0].x, cs.n_ck ? cs.n_ck : cs.s[0].n,
+              xlabel, sizeof xlabel);
     value_range(&cs, &ylo, &yhi);
     llc_svg_axis_set(&p.ya, LLC_SVG_LINEAR, ylo, yhi, 0, 0);
     llc_svg_panel pl = p;
@@ -538,8 +615,12 @@ static int plot_curves(plot_ctx *c, const char *out)
     snprintf(t1, sizeof t1, "%s (%s): local learning coefficient, data %s", c->run, c->info.task, cs.data);
     int npts = 0;
     for (int k = 0; k < cs.n; k++) npts = cs.s[k].n > npts ? cs.s[k].n : npts;
-    snprintf(t2, sizeof t2, "%d target%s, up to %d checkpoint%s; line = mean over chains, band = ±1 std%s", cs.n,
-             cs.n == 1 ? "" : "s", npts, npts == 1 ? "" : "s", have_loss ? "; losses on the right axis" : "");
+    if (cs.n_hidden)
+        snprintf(t2, sizeof t2, "%d targets: the heads with the largest last λ (%d more: --targets heads, or --kind "
+                 "heads); band = ±1 std%s", cs.n, cs.n_hidden, have_loss ? "; losses on the right axis" : "");
+    else
+        snprintf(t2, sizeof t2, "%d target%s, up to %d checkpoint%s; line = mean over chains, band = ±1 std%s", cs.n,
+                 cs.n == 1 ? "" : "s", npts, npts == 1 ? "" : "s", have_loss ? "; losses on the right axis" : "");
     title(&svg, left, t1, t2);
     llc_svg_panel_begin(&svg, &p);
     pl.clip = p.clip;
@@ -599,7 +680,7 @@ static int plot_heads(plot_ctx *c, const char *out)
     char xlabel[128];
     llc_svg_panel base = {0, 0, pw, ph, {0}, {0}, 0};
     step_range(c, &cs, 0, &xlo, &xhi, &minpos);
-    step_axis(&base.xa, xlo, xhi, minpos, c->linear, xlabel, sizeof xlabel);
+    step_axis(&base.xa, xlo, xhi, minpos, c->linear, cs.s[0].x, cs.s[0].n, xlabel, sizeof xlabel);
     value_range(&cs, &ylo, &yhi);
     llc_svg_axis_set(&base.ya, LLC_SVG_LINEAR, ylo, yhi, 0, 0);
 
@@ -687,7 +768,8 @@ static int plot_trace(plot_ctx *c, const char *out, long long step)
     char sampler[32] = "", status[32] = "", edata[64] = "";
     rc = sqlite3_prepare_v2(db,
                             "SELECT id, data, sampler, eps, gamma, nbeta, draws, burnin, thin, init_loss, llc_mean, "
-                            "llc_std, status, n_diverged, rhat FROM estimates WHERE run=?1 AND step=?2 AND target=?3 "
+                            "llc_std, status, n_diverged, rhat, paired, json_extract(diagnostics, '$.trace') FROM estimates "
+                            "WHERE run=?1 AND step=?2 AND target=?3 "
                             "AND (?4 IS NULL OR data=?4) ORDER BY id DESC LIMIT 1",
                             -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -742,6 +824,11 @@ static int plot_trace(plot_ctx *c, const char *out, long long step)
     COLS(12, status);
     n_div = sqlite3_column_int64(st, 13);
     rhat = COLD(14);
+    /* a paired estimate averages L_b(w_k) - L_b(w*): its trace holds that plus
+     * L_n(w*) (diagnostics.trace "paired"), and the plot shows the difference */
+    int paired = sqlite3_column_int(st, 15) == 1 && sqlite3_column_text(st, 16) &&
+                 strcmp((const char *)sqlite3_column_text(st, 16), "paired") == 0 && isfinite(init_loss);
+    int paired_raw = sqlite3_column_int(st, 15) == 1 && !paired; /* older stores kept raw losses */
     sqlite3_finalize(st);
     st = NULL;
     rc = sqlite3_prepare_v2(db,
@@ -778,6 +865,7 @@ static int plot_trace(plot_ctx *c, const char *out, long long step)
             uint64_t u = 0;
             for (int b = 7; b >= 0; b--) u = (u << 8) | blob[8 * i + b];
             memcpy(&r->trace[i], &u, sizeof u);
+            if (paired) r->trace[i] -= init_loss; /* L_b(w_k) - L_b(w*) */
         }
     }
 #undef COLD
@@ -831,13 +919,17 @@ static int plot_trace(plot_ctx *c, const char *out, long long step)
         }
         free(v);
     }
-    if (isfinite(init_loss)) {
-        if (init_loss < ylo) ylo = init_loss;
-        if (init_loss > yhi) yhi = init_loss;
-    }
+    /* the reference line: L_n(w*), or 0 and the mean difference lambda/nbeta when paired */
+    const double ref = paired ? 0.0 : init_loss, dmean = paired ? mean / nbeta : NAN;
+    const double refs[2] = {ref, dmean};
+    for (int i = 0; i < 2; i++)
+        if (isfinite(refs[i])) {
+            if (refs[i] < ylo) ylo = refs[i];
+            if (refs[i] > yhi) yhi = refs[i];
+        }
 
     const double W = 960, H = 540, top = 64, bottom = 58, left = 82;
-    llc_svg_legend_entry *le = calloc((size_t)nch + 1, sizeof *le);
+    llc_svg_legend_entry *le = calloc((size_t)nch + 2, sizeof *le);
     char (*labels)[96] = calloc((size_t)nch + 1, sizeof *labels);
     if (!le || !labels) {
         free(le);
@@ -853,9 +945,12 @@ static int plot_trace(plot_ctx *c, const char *out, long long step)
         le[nle++] = (llc_svg_legend_entry){labels[k], llc_svg_category_color(k), ch[k].diverged ? "5,3" : NULL,
                                            LLC_SVG_KEY_LINE};
     }
-    char initlab[64];
-    snprintf(initlab, sizeof initlab, "L_n(w*) = %.5g", init_loss);
+    char initlab[64], meanlab[64];
+    if (paired) snprintf(initlab, sizeof initlab, "0: L_b(w) = L_b(w*)");
+    else snprintf(initlab, sizeof initlab, "L_n(w*) = %.5g", init_loss);
+    snprintf(meanlab, sizeof meanlab, "mean = λ/nβ = %.4g", dmean);
     le[nle++] = (llc_svg_legend_entry){initlab, "#000000", "7,4", LLC_SVG_KEY_LINE};
+    if (paired && isfinite(dmean)) le[nle++] = (llc_svg_legend_entry){meanlab, "#000000", "2,2", LLC_SVG_KEY_LINE};
     double plot_h = H - top - bottom, lw, lh;
     int max_rows = (int)((plot_h - 12) / LLC_SVG_LEGEND_ROW);
     llc_svg_legend_size(le, nle, max_rows, LEGEND_FONT, &lw, &lh);
@@ -874,26 +969,33 @@ static int plot_trace(plot_ctx *c, const char *out, long long step)
     llc_svg svg;
     llc_svg_begin(&svg, f, W, H);
     char t1[256], t2[320], xlabel[128];
-    snprintf(t1, sizeof t1, "%s (%s): SGLD loss traces, step %lld, target %s, data %s", c->run, c->info.task, step,
-             target, edata);
+    snprintf(t1, sizeof t1, "%s (%s): SGLD %s, step %lld, target %s, data %s", c->run, c->info.task,
+             paired ? "paired loss differences" : "loss traces", step, target, edata);
     char lam[96], rh[32] = "";
     if (isfinite(mean) && isfinite(sd)) snprintf(lam, sizeof lam, "λ = %.4g ± %.3g (%s)", mean, sd, status);
     else if (isfinite(mean)) snprintf(lam, sizeof lam, "λ = %.4g (%s)", mean, status);
     else snprintf(lam, sizeof lam, "no λ (%s: no chain finished)", status);
     if (isfinite(rhat)) snprintf(rh, sizeof rh, " · R-hat %.3f", rhat);
+    /* plain SGLD was recorded as "none" in older stores */
     snprintf(t2, sizeof t2, "%s · %d chains, %lld diverged · sampler %s, eps %.3g, γ %.4g, nβ %.4g%s", lam, nch, n_div,
-             sampler, eps, gamma, nbeta, rh);
+             strcmp(sampler, "none") ? sampler : "sgld", eps, gamma, nbeta, rh);
     title(&svg, left, t1, t2);
+    if (paired || paired_raw)
+        llc_svg_text(&svg, left, 57, SUB_FONT, LLC_SVG_START, 0, "#555555", 0, "subtitle",
+                     paired ? "per draw L_b(w_k) − L_b(w*), both on the same minibatch: λ = nβ · their mean"
+                            : "raw minibatch losses (stored before paired traces); λ = nβ · mean of L_b(w_k) − L_b(w*)");
     snprintf(xlabel, sizeof xlabel, "draw (after %lld burn-in steps; thin %lld)", burnin, thin > 0 ? thin : 1);
     llc_svg_panel_begin(&svg, &p);
-    llc_svg_axes(&svg, &p, 0, xlabel, "minibatch loss");
+    llc_svg_axes(&svg, &p, 0, xlabel, paired ? "L_b(w_k) − L_b(w*)" : "minibatch loss");
     for (int k = 0; k < nch; k++) {
         llc_svg_style s2 = {llc_svg_category_color(k), ch[k].diverged ? 1.4 : 1.1, ch[k].diverged ? "5,3" : NULL,
                             0.9, NULL, labels[k]};
         llc_svg_path(&svg, &p, xs, ch[k].trace, ch[k].n, &s2);
     }
     llc_svg_style ls = {"#000000", 1.6, "7,4", 0, "init-loss", initlab};
-    llc_svg_hline(&svg, &p, init_loss, &ls);
+    llc_svg_hline(&svg, &p, ref, &ls);
+    llc_svg_style ms = {"#000000", 1.4, "2,2", 0, "mean-diff", meanlab};
+    if (paired && isfinite(dmean)) llc_svg_hline(&svg, &p, dmean, &ms);
     /* diverged chains: a red cross at the last finite draw (on the frame if
      * it lies outside the range) and a label where there is room */
     llc_svg_placer *pl = malloc(sizeof *pl);
@@ -1102,8 +1204,8 @@ static void embed_axes(const embed_bounds *bd, int k, llc_svg_panel *p)
     double cx = (bd->lo[k][0] + bd->hi[k][0]) / 2, cy = (bd->lo[k][1] + bd->hi[k][1]) / 2;
     double half = fmax(bd->hi[k][0] - bd->lo[k][0], bd->hi[k][1] - bd->lo[k][1]) / 2 * 1.12;
     if (!(half > 1e-6)) half = 1;
-    p->xa = (llc_svg_axis){LLC_SVG_LINEAR, cx - half, cx + half, 1};
-    p->ya = (llc_svg_axis){LLC_SVG_LINEAR, cy - half, cy + half, 1};
+    p->xa = (llc_svg_axis){LLC_SVG_LINEAR, cx - half, cx + half, 1, 0, 0};
+    p->ya = (llc_svg_axis){LLC_SVG_LINEAR, cy - half, cy + half, 1, 0, 0};
 }
 
 static void embed_draw(plot_ctx *c, embed_ctx *e, const embed_bounds *bd, llc_svg *svg, double W)

@@ -19,7 +19,7 @@ static const char usage[] =
     "(the config must be identical); the result is bit-identical to an uninterrupted run.\n";
 
 static const cli_optdef defs[] = {
-    {"task", 1, "task name: sort, modadd, icl, text"},
+    {"task", 1, "task name: sort, modadd, icl, text, or the ground-truth linreg, dln, poly"},
     {"run", 1, "run id: letters, digits, '_', '-', '.', at most 64"},
     {"config", 1, "JSON config file (see data/configs/)"},
     {"set", 2, "override one setting, key=value (repeatable)"},
@@ -43,6 +43,13 @@ static int make_config(const cli_args *a, cJSON **out)
         char rel[256];
         snprintf(rel, sizeof rel, "configs/%s.json", task);
         if (cli_data_path(rel, path, sizeof path) == 0) file = path;
+        /* these tasks ship a config: never fall back to the built-in defaults silently */
+        static const char *const shipped[] = {"sort", "modadd", "icl", "text", NULL};
+        for (int i = 0; !file && shipped[i]; i++)
+            if (strcmp(task, shipped[i]) == 0)
+                return cli_error(EXIT_IO, "train: the shipped config %s is not found (looked in $LLC_DATA, "
+                                 "<llc's dir>/../share/llc, <llc's dir>/../data): set LLC_DATA to the directory "
+                                 "holding configs/, or give --config FILE", rel);
     }
     if (file) {
         char *text = cli_read_file(file, NULL, err);
@@ -65,10 +72,16 @@ static int make_config(const cli_args *a, cJSON **out)
     }
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "task"))) {
         cJSON_Delete(root);
-        return cli_error(EXIT_USAGE, "train: no task given: use --task NAME (one of sort, modadd, icl, text)");
+        return cli_error(EXIT_USAGE, "train: no task given: use --task NAME (one of sort, modadd, icl, text, linreg, dln, poly)");
     }
+    const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "task");
     for (int i = 0; cli_get_nth(a, "set", i); i++) {
-        int rc = llc_config_set(root, cli_get_nth(a, "set", i), err);
+        int rc = cli_check_set_key("train", tj->valuestring, cli_get_nth(a, "set", i));
+        if (rc) {
+            cJSON_Delete(root);
+            return rc;
+        }
+        rc = llc_config_set(root, cli_get_nth(a, "set", i), err);
         if (rc) {
             cJSON_Delete(root);
             return cli_error(cli_exit_code(rc), "train: %s", err);

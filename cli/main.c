@@ -4,48 +4,65 @@
 #include <gsl/gsl_errno.h>
 #include <string.h>
 
-static const char help[] =
-    "llc " LLC_VERSION " - local learning coefficients of small transformers\n"
-    "\n"
-    "usage: llc COMMAND [options]      (llc COMMAND --help for its options)\n"
-    "\n"
-    "commands:\n"
-    "  train     train a model on a task, writing checkpoints into the store\n"
-    "  runs      list the runs in the store\n"
-    "  show      show one run: config, status, checkpoints\n"
-    "\n"
-    "The store is ./llc.db, or $LLC_DB, or --db PATH.\n"
-    "\n"
-    "exit codes:\n"
-    "  0 ok    1 regression found (llc check)    2 bad usage, config key or value\n"
-    "  3 file not readable/writable    4 store error (locked, read-only, disk full, corrupt)\n"
-    "  5 unknown run, task, checkpoint or target    6 run already exists\n"
-    "  7 NaN/inf in training or sampling    8 not an llc store, or a newer schema\n"
-    "  9 interrupted    10 out of memory\n";
+/* Every command, in the order llc --help lists them; the help text and the
+ * unknown-command error are both made from this table. */
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} cmds[] = {
+    {"train", cmd_train, "train a model on a task, writing checkpoints into the store"},
+    {"runs", cmd_runs, "list the runs in the store"},
+    {"show", cmd_show, "show one run: config, status, checkpoints"},
+    {"estimate", cmd_estimate, "estimate the LLC of the model, heads, layers at a run's checkpoints"},
+    {"curves", cmd_curves, "print a run's estimates (LLC per target and step)"},
+    {"probe", cmd_probe, "per-head scores (attention patterns, OV/QK circuits, ablation) per checkpoint"},
+    {"stages", cmd_stages, "developmental stage boundaries from the LLC and loss curves; level crossings"},
+    {"cluster", cmd_cluster, "cluster heads by the shape of their LLC or probe curves"},
+    {"trajectory", cmd_trajectory, "principal components of the model's outputs across checkpoints"},
+    {"plot", cmd_plot, "draw a run's curves, heads, traces, embeddings, trajectory or log as SVG"},
+    {"export", cmd_export, "write curves, estimates, the training log or a checkpoint (CSV/JSON/raw)"},
+    {"baseline", cmd_baseline, "record a run's estimates as a regression baseline (JSON)"},
+    {"check", cmd_check, "re-run baselines and compare (exit 1 on a regression)"},
+    {"theory", cmd_theory, "the known LLC of the ground-truth models (DLN, linreg, poly, locality)"},
+    {"bench", cmd_bench, "measure training and sampling speed against a PyTorch reference"},
+};
+#define N_CMDS (sizeof cmds / sizeof cmds[0])
+
+static void print_help(void)
+{
+    printf("llc " LLC_VERSION " - local learning coefficients of small transformers\n\n"
+           "usage: llc COMMAND [options]      (llc COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < N_CMDS; i++) printf("  %-11s %s\n", cmds[i].name, cmds[i].summary);
+    fputs("\n"
+          "The store is ./llc.db, or $LLC_DB, or --db PATH. Shipped configs and data are found in\n"
+          "$LLC_DATA, else the installed share/llc, else the source tree's data/.\n"
+          "\n"
+          "exit codes:\n"
+          "  0 ok    1 regression found (llc check)    2 bad usage, config key or value\n"
+          "  3 file not readable/writable    4 store error (locked, read-only, disk full, corrupt)\n"
+          "  5 unknown run, task, checkpoint or target    6 run already exists\n"
+          "  7 NaN/inf in training or sampling    8 not an llc store, or a newer schema\n"
+          "  9 interrupted    10 out of memory\n",
+          stdout);
+}
 
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
     llc_json_init();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-        fputs(help, stdout);
+        print_help();
         return cli_finish_stdout(argc < 2 ? EXIT_USAGE : 0);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("llc %s\n", LLC_VERSION);
         return cli_finish_stdout(0);
     }
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } cmds[] = {{"train", cmd_train}, {"runs", cmd_runs}, {"show", cmd_show}, {"theory", cmd_theory},
-                  {"estimate", cmd_estimate}, {"curves", cmd_curves}, {"bench", cmd_bench},
-                  {"plot", cmd_plot}, {"export", cmd_export}, {"baseline", cmd_baseline}, {"check", cmd_check},
-                  {"probe", cmd_probe},
-                  {"stages", cmd_stages},
-                  {"cluster", cmd_cluster},
-                  {"trajectory", cmd_trajectory}};
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+    for (size_t i = 0; i < N_CMDS; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cli_finish_stdout(cmds[i].fn(argc - 2, argv + 2));
-    return cli_error(EXIT_USAGE, "unknown command '%s' (commands: train, runs, show, estimate, curves, plot, export, baseline, check, bench, theory; see llc --help)", argv[1]);
+    char list[512] = "";
+    for (size_t i = 0; i < N_CMDS; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", cmds[i].name);
+    return cli_error(EXIT_USAGE, "unknown command '%s' (commands: %s; see llc --help)", argv[1], list);
 }

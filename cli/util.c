@@ -1,8 +1,11 @@
 /* util.c - option parsing, exit codes, progress, store and run set-up. */
 #include "cli.h"
 #include "llc_regress.h"
+#include "llc_config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +31,17 @@ int cli_exit_code(int rc)
 
 int cli_error(int code, const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
     va_start(ap, fmt);
-    fputs("llc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* "train: train: steps ..." (the command's prefix on a library message
+     * that names the same section) is said once */
+    const char *m = msg, *colon = strstr(msg, ": ");
+    size_t k = colon ? (size_t)(colon - msg) + 2 : 0;
+    if (k > 2 && k < 40 && !memchr(msg, ' ', k - 2) && strncmp(msg + k, msg, k) == 0) m += k;
+    fprintf(stderr, "llc: %s\n", m);
     return code;
 }
 
@@ -117,6 +125,13 @@ int cli_get_ll(const cli_args *a, const char *name, long long def, long long lo,
     char *end;
     errno = 0;
     long long x = strtoll(v, &end, 10);
+    if (!errno && end != v && (*end == 'e' || *end == 'E' || *end == '.')) {
+        /* an integer written as a number: 1e3, 2.5e4, 100.0 */
+        double d = strtod(v, &end);
+        int whole = !*end && d == floor(d) && d >= -9e18 && d <= 9e18;
+        x = whole ? (long long)d : x;
+        if (!whole) errno = EINVAL;
+    }
     if (errno || end == v || *end || x < lo || x > hi)
         return cli_error(EXIT_USAGE, "%s: --%s must be an integer in [%lld, %lld], got '%s'", a->cmd, name, lo, hi, v);
     *out = x;
@@ -169,16 +184,10 @@ int cli_open_store(const cli_args *a, int flags, llc_store **out)
 
 int cli_data_path(const char *rel, char *out, size_t n)
 {
-    const char *bases[3] = {"data", getenv("LLC_DATA"),
-#ifdef LLC_DATA_DIR
-                            LLC_DATA_DIR
-#else
-                            NULL
-#endif
-    };
-    for (int i = 0; i < 3; i++) {
-        if (!bases[i] || !*bases[i]) continue;
-        snprintf(out, n, "%s/%s", bases[i], rel);
+    char base[4096];
+    for (int i = 0; llc_data_dir(i, base, sizeof base); i++) {
+        if (!base[0]) continue;
+        snprintf(out, n, "%s/%s", base, rel);
         if (access(out, R_OK) == 0) return 0;
     }
     return -1;
@@ -437,4 +446,81 @@ int cli_select_steps(const char *cmd, const char *spec, const long long *all, in
 bad:
     free(sel);
     return cli_error(EXIT_USAGE, "%s: --steps must be A:B, every:K or a list like 100,200,400; got '%s'", cmd, spec);
+}
+
+/* Levenshtein distance of two short keys (longer ones count as far apart). */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 63 || nb > 63) return 99;
+    int row[64];
+    for (size_t j = 0; j <= nb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[nb];
+}
+
+static int key_in(const char *const *list, const char *key)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, key) == 0) return 1;
+    return 0;
+}
+
+/* See cli.h. */
+int cli_check_set_key(const char *cmd, const char *task_name, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment) return 0; /* llc_config_set explains the form */
+    char key[128];
+    size_t klen = (size_t)(eq - assignment);
+    if (klen >= sizeof key || memchr(assignment, '.', klen)) return 0; /* section.key: its section judges */
+    memcpy(key, assignment, klen);
+    key[klen] = 0;
+    if (key_in(llc_model_keys, key) || key_in(llc_train_keys, key) || !strcmp(key, "seed") || !strcmp(key, "task"))
+        return 0;
+    /* the task's data keys: those of its settings with every default filled in */
+    char err[LLC_ERRLEN];
+    llc_task *t = NULL;
+    if (!task_name || llc_task_new(task_name, NULL, 0, &t, err) != LLC_OK) return 0; /* the build will say why */
+    cJSON *js = llc_task_settings_json(t);
+    int found = js && cJSON_GetObjectItemCaseSensitive(js, key) != NULL;
+    int best = 99;
+    char best_key[96] = "";
+    for (const cJSON *c = js ? js->child : NULL; !found && c; c = c->next) {
+        int d = c->string ? edit_distance(key, c->string) : 99;
+        if (d < best) { best = d; snprintf(best_key, sizeof best_key, "data.%s", c->string); }
+    }
+    cJSON_Delete(js);
+    llc_task_free(t);
+    if (found) return 0;
+    const char *const *lists[2] = {llc_model_keys, llc_train_keys};
+    for (int l = 0; l < 2; l++)
+        for (const char *const *k = lists[l]; *k; k++) {
+            int d = edit_distance(key, *k);
+            if (d < best) { best = d; snprintf(best_key, sizeof best_key, "%s.%s", l ? "train" : "model", *k); }
+        }
+    int close = best * 3 <= (int)klen + 1;
+    return cli_error(EXIT_USAGE, "%s: unknown key '%s' in --set %s: not a key of model, train or the data of task %s%s%s%s",
+                     cmd, key, assignment, task_name, close ? " (did you mean " : "", close ? best_key : "",
+                     close ? "?)" : "");
+}
+
+int cli_valid_head(const char *s)
+{
+    const char *p = s;
+    if (!isdigit((unsigned char)*p)) return 0;
+    while (isdigit((unsigned char)*p)) p++;
+    if (*p++ != '.' || !isdigit((unsigned char)*p)) return 0;
+    while (isdigit((unsigned char)*p)) p++;
+    return *p == 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *llc_strerror(int rc)
 {
@@ -156,4 +157,29 @@ double llc_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *llc_data_dir(int i, char *buf, size_t n)
+{
+    buf[0] = 0;
+    if (i == 0) {
+        const char *e = getenv("LLC_DATA");
+        if (e) snprintf(buf, n, "%s", e);
+    } else if (i == 1 || i == 2) {
+        char exe[4096];
+        ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (len > 0) {
+            exe[len] = 0;
+            char *slash = strrchr(exe, '/');
+            if (slash) *slash = 0; /* the executable's directory */
+            snprintf(buf, n, "%s/../%s", exe, i == 1 ? "share/llc" : "data");
+        }
+    } else if (i == 3) {
+#ifdef LLC_SHARE_DIR
+        snprintf(buf, n, "%s", LLC_SHARE_DIR);
+#endif
+    } else {
+        return NULL;
+    }
+    return buf;
 }

@@ -210,7 +210,7 @@ static int in_list(const char *const *list, const char *key)
 
 static cJSON *parse_value(const char *s)
 {
-    cJSON *v = cJSON_Parse(s);
+    cJSON *v = cJSON_ParseWithOpts(s, NULL, 1); /* the whole value: "10,20" is no JSON number */
     if (v && !cJSON_IsObject(v)) return v;
     cJSON_Delete(v);
     /* comma-separated numbers -> list */

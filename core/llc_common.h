@@ -95,4 +95,12 @@ void llc_rng_reseed(gsl_rng *r, uint64_t seed64);
 /* Monotonic wall clock in seconds. */
 double llc_now(void);
 
+/* The i-th directory (i = 0, 1, ...) searched for shipped data (configs,
+ * corpus, baselines), in order: $LLC_DATA; the installed share dir next to
+ * the executable (<exe>/../share/llc); the source tree's data/ when run from
+ * its build dir (<exe>/../data); the compiled-in LLC_SHARE_DIR. Writes the
+ * directory into buf and returns buf, or NULL after the last one (entries
+ * that do not apply, e.g. LLC_DATA unset, give an empty string). */
+const char *llc_data_dir(int i, char *buf, size_t n);
+
 #endif

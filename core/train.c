@@ -56,8 +56,10 @@ void llc_train_config_default(llc_train_config *c)
 int llc_train_config_check(const llc_train_config *c, char *err)
 {
     if (!c) return llc_fail(err, LLC_ERR_INVALID, "train: no config");
-    if (c->steps < 1)
-        return llc_fail(err, LLC_ERR_INVALID, "train: steps must be >= 1, got %lld", c->steps);
+    /* steps 0: no training, the one checkpoint is the initial parameter
+     * (with init teacher: the true parameter of a ground-truth task) */
+    if (c->steps < 0)
+        return llc_fail(err, LLC_ERR_INVALID, "train: steps must be >= 0, got %lld", c->steps);
     if (c->batch < 1 || c->batch > MAX_BATCH)
         return llc_fail(err, LLC_ERR_INVALID, "train: batch must be in [1, %d], got %d",
                         MAX_BATCH, c->batch);
@@ -164,7 +166,7 @@ int llc_ckpt_schedule(const llc_train_config *c, long long **out, int *n)
 {
     *out = NULL;
     *n = 0;
-    if (!c || c->steps < 1 || c->ckpt_every < 0 || c->ckpt_linear < 0 || c->ckpt_log < 0 ||
+    if (!c || c->steps < 0 || c->ckpt_every < 0 || c->ckpt_linear < 0 || c->ckpt_log < 0 ||
         c->n_ckpt_list < 0 || c->n_ckpt_list > LLC_MAX_CKPT_LIST)
         return LLC_ERR_INVALID;
     long long steps = c->steps;
@@ -178,6 +180,7 @@ int llc_ckpt_schedule(const llc_train_config *c, long long **out, int *n)
     if (!v) return LLC_ERR_NOMEM;
     size_t k = 0;
     v[k++] = 0;
+    if (steps == 0) goto done; /* the log spacing below needs steps >= 1 */
     v[k++] = steps;
     for (long long i = 1; i <= n_every; i++) v[k++] = i * c->ckpt_every;
     if (c->ckpt_linear == 1) v[k++] = steps;
@@ -190,6 +193,7 @@ int llc_ckpt_schedule(const llc_train_config *c, long long **out, int *n)
     }
     for (int i = 0; i < c->n_ckpt_list; i++)
         if (c->ckpt_list[i] >= 0 && c->ckpt_list[i] <= steps) v[k++] = c->ckpt_list[i];
+done:
     qsort(v, k, sizeof *v, ll_cmp);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)

@@ -1304,6 +1304,14 @@ static int parse_index(const char *s, int *v)
     return 1;
 }
 
+/* "layer 0" or "layers 0-3" (what ranges a model has), into buf. */
+static const char *range_text(char *buf, size_t n, const char *what, int count)
+{
+    if (count == 1) snprintf(buf, n, "%s 0", what);
+    else snprintf(buf, n, "%ss 0-%d", what, count - 1);
+    return buf;
+}
+
 /* "L.H" with both parts decimal. */
 static int parse_head(const char *s, int *l, int *h)
 {
@@ -1391,6 +1399,7 @@ static int tf_group(const llc_model *m, const char *name, llc_group *g, char *er
     const llc_tf_config *c = &im->c;
     const int L = c->n_layers, NH = c->n_heads;
     int rc = LLC_OK, l, h;
+    char lr[32], hr[32];
     g->n = 0;
     g->size = 0;
     memset(g->name, 0, sizeof g->name);
@@ -1399,23 +1408,26 @@ static int tf_group(const llc_model *m, const char *name, llc_group *g, char *er
         rc = llc_group_add(g, 0, m->table.n_params);
     } else if (parse_head(name, &l, &h)) {
         if (l >= L || h >= NH)
-            return llc_fail(err, LLC_ERR_NOTFOUND, "head %s does not exist: model has layers 0-%d and heads 0-%d",
-                            name, L - 1, NH - 1);
+            return llc_fail(err, LLC_ERR_NOTFOUND, "head %s does not exist: model has %s and %s", name,
+                            range_text(lr, sizeof lr, "layer", L), range_text(hr, sizeof hr, "head", NH));
         rc = group_head(im, g, l, h);
     } else if (parse_index(name, &l) || (strncmp(name, "layer ", 6) == 0 && parse_index(name + 6, &l))) {
         if (l >= L)
-            return llc_fail(err, LLC_ERR_NOTFOUND, "layer %d does not exist: model has layers 0-%d", l, L - 1);
+            return llc_fail(err, LLC_ERR_NOTFOUND, "layer %d does not exist: model has %s", l,
+                            range_text(lr, sizeof lr, "layer", L));
         rc = group_layer(m, g, l, "");
     } else if (strncmp(name, "mlp ", 4) == 0 && parse_index(name + 4, &l)) {
         if (c->d_mlp == 0)
             return llc_fail(err, LLC_ERR_NOTFOUND, "'%s' does not exist: the model is attention-only (d_mlp = 0)",
                             name);
         if (l >= L)
-            return llc_fail(err, LLC_ERR_NOTFOUND, "'%s' does not exist: model has layers 0-%d", name, L - 1);
+            return llc_fail(err, LLC_ERR_NOTFOUND, "'%s' does not exist: model has %s", name,
+                            range_text(lr, sizeof lr, "layer", L));
         rc = group_layer(m, g, l, "mlp.");
     } else if (strncmp(name, "attn ", 5) == 0 && parse_index(name + 5, &l)) {
         if (l >= L)
-            return llc_fail(err, LLC_ERR_NOTFOUND, "'%s' does not exist: model has layers 0-%d", name, L - 1);
+            return llc_fail(err, LLC_ERR_NOTFOUND, "'%s' does not exist: model has %s", name,
+                            range_text(lr, sizeof lr, "layer", L));
         rc = group_layer(m, g, l, "attn.");
     } else if (strcmp(name, "embed") == 0) {
         rc = add_named(m, g, "embed");

@@ -287,6 +287,12 @@ static int same_settings(const cJSON *want, const char *got_text)
     if (a && cJSON_IsObject(b)) {
         cJSON_DeleteItemFromObjectCaseSensitive(a, "version");
         cJSON_DeleteItemFromObjectCaseSensitive(b, "version");
+        /* plain SGLD was recorded as sampler "none" before it was named "sgld" */
+        for (cJSON *o = a; o; o = o == a ? b : NULL) {
+            const cJSON *smp = cJSON_GetObjectItemCaseSensitive(o, "sampler");
+            if (cJSON_IsString(smp) && strcmp(smp->valuestring, "none") == 0)
+                cJSON_ReplaceItemInObjectCaseSensitive(o, "sampler", cJSON_CreateString("sgld"));
+        }
         same = cJSON_Compare(a, b, 1);
     }
     cJSON_Delete(a);

@@ -474,6 +474,7 @@ struct llc_pair_cache {
     pair_chain *ch;     /* (chains) */
     uint64_t init_key;  /* L_n(w*) of (w*, its batches, seed, dist, model); 0 = none */
     double init_loss;
+    size_t limit;       /* bytes of base records at most (LLC_BASE_CACHE_BYTES unless set) */
 };
 
 static int init_get(const llc_pair_cache *pc, uint64_t key, double *L)
@@ -488,7 +489,17 @@ static void init_put(llc_pair_cache *pc, uint64_t key, double L)
     if (pc) pc->init_key = key, pc->init_loss = L;
 }
 
-llc_pair_cache *llc_pair_cache_new(void) { return calloc(1, sizeof(llc_pair_cache)); }
+llc_pair_cache *llc_pair_cache_new(void)
+{
+    llc_pair_cache *pc = calloc(1, sizeof(llc_pair_cache));
+    if (pc) pc->limit = LLC_BASE_CACHE_BYTES;
+    return pc;
+}
+
+void llc_pair_cache_set_limit(llc_pair_cache *pc, size_t bytes)
+{
+    if (pc) pc->limit = bytes;
+}
 
 void llc_pair_cache_free(llc_pair_cache *pc)
 {
@@ -547,7 +558,7 @@ static const void *pair_rec(llc_pair_cache *pc, int c, long k)
 
 /* Keep L0 of chain c's step k, just computed, and a copy of its base record
  * rec (bytes long; NULL = none) while the chain's share of
- * LLC_BASE_CACHE_BYTES lasts (whether it is kept changes no number). */
+ * pc->limit lasts (whether it is kept changes no number). */
 static int pair_put(llc_pair_cache *pc, int c, long k, double L0, const void *rec, size_t bytes)
 {
     if (!pc) return LLC_OK;
@@ -570,7 +581,7 @@ static int pair_put(llc_pair_cache *pc, int c, long k, double L0, const void *re
     e->L[k] = L0;
     e->misses++;
     if (!rec || e->rlen[k]) return LLC_OK;
-    if (e->rsize[k] < bytes && e->rec_bytes - e->rsize[k] + bytes <= LLC_BASE_CACHE_BYTES / (size_t)pc->chains) {
+    if (e->rsize[k] < bytes && e->rec_bytes - e->rsize[k] + bytes <= pc->limit / (size_t)pc->chains) {
         void *q = realloc(e->rec[k], bytes);
         if (q) e->rec_bytes += bytes - e->rsize[k], e->rec[k] = q, e->rsize[k] = bytes;
     }
@@ -755,7 +766,8 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
         int q = (int)((double)(k - k0) * LLC_NBLOCKS / (double)S);
         bsum[q] += L - L0;
         bcnt[q]++;
-        if ((k - k0) % thin == 0 && nd < j->draws) tr[nd++] = L;
+        /* paired: the trace holds what lambda averages, shifted to sit at L_n(w*) */
+        if ((k - k0) % thin == 0 && nd < j->draws) tr[nd++] = p->paired ? L - L0 + p->init_loss : L;
     }
     j->thin_used[c] = thin;
     for (int i = nd; i < j->draws; i++) tr[i] = NAN;

@@ -30,7 +30,9 @@
  * (measured: linear regression n = 1000, batch 32, lambda 5: the classic
  * estimator gave -1.9 from the L_n(w*) error alone). Cost: one forward pass
  * per sampling step (about a third of a step). init_loss is still L_n(w*)
- * as above (trace plots, frac_below); paired = 0 gives the papers' classic
+ * as above; the loss trace then holds L_b(w_k) - L_b(w*) + L_n(w*) per draw
+ * (what lambda averages, at the level of L_n(w*), so trace plots, R-hat and
+ * frac_below read it as a loss); paired = 0 gives the papers' classic
  * estimator.
  *
  * EXACT LOSS AND METROPOLIS. The SGLD loss is EXACT (L_m = L_n) for a full
@@ -167,8 +169,9 @@
 #define LLC_INIT_STREAM 0x696e69746c6f7373ULL  /* "initloss" */
 #define LLC_PILOT_STREAM 0x70696c6f74657073ULL /* "piloteps" */
 #define LLC_EPS_MAX_RUNGS 16
-/* At most this many bytes of base records (llc_model.base_forward) in one
- * llc_pair_cache: beyond it the passes at w* are recomputed, same numbers. */
+/* By default at most this many bytes of base records (llc_model.base_forward)
+ * in one llc_pair_cache (llc_pair_cache_set_limit changes it): beyond it the
+ * passes at w* are recomputed, same numbers. */
 #define LLC_BASE_CACHE_BYTES ((size_t)1 << 30)
 #define LLC_REASON_LEN 256
 
@@ -254,6 +257,9 @@ void llc_estimate_config_default(llc_estimate_config *c);
 typedef struct llc_pair_cache llc_pair_cache;
 llc_pair_cache *llc_pair_cache_new(void);
 void llc_pair_cache_free(llc_pair_cache *pc);
+/* Keep at most bytes of base records (default LLC_BASE_CACHE_BYTES; 0 = none):
+ * beyond them the passes at w* are recomputed; no number changes. */
+void llc_pair_cache_set_limit(llc_pair_cache *pc, size_t bytes);
 /* Lookups answered from the cache and losses computed, since creation. */
 void llc_pair_cache_stats(const llc_pair_cache *pc, long *hits, long *misses);
 /* Range checks; the message names the field and the allowed range. */
@@ -304,7 +310,8 @@ typedef struct {
     int *chain_diverged;        /* (chains) 1 if diverged */
     long *chain_diverged_at;    /* (chains) step of divergence, -1 if none */
     double *chain_mala;         /* (chains) mean MALA acceptance, NaN if MALA off */
-    double *trace;              /* (chains, draws) minibatch losses before each recorded update; NaN after divergence */
+    double *trace;              /* (chains, draws) minibatch losses before each recorded update (paired: L_b(w_k) -
+                                   L_b(w*) + L_n(w*)); NaN after divergence */
     int metropolis;             /* 1 if the chains were Metropolis-adjusted */
     int exact_loss;             /* 1 if the SGLD loss was found exact (full batch or batch-independent) */
     int paired;                 /* 1 if lambda_c came from paired differences L_b(w_k) - L_b(w*) */

@@ -41,7 +41,15 @@ typedef struct {
     char target[64], data[64];
     long long step;
     double llc_mean, llc_std;
+    int chains; /* of that estimate (llc_std is the spread over them) */
 } llc_curve_point;
+
+/* 1 if an estimate lies significantly below 0: mean + 2·std/sqrt(chains) < 0.
+ * λ is never negative; a λ̂ within noise of 0 below it is sampling noise
+ * around λ ≈ 0 (e.g. heads at initialisation), one significantly below says
+ * the chains found lower loss near w*: w* is not a local minimum (an early
+ * checkpoint), or the step size or γ let the chains drift away. */
+int llc_results_negative(double llc_mean, double llc_std, int chains);
 
 /* Points of the curves view for a run, optionally filtered by target/data
  * (NULL = all), ordered by target, data, step. *out malloc'd. */

@@ -35,6 +35,8 @@ typedef struct {
     llc_svg_scale scale;
     double lo, hi;    /* the range shown (LOG: 0 < lo < hi) */
     double linthresh; /* SYMLOG: c > 0, see above */
+    int has_end;      /* 1: end is always a labelled tick (e.g. the last checkpoint step) */
+    double end;
 } llc_svg_axis;
 
 /* Set an axis to show the data range [lo, hi] (non-finite or reversed
@@ -55,7 +57,8 @@ double llc_svg_axis_frac(const llc_svg_axis *ax, double v);
 /* Ticks of an axis, ascending. prio: 0 an unlabelled minor tick, 1 a primary
  * labelled tick (drawn with a grid line), 2 a secondary label (2 and 5 on a
  * log axis spanning few decades) that the axis drawer drops where it would
- * overlap a primary one. */
+ * overlap a primary one, 3 the axis's end tick (has_end), labelled first:
+ * labels that would overlap it are dropped. */
 typedef struct {
     int n;
     double v[LLC_SVG_MAX_TICKS];
@@ -68,7 +71,8 @@ typedef struct {
  * minor ticks (none beyond 6 decades), 2 and 5 labelled (prio 2) when the
  * axis spans at most 2.5 decades, every integer multiple labelled when it
  * spans less than one, linear ticks when it spans less than 0.3.
- * SYMLOG: 0, then the LOG ticks of [c, hi]. */
+ * SYMLOG: 0, then the LOG ticks of [c, hi].
+ * Then, with has_end, the end tick (prio 3, as an integer when it is one). */
 void llc_svg_ticks_make(const llc_svg_axis *ax, int target, llc_svg_ticks *t);
 
 /* Format v for a tick label given the tick spacing `step` (linear ticks;

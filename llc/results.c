@@ -45,6 +45,8 @@ static char *diagnostics_json(const llc_estimate_result *r)
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddBoolToObject(o, "full_batch", r->full_batch);
+    /* what the stored loss traces hold (llc plot --kind trace reads it) */
+    cJSON_AddStringToObject(o, "trace", r->paired ? "paired" : "loss");
     cJSON_AddBoolToObject(o, "init_exact", r->init_exact);
     cJSON_AddNumberToObject(o, "init_batches_used", r->init_batches_used);
     cJSON_AddNumberToObject(o, "nbeta_n", (double)r->nbeta_n);
@@ -214,7 +216,9 @@ int llc_results_curves(llc_store *s, const char *run, const char *target, const 
     *out = NULL;
     *n = 0;
     int rc = sqlite3_prepare_v2(db,
-                                "SELECT target, data, step, llc_mean, llc_std FROM curves WHERE run=?1 "
+                                "SELECT target, data, step, llc_mean, llc_std, (SELECT x.chains FROM estimates x "
+                                "WHERE x.run = c.run AND x.target = c.target AND x.data = c.data AND x.step = c.step "
+                                "AND x.status = 'ok' ORDER BY x.id DESC LIMIT 1) FROM curves c WHERE run=?1 "
                                 "AND (?2 IS NULL OR target=?2) AND (?3 IS NULL OR data=?3) "
                                 "ORDER BY target, data, step",
                                 -1, &st, NULL);
@@ -237,9 +241,17 @@ int llc_results_curves(llc_store *s, const char *run, const char *target, const 
         q->step = sqlite3_column_int64(st, 2);
         q->llc_mean = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
         q->llc_std = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+        q->chains = sqlite3_column_int(st, 5);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) { free(p); *n = 0; return LLC_ERR_STORE; }
     *out = p;
     return LLC_OK;
+}
+
+int llc_results_negative(double llc_mean, double llc_std, int chains)
+{
+    if (!isfinite(llc_mean) || !(llc_mean < 0)) return 0;
+    double se = chains > 0 && isfinite(llc_std) ? llc_std / sqrt((double)chains) : 0;
+    return llc_mean + 2 * se < 0;
 }

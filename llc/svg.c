@@ -244,6 +244,22 @@ void llc_svg_ticks_make(const llc_svg_axis *ax, int target, llc_svg_ticks *t)
         if (hi > c) log_ticks(lo > c ? lo : c, hi, target, t);
         else if (hi > 0) linear_ticks(lo > 0 ? lo : c / 10, hi, target, 1, t);
     }
+    if (ax->has_end && isfinite(ax->end) && ax->end >= lo && ax->end <= hi) {
+        int k = 0;
+        while (k < t->n && t->v[k] < ax->end) k++;
+        if (k < t->n && t->v[k] == ax->end) { /* already a tick: make it the end tick */
+            t->prio[k] = 3;
+            llc_svg_format_tick(ax->end, ax->end == floor(ax->end) ? 1 : 0, t->label[k], LLC_SVG_LABELLEN);
+        } else if (t->n < LLC_SVG_MAX_TICKS) {
+            memmove(t->v + k + 1, t->v + k, (size_t)(t->n - k) * sizeof *t->v);
+            memmove(t->prio + k + 1, t->prio + k, (size_t)(t->n - k) * sizeof *t->prio);
+            memmove(t->label + k + 1, t->label + k, (size_t)(t->n - k) * sizeof *t->label);
+            t->n++;
+            t->v[k] = ax->end;
+            t->prio[k] = 3;
+            llc_svg_format_tick(ax->end, ax->end == floor(ax->end) ? 1 : 0, t->label[k], LLC_SVG_LABELLEN);
+        }
+    }
 }
 
 /* ---------------- text ---------------- */
@@ -475,8 +491,10 @@ static void span_take(span_set *u, double a, double b)
 static void choose_labels(const llc_svg_ticks *t, const double *pos, const double *ext, int *show)
 {
     span_set u = {0};
-    for (int pass = 1; pass <= 2; pass++)
+    static const int order[3] = {3, 1, 2}; /* the end tick, primary, secondary */
+    for (int o = 0; o < 3; o++)
         for (int i = 0; i < t->n; i++) {
+            int pass = order[o];
             if (t->prio[i] != pass || !isfinite(pos[i])) continue;
             double a = pos[i] - ext[i] / 2, b = pos[i] + ext[i] / 2;
             show[i] = span_free(&u, a, b);
@@ -501,11 +519,11 @@ double llc_svg_axes(llc_svg *s, const llc_svg_panel *p, int flags, const char *x
         llc_svg_style g = {GRID_COLOR, 1, NULL, 0, NULL, NULL};
         for (int i = 0; i < tx.n; i++) {
             double x = llc_svg_px(p, tx.v[i]);
-            if (tx.prio[i] == 1 && x > x0 + 0.5 && x < x1 - 0.5) llc_svg_line(s, x, y0, x, y1, &g);
+            if (tx.prio[i] % 2 == 1 && x > x0 + 0.5 && x < x1 - 0.5) llc_svg_line(s, x, y0, x, y1, &g);
         }
         for (int i = 0; i < ty.n; i++) {
             double y = llc_svg_py(p, ty.v[i]);
-            if (ty.prio[i] == 1 && y > y0 + 0.5 && y < y1 - 0.5) llc_svg_line(s, x0, y, x1, y, &g);
+            if (ty.prio[i] % 2 == 1 && y > y0 + 0.5 && y < y1 - 0.5) llc_svg_line(s, x0, y, x1, y, &g);
         }
     }
     llc_svg_rect(s, x0, y0, p->w, p->h, NULL, 0, AXIS_COLOR, 1);

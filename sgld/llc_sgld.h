@@ -99,7 +99,7 @@ typedef enum {
     LLC_PRECOND_RMSPROP = 1 /* RMSProp-preconditioned SGLD */
 } llc_precond;
 
-/* "none" / "rmsprop"; NULL for an unknown value. */
+/* "sgld" (plain) / "rmsprop"; NULL for an unknown value. */
 const char *llc_precond_name(llc_precond p);
 /* Parse "none"/"plain"/"sgld" or "rmsprop"; -1 if unknown. */
 int llc_precond_parse(const char *s);

@@ -31,7 +31,8 @@ struct llc_sgld {
     llc_sgld_stats st;
 };
 
-static const char *const precond_names[] = {"none", "rmsprop"};
+/* "sgld": plain SGLD, no preconditioner (the name --sampler takes; "none" is still parsed) */
+static const char *const precond_names[] = {"sgld", "rmsprop"};
 
 const char *llc_precond_name(llc_precond p)
 {

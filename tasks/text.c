@@ -21,9 +21,9 @@
  * fills in the loaded corpus's FNV-1a 64 hash, 16 hex digits, so a stored
  * config refuses to run on a different corpus).
  * corpus_dir is tried as given (relative to the working directory); if it is
- * relative and holds no prose.txt, it is tried below $LLC_DATA and then below
- * the compiled-in LLC_DATA_DIR, with a leading "data/" removed (so the
- * default finds $LLC_DATA/corpus). to_json records corpus_dir as given.
+ * relative and holds no prose.txt, it is tried below each data directory of
+ * llc_data_dir ($LLC_DATA, the installed share/llc, the source tree's data/)
+ * with a leading "data/" removed (so the default finds $LLC_DATA/corpus). to_json records corpus_dir as given.
  *
  * chance_loss: the entropy of the unigram byte distribution of the train
  * mix, (1 - code_frac)·p_prose + code_frac·p_code over the train splits.
@@ -160,18 +160,15 @@ static int tx_resolve(tx_impl *x, const char *ctx, char *err)
         snprintf(x->path, sizeof x->path, "%s", d);
         return LLC_OK;
     }
-    char tried[3 * TX_PATH + 64];
+    char tried[5 * TX_PATH + 64];
     snprintf(tried, sizeof tried, "%s", d);
     if (d[0] != '/') {
         const char *rel = strncmp(d, "data/", 5) == 0 ? d + 5 : d;
-        const char *bases[2] = {getenv("LLC_DATA"), NULL};
-#ifdef LLC_DATA_DIR
-        bases[1] = LLC_DATA_DIR;
-#endif
-        for (int i = 0; i < 2; i++) {
-            if (!bases[i] || !bases[i][0]) continue;
+        char base[TX_PATH];
+        for (int i = 0; llc_data_dir(i, base, sizeof base); i++) {
+            if (!base[0]) continue;
             char cand[TX_PATH];
-            if (snprintf(cand, sizeof cand, "%s/%s", bases[i], rel) >= (int)sizeof cand) continue;
+            if (snprintf(cand, sizeof cand, "%s/%s", base, rel) >= (int)sizeof cand) continue;
             size_t n = strlen(tried);
             snprintf(tried + n, sizeof tried - n, ", %s", cand);
             if (tx_has_corpus(cand)) {

@@ -54,7 +54,10 @@ expect_eq "$(count 'class="legend-entry"' "$TMP/c.svg")" 7 "legend: 5 targets + 
 expect_eq "$(count 'class="loss"' "$TMP/c.svg")" 2 "train and test loss paths"
 expect_eq "$(count 'class="axis"' "$TMP/c.svg")" 2 "left and right axes"
 expect_eq "$(count 'class="mark"' "$TMP/c.svg")" 1 "one mark line"
-grep -q 'linear from 0 to' "$TMP/c.svg" && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: symlog axis not labelled"; }
+# evenly spaced checkpoints (0, 20, 40): a linear axis, the last step labelled
+grep -q 'linear: the checkpoints spread evenly' "$TMP/c.svg" && P=$((P + 1)) || {
+    F=$((F + 1)); echo "FAIL: evenly spaced checkpoints: linear axis expected"; }
+grep -q 'class="tick-label">40<' "$TMP/c.svg" && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: no tick at the last step 40"; }
 expect_rc 0 "default output name" -- sh -c "cd '$TMP' && '$LLC' plot --run r1"
 expect_eq "$(cat "$TMP/out")" "r1.svg" "default ID.svg"
 [ -s "$TMP/r1.svg" ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: r1.svg not written"; }
@@ -79,12 +82,64 @@ expect_out "needs --step" "says so"
 expect_rc 0 "plot trace" -- $LLC plot --run r1 --kind trace --step 40 --out "$TMP/t.svg"
 check_svg "$TMP/t.svg" "trace"
 expect_eq "$(count 'class="curve"' "$TMP/t.svg")" 2 "one trace per chain"
-expect_eq "$(count 'class="legend-entry"' "$TMP/t.svg")" 3 "legend: 2 chains + L_n(w*)"
-expect_eq "$(count 'class="init-loss"' "$TMP/t.svg")" 1 "L_n(w*) line"
+expect_eq "$(count 'class="legend-entry"' "$TMP/t.svg")" 4 "legend: 2 chains, the 0 line, the mean difference"
+expect_eq "$(count 'class="init-loss"' "$TMP/t.svg")" 1 "the reference line"
+# a paired estimate: the trace shows what it averages, and says so
+expect_eq "$(count 'class="mean-diff"' "$TMP/t.svg")" 1 "the mean difference line"
+grep -q 'per draw L_b(w_k) − L_b(w\*)' "$TMP/t.svg" && P=$((P + 1)) || {
+    F=$((F + 1)); echo "FAIL: paired trace: the subtitle names L_b(w_k) - L_b(w*)"; }
+grep -q 'sampler sgld' "$TMP/t.svg" && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: sampler named sgld, not none"; }
 expect_rc 0 "trace of a head" -- $LLC plot --run r1 --kind trace --step 20 --target 0.2 --out "$TMP/t2.svg"
 grep -q 'target 0.2' "$TMP/t2.svg" && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: trace title names the target"; }
 expect_rc 5 "trace at a step without estimate" -- $LLC plot --run r1 --kind trace --step 7
 expect_out "no checkpoint at step 7" "names the step"
+
+# log-spaced checkpoints: symlog, the last step (37, not a round number) labelled
+expect_rc 0 "train log-spaced" -- $LLC train --task sort --run r3 --steps 37 --set ckpt_linear=0 --set ckpt_log=8 --quiet
+expect_rc 0 "estimate log-spaced" -- $LLC estimate --run r3 $EST
+expect_rc 0 "plot log-spaced" -- $LLC plot --run r3 --out "$TMP/c5.svg"
+grep -q 'linear from 0 to 1)' "$TMP/c5.svg" && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: log-spaced checkpoints: symlog expected"; }
+grep -q 'class="tick-label">37<' "$TMP/c5.svg" && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: no tick at the last step 37"; }
+
+# curve_styles FILE: "name colour dash" per curve
+curve_styles() {
+    grep 'class="curve"' "$1" | sed -e 's/.*data-name="\([^"]*\)".* stroke="\(#[0-9a-f]*\)".*/\1 \2 &/' |
+        awk '{ d = "solid"; if (match($0, /stroke-dasharray="[^"]*"/)) d = substr($0, RSTART + 18, RLENGTH - 19); print $1, $2, d }'
+}
+# min_dist: over pairs of heads of one layer, the smallest RGB distance; and
+# the number of pairs of heads with the same colour and dash
+min_dist() {
+    awk 'function h(s, i) { return index("0123456789abcdef", substr(s, i, 1)) - 1 }
+         function c(s, k) { return 16 * h(s, 2 * k) + h(s, 2 * k + 1) }
+         { split($1, lh, "."); n++; L[n] = lh[1]; col[n] = $2; d[n] = $3
+           r[n] = c($2, 1); g[n] = c($2, 2); b[n] = c($2, 3) }
+         END { m = 1e9; same = 0
+               for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) {
+                   if (col[i] == col[j] && d[i] == d[j]) same++
+                   if (L[i] != L[j]) continue
+                   x = sqrt((r[i] - r[j]) ^ 2 + (g[i] - g[j]) ^ 2 + (b[i] - b[j]) ^ 2); if (x < m) m = x }
+               print int(m), same }'
+}
+curve_styles "$TMP/c3.svg" >"$TMP/st"
+set -- $(grep -v '^model' "$TMP/st" | min_dist)
+[ "$1" -ge 60 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: heads of one layer: colour distance $1 < 60"; cat "$TMP/st"; }
+
+# many targets (icl: 2 layers x 8 heads): the default curves plot shows the
+# model and the 8 heads with the largest last estimate and says how to see
+# all; --targets heads shows all 16 with distinct colour+dash pairs
+expect_rc 0 "train icl" -- $LLC train --task icl --run i1 --steps 20 --set ckpt_linear=2 --set ckpt_log=0 --quiet
+expect_rc 0 "estimate icl heads" -- $LLC estimate --run i1 --model --heads all $EST
+expect_rc 0 "plot icl" -- $LLC plot --run i1 --out "$TMP/i.svg"
+expect_eq "$(count 'class="curve"' "$TMP/i.svg")" 9 "17 targets: model + 8 heads by default"
+grep -q '8 more: --targets heads, or --kind heads' "$TMP/i.svg" && P=$((P + 1)) || {
+    F=$((F + 1)); echo "FAIL: the subtitle says how to see the other heads"; }
+expect_rc 0 "plot icl heads" -- $LLC plot --run i1 --targets heads --out "$TMP/i2.svg"
+expect_eq "$(count 'class="curve"' "$TMP/i2.svg")" 16 "every head with --targets heads"
+curve_styles "$TMP/i2.svg" >"$TMP/st"
+set -- $(min_dist <"$TMP/st")
+[ "$1" -ge 60 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: icl heads of one layer: colour distance $1 < 60"; cat "$TMP/st"; }
+expect_eq "$2" 0 "no two heads share colour and dash"
+check_svg "$TMP/i2.svg" "16 heads"
 
 # embed: the d_model = 2 modadd model
 expect_rc 0 "train modadd" -- $LLC train --task modadd --run m1 --steps 200 --set ckpt_every=0 --set ckpt_linear=3 --quiet

@@ -17,5 +17,5 @@ echo "== llc curves"
 $LLC curves --db "$DB" --run demo
 echo "== the same with sqlite3:"
 echo "   sqlite3 $DB \"SELECT step, llc_mean FROM curves WHERE run='demo' AND target='0.1'\""
-$LLC plot --db "$DB" --run demo --targets model,heads --out demo.svg
-echo "== plot written: $(pwd)/demo.svg"
+echo "== llc plot: the curves, written to"
+$LLC plot --db "$DB" --run demo --targets model,heads --out "$(pwd)/demo.svg"

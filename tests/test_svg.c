@@ -94,16 +94,16 @@ static int well_formed(const char *doc)
 
 static void test_scales(void)
 {
-    llc_svg_axis a = {LLC_SVG_LINEAR, 2, 12, 1};
+    llc_svg_axis a = {LLC_SVG_LINEAR, 2, 12, 1, 0, 0};
     CHECK_CLOSE(llc_svg_axis_frac(&a, 2), 0, FRAC_TOL, 0, "linear lo -> 0");
     CHECK_CLOSE(llc_svg_axis_frac(&a, 7), 0.5, FRAC_TOL, 0, "linear mid -> 0.5");
     CHECK(isnan(llc_svg_axis_frac(&a, NAN)), "linear NaN -> NaN");
-    llc_svg_axis l = {LLC_SVG_LOG, 1, 1000, 1};
+    llc_svg_axis l = {LLC_SVG_LOG, 1, 1000, 1, 0, 0};
     CHECK_CLOSE(llc_svg_axis_frac(&l, 10), 1.0 / 3, FRAC_TOL, 0, "log 10 on [1,1000] -> 1/3");
     CHECK(isnan(llc_svg_axis_frac(&l, 0)), "log 0 -> NaN (not showable)");
     CHECK(isnan(llc_svg_axis_frac(&l, -1)), "log -1 -> NaN");
     /* symlog c = 10 on [0, 1000]: t(0) = 0, t(10) = 1, t(1000) = 3 */
-    llc_svg_axis s = {LLC_SVG_SYMLOG, 0, 1000, 10};
+    llc_svg_axis s = {LLC_SVG_SYMLOG, 0, 1000, 10, 0, 0};
     CHECK_CLOSE(llc_svg_axis_frac(&s, 0), 0, FRAC_TOL, 0, "symlog 0 at the left edge");
     CHECK_CLOSE(llc_svg_axis_frac(&s, 5), 0.5 / 3, FRAC_TOL, 0, "symlog linear part");
     CHECK_CLOSE(llc_svg_axis_frac(&s, 10), 1.0 / 3, FRAC_TOL, 0, "symlog [0,c] one decade wide");
@@ -134,7 +134,7 @@ static void test_ticks(void)
 {
     llc_svg_ticks t;
     /* log [1, 1000]: decades labelled, 2..9 minor, nothing else */
-    llc_svg_axis l = {LLC_SVG_LOG, 1, 1000, 1};
+    llc_svg_axis l = {LLC_SVG_LOG, 1, 1000, 1, 0, 0};
     llc_svg_ticks_make(&l, 6, &t);
     int lab = 0, minor = 0;
     for (int i = 0; i < t.n; i++) lab += t.prio[i] == 1, minor += t.prio[i] == 0;
@@ -149,7 +149,7 @@ static void test_ticks(void)
         }
     for (int i = 1; i < t.n; i++) CHECK(t.v[i] > t.v[i - 1], "log ticks ascending at %d", i);
     /* log [0.02, 5]: 0.1 and 1 primary, 2 and 5 multiples secondary */
-    l = (llc_svg_axis){LLC_SVG_LOG, 0.02, 5, 1};
+    l = (llc_svg_axis){LLC_SVG_LOG, 0.02, 5, 1, 0, 0};
     llc_svg_ticks_make(&l, 6, &t);
     int i1 = find_tick(&t, 0.1), i2 = find_tick(&t, 1), i3 = find_tick(&t, 0.05), i4 = find_tick(&t, 0.03);
     CHECK(i1 >= 0 && t.prio[i1] == 1 && strcmp(t.label[i1], "0.1") == 0, "log: 0.1 labelled '0.1'");
@@ -157,30 +157,43 @@ static void test_ticks(void)
     CHECK(i3 >= 0 && t.prio[i3] == 2 && strcmp(t.label[i3], "0.05") == 0, "log: 0.05 secondary '0.05'");
     CHECK(i4 >= 0 && t.prio[i4] == 0, "log: 0.03 minor");
     /* log spanning less than 0.3 decades: linear ticks */
-    l = (llc_svg_axis){LLC_SVG_LOG, 4.6, 4.7, 1};
+    l = (llc_svg_axis){LLC_SVG_LOG, 4.6, 4.7, 1, 0, 0};
     llc_svg_ticks_make(&l, 5, &t);
     lab = 0;
     for (int i = 0; i < t.n; i++) lab += t.prio[i] > 0;
     CHECK(lab >= 2, "narrow log axis still has >= 2 labels (%d)", lab);
     /* many decades: labels thinned */
-    l = (llc_svg_axis){LLC_SVG_LOG, 1e-6, 1e12, 1};
+    l = (llc_svg_axis){LLC_SVG_LOG, 1e-6, 1e12, 1, 0, 0};
     llc_svg_ticks_make(&l, 6, &t);
     lab = 0;
     for (int i = 0; i < t.n; i++) lab += t.prio[i] > 0;
     CHECK(lab >= 4 && lab <= 10, "18 decades: %d labels (4..10)", lab);
     /* symlog [0, 600], c = 50: 0 labelled, then 50 (5x10), 100, 200, 500 */
-    llc_svg_axis s = {LLC_SVG_SYMLOG, 0, 600, 50};
+    llc_svg_axis s = {LLC_SVG_SYMLOG, 0, 600, 50, 0, 0};
     llc_svg_ticks_make(&s, 6, &t);
     CHECK(t.n > 0 && t.v[0] == 0 && t.prio[0] == 1 && strcmp(t.label[0], "0") == 0, "symlog: first tick 0");
     CHECK(find_tick(&t, 100) >= 0 && t.prio[find_tick(&t, 100)] == 1, "symlog: 100 primary");
     CHECK(find_tick(&t, 50) >= 0, "symlog: tick at c = 50");
     CHECK(find_tick(&t, 20) < 0, "symlog: no log tick inside the linear part");
+    /* the end tick: the last checkpoint step is always labelled, first */
+    s.has_end = 1;
+    s.end = 543;
+    llc_svg_ticks_make(&s, 6, &t);
+    int ke = find_tick(&t, 543);
+    CHECK(ke >= 0 && t.prio[ke] == 3 && strcmp(t.label[ke], "543") == 0, "end tick 543 labelled '543' (prio 3)");
+    for (int i = 1; i < t.n; i++) CHECK(t.v[i] > t.v[i - 1], "ticks stay ascending with the end tick (%d)", i);
+    s.end = 500; /* already a tick: promoted, not doubled */
+    llc_svg_ticks_make(&s, 6, &t);
+    int n500 = 0;
+    for (int i = 0; i < t.n; i++) n500 += t.v[i] == 500;
+    CHECK(n500 == 1 && t.prio[find_tick(&t, 500)] == 3, "end tick on an existing tick: one tick, prio 3");
+    s.has_end = 0;
     /* linear [0, 18]: 1-2-5 step */
-    llc_svg_axis a = {LLC_SVG_LINEAR, 0, 18, 1};
+    llc_svg_axis a = {LLC_SVG_LINEAR, 0, 18, 1, 0, 0};
     llc_svg_ticks_make(&a, 6, &t);
     CHECK(t.n == 10 && t.v[1] - t.v[0] == 2 && strcmp(t.label[9], "18") == 0, "linear [0,18]: 0,2,..,18 (%d ticks)",
           t.n);
-    a = (llc_svg_axis){LLC_SVG_LINEAR, -0.5, 2.5, 1};
+    a = (llc_svg_axis){LLC_SVG_LINEAR, -0.5, 2.5, 1, 0, 0};
     llc_svg_ticks_make(&a, 6, &t);
     CHECK(find_tick(&t, 0) >= 0 && strcmp(t.label[find_tick(&t, 0)], "0") == 0, "linear: 0 as '0'");
     CHECK(find_tick(&t, 1.5) >= 0 && strcmp(t.label[find_tick(&t, 1.5)], "1.5") == 0, "linear: '1.5' with step 0.5");
@@ -243,7 +256,7 @@ static void test_paths(void)
     cap_open(&c);
     llc_svg s;
     llc_svg_begin(&s, c.f, 400, 300);
-    llc_svg_panel p = {50, 20, 300, 200, {LLC_SVG_LINEAR, 0, 10, 1}, {LLC_SVG_LINEAR, 0, 10, 1}, 0};
+    llc_svg_panel p = {50, 20, 300, 200, {LLC_SVG_LINEAR, 0, 10, 1, 0, 0}, {LLC_SVG_LINEAR, 0, 10, 1, 0, 0}, 0};
     llc_svg_panel_begin(&s, &p);
     CHECK(p.clip == 1, "first panel gets clip 1");
     CHECK_CLOSE(llc_svg_px(&p, 5), 200, 1e-9, 0, "px of 5 = mid");

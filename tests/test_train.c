@@ -278,8 +278,16 @@ static void test_config(void)
     expect_bad(c, "lr", "train: lr must be > 0, got -1");
     llc_train_config_default(c); c->lr = NAN;
     expect_bad(c, "lr", NULL);
-    llc_train_config_default(c); c->steps = 0;
-    expect_bad(c, "steps", "train: steps must be >= 1, got 0");
+    llc_train_config_default(c); c->steps = -1;
+    expect_bad(c, "steps", "train: steps must be >= 0, got -1");
+    llc_train_config_default(c); c->steps = 0; /* no training: the initial parameter is the one checkpoint */
+    CHECK(llc_train_config_check(c, err) == LLC_OK, "steps 0 passes check (%s)", err);
+    {
+        long long *v0 = NULL;
+        int n0 = 0;
+        CHECK(llc_ckpt_schedule(c, &v0, &n0) == LLC_OK && n0 == 1 && v0[0] == 0, "steps 0: one checkpoint, at step 0");
+        free(v0);
+    }
     llc_train_config_default(c); c->batch = 0;
     expect_bad(c, "batch", NULL);
     llc_train_config_default(c); c->opt = (llc_opt_kind)7;
