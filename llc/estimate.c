@@ -73,6 +73,10 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->auto_mala_target = 0.9;
     c->auto_mala_every = 2;
     c->auto_agree_tol = 0.05;
+    c->auto_agree_se = 3.0;
+    c->auto_div_margin = 2.0;
+    c->auto_pilot_time = 0.0;
+    c->auto_eps_divisor = 4.0;
     c->auto_pilot_draws = 100;
     c->auto_max_rungs = 10;
     c->auto_power_iters = 20;
@@ -152,6 +156,14 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "auto_mala_every must be >= 0, got %d", c->auto_mala_every);
     if (!(c->auto_agree_tol > 0))
         return llc_fail(err, LLC_ERR_INVALID, "auto_agree_tol must be > 0, got %g", c->auto_agree_tol);
+    if (!(c->auto_agree_se >= 0) || !isfinite(c->auto_agree_se))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_agree_se must be finite and >= 0, got %g", c->auto_agree_se);
+    if (!(c->auto_div_margin >= 1) || !isfinite(c->auto_div_margin))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_div_margin must be finite and >= 1, got %g", c->auto_div_margin);
+    if (!(c->auto_eps_divisor >= 1) || !isfinite(c->auto_eps_divisor))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_eps_divisor must be finite and >= 1, got %g", c->auto_eps_divisor);
+    if (!(c->auto_pilot_time >= 0) || !isfinite(c->auto_pilot_time))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_pilot_time must be finite and >= 0, got %g", c->auto_pilot_time);
     if (c->auto_pilot_draws < 4)
         return llc_fail(err, LLC_ERR_INVALID, "auto_pilot_draws must be >= 4, got %d", c->auto_pilot_draws);
     if (c->auto_max_rungs < 1 || c->auto_max_rungs > LLC_EPS_MAX_RUNGS)
@@ -1060,11 +1072,30 @@ static int run_pilot(const prep *p, double eps, int scale, int mala_every, uint6
     const llc_estimate_config *c = p->cfg;
     chain_job j;
     uint64_t stream = llc_seed(p->hash, LLC_PURPOSE_SGLD, LLC_PILOT_STREAM, id, 0);
+    const long half_max = c->auto_max_steps / 2;
+    /* sampling: auto_pilot_draws draws spanning auto_pilot_time of simulated
+     * time (thin 1 and scale times the draws when that is 0) */
+    int draws = c->auto_pilot_draws, thin = 1;
+    if (c->auto_pilot_time > 0) {
+        double want = ceil(c->auto_pilot_time * p->time_unit / (eps * (double)draws));
+        double cap = floor((double)half_max / (double)draws);
+        thin = want > cap ? (int)cap : want < 1 ? 1 : (int)want;
+    } else {
+        draws *= scale;
+    }
     if (c->burnin >= 0) {
-        job_setup(&j, p, eps, (long)c->burnin * scale, c->auto_pilot_draws * scale, 1, mala_every, stream);
+        job_setup(&j, p, eps, (long)c->burnin * scale, draws, thin, mala_every, stream);
     } else { /* automatic burn-in: the same simulated time at every eps */
-        job_setup(&j, p, eps, c->auto_max_steps / 2, c->auto_pilot_draws * scale, 1, mala_every, stream);
+        job_setup(&j, p, eps, half_max, draws, thin, mala_every, stream);
         j.burn_time = c->auto_time_burnin * p->time_unit;
+    }
+    if (c->auto_pilot_time > 0) { /* long enough to resolve the agreement tolerance */
+        j.extend = 1;
+        j.rel_se = 0.5 * c->auto_agree_tol;
+        j.abs_se = p->exact_loss ? 0.0 : c->auto_abs_se;
+        j.max_sample = half_max;
+        double lim = (double)c->auto_max_extend * (double)draws * (double)thin;
+        if (lim < (double)j.max_sample) j.max_sample = (long)lim;
     }
     int rc = job_alloc(&j);
     if (rc) {
@@ -1106,6 +1137,7 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
 
     pilot A = {0}, B = {0};
     double best_stable = NAN; /* smallest eps without divergence */
+    double min_div = INFINITY; /* smallest eps at which any pilot chain diverged */
     int chosen = -1;
     double next = eps0;
     for (int r = 0; r < c->auto_max_rungs; r++) {
@@ -1132,7 +1164,9 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
                     A.llc, A.se, A.mala, A.n_div, llc_now() - t0);
         R->llc_quarter = R->se_quarter = NAN;
         if (A.n_div == 0 && (isnan(best_stable) || eps < best_stable)) best_stable = eps;
+        if (A.n_div > 0 && eps < min_div) min_div = eps;
         if (A.n_div > 0) continue;
+        if (eps * c->auto_div_margin > min_div) continue; /* too close to a divergence */
         if (c->auto_mala_every > 0 && isfinite(A.mala) && A.mala < c->auto_mala_target) continue;
         rc = run_pilot(p, eps / 4, 4, 4 * c->auto_mala_every, 2 * (uint64_t)r + 1, &B, err);
         if (rc) return rc;
@@ -1140,9 +1174,10 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
         R->llc_quarter = B.llc;
         R->se_quarter = B.se;
         if (B.n_div == 0 && eps / 4 < best_stable) best_stable = eps / 4;
+        if (B.n_div > 0 && eps / 4 < min_div) min_div = eps / 4;
         if (B.n_div > 0 || !isfinite(A.llc) || !isfinite(B.llc)) continue;
         double se = sqrt((isfinite(A.se) ? A.se * A.se : 0) + (isfinite(B.se) ? B.se * B.se : 0));
-        double tol = fmax(c->auto_agree_tol * fabs(B.llc), 3.0 * se);
+        double tol = fmax(c->auto_agree_tol * fabs(B.llc), c->auto_agree_se * se);
         if (fabs(A.llc - B.llc) <= tol) {
             R->passed = 1;
             chosen = r;
@@ -1167,6 +1202,17 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
                      "%s (h=%.4g, p=%.4g): every pilot diverged over %d rungs; eps below the last rung",
                      start, h, out->precision, out->n_rungs);
         }
+    }
+    /* the estimate runs below the ladder's eps: its pilot at eps/4 agreed,
+     * and SGLD's bias (discretisation and minibatch noise) is about linear
+     * in eps; never within auto_div_margin of a diverged pilot */
+    double chosen_eps = out->eps / c->auto_eps_divisor;
+    if (chosen_eps * c->auto_div_margin > min_div) chosen_eps = min_div / c->auto_div_margin;
+    if (chosen_eps != out->eps) {
+        size_t len = strlen(out->reason);
+        snprintf(out->reason + len, sizeof out->reason - len, "; estimate at %.3g (eps/%g%s)", chosen_eps,
+                 out->eps / chosen_eps, chosen_eps < out->eps / c->auto_eps_divisor ? ", divergence margin" : "");
+        out->eps = chosen_eps;
     }
     out->seconds = llc_now() - t0;
     return LLC_OK;

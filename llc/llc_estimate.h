@@ -231,6 +231,11 @@ typedef struct {
     double auto_mala_target;  /* 0.9 */
     int auto_mala_every;      /* 2 */
     double auto_agree_tol;    /* 0.05 */
+    double auto_agree_se;     /* agreement also within this many standard errors, 3 */
+    double auto_div_margin;   /* chosen eps at least this factor below any eps where a pilot diverged, 2 */
+    double auto_pilot_time;   /* > 0: pilot draws span this simulated time (units of 1/gamma) and extend
+                                 until precise; 0 (default) = auto_pilot_draws steps at thin 1 */
+    double auto_eps_divisor;  /* the estimate runs at the passing rung's eps / this, 4 (1 = the rung itself) */
     int auto_pilot_draws;     /* 100 */
     int auto_max_rungs;       /* 10 (<= LLC_EPS_MAX_RUNGS) */
     int auto_power_iters;     /* 20 */
