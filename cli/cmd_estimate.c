@@ -351,6 +351,9 @@ int cmd_estimate(int argc, char **argv)
                 r->auto_eps = ref_auto[ti];
                 snprintf(r->auto_eps.reason, sizeof r->auto_eps.reason, "chosen at step %lld: %s", ref_step,
                          ref_auto[ti].reason);
+                size_t len = strlen(r->auto_eps.reason);
+                if (r->retries) /* the reruns at eps/2 after diverged chains */
+                    snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len, "; %s", r->eps_note);
             }
             if (strcmp(r->status, "ok") != 0) diverged++;
             rc = llc_results_put(store, run, steps[si], tl.name[ti], data, settings, (long long)groups[ti].size, r,

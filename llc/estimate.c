@@ -45,6 +45,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->rms_delta = 0.1;
     c->mala_every = 0;
     c->diverge_factor = 10.0;
+    c->diverge_retries = 3;
     c->chains = 4;
     c->draws = 200;
     c->burnin = -1;
@@ -106,6 +107,8 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "mala_every must be >= 0, got %d", c->mala_every);
     if (!(c->diverge_factor > 0))
         return llc_fail(err, LLC_ERR_INVALID, "diverge_factor must be > 0, got %g", c->diverge_factor);
+    if (c->diverge_retries < 0 || c->diverge_retries > 30)
+        return llc_fail(err, LLC_ERR_INVALID, "diverge_retries must be in [0, 30], got %d", c->diverge_retries);
     if (c->chains < 1 || c->chains > 100000)
         return llc_fail(err, LLC_ERR_INVALID, "chains must be in [1, 100000], got %d", c->chains);
     if (c->draws < 1)
@@ -1367,6 +1370,51 @@ void llc_estimate_result_free(llc_estimate_result *r)
     free(r);
 }
 
+/* The sampling chains of an estimate at eps (job j, set up and run; the
+ * caller frees it): automatic thin and lengths as documented in the header. */
+static int sample_job(chain_job *j, const prep *p, double eps, long burnin, double burn_time, float *start,
+                      double rate_est, char *err)
+{
+    const llc_estimate_config *cfg = p->cfg;
+    const llc_model *m = p->m;
+    const long half_max = cfg->auto_max_steps / 2;
+    int thin = cfg->thin;
+    if (thin <= 0) {
+        double want = ceil(cfg->auto_time_draws * p->time_unit / (eps * rate_est * (double)cfg->draws));
+        double cap = floor((double)half_max / (double)cfg->draws);
+        if (!(want <= cap)) want = cap;
+        thin = want < 1 ? 1 : (int)want;
+    }
+    job_setup(j, p, eps, burnin, cfg->draws, thin, cfg->mala_every, p->hash);
+    j->dstream = p->data_hash;
+    if (p->paired && cfg->pair_cache) {
+        /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
+        uint64_t key = llc_seed(p->wstar_hash, LLC_PURPOSE_DATA, p->data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
+                                ((uint64_t)p->B << 32) ^ (uint64_t)(uintptr_t)m);
+        if (pair_bind(cfg->pair_cache, key ? key : 1, cfg->chains))
+            return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
+        j->cache = cfg->pair_cache;
+    }
+    j->burn_time = burn_time;
+    j->start = start;
+    if (cfg->thin <= 0) { /* automatic: extend until precise (or the budget) */
+        j->extend = 1;
+        j->rel_se = cfg->auto_rel_se;
+        j->abs_se = p->exact_loss ? 0.0 : cfg->auto_abs_se;
+        j->max_sample = half_max;
+        /* minibatch chains: at most auto_max_extend times the first length
+         * (their noise floor is the batch's, not the chain's mixing) */
+        if (!p->exact_loss) {
+            double lim = (double)cfg->auto_max_extend * (double)cfg->draws * (double)thin;
+            if (lim < (double)j->max_sample) j->max_sample = (long)lim;
+        }
+    }
+    if (job_alloc(j))
+        return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%d chains x %d draws)", cfg->chains,
+                        cfg->draws);
+    return run_chains(j, err);
+}
+
 int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
                  const llc_task *task, const llc_estimate_config *cfg,
                  llc_estimate_result **out, char *err)
@@ -1431,46 +1479,21 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         burnin = half_max;
         burn_time = cfg->auto_time_burnin * p.time_unit;
     }
-    int thin = cfg->thin;
-    if (thin <= 0) {
-        double want = ceil(cfg->auto_time_draws * p.time_unit / (r->eps * rate_est * (double)cfg->draws));
-        double cap = floor((double)half_max / (double)cfg->draws);
-        if (!(want <= cap)) want = cap;
-        thin = want < 1 ? 1 : (int)want;
+    /* plain SGLD: a run with a diverged chain is repeated at eps/2 (at most
+     * diverge_retries times), so that a curve never loses a point to it */
+    for (int attempt = 0;; attempt++) {
+        rc = sample_job(&j, &p, r->eps, burnin, burn_time, start, rate_est, err);
+        if (rc) goto cleanup;
+        int n_div = 0;
+        for (size_t c = 0; c < C; c++) n_div += j.div[c];
+        if (!n_div || p.metropolis || attempt >= cfg->diverge_retries) break;
+        size_t len = strlen(r->eps_note);
+        snprintf(r->eps_note + len, sizeof r->eps_note - len, "%s%d of %d chains diverged at eps %.3g, retried at eps/2",
+                 len ? "; " : "", n_div, cfg->chains, r->eps);
+        r->retries++;
+        r->eps /= 2;
+        job_free(&j);
     }
-    job_setup(&j, &p, r->eps, burnin, cfg->draws, thin, cfg->mala_every, p.hash);
-    j.dstream = p.data_hash;
-    if (p.paired && cfg->pair_cache) {
-        /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
-        uint64_t key = llc_seed(p.wstar_hash, LLC_PURPOSE_DATA, p.data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
-                                ((uint64_t)p.B << 32) ^ (uint64_t)(uintptr_t)m);
-        if (pair_bind(cfg->pair_cache, key ? key : 1, cfg->chains)) {
-            rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
-            goto cleanup;
-        }
-        j.cache = cfg->pair_cache;
-    }
-    j.burn_time = burn_time;
-    j.start = start;
-    if (cfg->thin <= 0) { /* automatic: extend until precise (or the budget) */
-        j.extend = 1;
-        j.rel_se = cfg->auto_rel_se;
-        j.abs_se = p.exact_loss ? 0.0 : cfg->auto_abs_se;
-        j.max_sample = half_max;
-        /* minibatch chains: at most auto_max_extend times the first length
-         * (their noise floor is the batch's, not the chain's mixing) */
-        if (!p.exact_loss) {
-            double lim = (double)cfg->auto_max_extend * (double)cfg->draws * (double)thin;
-            if (lim < (double)j.max_sample) j.max_sample = (long)lim;
-        }
-    }
-    if (job_alloc(&j)) {
-        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%d chains x %d draws)", cfg->chains,
-                      cfg->draws);
-        goto cleanup;
-    }
-    rc = run_chains(&j, err);
-    if (rc) goto cleanup;
 
     /* settings used */
     r->cfg = *cfg;
@@ -1490,6 +1513,10 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         r->sim_time += j.sim_time[c] / (double)C;
     }
     r->cfg.thin = r->thin > INT_MAX ? INT_MAX : (int)r->thin;
+    if (r->eps_auto && r->retries) { /* the reason says what happened after the choice */
+        size_t len = strlen(r->auto_eps.reason);
+        snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len, "; %s", r->eps_note);
+    }
     r->metropolis = p.metropolis;
     r->exact_loss = p.exact_loss;
     r->paired = p.paired;

@@ -199,6 +199,7 @@ typedef struct {
     double rms_delta;      /* default 0.1 */
     int mala_every;        /* MALA diagnostic in the final chains, 0 = off. Default 0 */
     double diverge_factor; /* see llc_sgld.h. Default 10 */
+    int diverge_retries;   /* plain SGLD: rerun at eps/2 when a chain diverged, at most this often. Default 3 */
     /* chains */
     int chains;            /* default 4 */
     int draws;             /* default 200 */
@@ -288,8 +289,10 @@ typedef struct {
 typedef struct {
     /* settings actually used (everything needed to reproduce and store) */
     llc_estimate_config cfg;    /* copy of the config, with eps, nbeta, target_hash filled in */
-    double eps;
+    double eps;                 /* the step size of the chains (after any retries) */
     int eps_auto;               /* 1 if eps was chosen by llc_eps_auto */
+    int retries;                /* reruns at eps/2 after diverged chains (diverge_retries) */
+    char eps_note[LLC_REASON_LEN]; /* what the retries did ("" if none); appended to auto_eps.reason */
     llc_eps_auto_result auto_eps; /* valid when eps_auto */
     double nbeta;
     llc_nbeta_mode nbeta_mode;  /* resolved: GIVEN, N_LOG_N or M_LOG_M */
