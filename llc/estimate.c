@@ -1604,3 +1604,50 @@ cleanup:
     prep_free(&p);
     return rc;
 }
+
+static double result_se(const llc_estimate_result *r)
+{
+    int n = r->chains - r->n_diverged;
+    return n >= 2 ? r->llc_std / sqrt((double)n) : NAN;
+}
+
+/* |b - a| <= max(5% of |a|, 2 combined standard errors) (NaN se counts as 0). */
+static int moved_little(double a, double se_a, double b, double se_b)
+{
+    double se = sqrt((isfinite(se_a) ? se_a * se_a : 0) + (isfinite(se_b) ? se_b * se_b : 0));
+    return isfinite(a) && isfinite(b) && fabs(b - a) <= fmax(0.05 * fabs(a), 2 * se);
+}
+
+int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_group *g, const llc_task *task,
+                            const llc_estimate_config *cfg, llc_estimate_result *r, char *err)
+{
+    if (!r || !cfg) return llc_fail(err, LLC_ERR_INVALID, "check bias: NULL argument");
+    llc_estimate_result *rb = NULL, *rh = NULL;
+    llc_bias_check *b = &r->bias;
+    llc_estimate_config c = *cfg;
+    c.eps = r->eps;
+    c.pair_cache = NULL;
+    c.batch = cfg->batch > (1 << 28) ? cfg->batch : 4 * cfg->batch;
+    int rc = llc_estimate(m, w_star, g, task, &c, &rb, err);
+    if (rc) goto cleanup;
+    c.batch = cfg->batch;
+    c.eps = r->eps / 2;
+    rc = llc_estimate(m, w_star, g, task, &c, &rh, err);
+    if (rc) goto cleanup;
+    b->llc = r->llc_mean;
+    b->se = result_se(r);
+    b->llc_batch = rb->llc_mean;
+    b->se_batch = result_se(rb);
+    b->batch = rb->batch_used;
+    b->llc_half = rh->llc_mean;
+    b->se_half = result_se(rh);
+    b->eps_half = rh->eps;
+    b->pass_batch = moved_little(b->llc, b->se, b->llc_batch, b->se_batch);
+    b->pass_half = moved_little(b->llc, b->se, b->llc_half, b->se_half);
+    b->pass = b->pass_batch && b->pass_half;
+    b->done = 1;
+cleanup:
+    llc_estimate_result_free(rb);
+    llc_estimate_result_free(rh);
+    return rc;
+}

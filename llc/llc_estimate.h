@@ -286,6 +286,18 @@ typedef struct {
     double seconds;
 } llc_eps_auto_result;
 
+/* Self-consistency of a minibatch estimate (llc_estimate_check_bias): the
+ * same estimate with the SGLD batch quadrupled, and with eps halved. */
+typedef struct {
+    int done;               /* 1 once run */
+    double llc, se;         /* the estimate checked: mean, standard error over chains */
+    double llc_batch, se_batch; /* batch x4 (same eps) */
+    double llc_half, se_half;   /* eps / 2 (same batch) */
+    int batch;              /* the quadrupled batch actually used */
+    double eps_half;
+    int pass_batch, pass_half, pass; /* |moved| <= max(5%, 2 se) for each; pass = both */
+} llc_bias_check;
+
 typedef struct {
     /* settings actually used (everything needed to reproduce and store) */
     llc_estimate_config cfg;    /* copy of the config, with eps, nbeta, target_hash filled in */
@@ -328,6 +340,7 @@ typedef struct {
     double rhat;                /* split-R-hat of the loss traces of non-diverged chains (NaN if undefined) */
     double mala_accept;         /* mean MALA acceptance over all evaluations, NaN if MALA off */
     double seconds;             /* wall time of the whole call */
+    llc_bias_check bias;        /* filled by llc_estimate_check_bias (done = 0 otherwise) */
 } llc_estimate_result;
 
 /* Estimate the LLC of model m at w_star (n_params floats) over group g
@@ -341,6 +354,16 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
                  const llc_task *task, const llc_estimate_config *cfg,
                  llc_estimate_result **out, char *err);
 void llc_estimate_result_free(llc_estimate_result *r);
+
+/* Re-estimate r (made by llc_estimate with these arguments) with the SGLD
+ * batch quadrupled at r's eps, and with r's eps halved at its batch (same
+ * seed and streams, no pair cache), and fill r->bias: each passes when
+ * lambda-hat moves by at most max(5% of |lambda-hat|, 2 combined standard
+ * errors). Minibatch noise and step-size bias both shrink under these
+ * changes, so a large move means the estimate carries either. Costs about
+ * 4x + 2x the sampling of r (the batch x4 run: 4x per step). */
+int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_group *g, const llc_task *task,
+                            const llc_estimate_config *cfg, llc_estimate_result *r, char *err);
 
 /* The automatic step size alone (see the header comment), for the same
  * arguments; cfg->eps is ignored. Fills *out (caller-owned struct). */

@@ -72,6 +72,20 @@ static char *diagnostics_json(const llc_estimate_result *r)
             cJSON_AddItemToArray(rungs, e);
         }
     }
+    if (r->bias.done) {
+        const llc_bias_check *b = &r->bias;
+        cJSON *bc = cJSON_AddObjectToObject(o, "bias_check");
+        cJSON_AddBoolToObject(bc, "pass", b->pass);
+        cJSON_AddNumberToObject(bc, "batch", b->batch);
+        if (isfinite(b->llc_batch)) cJSON_AddNumberToObject(bc, "llc_batch", b->llc_batch);
+        if (isfinite(b->se_batch)) cJSON_AddNumberToObject(bc, "se_batch", b->se_batch);
+        cJSON_AddBoolToObject(bc, "pass_batch", b->pass_batch);
+        cJSON_AddNumberToObject(bc, "eps_half", b->eps_half);
+        if (isfinite(b->llc_half)) cJSON_AddNumberToObject(bc, "llc_half", b->llc_half);
+        if (isfinite(b->se_half)) cJSON_AddNumberToObject(bc, "se_half", b->se_half);
+        cJSON_AddBoolToObject(bc, "pass_half", b->pass_half);
+    }
+    if (r->retries) cJSON_AddNumberToObject(o, "diverge_retries", r->retries);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -142,6 +142,17 @@ static void print_row(const char *label, const char *what, const llc_estimate_re
 
 /* ---------------- linear regression ---------------- */
 
+/* linreg n = 1000, d = 10, noise 1, its model and least-squares fit w. */
+static int linreg_fixture(llc_task **t, llc_model **m, float w[10], char *err)
+{
+    cJSON *js = cJSON_Parse("{\"n\": 1000, \"d\": 10}");
+    int rc = llc_task_new("linreg", js, g_seed, t, err);
+    cJSON_Delete(js);
+    if (!rc) rc = llc_regress_make_model(*t, m, err);
+    if (!rc) rc = llc_regress_teacher(*t, w, 10, err);
+    return rc;
+}
+
 static void test_linreg(void)
 {
     char err[LLC_ERRLEN] = "";
@@ -149,11 +160,7 @@ static void test_linreg(void)
     llc_model *m = NULL;
     llc_estimate_result *r = NULL;
     float w[10];
-    cJSON *js = cJSON_Parse("{\"n\": 1000, \"d\": 10}");
-    int rc = llc_task_new("linreg", js, g_seed, &t, err);
-    cJSON_Delete(js);
-    if (!rc) rc = llc_regress_make_model(t, &m, err);
-    if (!rc) rc = llc_regress_teacher(t, w, 10, err);
+    int rc = linreg_fixture(&t, &m, w, err);
     CHECK(rc == LLC_OK, "linreg task, model, teacher (%s)", err);
     if (rc) goto cleanup;
     /* the formula at B = n against the full-batch closed form */
@@ -183,6 +190,27 @@ static void test_linreg(void)
           r->llc_mean, want, 3 * se);
     CHECK(fabs(want - perfect) <= 0.05 * perfect,
           "linreg: at the chosen eps %.3g the sampler's bias %.4f vs %.4f is within 5%%", r->eps, want, perfect);
+    /* the self-consistency check passes here, and catches the ladder's own
+     * eps (divisor 1, the old default: +10% of batch noise) */
+    for (int div = 4; div >= 1; div -= 3) {
+        llc_estimate_config c;
+        llc_estimate_config_default(&c);
+        c.threads = 2;
+        c.seed = g_seed;
+        c.auto_eps_divisor = div;
+        llc_estimate_result *rb = NULL;
+        rc = llc_estimate(m, w, NULL, t, &c, &rb, err);
+        if (!rc) rc = llc_estimate_check_bias(m, w, NULL, t, &c, rb, err);
+        CHECK(rc == LLC_OK, "linreg: bias check runs (%s)", err);
+        if (!rc) {
+            const llc_bias_check *b = &rb->bias;
+            printf("  %-30s bias check, eps divisor %d: %.4f; batch %d %.4f; eps/2 %.4f: %s\n", "", div, b->llc,
+                   b->batch, b->llc_batch, b->llc_half, b->pass ? "pass" : "FAIL");
+            CHECK(b->done && b->pass == (div == 4), "linreg: the bias check %s at eps divisor %d",
+                  div == 4 ? "passes" : "fails", div);
+        }
+        llc_estimate_result_free(rb);
+    }
 cleanup:
     llc_estimate_result_free(r);
     llc_model_free(m);
@@ -199,11 +227,7 @@ static void test_retry(void)
     llc_model *m = NULL;
     llc_estimate_result *r = NULL;
     float w[10];
-    cJSON *js = cJSON_Parse("{\"n\": 1000, \"d\": 10}");
-    int rc = llc_task_new("linreg", js, g_seed, &t, err);
-    cJSON_Delete(js);
-    if (!rc) rc = llc_regress_make_model(t, &m, err);
-    if (!rc) rc = llc_regress_teacher(t, w, 10, err);
+    int rc = linreg_fixture(&t, &m, w, err);
     double eig[10];
     llc_regress_covariance_eigs(t, eig);
     const double p = 2 * (1000.0 / log(1000.0)) * eig[9] + 1, eps = 8 / p;
