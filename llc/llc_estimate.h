@@ -115,14 +115,29 @@
  *   steps (equal simulated time). The rung PASSES when
  *       |lambda_A - lambda_B| <= max(auto_agree_tol * |lambda_B|, 3 se),
  *   se = sqrt(se_A^2 + se_B^2), se_X = (std over chains)/sqrt(chains)
- *   (auto_agree_tol default 0.05); the first passing rung gives eps. After a
+ *   (auto_agree_tol default 0.05; 3 = auto_agree_se); the first passing rung gives eps. After a
  *   disagreement, pilot B of rung r is pilot A of rung r+1. Why halve on a
  *   MALA failure: the largest eps that passes is then found within a
  *   factor 2 (quartering cost up to 4x in every estimate's length). If no rung passes, eps = the smallest
  *   eps tried with no divergence (or the smallest tried), and the reason says
- *   so.
+ *   so. The ESTIMATE then runs at that eps / auto_eps_divisor (default 4;
+ *   the rung's pilot at eps/4 is the one that agreed), and at least
+ *   auto_div_margin (2) below the smallest eps at which any pilot chain
+ *   diverged. Why: SGLD's bias from discretisation and from minibatch
+ *   gradient noise is about linear in eps, and the short pilots cannot
+ *   resolve 5%: at the rung's own eps minibatch estimates came out well
+ *   above the full-batch exact sampler on the same data (measurements in
+ *   llc/MINIBATCH.md, checked by tests/test_minibatch.c).
+ *   auto_pilot_time > 0 makes the pilots span that simulated time and
+ *   extend until precise (an alternative that was measured and not made
+ *   the default).
  * The chosen eps, its reason, the curvature and (plain path) every rung are
  * returned in auto_eps.
+ *
+ * DIVERGENCE RETRIES (plain SGLD, given or automatic eps): when a chain of
+ * the sampling run diverged, the run is repeated at eps/2, at most
+ * diverge_retries (3) times; retries and eps_note say so (the note is also
+ * appended to auto_eps.reason), and the result's eps is the last one.
  *
  * AUTOMATIC LENGTHS (the defaults burnin = -1, thin = 0), in SIMULATED TIME
  * (the sum over steps of eps_k times the step's acceptance probability; 1
