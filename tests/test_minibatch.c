@@ -185,8 +185,9 @@ static void test_linreg(void)
                linreg_sgld_lambda(t, w, 10, r->eps / q, tt, 1.0, 32, 0),
                linreg_sgld_lambda(t, w, 10, r->eps / q, tt, 1.0, 32, 1));
     CHECK(!strcmp(r->status, "ok"), "linreg: no divergence");
-    CHECK(fabs(r->llc_mean - want) <= fmax(3 * se, 0.02 * want),
-          "linreg: minibatch lambda-hat %.4f matches the minibatch-SGLD closed form %.4f (3 se = %.4f)",
+    /* 3 se of 4 chains (a t with 3 degrees of freedom: about 94%), or 3% */
+    CHECK(fabs(r->llc_mean - want) <= fmax(3 * se, 0.03 * want),
+          "linreg: minibatch lambda-hat %.4f matches the minibatch-SGLD closed form %.4f (3 se = %.4f, or 3%%)",
           r->llc_mean, want, 3 * se);
     CHECK(fabs(want - perfect) <= 0.05 * perfect,
           "linreg: at the chosen eps %.3g the sampler's bias %.4f vs %.4f is within 5%%", r->eps, want, perfect);
