@@ -1627,6 +1627,8 @@ int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_g
     llc_estimate_config c = *cfg;
     c.eps = r->eps;
     c.pair_cache = NULL;
+    c.nbeta = r->nbeta; /* the same posterior: m/log m would follow the batch */
+    c.nbeta_mode = LLC_NBETA_GIVEN;
     c.batch = cfg->batch > (1 << 28) ? cfg->batch : 4 * cfg->batch;
     int rc = llc_estimate(m, w_star, g, task, &c, &rb, err);
     if (rc) goto cleanup;
@@ -1639,6 +1641,7 @@ int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_g
     b->llc_batch = rb->llc_mean;
     b->se_batch = result_se(rb);
     b->batch = rb->batch_used;
+    b->nbeta = rb->nbeta == rh->nbeta ? rb->nbeta : NAN;
     b->llc_half = rh->llc_mean;
     b->se_half = result_se(rh);
     b->eps_half = rh->eps;

@@ -309,6 +309,7 @@ typedef struct {
     double llc_batch, se_batch; /* batch x4 (same eps) */
     double llc_half, se_half;   /* eps / 2 (same batch) */
     int batch;              /* the quadrupled batch actually used */
+    double nbeta;           /* of both runs (r's) */
     double eps_half;
     int pass_batch, pass_half, pass; /* |moved| <= max(5%, 2 se) for each; pass = both */
 } llc_bias_check;
@@ -372,7 +373,7 @@ void llc_estimate_result_free(llc_estimate_result *r);
 
 /* Re-estimate r (made by llc_estimate with these arguments) with the SGLD
  * batch quadrupled at r's eps, and with r's eps halved at its batch (same
- * seed and streams, no pair cache), and fill r->bias: each passes when
+ * seed and streams, r's nbeta, no pair cache), and fill r->bias: each passes when
  * lambda-hat moves by at most max(5% of |lambda-hat|, 2 combined standard
  * errors). Minibatch noise and step-size bias both shrink under these
  * changes, so a large move means the estimate carries either. Costs about

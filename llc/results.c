@@ -77,6 +77,7 @@ static char *diagnostics_json(const llc_estimate_result *r)
         cJSON *bc = cJSON_AddObjectToObject(o, "bias_check");
         cJSON_AddBoolToObject(bc, "pass", b->pass);
         cJSON_AddNumberToObject(bc, "batch", b->batch);
+        if (isfinite(b->nbeta)) cJSON_AddNumberToObject(bc, "nbeta", b->nbeta);
         if (isfinite(b->llc_batch)) cJSON_AddNumberToObject(bc, "llc_batch", b->llc_batch);
         if (isfinite(b->se_batch)) cJSON_AddNumberToObject(bc, "se_batch", b->se_batch);
         cJSON_AddBoolToObject(bc, "pass_batch", b->pass_batch);

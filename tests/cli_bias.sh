@@ -12,6 +12,9 @@ expect_out "b1 step 40 target model: llc .*batch 128: .*eps/2: .*bias check (pas
 expect_out "bias check: [0-2] of 2 estimates moved" "summary line"
 n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates WHERE run='b1' AND json_extract(diagnostics, '\$.bias_check.batch') = 128 AND json_extract(diagnostics, '\$.bias_check.eps_half') = 5e-5 AND json_type(diagnostics, '\$.bias_check.pass') IN ('true', 'false') AND json_extract(settings, '\$.check_bias') = 1")
 expect_eq "$n" "2" "verdict stored with both estimates (batch 128, eps 5e-5)"
+# the same posterior: nbeta (m/log m by default for sort) must not follow the batch
+n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates WHERE run='b1' AND json_extract(diagnostics, '\$.bias_check.nbeta') = nbeta")
+expect_eq "$n" "2" "the checks ran at the estimate's nbeta"
 # the checked estimate itself is the ordinary one: the same numbers as without the check
 expect_rc 0 "estimate without the check" -- $LLC estimate --run b1 $S --steps 40 --model
 a=$(sqlite3 "$LLC_DB" "SELECT group_concat(llc_mean) FROM estimates WHERE run='b1' AND target='model' ORDER BY id")
