@@ -78,11 +78,13 @@ demo: $(BUILD)/llc
 	@LLC=$(BUILD)/llc sh tests/demo.sh
 
 # make accuracy: the slow rung of the accuracy ladder, DLN (100,100,100)
-# with default settings (about 20-30 minutes on 2 cores; not in make check)
+# with default settings (about 20-30 minutes on 2 cores; not in make check),
+# after the slow minibatch cases (tests/test_minibatch.c, LLC_MINIBATCH_ALL=1)
 $(BUILD)/tests/slow_dln100: $(BUILD)/obj/tests/slow_dln100.o $(TESTUTIL) $(BUILD)/libllc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-accuracy: $(BUILD)/tests/slow_dln100
+accuracy: $(BUILD)/tests/slow_dln100 $(BUILD)/tests/test_minibatch
+	LLC_MINIBATCH_ALL=1 $(BUILD)/tests/test_minibatch
 	$(BUILD)/tests/slow_dln100 2
 
 # make valgrind: the CLI tests with llc under valgrind memcheck (slow)

@@ -49,6 +49,7 @@ static const cli_optdef defs[] = {
     {"mala-every", 1, "MALA acceptance diagnostic every k steps (0 = off)"},
     {"paired", 1, "auto (default: on with minibatches), on, or off (the classic L_n(w*) subtraction)"},
     {"seed", 1, "random seed (default 0)"},
+    {"check-bias", 0, "also re-estimate with the SGLD batch x4 and with eps/2; store and print the verdict"},
     {"threads", 1, "threads for chains (default: all cores)"},
     {"cache-mb", 1, "memory for the shared pass at w* (MiB; default 1/8 of RAM, at most 1024; 0 = none)"},
     {"force", 0, "recompute existing estimates"},
@@ -82,6 +83,8 @@ static char *settings_json(const llc_estimate_config *c, const cli_args *a, long
     cJSON_AddStringToObject(o, "sampler", llc_precond_name(c->precond));
     if (c->eps > 0) cJSON_AddNumberToObject(o, "eps", c->eps);
     else cJSON_AddStringToObject(o, "eps", eps_ref_step >= 0 ? "auto@last" : "auto");
+    /* the automatic eps runs at the ladder's eps / eps_divisor (absent in older stores: 1) */
+    if (!(c->eps > 0)) cJSON_AddNumberToObject(o, "eps_divisor", c->auto_eps_divisor);
     if (c->eps <= 0 && eps_ref_step >= 0) cJSON_AddNumberToObject(o, "eps_ref_step", (double)eps_ref_step);
     cJSON_AddNumberToObject(o, "gamma", c->gamma);
     if (c->nbeta > 0) cJSON_AddNumberToObject(o, "nbeta", c->nbeta);
@@ -97,6 +100,7 @@ static char *settings_json(const llc_estimate_config *c, const cli_args *a, long
     cJSON_AddNumberToObject(o, "mala_every", c->mala_every);
     cJSON_AddStringToObject(o, "paired", c->paired < 0 ? "auto" : c->paired ? "on" : "off");
     cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+    if (cli_has(a, "check-bias")) cJSON_AddBoolToObject(o, "check_bias", 1);
     cJSON_AddStringToObject(o, "version", LLC_VERSION);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -299,7 +303,8 @@ int cmd_estimate(int argc, char **argv)
     }
     int ref_loaded = 0;
 
-    int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, negative = 0, total = n_steps * tl.n;
+    int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, negative = 0, bias_fail = 0,
+        total = n_steps * tl.n;
     char title[96];
     snprintf(title, sizeof title, "estimate %s", run);
     cli_progress_start(&prog, &a, title);
@@ -374,6 +379,25 @@ int cmd_estimate(int argc, char **argv)
                 r->auto_eps = ref_auto[ti];
                 snprintf(r->auto_eps.reason, sizeof r->auto_eps.reason, "chosen at step %lld: %s", ref_step,
                          ref_auto[ti].reason);
+                size_t len = strlen(r->auto_eps.reason);
+                if (r->retries) /* the reruns at eps/2 after diverged chains */
+                    snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len, "; %s", r->eps_note);
+            }
+            if (cli_has(&a, "check-bias")) {
+                c.eps = r->eps;
+                rc = llc_estimate_check_bias(model, w, &groups[ti], task, &c, r, err);
+                if (rc) {
+                    llc_estimate_result_free(r);
+                    code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: bias check: %s", run, steps[si],
+                                     tl.name[ti], err);
+                    goto cleanup;
+                }
+                const llc_bias_check *b = &r->bias;
+                printf("%s step %lld target %s: llc %.4f; batch %d: %.4f (%+.1f%%), eps/2: %.4f (%+.1f%%): bias check %s\n",
+                       run, steps[si], tl.name[ti], b->llc, b->batch, b->llc_batch,
+                       100 * (b->llc_batch - b->llc) / fabs(b->llc), b->llc_half,
+                       100 * (b->llc_half - b->llc) / fabs(b->llc), b->pass ? "pass" : "FAIL");
+                bias_fail += !b->pass;
             }
             if (strcmp(r->status, "ok") != 0) diverged++;
             else if (llc_results_negative(r->llc_mean, r->llc_std, r->chains)) {
@@ -401,6 +425,8 @@ int cmd_estimate(int argc, char **argv)
     cli_progress_end(&prog);
     printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
            "%.1fs\n", run, done, skipped, diverged, negative, llc_now() - t0);
+    if (cli_has(&a, "check-bias"))
+        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, bias_fail, done);
 cleanup:
     if (pairs && a.verbose) {
         long hits, misses;

@@ -45,6 +45,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->rms_delta = 0.1;
     c->mala_every = 0;
     c->diverge_factor = 10.0;
+    c->diverge_retries = 3;
     c->chains = 4;
     c->draws = 200;
     c->burnin = -1;
@@ -73,6 +74,10 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->auto_mala_target = 0.9;
     c->auto_mala_every = 2;
     c->auto_agree_tol = 0.05;
+    c->auto_agree_se = 3.0;
+    c->auto_div_margin = 2.0;
+    c->auto_pilot_time = 0.0;
+    c->auto_eps_divisor = 4.0;
     c->auto_pilot_draws = 100;
     c->auto_max_rungs = 10;
     c->auto_power_iters = 20;
@@ -102,6 +107,8 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "mala_every must be >= 0, got %d", c->mala_every);
     if (!(c->diverge_factor > 0))
         return llc_fail(err, LLC_ERR_INVALID, "diverge_factor must be > 0, got %g", c->diverge_factor);
+    if (c->diverge_retries < 0 || c->diverge_retries > 30)
+        return llc_fail(err, LLC_ERR_INVALID, "diverge_retries must be in [0, 30], got %d", c->diverge_retries);
     if (c->chains < 1 || c->chains > 100000)
         return llc_fail(err, LLC_ERR_INVALID, "chains must be in [1, 100000], got %d", c->chains);
     if (c->draws < 1)
@@ -152,6 +159,14 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "auto_mala_every must be >= 0, got %d", c->auto_mala_every);
     if (!(c->auto_agree_tol > 0))
         return llc_fail(err, LLC_ERR_INVALID, "auto_agree_tol must be > 0, got %g", c->auto_agree_tol);
+    if (!(c->auto_agree_se >= 0) || !isfinite(c->auto_agree_se))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_agree_se must be finite and >= 0, got %g", c->auto_agree_se);
+    if (!(c->auto_div_margin >= 1) || !isfinite(c->auto_div_margin))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_div_margin must be finite and >= 1, got %g", c->auto_div_margin);
+    if (!(c->auto_eps_divisor >= 1) || !isfinite(c->auto_eps_divisor))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_eps_divisor must be finite and >= 1, got %g", c->auto_eps_divisor);
+    if (!(c->auto_pilot_time >= 0) || !isfinite(c->auto_pilot_time))
+        return llc_fail(err, LLC_ERR_INVALID, "auto_pilot_time must be finite and >= 0, got %g", c->auto_pilot_time);
     if (c->auto_pilot_draws < 4)
         return llc_fail(err, LLC_ERR_INVALID, "auto_pilot_draws must be >= 4, got %d", c->auto_pilot_draws);
     if (c->auto_max_rungs < 1 || c->auto_max_rungs > LLC_EPS_MAX_RUNGS)
@@ -1072,11 +1087,30 @@ static int run_pilot(const prep *p, double eps, int scale, int mala_every, uint6
     const llc_estimate_config *c = p->cfg;
     chain_job j;
     uint64_t stream = llc_seed(p->hash, LLC_PURPOSE_SGLD, LLC_PILOT_STREAM, id, 0);
+    const long half_max = c->auto_max_steps / 2;
+    /* sampling: auto_pilot_draws draws spanning auto_pilot_time of simulated
+     * time (thin 1 and scale times the draws when that is 0) */
+    int draws = c->auto_pilot_draws, thin = 1;
+    if (c->auto_pilot_time > 0) {
+        double want = ceil(c->auto_pilot_time * p->time_unit / (eps * (double)draws));
+        double cap = floor((double)half_max / (double)draws);
+        thin = want > cap ? (int)cap : want < 1 ? 1 : (int)want;
+    } else {
+        draws *= scale;
+    }
     if (c->burnin >= 0) {
-        job_setup(&j, p, eps, (long)c->burnin * scale, c->auto_pilot_draws * scale, 1, mala_every, stream);
+        job_setup(&j, p, eps, (long)c->burnin * scale, draws, thin, mala_every, stream);
     } else { /* automatic burn-in: the same simulated time at every eps */
-        job_setup(&j, p, eps, c->auto_max_steps / 2, c->auto_pilot_draws * scale, 1, mala_every, stream);
+        job_setup(&j, p, eps, half_max, draws, thin, mala_every, stream);
         j.burn_time = c->auto_time_burnin * p->time_unit;
+    }
+    if (c->auto_pilot_time > 0) { /* long enough to resolve the agreement tolerance */
+        j.extend = 1;
+        j.rel_se = 0.5 * c->auto_agree_tol;
+        j.abs_se = p->exact_loss ? 0.0 : c->auto_abs_se;
+        j.max_sample = half_max;
+        double lim = (double)c->auto_max_extend * (double)draws * (double)thin;
+        if (lim < (double)j.max_sample) j.max_sample = (long)lim;
     }
     int rc = job_alloc(&j);
     if (rc) {
@@ -1118,6 +1152,7 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
 
     pilot A = {0}, B = {0};
     double best_stable = NAN; /* smallest eps without divergence */
+    double min_div = INFINITY; /* smallest eps at which any pilot chain diverged */
     int chosen = -1;
     double next = eps0;
     for (int r = 0; r < c->auto_max_rungs; r++) {
@@ -1144,7 +1179,9 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
                     A.llc, A.se, A.mala, A.n_div, llc_now() - t0);
         R->llc_quarter = R->se_quarter = NAN;
         if (A.n_div == 0 && (isnan(best_stable) || eps < best_stable)) best_stable = eps;
+        if (A.n_div > 0 && eps < min_div) min_div = eps;
         if (A.n_div > 0) continue;
+        if (eps * c->auto_div_margin > min_div) continue; /* too close to a divergence */
         if (c->auto_mala_every > 0 && isfinite(A.mala) && A.mala < c->auto_mala_target) continue;
         rc = run_pilot(p, eps / 4, 4, 4 * c->auto_mala_every, 2 * (uint64_t)r + 1, &B, err);
         if (rc) return rc;
@@ -1152,9 +1189,10 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
         R->llc_quarter = B.llc;
         R->se_quarter = B.se;
         if (B.n_div == 0 && eps / 4 < best_stable) best_stable = eps / 4;
+        if (B.n_div > 0 && eps / 4 < min_div) min_div = eps / 4;
         if (B.n_div > 0 || !isfinite(A.llc) || !isfinite(B.llc)) continue;
         double se = sqrt((isfinite(A.se) ? A.se * A.se : 0) + (isfinite(B.se) ? B.se * B.se : 0));
-        double tol = fmax(c->auto_agree_tol * fabs(B.llc), 3.0 * se);
+        double tol = fmax(c->auto_agree_tol * fabs(B.llc), c->auto_agree_se * se);
         if (fabs(A.llc - B.llc) <= tol) {
             R->passed = 1;
             chosen = r;
@@ -1179,6 +1217,17 @@ static int eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
                      "%s (h=%.4g, p=%.4g): every pilot diverged over %d rungs; eps below the last rung",
                      start, h, out->precision, out->n_rungs);
         }
+    }
+    /* the estimate runs below the ladder's eps: its pilot at eps/4 agreed,
+     * and SGLD's bias (discretisation and minibatch noise) is about linear
+     * in eps; never within auto_div_margin of a diverged pilot */
+    double chosen_eps = out->eps / c->auto_eps_divisor;
+    if (chosen_eps * c->auto_div_margin > min_div) chosen_eps = min_div / c->auto_div_margin;
+    if (chosen_eps != out->eps) {
+        size_t len = strlen(out->reason);
+        snprintf(out->reason + len, sizeof out->reason - len, "; estimate at %.3g (eps/%g%s)", chosen_eps,
+                 out->eps / chosen_eps, chosen_eps < out->eps / c->auto_eps_divisor ? ", divergence margin" : "");
+        out->eps = chosen_eps;
     }
     out->seconds = llc_now() - t0;
     return LLC_OK;
@@ -1333,6 +1382,51 @@ void llc_estimate_result_free(llc_estimate_result *r)
     free(r);
 }
 
+/* The sampling chains of an estimate at eps (job j, set up and run; the
+ * caller frees it): automatic thin and lengths as documented in the header. */
+static int sample_job(chain_job *j, const prep *p, double eps, long burnin, double burn_time, float *start,
+                      double rate_est, char *err)
+{
+    const llc_estimate_config *cfg = p->cfg;
+    const llc_model *m = p->m;
+    const long half_max = cfg->auto_max_steps / 2;
+    int thin = cfg->thin;
+    if (thin <= 0) {
+        double want = ceil(cfg->auto_time_draws * p->time_unit / (eps * rate_est * (double)cfg->draws));
+        double cap = floor((double)half_max / (double)cfg->draws);
+        if (!(want <= cap)) want = cap;
+        thin = want < 1 ? 1 : (int)want;
+    }
+    job_setup(j, p, eps, burnin, cfg->draws, thin, cfg->mala_every, p->hash);
+    j->dstream = p->data_hash;
+    if (p->paired && cfg->pair_cache) {
+        /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
+        uint64_t key = llc_seed(p->wstar_hash, LLC_PURPOSE_DATA, p->data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
+                                ((uint64_t)p->B << 32) ^ (uint64_t)(uintptr_t)m);
+        if (pair_bind(cfg->pair_cache, key ? key : 1, cfg->chains))
+            return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
+        j->cache = cfg->pair_cache;
+    }
+    j->burn_time = burn_time;
+    j->start = start;
+    if (cfg->thin <= 0) { /* automatic: extend until precise (or the budget) */
+        j->extend = 1;
+        j->rel_se = cfg->auto_rel_se;
+        j->abs_se = p->exact_loss ? 0.0 : cfg->auto_abs_se;
+        j->max_sample = half_max;
+        /* minibatch chains: at most auto_max_extend times the first length
+         * (their noise floor is the batch's, not the chain's mixing) */
+        if (!p->exact_loss) {
+            double lim = (double)cfg->auto_max_extend * (double)cfg->draws * (double)thin;
+            if (lim < (double)j->max_sample) j->max_sample = (long)lim;
+        }
+    }
+    if (job_alloc(j))
+        return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%d chains x %d draws)", cfg->chains,
+                        cfg->draws);
+    return run_chains(j, err);
+}
+
 int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
                  const llc_task *task, const llc_estimate_config *cfg,
                  llc_estimate_result **out, char *err)
@@ -1397,46 +1491,21 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         burnin = half_max;
         burn_time = cfg->auto_time_burnin * p.time_unit;
     }
-    int thin = cfg->thin;
-    if (thin <= 0) {
-        double want = ceil(cfg->auto_time_draws * p.time_unit / (r->eps * rate_est * (double)cfg->draws));
-        double cap = floor((double)half_max / (double)cfg->draws);
-        if (!(want <= cap)) want = cap;
-        thin = want < 1 ? 1 : (int)want;
+    /* plain SGLD: a run with a diverged chain is repeated at eps/2 (at most
+     * diverge_retries times), so that a curve never loses a point to it */
+    for (int attempt = 0;; attempt++) {
+        rc = sample_job(&j, &p, r->eps, burnin, burn_time, start, rate_est, err);
+        if (rc) goto cleanup;
+        int n_div = 0;
+        for (size_t c = 0; c < C; c++) n_div += j.div[c];
+        if (!n_div || p.metropolis || attempt >= cfg->diverge_retries) break;
+        size_t len = strlen(r->eps_note);
+        snprintf(r->eps_note + len, sizeof r->eps_note - len, "%s%d of %d chains diverged at eps %.3g, retried at eps/2",
+                 len ? "; " : "", n_div, cfg->chains, r->eps);
+        r->retries++;
+        r->eps /= 2;
+        job_free(&j);
     }
-    job_setup(&j, &p, r->eps, burnin, cfg->draws, thin, cfg->mala_every, p.hash);
-    j.dstream = p.data_hash;
-    if (p.paired && cfg->pair_cache) {
-        /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
-        uint64_t key = llc_seed(p.wstar_hash, LLC_PURPOSE_DATA, p.data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
-                                ((uint64_t)p.B << 32) ^ (uint64_t)(uintptr_t)m);
-        if (pair_bind(cfg->pair_cache, key ? key : 1, cfg->chains)) {
-            rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
-            goto cleanup;
-        }
-        j.cache = cfg->pair_cache;
-    }
-    j.burn_time = burn_time;
-    j.start = start;
-    if (cfg->thin <= 0) { /* automatic: extend until precise (or the budget) */
-        j.extend = 1;
-        j.rel_se = cfg->auto_rel_se;
-        j.abs_se = p.exact_loss ? 0.0 : cfg->auto_abs_se;
-        j.max_sample = half_max;
-        /* minibatch chains: at most auto_max_extend times the first length
-         * (their noise floor is the batch's, not the chain's mixing) */
-        if (!p.exact_loss) {
-            double lim = (double)cfg->auto_max_extend * (double)cfg->draws * (double)thin;
-            if (lim < (double)j.max_sample) j.max_sample = (long)lim;
-        }
-    }
-    if (job_alloc(&j)) {
-        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%d chains x %d draws)", cfg->chains,
-                      cfg->draws);
-        goto cleanup;
-    }
-    rc = run_chains(&j, err);
-    if (rc) goto cleanup;
 
     /* settings used */
     r->cfg = *cfg;
@@ -1456,6 +1525,10 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         r->sim_time += j.sim_time[c] / (double)C;
     }
     r->cfg.thin = r->thin > INT_MAX ? INT_MAX : (int)r->thin;
+    if (r->eps_auto && r->retries) { /* the reason says what happened after the choice */
+        size_t len = strlen(r->auto_eps.reason);
+        snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len, "; %s", r->eps_note);
+    }
     r->metropolis = p.metropolis;
     r->exact_loss = p.exact_loss;
     r->paired = p.paired;
@@ -1541,5 +1614,55 @@ cleanup:
     job_free(&j);
     llc_estimate_result_free(r);
     prep_free(&p);
+    return rc;
+}
+
+static double result_se(const llc_estimate_result *r)
+{
+    int n = r->chains - r->n_diverged;
+    return n >= 2 ? r->llc_std / sqrt((double)n) : NAN;
+}
+
+/* |b - a| <= max(5% of |a|, 2 combined standard errors) (NaN se counts as 0). */
+static int moved_little(double a, double se_a, double b, double se_b)
+{
+    double se = sqrt((isfinite(se_a) ? se_a * se_a : 0) + (isfinite(se_b) ? se_b * se_b : 0));
+    return isfinite(a) && isfinite(b) && fabs(b - a) <= fmax(0.05 * fabs(a), 2 * se);
+}
+
+int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_group *g, const llc_task *task,
+                            const llc_estimate_config *cfg, llc_estimate_result *r, char *err)
+{
+    if (!r || !cfg) return llc_fail(err, LLC_ERR_INVALID, "check bias: NULL argument");
+    llc_estimate_result *rb = NULL, *rh = NULL;
+    llc_bias_check *b = &r->bias;
+    llc_estimate_config c = *cfg;
+    c.eps = r->eps;
+    c.pair_cache = NULL;
+    c.nbeta = r->nbeta; /* the same posterior: m/log m would follow the batch */
+    c.nbeta_mode = LLC_NBETA_GIVEN;
+    c.batch = cfg->batch > (1 << 28) ? cfg->batch : 4 * cfg->batch;
+    int rc = llc_estimate(m, w_star, g, task, &c, &rb, err);
+    if (rc) goto cleanup;
+    c.batch = cfg->batch;
+    c.eps = r->eps / 2;
+    rc = llc_estimate(m, w_star, g, task, &c, &rh, err);
+    if (rc) goto cleanup;
+    b->llc = r->llc_mean;
+    b->se = result_se(r);
+    b->llc_batch = rb->llc_mean;
+    b->se_batch = result_se(rb);
+    b->batch = rb->batch_used;
+    b->nbeta = rb->nbeta == rh->nbeta ? rb->nbeta : NAN;
+    b->llc_half = rh->llc_mean;
+    b->se_half = result_se(rh);
+    b->eps_half = rh->eps;
+    b->pass_batch = moved_little(b->llc, b->se, b->llc_batch, b->se_batch);
+    b->pass_half = moved_little(b->llc, b->se, b->llc_half, b->se_half);
+    b->pass = b->pass_batch && b->pass_half;
+    b->done = 1;
+cleanup:
+    llc_estimate_result_free(rb);
+    llc_estimate_result_free(rh);
     return rc;
 }

@@ -117,14 +117,29 @@
  *   steps (equal simulated time). The rung PASSES when
  *       |lambda_A - lambda_B| <= max(auto_agree_tol * |lambda_B|, 3 se),
  *   se = sqrt(se_A^2 + se_B^2), se_X = (std over chains)/sqrt(chains)
- *   (auto_agree_tol default 0.05); the first passing rung gives eps. After a
+ *   (auto_agree_tol default 0.05; 3 = auto_agree_se); the first passing rung gives eps. After a
  *   disagreement, pilot B of rung r is pilot A of rung r+1. Why halve on a
  *   MALA failure: the largest eps that passes is then found within a
  *   factor 2 (quartering cost up to 4x in every estimate's length). If no rung passes, eps = the smallest
  *   eps tried with no divergence (or the smallest tried), and the reason says
- *   so.
+ *   so. The ESTIMATE then runs at that eps / auto_eps_divisor (default 4;
+ *   the rung's pilot at eps/4 is the one that agreed), and at least
+ *   auto_div_margin (2) below the smallest eps at which any pilot chain
+ *   diverged. Why: SGLD's bias from discretisation and from minibatch
+ *   gradient noise is about linear in eps, and the short pilots cannot
+ *   resolve 5%: at the rung's own eps minibatch estimates came out well
+ *   above the full-batch exact sampler on the same data (measurements in
+ *   llc/MINIBATCH.md, checked by tests/test_minibatch.c).
+ *   auto_pilot_time > 0 makes the pilots span that simulated time and
+ *   extend until precise (an alternative that was measured and not made
+ *   the default).
  * The chosen eps, its reason, the curvature and (plain path) every rung are
  * returned in auto_eps.
+ *
+ * DIVERGENCE RETRIES (plain SGLD, given or automatic eps): when a chain of
+ * the sampling run diverged, the run is repeated at eps/2, at most
+ * diverge_retries (3) times; retries and eps_note say so (the note is also
+ * appended to auto_eps.reason), and the result's eps is the last one.
  *
  * AUTOMATIC LENGTHS (the defaults burnin = -1, thin = 0), in SIMULATED TIME
  * (the sum over steps of eps_k times the step's acceptance probability; 1
@@ -202,6 +217,7 @@ typedef struct {
     double rms_delta;      /* default 0.1 */
     int mala_every;        /* MALA diagnostic in the final chains, 0 = off. Default 0 */
     double diverge_factor; /* see llc_sgld.h. Default 10 */
+    int diverge_retries;   /* plain SGLD: rerun at eps/2 when a chain diverged, at most this often. Default 3 */
     /* chains */
     int chains;            /* default 4 */
     int draws;             /* default 200 */
@@ -234,6 +250,11 @@ typedef struct {
     double auto_mala_target;  /* 0.9 */
     int auto_mala_every;      /* 2 */
     double auto_agree_tol;    /* 0.05 */
+    double auto_agree_se;     /* agreement also within this many standard errors, 3 */
+    double auto_div_margin;   /* chosen eps at least this factor below any eps where a pilot diverged, 2 */
+    double auto_pilot_time;   /* > 0: pilot draws span this simulated time (units of 1/gamma) and extend
+                                 until precise; 0 (default) = auto_pilot_draws steps at thin 1 */
+    double auto_eps_divisor;  /* the estimate runs at the passing rung's eps / this, 4 (1 = the rung itself) */
     int auto_pilot_draws;     /* 100 */
     int auto_max_rungs;       /* 10 (<= LLC_EPS_MAX_RUNGS) */
     int auto_power_iters;     /* 20 */
@@ -286,11 +307,26 @@ typedef struct {
     double seconds;
 } llc_eps_auto_result;
 
+/* Self-consistency of a minibatch estimate (llc_estimate_check_bias): the
+ * same estimate with the SGLD batch quadrupled, and with eps halved. */
+typedef struct {
+    int done;               /* 1 once run */
+    double llc, se;         /* the estimate checked: mean, standard error over chains */
+    double llc_batch, se_batch; /* batch x4 (same eps) */
+    double llc_half, se_half;   /* eps / 2 (same batch) */
+    int batch;              /* the quadrupled batch actually used */
+    double nbeta;           /* of both runs (r's) */
+    double eps_half;
+    int pass_batch, pass_half, pass; /* |moved| <= max(5%, 2 se) for each; pass = both */
+} llc_bias_check;
+
 typedef struct {
     /* settings actually used (everything needed to reproduce and store) */
     llc_estimate_config cfg;    /* copy of the config, with eps, nbeta, target_hash filled in */
-    double eps;
+    double eps;                 /* the step size of the chains (after any retries) */
     int eps_auto;               /* 1 if eps was chosen by llc_eps_auto */
+    int retries;                /* reruns at eps/2 after diverged chains (diverge_retries) */
+    char eps_note[LLC_REASON_LEN]; /* what the retries did ("" if none); appended to auto_eps.reason */
     llc_eps_auto_result auto_eps; /* valid when eps_auto */
     double nbeta;
     llc_nbeta_mode nbeta_mode;  /* resolved: GIVEN, N_LOG_N or M_LOG_M */
@@ -327,6 +363,7 @@ typedef struct {
     double rhat;                /* split-R-hat of the loss traces of non-diverged chains (NaN if undefined) */
     double mala_accept;         /* mean MALA acceptance over all evaluations, NaN if MALA off */
     double seconds;             /* wall time of the whole call */
+    llc_bias_check bias;        /* filled by llc_estimate_check_bias (done = 0 otherwise) */
 } llc_estimate_result;
 
 /* Estimate the LLC of model m at w_star (n_params floats) over group g
@@ -340,6 +377,16 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
                  const llc_task *task, const llc_estimate_config *cfg,
                  llc_estimate_result **out, char *err);
 void llc_estimate_result_free(llc_estimate_result *r);
+
+/* Re-estimate r (made by llc_estimate with these arguments) with the SGLD
+ * batch quadrupled at r's eps, and with r's eps halved at its batch (same
+ * seed and streams, r's nbeta, no pair cache), and fill r->bias: each passes when
+ * lambda-hat moves by at most max(5% of |lambda-hat|, 2 combined standard
+ * errors). Minibatch noise and step-size bias both shrink under these
+ * changes, so a large move means the estimate carries either. Costs about
+ * 4x + 2x the sampling of r (the batch x4 run: 4x per step). */
+int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_group *g, const llc_task *task,
+                            const llc_estimate_config *cfg, llc_estimate_result *r, char *err);
 
 /* The automatic step size alone (see the header comment), for the same
  * arguments; cfg->eps is ignored. Fills *out (caller-owned struct). */

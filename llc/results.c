@@ -74,6 +74,21 @@ static char *diagnostics_json(const llc_estimate_result *r)
             cJSON_AddItemToArray(rungs, e);
         }
     }
+    if (r->bias.done) {
+        const llc_bias_check *b = &r->bias;
+        cJSON *bc = cJSON_AddObjectToObject(o, "bias_check");
+        cJSON_AddBoolToObject(bc, "pass", b->pass);
+        cJSON_AddNumberToObject(bc, "batch", b->batch);
+        if (isfinite(b->nbeta)) cJSON_AddNumberToObject(bc, "nbeta", b->nbeta);
+        if (isfinite(b->llc_batch)) cJSON_AddNumberToObject(bc, "llc_batch", b->llc_batch);
+        if (isfinite(b->se_batch)) cJSON_AddNumberToObject(bc, "se_batch", b->se_batch);
+        cJSON_AddBoolToObject(bc, "pass_batch", b->pass_batch);
+        cJSON_AddNumberToObject(bc, "eps_half", b->eps_half);
+        if (isfinite(b->llc_half)) cJSON_AddNumberToObject(bc, "llc_half", b->llc_half);
+        if (isfinite(b->se_half)) cJSON_AddNumberToObject(bc, "se_half", b->se_half);
+        cJSON_AddBoolToObject(bc, "pass_half", b->pass_half);
+    }
+    if (r->retries) cJSON_AddNumberToObject(o, "diverge_retries", r->retries);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -123,7 +138,9 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
     sqlite3_bind_text(st, 6, llc_precond_name(c->precond), -1, SQLITE_STATIC);
     bind_real(st, 7, r->eps);
     sqlite3_bind_int(st, 8, r->eps_auto);
-    sqlite3_bind_text(st, 9, r->eps_auto ? r->auto_eps.reason : "given", -1, SQLITE_STATIC);
+    char given[LLC_REASON_LEN + 16];
+    snprintf(given, sizeof given, "given%s%s", r->eps_note[0] ? "; " : "", r->eps_note);
+    sqlite3_bind_text(st, 9, r->eps_auto ? r->auto_eps.reason : given, -1, SQLITE_STATIC);
     bind_real(st, 10, c->gamma);
     bind_real(st, 11, r->nbeta);
     sqlite3_bind_text(st, 12, llc_nbeta_mode_name(r->nbeta_mode), -1, SQLITE_STATIC);

@@ -14,6 +14,7 @@
 README=${README:-README.md}
 W="$TMP/work"
 mkdir -p "$W"
+ln -s "$(pwd)/data" "$W/data" # the README runs from the top of the clone
 unset LLC_DB LLC_DATA # the README's commands use ./llc.db and the shipped data
 EST="--eps 1e-4 --burnin 0 --thin 1 --draws 20 --chains 2 --quiet"
 

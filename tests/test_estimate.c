@@ -497,6 +497,7 @@ static void test_divergence(void)
     llc_estimate_config c;
     base_config(&c);
     c.eps = 1e-2; /* eps p = 21.7 > 4 */
+    c.diverge_retries = 0; /* how a divergence is reported (the reruns at eps/2: test_minibatch) */
     int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
     CHECK(rc == LLC_OK, "divergence: a diverging estimate is not an error (%s)", err);
     if (!rc) {
@@ -550,6 +551,7 @@ static void test_auto_eps(void)
     c.eps = 0; /* automatic */
     c.chains = 8;
     c.draws = 2000;
+    c.auto_eps_divisor = 1; /* the ladder's own rung (the default divisor is checked below) */
     int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
     CHECK(rc == LLC_OK && r->eps_auto, "auto eps: estimate with eps = 0 runs (%s)", err);
     if (!rc) {
@@ -574,6 +576,13 @@ static void test_auto_eps(void)
         CHECK(A->n_rungs >= 1 && A->rung[A->n_rungs - 1].passed && A->rung[A->n_rungs - 1].eps == r->eps &&
                   strstr(A->reason, "agrees") != NULL,
               "auto eps: the chosen rung passed every check and the reason is recorded");
+        /* default: the estimate runs at the passing rung's eps / 4 */
+        llc_eps_auto_result e4;
+        c.auto_eps_divisor = 4;
+        rc = llc_eps_auto(m, wstar, NULL, t, &c, &e4, err);
+        CHECK(rc == LLC_OK && e4.eps == A->rung[A->n_rungs - 1].eps / 4 && strstr(e4.reason, "(eps/4)") != NULL,
+              "auto eps: divisor 4 gives the rung's eps / 4 = %.4g (got %.4g: %s)", A->rung[A->n_rungs - 1].eps / 4,
+              e4.eps, e4.reason);
     }
     llc_estimate_result_free(r);
     llc_model_free(m);
