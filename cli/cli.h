@@ -106,5 +106,6 @@ int cmd_export(int argc, char **argv);   /* cli/cmd_export.c */
 int cmd_baseline(int argc, char **argv); /* cli/cmd_check.c */
 int cmd_check(int argc, char **argv);    /* cli/cmd_check.c */
 int cmd_probe(int argc, char **argv);    /* cli/cmd_probe.c */
+int cmd_eval(int argc, char **argv);     /* cli/cmd_eval.c */
 
 #endif

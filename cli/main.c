@@ -40,7 +40,7 @@ int main(int argc, char **argv)
     } cmds[] = {{"train", cmd_train}, {"runs", cmd_runs}, {"show", cmd_show}, {"theory", cmd_theory},
                   {"estimate", cmd_estimate}, {"curves", cmd_curves}, {"bench", cmd_bench},
                   {"plot", cmd_plot}, {"export", cmd_export}, {"baseline", cmd_baseline}, {"check", cmd_check},
-                  {"probe", cmd_probe}};
+                  {"probe", cmd_probe}, {"eval", cmd_eval}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 2, argv + 2);
     return cli_error(EXIT_USAGE, "unknown command '%s' (commands: train, runs, show, estimate, curves, plot, export, baseline, check, bench, theory; see llc --help)", argv[1]);

@@ -155,7 +155,7 @@ typedef struct {
     float *mean;    /* (d_head) for MEAN_OUTPUT, owned by the config, copied by the model; NULL = zeros */
 } llc_clamp;
 
-#define LLC_MAX_CLAMPS 16
+#define LLC_MAX_CLAMPS 64
 
 typedef struct {
     int n_layers, n_heads, d_model, d_head;
@@ -208,5 +208,15 @@ int llc_transformer_pooled_acts(const llc_model *m, void *ws, const float *w, co
  *   z   (L, B*T, NH*HS)   each layer's head outputs before W_O (after clamps)
  * LLC_ERR_INVALID if m is a pooled transformer or b does not fit it. */
 int llc_transformer_patterns(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *att, float *z);
+
+/* The model's output distribution at the scored rows of batch b (rows with
+ * a nonzero mask; a pooled model: each sequence's last position), from one
+ * forward pass at w in workspace ws, exactly as loss_grad computes it: *loss
+ * as loss_grad's, and into caller-owned arrays of up to B*T rows:
+ *   probs   (rows, n_out) the softmax of the logits
+ *   targets (rows), weights (rows) their targets and mask weights
+ * *n_rows = the number of scored rows. LLC_ERR_INVALID as loss_grad. */
+int llc_transformer_scored(const llc_model *m, void *ws, const float *w, const llc_batch *b, double *loss,
+                           float *probs, int *targets, float *weights, int *n_rows);
 
 #endif

@@ -1533,3 +1533,21 @@ int llc_transformer_patterns(const llc_model *m, void *wsp, const float *w, cons
     }
     return LLC_OK;
 }
+
+/* ---------------- the output distribution at the scored rows ---------------- */
+
+int llc_transformer_scored(const llc_model *m, void *wsp, const float *w, const llc_batch *b, double *loss,
+                           float *probs, int *targets, float *weights, int *n_rows)
+{
+    if (!m || !m->kind || strcmp(m->kind, "transformer") != 0 || !wsp) return LLC_ERR_INVALID;
+    const tf_impl *im = m->impl;
+    tf_ws *ws = wsp;
+    int rc = tf_loss_grad(m, wsp, w, b, NULL, loss);
+    if (rc) return rc;
+    const int M = ws->M, V = im->c.n_out;
+    memcpy(probs, ws->probs, (size_t)M * V * sizeof *probs);
+    memcpy(targets, ws->tsel, (size_t)M * sizeof *targets);
+    memcpy(weights, ws->msel, (size_t)M * sizeof *weights);
+    *n_rows = M;
+    return LLC_OK;
+}
