@@ -4,7 +4,8 @@
  * no ablation and no clamp gives the base numbers; 1 and 2 threads agree
  * to the bit; an induction clamp scores induction 1 through the probe
  * scorer (and the duplicate score 0), a no_prev clamp prev_token 0, a
- * copy the source's pattern; the clamp config keys round-trip and bad
+ * copy the source's pattern; a clamped layer leaves the others on the
+ * fast kernels to the bit; the clamp config keys round-trip and bad
  * ones fail with a message. */
 #include "llc_eval.h"
 #include "llc_probe.h"
@@ -207,6 +208,46 @@ static void test_pattern_clamps(const llc_task *t)
     llc_model_free(m);
 }
 
+/* A clamp of the clamped attention on layer 1 leaves layer 0 on the fast
+ * kernels: its patterns and head outputs are those of the unclamped model
+ * to the bit. */
+static void test_fast_path_kept(const llc_task *t)
+{
+    const llc_clamp k[] = {{.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 0}};
+    llc_model *m0 = build(t, 2, 2, NULL, 0), *m1 = build(t, 2, 2, k, 1);
+    if (!m0 || !m1) goto done;
+    float *w = random_params(m0, 8);
+    const int B = 4, T = t->shape.T, L = 2, NH = 2, D = 16;
+    llc_batch *b = llc_task_batch_alloc(t, B);
+    void *ws0 = m0->ws_alloc(m0, B), *ws1 = m1->ws_alloc(m1, B);
+    const size_t na = (size_t)B * L * NH * T * T, nz = (size_t)L * B * T * D;
+    float *a0 = malloc(na * sizeof *a0), *a1 = malloc(na * sizeof *a1);
+    float *z0 = malloc(nz * sizeof *z0), *z1 = malloc(nz * sizeof *z1);
+    b->B = B;
+    int rc = t->fill(t, llc_task_dist(t, "test"), 12345, b);
+    if (!rc) rc = llc_transformer_patterns(m0, ws0, w, b, a0, z0);
+    if (!rc) rc = llc_transformer_patterns(m1, ws1, w, b, a1, z1);
+    CHECK(rc == LLC_OK, "patterns of both models");
+    if (!rc) {
+        int same0 = memcmp(z0, z1, (size_t)B * T * D * sizeof *z0) == 0, prev1 = 1;
+        for (int s = 0; s < B; s++) {
+            same0 &= memcmp(a0 + (size_t)s * L * NH * T * T, a1 + (size_t)s * L * NH * T * T,
+                            (size_t)NH * T * T * sizeof *a0) == 0;
+            const float *h10 = a1 + ((size_t)s * L * NH + NH) * T * T;
+            for (int r = 1; r < T; r++) prev1 &= h10[(size_t)r * T + r - 1] == 0.0f;
+        }
+        CHECK(same0, "layer 0 (no clamp): patterns and outputs bit-identical to the unclamped model");
+        CHECK(prev1, "layer 1 head 0 (no_prev): no attention on t-1");
+    }
+    free(a0), free(a1), free(z0), free(z1);
+    m0->ws_free(ws0), m1->ws_free(ws1);
+    llc_batch_free(b);
+    free(w);
+done:
+    llc_model_free(m0);
+    llc_model_free(m1);
+}
+
 static int parse_model(const char *json, llc_tf_config *c, char *err)
 {
     const llc_task_shape s = {.T = 8, .vocab = 10, .n_out = 10};
@@ -279,6 +320,7 @@ int main(void)
         test_ablation(t);
         test_keep_only_one_head(t);
         test_pattern_clamps(t);
+        test_fast_path_kept(t);
     }
     test_clamp_config();
     llc_task_free(t);
