@@ -151,5 +151,6 @@ int cli_plot_is_analysis(int argc, char **argv);
 int cmd_plot_analysis(int argc, char **argv);
 int cli_plot_stage_marks(const cli_args *a, const char *run, long long *marks, int cap, int *n);
 int cli_plot_clusters(llc_store *s, const char *run, char (**targets)[32], int **cluster, int *n);
+int cmd_eval(int argc, char **argv);     /* cli/cmd_eval.c */
 
 #endif

@@ -20,6 +20,7 @@ static const struct {
     {"stages", cmd_stages, "developmental stage boundaries from the LLC and loss curves; level crossings"},
     {"cluster", cmd_cluster, "cluster heads by the shape of their LLC or probe curves"},
     {"trajectory", cmd_trajectory, "principal components of the model's outputs across checkpoints"},
+    {"eval", cmd_eval, "loss, accuracy, entropy at one checkpoint with heads ablated or clamped"},
     {"plot", cmd_plot, "draw a run's curves, heads, traces, embeddings, trajectory or log as SVG"},
     {"export", cmd_export, "write curves, estimates, the training log or a checkpoint (CSV/JSON/raw)"},
     {"baseline", cmd_baseline, "record a run's estimates as a regression baseline (JSON)"},

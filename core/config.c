@@ -16,13 +16,16 @@ const char *const llc_train_keys[] = {
 
 static const char *const pos_names[] = {"none", "learned", "shortformer", "rope", NULL};
 static const char *const norm_names[] = {"none", "layer", "rms", "rms_nogain", NULL};
-static const char *const clamp_names[] = {"", "prev", "pattern", "zero_values", "zero_output", NULL};
+/* indexed by llc_clamp_kind; mean_output (an ablation's, with a vector) is not for configs */
+static const char *const clamp_names[] = {"",           "prev",      "pattern", "zero_values", "zero_output",
+                                          "mean_output", "induction", "copy",    "no_prev",     "temperature", NULL};
 static const char *const opt_names[] = {"sgd", "adam", "adamw", NULL};
 static const char *const sched_names[] = {"constant", "warmup", "cosine", NULL};
 
 static int read_clamps(const cJSON *arr, llc_tf_config *c, char *err)
 {
-    static const char *const keys[] = {"kind", "layer", "head", "pattern", NULL};
+    static const char *const keys[] = {"kind", "layer", "head", "pattern", "strength", "temperature", "from", NULL};
+    static const char *const from_keys[] = {"layer", "head", NULL};
     c->n_clamps = 0;
     if (!arr || cJSON_IsNull(arr)) return LLC_OK;
     if (!cJSON_IsArray(arr))
@@ -41,10 +44,48 @@ static int read_clamps(const cJSON *arr, llc_tf_config *c, char *err)
         if ((rc = llc_json_int(e, "head", -1, 0, c->n_heads - 1, &head, "model.clamps", err))) return rc;
         if (layer < 0 || head < 0)
             return llc_fail(err, LLC_ERR_INVALID, "model.clamps: keys 'layer' and 'head' are required");
-        k->kind = (llc_clamp_kind)kind;
-        k->layer = (int)layer;
-        k->head = (int)head;
-        k->pattern = NULL;
+        if (kind == LLC_CLAMP_MEAN_OUTPUT)
+            return llc_fail(err, LLC_ERR_INVALID, "model.clamps: kind 'mean_output' is for ablations (llc eval "
+                                                  "--ablate L.H --mode mean); use 'zero_output' in a config");
+        *k = (llc_clamp){.kind = (llc_clamp_kind)kind, .layer = (int)layer, .head = (int)head};
+        const int pattern_kind = kind == LLC_CLAMP_PATTERN_PREV || kind == LLC_CLAMP_PATTERN_GIVEN ||
+                                 kind == LLC_CLAMP_INDUCTION || kind == LLC_CLAMP_COPY;
+        const cJSON *sv = cJSON_GetObjectItemCaseSensitive(e, "strength");
+        if (sv && !pattern_kind)
+            return llc_fail(err, LLC_ERR_INVALID, "model.clamps: key 'strength' goes with a pattern clamp (prev, "
+                                                  "induction, copy), not '%s'", clamp_names[kind]);
+        double d;
+        if ((rc = llc_json_num(e, "strength", 1.0, 0.0, 1.0, &d, "model.clamps", err))) return rc;
+        k->own = (float)(1.0 - d);
+        if (cJSON_GetObjectItemCaseSensitive(e, "temperature") && kind != LLC_CLAMP_TEMPERATURE)
+            return llc_fail(err, LLC_ERR_INVALID, "model.clamps: key 'temperature' goes with kind 'temperature'");
+        if (kind == LLC_CLAMP_TEMPERATURE) {
+            if (!cJSON_GetObjectItemCaseSensitive(e, "temperature"))
+                return llc_fail(err, LLC_ERR_INVALID, "model.clamps: kind 'temperature' needs a key 'temperature' "
+                                                      "> 0, e.g. {\"kind\":\"temperature\",\"layer\":0,\"head\":1,"
+                                                      "\"temperature\":2}");
+            if ((rc = llc_json_num(e, "temperature", 1.0, 1e-6, 1e6, &d, "model.clamps", err))) return rc;
+            k->temperature = (float)d;
+        }
+        const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "from");
+        if (from && kind != LLC_CLAMP_COPY)
+            return llc_fail(err, LLC_ERR_INVALID, "model.clamps: key 'from' goes with kind 'copy'");
+        if (kind == LLC_CLAMP_COPY) {
+            long long fl, fh;
+            if (!cJSON_IsObject(from))
+                return llc_fail(err, LLC_ERR_INVALID, "model.clamps: kind 'copy' needs a key 'from' like "
+                                                      "{\"layer\":%lld,\"head\":0}: the head to copy", layer);
+            if ((rc = llc_json_check_keys(from, from_keys, "model.clamps.from", err)) ||
+                (rc = llc_json_int(from, "layer", layer, 0, c->n_layers - 1, &fl, "model.clamps.from", err)) ||
+                (rc = llc_json_int(from, "head", -1, 0, c->n_heads - 1, &fh, "model.clamps.from", err)))
+                return rc;
+            if (fl != layer || fh < 0 || fh == head)
+                return llc_fail(err, LLC_ERR_INVALID, "model.clamps: 'copy' on head %lld.%lld copies another head of "
+                                                      "the same layer: 'from' must be {\"layer\":%lld,\"head\":H} "
+                                                      "with H in 0-%d, not %lld", layer, head, layer, c->n_heads - 1,
+                                                      head);
+            k->from_head = (int)fh;
+        }
         if (k->kind == LLC_CLAMP_PATTERN_GIVEN)
             return llc_fail(err, LLC_ERR_INVALID,
                             "model.clamps: kind 'pattern' needs a pattern matrix, which configs cannot give yet; use 'prev'");
@@ -131,6 +172,15 @@ cJSON *llc_tf_config_to_json(const llc_tf_config *c)
         cJSON_AddStringToObject(e, "kind", clamp_names[c->clamps[i].kind]);
         cJSON_AddNumberToObject(e, "layer", c->clamps[i].layer);
         cJSON_AddNumberToObject(e, "head", c->clamps[i].head);
+        if (c->clamps[i].own > 0.0f) /* rounded: the value that was read */
+            cJSON_AddNumberToObject(e, "strength", round((1.0 - c->clamps[i].own) * 1e6) / 1e6);
+        if (c->clamps[i].kind == LLC_CLAMP_TEMPERATURE)
+            cJSON_AddNumberToObject(e, "temperature", c->clamps[i].temperature);
+        if (c->clamps[i].kind == LLC_CLAMP_COPY) {
+            cJSON *f = cJSON_AddObjectToObject(e, "from");
+            cJSON_AddNumberToObject(f, "layer", c->clamps[i].layer);
+            cJSON_AddNumberToObject(f, "head", c->clamps[i].from_head);
+        }
         cJSON_AddItemToArray(cl, e);
     }
     return o;

@@ -181,6 +181,37 @@ typedef struct {
     int ld;
 } llc_head_clamp;
 
+/* A head of a layer that runs the clamped attention (attention_clamped.c):
+ * how its pattern is formed. */
+typedef enum {
+    LLC_SPEC_NONE = 0, /* its own softmax */
+    LLC_SPEC_PREV,     /* t attends max(t-1, 0) */
+    LLC_SPEC_GIVEN,    /* pattern[t*ld + s] */
+    LLC_SPEC_INDUCTION, /* t attends j+1 for the last j < t with tokens[j] = tokens[t], else 0 */
+    LLC_SPEC_COPY      /* the pattern of head src of the same layer (not itself a copy) */
+} llc_head_spec_kind;
+
+typedef struct {
+    llc_head_spec_kind fixed;
+    const float *pattern; /* GIVEN: (>= T, ld) row-stochastic */
+    int ld, src;          /* GIVEN: row stride; COPY: the source head */
+    float own;            /* with fixed: weight of the own softmax, att = (1-own)·fixed + own·softmax */
+    float inv_temp;       /* scores times this (1/temperature; 1 = none) */
+    int no_prev;          /* 1: the score t -> t-1 (t >= 1) is masked */
+    int zero;             /* 1: output 0, no gradient from the head's output */
+} llc_head_spec;
+
+/* Floats of scratch the clamped attention needs (both passes). */
+size_t llc_attention_clamped_scratch_size(int NH, int T);
+/* out (B, T, NH*HS); att (B, NH, T, T) row stride T: every head's pattern;
+ * tokens (B, T) or NULL (then INDUCTION finds no earlier occurrence). */
+void llc_attention_clamped_forward(float *out, float *att, float *scratch, const float *qkv, const int *tokens,
+                                   const llc_head_spec *spec, int B, int T, int NH, int HS, int causal);
+/* dqkv (B, T, 3*NH*HS) is stored, not added to. */
+void llc_attention_clamped_backward(float *dqkv, float *scratch, const float *dout, const float *att,
+                                    const float *qkv, const llc_head_spec *spec, int B, int T, int NH, int HS,
+                                    int causal);
+
 /* From this T on, attention runs the "tiled" kernels (per (b, h), the head
  * gathered into contiguous blocks); below it "lanes" or "small" (see
  * attention.c). */

@@ -141,21 +141,33 @@ typedef enum {
     LLC_CLAMP_PATTERN_GIVEN,    /* attention := `pattern` (T x T row-stochastic, row t = query t) */
     LLC_CLAMP_ZERO_VALUES,      /* the head's values := 0 */
     LLC_CLAMP_ZERO_OUTPUT,      /* the head's output (before W_O) := 0 */
-    LLC_CLAMP_MEAN_OUTPUT       /* the head's output (before W_O) := `mean` at every position
+    LLC_CLAMP_MEAN_OUTPUT,      /* the head's output (before W_O) := `mean` at every position
                                  * (NULL: zeros), written over the computed output: the
                                  * attention kernels run as without the clamp, so every other
                                  * number is that of the unclamped model to the bit (ablations);
                                  * no gradient reaches the head's Q, K, V */
+    LLC_CLAMP_INDUCTION,        /* attention := the perfect induction pattern: t attends j+1 for the
+                                 * last j < t with token[j] = token[t]; where there is none, 0 */
+    LLC_CLAMP_COPY,             /* attention := that of head (layer, from_head) in the same pass
+                                 * (after its own clamps; gradients reach that head's Q, K) */
+    LLC_CLAMP_NO_PREV,          /* the head may not attend t -> t-1 (t >= 1): that score is masked
+                                 * before the softmax */
+    LLC_CLAMP_TEMPERATURE       /* the head's scores are divided by `temperature` before the softmax */
 } llc_clamp_kind;
 
 typedef struct {
     llc_clamp_kind kind;
     int layer, head;
-    float *pattern; /* (T, T) for PATTERN_GIVEN, owned by the config; else NULL */
-    float *mean;    /* (d_head) for MEAN_OUTPUT, owned by the config, copied by the model; NULL = zeros */
+    float *pattern;    /* (T, T) for PATTERN_GIVEN, owned by the config; else NULL */
+    float *mean;       /* (d_head) for MEAN_OUTPUT, owned by the config, copied by the model; NULL = zeros */
+    float own;         /* pattern clamps (PREV, GIVEN, INDUCTION, COPY): 1 - strength, the weight of the
+                        * head's own softmax pattern: att = (1 - own)·clamped + own·softmax; 0 = the
+                        * clamped pattern alone */
+    float temperature; /* TEMPERATURE: > 0 */
+    int from_head;     /* COPY: the source head, another head of the same layer, not itself a copy */
 } llc_clamp;
 
-#define LLC_MAX_CLAMPS 16
+#define LLC_MAX_CLAMPS 64
 
 typedef struct {
     int n_layers, n_heads, d_model, d_head;
@@ -215,5 +227,15 @@ int llc_transformer_patterns(const llc_model *m, void *ws, const float *w, const
  * loss_grad's forward pass, which it leaves untouched. LLC_ERR_INVALID if m
  * is a pooled transformer or b does not fit it. */
 int llc_transformer_logits(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *logits);
+
+/* The model's output distribution at the scored rows of batch b (rows with
+ * a nonzero mask; a pooled model: each sequence's last position), from one
+ * forward pass at w in workspace ws, exactly as loss_grad computes it: *loss
+ * as loss_grad's, and into caller-owned arrays of up to B*T rows:
+ *   probs   (rows, n_out) the softmax of the logits
+ *   targets (rows), weights (rows) their targets and mask weights
+ * *n_rows = the number of scored rows. LLC_ERR_INVALID as loss_grad. */
+int llc_transformer_scored(const llc_model *m, void *ws, const float *w, const llc_batch *b, double *loss,
+                           float *probs, int *targets, float *weights, int *n_rows);
 
 #endif

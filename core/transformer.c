@@ -84,6 +84,9 @@ typedef struct {
     float *means;          /* (n_clamps, HS) copies of the MEAN_OUTPUT vectors (zeros for NULL) */
     const float **mean_out; /* (L, NH) the head's MEAN_OUTPUT vector, or NULL */
     int *layer_mean;       /* (L) 1 if some head of the layer has a MEAN_OUTPUT clamp */
+    llc_head_spec *spec;   /* (L, NH) the heads of the layers that run the clamped attention */
+    int *layer_special;    /* (L) 1: the layer runs the clamped attention (attention_clamped.c) */
+    int any_special;       /* some layer does */
     tf_layer_off *lo;      /* (L) */
     size_t embed, in_w, in_b, pos, lnf_g, lnf_b, unembed, unembed_b;
 } tf_impl;
@@ -140,6 +143,7 @@ typedef struct {
     float *dlogits;   /* (R, n_out) */
     const void *base; /* the record of ws_base, or NULL */
     int M, top;       /* of the last pass: scored rows, and whether the top layer ran on them alone */
+    const int *tokens; /* the batch's tokens in the current pass (the induction clamp), or NULL */
     const float *ln1_rec; /* a pass from a base record: the norm output of its layer (in the record) */
 } tf_ws;
 
@@ -208,16 +212,34 @@ static int config_check(const llc_tf_config *c, char *err)
     NEED(c->n_clamps >= 0 && c->n_clamps <= LLC_MAX_CLAMPS, "model: at most %d clamps", LLC_MAX_CLAMPS);
     for (int i = 0; i < c->n_clamps; i++) {
         const llc_clamp *k = &c->clamps[i];
-        NEED(k->kind >= LLC_CLAMP_PATTERN_PREV && k->kind <= LLC_CLAMP_MEAN_OUTPUT, "model: clamp %d: unknown kind %d",
+        NEED(k->kind >= LLC_CLAMP_PATTERN_PREV && k->kind <= LLC_CLAMP_TEMPERATURE, "model: clamp %d: unknown kind %d",
              i, (int)k->kind);
         NEED(k->layer >= 0 && k->layer < c->n_layers && k->head >= 0 && k->head < c->n_heads,
              "model: clamp %d: head %d.%d does not exist: model has layers 0-%d and heads 0-%d", i, k->layer,
              k->head, c->n_layers - 1, c->n_heads - 1);
         NEED(k->kind != LLC_CLAMP_PATTERN_GIVEN || k->pattern, "model: clamp %d: kind 'pattern' needs a pattern", i);
-        int pattern_kind = k->kind == LLC_CLAMP_PATTERN_GIVEN || k->kind == LLC_CLAMP_PATTERN_PREV;
-        NEED(!(c->pooled && k->layer == c->n_layers - 1 && pattern_kind),
+        const int pattern_kind = k->kind == LLC_CLAMP_PATTERN_GIVEN || k->kind == LLC_CLAMP_PATTERN_PREV ||
+                                 k->kind == LLC_CLAMP_INDUCTION || k->kind == LLC_CLAMP_COPY;
+        NEED(!(c->pooled && k->layer == c->n_layers - 1 && (pattern_kind || k->kind >= LLC_CLAMP_INDUCTION)),
              "model: clamp %d: the pooling layer %d has no T x T pattern to clamp; only zero_values/zero_output apply",
              i, k->layer);
+        NEED(k->own >= 0.0f && k->own <= 1.0f && (k->own == 0.0f || pattern_kind),
+             "model: clamp %d: strength must be in [0, 1] and goes with a pattern clamp (prev, pattern, induction, "
+             "copy)", i);
+        NEED(k->kind != LLC_CLAMP_INDUCTION || c->vocab > 0,
+             "model: clamp %d: 'induction' needs token inputs; the model has none", i);
+        NEED(k->kind != LLC_CLAMP_TEMPERATURE || (k->temperature > 0.0f && isfinite(k->temperature)),
+             "model: clamp %d: 'temperature' needs a temperature > 0", i);
+        if (k->kind == LLC_CLAMP_COPY) {
+            NEED(k->from_head >= 0 && k->from_head < c->n_heads && k->from_head != k->head,
+                 "model: clamp %d: 'copy' on head %d.%d needs another head of layer %d to copy from (heads 0-%d)", i,
+                 k->layer, k->head, k->layer, c->n_heads - 1);
+            for (int j = 0; j < c->n_clamps; j++)
+                NEED(!(c->clamps[j].kind == LLC_CLAMP_COPY && c->clamps[j].layer == k->layer &&
+                       c->clamps[j].head == k->from_head),
+                     "model: clamp %d: head %d.%d copies head %d.%d, which is itself a copy", i, k->layer, k->head,
+                     k->layer, k->from_head);
+        }
     }
     return LLC_OK;
 #undef NEED
@@ -234,6 +256,8 @@ static void tf_free_impl(void *p)
     free(im->means);
     free(im->mean_out);
     free(im->layer_mean);
+    free(im->spec);
+    free(im->layer_special);
     free(im->lo);
     free(im);
 }
@@ -303,6 +327,43 @@ static int build_table(llc_model *m, tf_impl *im)
     return rc;
 }
 
+/* The layers with a clamp that changes how a pattern is formed (induction,
+ * copy, no_prev, temperature, a strength below 1) run the clamped attention
+ * (attention_clamped.c) with every clamp of the layer in its head specs;
+ * the other layers keep the fast kernels and their head clamps. Runs after
+ * the given patterns are copied (k->pattern points into im->patterns). */
+static int build_specs(tf_impl *im)
+{
+    const llc_tf_config *c = &im->c;
+    const int L = c->n_layers, NH = c->n_heads;
+    im->spec = calloc((size_t)L * NH, sizeof *im->spec);
+    im->layer_special = calloc((size_t)L, sizeof *im->layer_special);
+    if (!im->spec || !im->layer_special) return LLC_ERR_NOMEM;
+    for (int i = 0; i < L * NH; i++) im->spec[i].inv_temp = 1.0f;
+    for (int i = 0; i < c->n_clamps; i++) {
+        const llc_clamp *k = &c->clamps[i];
+        if (k->kind >= LLC_CLAMP_INDUCTION || k->own > 0.0f) im->layer_special[k->layer] = im->any_special = 1;
+    }
+    for (int i = 0; i < c->n_clamps; i++) {
+        const llc_clamp *k = &c->clamps[i];
+        llc_head_spec *h = &im->spec[k->layer * NH + k->head];
+        switch (k->kind) {
+        case LLC_CLAMP_PATTERN_PREV: h->fixed = LLC_SPEC_PREV, h->own = k->own; break;
+        case LLC_CLAMP_PATTERN_GIVEN:
+            h->fixed = LLC_SPEC_GIVEN, h->own = k->own, h->pattern = k->pattern, h->ld = c->n_ctx;
+            break;
+        case LLC_CLAMP_INDUCTION: h->fixed = LLC_SPEC_INDUCTION, h->own = k->own; break;
+        case LLC_CLAMP_COPY: h->fixed = LLC_SPEC_COPY, h->own = k->own, h->src = k->from_head; break;
+        case LLC_CLAMP_NO_PREV: h->no_prev = 1; break;
+        case LLC_CLAMP_TEMPERATURE: h->inv_temp = 1.0f / k->temperature; break;
+        case LLC_CLAMP_ZERO_VALUES:
+        case LLC_CLAMP_ZERO_OUTPUT: h->zero = 1; break;
+        case LLC_CLAMP_MEAN_OUTPUT: break; /* written over the output by mean_fill */
+        }
+    }
+    return LLC_OK;
+}
+
 static int build_clamps(tf_impl *im)
 {
     llc_tf_config *c = &im->c;
@@ -350,9 +411,10 @@ static int build_clamps(tf_impl *im)
             case LLC_CLAMP_ZERO_VALUES: h->kind = LLC_HEAD_ZERO_VALUES; break;
             case LLC_CLAMP_ZERO_OUTPUT: h->kind = LLC_HEAD_ZERO_OUTPUT; break;
             case LLC_CLAMP_MEAN_OUTPUT: break;
+            default: break; /* the clamped attention's kinds: build_specs */
             }
         }
-    return LLC_OK;
+    return build_specs(im);
 }
 
 static int tf_init(const llc_model *m, float *w, gsl_rng *rng);
@@ -498,7 +560,10 @@ static size_t ws_layout(const tf_impl *im, tf_ws *ws, float *base, int max_B)
         TAKE(ws->dfch, NR * DM);
     }
     TAKE(ws->dposproj, T * 2 * D);
-    TAKE(ws->scratch, llc_attention_scratch_size(c->n_ctx, c->d_head));
+    size_t scr = llc_attention_scratch_size(c->n_ctx, c->d_head);
+    if (im->any_special && llc_attention_clamped_scratch_size(c->n_heads, c->n_ctx) > scr)
+        scr = llc_attention_clamped_scratch_size(c->n_heads, c->n_ctx);
+    TAKE(ws->scratch, scr);
     TAKE(ws->wt, C * (size_t)c->d_head);
     TAKE(ws->dhsel, NR * C);
     TAKE(ws->dfin, NR * C);
@@ -569,12 +634,14 @@ static int base_eligible(const tf_impl *im, const tf_need *nd, const llc_group *
     return 1;
 }
 
+static int im_any_special(const llc_model *m) { return ((const tf_impl *)m->impl)->any_special; }
+
 static void tf_ws_need(const llc_model *m, void *wsp, const llc_group *g)
 {
     tf_ws *ws = wsp;
     tf_need *nd = &ws->need;
     const int L = ((const tf_impl *)m->impl)->c.n_layers;
-    nd->all = g == NULL;
+    nd->all = g == NULL || im_any_special(m); /* the clamped attention has no partial passes */
     memset(nd->qkv, 0, (size_t)L);
     memset(nd->o, 0, (size_t)L);
     memset(nd->ln1, 0, (size_t)L);
@@ -586,7 +653,7 @@ static void tf_ws_need(const llc_model *m, void *wsp, const llc_group *g)
     nd->low_layer = L;
     nd->base_ok = 0;
     ws->base = NULL;
-    if (!g) return;
+    if (nd->all) return;
     for (int l = 0; l < L; l++) {
         const tf_layer_off *o = &im->lo[l];
         nd->o_b[l] = o->o_b != NONE && group_touches(g, o->o_b, (size_t)im->c.d_model);
@@ -757,7 +824,10 @@ static int scored_rows(int pooled, const llc_batch *bt, int *sel)
 }
 
 /* The top layer runs only at the M scored rows of N when some are unscored. */
-static int top_at_rows(int pooled, int M, int N) { return !pooled && M > 0 && M < N; }
+static int top_at_rows(const tf_impl *im, int M, int N)
+{
+    return im->pool_layer < 0 && !im->layer_special[im->c.n_layers - 1] && M > 0 && M < N;
+}
 
 /* Does the top layer with scored rows sel compute Q at those rows only? (K
  * and V are needed at every row. Shortformer positions add to Q and K
@@ -872,7 +942,11 @@ static void layer_forward(const tf_impl *im, int l, tf_ws *ws, const float *w, i
         if (c->d_mlp > 0) mlp_forward(im, o, lb, w, M);
         return;
     }
-    llc_attention_forward(lb->atty, lb->att, scratch, lb->qkv, cl, B, T, NH, HS, c->causal);
+    if (im->layer_special[l])
+        llc_attention_clamped_forward(lb->atty, lb->att, scratch, lb->qkv, ws->tokens, im->spec + (size_t)l * NH, B,
+                                      T, NH, HS, c->causal);
+    else
+        llc_attention_forward(lb->atty, lb->att, scratch, lb->qkv, cl, B, T, NH, HS, c->causal);
     mean_fill(im, l, lb->atty, N);
     llc_linear_im_forward(lb->mid, lb->atty, w + o->o_w, opt(w, o->o_b), N, D, C);
     llc_add(lb->mid, lb->in, (size_t)N * C);
@@ -1090,7 +1164,12 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
         }
         memset(ws->dres, 0, (size_t)(M > 0 ? sel[0] : N) * C * sizeof(float));
     } else {
-        llc_attention_backward_set(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, cl, B, T, NH, HS, c->causal);
+        if (im->layer_special[l])
+            llc_attention_clamped_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv,
+                                           im->spec + (size_t)l * NH, B, T, NH, HS, c->causal);
+        else
+            llc_attention_backward_set(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, cl, B, T, NH, HS,
+                                       c->causal);
         if (c->pos == LLC_POS_ROPE) llc_rope_backward(ws->dqkv, im->rope_cs, N, T, 2 * NH, HS, 3 * D);
     }
     if (c->pos == LLC_POS_SHORTFORMER)
@@ -1159,7 +1238,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
         ws->tsel[i] = bt->targets[n];
         ws->msel[i] = bt->mask[n];
     }
-    const int top = top_at_rows(pooled, M, N);
+    const int top = top_at_rows(im, M, N);
     ws->M = M;
     ws->top = top;
 
@@ -1170,6 +1249,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
     ws->ln1_rec = NULL;
 
     /* ---- inputs ---- */
+    ws->tokens = bt->tokens;
     if (!bs) inputs_forward(im, ws, w, bt, n_cont);
 
     /* ---- layers ---- */
@@ -1368,7 +1448,7 @@ static double tf_flops(const llc_model *m, const llc_batch *bt, int shape[3])
     const double T = Ti, N = B * T, d = c->d_model, hd = (double)c->n_heads * c->d_head, scored = M;
     double scored_pairs = 0; /* the key positions the scored rows see */
     for (int i = 0; i < M; i++) scored_pairs += c->causal ? scored_pos(pooled, sel[i], Ti) % Ti + 1 : T;
-    const int top = top_at_rows(pooled, M, B * Ti);
+    const int top = top_at_rows(im, M, B * Ti);
     double fwd = 0, first = 0;
     if (c->d_input > 0) first = 2 * N * c->d_input * d;
     fwd += first;
@@ -1529,6 +1609,7 @@ int llc_transformer_patterns(const llc_model *m, void *wsp, const float *w, cons
     if (im->pool_layer >= 0 || B < 1 || B > ws->max_B || T < 1 || T > c->n_ctx) return LLC_ERR_INVALID;
     int n_cont = 0;
     if (inputs_check(im, b, &n_cont)) return LLC_ERR_INVALID;
+    ws->tokens = b->tokens;
     inputs_forward(im, ws, w, b, n_cont);
     for (int l = 0; l < L; l++) layer_forward(im, l, ws, w, B, T, NULL, 0);
     const size_t N = (size_t)B * T, TT = (size_t)T * T;
@@ -1537,6 +1618,13 @@ int llc_transformer_patterns(const llc_model *m, void *wsp, const float *w, cons
         const llc_head_clamp *cl = im->layer_clamped[l] ? im->clamp + (size_t)l * NH : NULL;
         if (z) memcpy(z + (size_t)l * N * D, lb->atty, N * D * sizeof *z);
         if (!att) continue;
+        if (im->layer_special[l]) { /* the clamped attention keeps every pattern, row stride T */
+            for (int bi = 0; bi < B; bi++)
+                for (int h = 0; h < NH; h++)
+                    memcpy(att + (((size_t)bi * L + l) * NH + h) * TT, lb->att + ((size_t)bi * NH + h) * TT,
+                           TT * sizeof *att);
+            continue;
+        }
         for (int bi = 0; bi < B; bi++)
             for (int h = 0; h < NH; h++) {
                 float *a = att + (((size_t)bi * L + l) * NH + h) * TT;
@@ -1568,5 +1656,23 @@ int llc_transformer_logits(const llc_model *m, void *wsp, const float *w, const 
     }
     const float *wu = c->tied ? w + im->embed : w + im->unembed;
     llc_linear_forward(logits, fin, wu, opt(w, im->unembed_b), N, C, V);
+    return LLC_OK;
+}
+
+/* ---------------- the output distribution at the scored rows ---------------- */
+
+int llc_transformer_scored(const llc_model *m, void *wsp, const float *w, const llc_batch *b, double *loss,
+                           float *probs, int *targets, float *weights, int *n_rows)
+{
+    if (!m || !m->kind || strcmp(m->kind, "transformer") != 0 || !wsp) return LLC_ERR_INVALID;
+    const tf_impl *im = m->impl;
+    tf_ws *ws = wsp;
+    int rc = tf_loss_grad(m, wsp, w, b, NULL, loss);
+    if (rc) return rc;
+    const int M = ws->M, V = im->c.n_out;
+    memcpy(probs, ws->probs, (size_t)M * V * sizeof *probs);
+    memcpy(targets, ws->tsel, (size_t)M * sizeof *targets);
+    memcpy(weights, ws->msel, (size_t)M * sizeof *weights);
+    *n_rows = M;
     return LLC_OK;
 }

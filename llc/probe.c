@@ -440,8 +440,9 @@ static int phase2_item(probe_worker *pw, int hd, llc_batch *b)
     if (c.n_clamps >= LLC_MAX_CLAMPS)
         return llc_fail(pw->err, LLC_ERR_INVALID, "probe: ablation needs a free clamp slot (the model has %d)",
                         c.n_clamps);
-    c.clamps[c.n_clamps++] = (llc_clamp){LLC_CLAMP_MEAN_OUTPUT, l, h, NULL,
-                                         j->means ? j->means + (size_t)l * j->D + (size_t)h * c.d_head : NULL};
+    c.clamps[c.n_clamps++] =
+        (llc_clamp){.kind = LLC_CLAMP_MEAN_OUTPUT, .layer = l, .head = h,
+                    .mean = j->means ? j->means + (size_t)l * j->D + (size_t)h * c.d_head : NULL};
     llc_model *m = NULL;
     void *ws = NULL;
     int rc = llc_transformer_new(&c, &m, pw->err);

@@ -76,7 +76,7 @@ static void test_prev_clamp(const llc_task *t)
 {
     llc_tf_config c;
     base_config(&c, t, 1, 2, 8, 32);
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 0, 1, NULL, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_PREV, .layer = 0, .head = 1};
     llc_model *m = build(&c);
     if (!m) return;
     float *w = random_params(m, 11);
@@ -202,7 +202,7 @@ static void test_induction(const llc_task *t)
     c.pos = LLC_POS_LEARNED;
     float *pat = calloc((size_t)T * T, sizeof *pat);
     for (int i = 1; i < T; i++) pat[i * T + i - 1] = 1.0f;
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_GIVEN, 0, 0, pat, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_GIVEN, .layer = 0, .head = 0, .pattern = pat};
     llc_model *m = build(&c);
     free(pat);
     if (!m) return;

@@ -106,6 +106,37 @@ static int clamp_of(const llc_tf_config *c, int l, int h, const float **pattern)
     return kind;
 }
 
+/* How head (l, h) forms its pattern, from every clamp on it (the last
+ * pattern clamp wins; zeroing applies to the output only). */
+typedef struct {
+    int fixed, from, no_prev, zero;
+    double own, temp;
+    const float *pattern;
+} ref_spec;
+
+static ref_spec spec_of(const llc_tf_config *c, int l, int h)
+{
+    ref_spec sp = {.temp = 1.0};
+    for (int i = 0; i < c->n_clamps; i++) {
+        const llc_clamp *k = &c->clamps[i];
+        if (k->layer != l || k->head != h) continue;
+        switch (k->kind) {
+        case LLC_CLAMP_PATTERN_PREV:
+        case LLC_CLAMP_PATTERN_GIVEN:
+        case LLC_CLAMP_INDUCTION:
+        case LLC_CLAMP_COPY:
+            sp.fixed = k->kind, sp.own = k->own, sp.pattern = k->pattern, sp.from = k->from_head;
+            break;
+        case LLC_CLAMP_NO_PREV: sp.no_prev = 1; break;
+        case LLC_CLAMP_TEMPERATURE: sp.temp = k->temperature; break;
+        case LLC_CLAMP_ZERO_VALUES:
+        case LLC_CLAMP_ZERO_OUTPUT: sp.zero = 1; break;
+        case LLC_CLAMP_MEAN_OUTPUT: break;
+        }
+    }
+    return sp;
+}
+
 /* A MEAN_OUTPUT clamp of head (l, h) (it overrides every other clamp):
  * 1 and its vector in *mean (NULL = zeros), else 0. */
 static int mean_of(const llc_tf_config *c, int l, int h, const float **mean)
@@ -152,6 +183,7 @@ static double ref_loss(const ref_ctx *r)
     double *q = calloc((size_t)N * D, sizeof *q), *k = calloc((size_t)N * D, sizeof *k);
     double *v = calloc((size_t)N * D, sizeof *v), *y = calloc((size_t)N * D, sizeof *y);
     double *a = calloc((size_t)T, sizeof *a), *tmp = calloc((size_t)C, sizeof *tmp);
+    double *ab = calloc((size_t)NH * T * T, sizeof *ab);
     double *logit = calloc((size_t)V, sizeof *logit), *hp = calloc((size_t)C, sizeof *hp);
     double *xin = calloc((size_t)c->d_input + 1, sizeof *xin);
     double *mlp_scratch = calloc((size_t)(2 * C + c->d_mlp), sizeof *mlp_scratch);
@@ -236,38 +268,55 @@ static double ref_loss(const ref_ctx *r)
             free(pooled), free(yb);
             break;
         }
-        for (int b = 0; b < B; b++)
-            for (int hd = 0; hd < NH; hd++) {
-                const float *pat = NULL;
-                int kind = clamp_of(c, l, hd, &pat);
-                for (int t = 0; t < T; t++) {
-                    for (int s = 0; s < T; s++) a[s] = 0.0;
-                    if (kind == LLC_CLAMP_PATTERN_PREV) {
-                        a[t > 0 ? t - 1 : 0] = 1.0;
-                    } else if (kind == LLC_CLAMP_PATTERN_GIVEN) {
-                        for (int s = 0; s < T; s++) a[s] = pat[t * c->n_ctx + s];
-                    } else {
+        for (int b = 0; b < B; b++) {
+            /* every head's pattern of sequence b into ab (NH, T, T); copies after their sources */
+            for (int pass = 0; pass < 2; pass++)
+                for (int hd = 0; hd < NH; hd++) {
+                    ref_spec sp = spec_of(c, l, hd);
+                    if ((sp.fixed == LLC_CLAMP_COPY) != pass) continue;
+                    for (int t = 0; t < T; t++) {
+                        double *at = ab + ((size_t)hd * T + t) * T;
                         int len = c->causal ? t + 1 : T;
                         double mx = -INFINITY, sum = 0.0;
+                        for (int s = 0; s < T; s++) a[s] = 0.0;
                         for (int s = 0; s < len; s++) {
+                            if (sp.no_prev && t >= 1 && s == t - 1) continue;
                             double d = 0.0;
                             for (int i = 0; i < HS; i++) d += q[(b * T + t) * D + hd * HS + i] * k[(b * T + s) * D + hd * HS + i];
-                            a[s] = d / sqrt((double)HS);
+                            a[s] = d / sqrt((double)HS) / sp.temp;
                             mx = fmax(mx, a[s]);
                         }
-                        for (int s = 0; s < len; s++) sum += (a[s] = exp(a[s] - mx));
+                        for (int s = 0; s < len; s++)
+                            if (!(sp.no_prev && t >= 1 && s == t - 1)) sum += (a[s] = exp(a[s] - mx));
                         for (int s = 0; s < len; s++) a[s] /= sum;
-                    }
-                    int zero = kind == LLC_CLAMP_ZERO_VALUES || kind == LLC_CLAMP_ZERO_OUTPUT;
-                    const float *mv = NULL;
-                    const int mean = mean_of(c, l, hd, &mv);
-                    for (int i = 0; i < HS; i++) {
-                        double s = 0.0;
-                        for (int u = 0; u < T; u++) s += a[u] * v[(b * T + u) * D + hd * HS + i];
-                        y[(b * T + t) * D + hd * HS + i] = mean ? (mv ? mv[i] : 0.0) : zero ? 0.0 : s;
+                        for (int s = 0; s < T; s++) at[s] = 0.0;
+                        if (sp.fixed == LLC_CLAMP_PATTERN_PREV) {
+                            at[t > 0 ? t - 1 : 0] = 1.0;
+                        } else if (sp.fixed == LLC_CLAMP_PATTERN_GIVEN) {
+                            for (int s = 0; s < T; s++) at[s] = sp.pattern[t * c->n_ctx + s];
+                        } else if (sp.fixed == LLC_CLAMP_INDUCTION) { /* after the last earlier occurrence, else 0 */
+                            const int *tok = bt->tokens + (size_t)b * T;
+                            int j = t - 1;
+                            while (j >= 0 && tok[j] != tok[t]) j--;
+                            at[j >= 0 ? j + 1 : 0] = 1.0;
+                        } else if (sp.fixed == LLC_CLAMP_COPY) {
+                            for (int s = 0; s < T; s++) at[s] = ab[((size_t)sp.from * T + t) * T + s];
+                        }
+                        for (int s = 0; s < T; s++) at[s] = sp.fixed ? (1.0 - sp.own) * at[s] + sp.own * a[s] : a[s];
                     }
                 }
+            for (int hd = 0; hd < NH; hd++) {
+                const ref_spec sp = spec_of(c, l, hd);
+                const float *mv = NULL;
+                const int mean = mean_of(c, l, hd, &mv);
+                for (int t = 0; t < T; t++)
+                    for (int i = 0; i < HS; i++) {
+                        double s = 0.0;
+                        for (int u = 0; u < T; u++) s += ab[((size_t)hd * T + t) * T + u] * v[(b * T + u) * D + hd * HS + i];
+                        y[(b * T + t) * D + hd * HS + i] = mean ? (mv ? mv[i] : 0.0) : sp.zero ? 0.0 : s;
+                    }
             }
+        }
         for (int n = 0; n < N; n++) {
             for (int j = 0; j < C; j++) {
                 double s = bo ? bo[j] : 0.0;
@@ -293,7 +342,7 @@ static double ref_loss(const ref_ctx *r)
         wsum += bt->mask[n];
     }
     free(x), free(h), free(q), free(k), free(v), free(y), free(a), free(tmp), free(logit), free(hp), free(xin);
-    free(mlp_scratch);
+    free(mlp_scratch), free(ab);
     return wsum > 0.0 ? total / wsum : 0.0;
 }
 
@@ -411,7 +460,7 @@ static void test_gradients(void)
     small_config(&c);
     c.n_ctx = LLC_ATTN_GEMM_MIN_T + 1, c.pos = LLC_POS_ROPE;
     grad_check("long sequences (T >= LLC_ATTN_GEMM_MIN_T: sgemm attention), rope", &c, 2, LLC_ATTN_GEMM_MIN_T + 1);
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_PREV, .layer = 1, .head = 0};
     c.causal = 0;
     grad_check("long sequences, full attention, prev clamp on 1.0", &c, 2, LLC_ATTN_GEMM_MIN_T + 1);
     const char *pos_names[] = {"pos none", "pos learned", "pos shortformer", "pos rope"};
@@ -484,12 +533,12 @@ static void test_gradients(void)
     }
     small_config(&c);
     c.n_clamps = 2;
-    c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 0, 0, NULL, NULL};
-    c.clamps[1] = (llc_clamp){LLC_CLAMP_PATTERN_GIVEN, 1, 1, pattern, NULL};
+    c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_PREV, .layer = 0, .head = 0};
+    c.clamps[1] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_GIVEN, .layer = 1, .head = 1, .pattern = pattern};
     grad_check("two clamps (prev 0.0, given 1.1), T=4 < n_ctx", &c, 3, 4);
     small_config(&c);
     c.pooled = 1, c.n_clamps = 1;
-    c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_VALUES, 1, 1, NULL, NULL};
+    c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_ZERO_VALUES, .layer = 1, .head = 1};
     grad_check("pooled with zero values on pooling head 1.1", &c, 3, 6);
     /* a head's output replaced by a constant vector: no gradient to its Q, K, V, its O rows still learn */
     float mean[16];
@@ -497,9 +546,53 @@ static void test_gradients(void)
     small_config(&c);
     CHECK(c.d_head <= 16, "small_config's d_head fits the mean vector");
     c.n_clamps = 2;
-    c.clamps[0] = (llc_clamp){LLC_CLAMP_MEAN_OUTPUT, 0, 1, NULL, mean};
-    c.clamps[1] = (llc_clamp){LLC_CLAMP_MEAN_OUTPUT, 1, 0, NULL, NULL};
+    c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_MEAN_OUTPUT, .layer = 0, .head = 1, .mean = mean};
+    c.clamps[1] = (llc_clamp){.kind = LLC_CLAMP_MEAN_OUTPUT, .layer = 1, .head = 0};
     grad_check("mean output on 0.1, zero (mean NULL) on 1.0", &c, 3, 6);
+
+    /* the clamps of the clamped attention (attention_clamped.c) */
+    const struct {
+        const char *what;
+        int n, causal, B, T;
+        llc_clamp k[3];
+    } cases[] = {
+        {"induction on 1.0", 1, 1, 3, 6, {{.kind = LLC_CLAMP_INDUCTION, .layer = 1, .head = 0}}},
+        {"induction on 0.1 at strength 0.4", 1, 1, 3, 6,
+         {{.kind = LLC_CLAMP_INDUCTION, .layer = 0, .head = 1, .own = 0.6f}}},
+        {"no_prev on 0.0", 1, 1, 3, 6, {{.kind = LLC_CLAMP_NO_PREV, .layer = 0, .head = 0}}},
+        {"temperature 2.5 on 1.1, 0.3 on 0.0", 2, 1, 3, 6,
+         {{.kind = LLC_CLAMP_TEMPERATURE, .layer = 1, .head = 1, .temperature = 2.5f},
+          {.kind = LLC_CLAMP_TEMPERATURE, .layer = 0, .head = 0, .temperature = 0.3f}}},
+        {"copy 1.1 from 1.0 (gradient into 1.0's Q, K)", 1, 1, 3, 6,
+         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_head = 0}}},
+        {"copy 0.0 from 0.1 at strength 0.5, 0.1 no_prev", 2, 1, 3, 6,
+         {{.kind = LLC_CLAMP_COPY, .layer = 0, .head = 0, .from_head = 1, .own = 0.5f},
+          {.kind = LLC_CLAMP_NO_PREV, .layer = 0, .head = 1}}},
+        {"prev at strength 0.3 on 0.1, given at strength 0.5 on 1.0", 2, 1, 3, 6,
+         {{.kind = LLC_CLAMP_PATTERN_PREV, .layer = 0, .head = 1, .own = 0.7f},
+          {.kind = LLC_CLAMP_PATTERN_GIVEN, .layer = 1, .head = 0, .own = 0.5f, .pattern = pattern}}},
+        {"full attention: induction 0.0, no_prev + temperature 1.7 on 1.1", 3, 0, 3, 6,
+         {{.kind = LLC_CLAMP_INDUCTION, .layer = 0, .head = 0},
+          {.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 1},
+          {.kind = LLC_CLAMP_TEMPERATURE, .layer = 1, .head = 1, .temperature = 1.7f}}},
+        {"copy 1.0 from zeroed 1.1 (T=4 < n_ctx), no_prev on 1.1", 3, 1, 2, 4,
+         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 0, .from_head = 1, .own = 0.25f},
+          {.kind = LLC_CLAMP_ZERO_OUTPUT, .layer = 1, .head = 1},
+          {.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 1}}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        small_config(&c);
+        c.causal = cases[i].causal;
+        c.n_clamps = cases[i].n;
+        for (int j = 0; j < cases[i].n; j++) c.clamps[j] = cases[i].k[j];
+        grad_check(cases[i].what, &c, cases[i].B, cases[i].T);
+    }
+    small_config(&c);
+    c.n_ctx = LLC_ATTN_GEMM_MIN_T + 1, c.pos = LLC_POS_ROPE, c.n_clamps = 2;
+    c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_INDUCTION, .layer = 1, .head = 1, .own = 0.2f};
+    c.clamps[1] = (llc_clamp){.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 0};
+    grad_check("long sequences, rope: induction at strength 0.8 on 1.1, no_prev on 1.0", &c, 2,
+               LLC_ATTN_GEMM_MIN_T + 1);
 }
 
 /* ---------------- groups ---------------- */
@@ -648,8 +741,8 @@ static void test_clamp_groups(void)
     llc_tf_config c;
     small_config(&c);
     c.n_clamps = 2;
-    c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_OUTPUT, 1, 1, NULL, NULL};
-    c.clamps[1] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 0, 0, NULL, NULL};
+    c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_ZERO_OUTPUT, .layer = 1, .head = 1};
+    c.clamps[1] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_PREV, .layer = 0, .head = 0};
     char err[LLC_ERRLEN];
     llc_model *m = NULL;
     if (llc_transformer_new(&c, &m, err)) {
@@ -705,15 +798,15 @@ static void test_config_checks(void)
     c.tied = 1, c.n_out = 4;
     CHECK(llc_transformer_new(&c, &m, err) == LLC_ERR_INVALID && strstr(err, "tied"), "tied with n_out != vocab: \"%s\"", err);
     small_config(&c);
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_ZERO_VALUES, 1, 2, NULL, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_ZERO_VALUES, .layer = 1, .head = 2};
     CHECK(llc_transformer_new(&c, &m, err) == LLC_ERR_INVALID && strstr(err, "1.2 does not exist"),
           "clamp on a missing head: \"%s\"", err);
     small_config(&c);
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_GIVEN, 0, 0, NULL, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_GIVEN, .layer = 0, .head = 0};
     CHECK(llc_transformer_new(&c, &m, err) == LLC_ERR_INVALID && strstr(err, "needs a pattern"),
           "pattern clamp without a pattern: \"%s\"", err);
     small_config(&c);
-    c.pooled = 1, c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL, NULL};
+    c.pooled = 1, c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_PREV, .layer = 1, .head = 0};
     CHECK(llc_transformer_new(&c, &m, err) == LLC_ERR_INVALID && strstr(err, "pooling layer"),
           "pattern clamp on the pooling layer: \"%s\"", err);
     small_config(&c);
@@ -1093,7 +1186,7 @@ static void test_base(void)
     base_case("1 layer, RoPE, biases", &c, g1, 4);
     small_config(&c);
     c.n_heads = 8, c.d_head = 2, c.d_mlp = 0;
-    c.n_clamps = 1, c.clamps[0] = (llc_clamp){LLC_CLAMP_PATTERN_PREV, 1, 0, NULL, NULL};
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_PREV, .layer = 1, .head = 0};
     static const char *const g8[] = {"1.0", "1.5", "0.7"};
     base_case("8 heads (lanes), a clamped head", &c, g8, 3);
     small_config(&c);
