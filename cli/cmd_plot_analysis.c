@@ -1,7 +1,6 @@
 /* cmd_plot_analysis.c - the analysis kinds of `llc plot`: --kind
- * trajectory and --kind log (llc/llc_plot_analysis.h), the stored stages as
- * --mark stages, and the stored clusters as --color-by cluster. Hooked
- * into cli/cmd_plot.c by a few lines. */
+ * trajectory and --kind log (llc/llc_plot_analysis.h). Hooked into
+ * cli/cmd_plot.c by a few lines. */
 #include "cli.h"
 #include "llc_analysis_results.h"
 #include "llc_plot_analysis.h"
@@ -138,59 +137,4 @@ cleanup:
     llc_run_info_free(&info);
     llc_store_close(s);
     return code;
-}
-
-int cli_plot_stage_marks(const cli_args *a, const char *run, long long *marks, int cap, int *n)
-{
-    llc_store *s = NULL;
-    int rc = cli_open_store(a, LLC_STORE_READONLY, &s);
-    if (rc) return rc;
-    llc_stage_row *rows = NULL;
-    int n_rows = 0, code = 0;
-    if ((rc = llc_stages_get(s, run, NULL, &rows, &n_rows))) {
-        code = cli_error(cli_exit_code(rc), "plot: %s", llc_store_errmsg(s));
-        goto cleanup;
-    }
-    *n = 0;
-    for (int i = 0; i < n_rows && *n < cap; i++) {
-        if (!(strcmp(rows[i].source, "llc") == 0 || strcmp(rows[i].target, "test_loss") == 0)) continue;
-        marks[(*n)++] = llround(rows[i].step);
-    }
-    if (*n == 0)
-        code = cli_error(EXIT_NOTFOUND, "plot: --mark stages: run '%s' has no stored stages (run llc stages --run %s)",
-                         run, run);
-cleanup:
-    free(rows);
-    llc_store_close(s);
-    return code;
-}
-
-int cli_plot_clusters(llc_store *s, const char *run, char (**targets)[32], int **cluster, int *n)
-{
-    llc_cluster_row *rows = NULL;
-    int rc = llc_clusters_get(s, run, NULL, &rows, n);
-    *targets = NULL;
-    *cluster = NULL;
-    if (rc) return cli_error(cli_exit_code(rc), "plot: %s", llc_store_errmsg(s));
-    if (*n == 0) {
-        free(rows);
-        return cli_error(EXIT_NOTFOUND, "plot: --color-by cluster: run '%s' has no stored clusters (run llc cluster --run %s)",
-                         run, run);
-    }
-    *targets = malloc((size_t)*n * sizeof **targets);
-    *cluster = malloc((size_t)*n * sizeof **cluster);
-    if (!*targets || !*cluster) {
-        free(rows);
-        free(*targets);
-        free(*cluster);
-        *targets = NULL;
-        *cluster = NULL;
-        return cli_error(EXIT_NOMEM, "plot: out of memory");
-    }
-    for (int i = 0; i < *n; i++) {
-        memcpy((*targets)[i], rows[i].target, 32);
-        (*cluster)[i] = rows[i].cluster;
-    }
-    free(rows);
-    return 0;
 }
