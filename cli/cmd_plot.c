@@ -11,8 +11,9 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: llc plot --run ID [--kind curves|heads|trace|embed|trajectory|log] [--targets model,0.1,...|heads]\n"
-    "                [--data D] [--out FILE.svg] [--linear] [--mark 100,2000] [--step S] [--steps A:B]\n"
+    "usage: llc plot --run ID [--kind curves|heads|trace|embed|pattern|ov|probes|trajectory|log]\n"
+    "                [--targets model,0.1,...|heads] [--data D] [--out FILE.svg] [--linear]\n"
+    "                [--mark 100,2000] [--step S] [--steps A:B] [--heads 0.1,1.0] [--circuit ov|qk]\n"
     "                [--db PATH]\n"
     "Write an SVG picture of a run and print its path. Kinds:\n"
     "  curves  (default) LLC curves of the targets (mean, band = ±1 std over chains), train/test\n"
@@ -23,6 +24,10 @@ static const char usage[] =
     "  embed   d_model = 2 pooled models: token/position embeddings, normalised inputs, pooled\n"
     "          sequence embeddings and outputs of a batch coloured by class; --step S (default\n"
     "          the last checkpoint) or --steps A:B|every:K|S1,S2 for one file per checkpoint\n"
+    "  pattern --step S: the attention pattern of each head (--heads, default all) on the probe\n"
+    "          set's example sequence (--data, default test; --seed, default 1), a panel per head\n"
+    "  ov      --step S: each head's OV circuit (--circuit qk: QK circuit), blue < 0 < red\n"
+    "  probes  each head's stored probe curves (llc probe) next to its LLC curve, shared step axis\n"
     "The step axis is symlog: linear from 0 to c, logarithmic above, the [0, c] part one decade\n"
     "wide, c = the largest 1, 2 or 5 x 10^k at or below the first positive step (--linear: linear).\n"
     "The loss axis is logarithmic when the losses span more than a factor 30.\n"
@@ -30,14 +35,17 @@ static const char usage[] =
     "gives PREFIX-STEP.svg).\n";
 
 static const cli_optdef defs[] = {{"run", 1, "run id"},
-                                  {"kind", 1, "curves (default), heads, trace or embed"},
+                                  {"kind", 1, "curves (default), heads, trace, embed, pattern, ov or probes"},
                                   {"targets", 1, "curves: comma list of targets, 'heads' = every head (default: all)"},
                                   {"target", 1, "trace: the target (default model); same as --targets T"},
                                   {"data", 1, "data distribution of the estimates (embed: of the batch)"},
                                   {"out", 1, "output file (default ID.svg or ID-KIND.svg)"},
                                   {"linear", 0, "linear step axis (default symlog)"},
                                   {"mark", 1, "comma list of steps to mark with vertical lines"},
-                                  {"step", 1, "trace, embed: the checkpoint step"},
+                                  {"step", 1, "trace, embed, pattern, ov: the checkpoint step"},
+                                  {"heads", 1, "pattern, ov: the heads, e.g. 0.1,1.0 (default all)"},
+                                  {"circuit", 1, "ov: 'ov' (default) or 'qk'"},
+                                  {"seed", 1, "pattern: the probe set's seed (default 1, as llc probe)"},
                                   {"steps", 1, "embed: one frame per checkpoint in A:B, every:K or S1,S2,..."},
                                   {"color-by", 1, "heads: 'cluster' colours each head by its stored cluster (llc cluster)"},
                                   {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
@@ -218,6 +226,41 @@ cleanup:
     return code;
 }
 
+/* pattern, ov: a heatmap panel per head at one checkpoint. */
+static int plot_matrices(plot_ctx *c, const char *out, int kind, long long step, long long seed)
+{
+    llc_task *task = NULL;
+    llc_model *model = NULL;
+    llc_plot_matrices_data d = {0};
+    char err[LLC_ERRLEN] = "";
+    FILE *f = NULL;
+    const char *data = cli_get(c->a, "data") ? cli_get(c->a, "data") : "test";
+    int code = 0, rc = cli_build(c->config, &task, &model, NULL, err);
+    if (rc) code = cli_error(cli_exit_code(rc), "plot: run %s: %s", c->run, err);
+    else if ((rc = llc_plot_matrices_load(c->s, c->run, task, model, kind, step, data, (uint64_t)seed,
+                                          cli_get(c->a, "heads"), &d, err)))
+        code = plot_fail(rc, err);
+    else if (!(code = write_begin(out, &f)))
+        code = write_end(llc_plot_matrices(f, &c->o, &d), f, out);
+    llc_plot_matrices_data_free(&d);
+    llc_model_free(model);
+    llc_task_free(task);
+    return code;
+}
+
+static int plot_probes(plot_ctx *c, const char *out)
+{
+    llc_plot_probes_data d;
+    char err[LLC_ERRLEN] = "";
+    FILE *f = NULL;
+    int rc = llc_plot_probes_load(c->s, c->run, cli_get(c->a, "data"), NULL, &d, err);
+    if (rc) return plot_fail(rc, err);
+    int code = write_begin(out, &f);
+    if (!code) code = write_end(llc_plot_probes(f, &c->o, &d), f, out);
+    llc_plot_probes_data_free(&d);
+    return code;
+}
+
 /* --mark: stored stages or a comma list of steps into c->o. */
 static int parse_marks(plot_ctx *c)
 {
@@ -242,6 +285,51 @@ static int parse_marks(plot_ctx *c)
 
 /* ---------------- the command ---------------- */
 
+enum { K_CURVES, K_HEADS, K_TRACE, K_EMBED, K_PATTERN, K_OV, K_PROBES };
+static const char *const kind_names[] = {"curves", "heads", "trace", "embed", "pattern", "ov", "probes", NULL};
+
+/* Options that do not apply to kind k are refused, not ignored; the step
+ * (trace, pattern, ov: required) and the probe seed into *step, *seed. */
+static int check_options(const cli_args *a, int k, long long *step, long long *seed)
+{
+    const char *kind = kind_names[k];
+    if ((cli_has(a, "targets") || cli_has(a, "target")) && !(k == K_CURVES || k == K_TRACE))
+        return cli_error(EXIT_USAGE, "plot: --targets applies to --kind curves and trace, not %s", kind);
+    if (cli_has(a, "targets") && cli_has(a, "target"))
+        return cli_error(EXIT_USAGE, "plot: give --targets or --target, not both");
+    if ((cli_has(a, "linear") || cli_has(a, "mark")) && !(k == K_CURVES || k == K_HEADS || k == K_PROBES))
+        return cli_error(EXIT_USAGE, "plot: --linear and --mark apply to --kind curves, heads and probes, not %s",
+                         kind);
+    const int with_step = k == K_TRACE || k == K_EMBED || k == K_PATTERN || k == K_OV;
+    if (cli_has(a, "step") && !with_step)
+        return cli_error(EXIT_USAGE, "plot: --step applies to --kind trace, embed, pattern and ov, not %s", kind);
+    if (cli_has(a, "steps") && k != K_EMBED)
+        return cli_error(EXIT_USAGE, "plot: --steps applies to --kind embed (one file per checkpoint), not %s", kind);
+    if (cli_has(a, "steps") && cli_has(a, "step"))
+        return cli_error(EXIT_USAGE, "plot: give --step or --steps, not both");
+    if (cli_has(a, "heads") && !(k == K_PATTERN || k == K_OV))
+        return cli_error(EXIT_USAGE, "plot: --heads applies to --kind pattern and ov, not %s", kind);
+    if (cli_has(a, "seed") && k != K_PATTERN)
+        return cli_error(EXIT_USAGE, "plot: --seed applies to --kind pattern, not %s", kind);
+    if (cli_has(a, "circuit") && k != K_OV)
+        return cli_error(EXIT_USAGE, "plot: --circuit applies to --kind ov, not %s", kind);
+    if (cli_has(a, "circuit") && strcmp(cli_get(a, "circuit"), "ov") && strcmp(cli_get(a, "circuit"), "qk"))
+        return cli_error(EXIT_USAGE, "plot: --circuit must be ov or qk, got '%s'", cli_get(a, "circuit"));
+    if (cli_has(a, "color-by") && (k != K_HEADS || strcmp(cli_get(a, "color-by"), "cluster") != 0))
+        return cli_error(EXIT_USAGE, "plot: --color-by takes 'cluster' and applies to --kind heads");
+    if (cli_has(a, "seed") && !parse_ll(cli_get(a, "seed"), seed))
+        return cli_error(EXIT_USAGE, "plot: --seed must be an integer >= 0, got '%s'", cli_get(a, "seed"));
+    if (with_step && k != K_EMBED) {
+        const char *sv = cli_get(a, "step");
+        if (!sv)
+            return cli_error(EXIT_USAGE, "plot: --kind %s needs --step S (a checkpoint step%s)", kind,
+                             k == K_TRACE ? " with an estimate" : "");
+        if (!parse_ll(sv, step))
+            return cli_error(EXIT_USAGE, "plot: --step must be a checkpoint step (integer >= 0), got '%s'", sv);
+    }
+    return 0;
+}
+
 int cmd_plot(int argc, char **argv)
 {
     cli_args a;
@@ -255,35 +343,16 @@ int cmd_plot(int argc, char **argv)
     if (!c.run) return cli_error(EXIT_USAGE, "plot: --run ID is required");
     if (!cli_valid_run_id(c.run))
         return cli_error(EXIT_USAGE, "plot: run id '%s' is not valid (1-64 characters of A-Z a-z 0-9 _ . -)", c.run);
-    const char *kind = cli_get(&a, "kind");
-    if (!kind) kind = "curves";
-    int k_curves = !strcmp(kind, "curves"), k_heads = !strcmp(kind, "heads"), k_trace = !strcmp(kind, "trace"),
-        k_embed = !strcmp(kind, "embed");
-    if (!k_curves && !k_heads && !k_trace && !k_embed)
-        return cli_error(EXIT_USAGE, "plot: --kind must be curves, heads, trace or embed, got '%s'", kind);
-    /* options that do not apply to the kind are refused, not ignored */
-    if ((cli_has(&a, "targets") || cli_has(&a, "target")) && !(k_curves || k_trace))
-        return cli_error(EXIT_USAGE, "plot: --targets applies to --kind curves and trace, not %s", kind);
-    if (cli_has(&a, "targets") && cli_has(&a, "target"))
-        return cli_error(EXIT_USAGE, "plot: give --targets or --target, not both");
-    if ((cli_has(&a, "linear") || cli_has(&a, "mark")) && !(k_curves || k_heads))
-        return cli_error(EXIT_USAGE, "plot: --linear and --mark apply to --kind curves and heads, not %s", kind);
-    if (cli_has(&a, "step") && !(k_trace || k_embed))
-        return cli_error(EXIT_USAGE, "plot: --step applies to --kind trace and embed, not %s", kind);
-    if (cli_has(&a, "steps") && !k_embed)
-        return cli_error(EXIT_USAGE, "plot: --steps applies to --kind embed (one file per checkpoint), not %s", kind);
-    if (cli_has(&a, "steps") && cli_has(&a, "step"))
-        return cli_error(EXIT_USAGE, "plot: give --step or --steps, not both");
-    long long step = -1;
-    if (k_trace) {
-        const char *sv = cli_get(&a, "step");
-        if (!sv) return cli_error(EXIT_USAGE, "plot: --kind trace needs --step S (a checkpoint step with an estimate)");
-        if (!parse_ll(sv, &step))
-            return cli_error(EXIT_USAGE, "plot: --step must be a checkpoint step (integer >= 0), got '%s'", sv);
-    }
+    const char *kind = cli_get(&a, "kind") ? cli_get(&a, "kind") : "curves";
+    int k = 0;
+    while (kind_names[k] && strcmp(kind_names[k], kind) != 0) k++;
+    if (!kind_names[k])
+        return cli_error(EXIT_USAGE, "plot: --kind must be curves, heads, trace, embed, pattern, ov or probes, got '%s'",
+                         kind);
+    long long step = -1, seed = 1;
+    if ((rc = check_options(&a, k, &step, &seed))) return rc;
+    const int k_curves = k == K_CURVES, k_heads = k == K_HEADS, k_embed = k == K_EMBED;
     c.o.linear = cli_has(&a, "linear");
-    if (cli_has(&a, "color-by") && (!k_heads || strcmp(cli_get(&a, "color-by"), "cluster") != 0))
-        return cli_error(EXIT_USAGE, "plot: --color-by takes 'cluster' and applies to --kind heads");
     int stage_marks = cli_has(&a, "mark") && strcmp(cli_get(&a, "mark"), "stages") == 0;
     if (cli_has(&a, "mark") && !stage_marks && (rc = parse_marks(&c))) return rc;
     const char *out = cli_get(&a, "out");
@@ -315,9 +384,19 @@ int cmd_plot(int argc, char **argv)
     c.o.n_layers = cfg_int(c.config, "model", "n_layers", 1);
     c.o.n_heads = cfg_int(c.config, "model", "n_heads", 1);
     if (stage_marks && (code = parse_marks(&c))) goto cleanup;
-    if (k_curves || k_heads) code = plot_curves(&c, out, k_heads);
-    else if (k_trace) code = plot_trace(&c, out, step);
-    else code = plot_embed(&c, cli_get(&a, "out"));
+    switch (k) {
+    case K_CURVES:
+    case K_HEADS: code = plot_curves(&c, out, k_heads); break;
+    case K_TRACE: code = plot_trace(&c, out, step); break;
+    case K_EMBED: code = plot_embed(&c, cli_get(&a, "out")); break;
+    case K_PATTERN: code = plot_matrices(&c, out, LLC_PLOT_PATTERN, step, seed); break;
+    case K_OV:
+        code = plot_matrices(&c, out, cli_has(&a, "circuit") && !strcmp(cli_get(&a, "circuit"), "qk") ? LLC_PLOT_QK
+                                                                                                        : LLC_PLOT_OV,
+                             step, seed);
+        break;
+    default: code = plot_probes(&c, out); break;
+    }
 cleanup:
     cJSON_Delete(c.config);
     llc_run_info_free(&c.info);

@@ -5,6 +5,12 @@
  *   heads   one small panel per head (layers x heads), shared axes
  *   trace   the SGLD loss traces of every chain of one estimate, L_n(w*)
  *   embed   the d_model = 2 pooled clustering-head model's planes
+ *   pattern the attention pattern of each head on the probes' example
+ *           sequence (llc/PROBES.md), a heatmap panel per head
+ *   ov, qk  each head's OV or QK circuit (llc_probe_circuit), diverging
+ *           colours around 0, a panel per head
+ *   probes  each head's stored probe curves (llc probe) next to its LLC
+ *           curve, on one shared step axis
  * Loading (llc/plot_data.c) and drawing (llc/plot_<kind>.c) are separate
  * so the caller can refuse bad input before it opens the output file. The
  * drawing functions write a whole SVG document to a FILE* the caller
@@ -27,6 +33,7 @@
 #include <stdio.h>
 
 #include "llc_model.h"
+#include "llc_probe_results.h"
 #include "llc_store.h"
 #include "llc_task.h"
 
@@ -133,5 +140,52 @@ int llc_plot_embed_frame(llc_plot_embed *e, llc_store *s, const char *run, long 
  * sequence line up); llc_plot_embed_new starts them at the origin. */
 void llc_plot_embed_bounds_add(llc_plot_embed *e);
 int llc_plot_embed_draw(FILE *f, const llc_plot_opts *o, const llc_plot_embed *e);
+
+/* ---------------- pattern, ov, qk ---------------- */
+
+enum { LLC_PLOT_PATTERN = 0, LLC_PLOT_OV = 1, LLC_PLOT_QK = 2 };
+
+typedef struct {
+    int kind;   /* LLC_PLOT_PATTERN, _OV or _QK */
+    long long step;
+    char data[64]; /* pattern: the probe set's distribution */
+    int n;      /* heads */
+    int *layer, *head; /* (n) */
+    int rows, cols;
+    double *m;  /* (n, rows, cols) row-major per head */
+} llc_plot_matrices_data;
+
+/* Each selected head's matrix at checkpoint step: heads "L.H,L.H,..." or
+ * NULL for every head. pattern: llc_probe_pattern on sequence 0 of the
+ * probe set of (dist, seed) (T x T: row = query, column = key); ov, qk:
+ * llc_probe_circuit. task and model are borrowed (the run's). */
+int llc_plot_matrices_load(llc_store *s, const char *run, llc_task *task, llc_model *model, int kind,
+                           long long step, const char *dist, uint64_t seed, const char *heads,
+                           llc_plot_matrices_data *d, char *err);
+void llc_plot_matrices_data_free(llc_plot_matrices_data *d);
+/* A heatmap panel per head: pattern white to dark blue over [0, 1]; ov and
+ * qk diverging (blue < 0 < red) over ±max |value| of each panel. Classes:
+ * "panel-title" per panel, "cell" per drawn cell run, "tick-label". */
+int llc_plot_matrices(FILE *f, const llc_plot_opts *o, const llc_plot_matrices_data *d);
+
+/* ---------------- probes ---------------- */
+
+typedef struct {
+    llc_plot_curves_data llc; /* the heads' LLC curves (may have n = 0) */
+    llc_probe_point *p;       /* probe_curves rows of heads, probes with range [0, 1] */
+    int n_p;
+    char data[64];
+} llc_plot_probes_data;
+
+/* The stored probe curves of the run's heads (data NULL: any) and the heads'
+ * LLC curves (llc_data NULL: as llc_plot_curves_load). LLC_ERR_NOTFOUND if
+ * no probe is stored (the message names llc probe). */
+int llc_plot_probes_load(llc_store *s, const char *run, const char *data, const char *llc_data,
+                         llc_plot_probes_data *d, char *err);
+void llc_plot_probes_data_free(llc_plot_probes_data *d);
+/* A row per head: its probe curves (left) and its LLC curve (right), one
+ * step axis chosen as for the curves picture. Classes: "panel-title",
+ * "probe-curve" (one per probe and head), "curve" (LLC). */
+int llc_plot_probes(FILE *f, const llc_plot_opts *o, const llc_plot_probes_data *d);
 
 #endif

@@ -3,6 +3,7 @@
  * traces of an estimate. The only SQL of the plots. */
 #include "llc_analysis_results.h"
 #include "llc_plot.h"
+#include "llc_probe.h"
 #include "llc_results.h"
 #include "plot_common.h"
 
@@ -415,5 +416,148 @@ int llc_plot_stage_marks(llc_store *s, const char *run, llc_plot_opts *o, char *
         rc = llc_fail(err, LLC_ERR_NOTFOUND, "--mark stages: run '%s' has no stored stages (run llc stages --run %s)",
                       run, run);
     free(rows);
+    return rc;
+}
+
+void llc_plot_matrices_data_free(llc_plot_matrices_data *d)
+{
+    if (!d) return;
+    free(d->layer);
+    free(d->head);
+    free(d->m);
+    memset(d, 0, sizeof *d);
+}
+
+/* Heads "L.H,..." (NULL = all) into d->layer, d->head. */
+static int select_heads(const llc_tf_config *tc, const char *spec, llc_plot_matrices_data *d, char *err)
+{
+    const int all = tc->n_layers * tc->n_heads;
+    d->layer = malloc((size_t)(all > 0 ? all : 1) * sizeof *d->layer);
+    d->head = malloc((size_t)(all > 0 ? all : 1) * sizeof *d->head);
+    if (!d->layer || !d->head) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    if (!spec || strcmp(spec, "all") == 0) {
+        for (int k = 0; k < all; k++) d->layer[k] = k / tc->n_heads, d->head[k] = k % tc->n_heads;
+        d->n = all;
+        return LLC_OK;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int l, h;
+        if (plot_target_kind(tok, &l, &h) != 1)
+            return llc_fail(err, LLC_ERR_INVALID, "--heads wants heads like 0.1,1.0 or all; got '%s'", tok);
+        if (l >= tc->n_layers || h >= tc->n_heads)
+            return llc_fail(err, LLC_ERR_NOTFOUND, "head %s does not exist: model has layers 0-%d and heads 0-%d",
+                            tok, tc->n_layers - 1, tc->n_heads - 1);
+        if (d->n == all) return llc_fail(err, LLC_ERR_INVALID, "--heads names a head twice");
+        d->layer[d->n] = l;
+        d->head[d->n++] = h;
+    }
+    if (d->n == 0) return llc_fail(err, LLC_ERR_INVALID, "--heads is empty; give e.g. 0.1,1.0 or all");
+    return LLC_OK;
+}
+
+int llc_plot_matrices_load(llc_store *s, const char *run, llc_task *task, llc_model *model, int kind,
+                           long long step, const char *dist, uint64_t seed, const char *heads,
+                           llc_plot_matrices_data *d, char *err)
+{
+    float *w = NULL, *att = NULL;
+    double *mat = NULL;
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    d->step = step;
+    snprintf(d->data, sizeof d->data, "%s", dist);
+    const llc_tf_config *tc = llc_transformer_config(model);
+    int rc = LLC_OK;
+    if (!tc) {
+        rc = llc_fail(err, LLC_ERR_INVALID, "run %s is a %s model; head plots need a transformer", run, model->kind);
+        goto cleanup;
+    }
+    if ((rc = select_heads(tc, heads, d, err))) goto cleanup;
+    const int di = llc_task_dist(task, dist);
+    if (di < 0) {
+        rc = llc_fail(err, LLC_ERR_NOTFOUND, "task %s has no distribution '%s'", task->name, dist);
+        goto cleanup;
+    }
+    const size_t np = llc_model_n_params(model);
+    if (!(w = malloc(np * sizeof *w))) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    rc = llc_store_checkpoint_get(s, run, step, w, np, NULL, NULL);
+    if (rc == LLC_ERR_NOTFOUND) {
+        rc = llc_fail(err, rc, "run %s has no checkpoint at step %lld (see llc show --run %s)", run, step, run);
+        goto cleanup;
+    }
+    if (rc) {
+        rc = llc_fail(err, rc, "checkpoint %s/%lld: %s", run, step, llc_store_errmsg(s));
+        goto cleanup;
+    }
+    llc_probe_config pc = {.model = model, .w = w, .task = task, .dist = di, .seed = seed, .n_threads = 1};
+    for (int k = 0; k < d->n; k++) {
+        int nr = 0, nc = 0;
+        if (kind == LLC_PLOT_PATTERN) rc = llc_probe_pattern(&pc, d->layer[k], d->head[k], &att, &nr, err), nc = nr;
+        else rc = llc_probe_circuit(model, w, d->layer[k], d->head[k], kind == LLC_PLOT_QK, &mat, &nr, &nc, err);
+        if (rc) goto cleanup;
+        if (k == 0) {
+            d->rows = nr;
+            d->cols = nc;
+            if (!(d->m = malloc((size_t)d->n * nr * nc * sizeof *d->m))) {
+                rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+                goto cleanup;
+            }
+        }
+        double *dst = d->m + (size_t)k * d->rows * d->cols;
+        for (size_t i = 0; i < (size_t)nr * nc; i++) dst[i] = att ? att[i] : mat[i];
+        free(att);
+        free(mat);
+        att = NULL;
+        mat = NULL;
+    }
+cleanup:
+    free(w);
+    free(att);
+    free(mat);
+    if (rc) llc_plot_matrices_data_free(d);
+    return rc;
+}
+
+void llc_plot_probes_data_free(llc_plot_probes_data *d)
+{
+    if (!d) return;
+    llc_plot_curves_data_free(&d->llc);
+    free(d->p);
+    memset(d, 0, sizeof *d);
+}
+
+/* Probes whose values lie in [0, 1] (llc/PROBES.md), drawn on one axis. */
+static int probe_is_unit(const char *name)
+{
+    static const char *const unit[] = {"prev_token", "current", "first", "induction", "duplicate", "icl",
+                                       "copying", "copy_suppression", NULL};
+    for (int i = 0; unit[i]; i++)
+        if (strcmp(unit[i], name) == 0) return 1;
+    return 0;
+}
+
+int llc_plot_probes_load(llc_store *s, const char *run, const char *data, const char *llc_data,
+                         llc_plot_probes_data *d, char *err)
+{
+    int n = 0, l, h, rc;
+    memset(d, 0, sizeof *d);
+    if ((rc = llc_probe_results_curves(s, run, NULL, NULL, data, &d->p, &n)))
+        return llc_fail(err, rc, "%s", llc_store_errmsg(s));
+    for (int i = 0; i < n; i++) /* keep the heads' unit-range probes */
+        if (plot_target_kind(d->p[i].target, &l, &h) == 1 && probe_is_unit(d->p[i].probe)) d->p[d->n_p++] = d->p[i];
+    if (d->n_p == 0) {
+        llc_plot_probes_data_free(d);
+        return llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no stored head probes%s%s (make them with: llc probe --run %s)",
+                        run, data ? " on data " : "", data ? data : "", run);
+    }
+    snprintf(d->data, sizeof d->data, "%s", d->p[0].data);
+    /* the heads' LLC curves; a run without head estimates still shows its probes */
+    rc = llc_plot_curves_load(s, run, llc_data, NULL, 1, &d->llc, err);
+    if (rc == LLC_ERR_NOTFOUND) rc = LLC_OK, err[0] = '\0';
+    if (rc) llc_plot_probes_data_free(d);
     return rc;
 }
