@@ -347,7 +347,9 @@ int cmd_plot(int argc, char **argv)
     int k = 0;
     while (kind_names[k] && strcmp(kind_names[k], kind) != 0) k++;
     if (!kind_names[k])
-        return cli_error(EXIT_USAGE, "plot: --kind must be curves, heads, trace, embed, pattern, ov or probes, got '%s'",
+        return cli_error(EXIT_USAGE,
+                         "plot: --kind must be curves, heads, trace, embed, pattern, ov, probes, trajectory or log, "
+                         "got '%s'",
                          kind);
     long long step = -1, seed = 1;
     if ((rc = check_options(&a, k, &step, &seed))) return rc;

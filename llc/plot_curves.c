@@ -50,8 +50,8 @@ int llc_plot_curves(FILE *f, const llc_plot_opts *c, const llc_plot_curves_data 
     double xlo, xhi, minpos, ylo, yhi;
     char xlabel[128];
     plot_step_range(c, cs, 1, &xlo, &xhi, &minpos);
-    plot_step_axis(&p.xa, xlo, xhi, minpos, c->linear, cs->n_ck ? cs->ck_step : cs->s[0].x, cs->n_ck ? cs->n_ck : cs->s[0].n,
-              xlabel, sizeof xlabel);
+    plot_step_axis(&p.xa, xlo, xhi, minpos, c->linear, cs->n_ck ? cs->ck_step : cs->s[0].x,
+                   cs->n_ck ? cs->n_ck : cs->s[0].n, xlabel, sizeof xlabel);
     plot_value_range(cs, &ylo, &yhi);
     llc_svg_axis_set(&p.ya, LLC_SVG_LINEAR, ylo, yhi, 0, 0);
     llc_svg_panel pl = p;

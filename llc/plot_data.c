@@ -127,12 +127,13 @@ int llc_plot_curves_load(llc_store *s, const char *run, const char *data, const 
     }
     if (np == 0) {
         if (data)
-            code = llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no estimates on data '%s' (make them with: llc estimate --run %s "
-                             "--data %s)",
-                             run, data, run, data);
+            code = llc_fail(err, LLC_ERR_NOTFOUND,
+                            "run %s has no estimates on data '%s' (make them with: llc estimate --run %s "
+                            "--data %s)",
+                            run, data, run, data);
         else
-            code = llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no estimates yet (make them with: llc estimate --run %s)",
-                             run, run);
+            code = llc_fail(err, LLC_ERR_NOTFOUND,
+                            "run %s has no estimates yet (make them with: llc estimate --run %s)", run, run);
         goto cleanup;
     }
     /* the data distribution: --data, else 'train' if present, else the first */
@@ -169,9 +170,10 @@ int llc_plot_curves_load(llc_store *s, const char *run, const char *data, const 
                         if ((code = select_add(&sel, &n_sel, avail[i], err))) goto cleanup;
                     }
                 if (!any) {
-                    code = llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no head estimates on data '%s' (make them with: llc estimate "
-                                     "--run %s --heads all)",
-                                     run, cs->data, run);
+                    code = llc_fail(err, LLC_ERR_NOTFOUND,
+                                    "run %s has no head estimates on data '%s' (make them with: llc estimate "
+                                    "--run %s --heads all)",
+                                    run, cs->data, run);
                     goto cleanup;
                 }
                 continue;
@@ -180,9 +182,10 @@ int llc_plot_curves_load(llc_store *s, const char *run, const char *data, const 
             for (int i = 0; i < n_avail; i++) found |= strcmp(avail[i], tok) == 0;
             if (!found) {
                 char fl[128];
-                code = llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no estimates of target '%s' on data '%s' (make them with: llc "
-                                 "estimate --run %s %s)",
-                                 run, tok, cs->data, run, plot_estimate_flag(tok, fl, sizeof fl));
+                code = llc_fail(err, LLC_ERR_NOTFOUND,
+                                "run %s has no estimates of target '%s' on data '%s' (make them with: llc "
+                                "estimate --run %s %s)",
+                                run, tok, cs->data, run, plot_estimate_flag(tok, fl, sizeof fl));
                 goto cleanup;
             }
             if ((code = select_add(&sel, &n_sel, tok, err))) goto cleanup;
@@ -298,12 +301,13 @@ int llc_plot_trace_load(llc_store *s, const char *run, long long step, const cha
     sqlite3 *db = llc_store_db(s);
     sqlite3_stmt *st = NULL;
     int code = 0, rc;
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT id, data, sampler, eps, gamma, nbeta, draws, burnin, thin, init_loss, llc_mean, "
-                            "llc_std, status, n_diverged, rhat, paired, json_extract(diagnostics, '$.trace') FROM estimates "
-                            "WHERE run=?1 AND step=?2 AND target=?3 "
-                            "AND (?4 IS NULL OR data=?4) ORDER BY id DESC LIMIT 1",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(
+        db,
+        "SELECT id, data, sampler, eps, gamma, nbeta, draws, burnin, thin, init_loss, llc_mean, "
+        "llc_std, status, n_diverged, rhat, paired, json_extract(diagnostics, '$.trace') FROM estimates "
+        "WHERE run=?1 AND step=?2 AND target=?3 "
+        "AND (?4 IS NULL OR data=?4) ORDER BY id DESC LIMIT 1",
+        -1, &st, NULL);
     if (rc != SQLITE_OK) {
         code = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
         goto cleanup;
@@ -328,10 +332,11 @@ int llc_plot_trace_load(llc_store *s, const char *run, long long step, const cha
             code = llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no checkpoint at step %lld (see llc show --run %s)",
                              run, step, run);
         else
-            code = llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no estimate of target %s at step %lld%s%s (make it with: llc estimate "
-                             "--run %s --steps %lld %s)",
-                             run, target, step, data ? " on data " : "", data ? data : "", run, step,
-                             plot_estimate_flag(target, fl, sizeof fl));
+            code = llc_fail(err, LLC_ERR_NOTFOUND,
+                            "run %s has no estimate of target %s at step %lld%s%s (make it with: llc estimate "
+                            "--run %s --steps %lld %s)",
+                            run, target, step, data ? " on data " : "", data ? data : "", run, step,
+                            plot_estimate_flag(target, fl, sizeof fl));
         goto cleanup;
     }
     if (rc != SQLITE_ROW) {
@@ -551,8 +556,9 @@ int llc_plot_probes_load(llc_store *s, const char *run, const char *data, const 
         if (plot_target_kind(d->p[i].target, &l, &h) == 1 && probe_is_unit(d->p[i].probe)) d->p[d->n_p++] = d->p[i];
     if (d->n_p == 0) {
         llc_plot_probes_data_free(d);
-        return llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no stored head probes%s%s (make them with: llc probe --run %s)",
-                        run, data ? " on data " : "", data ? data : "", run);
+        return llc_fail(err, LLC_ERR_NOTFOUND,
+                        "run %s has no stored head probes%s%s (make them with: llc probe --run %s)", run,
+                        data ? " on data " : "", data ? data : "", run);
     }
     snprintf(d->data, sizeof d->data, "%s", d->p[0].data);
     /* the heads' LLC curves; a run without head estimates still shows its probes */

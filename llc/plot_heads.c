@@ -73,7 +73,8 @@ int llc_plot_heads(FILE *f, const llc_plot_opts *c, const llc_plot_curves_data *
                     char ctxt[32];
                     snprintf(col, sizeof col, "%s", llc_svg_category_color(cc[i]));
                     snprintf(ctxt, sizeof ctxt, "cluster %d", cc[i]);
-                    llc_svg_text(&svg, p.x + 40, p.y - 6, 11, LLC_SVG_START, 0, col, LLC_SVG_BOLD, "cluster-label", ctxt);
+                    llc_svg_text(&svg, p.x + 40, p.y - 6, 11, LLC_SVG_START, 0, col, LLC_SVG_BOLD, "cluster-label",
+                                 ctxt);
                 }
             draw_series(&svg, &p, sr, col, NULL, sr->n <= 40);
             /* the last finite value, top right */

@@ -77,7 +77,8 @@ int llc_plot_matrices(FILE *f, const llc_plot_opts *o, const llc_plot_matrices_d
     static const char *const yl[3] = {"query position", "attended token", "query token"};
     const int ncol = d->n < 4 ? d->n : 4, nrow = (d->n + ncol - 1) / ncol;
     const double ps = d->rows > 40 || d->cols > 40 ? 260 : 200, gx = 56, gy = 62, left = 74, top = 86;
-    const double pw = d->cols >= d->rows ? ps : ps * d->cols / d->rows, ph = d->rows >= d->cols ? ps : ps * d->rows / d->cols;
+    const double pw = d->cols >= d->rows ? ps : ps * d->cols / d->rows,
+                 ph = d->rows >= d->cols ? ps : ps * d->rows / d->cols;
     double W = left + ncol * pw + (ncol - 1) * gx + 30, H = top + nrow * ph + (nrow - 1) * gy + 64;
     if (W < 560) W = 560;
     llc_svg svg;
@@ -181,7 +182,8 @@ int llc_plot_probes(FILE *f, const llc_plot_opts *o, const llc_plot_probes_data 
              d->data, d->llc.n ? ", data " : " (no head estimates)", d->llc.n ? d->llc.data : "");
     plot_title(&svg, left, t1, t2);
     llc_svg_legend_entry le[16];
-    for (int j = 0; j < np; j++) le[j] = (llc_svg_legend_entry){probes[j], llc_svg_category_color(j), NULL, LLC_SVG_KEY_LINE};
+    for (int j = 0; j < np; j++)
+        le[j] = (llc_svg_legend_entry){probes[j], llc_svg_category_color(j), NULL, LLC_SVG_KEY_LINE};
     llc_svg_legend(&svg, left, 58, le, np, 1, PLOT_LEGEND_FONT);
     for (int r = 0; r < nh; r++) {
         llc_svg_panel p = base, q = base;

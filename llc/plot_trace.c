@@ -135,18 +135,21 @@ int llc_plot_trace(FILE *f, const llc_plot_opts *c, const llc_plot_trace_data *d
     snprintf(t1, sizeof t1, "%s (%s): SGLD %s, step %lld, target %s, data %s", c->run, c->task,
              d->paired ? "paired loss differences" : "loss traces", d->step, d->target, d->data);
     char lam[96], rh[32] = "";
-    if (isfinite(d->mean) && isfinite(d->sd)) snprintf(lam, sizeof lam, "λ = %.4g ± %.3g (%s)", d->mean, d->sd, d->status);
+    if (isfinite(d->mean) && isfinite(d->sd))
+        snprintf(lam, sizeof lam, "λ = %.4g ± %.3g (%s)", d->mean, d->sd, d->status);
     else if (isfinite(d->mean)) snprintf(lam, sizeof lam, "λ = %.4g (%s)", d->mean, d->status);
     else snprintf(lam, sizeof lam, "no λ (%s: no chain finished)", d->status);
     if (isfinite(d->rhat)) snprintf(rh, sizeof rh, " · R-hat %.3f", d->rhat);
     /* plain SGLD was recorded as "none" in older stores */
-    snprintf(t2, sizeof t2, "%s · %d chains, %lld diverged · sampler %s, eps %.3g, γ %.4g, nβ %.4g%s", lam, d->n_ch, d->n_div,
-             strcmp(d->sampler, "none") ? d->sampler : "sgld", d->eps, d->gamma, d->nbeta, rh);
+    snprintf(t2, sizeof t2, "%s · %d chains, %lld diverged · sampler %s, eps %.3g, γ %.4g, nβ %.4g%s", lam, d->n_ch,
+             d->n_div, strcmp(d->sampler, "none") ? d->sampler : "sgld", d->eps, d->gamma, d->nbeta, rh);
     plot_title(&svg, left, t1, t2);
     if (d->paired || d->paired_raw)
         llc_svg_text(&svg, left, 57, PLOT_SUB_FONT, LLC_SVG_START, 0, "#555555", 0, "subtitle",
-                     d->paired ? "per draw L_b(w_k) − L_b(w*), both on the same minibatch: λ = nβ · their mean"
-                            : "raw minibatch losses (stored before paired traces); λ = nβ · mean of L_b(w_k) − L_b(w*)");
+                     d->paired
+                         ? "per draw L_b(w_k) − L_b(w*), both on the same minibatch: λ = nβ · their mean"
+                         : "raw minibatch losses (stored before paired traces); "
+                           "λ = nβ · mean of L_b(w_k) − L_b(w*)");
     snprintf(xlabel, sizeof xlabel, "draw (after %lld burn-in steps; thin %lld)", d->burnin, d->thin > 0 ? d->thin : 1);
     llc_svg_panel_begin(&svg, &p);
     llc_svg_axes(&svg, &p, 0, xlabel, d->paired ? "L_b(w_k) − L_b(w*)" : "minibatch loss");
