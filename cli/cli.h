@@ -146,8 +146,5 @@ int cmd_probe(int argc, char **argv);    /* cli/cmd_probe.c */
 int cmd_stages(int argc, char **argv);     /* cli/cmd_stages.c */
 int cmd_cluster(int argc, char **argv);    /* cli/cmd_cluster.c */
 int cmd_trajectory(int argc, char **argv); /* cli/cmd_trajectory.c */
-/* cli/cmd_plot_analysis.c: llc plot --kind trajectory|log */
-int cli_plot_is_analysis(int argc, char **argv);
-int cmd_plot_analysis(int argc, char **argv);
 
 #endif

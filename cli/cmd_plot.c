@@ -28,6 +28,9 @@ static const char usage[] =
     "          set's example sequence (--data, default test; --seed, default 1), a panel per head\n"
     "  ov      --step S: each head's OV circuit (--circuit qk: QK circuit), blue < 0 < red\n"
     "  probes  each head's stored probe curves (llc probe) next to its LLC curve, shared step axis\n"
+    "  trajectory  PC1 against PC2 of llc trajectory's stored coordinates, points coloured by step\n"
+    "          (dark = early), the stored stage boundaries (llc stages) ringed\n"
+    "  log     loss and gradient norm at every step of the training log on log axes, spikes marked\n"
     "The step axis is symlog: linear from 0 to c, logarithmic above, the [0, c] part one decade\n"
     "wide, c = the largest 1, 2 or 5 x 10^k at or below the first positive step (--linear: linear).\n"
     "The loss axis is logarithmic when the losses span more than a factor 30.\n"
@@ -35,7 +38,8 @@ static const char usage[] =
     "gives PREFIX-STEP.svg).\n";
 
 static const cli_optdef defs[] = {{"run", 1, "run id"},
-                                  {"kind", 1, "curves (default), heads, trace, embed, pattern, ov or probes"},
+                                  {"kind", 1, "curves (default), heads, trace, embed, pattern, ov, probes, trajectory, "
+                                              "log"},
                                   {"targets", 1, "curves: comma list of targets, 'heads' = every head (default: all)"},
                                   {"target", 1, "trace: the target (default model); same as --targets T"},
                                   {"data", 1, "data distribution of the estimates (embed: of the batch)"},
@@ -47,7 +51,7 @@ static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"circuit", 1, "ov: 'ov' (default) or 'qk'"},
                                   {"seed", 1, "pattern: the probe set's seed (default 1, as llc probe)"},
                                   {"steps", 1, "embed: one frame per checkpoint in A:B, every:K or S1,S2,..."},
-                                  {"color-by", 1, "heads: 'cluster' colours each head by its stored cluster (llc cluster)"},
+                                  {"color-by", 1, "heads: 'cluster' colours each head by its stored cluster"},
                                   {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
                                   {NULL, 0, NULL}};
 
@@ -261,6 +265,26 @@ static int plot_probes(plot_ctx *c, const char *out)
     return code;
 }
 
+/* trajectory, log: the analysis pictures (llc_plot_analysis.h). */
+static int plot_analysis(plot_ctx *c, const char *out, int traj)
+{
+    llc_plot_analysis_data d;
+    char err[LLC_ERRLEN] = "", title[200];
+    FILE *f = NULL;
+    int rc = traj ? llc_plot_trajectory_load(c->s, c->run, &d, err) : llc_plot_log_load(c->s, c->run, &d, err);
+    if (rc) return plot_fail(rc, err);
+    snprintf(title, sizeof title, "%s (%s): %s", c->run, c->info.task,
+             traj ? "developmental trajectory" : "training log");
+    int code = write_begin(out, &f);
+    if (!code)
+        code = write_end(traj ? llc_plot_trajectory(f, title, &d.tr, d.marks, d.n_marks)
+                              : llc_plot_log(f, title, d.loss.step, d.loss.value, d.grad.value, d.loss.n, d.marks,
+                                             d.n_marks),
+                         f, out);
+    llc_plot_analysis_data_free(&d);
+    return code;
+}
+
 /* --mark: stored stages or a comma list of steps into c->o. */
 static int parse_marks(plot_ctx *c)
 {
@@ -285,8 +309,9 @@ static int parse_marks(plot_ctx *c)
 
 /* ---------------- the command ---------------- */
 
-enum { K_CURVES, K_HEADS, K_TRACE, K_EMBED, K_PATTERN, K_OV, K_PROBES };
-static const char *const kind_names[] = {"curves", "heads", "trace", "embed", "pattern", "ov", "probes", NULL};
+enum { K_CURVES, K_HEADS, K_TRACE, K_EMBED, K_PATTERN, K_OV, K_PROBES, K_TRAJECTORY, K_LOG };
+static const char *const kind_names[] = {"curves", "heads", "trace",      "embed", "pattern",
+                                         "ov",     "probes", "trajectory", "log",   NULL};
 
 /* Options that do not apply to kind k are refused, not ignored; the step
  * (trace, pattern, ov: required) and the probe seed into *step, *seed. */
@@ -315,6 +340,8 @@ static int check_options(const cli_args *a, int k, long long *step, long long *s
         return cli_error(EXIT_USAGE, "plot: --circuit applies to --kind ov, not %s", kind);
     if (cli_has(a, "circuit") && strcmp(cli_get(a, "circuit"), "ov") && strcmp(cli_get(a, "circuit"), "qk"))
         return cli_error(EXIT_USAGE, "plot: --circuit must be ov or qk, got '%s'", cli_get(a, "circuit"));
+    if (cli_has(a, "data") && (k == K_TRAJECTORY || k == K_LOG))
+        return cli_error(EXIT_USAGE, "plot: --data does not apply to --kind %s", kind);
     if (cli_has(a, "color-by") && (k != K_HEADS || strcmp(cli_get(a, "color-by"), "cluster") != 0))
         return cli_error(EXIT_USAGE, "plot: --color-by takes 'cluster' and applies to --kind heads");
     if (cli_has(a, "seed") && !parse_ll(cli_get(a, "seed"), seed))
@@ -335,7 +362,6 @@ int cmd_plot(int argc, char **argv)
     cli_args a;
     plot_ctx c;
     memset(&c, 0, sizeof c);
-    if (cli_plot_is_analysis(argc, argv)) return cmd_plot_analysis(argc, argv); /* --kind trajectory, log */
     int rc = cli_parse(&a, "plot", usage, defs, argc, argv);
     if (rc) return rc < 0 ? 0 : rc;
     c.a = &a;
@@ -397,7 +423,8 @@ int cmd_plot(int argc, char **argv)
                                                                                                         : LLC_PLOT_OV,
                              step, seed);
         break;
-    default: code = plot_probes(&c, out); break;
+    case K_PROBES: code = plot_probes(&c, out); break;
+    default: code = plot_analysis(&c, out, k == K_TRAJECTORY); break;
     }
 cleanup:
     cJSON_Delete(c.config);

@@ -32,7 +32,9 @@
 
 #include <stdio.h>
 
+#include "llc_analysis_results.h"
 #include "llc_model.h"
+#include "llc_plot_analysis.h"
 #include "llc_probe_results.h"
 #include "llc_store.h"
 #include "llc_task.h"
@@ -187,5 +189,22 @@ void llc_plot_probes_data_free(llc_plot_probes_data *d);
  * step axis chosen as for the curves picture. Classes: "panel-title",
  * "probe-curve" (one per probe and head), "curve" (LLC). */
 int llc_plot_probes(FILE *f, const llc_plot_opts *o, const llc_plot_probes_data *d);
+
+/* ---------------- trajectory, log (llc_plot_analysis.h draws them) ---------------- */
+
+typedef struct {
+    llc_trajectory_result tr; /* trajectory */
+    llc_series loss, grad;    /* log */
+    llc_stage *marks;         /* trajectory: the stored LLC stages and test-loss drops; log: the spikes */
+    int n_marks;
+} llc_plot_analysis_data;
+
+/* The stored trajectory (llc trajectory) and stages. LLC_ERR_NOTFOUND if
+ * there is no trajectory. */
+int llc_plot_trajectory_load(llc_store *s, const char *run, llc_plot_analysis_data *d, char *err);
+/* The training log's loss and gradient norm, and the loss spikes.
+ * LLC_ERR_NOTFOUND if the run has no training log. */
+int llc_plot_log_load(llc_store *s, const char *run, llc_plot_analysis_data *d, char *err);
+void llc_plot_analysis_data_free(llc_plot_analysis_data *d);
 
 #endif

@@ -567,3 +567,70 @@ int llc_plot_probes_load(llc_store *s, const char *run, const char *data, const 
     if (rc) llc_plot_probes_data_free(d);
     return rc;
 }
+
+void llc_plot_analysis_data_free(llc_plot_analysis_data *d)
+{
+    if (!d) return;
+    llc_trajectory_result_free(&d->tr);
+    llc_series_free(&d->loss);
+    llc_series_free(&d->grad);
+    free(d->marks);
+    memset(d, 0, sizeof *d);
+}
+
+int llc_plot_trajectory_load(llc_store *s, const char *run, llc_plot_analysis_data *d, char *err)
+{
+    llc_stage_row *rows = NULL;
+    int n_rows = 0, rc;
+    memset(d, 0, sizeof *d);
+    if ((rc = llc_trajectory_get(s, run, &d->tr))) {
+        rc = llc_fail(err, rc, "%s", llc_store_errmsg(s));
+        goto cleanup;
+    }
+    if (d->tr.n_steps == 0) {
+        rc = llc_fail(err, LLC_ERR_NOTFOUND, "run '%s' has no stored trajectory (run llc trajectory --run %s)", run,
+                      run);
+        goto cleanup;
+    }
+    if ((rc = llc_stages_get(s, run, NULL, &rows, &n_rows))) {
+        rc = llc_fail(err, rc, "%s", llc_store_errmsg(s));
+        goto cleanup;
+    }
+    if (!(d->marks = malloc((size_t)(n_rows > 0 ? n_rows : 1) * sizeof *d->marks))) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    /* the LLC stages and the drops of the test loss (crossings and the
+     * train-loss twins of the drops would crowd the picture) */
+    for (int i = 0; i < n_rows; i++) {
+        if (!(strcmp(rows[i].source, "llc") == 0 || strcmp(rows[i].target, "test_loss") == 0)) continue;
+        int kind_i = 0;
+        while (llc_stage_kind_names[kind_i] && strcmp(llc_stage_kind_names[kind_i], rows[i].kind) != 0) kind_i++;
+        if (!llc_stage_kind_names[kind_i]) continue;
+        d->marks[d->n_marks++] = (llc_stage){rows[i].step, kind_i, rows[i].value};
+    }
+cleanup:
+    free(rows);
+    if (rc) llc_plot_analysis_data_free(d);
+    return rc;
+}
+
+int llc_plot_log_load(llc_store *s, const char *run, llc_plot_analysis_data *d, char *err)
+{
+    int rc;
+    memset(d, 0, sizeof *d);
+    if ((rc = llc_series_get(s, run, "log_loss", NULL, &d->loss, err)) ||
+        (rc = llc_series_get(s, run, "log_grad_norm", NULL, &d->grad, err)))
+        goto cleanup;
+    if (d->loss.n == 0) {
+        rc = llc_fail(err, LLC_ERR_NOTFOUND, "run '%s' has no training log", run);
+        goto cleanup;
+    }
+    llc_stages_config sc;
+    llc_stages_config_default(&sc);
+    if ((rc = llc_stages_spikes(&sc, d->loss.step, d->loss.value, d->loss.n, &d->marks, &d->n_marks)))
+        rc = llc_fail(err, rc, "out of memory");
+cleanup:
+    if (rc) llc_plot_analysis_data_free(d);
+    return rc;
+}
