@@ -146,11 +146,6 @@ int cmd_probe(int argc, char **argv);    /* cli/cmd_probe.c */
 int cmd_stages(int argc, char **argv);     /* cli/cmd_stages.c */
 int cmd_cluster(int argc, char **argv);    /* cli/cmd_cluster.c */
 int cmd_trajectory(int argc, char **argv); /* cli/cmd_trajectory.c */
-/* cli/cmd_plot_analysis.c: llc plot --kind trajectory|log, --mark stages, --color-by cluster */
-int cli_plot_is_analysis(int argc, char **argv);
-int cmd_plot_analysis(int argc, char **argv);
-int cli_plot_stage_marks(const cli_args *a, const char *run, long long *marks, int cap, int *n);
-int cli_plot_clusters(llc_store *s, const char *run, char (**targets)[32], int **cluster, int *n);
-int cmd_eval(int argc, char **argv);     /* cli/cmd_eval.c */
+int cmd_eval(int argc, char **argv);       /* cli/cmd_eval.c */
 
 #endif

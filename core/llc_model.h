@@ -207,6 +207,11 @@ const llc_tf_config *llc_transformer_config(const llc_model *m);
  * LLC_ERR_INVALID if m is not a pooled transformer or b does not fit it. */
 int llc_transformer_pooled_acts(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *normed,
                                 float *pooled, float *out);
+/* Class scores of n final per-sequence vectors h (n, C) (pooled_acts' out,
+ * or any point of that plane) at parameters w: the final norm (if any)
+ * and the unembedding with its bias, in double, into scores (n, n_out).
+ * LLC_ERR_INVALID if m is not a transformer. */
+int llc_transformer_unembed_scores(const llc_model *m, const float *w, const float *h, int n, double *scores);
 
 /* Every head's attention pattern and output, for probes. Runs the forward
  * pass of batch b at w in workspace ws (from m->ws_alloc; b needs tokens

@@ -1563,6 +1563,45 @@ int llc_transformer_pooled_acts(const llc_model *m, void *wsp, const float *w, c
     return LLC_OK;
 }
 
+int llc_transformer_unembed_scores(const llc_model *m, const float *w, const float *h, int n, double *scores)
+{
+    if (!m || !m->kind || strcmp(m->kind, "transformer") != 0 || !w || !h || !scores) return LLC_ERR_INVALID;
+    const tf_impl *im = m->impl;
+    const llc_tf_config *c = &im->c;
+    const int C = c->d_model;
+    const llc_tensor *emb = llc_ptable_find(&m->table, "embed"), *un = llc_ptable_find(&m->table, "unembed");
+    const llc_tensor *ub = llc_ptable_find(&m->table, "unembed.b");
+    const llc_tensor *g = llc_ptable_find(&m->table, "lnf.g"), *bt = llc_ptable_find(&m->table, "lnf.b");
+    const llc_tensor *wt = c->tied ? emb : un;
+    if (!wt || C > 64) return LLC_ERR_INVALID;
+    for (int i = 0; i < n; i++) {
+        float x[64];
+        memcpy(x, h + (size_t)i * C, (size_t)C * sizeof *x);
+        if (c->final_norm && c->norm != LLC_NORM_NONE) {
+            float sum = 0.0f;
+            double mean = 0, var = 0;
+            for (int k = 0; k < C; k++) sum += x[k];
+            if (c->norm == LLC_NORM_LAYER) mean = sum / (double)C;
+            for (int k = 0; k < C; k++) var += (x[k] - mean) * (x[k] - mean) / (double)C;
+            double r = 1.0 / sqrt(var + LLC_NORM_EPS);
+            for (int k = 0; k < C; k++) {
+                double v = (x[k] - mean) * r;
+                if (g) v *= w[g->offset + (size_t)k];
+                if (bt) v += w[bt->offset + (size_t)k];
+                x[k] = (float)v;
+            }
+        }
+        const float *wu = w + wt->offset;
+        for (int v = 0; v < c->n_out; v++) {
+            double s = 0.0;
+            for (int k = 0; k < C; k++) s += (double)wu[(size_t)v * C + k] * x[k];
+            if (ub) s += w[ub->offset + (size_t)v];
+            scores[(size_t)i * c->n_out + v] = s;
+        }
+    }
+    return LLC_OK;
+}
+
 /* ---------------- patterns and head outputs for probes ---------------- */
 
 /* Row t of head h's pattern in sequence b of layer lb into a (T): the

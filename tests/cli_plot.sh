@@ -160,7 +160,7 @@ expect_out "no run 'nope'" "names the run"
 expect_rc 2 "no --run" -- $LLC plot
 expect_rc 2 "bad run id" -- $LLC plot --run "r1'; DROP TABLE runs;--"
 expect_rc 2 "bad kind" -- $LLC plot --run r1 --kind pie
-expect_out "curves, heads, trace or embed" "lists the kinds"
+expect_out "curves, heads, trace, embed, pattern, ov, probes, trajectory or log" "lists the kinds"
 expect_rc 2 "bad mark" -- $LLC plot --run r1 --mark 10,x
 expect_rc 2 "unknown option" -- $LLC plot --run r1 --bogus
 expect_rc 2 "--steps on curves" -- $LLC plot --run r1 --steps 0:10

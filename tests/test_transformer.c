@@ -1238,6 +1238,57 @@ static void test_flops(void)
     llc_model_free(m);
 }
 
+/* llc_transformer_unembed_scores on pooled_acts' final vectors gives the
+ * logits the forward pass scores: its masked mean cross-entropy is the
+ * model's loss (final norm with gain and bias, untied with bias; and the
+ * tied d_model = 2 model without final norm of the embed plot). */
+static void test_unembed_scores(void)
+{
+    for (int v = 0; v < 2; v++) {
+        llc_tf_config c;
+        small_config(&c);
+        c.pooled = 1, c.final_norm = 1, c.norm = LLC_NORM_LAYER;
+        if (v == 1) {
+            llc_tf_config_default(&c);
+            c.n_layers = 1, c.n_heads = 1, c.d_model = 2, c.d_head = 2, c.vocab = 3, c.n_out = 3, c.n_ctx = 7;
+            c.pos = LLC_POS_LEARNED, c.norm = LLC_NORM_RMS_NOGAIN, c.final_norm = 0, c.d_mlp = 8, c.causal = 0;
+            c.pooled = 1, c.tied = 1, c.attn_bias = 0, c.unembed_bias = 0;
+        }
+        const int B = 4, T = c.n_ctx, C = c.d_model;
+        llc_model *m = NULL;
+        char err[LLC_ERRLEN];
+        CHECK(llc_transformer_new(&c, &m, err) == LLC_OK, "unembed scores %d: model builds", v);
+        if (!m) continue;
+        gsl_rng *rng = llc_rng_new(seed + 17);
+        llc_batch *b = make_batch(&c, B, T, rng);
+        float *w = init_params(m, seed + (unsigned long)v), *out = malloc((size_t)B * C * sizeof *out);
+        double *sc = malloc((size_t)B * c.n_out * sizeof *sc), loss = NAN, num = 0, den = 0;
+        void *ws = m->ws_alloc(m, B);
+        int rc = m->loss_grad(m, ws, w, b, NULL, &loss);
+        rc |= llc_transformer_pooled_acts(m, ws, w, b, NULL, NULL, out);
+        rc |= llc_transformer_unembed_scores(m, w, out, B, sc);
+        for (int s = 0; s < B; s++) {
+            const double *z = sc + (size_t)s * c.n_out, wt = b->mask[s * T + T - 1];
+            double mx = -INFINITY, sum = 0;
+            for (int k = 0; k < c.n_out; k++) mx = fmax(mx, z[k]);
+            for (int k = 0; k < c.n_out; k++) sum += exp(z[k] - mx);
+            num += wt * (mx + log(sum) - z[b->targets[s * T + T - 1]]);
+            den += wt;
+        }
+        CHECK(rc == LLC_OK && fabs(num / den - loss) < 1e-5 * fmax(1, fabs(loss)),
+                 "unembed scores %d: cross-entropy of the scores %.7g = the model's loss %.7g", v, num / den, loss);
+        CHECK(llc_transformer_unembed_scores(NULL, w, out, 1, sc) == LLC_ERR_INVALID,
+                 "unembed scores %d: no model -> LLC_ERR_INVALID", v);
+        m->ws_free(ws);
+        free(w);
+        free(out);
+        free(sc);
+        llc_batch_free(b);
+        gsl_rng_free(rng);
+        llc_model_free(m);
+    }
+}
+
 int main(void)
 {
     const char *env = getenv("LLC_TEST_SEED");
@@ -1253,5 +1304,6 @@ int main(void)
     test_need();
     test_base();
     test_flops();
+    test_unembed_scores();
     return tu_finish("test_transformer");
 }
