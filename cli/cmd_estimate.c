@@ -287,8 +287,10 @@ int cmd_estimate(int argc, char **argv)
         code = cli_error(EXIT_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
+    int n_bad = 0, first_bad = 0; /* unusable checkpoints; the exit code of the first */
+    char bad_msg[LLC_ERRLEN] = "", first_bad_msg[LLC_ERRLEN] = "";
     for (int si = 0; si < n_steps; si++) {
-        int loaded = 0;
+        int loaded = 0, bad = 0;
         for (int ti = 0; ti < tl.n; ti++) {
             if (!force && llc_results_find(store, run, steps[si], tl.name[ti], data, settings, NULL) == LLC_OK) {
                 skipped++;
@@ -296,21 +298,44 @@ int cmd_estimate(int argc, char **argv)
             }
             if (!loaded) {
                 rc = llc_store_checkpoint_get(store, run, steps[si], w, n_params, NULL, NULL);
-                if (rc) {
-                    /* a BLOB of the wrong size is a damaged store, not bad usage */
-                    code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
-                                     "estimate: checkpoint %s/%lld: %s", run, steps[si],
+                /* an unusable checkpoint (a BLOB of the wrong size: damaged,
+                 * exit 4; NaN/inf parameters: exit 7) is recorded for each
+                 * of its targets and the sweep goes on with the others */
+                if (rc == LLC_ERR_INVALID || rc == LLC_ERR_NUMERIC) {
+                    bad = rc == LLC_ERR_INVALID ? EXIT_STORE : EXIT_NUMERIC;
+                    snprintf(bad_msg, sizeof bad_msg, "%s", llc_store_errmsg(store));
+                    cli_progress_end(&prog);
+                    fprintf(stderr, "llc: estimate: checkpoint %s/%lld skipped: %s\n", run, steps[si], bad_msg);
+                    if (!first_bad) {
+                        first_bad = bad;
+                        snprintf(first_bad_msg, sizeof first_bad_msg, "%s", bad_msg);
+                    }
+                    n_bad++;
+                } else if (rc) {
+                    code = cli_error(cli_exit_code(rc), "estimate: checkpoint %s/%lld: %s", run, steps[si],
                                      llc_store_errmsg(store));
                     goto cleanup;
                 }
                 loaded = 1;
             }
+            if (bad) {
+                rc = llc_results_put_failure(store, run, steps[si], tl.name[ti], data, settings, bad_msg);
+                if (rc) {
+                    code = cli_error(cli_exit_code(rc), "estimate: cannot record the failure: %s",
+                                     llc_store_errmsg(store));
+                    goto cleanup;
+                }
+                continue;
+            }
             if (per_traj && ref_state[ti] == 0) {
                 if (!ref_loaded) {
                     rc = llc_store_checkpoint_get(store, run, ref_step, w_ref, n_params, NULL, NULL);
                     if (rc) {
+                        /* a BLOB of the wrong size is a damaged store, not bad usage */
                         code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
-                                         "estimate: checkpoint %s/%lld: %s", run, ref_step, llc_store_errmsg(store));
+                                         "estimate: checkpoint %s/%lld, where the step size is chosen: %s "
+                                         "(give --eps or --eps-at each)",
+                                         run, ref_step, llc_store_errmsg(store));
                         goto cleanup;
                     }
                     ref_loaded = 1;
@@ -371,6 +396,10 @@ int cmd_estimate(int argc, char **argv)
     cli_progress_end(&prog);
     printf("run %s: %d estimates written, %d already present, %d with diverged chains, %.1fs\n", run, done, skipped,
            diverged, llc_now() - t0);
+    if (n_bad)
+        code = cli_error(first_bad, "estimate: %d of %d checkpoints could not be estimated (recorded with status %s; "
+                         "first: %s); the other estimates are written",
+                         n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, first_bad_msg);
 cleanup:
     if (pairs && a.verbose) {
         long hits, misses;
