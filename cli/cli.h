@@ -4,6 +4,7 @@
 #ifndef LLC_CLI_H
 #define LLC_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 #include "llc_common.h"
 #include "llc_config.h"
@@ -86,6 +87,15 @@ void cli_progress_end(cli_progress *p);
  * "A:B" a range, "every:K" every K-th (and the last), or "S1,S2,..." (each
  * must exist). *out malloc'd. Returns 0 or an exit code (message printed). */
 int cli_select_steps(const char *cmd, const char *spec, const long long *all, int n_all, long long **out, int *n);
+
+/* SIGINT/SIGTERM in the long commands (train, estimate): the first signal
+ * sets cli_signal_caught (its number), which the work polls at its safe
+ * points (a training step; an SGLD step, through
+ * llc_estimate_config.interrupt) to stop with exit 9 after committing or
+ * rolling back; a second signal ends the process at once (default action). */
+extern volatile sig_atomic_t cli_signal_caught;
+void cli_catch_signals(void);
+const char *cli_signal_name(int sig); /* "SIGINT", "SIGTERM", else "a signal" */
 
 /* Online CPU cores (>= 1). */
 long cli_cores(void);

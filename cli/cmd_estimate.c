@@ -196,6 +196,8 @@ int cmd_estimate(int argc, char **argv)
      * need a tighter localisation than the ground-truth models at their minimum */
     if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
     if ((code = read_sampler_options(&a, &ec))) goto cleanup;
+    cli_catch_signals();
+    ec.interrupt = &cli_signal_caught;
     const char *data = cli_get(&a, "data");
     if (!data) data = "train";
     ec.dist = llc_task_dist(task, data);
@@ -292,6 +294,7 @@ int cmd_estimate(int argc, char **argv)
     for (int si = 0; si < n_steps; si++) {
         int loaded = 0, bad = 0;
         for (int ti = 0; ti < tl.n; ti++) {
+            if (cli_signal_caught) goto interrupted;
             if (!force && llc_results_find(store, run, steps[si], tl.name[ti], data, settings, NULL) == LLC_OK) {
                 skipped++;
                 continue;
@@ -346,6 +349,7 @@ int cmd_estimate(int argc, char **argv)
                 int mh = 0;
                 rc = llc_estimate_uses_metropolis(model, w_ref, &groups[ti], task, &c, &mh, err);
                 if (!rc && !mh) rc = llc_eps_auto(model, w_ref, &groups[ti], task, &c, &ref_auto[ti], err);
+                if (rc == LLC_ERR_INTERRUPTED) goto interrupted;
                 if (rc) {
                     code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: step size: %s", run, ref_step,
                                      tl.name[ti], err);
@@ -367,6 +371,7 @@ int cmd_estimate(int argc, char **argv)
             if (per_traj && ref_state[ti] == 1) c.eps = ref_auto[ti].eps;
             llc_estimate_result *r = NULL;
             rc = llc_estimate(model, w, &groups[ti], task, &c, &r, err);
+            if (rc == LLC_ERR_INTERRUPTED) goto interrupted;
             if (rc) {
                 code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: %s", run, steps[si], tl.name[ti], err);
                 goto cleanup;
@@ -396,6 +401,14 @@ int cmd_estimate(int argc, char **argv)
     cli_progress_end(&prog);
     printf("run %s: %d estimates written, %d already present, %d with diverged chains, %.1fs\n", run, done, skipped,
            diverged, llc_now() - t0);
+    if (0) {
+    interrupted: /* at a safe point: every estimate finished so far is committed, none is half-written */
+        cli_progress_end(&prog);
+        code = cli_error(EXIT_INTERRUPTED, "estimate: interrupted by %s; the %d estimates finished are kept; "
+                         "run the same command again to continue",
+                         cli_signal_name(cli_signal_caught), done);
+        goto cleanup;
+    }
     if (n_bad)
         code = cli_error(first_bad, "estimate: %d of %d checkpoints could not be estimated (recorded with status %s; "
                          "first: %s); the other estimates are written",

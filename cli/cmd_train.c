@@ -145,6 +145,22 @@ static char *normalised_config(const cJSON *root, const llc_task *task, const ll
     return s;
 }
 
+/* "llc train ARGS --resume" (shell-quoted where needed) into buf. */
+static const char *resume_command(int argc, char **argv, char *buf, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, n, "llc train");
+    int has_resume = 0;
+    for (int i = 0; i < argc && k < n; i++) {
+        const char *q = argv[i];
+        has_resume |= strcmp(q, "--resume") == 0;
+        int plain = *q != 0;
+        for (const char *c = q; *c; c++) plain &= isalnum((unsigned char)*c) || strchr("_-./=:,@+", *c);
+        k += (size_t)snprintf(buf + k, n - k, plain ? " %s" : " '%s'", q);
+    }
+    if (!has_resume && k < n) snprintf(buf + k, n - k, " --resume");
+    return buf;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_args a;
@@ -169,6 +185,7 @@ int cmd_train(int argc, char **argv)
     llc_train_config tc;
     int code = 0;
     cli_progress prog = {0};
+    char cmd[1024];
 
     if ((code = make_config(&a, &root))) goto cleanup;
     if ((rc = cli_build(root, &task, &model, &tc, err))) {
@@ -203,6 +220,7 @@ int cmd_train(int argc, char **argv)
     /* one BLAS thread: at these shapes OpenBLAS's threading costs more than it
      * gains (llc bench: sort 4.1 vs 11.3 ms per step, text 61 vs 150 ms) */
     openblas_set_num_threads(1);
+    cli_catch_signals();
     if ((rc = llc_trainer_new(model, task, &tc, task->seed, &tr, err))) {
         code = cli_error(cli_exit_code(rc), "train: %s", err);
         goto cleanup;
@@ -290,6 +308,17 @@ int cmd_train(int argc, char **argv)
             last_test = tel;
         }
         if (s >= tc.steps) break;
+        if (cli_signal_caught) { /* a safe point: the last checkpoint and its resume state are committed */
+            char msg[200];
+            long long last = next > 0 ? sched[next - 1] : 0LL;
+            snprintf(msg, sizeof msg, "interrupted by %s at step %lld; resumable from step %lld",
+                     cli_signal_name(cli_signal_caught), s, last);
+            llc_store_run_set_status(store, run, "failed", msg);
+            cli_progress_end(&prog);
+            code = cli_error(EXIT_INTERRUPTED, "train: run '%s' %s: continue it with: %s", run, msg,
+                             resume_command(argc, argv, cmd, sizeof cmd));
+            goto cleanup;
+        }
         double loss, lr, gn;
         rc = llc_trainer_step(tr, &loss, &lr, &gn);
         if (rc == LLC_OK && tc.max_loss > 0 && loss > tc.max_loss) rc = LLC_ERR_NUMERIC;
