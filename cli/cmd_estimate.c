@@ -278,6 +278,20 @@ int cmd_estimate(int argc, char **argv)
         goto cleanup;
     }
     int ref_loaded = 0;
+    {
+        /* memory still to allocate: per chain thread a model workspace
+         * (measured on one: it is written when made) and a sampler (a few
+         * vectors of the parameters), the chains' states and traces */
+        const int T = ec.threads < ec.chains ? ec.threads : ec.chains;
+        size_t rss0 = cli_rss_size();
+        void *ws = model->ws_alloc(model, ec.batch);
+        size_t rss1 = cli_rss_size(), per = 8 * n_params * sizeof(float);
+        per += ws && rss0 && rss1 > rss0 ? rss1 - rss0 : per;
+        if (ws) model->ws_free(ws);
+        size_t need = (size_t)T * per + 2 * (size_t)ec.chains * n_params * sizeof(float) +
+                      (size_t)ec.chains * (size_t)ec.draws * sizeof(double);
+        if ((code = cli_mem_check("estimate", need, 0, T, T > 1 ? T : 0, 0, NULL))) goto cleanup;
+    }
 
     int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, total = n_steps * tl.n;
     char title[96];
