@@ -103,13 +103,13 @@ const char *cli_signal_name(int sig); /* "SIGINT", "SIGTERM", else "a signal" */
  * `mapped` bytes it will touch, calls BLAS from blas_callers threads and
  * creates new_threads threads? Past the address-space limit (ulimit -v) it
  * is refused always, past the machine's memory unless force; the error is
- * printed and EXIT_NOMEM returned. *needed = the memory it needs (bytes).
+ * printed and EXIT_NOMEM returned.
  * cli_rss_size: its resident memory. cli_disk_check: do `bytes` fit on the file system of the store at
  * db_path? Else (unless force) the error is printed, EXIT_USAGE returned. */
 size_t cli_vm_size(void);
 size_t cli_rss_size(void); /* resident bytes, 0 if unknown */
-int cli_mem_check(const char *cmd, size_t data, size_t mapped, int blas_callers, int new_threads, int force,
-                  size_t *needed);
+int cli_mem_check(const char *cmd, size_t data, size_t mapped, int blas_callers, int new_threads, int force);
+size_t cli_mem_need(size_t data, size_t mapped); /* the memory such a job needs, as cli_mem_check counts it */
 int cli_disk_check(const char *cmd, const char *db_path, double bytes, int force);
 
 /* Online CPU cores (>= 1). */

@@ -290,7 +290,7 @@ int cmd_estimate(int argc, char **argv)
         if (ws) model->ws_free(ws);
         size_t need = (size_t)T * per + 2 * (size_t)ec.chains * n_params * sizeof(float) +
                       (size_t)ec.chains * (size_t)ec.draws * sizeof(double);
-        if ((code = cli_mem_check("estimate", need, 0, T, T > 1 ? T : 0, 0, NULL))) goto cleanup;
+        if ((code = cli_mem_check("estimate", need, 0, T, T > 1 ? T : 0, 0))) goto cleanup;
     }
 
     int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, total = n_steps * tl.n;

@@ -266,17 +266,17 @@ int cmd_train(int argc, char **argv)
     const int force_size = cli_has(&a, "force-size");
     const size_t trainer_min = state_bytes + n_params * sizeof(float); /* without the model's workspace */
     const size_t data = state_bytes + n_params * sizeof(float) + (size_t)gap * sizeof *logbuf;
-    size_t mem_need = 0;
     int n_left = 0;
     for (int i = 0; i < n_sched; i++) n_left += sched[i] > start || (sched[i] == start && !resuming);
     const double ckpt_bytes = (double)n_params * sizeof(float) + 256; /* params BLOB and its row */
     const double disk = n_left * ckpt_bytes + 2.0 * (double)state_bytes + (double)(tc.steps - start) * 64;
-    if ((code = cli_mem_check("train", trainer_min + data, 0, 1, 0, force_size, &mem_need))) goto cleanup;
     if (!a.quiet || cli_has(&a, "dry-run")) {
         char dsk[32], mem[32];
         fprintf(stderr, "llc: train %s: %zu parameters; %d checkpoints x %.2f MiB = %s to write; about %s of memory\n",
-                run, n_params, n_left, ckpt_bytes / 1048576, size_text(disk, dsk), size_text((double)mem_need, mem));
+                run, n_params, n_left, ckpt_bytes / 1048576, size_text(disk, dsk),
+                size_text((double)cli_mem_need(trainer_min + data, 0), mem));
     }
+    if ((code = cli_mem_check("train", trainer_min + data, 0, 1, 0, force_size))) goto cleanup;
     if ((code = cli_disk_check("train", cli_db_path(&a), disk, force_size))) goto cleanup;
     const int blob_max = sqlite3_limit(llc_store_db(store), SQLITE_LIMIT_LENGTH, -1);
     if ((double)state_bytes > (double)blob_max) {
@@ -298,7 +298,7 @@ int cmd_train(int argc, char **argv)
     }
     /* again with the trainer as allocated (its workspace included) */
     size_t vm1 = cli_vm_size();
-    if ((code = cli_mem_check("train", data, vm0 && vm1 > vm0 ? vm1 - vm0 : trainer_min, 1, 0, force_size, NULL)))
+    if ((code = cli_mem_check("train", data, vm0 && vm1 > vm0 ? vm1 - vm0 : trainer_min, 1, 0, force_size)))
         goto cleanup;
     state = malloc(state_bytes);
     logbuf = malloc((size_t)gap * sizeof *logbuf);

@@ -63,17 +63,17 @@ static size_t phys_bytes(void)
     return ram;
 }
 
-int cli_mem_check(const char *cmd, size_t data, size_t mapped, int blas_callers, int new_threads, int force,
-                  size_t *needed)
+size_t cli_mem_need(size_t data, size_t mapped) { return proc_status("VmRSS") + mapped + data; }
+
+int cli_mem_check(const char *cmd, size_t data, size_t mapped, int blas_callers, int new_threads, int force)
 {
-    const size_t vm = cli_vm_size(), rss = proc_status("VmRSS");
+    const size_t vm = cli_vm_size();
     const size_t blas = (size_t)(blas_callers > 0 ? blas_callers : 1) * BLAS_BUFFER_BYTES;
     const size_t threads = (size_t)(new_threads > 0 ? new_threads : 0) * THREAD_BYTES;
     const size_t need_as = vm + data + blas + threads + SLACK_BYTES;
     /* resident: what is in use, what will be touched, and the data; BLAS
      * buffers and arenas are mostly reserved, not touched */
-    const size_t need_rss = rss + mapped + data;
-    if (needed) *needed = need_rss;
+    const size_t need_rss = cli_mem_need(data, mapped);
     struct rlimit rl;
     if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && need_as > (size_t)rl.rlim_cur)
         return cli_error(EXIT_NOMEM,
