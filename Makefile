@@ -99,7 +99,7 @@ bench: $(BUILD)/llc
 # make fuzz: libFuzzer (clang) on the config/JSON parsers and the CLI argument
 # parser, FUZZ_SECONDS each (default 60). Needs clang (apt-get install clang).
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := $(LIB_SRC) cli/util.c cli/cmd_train.c
+FUZZ_SRC := $(LIB_SRC) cli/util.c cli/cmd_train.c cli/mem.c
 fuzz: $(DEPS_OK)
 	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang"; exit 2; }
 	@mkdir -p build-fuzz

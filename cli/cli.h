@@ -4,6 +4,7 @@
 #ifndef LLC_CLI_H
 #define LLC_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 #include "llc_common.h"
 #include "llc_config.h"
@@ -123,6 +124,30 @@ int cli_check_set_key(const char *cmd, const char *task_name, const char *assign
 
 /* A head name "L.H": decimal layer, '.', decimal head. */
 int cli_valid_head(const char *s);
+
+/* SIGINT/SIGTERM in the long commands (train, estimate): the first signal
+ * sets cli_signal_caught (its number), which the work polls at its safe
+ * points (a training step; an SGLD step, through
+ * llc_estimate_config.interrupt) to stop with exit 9 after committing or
+ * rolling back; a second signal ends the process at once (default action). */
+extern volatile sig_atomic_t cli_signal_caught;
+void cli_catch_signals(void);
+const char *cli_signal_name(int sig); /* "SIGINT", "SIGTERM", else "a signal" */
+
+/* Memory and disk a job needs (cli/mem.c). cli_vm_size: the process's
+ * address space in bytes (0 if unknown). cli_mem_check: will a job fit
+ * that still allocates `data` bytes (and touches them), already holds
+ * `mapped` bytes it will touch, calls BLAS from blas_callers threads and
+ * creates new_threads threads? Past the address-space limit (ulimit -v) it
+ * is refused always, past the machine's memory unless force; the error is
+ * printed and EXIT_NOMEM returned.
+ * cli_rss_size: its resident memory. cli_disk_check: do `bytes` fit on the file system of the store at
+ * db_path? Else (unless force) the error is printed, EXIT_USAGE returned. */
+size_t cli_vm_size(void);
+size_t cli_rss_size(void); /* resident bytes, 0 if unknown */
+int cli_mem_check(const char *cmd, size_t data, size_t mapped, int blas_callers, int new_threads, int force);
+size_t cli_mem_need(size_t data, size_t mapped); /* the memory such a job needs, as cli_mem_check counts it */
+int cli_disk_check(const char *cmd, const char *db_path, double bytes, int force);
 
 /* Online CPU cores (>= 1). */
 long cli_cores(void);

@@ -215,6 +215,8 @@ int cmd_estimate(int argc, char **argv)
     long long cache_mb = (long long)sysconf(_SC_PHYS_PAGES) / 8 * (long long)sysconf(_SC_PAGE_SIZE) >> 20;
     if (cache_mb <= 0 || cache_mb > 1024) cache_mb = 1024;
     if (cli_get_ll(&a, "cache-mb", cache_mb, 0, 1 << 20, &cache_mb)) { code = EXIT_USAGE; goto cleanup; }
+    cli_catch_signals();
+    ec.interrupt = &cli_signal_caught;
     const char *data = cli_get(&a, "data");
     if (!data) data = "train";
     ec.dist = llc_task_dist(task, data);
@@ -302,6 +304,20 @@ int cmd_estimate(int argc, char **argv)
         goto cleanup;
     }
     int ref_loaded = 0;
+    {
+        /* memory still to allocate: per chain thread a model workspace
+         * (measured on one: it is written when made) and a sampler (a few
+         * vectors of the parameters), the chains' states and traces */
+        const int T = ec.threads < ec.chains ? ec.threads : ec.chains;
+        size_t rss0 = cli_rss_size();
+        void *ws = model->ws_alloc(model, ec.batch);
+        size_t rss1 = cli_rss_size(), per = 8 * n_params * sizeof(float);
+        per += ws && rss0 && rss1 > rss0 ? rss1 - rss0 : per;
+        if (ws) model->ws_free(ws);
+        size_t need = (size_t)T * per + 2 * (size_t)ec.chains * n_params * sizeof(float) +
+                      (size_t)ec.chains * (size_t)ec.draws * sizeof(double);
+        if ((code = cli_mem_check("estimate", need, 0, T, T > 1 ? T : 0, 0))) goto cleanup;
+    }
 
     int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, negative = 0, bias_fail = 0,
         total = n_steps * tl.n;
@@ -315,30 +331,56 @@ int cmd_estimate(int argc, char **argv)
         goto cleanup;
     }
     llc_pair_cache_set_limit(pairs, (size_t)cache_mb << 20);
+    int n_bad = 0, first_bad = 0; /* unusable checkpoints; the exit code of the first */
+    char bad_msg[LLC_ERRLEN] = "", first_bad_msg[LLC_ERRLEN] = "";
     for (int si = 0; si < n_steps; si++) {
-        int loaded = 0;
+        int loaded = 0, bad = 0;
         for (int ti = 0; ti < tl.n; ti++) {
+            if (cli_signal_caught) goto interrupted;
             if (!force && llc_results_find(store, run, steps[si], tl.name[ti], data, settings, NULL) == LLC_OK) {
                 skipped++;
                 continue;
             }
             if (!loaded) {
                 rc = llc_store_checkpoint_get(store, run, steps[si], w, n_params, NULL, NULL);
-                if (rc) {
-                    /* a BLOB of the wrong size is a damaged store, not bad usage */
-                    code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
-                                     "estimate: checkpoint %s/%lld: %s", run, steps[si],
+                /* an unusable checkpoint (a BLOB of the wrong size: damaged,
+                 * exit 4; NaN/inf parameters: exit 7) is recorded for each
+                 * of its targets and the sweep goes on with the others */
+                if (rc == LLC_ERR_INVALID || rc == LLC_ERR_NUMERIC) {
+                    bad = rc == LLC_ERR_INVALID ? EXIT_STORE : EXIT_NUMERIC;
+                    snprintf(bad_msg, sizeof bad_msg, "%s", llc_store_errmsg(store));
+                    cli_progress_end(&prog);
+                    fprintf(stderr, "llc: estimate: checkpoint %s/%lld skipped: %s\n", run, steps[si], bad_msg);
+                    if (!first_bad) {
+                        first_bad = bad;
+                        snprintf(first_bad_msg, sizeof first_bad_msg, "%s", bad_msg);
+                    }
+                    n_bad++;
+                } else if (rc) {
+                    code = cli_error(cli_exit_code(rc), "estimate: checkpoint %s/%lld: %s", run, steps[si],
                                      llc_store_errmsg(store));
                     goto cleanup;
                 }
                 loaded = 1;
             }
+            if (bad) {
+                rc = llc_results_put_failure(store, run, steps[si], tl.name[ti], data, settings, bad_msg);
+                if (rc) {
+                    code = cli_error(cli_exit_code(rc), "estimate: cannot record the failure: %s",
+                                     llc_store_errmsg(store));
+                    goto cleanup;
+                }
+                continue;
+            }
             if (per_traj && ref_state[ti] == 0) {
                 if (!ref_loaded) {
                     rc = llc_store_checkpoint_get(store, run, ref_step, w_ref, n_params, NULL, NULL);
                     if (rc) {
+                        /* a BLOB of the wrong size is a damaged store, not bad usage */
                         code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
-                                         "estimate: checkpoint %s/%lld: %s", run, ref_step, llc_store_errmsg(store));
+                                         "estimate: checkpoint %s/%lld, where the step size is chosen: %s "
+                                         "(give --eps or --eps-at each)",
+                                         run, ref_step, llc_store_errmsg(store));
                         goto cleanup;
                     }
                     ref_loaded = 1;
@@ -349,6 +391,7 @@ int cmd_estimate(int argc, char **argv)
                 int mh = 0;
                 rc = llc_estimate_uses_metropolis(model, w_ref, &groups[ti], task, &c, &mh, err);
                 if (!rc && !mh) rc = llc_eps_auto(model, w_ref, &groups[ti], task, &c, &ref_auto[ti], err);
+                if (rc == LLC_ERR_INTERRUPTED) goto interrupted;
                 if (rc) {
                     code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: step size: %s", run, ref_step,
                                      tl.name[ti], err);
@@ -370,6 +413,7 @@ int cmd_estimate(int argc, char **argv)
             if (per_traj && ref_state[ti] == 1) c.eps = ref_auto[ti].eps;
             llc_estimate_result *r = NULL;
             rc = llc_estimate(model, w, &groups[ti], task, &c, &r, err);
+            if (rc == LLC_ERR_INTERRUPTED) goto interrupted;
             if (rc) {
                 code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: %s", run, steps[si], tl.name[ti], err);
                 goto cleanup;
@@ -427,6 +471,18 @@ int cmd_estimate(int argc, char **argv)
            "%.1fs\n", run, done, skipped, diverged, negative, llc_now() - t0);
     if (cli_has(&a, "check-bias"))
         printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, bias_fail, done);
+    if (0) {
+    interrupted: /* at a safe point: every estimate finished so far is committed, none is half-written */
+        cli_progress_end(&prog);
+        code = cli_error(EXIT_INTERRUPTED, "estimate: interrupted by %s; the %d estimates finished are kept; "
+                         "run the same command again to continue",
+                         cli_signal_name(cli_signal_caught), done);
+        goto cleanup;
+    }
+    if (n_bad)
+        code = cli_error(first_bad, "estimate: %d of %d checkpoints could not be estimated (recorded with status %s; "
+                         "first: %s); the other estimates are written",
+                         n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, first_bad_msg);
 cleanup:
     if (pairs && a.verbose) {
         long hits, misses;

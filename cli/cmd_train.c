@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,10 @@ static const char usage[] =
     "Without --config the shipped config data/configs/NAME.json is used. --set overrides one\n"
     "setting (model.*, train.*, data.* or a bare key such as lr=1e-3 or list_len=8).\n"
     "An existing run is refused unless --resume, which continues it from its last checkpoint\n"
-    "(the config must be identical); the result is bit-identical to an uninterrupted run.\n";
+    "(the config must be identical); the result is bit-identical to an uninterrupted run.\n"
+    "Before training it prints the model's size, what the checkpoints will take and the memory needed,\n"
+    "and refuses a run that does not fit in the machine's memory (exit 10) or the store's free disk\n"
+    "(exit 2) unless --force-size; --dry-run stops after that check.\n";
 
 static const cli_optdef defs[] = {
     {"task", 1, "task name: sort, modadd, icl, text, or the ground-truth linreg, dln, poly"},
@@ -28,6 +32,8 @@ static const cli_optdef defs[] = {
     {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
     {"resume", 0, "continue an existing, interrupted run"},
     {"init", 1, "'random' (default) or 'teacher' (ground-truth tasks: the true parameter)"},
+    {"dry-run", 0, "say the run's size and check that it fits, then stop (nothing written)"},
+    {"force-size", 0, "train even if the run seems not to fit in the machine's memory or the store's disk"},
     {NULL, 0, NULL}};
 
 int cli_valid_run_id(const char *id) { return llc_run_id_valid(id); }
@@ -144,6 +150,30 @@ static char *normalised_config(const cJSON *root, const llc_task *task, const ll
     return s;
 }
 
+/* bytes as "12.3 MiB" or "4.56 GiB" into buf (32 bytes) */
+static const char *size_text(double bytes, char *buf)
+{
+    if (bytes < 1073741824.0) snprintf(buf, 32, "%.1f MiB", bytes / 1048576);
+    else snprintf(buf, 32, "%.2f GiB", bytes / 1073741824);
+    return buf;
+}
+
+/* "llc train ARGS --resume" (shell-quoted where needed) into buf. */
+static const char *resume_command(int argc, char **argv, char *buf, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, n, "llc train");
+    int has_resume = 0;
+    for (int i = 0; i < argc && k < n; i++) {
+        const char *q = argv[i];
+        has_resume |= strcmp(q, "--resume") == 0;
+        int plain = *q != 0;
+        for (const char *c = q; *c; c++) plain &= isalnum((unsigned char)*c) || strchr("_-./=:,@+", *c);
+        k += (size_t)snprintf(buf + k, n - k, plain ? " %s" : " '%s'", q);
+    }
+    if (!has_resume && k < n) snprintf(buf + k, n - k, " --resume");
+    return buf;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_args a;
@@ -168,6 +198,8 @@ int cmd_train(int argc, char **argv)
     llc_train_config tc;
     int code = 0;
     cli_progress prog = {0};
+    char cmd[1024];
+    int live = 0;
 
     if ((code = make_config(&a, &root))) goto cleanup;
     if ((rc = cli_build(root, &task, &model, &tc, err))) {
@@ -175,6 +207,7 @@ int cmd_train(int argc, char **argv)
         goto cleanup;
     }
     config = normalised_config(root, task, model, &tc);
+    if (!config) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
     if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
 
     rc = llc_store_run_get(store, run, &info);
@@ -202,36 +235,83 @@ int cmd_train(int argc, char **argv)
     /* one BLAS thread: at these shapes OpenBLAS's threading costs more than it
      * gains (a sort step took almost 3x as long with two threads) */
     openblas_set_num_threads(1);
-    if ((rc = llc_trainer_new(model, task, &tc, task->seed, &tr, err))) {
-        code = cli_error(cli_exit_code(rc), "train: %s", err);
-        goto cleanup;
-    }
+    cli_catch_signals();
     size_t n_params = llc_model_n_params(model);
-    size_t state_bytes = llc_trainer_state_size(tr);
-    state = malloc(state_bytes);
+    size_t state_bytes = llc_train_state_bytes(n_params, &tc);
     int n_sched = 0;
-    if (!state || llc_ckpt_schedule(&tc, &sched, &n_sched)) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
-
+    if (llc_ckpt_schedule(&tc, &sched, &n_sched)) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
+    /* the largest gap between checkpoints bounds the log buffer */
+    long long gap = 1;
+    for (int i = 1; i < n_sched; i++)
+        if (sched[i] - sched[i - 1] > gap) gap = sched[i] - sched[i - 1];
     long long start = 0;
+    size_t old_bytes = 0;
+    const int exists = resuming;
     if (resuming) {
-        size_t ob = 0;
-        long long st = 0;
-        rc = llc_store_train_state_get(store, run, &st, &old_state, &ob);
-        if (rc == LLC_OK) {
-            if ((rc = llc_trainer_state_load(tr, old_state, ob, err))) {
-                /* a state the store handed back that does not fit is damage in the store */
-                code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
-                                 "train: cannot resume run '%s': its resume state in the store is damaged: %s", run,
-                                 err);
-                goto cleanup;
-            }
-            start = llc_trainer_step_index(tr);
-        } else if (rc == LLC_ERR_NOTFOUND) {
+        rc = llc_store_train_state_get(store, run, &start, &old_state, &old_bytes);
+        if (rc == LLC_ERR_NOTFOUND) {
             resuming = 0; /* killed before its first checkpoint: start over */
-        } else {
+            start = 0;
+        } else if (rc) {
             code = cli_error(cli_exit_code(rc), "train: %s", llc_store_errmsg(store));
             goto cleanup;
         }
+    }
+
+    /* what the run will write and the memory it needs, said and checked
+     * before anything is allocated or written. Still to allocate besides
+     * the trainer: the resume state buffer, a copy of the parameters (the
+     * store's byte order), the log buffer */
+    const int force_size = cli_has(&a, "force-size");
+    const size_t trainer_min = state_bytes + n_params * sizeof(float); /* without the model's workspace */
+    const size_t data = state_bytes + n_params * sizeof(float) + (size_t)gap * sizeof *logbuf;
+    int n_left = 0;
+    for (int i = 0; i < n_sched; i++) n_left += sched[i] > start || (sched[i] == start && !resuming);
+    const double ckpt_bytes = (double)n_params * sizeof(float) + 256; /* params BLOB and its row */
+    const double disk = n_left * ckpt_bytes + 2.0 * (double)state_bytes + (double)(tc.steps - start) * 64;
+    if (!a.quiet || cli_has(&a, "dry-run")) {
+        char dsk[32], mem[32];
+        fprintf(stderr, "llc: train %s: %zu parameters; %d checkpoints x %.2f MiB = %s to write; about %s of memory\n",
+                run, n_params, n_left, ckpt_bytes / 1048576, size_text(disk, dsk),
+                size_text((double)cli_mem_need(trainer_min + data, 0), mem));
+    }
+    if ((code = cli_mem_check("train", trainer_min + data, 0, 1, 0, force_size))) goto cleanup;
+    if ((code = cli_disk_check("train", cli_db_path(&a), disk, force_size))) goto cleanup;
+    const int blob_max = sqlite3_limit(llc_store_db(store), SQLITE_LIMIT_LENGTH, -1);
+    if ((double)state_bytes > (double)blob_max) {
+        code = cli_error(EXIT_USAGE, "train: the model is too large for the store: its resume state is %.0f MiB, "
+                         "SQLite's largest BLOB %.0f MiB; use a smaller model",
+                         (double)state_bytes / 1048576, (double)blob_max / 1048576);
+        goto cleanup;
+    }
+
+    if (cli_has(&a, "dry-run")) goto cleanup;
+
+    size_t vm0 = cli_vm_size();
+    if ((rc = llc_trainer_new(model, task, &tc, task->seed, &tr, err))) {
+        code = rc == LLC_ERR_NOMEM ? cli_error(EXIT_NOMEM, "train: out of memory allocating the model and its "
+                                               "optimizer (%zu parameters, at least %.0f MiB)",
+                                               n_params, (double)trainer_min / 1048576)
+                                   : cli_error(cli_exit_code(rc), "train: %s", err);
+        goto cleanup;
+    }
+    /* again with the trainer as allocated (its workspace included) */
+    size_t vm1 = cli_vm_size();
+    if ((code = cli_mem_check("train", data, vm0 && vm1 > vm0 ? vm1 - vm0 : trainer_min, 1, 0, force_size)))
+        goto cleanup;
+    state = malloc(state_bytes);
+    logbuf = malloc((size_t)gap * sizeof *logbuf);
+    if (!state || !logbuf) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
+    if (resuming) {
+        if ((rc = llc_trainer_state_load(tr, old_state, old_bytes, err))) {
+            /* a state the store handed back that does not fit is damage in the store */
+            code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
+                             "train: cannot resume run '%s': its resume state in the store is damaged: %s", run, err);
+            goto cleanup;
+        }
+        start = llc_trainer_step_index(tr);
+    }
+    if (exists) {
         llc_store_run_set_status(store, run, "running", NULL);
     } else {
         rc = llc_store_run_create(store, run, task->name, config, (long long)n_params, task->seed);
@@ -240,12 +320,14 @@ int cmd_train(int argc, char **argv)
             goto cleanup;
         }
     }
+    live = 1; /* from here an error marks the run failed (not left 'running') */
     if (!resuming) {
         const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
         if (cJSON_IsString(init) && strcmp(init->valuestring, "teacher") == 0) {
             rc = llc_regress_teacher(task, llc_trainer_params(tr), n_params, err);
             if (rc) {
                 llc_store_run_set_status(store, run, "failed", err);
+                live = 0;
                 code = cli_error(cli_exit_code(rc), "train: %s", err);
                 goto cleanup;
             }
@@ -254,12 +336,6 @@ int cmd_train(int argc, char **argv)
         }
     }
 
-    /* the largest gap between checkpoints bounds the log buffer */
-    long long gap = 1;
-    for (int i = 1; i < n_sched; i++)
-        if (sched[i] - sched[i - 1] > gap) gap = sched[i] - sched[i - 1];
-    logbuf = malloc((size_t)gap * sizeof *logbuf);
-    if (!logbuf) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
     int n_log = 0, next = 0;
     while (next < n_sched && sched[next] < start) next++;
     if (resuming && next < n_sched && sched[next] == start) next++; /* that checkpoint is stored */
@@ -275,6 +351,7 @@ int cmd_train(int argc, char **argv)
             double trl, tel;
             if ((rc = llc_trainer_eval(tr, d_train, &trl)) || (rc = llc_trainer_eval(tr, d_test, &tel))) {
                 llc_store_run_set_status(store, run, "failed", "evaluation failed (NaN)");
+                live = 0;
                 code = cli_error(cli_exit_code(rc), "train: evaluation at step %lld failed: %s", s, llc_strerror(rc));
                 goto cleanup;
             }
@@ -292,6 +369,18 @@ int cmd_train(int argc, char **argv)
             last_test = tel;
         }
         if (s >= tc.steps) break;
+        if (cli_signal_caught) { /* a safe point: the last checkpoint and its resume state are committed */
+            char msg[200];
+            long long last = next > 0 ? sched[next - 1] : 0LL;
+            snprintf(msg, sizeof msg, "interrupted by %s at step %lld; resumable from step %lld",
+                     cli_signal_name(cli_signal_caught), s, last);
+            llc_store_run_set_status(store, run, "failed", msg);
+            live = 0;
+            cli_progress_end(&prog);
+            code = cli_error(EXIT_INTERRUPTED, "train: run '%s' %s: continue it with: %s", run, msg,
+                             resume_command(argc, argv, cmd, sizeof cmd));
+            goto cleanup;
+        }
         double loss, lr, gn;
         rc = llc_trainer_step(tr, &loss, &lr, &gn);
         if (rc == LLC_OK && tc.max_loss > 0 && loss > tc.max_loss) rc = LLC_ERR_NUMERIC;
@@ -300,6 +389,7 @@ int cmd_train(int argc, char **argv)
             snprintf(msg, sizeof msg, "training diverged at step %lld (loss %g); last good checkpoint at step %lld", s,
                      loss, next > 0 ? sched[next - 1] : 0LL);
             llc_store_run_set_status(store, run, "failed", msg);
+            live = 0;
             cli_progress_end(&prog);
             code = cli_error(cli_exit_code(rc), "train: run '%s': %s", run, msg);
             goto cleanup;
@@ -317,6 +407,11 @@ int cmd_train(int argc, char **argv)
            run, task->name, n_params, n_sched, tc.steps, last_train, last_test, task->shape.chance_loss,
            llc_now() - t0);
 cleanup:
+    if (live && code) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "stopped by an error (exit %d); resumable from its last checkpoint", code);
+        llc_store_run_set_status(store, run, "failed", msg);
+    }
     llc_run_info_free(&info);
     free(state);
     free(old_state);

@@ -2,7 +2,9 @@
 #include "cli.h"
 
 #include <gsl/gsl_errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Every command, in the order llc --help lists them; the help text and the
  * unknown-command error are both made from this table. */
@@ -48,8 +50,21 @@ static void print_help(void)
           stdout);
 }
 
+/* train and estimate call BLAS single-threaded (chains are the parallelism),
+ * but OpenBLAS's constructor has already started its thread pool, each
+ * thread with a 128 MiB buffer, unless OPENBLAS_NUM_THREADS was set before
+ * the program started: set it to 1 and start again, same arguments and pid.
+ * This spares that memory, and under an address-space limit too small for
+ * it OpenBLAS's allocator would retry forever (even at exit). */
+static void blas_without_pool(char **argv)
+{
+    if (getenv("OPENBLAS_NUM_THREADS") || setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0) return;
+    execv("/proc/self/exe", argv); /* returns only on failure: go on with the pool */
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "estimate") == 0)) blas_without_pool(argv);
     gsl_set_error_handler_off();
     llc_json_init();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +387,34 @@ void cli_progress_update(cli_progress *p, double done, double total, const char 
 void cli_progress_end(cli_progress *p)
 {
     if (p->on) fprintf(stderr, "\r\033[K");
+}
+
+volatile sig_atomic_t cli_signal_caught = 0;
+
+static void on_signal(int sig)
+{
+    if (cli_signal_caught) { /* the second: end now (the signal is delivered when the handler returns) */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    cli_signal_caught = sig;
+}
+
+void cli_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+const char *cli_signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
 }
 
 long cli_cores(void)

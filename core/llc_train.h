@@ -74,6 +74,10 @@ int llc_trainer_eval(llc_trainer *tr, int dist, double *loss);
 /* Serialised resume state: step index, params, optimiser moments. Versioned
  * little-endian blob; load checks sizes and rejects a mismatch. */
 size_t llc_trainer_state_size(const llc_trainer *tr);
+/* The same for a model of n_params parameters trained with c, before any
+ * trainer exists (the trainer itself holds about this much plus a gradient
+ * and the model's workspace). */
+size_t llc_train_state_bytes(size_t n_params, const llc_train_config *c);
 int llc_trainer_state_save(const llc_trainer *tr, void *buf, size_t size);
 int llc_trainer_state_load(llc_trainer *tr, const void *buf, size_t size, char *err);
 

@@ -456,10 +456,12 @@ static void get_floats(float *v, const unsigned char *p, size_t n)
     }
 }
 
-size_t llc_trainer_state_size(const llc_trainer *tr)
+size_t llc_train_state_bytes(size_t n_params, const llc_train_config *c)
 {
-    return STATE_HEADER_BYTES + (size_t)(1 + opt_n_vectors(tr->c.opt)) * tr->n * 4;
+    return STATE_HEADER_BYTES + (size_t)(1 + opt_n_vectors(c->opt)) * n_params * 4;
 }
+
+size_t llc_trainer_state_size(const llc_trainer *tr) { return llc_train_state_bytes(tr->n, &tr->c); }
 
 int llc_trainer_state_save(const llc_trainer *tr, void *buf, size_t size)
 {

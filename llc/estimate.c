@@ -656,6 +656,8 @@ static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_ba
                       chain_base *cb, double *L, char *err)
 {
     const llc_model *m = j->p->m;
+    if (j->p->cfg->interrupt && *j->p->cfg->interrupt)
+        return llc_fail(err, LLC_ERR_INTERRUPTED, "estimate: interrupted");
     int rc = fill_step(j, c, k, b, err);
     if (rc) return rc;
     if (cb->use) {

@@ -177,6 +177,8 @@
 #ifndef LLC_ESTIMATE_H
 #define LLC_ESTIMATE_H
 
+#include <signal.h>
+
 #include "llc_model.h"
 #include "llc_task.h"
 #include "llc_sgld.h"
@@ -245,6 +247,8 @@ typedef struct {
     int pair_records;      /* keep base records in pair_cache for targets estimated after this one at the
                               same w*; 0 when none follows (saves their copies). Default 1 */
     int threads;           /* pthreads for chains, default 1 */
+    const volatile sig_atomic_t *interrupt; /* polled before every SGLD step: nonzero stops the call with
+                                               LLC_ERR_INTERRUPTED (nothing returned). NULL (default): never */
     /* automatic step size */
     double auto_bias_tol;     /* 0.02 */
     double auto_mala_target;  /* 0.9 */

@@ -10,7 +10,7 @@
 #ifndef LLC_EVAL_H
 #define LLC_EVAL_H
 
-#include "../core/llc_model.h"
+#include "llc_model.h"
 #include "llc_task.h"
 
 #define LLC_EVAL_BATCH_SEQS 32      /* sequences per eval batch */

@@ -26,7 +26,7 @@
 #include "llc_estimate.h"
 
 /* LLC_OK and *id if an estimate with exactly these keys exists,
- * LLC_ERR_NOTFOUND if not. */
+ * LLC_ERR_NOTFOUND if not (or if its row only records a failure). */
 int llc_results_find(llc_store *s, const char *run, long long step, const char *target,
                      const char *data, const char *settings, long long *id);
 
@@ -36,6 +36,17 @@ int llc_results_find(llc_store *s, const char *run, long long step, const char *
 int llc_results_put(llc_store *s, const char *run, long long step, const char *target,
                     const char *data, const char *settings, long long n_params,
                     const llc_estimate_result *r, int replace, long long *id);
+
+/* Status of a row that records why an estimate could not be made: its
+ * checkpoint is unusable (damaged BLOB, NaN/inf parameters). Such a row has
+ * no llc_mean and no chains, is never a curves point, is not found by
+ * llc_results_find (a re-run tries again) and is replaced by any put. */
+#define LLC_RESULTS_BAD_CHECKPOINT "bad_checkpoint"
+
+/* Record that failure with its message (in diagnostics as {"error": ...}),
+ * replacing any row with the same keys. */
+int llc_results_put_failure(llc_store *s, const char *run, long long step, const char *target,
+                            const char *data, const char *settings, const char *message);
 
 typedef struct {
     char target[64], data[64];

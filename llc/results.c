@@ -7,14 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-int llc_results_find(llc_store *s, const char *run, long long step, const char *target,
-                     const char *data, const char *settings, long long *id)
+/* The row with these keys: LLC_OK with its id (and *failed = 1 if it only
+ * records a failure, LLC_RESULTS_BAD_CHECKPOINT), LLC_ERR_NOTFOUND if none. */
+static int find_row(llc_store *s, const char *run, long long step, const char *target, const char *data,
+                    const char *settings, long long *id, int *failed)
 {
     sqlite3 *db = llc_store_db(s);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db,
-                                "SELECT id FROM estimates WHERE run=?1 AND step=?2 AND target=?3 AND data=?4 "
-                                "AND settings=?5",
+                                "SELECT id, status = '" LLC_RESULTS_BAD_CHECKPOINT "' FROM estimates WHERE run=?1 "
+                                "AND step=?2 AND target=?3 AND data=?4 AND settings=?5",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK) return LLC_ERR_STORE;
     sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
@@ -26,12 +28,33 @@ int llc_results_find(llc_store *s, const char *run, long long step, const char *
     int out = LLC_ERR_NOTFOUND;
     if (rc == SQLITE_ROW) {
         if (id) *id = sqlite3_column_int64(st, 0);
+        if (failed) *failed = sqlite3_column_int(st, 1);
         out = LLC_OK;
     } else if (rc != SQLITE_DONE) {
         out = LLC_ERR_STORE;
     }
     sqlite3_finalize(st);
     return out;
+}
+
+int llc_results_find(llc_store *s, const char *run, long long step, const char *target,
+                     const char *data, const char *settings, long long *id)
+{
+    int failed = 0;
+    int rc = find_row(s, run, step, target, data, settings, id, &failed);
+    return rc == LLC_OK && failed ? LLC_ERR_NOTFOUND : rc;
+}
+
+/* Delete the row with id (its chain rows go by the cascade or by the
+ * insert's own clean-up). Returns 0 or -1 (SQLite error). */
+static int delete_row(sqlite3 *db, long long id)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "DELETE FROM estimates WHERE id=?1", -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static void bind_real(sqlite3_stmt *st, int i, double v)
@@ -105,18 +128,15 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
     int rc = llc_store_begin(s);
     if (rc) return rc;
     long long id = 0;
-    rc = llc_results_find(s, run, step, target, data, settings, &id);
+    int failed = 0;
+    rc = find_row(s, run, step, target, data, settings, &id, &failed);
     if (rc == LLC_OK) {
-        if (!replace) {
+        if (!replace && !failed) { /* a recorded failure is always replaced */
             llc_store_rollback(s);
             if (id_out) *id_out = id;
             return LLC_ERR_EXISTS;
         }
-        if (sqlite3_prepare_v2(db, "DELETE FROM estimates WHERE id=?1", -1, &st, NULL) != SQLITE_OK) goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) != SQLITE_DONE) goto fail;
-        sqlite3_finalize(st);
-        st = NULL;
+        if (delete_row(db, id)) goto fail;
     } else if (rc != LLC_ERR_NOTFOUND) {
         goto fail;
     }
@@ -220,6 +240,52 @@ fail:
     rc = llc_store_sql_fail(s, "writing an estimate");
     sqlite3_finalize(st);
     free(blob);
+    cJSON_free(diag);
+    llc_store_rollback(s);
+    return rc;
+}
+
+int llc_results_put_failure(llc_store *s, const char *run, long long step, const char *target,
+                            const char *data, const char *settings, const char *message)
+{
+    sqlite3 *db = llc_store_db(s);
+    sqlite3_stmt *st = NULL;
+    char *diag = NULL;
+    int rc = llc_store_begin(s);
+    if (rc) return rc;
+    long long id = 0;
+    rc = find_row(s, run, step, target, data, settings, &id, NULL);
+    if (rc == LLC_OK) {
+        if (delete_row(db, id)) goto fail;
+    } else if (rc != LLC_ERR_NOTFOUND) {
+        goto fail;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "error", message ? message : "")) diag = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!diag) {
+        llc_store_rollback(s);
+        return LLC_ERR_NOMEM;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO estimates(run, step, target, data, settings, status, diagnostics, version) "
+                           "VALUES (?1,?2,?3,?4,?5,'" LLC_RESULTS_BAD_CHECKPOINT "',?6,?7)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, settings, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, diag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, LLC_VERSION, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    sqlite3_finalize(st);
+    cJSON_free(diag);
+    return llc_store_commit(s);
+fail:
+    rc = llc_store_sql_fail(s, "recording a failed estimate");
+    sqlite3_finalize(st);
     cJSON_free(diag);
     llc_store_rollback(s);
     return rc;

@@ -66,7 +66,7 @@ done
 kill -TERM $pid 2>/dev/null
 wait $pid 2>/dev/null
 rc=$?
-if [ "$rc" = 9 ]; then P=$((P + 1)); else echo "WARN: 9: SIGTERM during training exited $rc, not 9"; fi
+if [ "$rc" = 9 ]; then P=$((P + 1)); else F=$((F + 1)); echo "FAIL: 9: SIGTERM during training exited $rc, not 9"; fi
 
 # 10 out of memory (parsing a config under a memory limit)
 python3 -c "import sys; sys.stdout.write('{\"task\": \"sort\", \"train\": {\"ckpt_list\": [' + ','.join(['0'] * 520000) + ']}}')" >"$TMP/many.json"

@@ -486,6 +486,40 @@ cleanup:
     ds_free(t);
 }
 
+/* A set interrupt flag stops the estimate (1 and 2 threads, fixed and
+ * automatic step size) with LLC_ERR_INTERRUPTED and no result. */
+static void test_interrupt(void)
+{
+    enum { N = 16, D = 10 };
+    float wstar[D];
+    llc_model *m = lr_new(D);
+    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    char err[LLC_ERRLEN] = "";
+    volatile sig_atomic_t stop = 1;
+    llc_estimate_config c;
+    base_config(&c);
+    c.chains = 2;
+    c.draws = 50;
+    c.batch = 8;
+    c.interrupt = &stop;
+    for (int k = 0; k < 4; k++) {
+        c.threads = 1 + k % 2;
+        c.eps = k < 2 ? 1e-4 : 0;
+        llc_estimate_result *r = NULL;
+        int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
+        CHECK(rc == LLC_ERR_INTERRUPTED && r == NULL, "interrupt: %d thread(s), eps %s: LLC_ERR_INTERRUPTED (%d)",
+              c.threads, k < 2 ? "given" : "auto", rc);
+        llc_estimate_result_free(r);
+    }
+    stop = 0;
+    llc_estimate_result *r = NULL;
+    c.eps = 1e-4;
+    CHECK(llc_estimate(m, wstar, NULL, t, &c, &r, err) == LLC_OK, "interrupt: a clear flag does not stop (%s)", err);
+    llc_estimate_result_free(r);
+    llc_model_free(m);
+    ds_free(t);
+}
+
 static void test_divergence(void)
 {
     enum { N = 16, D = 10 };
@@ -904,6 +938,7 @@ int main(void)
     test_rhat();
     test_threads_and_modes();
     test_divergence();
+    test_interrupt();
     test_regular_formula();
     test_general_formula();
     test_auto_eps();

@@ -60,6 +60,9 @@ cat >"$VG/llc" <<EOF
 # the command line, for the report (same pid as the valgrind process below)
 printf '%s\n' "\$*" >"$VG/logs/cmd.\$\$"
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Sandybridge}
+# set, so that train and estimate do not restart themselves to set it (the
+# new image would run outside valgrind)
+export OPENBLAS_NUM_THREADS=\${OPENBLAS_NUM_THREADS:-1}
 exec valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \\
     --track-fds=no -q --num-callers=30 --log-file="$VG/logs/vg.%p" "$REAL" "\$@"
 EOF

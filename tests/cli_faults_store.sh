@@ -126,4 +126,4 @@ if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1 && runuser -u nobody
 else
     echo "WARN: not root or no runuser: read-only files as another user not tested"
 fi
-finish cli_faults
+finish cli_faults_store
