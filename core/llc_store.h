@@ -94,6 +94,11 @@ int llc_store_checkpoint_put(llc_store *s, const char *run, long long step,
 int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
                              float *params, size_t n_params,
                              double *train_loss, double *test_loss);
+/* A checkpoint's params BLOB as stored (little-endian float32, unchecked:
+ * read it with llc_store_checkpoint_get to check it) and its losses (NAN
+ * where NULL; may be NULL). *blob malloc'd. LLC_ERR_NOTFOUND if absent. */
+int llc_store_checkpoint_raw(llc_store *s, const char *run, long long step, void **blob, size_t *bytes,
+                             double *train_loss, double *test_loss);
 /* Steps of a run's checkpoints, ascending; caller frees *steps. */
 int llc_store_checkpoint_steps(llc_store *s, const char *run, long long **steps, int *n);
 /* The resume state; *state malloc'd (caller frees), LLC_ERR_NOTFOUND if none,
