@@ -14,6 +14,7 @@
  *    in words ("disk full while writing checkpoint r1/200 in runs.db: ...").
  */
 #include "llc_store.h"
+#include "llc_store_sql.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -801,7 +802,7 @@ const char *llc_store_errmsg(const llc_store *s)
     return s->errmsg[0] ? s->errmsg : "no error";
 }
 
-struct sqlite3 *llc_store_db(llc_store *s)
+sqlite3 *llc_store_db(llc_store *s)
 {
     return s ? s->db : NULL;
 }

@@ -1,7 +1,7 @@
 /* query.c - a run's rows of one table of the store; see llc_query.h. */
 #include "llc_query.h"
+#include "llc_store_sql.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,9 +1,9 @@
 /* results.c - estimates in the store; see llc_results.h. */
 #include "llc_results.h"
+#include "llc_store_sql.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -11,6 +11,7 @@
  */
 #include "llc_results.h"
 #include "llc_store.h"
+#include "llc_store_sql.h"
 #include "testutil.h"
 
 #include <dirent.h>
