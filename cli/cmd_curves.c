@@ -3,7 +3,6 @@
 #include "llc_results.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,13 +119,7 @@ int cmd_curves(int argc, char **argv)
         cJSON_Delete(arr);
     } else {
         long long n_bad = 0; /* estimates not in the curves view: their chains diverged */
-        sqlite3_stmt *q = NULL;
-        if (n == 0 && sqlite3_prepare_v2(llc_store_db(s), "SELECT count(*) FROM estimates WHERE run=?1 AND status != 'ok'",
-                                         -1, &q, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(q, 1, run, -1, SQLITE_STATIC);
-            if (sqlite3_step(q) == SQLITE_ROW) n_bad = sqlite3_column_int64(q, 0);
-        }
-        sqlite3_finalize(q);
+        if (n == 0 && llc_results_count_failed(s, run, &n_bad)) n_bad = 0;
         if (n == 0 && n_bad)
             printf("no usable estimates for run %s: %lld with diverged chains (llc export --run %s --what estimates "
                    "shows them; try a smaller --eps)\n", run, n_bad, run);

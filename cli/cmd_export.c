@@ -2,9 +2,10 @@
  * training log as CSV or JSON, and one checkpoint as a raw float32 file plus
  * a JSON tensor table, for tools outside llc (numpy, pandas, spreadsheets). */
 #include "cli.h"
+#include "llc_query.h"
+#include "llc_results.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,16 +35,6 @@ static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"out", 1, "output file (default stdout); a PREFIX for one checkpoint"},
                                   {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
                                   {NULL, 0, NULL}};
-
-/* The row queries; ?1 = run, ?2 = step or NULL for every step. */
-static const char q_curves[] = "SELECT run, target, data, step, llc_mean, llc_std FROM curves "
-                               "WHERE run=?1 AND (?2 IS NULL OR step=?2) ORDER BY target, data, step";
-static const char q_estimates[] = "SELECT * FROM estimates WHERE run=?1 AND (?2 IS NULL OR step=?2) "
-                                  "ORDER BY target, data, step, id";
-static const char q_checkpoints[] = "SELECT run, step, train_loss, test_loss, length(params) / 4 AS n_params "
-                                    "FROM checkpoints WHERE run=?1 AND (?2 IS NULL OR step=?2) ORDER BY step";
-static const char q_log[] = "SELECT run, step, loss, lr, grad_norm, elapsed FROM train_log "
-                            "WHERE run=?1 AND (?2 IS NULL OR step=?2) ORDER BY step";
 
 /* The shortest "%.Ng" that reads back as the same double. */
 static void format_double(char *buf, size_t n, double v)
@@ -79,141 +70,126 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void csv_value(FILE *f, sqlite3_stmt *st, int c)
+static void csv_value(FILE *f, const llc_value *v)
 {
     char buf[64];
-    switch (sqlite3_column_type(st, c)) {
-    case SQLITE_NULL: break;
-    case SQLITE_INTEGER: fprintf(f, "%lld", (long long)sqlite3_column_int64(st, c)); break;
-    case SQLITE_FLOAT: {
-        double v = sqlite3_column_double(st, c);
-        if (isfinite(v)) {
-            format_double(buf, sizeof buf, v);
+    switch (v->type) {
+    case LLC_VALUE_NULL: break;
+    case LLC_VALUE_INT: fprintf(f, "%lld", v->i); break;
+    case LLC_VALUE_REAL:
+        if (isfinite(v->d)) {
+            format_double(buf, sizeof buf, v->d);
             fputs(buf, f);
         }
         break;
-    }
-    case SQLITE_BLOB: fprintf(f, "<%d bytes>", sqlite3_column_bytes(st, c)); break;
-    default: csv_field(f, (const char *)sqlite3_column_text(st, c)); break;
+    case LLC_VALUE_BLOB: fprintf(f, "<%zu bytes>", v->bytes); break;
+    default: csv_field(f, v->text); break;
     }
 }
 
 /* A column value as JSON; with embed_json a TEXT value that parses as JSON
  * (the settings and diagnostics columns) is embedded as such. */
-static cJSON *json_value(sqlite3_stmt *st, int c, int embed_json)
+static cJSON *json_value(const llc_value *v, int embed_json)
 {
-    switch (sqlite3_column_type(st, c)) {
-    case SQLITE_NULL: return cJSON_CreateNull();
-    case SQLITE_INTEGER: { /* exact, also beyond 2^53 where a double would round */
+    switch (v->type) {
+    case LLC_VALUE_NULL: return cJSON_CreateNull();
+    case LLC_VALUE_INT: { /* exact, also beyond 2^53 where a double would round */
         char buf[32];
-        snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(st, c));
+        snprintf(buf, sizeof buf, "%lld", v->i);
         return cJSON_CreateRaw(buf);
     }
-    case SQLITE_FLOAT: return json_double(sqlite3_column_double(st, c));
-    case SQLITE_BLOB: return cJSON_CreateNull();
+    case LLC_VALUE_REAL: return json_double(v->d);
+    case LLC_VALUE_BLOB: return cJSON_CreateNull();
     default: {
-        const char *s = (const char *)sqlite3_column_text(st, c);
         if (embed_json) {
-            cJSON *j = cJSON_Parse(s);
+            cJSON *j = cJSON_Parse(v->text);
             if (j) return j;
         }
-        return cJSON_CreateString(s);
+        return cJSON_CreateString(v->text);
     }
     }
 }
 
-/* The per-chain llc values of one estimate, ordered by chain. */
-static int chain_llcs(sqlite3 *db, long long id, cJSON **out)
+/* Where the rows go: CSV lines on f, or objects appended to arr. */
+typedef struct {
+    llc_store *s;
+    FILE *f;
+    cJSON *arr; /* NULL for CSV */
+    int is_est, id_col;
+} export_sink;
+
+/* The llc_row_fn of export_rows: the header, then one row. */
+static int export_row(void *ctx, int nc, const char *const *names, const llc_value *v)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT llc FROM estimate_chains WHERE estimate=?1 ORDER BY chain", -1, &st, NULL);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(st, 1, id);
-    cJSON *arr = cJSON_CreateArray();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        double v = sqlite3_column_double(st, 0);
-        cJSON_AddItemToArray(arr, sqlite3_column_type(st, 0) != SQLITE_NULL ? json_double(v) : cJSON_CreateNull());
+    export_sink *x = ctx;
+    if (!v) { /* the column names */
+        for (int c = 0; c < nc; c++)
+            if (strcmp(names[c], "id") == 0) x->id_col = c;
+        if (x->arr) return LLC_OK;
+        for (int c = 0; c < nc; c++) {
+            if (c) fputc(',', x->f);
+            csv_field(x->f, names[c]);
+        }
+        fputc('\n', x->f);
+        return LLC_OK;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        cJSON_Delete(arr);
-        return rc;
+    if (!x->arr) {
+        for (int c = 0; c < nc; c++) {
+            if (c) fputc(',', x->f);
+            csv_value(x->f, &v[c]);
+        }
+        fputc('\n', x->f);
+        return LLC_OK;
     }
-    *out = arr;
-    return SQLITE_OK;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToArray(x->arr, o);
+    for (int c = 0; c < nc; c++) {
+        int embed = x->is_est && (strcmp(names[c], "settings") == 0 || strcmp(names[c], "diagnostics") == 0);
+        cJSON_AddItemToObject(o, names[c], json_value(&v[c], embed));
+    }
+    if (x->is_est && x->id_col >= 0 && v[x->id_col].type == LLC_VALUE_INT) {
+        double *llc = NULL;
+        int n = 0, rc = llc_results_chain_llcs(x->s, v[x->id_col].i, &llc, &n);
+        if (rc) return rc;
+        cJSON *ch = cJSON_AddArrayToObject(o, "chain_llc");
+        for (int i = 0; i < n; i++) cJSON_AddItemToArray(ch, json_double(llc[i]));
+        free(llc);
+    }
+    return LLC_OK;
 }
 
 /* Run the table query and write it. Returns 0 or an exit code. */
-static int export_rows(sqlite3 *db, const char *sql, const char *run, const long long *step, const char *what, int json,
-                       FILE *f)
+static int export_rows(llc_store *s, llc_query_table t, const char *run, const long long *step, int json, FILE *f)
 {
-    sqlite3_stmt *st = NULL;
-    cJSON *arr = NULL;
-    int code = 0, rc, is_est = strcmp(what, "estimates") == 0;
-    if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK) goto store_error;
-    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-    if (step) sqlite3_bind_int64(st, 2, *step);
-    else sqlite3_bind_null(st, 2);
-    int nc = sqlite3_column_count(st), id_col = -1;
-    for (int c = 0; c < nc; c++)
-        if (strcmp(sqlite3_column_name(st, c), "id") == 0) id_col = c;
-    if (json) {
-        arr = cJSON_CreateArray();
-    } else {
-        for (int c = 0; c < nc; c++) {
-            if (c) fputc(',', f);
-            csv_field(f, sqlite3_column_name(st, c));
-        }
-        fputc('\n', f);
+    export_sink x = {s, f, json ? cJSON_CreateArray() : NULL, t == LLC_QUERY_ESTIMATES, -1};
+    int code = 0, rc = llc_query_rows(s, t, run, step, export_row, &x);
+    if (rc) {
+        code = rc == LLC_ERR_NOMEM ? cli_error(EXIT_NOMEM, "export: out of memory")
+                                   : cli_error(cli_exit_code(rc), "export: %s", llc_store_errmsg(s));
+        goto cleanup;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!json) {
-            for (int c = 0; c < nc; c++) {
-                if (c) fputc(',', f);
-                csv_value(f, st, c);
-            }
-            fputc('\n', f);
-            continue;
-        }
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
-        for (int c = 0; c < nc; c++) {
-            const char *name = sqlite3_column_name(st, c);
-            int embed = is_est && (strcmp(name, "settings") == 0 || strcmp(name, "diagnostics") == 0);
-            cJSON_AddItemToObject(o, name, json_value(st, c, embed));
-        }
-        if (is_est && id_col >= 0) {
-            cJSON *ch = NULL;
-            if ((rc = chain_llcs(db, sqlite3_column_int64(st, id_col), &ch)) != SQLITE_OK) goto store_error;
-            cJSON_AddItemToObject(o, "chain_llc", ch);
-        }
-    }
-    if (rc != SQLITE_DONE) goto store_error;
     if (json) {
-        char *txt = cJSON_Print(arr);
+        char *txt = cJSON_Print(x.arr);
         if (!txt) { code = cli_error(EXIT_NOMEM, "export: out of memory"); goto cleanup; }
         fprintf(f, "%s\n", txt);
         cJSON_free(txt);
     }
-    goto cleanup;
-store_error:
-    code = cli_error(EXIT_STORE, "export: reading %s of run '%s': %s", what, run, sqlite3_errmsg(db));
 cleanup:
-    sqlite3_finalize(st);
-    cJSON_Delete(arr);
+    cJSON_Delete(x.arr);
     return code;
 }
 
 /* PREFIX.bin (the BLOB as stored: little-endian float32) and PREFIX.json. */
 static int export_checkpoint(llc_store *s, const llc_run_info *info, long long step, const char *prefix)
 {
-    sqlite3 *db = llc_store_db(s);
-    sqlite3_stmt *st = NULL;
     cJSON *config = NULL, *meta = NULL;
     llc_task *task = NULL;
     llc_model *model = NULL;
     char *path = NULL, *txt = NULL, err[LLC_ERRLEN] = "";
     float *w = NULL;
+    void *blob = NULL;
+    size_t bytes = 0;
+    double loss[2];
     cli_outfile bin = {0}, js = {0};
     int code = 0, rc;
     size_t plen = strlen(prefix) + 8;
@@ -225,20 +201,14 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
                          err[0] ? err : "malformed JSON");
         goto cleanup;
     }
-    rc = sqlite3_prepare_v2(db, "SELECT params, train_loss, test_loss FROM checkpoints WHERE run=?1 AND step=?2", -1,
-                            &st, NULL);
-    if (rc != SQLITE_OK) { code = cli_error(EXIT_STORE, "export: %s", sqlite3_errmsg(db)); goto cleanup; }
-    sqlite3_bind_text(st, 1, info->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, step);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
+    rc = llc_store_checkpoint_raw(s, info->id, step, &blob, &bytes, &loss[0], &loss[1]);
+    if (rc == LLC_ERR_NOTFOUND) {
         code = cli_error(EXIT_NOTFOUND, "export: run '%s' has no checkpoint at step %lld (see llc show --run %s)",
                          info->id, step, info->id);
         goto cleanup;
     }
-    if (rc != SQLITE_ROW) { code = cli_error(EXIT_STORE, "export: %s", sqlite3_errmsg(db)); goto cleanup; }
-    const void *blob = sqlite3_column_blob(st, 0);
-    size_t bytes = (size_t)sqlite3_column_bytes(st, 0), n_params = llc_model_n_params(model);
+    if (rc) { code = cli_error(cli_exit_code(rc), "export: %s", llc_store_errmsg(s)); goto cleanup; }
+    size_t n_params = llc_model_n_params(model);
     if (bytes != 4 * n_params) {
         code = cli_error(EXIT_STORE, "export: checkpoint %s/%lld holds %zu bytes, the model has %zu params (%zu bytes)",
                          info->id, step, bytes, n_params, 4 * n_params);
@@ -261,8 +231,7 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
     cJSON_AddNumberToObject(meta, "step", (double)step);
     for (int c = 1; c <= 2; c++) {
         const char *name = c == 1 ? "train_loss" : "test_loss";
-        double v = sqlite3_column_double(st, c);
-        cJSON_AddItemToObject(meta, name, sqlite3_column_type(st, c) != SQLITE_NULL ? json_double(v) : cJSON_CreateNull());
+        cJSON_AddItemToObject(meta, name, json_double(loss[c - 1]));
     }
     cJSON_AddNumberToObject(meta, "n_params", (double)n_params);
     cJSON_AddStringToObject(meta, "dtype", "<f4");
@@ -293,7 +262,7 @@ cleanup:
     cJSON_free(txt);
     cJSON_Delete(meta);
     cJSON_Delete(config);
-    sqlite3_finalize(st);
+    free(blob);
     llc_model_free(model);
     llc_task_free(task);
     free(path);
@@ -311,12 +280,8 @@ int cmd_export(int argc, char **argv)
     const char *what = cli_get(&a, "what"), *fmt = cli_get(&a, "format"), *out = cli_get(&a, "out");
     if (!what) what = "curves";
     if (!fmt) fmt = "csv";
-    const char *sql = strcmp(what, "curves") == 0        ? q_curves
-                      : strcmp(what, "estimates") == 0   ? q_estimates
-                      : strcmp(what, "checkpoints") == 0 ? q_checkpoints
-                      : strcmp(what, "log") == 0         ? q_log
-                                                         : NULL;
-    if (!sql)
+    const int table = llc_query_table_named(what);
+    if (table < 0)
         return cli_error(EXIT_USAGE, "export: --what must be curves, estimates, checkpoints or log, got '%s'", what);
     if (strcmp(fmt, "csv") && strcmp(fmt, "json"))
         return cli_error(EXIT_USAGE, "export: --format must be csv or json, got '%s'", fmt);
@@ -324,7 +289,7 @@ int cmd_export(int argc, char **argv)
     long long step = 0;
     int has_step = cli_has(&a, "step");
     if (cli_get_ll(&a, "step", 0, 0, (long long)9e18, &step)) return EXIT_USAGE;
-    int one_ckpt = has_step && sql == q_checkpoints;
+    int one_ckpt = has_step && table == LLC_QUERY_CHECKPOINTS;
     if (one_ckpt && !out)
         return cli_error(EXIT_USAGE, "export: --what checkpoints --step S writes two files: give --out PREFIX "
                                      "(PREFIX.bin and PREFIX.json)");
@@ -345,7 +310,7 @@ int cmd_export(int argc, char **argv)
         goto cleanup;
     }
     if (out && (code = cli_out_open(&of, "export", out, 0))) goto cleanup;
-    code = export_rows(llc_store_db(s), sql, run, has_step ? &step : NULL, what, strcmp(fmt, "json") == 0,
+    code = export_rows(s, (llc_query_table)table, run, has_step ? &step : NULL, strcmp(fmt, "json") == 0,
                        out ? of.f : stdout);
     /* stdout is checked by cli_finish_stdout */
     if (out && !code) code = cli_out_close(&of, "export");

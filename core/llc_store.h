@@ -49,7 +49,9 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err);
 void llc_store_close(llc_store *s);
 /* Last error text on the handle. */
 const char *llc_store_errmsg(const llc_store *s);
-/* The raw connection, for modules that add their own tables (llc/). */
+/* The raw connection: only for llc/plot_data.c (cli/cmd_plot.c until its
+ * checkpoint query moves there). The results modules of llc/ that own
+ * tables get it from llc_store_sql.h; nothing else runs SQL. */
 struct sqlite3 *llc_store_db(llc_store *s);
 
 typedef struct {
@@ -94,6 +96,11 @@ int llc_store_checkpoint_put(llc_store *s, const char *run, long long step,
 int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
                              float *params, size_t n_params,
                              double *train_loss, double *test_loss);
+/* A checkpoint's params BLOB as stored (little-endian float32, unchecked:
+ * read it with llc_store_checkpoint_get to check it) and its losses (NAN
+ * where NULL; may be NULL). *blob malloc'd. LLC_ERR_NOTFOUND if absent. */
+int llc_store_checkpoint_raw(llc_store *s, const char *run, long long step, void **blob, size_t *bytes,
+                             double *train_loss, double *test_loss);
 /* Steps of a run's checkpoints, ascending; caller frees *steps. */
 int llc_store_checkpoint_steps(llc_store *s, const char *run, long long **steps, int *n);
 /* The resume state; *state malloc'd (caller frees), LLC_ERR_NOTFOUND if none,
@@ -107,11 +114,6 @@ int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
 #define LLC_SQL_NEWEST_OK                                                                           \
     "e.status = 'ok' AND e.id = (SELECT max(x.id) FROM estimates x WHERE x.run = e.run"            \
     " AND x.target = e.target AND x.data = e.data AND x.step = e.step AND x.status = 'ok')"
-
-/* For modules that run their own SQL on llc_store_db: record the
- * connection's last SQLite error as the handle's message (naming `doing`)
- * and return the matching status. */
-int llc_store_sql_fail(llc_store *s, const char *doing);
 
 /* Transactions for callers that group their own writes (BEGIN IMMEDIATE). */
 int llc_store_begin(llc_store *s);

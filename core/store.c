@@ -14,6 +14,7 @@
  *    in words ("disk full while writing checkpoint r1/200 in runs.db: ...").
  */
 #include "llc_store.h"
+#include "llc_store_sql.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -801,7 +802,7 @@ const char *llc_store_errmsg(const llc_store *s)
     return s->errmsg[0] ? s->errmsg : "no error";
 }
 
-struct sqlite3 *llc_store_db(llc_store *s)
+sqlite3 *llc_store_db(llc_store *s)
 {
     return s ? s->db : NULL;
 }
@@ -1093,6 +1094,29 @@ static int missing_checkpoint(llc_store *s, const char *run, long long step)
     return set_err(s, LLC_ERR_NOTFOUND, "run '%s' has no checkpoint at step %lld", run, step);
 }
 
+/* The row of checkpoint (run, step) in *st (columns train_loss, test_loss,
+ * params, params_sum; release it), or an error with nothing to release. */
+static int checkpoint_row(llc_store *s, const char *run, long long step, sqlite3_stmt **out)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(s, Q_CK_GET, &st);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, step);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        *out = st;
+        return LLC_OK;
+    }
+    if (src == SQLITE_DONE) {
+        release(st);
+        return missing_checkpoint(s, run, step);
+    }
+    rc = sql_fail(s, src, "reading checkpoint %s/%lld", run, step);
+    release(st);
+    return rc;
+}
+
 int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
                              float *params, size_t n_params,
                              double *train_loss, double *test_loss)
@@ -1102,19 +1126,8 @@ int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
     if (!run || (!params && n_params) || n_params > SIZE_MAX / 4)
         return set_err(s, LLC_ERR_INVALID, "llc_store_checkpoint_get: invalid arguments");
     sqlite3_stmt *st;
-    int rc = stmt(s, Q_CK_GET, &st);
+    int rc = checkpoint_row(s, run, step, &st);
     if (rc) return rc;
-    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, step);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_DONE) {
-        release(st);
-        return missing_checkpoint(s, run, step);
-    }
-    if (src != SQLITE_ROW) {
-        rc = sql_fail(s, src, "reading checkpoint %s/%lld", run, step);
-        goto cleanup;
-    }
     if (sqlite3_column_type(st, 2) != SQLITE_BLOB) {
         rc = set_err(s, LLC_ERR_INVALID, "checkpoint %s/%lld has no parameter BLOB", run, step);
         goto cleanup;
@@ -1143,6 +1156,32 @@ int llc_store_checkpoint_get(llc_store *s, const char *run, long long step,
     char what[160];
     snprintf(what, sizeof what, "checkpoint %.100s/%lld", run, step);
     if ((rc = check_sum(s, st, 3, blob, bytes, what))) goto cleanup;
+    if (train_loss) *train_loss = column_real(st, 0);
+    if (test_loss) *test_loss = column_real(st, 1);
+cleanup:
+    release(st);
+    return rc;
+}
+
+int llc_store_checkpoint_raw(llc_store *s, const char *run, long long step, void **blob, size_t *bytes,
+                             double *train_loss, double *test_loss)
+{
+    if (!s) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    if (!run || !blob || !bytes) return set_err(s, LLC_ERR_INVALID, "llc_store_checkpoint_raw: invalid arguments");
+    *blob = NULL;
+    *bytes = 0;
+    sqlite3_stmt *st;
+    int rc = checkpoint_row(s, run, step, &st);
+    if (rc) return rc;
+    const void *b = sqlite3_column_blob(st, 2);
+    size_t n = (size_t)sqlite3_column_bytes(st, 2);
+    if ((n && !b) || !(*blob = malloc(n ? n : 1))) {
+        rc = set_err(s, LLC_ERR_NOMEM, "out of memory reading checkpoint %s/%lld", run, step);
+        goto cleanup;
+    }
+    if (n) memcpy(*blob, b, n);
+    *bytes = n;
     if (train_loss) *train_loss = column_real(st, 0);
     if (test_loss) *test_loss = column_real(st, 1);
 cleanup:

@@ -1,9 +1,9 @@
 /* analysis_results.c - stages, clusters and the trajectory in the store;
  * see llc_analysis_results.h. */
 #include "llc_analysis_results.h"
+#include "llc_store_sql.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

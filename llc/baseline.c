@@ -3,9 +3,9 @@
  * a run's estimates with it. */
 #include "llc_baseline.h"
 #include "llc_json.h"
+#include "llc_results.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +13,6 @@
 const char *const llc_baseline_resolved[4] = {"eps", "nbeta", "burnin", "thin"};
 
 /* ---------------- making a baseline ---------------- */
-
-/* The estimate behind every point of the curves view, grouped by settings. */
-static const char q_points[] =
-    "SELECT e.target, e.data, e.settings, e.step, e.llc_mean, e.llc_std, e.eps, e.nbeta, e.burnin, e.thin "
-    "FROM estimates e WHERE e.run = ?1 AND " LLC_SQL_NEWEST_OK " ORDER BY e.target, e.data, e.settings, e.step";
 
 /* A finite double as the shortest JSON number that reads back bit-identical
  * (cJSON's own printing may drop the last bit). */
@@ -31,10 +26,9 @@ static void add_exact(cJSON *o, const char *key, double v)
     cJSON_AddRawToObject(o, key, buf);
 }
 
-static void add_num_or_null(cJSON *o, const char *key, sqlite3_stmt *st, int c)
+static void add_num_or_null(cJSON *o, const char *key, double v)
 {
-    double v = sqlite3_column_double(st, c);
-    if (sqlite3_column_type(st, c) != SQLITE_NULL && isfinite(v)) add_exact(o, key, v);
+    if (isfinite(v)) add_exact(o, key, v);
     else cJSON_AddNullToObject(o, key);
 }
 
@@ -67,59 +61,51 @@ int llc_baseline_make(llc_store *s, const llc_run_info *info, double tol_abs, do
                       cJSON **doc, int *n_points, char *err)
 {
     const char *run = info->id;
-    sqlite3_stmt *st = NULL;
+    llc_estimate_row *r = NULL;
     cJSON *root = NULL, *groups = NULL;
-    int rc;
+    int rc, n = 0;
     *doc = NULL;
     *n_points = 0;
     if ((rc = baseline_head(info, tol_abs, tol_rel, tol_std, &root, &groups, err))) return rc;
-    sqlite3 *db = llc_store_db(s);
-    if (sqlite3_prepare_v2(db, q_points, -1, &st, NULL) != SQLITE_OK) {
-        rc = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
+    /* the estimate behind every point of the curves view, grouped by settings */
+    if ((rc = llc_results_newest_ok(s, run, &r, &n))) {
+        rc = llc_fail(err, rc, "%s", llc_store_errmsg(s));
         goto cleanup;
     }
-    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
     cJSON *g = NULL, *points = NULL;
-    char last[3][1024] = {"", "", ""};
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *key[3];
-        for (int c = 0; c < 3; c++) key[c] = (const char *)sqlite3_column_text(st, c);
-        if (!g || strcmp(key[0], last[0]) || strcmp(key[1], last[1]) || strcmp(key[2], last[2])) {
-            cJSON *settings = cJSON_Parse(key[2]);
+    for (int i = 0; i < n; i++) {
+        const llc_estimate_row *e = &r[i], *prev = i ? &r[i - 1] : NULL;
+        if (!prev || strcmp(e->target, prev->target) || strcmp(e->data, prev->data) ||
+            strcmp(e->settings, prev->settings)) {
+            cJSON *settings = cJSON_Parse(e->settings);
             if (!cJSON_IsObject(settings)) {
                 cJSON_Delete(settings);
                 rc = llc_fail(err, LLC_ERR_STORE, "an estimate of run '%s' (target %s, data %s) has malformed settings",
-                              run, key[0], key[1]);
+                              run, e->target, e->data);
                 goto cleanup;
             }
             g = cJSON_CreateObject();
             cJSON_AddItemToArray(groups, g);
-            cJSON_AddStringToObject(g, "target", key[0]);
-            cJSON_AddStringToObject(g, "data", key[1]);
+            cJSON_AddStringToObject(g, "target", e->target);
+            cJSON_AddStringToObject(g, "data", e->data);
             cJSON_AddItemToObject(g, "settings", settings);
             points = cJSON_AddArrayToObject(g, "points");
-            for (int c = 0; c < 3; c++) snprintf(last[c], sizeof last[c], "%s", key[c]);
         }
         cJSON *p = cJSON_CreateObject();
         cJSON_AddItemToArray(points, p);
-        cJSON_AddNumberToObject(p, "step", (double)sqlite3_column_int64(st, 3));
-        add_num_or_null(p, "llc_mean", st, 4);
-        add_num_or_null(p, "llc_std", st, 5);
-        add_num_or_null(p, "eps", st, 6);
-        add_num_or_null(p, "nbeta", st, 7);
-        add_num_or_null(p, "burnin", st, 8);
-        add_num_or_null(p, "thin", st, 9);
+        cJSON_AddNumberToObject(p, "step", (double)e->step);
+        add_num_or_null(p, "llc_mean", e->llc_mean);
+        add_num_or_null(p, "llc_std", e->llc_std);
+        add_num_or_null(p, "eps", e->eps);
+        add_num_or_null(p, "nbeta", e->nbeta);
+        add_num_or_null(p, "burnin", e->burnin);
+        add_num_or_null(p, "thin", e->thin);
         (*n_points)++;
     }
-    if (rc != SQLITE_DONE) {
-        rc = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
-    rc = LLC_OK;
     *doc = root;
     root = NULL;
 cleanup:
-    sqlite3_finalize(st);
+    llc_results_rows_free(r, n);
     cJSON_Delete(root);
     return rc;
 }
@@ -303,28 +289,27 @@ static int same_settings(const cJSON *want, const char *got_text)
 /* ---------------- comparing a run with it ---------------- */
 
 /* The newest estimate of point p of group g with g's settings into c. */
-static int check_point(sqlite3_stmt *st, const char *run, const llc_baseline_group *g, const llc_baseline_point *p,
+static int check_point(llc_store *s, const char *run, const llc_baseline_group *g, const llc_baseline_point *p,
                        llc_point_check *c)
 {
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, g->target, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, g->data, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, p->step);
-    int rc;
+    llc_estimate_row *r = NULL;
+    int n = 0, rc = llc_results_point(s, run, g->target, g->data, p->step, &r, &n);
     c->got = NAN;
-    for (int r = 0; r < 4; r++) c->res[r] = NAN;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (int k = 0; k < 4; k++) c->res[k] = NAN;
+    for (int i = 0; i < n; i++) {
         c->rows++;
-        if (!same_settings(g->settings, (const char *)sqlite3_column_text(st, 3))) continue;
+        if (!same_settings(g->settings, r[i].settings)) continue;
         c->found = 1;
-        c->got = sqlite3_column_type(st, 0) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 0);
-        snprintf(c->status, sizeof c->status, "%s", (const char *)sqlite3_column_text(st, 2));
-        for (int r = 0; r < 4; r++)
-            c->res[r] = sqlite3_column_type(st, 4 + r) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4 + r);
+        c->got = r[i].llc_mean;
+        snprintf(c->status, sizeof c->status, "%s", r[i].status);
+        c->res[0] = r[i].eps;
+        c->res[1] = r[i].nbeta;
+        c->res[2] = r[i].burnin;
+        c->res[3] = r[i].thin;
         break;
     }
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? LLC_OK : LLC_ERR_STORE;
+    llc_results_rows_free(r, n);
+    return rc;
 }
 
 /* The verdict on point p from c: missing, REGRESSED (not ok, not finite,
@@ -343,25 +328,16 @@ static llc_point_verdict judge(const llc_point_check *c, const llc_baseline_poin
 int llc_baseline_compare(const llc_baseline *b, llc_store *s, const char *run, double tol_abs, double tol_rel,
                          double tol_std, llc_point_check **out, char *err)
 {
-    sqlite3 *db = llc_store_db(s);
-    sqlite3_stmt *st = NULL;
     llc_point_check *c = calloc((size_t)(b->n_points > 0 ? b->n_points : 1), sizeof *c);
     int rc = LLC_OK, k = 0;
     *out = NULL;
     if (!c) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
-    if (sqlite3_prepare_v2(db,
-                           "SELECT llc_mean, llc_std, status, settings, eps, nbeta, burnin, thin FROM estimates "
-                           "WHERE run=?1 AND target=?2 AND data=?3 AND step=?4 ORDER BY id DESC",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
     for (int gi = 0; gi < b->n_groups; gi++)
         for (int pi = 0; pi < b->g[gi].n; pi++, k++) {
             c[k].group = gi;
             c[k].point = pi;
-            if (check_point(st, run, &b->g[gi], &b->g[gi].p[pi], &c[k])) {
-                rc = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
+            if ((rc = check_point(s, run, &b->g[gi], &b->g[gi].p[pi], &c[k]))) {
+                rc = llc_fail(err, rc, "%s", llc_store_errmsg(s));
                 goto cleanup;
             }
             c[k].verdict = judge(&c[k], &b->g[gi].p[pi], tol_abs, tol_rel, tol_std);
@@ -369,7 +345,6 @@ int llc_baseline_compare(const llc_baseline *b, llc_store *s, const char *run, d
     *out = c;
     c = NULL;
 cleanup:
-    sqlite3_finalize(st);
     free(c);
     return rc;
 }

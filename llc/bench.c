@@ -3,12 +3,12 @@
  * checkpoint cost, each a stage of llc_bench_run. */
 #include "llc_bench.h"
 #include "llc_estimate.h"
+#include "llc_results.h"
 #include "llc_store.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,24 +125,18 @@ void llc_bench_remove_store(const char *path)
 int llc_bench_curve_read(const char *db, llc_bench_curve_counts *out, char *err)
 {
     llc_store *s = NULL;
-    sqlite3_stmt *st = NULL;
+    llc_results_totals t;
     int rc = llc_store_open(db, LLC_STORE_READONLY, &s, err);
     if (rc) return rc;
-    if (sqlite3_prepare_v2(llc_store_db(s),
-                           "SELECT count(DISTINCT step), count(*), count(DISTINCT target), "
-                           "total(CASE WHEN target = 'model' THEN seconds END), "
-                           "total(CASE WHEN target != 'model' THEN seconds END) FROM estimates WHERE run = 'curve'",
-                           -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
-        rc = llc_fail(err, LLC_ERR_STORE, "cannot read the curve's estimates: %s", sqlite3_errmsg(llc_store_db(s)));
+    if ((rc = llc_results_run_totals(s, "curve", &t))) {
+        rc = llc_fail(err, rc, "cannot read the curve's estimates: %s", llc_store_errmsg(s));
     } else {
-        out->checkpoints = sqlite3_column_int(st, 0);
-        out->points = sqlite3_column_int(st, 1);
-        out->targets = sqlite3_column_int(st, 2);
-        out->seconds_model = sqlite3_column_double(st, 3);
-        out->seconds_heads = sqlite3_column_double(st, 4);
+        out->checkpoints = t.steps;
+        out->points = t.estimates;
+        out->targets = t.targets;
+        out->seconds_model = t.seconds_model;
+        out->seconds_heads = t.seconds_other;
     }
-    sqlite3_finalize(st);
     llc_store_close(s);
     return rc;
 }

@@ -67,4 +67,38 @@ int llc_results_negative(double llc_mean, double llc_std, int chains);
 int llc_results_curves(llc_store *s, const char *run, const char *target, const char *data,
                        llc_curve_point **out, int *n);
 
+/* Estimates of a run whose status is not 'ok' (their chains diverged):
+ * stored, but not in the curves view. */
+int llc_results_count_failed(llc_store *s, const char *run, long long *n);
+
+/* The per-chain λ̂ of estimate id, ordered by chain (NAN where NULL).
+ * *llc malloc'd (NULL when *n = 0). */
+int llc_results_chain_llcs(llc_store *s, long long id, double **llc, int *n);
+
+/* Totals over every estimate of a run: distinct steps, rows, distinct
+ * targets, and the seconds spent on the model and on the other targets. */
+typedef struct {
+    int steps, estimates, targets;
+    double seconds_model, seconds_other;
+} llc_results_totals;
+int llc_results_run_totals(llc_store *s, const char *run, llc_results_totals *out);
+
+/* One stored estimate as the baseline needs it (NAN where NULL). */
+typedef struct {
+    char target[64], data[64], status[32];
+    char *settings; /* owned; freed by llc_results_rows_free */
+    long long step;
+    double llc_mean, llc_std, eps, nbeta, burnin, thin;
+} llc_estimate_row;
+void llc_results_rows_free(llc_estimate_row *rows, int n);
+
+/* The estimate behind every point of the curves view (LLC_SQL_NEWEST_OK),
+ * ordered by target, data, settings, step. */
+int llc_results_newest_ok(llc_store *s, const char *run, llc_estimate_row **out, int *n);
+
+/* Every estimate of the point (run, target, data, step), whatever its
+ * status or settings, newest first. */
+int llc_results_point(llc_store *s, const char *run, const char *target, const char *data, long long step,
+                      llc_estimate_row **out, int *n);
+
 #endif

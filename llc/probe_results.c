@@ -1,8 +1,8 @@
 /* probe_results.c - head probes in the store (llc_probe_results.h). */
 #include "llc_probe_results.h"
+#include "llc_store_sql.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* results.c - estimates in the store; see llc_results.h. */
 #include "llc_results.h"
+#include "llc_store_sql.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -337,4 +337,167 @@ int llc_results_negative(double llc_mean, double llc_std, int chains)
     if (!isfinite(llc_mean) || !(llc_mean < 0)) return 0;
     double se = chains > 0 && isfinite(llc_std) ? llc_std / sqrt((double)chains) : 0;
     return llc_mean + 2 * se < 0;
+}
+
+int llc_results_count_failed(llc_store *s, const char *run, long long *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = LLC_OK;
+    *n = 0;
+    if (sqlite3_prepare_v2(llc_store_db(s), "SELECT count(*) FROM estimates WHERE run=?1 AND status != 'ok'", -1,
+                           &st, NULL) != SQLITE_OK)
+        return llc_store_sql_fail(s, "counting failed estimates");
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+    else rc = llc_store_sql_fail(s, "counting failed estimates");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A REAL column, NAN where NULL. */
+static double column_or_nan(sqlite3_stmt *st, int c)
+{
+    return sqlite3_column_type(st, c) == SQLITE_NULL ? NAN : sqlite3_column_double(st, c);
+}
+
+int llc_results_chain_llcs(llc_store *s, long long id, double **llc, int *n)
+{
+    sqlite3_stmt *st = NULL;
+    double *v = NULL;
+    int rc, cap = 0;
+    *llc = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(llc_store_db(s), "SELECT llc FROM estimate_chains WHERE estimate=?1 ORDER BY chain", -1,
+                           &st, NULL) != SQLITE_OK)
+        return llc_store_sql_fail(s, "reading the chains of an estimate");
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            double *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) { rc = LLC_ERR_NOMEM; goto cleanup; }
+            v = nv;
+        }
+        v[(*n)++] = column_or_nan(st, 0);
+    }
+    if (rc != SQLITE_DONE) {
+        rc = llc_store_sql_fail(s, "reading the chains of an estimate");
+        goto cleanup;
+    }
+    rc = LLC_OK;
+    *llc = v;
+    v = NULL;
+cleanup:
+    if (rc) *n = 0;
+    sqlite3_finalize(st);
+    free(v);
+    return rc;
+}
+
+int llc_results_run_totals(llc_store *s, const char *run, llc_results_totals *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = LLC_OK;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(llc_store_db(s),
+                           "SELECT count(DISTINCT step), count(*), count(DISTINCT target), "
+                           "total(CASE WHEN target = 'model' THEN seconds END), "
+                           "total(CASE WHEN target != 'model' THEN seconds END) FROM estimates WHERE run = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return llc_store_sql_fail(s, "reading the run's estimates");
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = llc_store_sql_fail(s, "reading the run's estimates");
+    } else {
+        out->steps = sqlite3_column_int(st, 0);
+        out->estimates = sqlite3_column_int(st, 1);
+        out->targets = sqlite3_column_int(st, 2);
+        out->seconds_model = sqlite3_column_double(st, 3);
+        out->seconds_other = sqlite3_column_double(st, 4);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void llc_results_rows_free(llc_estimate_row *rows, int n)
+{
+    for (int i = 0; i < n && rows; i++) free(rows[i].settings);
+    free(rows);
+}
+
+/* The rows of st (columns target, data, status, settings, step, llc_mean,
+ * llc_std, eps, nbeta, burnin, thin), finalizing st. */
+static int read_estimate_rows(llc_store *s, sqlite3_stmt *st, const char *doing, llc_estimate_row **out, int *n)
+{
+    llc_estimate_row *r = NULL;
+    int rc, cap = 0, k = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            cap = cap ? 2 * cap : 64;
+            llc_estimate_row *nr = realloc(r, (size_t)cap * sizeof *r);
+            if (!nr) { rc = LLC_ERR_NOMEM; goto cleanup; }
+            r = nr;
+        }
+        llc_estimate_row *q = &r[k];
+        const char *settings = (const char *)sqlite3_column_text(st, 3);
+        if (!(q->settings = strdup(settings ? settings : ""))) { rc = LLC_ERR_NOMEM; goto cleanup; }
+        k++;
+        snprintf(q->target, sizeof q->target, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(q->data, sizeof q->data, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(q->status, sizeof q->status, "%s", (const char *)sqlite3_column_text(st, 2));
+        q->step = sqlite3_column_int64(st, 4);
+        q->llc_mean = column_or_nan(st, 5);
+        q->llc_std = column_or_nan(st, 6);
+        q->eps = column_or_nan(st, 7);
+        q->nbeta = column_or_nan(st, 8);
+        q->burnin = column_or_nan(st, 9);
+        q->thin = column_or_nan(st, 10);
+    }
+    if (rc != SQLITE_DONE) {
+        rc = llc_store_sql_fail(s, doing);
+        goto cleanup;
+    }
+    rc = LLC_OK;
+    *out = r;
+    *n = k;
+    r = NULL;
+cleanup:
+    sqlite3_finalize(st);
+    llc_results_rows_free(r, k);
+    return rc;
+}
+
+#define ESTIMATE_ROW_COLUMNS "e.target, e.data, e.status, e.settings, e.step, e.llc_mean, e.llc_std, e.eps, e.nbeta, " \
+                             "e.burnin, e.thin "
+
+int llc_results_newest_ok(llc_store *s, const char *run, llc_estimate_row **out, int *n)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(llc_store_db(s),
+                           "SELECT " ESTIMATE_ROW_COLUMNS "FROM estimates e WHERE e.run = ?1 AND " LLC_SQL_NEWEST_OK
+                           " ORDER BY e.target, e.data, e.settings, e.step",
+                           -1, &st, NULL) != SQLITE_OK)
+        return llc_store_sql_fail(s, "reading the run's estimates");
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    return read_estimate_rows(s, st, "reading the run's estimates", out, n);
+}
+
+int llc_results_point(llc_store *s, const char *run, const char *target, const char *data, long long step,
+                      llc_estimate_row **out, int *n)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(llc_store_db(s),
+                           "SELECT " ESTIMATE_ROW_COLUMNS "FROM estimates e WHERE e.run=?1 AND e.target=?2 "
+                           "AND e.data=?3 AND e.step=?4 ORDER BY e.id DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return llc_store_sql_fail(s, "reading the estimates of a point");
+    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, data, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, step);
+    return read_estimate_rows(s, st, "reading the estimates of a point", out, n);
 }

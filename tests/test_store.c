@@ -9,8 +9,10 @@
  * Every file lives in a fresh mkdtemp directory under /tmp, removed at the
  * end. Random parameters come from a printed seed (TEST_SEED overrides it).
  */
+#include "llc_query.h"
 #include "llc_results.h"
 #include "llc_store.h"
+#include "llc_store_sql.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -1719,6 +1721,175 @@ static void test_bad_args(void)
     CHECK(!strcmp(llc_store_errmsg(NULL), "no store"), "args: errmsg of NULL");
 }
 
+/* ---- the read queries of llc/results.c and llc/query.c ---- */
+
+/* One estimate of (run, step, target, data, settings) with the given
+ * status and mean; two chains (the second NAN), seconds as given. */
+static int put_estimate(llc_store *s, const char *run, long long step, const char *target, const char *data,
+                        const char *settings, const char *status, double mean, double seconds)
+{
+    llc_estimate_result r;
+    memset(&r, 0, sizeof r);
+    llc_estimate_config_default(&r.cfg);
+    double trace[2] = {1.0, 1.5}, chain_llc[2] = {mean, NAN}, mala[2] = {NAN, NAN};
+    int diverged[2] = {0, strcmp(status, "ok") != 0};
+    long diverged_at[2] = {-1, diverged[1] ? 0 : -1};
+    r.eps = 1e-4;
+    r.nbeta = 10;
+    r.nbeta_mode = LLC_NBETA_GIVEN;
+    r.llc_mean = mean;
+    r.llc_std = 0.5;
+    r.chains = 2;
+    r.draws = 1;
+    r.status = status;
+    r.chain_llc = chain_llc;
+    r.chain_diverged = diverged;
+    r.chain_diverged_at = diverged_at;
+    r.chain_mala = mala;
+    r.trace = trace;
+    r.cfg.burnin = 7;
+    r.cfg.thin = 2;
+    r.seconds = seconds;
+    long long id;
+    return llc_results_put(s, run, step, target, data, settings, 16, &r, 0, &id);
+}
+
+typedef struct {
+    int header, rows, stop_at;
+    char first_name[32];
+    long long steps[16];
+    double reals[16];
+} rows_seen;
+
+/* llc_row_fn: records the header, each row's step column and its fifth
+ * column; stops with LLC_ERR_INTERRUPTED after stop_at rows. */
+static int see_row(void *ctx, int nc, const char *const *names, const llc_value *v)
+{
+    rows_seen *x = ctx;
+    if (!v) {
+        x->header++;
+        snprintf(x->first_name, sizeof x->first_name, "%s", nc ? names[0] : "");
+        return LLC_OK;
+    }
+    if (x->rows < 16) {
+        x->steps[x->rows] = -1;
+        for (int c = 0; c < nc; c++)
+            if (!strcmp(names[c], "step") && v[c].type == LLC_VALUE_INT) x->steps[x->rows] = v[c].i;
+        x->reals[x->rows] = nc > 4 && v[4].type == LLC_VALUE_REAL ? v[4].d : v[4].type == LLC_VALUE_INT ? (double)v[4].i : NAN;
+    }
+    x->rows++;
+    return x->stop_at && x->rows == x->stop_at ? LLC_ERR_INTERRUPTED : LLC_OK;
+}
+
+static void test_result_queries(void)
+{
+    char p[512];
+    path_of(p, sizeof p, "queries.db");
+    llc_store *s = open_rw(p);
+    CHECK(s != NULL, "queries: open");
+    if (!s) return;
+    const float w[4] = {1.0f, -2.0f, 0.5f, 3.25f};
+    int rc = llc_store_run_create(s, "r1", "sort", "{}", 4, 1);
+    rc |= llc_store_run_create(s, "r2", "sort", "{}", 4, 1);
+    rc |= llc_store_checkpoint_put(s, "r1", 0, 2.5, NAN, w, 4, NULL, 0, NULL, 0);
+    rc |= llc_store_checkpoint_put(s, "r1", 10, 1.5, 1.75, w, 4, NULL, 0, NULL, 0);
+    /* point (r1, model, train, 0): ok A, ok B, diverged C -> the newest ok is B;
+     * step 10: ok A then diverged C -> A; step 20: only diverged -> no point */
+    rc |= put_estimate(s, "r1", 0, "model", "train", "{\"s\":\"A\"}", "ok", 1.0, 1.0);
+    rc |= put_estimate(s, "r1", 0, "model", "train", "{\"s\":\"B\"}", "ok", 2.0, 2.0);
+    rc |= put_estimate(s, "r1", 0, "model", "train", "{\"s\":\"C\"}", "diverged", NAN, 4.0);
+    rc |= put_estimate(s, "r1", 10, "model", "train", "{\"s\":\"A\"}", "ok", 3.0, 8.0);
+    rc |= put_estimate(s, "r1", 10, "model", "train", "{\"s\":\"C\"}", "diverged", NAN, 16.0);
+    rc |= put_estimate(s, "r1", 20, "model", "train", "{\"s\":\"A\"}", "diverged", NAN, 32.0);
+    rc |= put_estimate(s, "r1", 10, "0.1", "train", "{\"s\":\"A\"}", "ok", 0.25, 64.0);
+    rc |= put_estimate(s, "r2", 0, "model", "train", "{\"s\":\"A\"}", "ok", 9.0, 128.0);
+    CHECK(rc == LLC_OK, "queries: setup (%s)", llc_store_errmsg(s));
+
+    /* the newest-ok rule, ordered by target, data, settings, step, one run only */
+    llc_estimate_row *e = NULL;
+    int n = 0;
+    CHECK(llc_results_newest_ok(s, "r1", &e, &n) == LLC_OK, "newest_ok: reads");
+    CHECK(n == 3, "newest_ok: one row per point with an ok estimate (got %d)", n);
+    if (n == 3) {
+        CHECK(!strcmp(e[0].target, "0.1") && e[0].step == 10 && e[0].llc_mean == 0.25, "newest_ok: head first");
+        CHECK(!strcmp(e[1].settings, "{\"s\":\"A\"}") && e[1].step == 10 && e[1].llc_mean == 3.0,
+              "newest_ok: settings A (step 10) sorts before B");
+        CHECK(!strcmp(e[2].settings, "{\"s\":\"B\"}") && e[2].step == 0 && e[2].llc_mean == 2.0,
+              "newest_ok: step 0 is the newest ok (B), not the newer diverged C");
+        CHECK(!strcmp(e[2].status, "ok") && e[2].llc_std == 0.5 && e[2].burnin == 7 && e[2].thin == 2 &&
+                  e[2].eps == 1e-4 && e[2].nbeta == 10,
+              "newest_ok: status, std and sampler settings");
+    }
+    llc_results_rows_free(e, n);
+    CHECK(llc_results_newest_ok(s, "nope", &e, &n) == LLC_OK && n == 0 && !e, "newest_ok: unknown run is empty");
+
+    /* every estimate of one point, newest first */
+    CHECK(llc_results_point(s, "r1", "model", "train", 0, &e, &n) == LLC_OK && n == 3, "point: 3 rows");
+    if (n == 3)
+        CHECK(!strcmp(e[0].status, "diverged") && isnan(e[0].llc_mean) && !strcmp(e[1].settings, "{\"s\":\"B\"}") &&
+                  !strcmp(e[2].settings, "{\"s\":\"A\"}"),
+              "point: newest first, NULL mean is NAN");
+    llc_results_rows_free(e, n);
+    CHECK(llc_results_point(s, "r1", "model", "small", 0, &e, &n) == LLC_OK && n == 0, "point: other data is empty");
+    llc_results_rows_free(e, n);
+
+    long long bad = -1;
+    CHECK(llc_results_count_failed(s, "r1", &bad) == LLC_OK && bad == 3, "count_failed: r1 has 3 (got %lld)", bad);
+    CHECK(llc_results_count_failed(s, "r2", &bad) == LLC_OK && bad == 0, "count_failed: r2 has none");
+
+    llc_results_totals t;
+    CHECK(llc_results_run_totals(s, "r1", &t) == LLC_OK, "totals: reads");
+    CHECK(t.steps == 3 && t.estimates == 7 && t.targets == 2, "totals: steps %d, estimates %d, targets %d", t.steps,
+          t.estimates, t.targets);
+    CHECK(t.seconds_model == 63.0 && t.seconds_other == 64.0, "totals: seconds %g model, %g other", t.seconds_model,
+          t.seconds_other);
+
+    long long id = 0;
+    double *ch = NULL;
+    CHECK(llc_results_find(s, "r1", 0, "model", "train", "{\"s\":\"B\"}", &id) == LLC_OK, "chains: find B");
+    CHECK(llc_results_chain_llcs(s, id, &ch, &n) == LLC_OK && n == 2, "chain_llcs: 2 chains");
+    if (n == 2) CHECK(ch[0] == 2.0 && isnan(ch[1]), "chain_llcs: in chain order, NULL as NAN");
+    free(ch);
+
+    /* the table rows of llc export */
+    rows_seen x;
+    memset(&x, 0, sizeof x);
+    const long long step10 = 10;
+    CHECK(llc_query_table_named("log") == LLC_QUERY_LOG && llc_query_table_named("params") == -1,
+          "query: table names");
+    CHECK(llc_query_rows(s, LLC_QUERY_CURVES, "r1", NULL, see_row, &x) == LLC_OK, "query curves: reads");
+    CHECK(x.header == 1 && !strcmp(x.first_name, "run") && x.rows == 3, "query curves: header once, 3 points");
+    CHECK(x.steps[0] == 10 && x.steps[1] == 0 && x.steps[2] == 10 && x.reals[0] == 0.25 && x.reals[1] == 2.0,
+          "query curves: by target, data, step; the newest ok mean");
+    memset(&x, 0, sizeof x);
+    CHECK(llc_query_rows(s, LLC_QUERY_ESTIMATES, "r1", &step10, see_row, &x) == LLC_OK && x.rows == 3 &&
+              !strcmp(x.first_name, "id"),
+          "query estimates: --step keeps the 3 rows of step 10, every column");
+    memset(&x, 0, sizeof x);
+    CHECK(llc_query_rows(s, LLC_QUERY_CHECKPOINTS, "r1", NULL, see_row, &x) == LLC_OK && x.rows == 2 &&
+              x.reals[0] == 4 && x.steps[1] == 10,
+          "query checkpoints: n_params from the BLOB, by step");
+    memset(&x, 0, sizeof x);
+    x.stop_at = 1;
+    CHECK(llc_query_rows(s, LLC_QUERY_CHECKPOINTS, "r1", NULL, see_row, &x) == LLC_ERR_INTERRUPTED && x.rows == 1,
+          "query: a nonzero callback stops and is returned");
+
+    /* a checkpoint's BLOB as stored */
+    void *blob = NULL;
+    size_t bytes = 0;
+    double trl = 0, tel = 0;
+    CHECK(llc_store_checkpoint_raw(s, "r1", 0, &blob, &bytes, &trl, &tel) == LLC_OK && bytes == 16,
+          "checkpoint_raw: 16 bytes");
+    float back[4] = {0};
+    CHECK(llc_store_checkpoint_get(s, "r1", 0, back, 4, NULL, NULL) == LLC_OK && blob &&
+              memcmp(back, w, sizeof w) == 0 && trl == 2.5 && isnan(tel),
+          "checkpoint_raw: the losses, NULL as NAN");
+    free(blob);
+    CHECK(llc_store_checkpoint_raw(s, "r1", 5, &blob, &bytes, NULL, NULL) == LLC_ERR_NOTFOUND && !blob,
+          "checkpoint_raw: a missing step is NOTFOUND");
+    llc_store_close(s);
+}
+
 int main(void)
 {
     const char *env = getenv("TEST_SEED");
@@ -1747,6 +1918,7 @@ int main(void)
     test_concurrency();
     test_full_disk();
     test_bad_args();
+    test_result_queries();
 
     gsl_rng_free(rng);
     remove_dir();
