@@ -6,7 +6,6 @@
 #include <cblas.h>
 #include <ctype.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,7 +276,7 @@ int cmd_train(int argc, char **argv)
     }
     if ((code = cli_mem_check("train", trainer_min + data, 0, 1, 0, force_size))) goto cleanup;
     if ((code = cli_disk_check("train", cli_db_path(&a), disk, force_size))) goto cleanup;
-    const int blob_max = sqlite3_limit(llc_store_db(store), SQLITE_LIMIT_LENGTH, -1);
+    const long long blob_max = llc_store_blob_max(store);
     if ((double)state_bytes > (double)blob_max) {
         code = cli_error(EXIT_USAGE, "train: the model is too large for the store: its resume state is %.0f MiB, "
                          "SQLite's largest BLOB %.0f MiB; use a smaller model",

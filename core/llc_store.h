@@ -49,10 +49,8 @@ int llc_store_open(const char *path, int flags, llc_store **out, char *err);
 void llc_store_close(llc_store *s);
 /* Last error text on the handle. */
 const char *llc_store_errmsg(const llc_store *s);
-/* The raw connection: only for llc/plot_data.c (cli/cmd_plot.c until its
- * checkpoint query moves there). The results modules of llc/ that own
- * tables get it from llc_store_sql.h; nothing else runs SQL. */
-struct sqlite3 *llc_store_db(llc_store *s);
+/* The largest BLOB the store takes (SQLite's length limit), in bytes. */
+long long llc_store_blob_max(llc_store *s);
 
 typedef struct {
     char *id, *task, *config, *status, *created, *version, *message;

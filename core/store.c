@@ -802,6 +802,8 @@ const char *llc_store_errmsg(const llc_store *s)
     return s->errmsg[0] ? s->errmsg : "no error";
 }
 
+long long llc_store_blob_max(llc_store *s) { return sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1); }
+
 sqlite3 *llc_store_db(llc_store *s)
 {
     return s ? s->db : NULL;

@@ -1,6 +1,7 @@
 /* plot_data.c - the data of `llc plot`'s pictures from the store (llc_plot.h):
  * curves and checkpoint losses, the stored clusters and stages, the SGLD
  * traces of an estimate. The only SQL of the plots. */
+#include "llc_store_sql.h"
 #include "llc_analysis_results.h"
 #include "llc_plot.h"
 #include "llc_probe.h"
