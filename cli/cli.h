@@ -97,6 +97,15 @@ void cli_out_finish(cli_outfile *o);
 int cli_out_close(cli_outfile *o, const char *cmd);
 void cli_out_abort(cli_outfile *o); /* removes the temporary file */
 
+/* Open the store (flags as llc_store_open) and the run, and rebuild its task
+ * and model from the stored config; the caller frees all five (also on
+ * failure). Returns 0 or an exit code (the message printed, naming a->cmd). */
+int cli_open_run(const cli_args *a, int flags, const char *run, llc_store **store, llc_run_info *info,
+                 cJSON **config, llc_task **task, llc_model **model);
+/* The index of the task's distribution named data into *dist; else prints
+ * the distributions it has and returns EXIT_NOTFOUND. */
+int cli_task_dist(const char *cmd, const llc_task *task, const char *data, int *dist);
+
 /* Build task + model from a full run config (as stored). */
 int cli_build(const cJSON *config, llc_task **task, llc_model **model, llc_train_config *tc, char *err);
 

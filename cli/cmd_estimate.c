@@ -193,20 +193,7 @@ int cmd_estimate(int argc, char **argv)
                          cli_db_path(&a), run);
         goto cleanup;
     }
-    if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
-    rc = llc_store_run_get(store, run, &info);
-    if (rc) {
-        code = rc == LLC_ERR_NOTFOUND
-                   ? cli_error(EXIT_NOTFOUND, "estimate: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
-                   : cli_error(cli_exit_code(rc), "estimate: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    config = cJSON_Parse(info.config);
-    if (!config || (rc = cli_build(config, &task, &model, NULL, err))) {
-        code = cli_error(EXIT_SCHEMA, "estimate: run '%s' has a config this llc cannot rebuild: %s", run,
-                         err[0] ? err : "malformed JSON");
-        goto cleanup;
-    }
+    if ((code = cli_open_run(&a, LLC_STORE_RW, run, &store, &info, &config, &task, &model))) goto cleanup;
     /* defaults that depend on the model: transformers at training checkpoints
      * need a tighter localisation than the ground-truth models at their minimum */
     if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
@@ -219,17 +206,7 @@ int cmd_estimate(int argc, char **argv)
     ec.interrupt = &cli_signal_caught;
     const char *data = cli_get(&a, "data");
     if (!data) data = "train";
-    ec.dist = llc_task_dist(task, data);
-    if (ec.dist < 0) {
-        char list[256] = "";
-        for (int i = 0; i < task->n_dists; i++) {
-            if (i) strcat(list, ", ");
-            strncat(list, task->dists[i], sizeof list - strlen(list) - 3);
-        }
-        code = cli_error(EXIT_NOTFOUND, "estimate: task '%s' has no distribution '%s' (it has: %s)", task->name, data,
-                         list);
-        goto cleanup;
-    }
+    if ((code = cli_task_dist(a.cmd, task, data, &ec.dist))) goto cleanup;
 
     /* targets */
     if (cli_has(&a, "model") || !(cli_has(&a, "head") || heads || cli_has(&a, "layer") || cli_has(&a, "target")))

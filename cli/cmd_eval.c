@@ -95,19 +95,7 @@ int cmd_eval(int argc, char **argv)
     llc_eval_result res = {0};
     int code = 0;
 
-    if ((code = cli_open_store(&a, LLC_STORE_READONLY, &store))) goto cleanup;
-    if ((rc = llc_store_run_get(store, run, &info))) {
-        code = rc == LLC_ERR_NOTFOUND
-                   ? cli_error(EXIT_NOTFOUND, "eval: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
-                   : cli_error(cli_exit_code(rc), "eval: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    config = cJSON_Parse(info.config);
-    if (!config || (rc = cli_build(config, &task, &model, NULL, err))) {
-        code = cli_error(EXIT_SCHEMA, "eval: run '%s' has a config this llc cannot rebuild: %s", run,
-                         err[0] ? err : "malformed JSON");
-        goto cleanup;
-    }
+    if ((code = cli_open_run(&a, LLC_STORE_READONLY, run, &store, &info, &config, &task, &model))) goto cleanup;
     const llc_tf_config *tc = llc_transformer_config(model);
     if (!tc) {
         code = cli_error(EXIT_USAGE, "eval: run '%s' is a %s model; eval needs a transformer", run, model->kind);
@@ -158,14 +146,8 @@ int cmd_eval(int argc, char **argv)
         extra = c2->clamps + tc->n_clamps;
         n_extra = c2->n_clamps - tc->n_clamps;
     }
-    const int dist = llc_task_dist(task, data);
-    if (dist < 0) {
-        char list[256] = "";
-        for (int i = 0; i < task->n_dists; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", task->dists[i]);
-        code = cli_error(EXIT_NOTFOUND, "eval: task '%s' has no distribution '%s' (it has: %s)", task->name, data, list);
-        goto cleanup;
-    }
+    int dist;
+    if ((code = cli_task_dist(a.cmd, task, data, &dist))) goto cleanup;
     const size_t n_params = llc_model_n_params(model);
     if (!(w = malloc(n_params * sizeof *w))) {
         code = cli_error(EXIT_NOMEM, "eval: out of memory");

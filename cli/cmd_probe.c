@@ -218,19 +218,7 @@ int cmd_probe(int argc, char **argv)
     int code = 0, n_all = 0, n_steps = 0, n_rows = 0, n_pts = 0;
     cli_progress prog = {0};
 
-    if ((code = cli_open_store(&a, what ? LLC_STORE_READONLY : LLC_STORE_RW, &store))) goto cleanup;
-    if ((rc = llc_store_run_get(store, run, &info))) {
-        code = rc == LLC_ERR_NOTFOUND
-                   ? cli_error(EXIT_NOTFOUND, "probe: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
-                   : cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    config = cJSON_Parse(info.config);
-    if (!config || (rc = cli_build(config, &task, &model, NULL, err))) {
-        code = cli_error(EXIT_SCHEMA, "probe: run '%s' has a config this llc cannot rebuild: %s", run,
-                         err[0] ? err : "malformed JSON");
-        goto cleanup;
-    }
+    if ((code = cli_open_run(&a, what ? LLC_STORE_READONLY : LLC_STORE_RW, run, &store, &info, &config, &task, &model))) goto cleanup;
     const llc_tf_config *tc = llc_transformer_config(model);
     if (!tc) {
         code = cli_error(EXIT_USAGE, "probe: run '%s' is a %s model; probes need a transformer", run, model->kind);
@@ -241,15 +229,8 @@ int cmd_probe(int argc, char **argv)
                          tc->n_layers - 1, tc->n_heads - 1);
         goto cleanup;
     }
-    const int dist = llc_task_dist(task, data);
-    if (dist < 0) {
-        char list[256] = "";
-        for (int i = 0; i < task->n_dists; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", task->dists[i]);
-        code = cli_error(EXIT_NOTFOUND, "probe: task '%s' has no distribution '%s' (it has: %s)", task->name, data,
-                         list);
-        goto cleanup;
-    }
+    int dist;
+    if ((code = cli_task_dist(a.cmd, task, data, &dist))) goto cleanup;
     const size_t n_params = llc_model_n_params(model);
     if (!(w = malloc(n_params * sizeof *w))) {
         code = cli_error(EXIT_NOMEM, "probe: out of memory");

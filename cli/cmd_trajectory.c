@@ -62,28 +62,9 @@ int cmd_trajectory(int argc, char **argv)
     llc_trajectory_result r = {0};
     cli_progress prog = {0};
 
-    if ((code = cli_open_store(&a, store_it ? LLC_STORE_RW : LLC_STORE_READONLY, &store))) goto cleanup;
-    if ((rc = llc_store_run_get(store, run, &info))) {
-        code = rc == LLC_ERR_NOTFOUND
-                   ? cli_error(EXIT_NOTFOUND, "trajectory: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
-                   : cli_error(cli_exit_code(rc), "trajectory: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    config = cJSON_Parse(info.config);
-    if (!config || (rc = cli_build(config, &task, &model, NULL, err))) {
-        code = cli_error(EXIT_SCHEMA, "trajectory: run '%s' has a config this llc cannot rebuild: %s", run,
-                         err[0] ? err : "malformed JSON");
-        goto cleanup;
-    }
-    const int dist = llc_task_dist(task, data);
-    if (dist < 0) {
-        char list[256] = "";
-        for (int i = 0; i < task->n_dists; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", task->dists[i]);
-        code = cli_error(EXIT_NOTFOUND, "trajectory: task '%s' has no distribution '%s' (it has: %s)", task->name,
-                         data, list);
-        goto cleanup;
-    }
+    if ((code = cli_open_run(&a, store_it ? LLC_STORE_RW : LLC_STORE_READONLY, run, &store, &info, &config, &task, &model))) goto cleanup;
+    int dist;
+    if ((code = cli_task_dist(a.cmd, task, data, &dist))) goto cleanup;
     if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
         code = cli_error(cli_exit_code(rc), "trajectory: %s", llc_store_errmsg(store));
         goto cleanup;

@@ -553,3 +553,31 @@ int cli_valid_head(const char *s)
     while (isdigit((unsigned char)*p)) p++;
     return *p == 0;
 }
+
+int cli_open_run(const cli_args *a, int flags, const char *run, llc_store **store, llc_run_info *info,
+                 cJSON **config, llc_task **task, llc_model **model)
+{
+    char err[LLC_ERRLEN] = "";
+    int code = cli_open_store(a, flags, store), rc;
+    if (code) return code;
+    if ((rc = llc_store_run_get(*store, run, info)))
+        return rc == LLC_ERR_NOTFOUND
+                   ? cli_error(EXIT_NOTFOUND, "%s: no run '%s' in %s (see llc runs)", a->cmd, run, cli_db_path(a))
+                   : cli_error(cli_exit_code(rc), "%s: %s", a->cmd, llc_store_errmsg(*store));
+    *config = cJSON_Parse(info->config);
+    if (!*config || (rc = cli_build(*config, task, model, NULL, err)))
+        return cli_error(EXIT_SCHEMA, "%s: run '%s' has a config this llc cannot rebuild: %s", a->cmd, run,
+                         err[0] ? err : "malformed JSON");
+    return 0;
+}
+
+int cli_task_dist(const char *cmd, const llc_task *task, const char *data, int *dist)
+{
+    *dist = llc_task_dist(task, data);
+    if (*dist >= 0) return 0;
+    char list[256] = "";
+    for (int i = 0; i < task->n_dists; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", task->dists[i]);
+    return cli_error(EXIT_NOTFOUND, "%s: task '%s' has no distribution '%s' (it has: %s)", cmd, task->name, data,
+                     list);
+}
