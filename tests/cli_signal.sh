@@ -4,8 +4,8 @@
 # training and the re-run estimate equal an uninterrupted run bit for bit.
 # A second signal ends the process at once. The random delays are printed.
 . tests/clitest.sh
-T="--task sort --steps 400 --set ckpt_every=20 --set ckpt_linear=0 --set ckpt_log=0 --quiet"
-S="--heads all --eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 100 --quiet --threads 2 --steps every:5"
+T="--task sort --steps 2000 --set ckpt_every=100 --set ckpt_linear=0 --set ckpt_log=0 --quiet"
+S="--heads all --eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 400 --quiet --threads 2 --steps every:5"
 seed=${LLC_SIGNAL_SEED:-$$}
 echo "cli_signal: random delays from seed $seed (LLC_SIGNAL_SEED=$seed to repeat)"
 # delay I: a pseudo-random fraction of half a second
@@ -43,7 +43,7 @@ k=0
 for sig in INT TERM INT; do
     k=$((k + 1))
     flag=""; [ $k -gt 1 ] && flag=--resume
-    interrupt $sig $k "SELECT count(*) FROM checkpoints WHERE run='t' AND step > $(( (k - 1) * 100 ))" \
+    interrupt $sig $k "SELECT count(*) FROM checkpoints WHERE run='t' AND step > $(( (k - 1) * 500 ))" \
         $LLC train --run t $T $flag
     expect_eq "$rc" 9 "train: SIG$sig after ${d}s: exit 9"
     expect_out "interrupted by SIG$sig at step [0-9]+; resumable from step [0-9]+: continue it with: llc train .*--resume" "train: says how to resume"
