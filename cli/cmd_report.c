@@ -1,0 +1,89 @@
+/* cmd_report.c - `llc report`: one self-contained HTML page of a run, drawn
+ * by the library (llc/llc_report.h). This file parses the options, picks
+ * the circuits' checkpoints, writes the page under a temporary name and
+ * renames it into place, and prints the written path.
+ */
+#include "cli.h"
+#include "llc_report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: llc report --run ID [--out FILE.html] [--steps A:B|every:K|S1,S2] [--db PATH]\n"
+    "Write one self-contained HTML file of a run (inline SVG and CSS, no script, opens offline)\n"
+    "and print its path. Sections, each shown only when the run has its data: config, training\n"
+    "log, LLC and rLLC curves with stored stages marked, probe curves beside each head's rLLC,\n"
+    "clusters, trajectory, attention patterns and OV circuits at --steps (default: the stored\n"
+    "stage boundaries, else the last checkpoint), embedding frames (d_model = 2 pooled models),\n"
+    "and a table of the estimates whose diagnostics are off. Default output: ID.html.\n";
+
+static const cli_optdef defs[] = {{"run", 1, "run id"},
+                                  {"out", 1, "output file (default ID.html)"},
+                                  {"steps", 1, "circuits: checkpoints A:B, every:K or S1,S2,... (default: stages)"},
+                                  {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
+                                  {NULL, 0, NULL}};
+
+int cmd_report(int argc, char **argv)
+{
+    cli_args a;
+    llc_store *store = NULL;
+    llc_run_info info = {0};
+    cJSON *config = NULL;
+    llc_task *task = NULL;
+    llc_model *model = NULL;
+    long long *all = NULL, *steps = NULL;
+    int n_all = 0, n_steps = 0, code = 0, rc;
+    char out_def[128], *tmp = NULL, err[LLC_ERRLEN] = "";
+    FILE *f = NULL;
+    if ((rc = cli_parse(&a, "report", usage, defs, argc, argv))) return rc < 0 ? 0 : rc;
+    const char *run = cli_get(&a, "run"), *out = cli_get(&a, "out");
+    if (!run) return cli_error(EXIT_USAGE, "report: --run ID is required");
+    if (!cli_valid_run_id(run))
+        return cli_error(EXIT_USAGE, "report: run id '%s' is not valid (1-64 characters of A-Z a-z 0-9 _ . -)", run);
+    if (out && !*out) return cli_error(EXIT_USAGE, "report: --out needs a file name");
+    if (!out) {
+        snprintf(out_def, sizeof out_def, "%s.html", run);
+        out = out_def;
+    }
+    if ((code = cli_open_run(&a, LLC_STORE_READONLY, run, &store, &info, &config, &task, &model))) goto cleanup;
+    if (cli_get(&a, "steps")) {
+        if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
+            code = cli_error(cli_exit_code(rc), "report: %s", llc_store_errmsg(store));
+            goto cleanup;
+        }
+        if ((code = cli_select_steps("report", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
+    }
+    size_t n = strlen(out) + 16;
+    if (!(tmp = malloc(n))) {
+        code = cli_error(EXIT_NOMEM, "report: out of memory");
+        goto cleanup;
+    }
+    snprintf(tmp, n, "%s.tmp", out);
+    if (!(f = fopen(tmp, "w"))) {
+        code = cli_error(EXIT_IO, "report: cannot write '%s': %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    llc_report_opts o = {run, task, model, steps, n_steps};
+    rc = llc_report_write(f, store, &o, err);
+    if (fclose(f) != 0 && !rc) rc = llc_fail(err, LLC_ERR_IO, "writing '%s' failed (disk full?)", tmp);
+    if (!rc && rename(tmp, out) != 0) rc = llc_fail(err, LLC_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, out,
+                                                    strerror(errno));
+    if (rc) {
+        remove(tmp);
+        code = cli_error(cli_exit_code(rc), "report: %s", err[0] ? err : llc_strerror(rc));
+        goto cleanup;
+    }
+    printf("%s\n", out);
+cleanup:
+    free(tmp);
+    free(all);
+    free(steps);
+    llc_model_free(model);
+    llc_task_free(task);
+    cJSON_Delete(config);
+    llc_run_info_free(&info);
+    llc_store_close(store);
+    return code;
+}
