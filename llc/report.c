@@ -320,7 +320,7 @@ static const char css[] =
     "body{font-family:sans-serif;margin:1.5em auto;max-width:1100px;color:#222;background:#fff}"
     "h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}"
     "h3{font-size:1em;margin:.8em 0 .2em}nav a{margin-right:1em}.note{color:#555;font-size:.9em}"
-    "pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}"
+    "pre{tab-size:2;background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}"
     ".fig svg{max-width:100%;height:auto}.grid{display:flex;flex-wrap:wrap;gap:8px}"
     ".grid .fig{width:32%}table{border-collapse:collapse;font-size:.85em}"
     "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}.flag{color:#b00}";
