@@ -1,12 +1,12 @@
 /* cmd_report.c - `llc report`: one self-contained HTML page of a run, drawn
  * by the library (llc/llc_report.h). This file parses the options, picks
- * the circuits' checkpoints, writes the page under a temporary name and
- * renames it into place, and prints the written path.
+ * the circuits' checkpoints, writes the page whole or not at all
+ * (cli_out_open: a temporary file renamed into place, a regular file
+ * only) and prints the written path.
  */
 #include "cli.h"
 #include "llc_report.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +35,8 @@ int cmd_report(int argc, char **argv)
     llc_model *model = NULL;
     long long *all = NULL, *steps = NULL;
     int n_all = 0, n_steps = 0, code = 0, rc;
-    char out_def[128], *tmp = NULL, err[LLC_ERRLEN] = "";
-    FILE *f = NULL;
+    char out_def[128], err[LLC_ERRLEN] = "";
+    cli_outfile of;
     if ((rc = cli_parse(&a, "report", usage, defs, argc, argv))) return rc < 0 ? 0 : rc;
     const char *run = cli_get(&a, "run"), *out = cli_get(&a, "out");
     if (!run) return cli_error(EXIT_USAGE, "report: --run ID is required");
@@ -55,29 +55,16 @@ int cmd_report(int argc, char **argv)
         }
         if ((code = cli_select_steps("report", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
     }
-    size_t n = strlen(out) + 16;
-    if (!(tmp = malloc(n))) {
-        code = cli_error(EXIT_NOMEM, "report: out of memory");
-        goto cleanup;
-    }
-    snprintf(tmp, n, "%s.tmp", out);
-    if (!(f = fopen(tmp, "w"))) {
-        code = cli_error(EXIT_IO, "report: cannot write '%s': %s", tmp, strerror(errno));
-        goto cleanup;
-    }
+    if ((code = cli_out_open(&of, "report", out, 0))) goto cleanup;
     llc_report_opts o = {run, task, model, steps, n_steps};
-    rc = llc_report_write(f, store, &o, err);
-    if (fclose(f) != 0 && !rc) rc = llc_fail(err, LLC_ERR_IO, "writing '%s' failed (disk full?)", tmp);
-    if (!rc && rename(tmp, out) != 0) rc = llc_fail(err, LLC_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, out,
-                                                    strerror(errno));
-    if (rc) {
-        remove(tmp);
+    if ((rc = llc_report_write(of.f, store, &o, err))) {
+        cli_out_abort(&of);
         code = cli_error(cli_exit_code(rc), "report: %s", err[0] ? err : llc_strerror(rc));
         goto cleanup;
     }
+    if ((code = cli_out_close(&of, "report"))) goto cleanup;
     printf("%s\n", out);
 cleanup:
-    free(tmp);
     free(all);
     free(steps);
     llc_model_free(model);

@@ -89,7 +89,7 @@ expect_eq "$(cat "$TMP/out")" "$TMP/r1.html" "stdout is the path alone"
 expect_eq "$(cat "$TMP/err")" "" "nothing on stderr"
 expect_rc 0 "default output name" -- sh -c "cd '$TMP' && '$LLC' report --run m1"
 expect_eq "$(cat "$TMP/out")" "m1.html" "default ID.html"
-ls "$TMP"/*.tmp >/dev/null 2>&1 && { F=$((F + 1)); echo "FAIL: a temporary file was left"; } || P=$((P + 1))
+ls "$TMP"/*.tmp* >/dev/null 2>&1 && { F=$((F + 1)); echo "FAIL: a temporary file was left"; } || P=$((P + 1))
 # the circuits at the checkpoint nearest the stored stage boundary; the boundary marked in the curves
 expect_eq "$(grep -o '<h3>step [0-9]*: [a-zA-Z]*</h3>' "$TMP/r1.html" | tr '\n' ' ')" \
     "<h3>step 60: attention</h3> <h3>step 60: OV</h3> " "circuits at the stage boundary"
@@ -141,5 +141,9 @@ expect_rc 5 "unknown run" -- $LLC report --run nope --out "$TMP/nope.html"
 expect_out "no run 'nope'" "names the run"
 [ -e "$TMP/nope.html" ] && { F=$((F + 1)); echo "FAIL: a failed report left a file"; } || P=$((P + 1))
 expect_rc 3 "unwritable output" -- $LLC report --run r1 --out "$TMP/no/such/dir/r.html"
+mkfifo "$TMP/fifo"
+expect_rc 3 "output not a regular file" -- $LLC report --run r1 --out "$TMP/fifo"
+expect_out "not a regular file" "names why"
+[ -p "$TMP/fifo" ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: the fifo was replaced"; }
 expect_rc 5 "unknown --steps checkpoint" -- $LLC report --run r1 --steps 7 --out "$TMP/s.html"
 finish cli_report
