@@ -299,7 +299,10 @@ static int sec_diagnostics(report *r)
         html_text(r->f, (const char *)sqlite3_column_text(st, 2));
         fputs("</td><td>", r->f);
         html_text(r->f, status ? status : "");
-        fprintf(r->f, "</td><td>%.4g</td><td>%.3g</td><td>%d</td><td>%d</td>", mean, sd, chains, ndiv);
+        fputs("</td>", r->f);
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL) fprintf(r->f, "<td>%.4g</td><td>%.3g</td>", mean, sd);
+        else fputs("<td></td><td></td>", r->f);
+        fprintf(r->f, "<td>%d</td><td>%d</td>", chains, ndiv);
         if (isfinite(rhat)) fprintf(r->f, "<td>%.3f</td>", rhat);
         else fputs("<td></td>", r->f);
         if (sqlite3_column_type(st, 9) != SQLITE_NULL) fprintf(r->f, "<td>%.3f</td>", sqlite3_column_double(st, 9));

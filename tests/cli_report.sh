@@ -82,6 +82,9 @@ expect_rc 0 "probe" -- $LLC probe --run r1 --threads 2 --seqs 32 --probe prev_to
 expect_rc 0 "stages" -- $LLC stages --run r1 --min-len 1 --linear --drop-ratio 1.2
 expect_rc 0 "trajectory" -- $LLC trajectory --run r1
 expect_rc 0 "cluster" -- $LLC cluster --run r1
+# a step size that diverges: the diagnostics table lists it
+expect_rc 0 "diverging estimate" -- $LLC estimate --run r1 --eps 1 --burnin 0 --thin 1 --draws 20 --chains 2 \
+    --threads 2 --data test --steps 150 --quiet
 expect_rc 0 "train modadd" -- $LLC train --task modadd --run m1 --steps 200 --set ckpt_every=0 --set ckpt_linear=3 --quiet
 
 expect_rc 0 "report" -- $LLC report --run r1 --out "$TMP/r1.html"
@@ -108,10 +111,11 @@ if [ "$HAVE_CHROMIUM" = 1 ]; then
     [ "$BLANK" -gt 0 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: chromium made no screenshot"; BLANK=1000; }
 fi
 
-# the sort run: every section but embed (no d_model = 2 model); the
-# diagnostics table is there only when an estimate is flagged
-R1="config log llc clusters probes trajectory circuits"
-grep -q '<section id="diagnostics"' "$TMP/r1.html" && R1="$R1 diagnostics"
+# the sort run: every section but embed (no d_model = 2 model)
+R1="config log llc clusters probes trajectory circuits diagnostics"
+awk '/<section id="diagnostics"/,/<\/section>/' "$TMP/r1.html" >"$TMP/diag"
+grep -q '<td>150</td><td>model</td><td>test</td><td>diverged</td>' "$TMP/diag" && P=$((P + 1)) ||
+    { F=$((F + 1)); echo "FAIL: the diverged estimate is not in the diagnostics table"; }
 check_report "$TMP/r1.html" "$R1" "log=1 llc=2 clusters=1 probes=1 trajectory=1 circuits=2 embed=0" "sort report"
 # the modadd run: no estimates, probes, stages or trajectory: those sections omitted
 check_report "$TMP/m1.html" "config log embed" "log=1 embed=3 llc=0" "modadd report"
