@@ -3,7 +3,7 @@
 # run with estimates, probes, stages, clusters and a trajectory, and a
 # d_model = 2 modadd run; the HTML has every section with data and no other
 # (each <section id> and its count of <svg> figures, each figure with marks
-# drawn); Debian's headless Chromium renders it with no console error, its
+# drawn, no id twice); Debian's headless Chromium renders it with no console error, its
 # DOM holds the same sections and figures, and the screenshot is not blank
 # (many times the bytes of a blank page's). Hand-broken copies must fail:
 # a figure removed, every figure emptied (static checks),
@@ -53,6 +53,8 @@ check_report() {
     expect_eq "$(sections "$1")" "$2" "$4: sections"
     for kv in $3; do expect_eq "$(figures "$1" "${kv%%=*}")" "${kv#*=}" "$4: figures in ${kv%%=*}"; done
     expect_eq "$(thin "$1")" 0 "$4: figures with nothing drawn"
+    expect_eq "$(grep -o ' id="[^"]*"' "$1" | sort | uniq -d | head -3 | tr '\n' ' ')" "" \
+        "$4: ids unique (each figure's clip paths its own)"
     if grep -qiE '<script[^>]* src=|<link[^>]* href=|@import|url\(https?:' "$1"; then
         F=$((F + 1)); echo "FAIL: $4: refers to something outside the file"; else P=$((P + 1)); fi
     if [ "$HAVE_CHROMIUM" = 1 ] && [ "${BROWSER:-1}" = 1 ]; then
