@@ -21,7 +21,8 @@ static const char usage[] =
 
 static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"out", 1, "output file (default ID.html)"},
-                                  {"steps", 1, "circuits: checkpoints A:B, every:K or S1,S2,... (default: stages)"},
+                                  {"steps", 1, "circuits: checkpoints A:B, every:K or S1,S2,... (at most 16; "
+                                               "default: the stages)"},
                                   {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
                                   {NULL, 0, NULL}};
 
@@ -54,6 +55,11 @@ int cmd_report(int argc, char **argv)
             goto cleanup;
         }
         if ((code = cli_select_steps("report", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
+        if (n_steps > LLC_REPORT_MAX_STEPS) {
+            code = cli_error(EXIT_USAGE, "report: --steps selects %d checkpoints; at most %d (e.g. every:K)", n_steps,
+                             LLC_REPORT_MAX_STEPS);
+            goto cleanup;
+        }
     }
     if ((code = cli_out_open(&of, "report", out, 0))) goto cleanup;
     llc_report_opts o = {run, task, model, steps, n_steps};

@@ -152,4 +152,8 @@ expect_rc 3 "output not a regular file" -- $LLC report --run r1 --out "$TMP/fifo
 expect_out "not a regular file" "names why"
 [ -p "$TMP/fifo" ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: the fifo was replaced"; }
 expect_rc 5 "unknown --steps checkpoint" -- $LLC report --run r1 --steps 7 --out "$TMP/s.html"
+expect_rc 0 "train a run with 20 checkpoints" -- $LLC train --task sort --run r2 --steps 20 --set ckpt_every=1 \
+    --set ckpt_linear=0 --set ckpt_log=0 --quiet
+expect_rc 2 "--steps over 16 checkpoints" -- $LLC report --run r2 --steps 1:20 --out "$TMP/s.html"
+expect_out "at most 16" "names the limit"
 finish cli_report
