@@ -24,6 +24,7 @@ static const struct {
     {"trajectory", cmd_trajectory, "principal components of the model's outputs across checkpoints"},
     {"eval", cmd_eval, "loss, accuracy, entropy at one checkpoint with heads ablated or clamped"},
     {"plot", cmd_plot, "draw a run's curves, heads, traces, embeddings, trajectory or log as SVG"},
+    {"report", cmd_report, "one self-contained HTML page of a run: config, log, curves, probes, circuits"},
     {"export", cmd_export, "write curves, estimates, the training log or a checkpoint (CSV/JSON/raw)"},
     {"baseline", cmd_baseline, "record a run's estimates as a regression baseline (JSON)"},
     {"check", cmd_check, "re-run baselines and compare (exit 1 on a regression)"},
