@@ -3,7 +3,7 @@
  * lambda-hat with its diagnostics, the automatic step size and the
  * automatic chain lengths.
  *
- * ESTIMATE (PAPERS.md, "The estimator they all share"). Chain c runs
+ * ESTIMATE (llc/ESTIMATOR.md). Chain c runs
  * burnin + S SGLD steps (sgld/llc_sgld.h) from w*; S = draws*thin. The
  * minibatch loss computed BEFORE each update is recorded at sampling steps
  * 0, thin, 2*thin, ... (draws values: the chain's loss trace), and
@@ -108,7 +108,7 @@
  *   one at eps/2, one that fails the agreement test by one at eps/4 (up to
  *   auto_max_rungs rungs), with eps0 = 4 *
  *   auto_bias_tol / p (SGLD's relative bias in a direction of precision p is
- *   (eps p/4)/(1 - eps p/4), GROUND_TRUTH §1; auto_bias_tol default 0.02;
+ *   (eps p/4)/(1 - eps p/4), llc/ESTIMATOR.md; auto_bias_tol default 0.02;
  *   times rms_delta with RMSProp; auto_eps_fallback 1e-4 if p is not finite
  *   and positive): pilot A, cfg->chains chains of the burn-in (below) +
  *   auto_pilot_draws steps at eps with MALA every auto_mala_every-th (2)
@@ -162,17 +162,14 @@
  *     losses) or the sampling steps would exceed auto_max_steps/2
  *     or, with minibatches (inexact loss), auto_max_extend (8) times the
  *     first length. chain_thin records each chain's thin.
- * Why: the old fixed 200 draws without burn-in stopped long before the
- * chains had left w* (DLN (5,4,5): lambda-hat 2 for lambda 8), and a fixed
- * number of steps means a different simulated time at every eps. With a
+ * Why: a fixed number of steps is a different simulated time at every eps,
+ * and too few leave the chains near w* (llc/ESTIMATOR.md). With a
  * given eps the same rules apply (no adaptation). Budget: at most
  * auto_max_steps (default 1e6) steps per chain; steps_capped says when it
  * bound. Explicit burnin >= 0 / thin >= 1 are used as given.
  *
- * DEFAULTS measured against GROUND_TRUTH (tests/test_accuracy.c, population
- * tasks): every m = 1 DLN row up to 800 parameters within 1% (except
- * (3,3,3,3), -4%, which is where a perfect sampler is at nbeta 8686), the
- * normal crossings within 3% of the perfect sampler at n = 1e3 and 1e4.
+ * Accuracy of the defaults against known lambda: llc/ESTIMATOR.md (checked by
+ * tests/test_accuracy.c and tests/test_minibatch.c).
  */
 #ifndef LLC_ESTIMATE_H
 #define LLC_ESTIMATE_H
@@ -211,7 +208,7 @@ const char *llc_nbeta_mode_name(llc_nbeta_mode m);
 typedef struct {
     /* sampler */
     double eps;            /* step size; 0 = automatic (llc_eps_auto). Default 0 */
-    double gamma;          /* localisation. Default 1 (GROUND_TRUTH conventions; the rLLC paper uses 200) */
+    double gamma;          /* localisation. Default 1 (the ground-truth models' convention; llc estimate sets 100 for transformers) */
     double nbeta;          /* used by LLC_NBETA_GIVEN / DEFAULT when > 0. Default 0 */
     llc_nbeta_mode nbeta_mode; /* default LLC_NBETA_DEFAULT */
     llc_precond precond;   /* default none */

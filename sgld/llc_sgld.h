@@ -12,7 +12,7 @@
  *     }
  *     llc_sgld_free(s);
  *
- * The target (PAPERS.md, "The estimator they all share") is the localised,
+ * The target (llc/ESTIMATOR.md) is the localised,
  * tempered posterior over the group V:
  *     log pi(w) = -nb * L(w) - (gamma/2) * ||w_V - w*_V||^2,     nb = n*beta,
  * with every weight outside V frozen at w*. Only V's indices are ever
