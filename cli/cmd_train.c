@@ -131,24 +131,6 @@ static int make_config(const cli_args *a, cJSON **out)
     return 0;
 }
 
-/* The normalised config: every default filled in. */
-static char *normalised_config(const cJSON *root, const llc_task *task, const llc_model *model,
-                               const llc_train_config *tc)
-{
-    cJSON *n = cJSON_CreateObject();
-    cJSON_AddStringToObject(n, "task", task->name);
-    cJSON_AddNumberToObject(n, "seed", (double)task->seed);
-    const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
-    cJSON_AddStringToObject(n, "init", cJSON_IsString(init) ? init->valuestring : "random");
-    cJSON_AddItemToObject(n, "data", task->to_json ? task->to_json(task) : cJSON_CreateObject());
-    if (strcmp(model->kind, "transformer") == 0)
-        cJSON_AddItemToObject(n, "model", llc_tf_config_to_json(llc_transformer_config(model)));
-    cJSON_AddItemToObject(n, "train", llc_train_config_to_json(tc));
-    char *s = cJSON_PrintUnformatted(n);
-    cJSON_Delete(n);
-    return s;
-}
-
 /* bytes as "12.3 MiB" or "4.56 GiB" into buf (32 bytes) */
 static const char *size_text(double bytes, char *buf)
 {
@@ -201,11 +183,11 @@ int cmd_train(int argc, char **argv)
     int live = 0;
 
     if ((code = make_config(&a, &root))) goto cleanup;
-    if ((rc = cli_build(root, &task, &model, &tc, err))) {
+    if ((rc = llc_run_build(root, &task, &model, &tc, err))) {
         code = cli_error(cli_exit_code(rc), "train: %s", err);
         goto cleanup;
     }
-    config = normalised_config(root, task, model, &tc);
+    config = llc_run_config_normalised(root, task, model, &tc);
     if (!config) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
     if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
 
