@@ -9,6 +9,7 @@
 #include "llc_common.h"
 #include "llc_config.h"
 #include "llc_model.h"
+#include "llc_run.h"
 #include "llc_store.h"
 #include "llc_tasks.h"
 #include "llc_train.h"
@@ -106,8 +107,6 @@ int cli_open_run(const cli_args *a, int flags, const char *run, llc_store **stor
  * the distributions it has and returns EXIT_NOTFOUND. */
 int cli_task_dist(const char *cmd, const llc_task *task, const char *data, int *dist);
 
-/* Build task + model from a full run config (as stored). */
-int cli_build(const cJSON *config, llc_task **task, llc_model **model, llc_train_config *tc, char *err);
 
 /* Progress on stderr: only when stderr is a terminal and not quiet. */
 typedef struct {

@@ -102,7 +102,7 @@ static int bench_one(const char *file, int draws, cJSON *o, char *err)
     llc_task *task = NULL;
     llc_model *model = NULL;
     llc_bench_result r;
-    int rc = cli_build(cfg, &task, &model, &c.train, err);
+    int rc = llc_run_build(cfg, &task, &model, &c.train, err);
     if (!rc) {
         c.model = model;
         c.task = task;

@@ -14,6 +14,7 @@
  * the re-run (train, then estimate each group, in-process) and the table. */
 #include "cli.h"
 #include "llc_baseline.h"
+#include "llc_train_run.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -238,22 +239,27 @@ static int rerun_group(const llc_baseline_group *g, const char *run, const char 
  * exit code that ends the check. */
 static int rerun(const llc_baseline *b, const char *dir, long long threads, int quiet, int *failed)
 {
-    char cfg[4096], db[4096];
-    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    char db[4096], err[LLC_ERRLEN] = "";
     snprintf(db, sizeof db, "%s/llc.db", dir);
-    char *txt = cJSON_Print(b->config);
-    if (!txt) return cli_error(EXIT_NOMEM, "check: out of memory");
-    FILE *f = fopen(cfg, "w");
-    int bad = !f || fprintf(f, "%s\n", txt) < 0;
-    if (f) bad |= fclose(f) != 0;
-    cJSON_free(txt);
-    if (bad) return cli_error(EXIT_IO, "check: cannot write '%s'", cfg);
-    char run[72];
-    snprintf(run, sizeof run, "%s", b->run);
-    char *targv[] = {"--config", cfg, "--run", run, "--db", db, "--quiet"};
-    int code = run_quietly(cmd_train, 7, targv, quiet);
-    if (code) return cli_error(code, "check: re-training run '%s' with the baseline's config failed (exit %d, see above)",
-                               b->run, code);
+    /* the config as llc train would take it: a missing seed is 1 */
+    cJSON *config = cJSON_Duplicate(b->config, 1);
+    if (config && !cJSON_GetObjectItemCaseSensitive(config, "seed")) cJSON_AddNumberToObject(config, "seed", 1);
+    if (!config) return cli_error(EXIT_NOMEM, "check: out of memory");
+    llc_store *store = NULL;
+    llc_train_result res = {0};
+    int rc = llc_store_open(db, LLC_STORE_RW, &store, err);
+    if (rc == LLC_OK) {
+        cli_catch_signals();
+        rc = llc_train_run(store, b->run, config, NULL, &cli_signal_caught, &res, err);
+    }
+    llc_train_result_free(&res);
+    llc_store_close(store);
+    cJSON_Delete(config);
+    if (rc) {
+        int code = rc == LLC_ERR_INTERRUPTED ? EXIT_INTERRUPTED : cli_exit_code(rc);
+        return cli_error(code, "check: re-training run '%s' with the baseline's config failed (exit %d): %s", b->run,
+                         code, err);
+    }
     for (int gi = 0; gi < b->n_groups; gi++) {
         failed[gi] = rerun_group(&b->g[gi], b->run, db, threads, quiet);
         if (failed[gi] == EXIT_USAGE)

@@ -3,10 +3,9 @@
  * task distribution (data-refined), at every checkpoint of a run; results go
  * into the store. `llc curves` prints them. */
 #include "cli.h"
-#include "llc_estimate.h"
+#include "llc_estimate_run.h"
 #include "llc_results.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +156,118 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
     return 0;
 }
 
+/* The targets asked for (default: the whole model) and their groups; an
+ * exit code, the message printed. */
+static int make_targets(const cli_args *a, const char *run, llc_model *model, target_list *tl, llc_group **out)
+{
+    const char *heads = cli_get(a, "heads");
+    char err[LLC_ERRLEN] = "";
+    int rc;
+    if (cli_has(a, "model") || !(cli_has(a, "head") || heads || cli_has(a, "layer") || cli_has(a, "target")))
+        add_target(tl, "model");
+    const char *v;
+    for (int i = 0; (v = cli_get_nth(a, "head", i)); i++) {
+        if (!cli_valid_head(v)) {
+            return cli_error(EXIT_USAGE, "estimate: --head takes L.H (layer.head, e.g. 0.3), got '%s'%s%s", v,
+                             strchr(v, '.') ? "" : "; for a whole layer use --layer ", strchr(v, '.') ? "" : v);
+        }
+        add_target(tl, v);
+    }
+    for (int i = 0; (v = cli_get_nth(a, "layer", i)); i++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "layer %s", v);
+        add_target(tl, nm);
+    }
+    for (int i = 0; (v = cli_get_nth(a, "target", i)); i++) add_target(tl, v);
+    if (heads) {
+        if (strcmp(model->kind, "transformer") != 0) {
+            return cli_error(EXIT_USAGE, "estimate: --heads all needs a transformer; run '%s' is a %s", run,
+                             model->kind);
+        }
+        const llc_tf_config *tc = llc_transformer_config(model);
+        for (int l = 0; l < tc->n_layers; l++)
+            for (int h = 0; h < tc->n_heads; h++) {
+                char nm[32];
+                snprintf(nm, sizeof nm, "%d.%d", l, h);
+                add_target(tl, nm);
+            }
+    }
+    llc_group *groups = *out = calloc((size_t)tl->n, sizeof *groups);
+    if (!groups) return cli_error(EXIT_NOMEM, "estimate: out of memory");
+    for (int i = 0; i < tl->n; i++) {
+        snprintf(groups[i].name, sizeof groups[i].name, "%s", tl->name[i]);
+        if ((rc = model->group(model, tl->name[i], &groups[i], err)))
+            return cli_error(cli_exit_code(rc), "estimate: %s", err);
+        llc_group_normalize(&groups[i]);
+    }
+    return 0;
+}
+
+/* Memory still to allocate: per chain thread a model workspace (measured on
+ * one: it is written when made) and a sampler (a few vectors of the
+ * parameters), the chains' states and traces. */
+static int check_memory(llc_model *model, const llc_estimate_config *ec)
+{
+    size_t n_params = llc_model_n_params(model);
+    const int T = ec->threads < ec->chains ? ec->threads : ec->chains;
+    size_t rss0 = cli_rss_size();
+    void *ws = model->ws_alloc(model, ec->batch);
+    size_t rss1 = cli_rss_size(), per = 8 * n_params * sizeof(float);
+    per += ws && rss0 && rss1 > rss0 ? rss1 - rss0 : per;
+    if (ws) model->ws_free(ws);
+    size_t need = (size_t)T * per + 2 * (size_t)ec->chains * n_params * sizeof(float) +
+                  (size_t)ec->chains * (size_t)ec->draws * sizeof(double);
+    return cli_mem_check("estimate", need, 0, T, T > 1 ? T : 0, 0);
+}
+
+/* The base-record cache's limit: --cache-mb, else 1/8 of physical memory,
+ * at most 1 GiB. */
+static int cache_limit(const cli_args *a, long long *mb)
+{
+    long long def = (long long)sysconf(_SC_PHYS_PAGES) / 8 * (long long)sysconf(_SC_PAGE_SIZE) >> 20;
+    if (def <= 0 || def > 1024) def = 1024;
+    return cli_get_ll(a, "cache-mb", def, 0, 1 << 20, mb);
+}
+
+typedef struct {
+    const cli_args *a;
+    const char *run;
+    cli_progress prog;
+} estimate_ui;
+
+/* The sweep's lines: a skipped checkpoint, the step size chosen (-v), the
+ * bias check, a negative estimate's warning, each estimate (-v), progress. */
+static void on_sweep_event(const llc_sweep_event *e, void *ctx)
+{
+    estimate_ui *u = ctx;
+    const llc_estimate_result *r = e->result;
+    if (e->kind == LLC_SWEEP_BAD_CHECKPOINT) {
+        cli_progress_end(&u->prog);
+        fprintf(stderr, "llc: estimate: checkpoint %s/%lld skipped: %s\n", u->run, e->step, e->msg);
+        return;
+    }
+    if (e->kind == LLC_SWEEP_EPS_CHOSEN) {
+        if (u->a->verbose)
+            fprintf(stderr, "llc: %s target %s: eps %.3g chosen at step %lld (%.1fs): %s\n", u->run, e->target,
+                    e->eps_auto->eps, e->step, e->eps_auto->seconds, e->eps_auto->reason);
+        return;
+    }
+    if (cli_has(u->a, "check-bias")) {
+        const llc_bias_check *b = &r->bias;
+        printf("%s step %lld target %s: llc %.4f; batch %d: %.4f (%+.1f%%), eps/2: %.4f (%+.1f%%): bias check %s\n",
+               u->run, e->step, e->target, b->llc, b->batch, b->llc_batch, 100 * (b->llc_batch - b->llc) / fabs(b->llc),
+               b->llc_half, 100 * (b->llc_half - b->llc) / fabs(b->llc), b->pass ? "pass" : "FAIL");
+    }
+    if (e->negative && !u->a->quiet)
+        fprintf(stderr, "llc: warning: %s step %lld target %s: llc %.4f ± %.4f is significantly below 0 "
+                "(see llc curves, note NEGATIVE)\n", u->run, e->step, e->target, r->llc_mean, r->llc_std);
+    if (u->a->verbose)
+        fprintf(stderr, "llc: %s step %lld target %s: llc %.4f ± %.4f (eps %.3g, nbeta %.4g, %s)\n", u->run, e->step,
+                e->target, r->llc_mean, r->llc_std, r->eps, r->nbeta, r->status);
+    cli_progress_update(&u->prog, (double)(e->done + e->skipped), (double)e->total, "step %lld target %s", e->step,
+                        e->target);
+}
+
 int cmd_estimate(int argc, char **argv)
 {
     cli_args a;
@@ -169,7 +280,6 @@ int cmd_estimate(int argc, char **argv)
         return cli_error(EXIT_USAGE, "estimate: --heads takes 'all' (use --head L.H for one head), got '%s'", heads);
 
     llc_estimate_config ec;
-    llc_pair_cache *pairs = NULL;
     llc_estimate_config_default(&ec);
     char err[LLC_ERRLEN] = "";
     llc_store *store = NULL;
@@ -178,14 +288,12 @@ int cmd_estimate(int argc, char **argv)
     llc_task *task = NULL;
     llc_model *model = NULL;
     long long *all = NULL, *steps = NULL;
-    float *w = NULL, *w_ref = NULL;
     char *settings = NULL;
-    int *ref_state = NULL;          /* per target: 0 not yet chosen, 1 ladder eps in ref_auto, 2 Metropolis path */
-    llc_eps_auto_result *ref_auto = NULL;
     target_list tl = {0};
     llc_group *groups = NULL;
-    int code = 0, n_all = 0, n_steps = 0;
-    cli_progress prog = {0};
+    int code = 0, n_all = 0, n_steps = 0, swept = 0;
+    llc_sweep_result res = {0};
+    const char **names = NULL; /* the targets' names */
 
     /* estimates need a trained run: a missing store is not created here */
     if (access(cli_db_path(&a), F_OK) != 0) {
@@ -198,57 +306,15 @@ int cmd_estimate(int argc, char **argv)
      * need a tighter localisation than the ground-truth models at their minimum */
     if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
     if ((code = read_sampler_options(&a, &ec))) goto cleanup;
-    /* the base-record cache: 1/8 of physical memory, at most 1 GiB */
-    long long cache_mb = (long long)sysconf(_SC_PHYS_PAGES) / 8 * (long long)sysconf(_SC_PAGE_SIZE) >> 20;
-    if (cache_mb <= 0 || cache_mb > 1024) cache_mb = 1024;
-    if (cli_get_ll(&a, "cache-mb", cache_mb, 0, 1 << 20, &cache_mb)) { code = EXIT_USAGE; goto cleanup; }
+    long long cache_mb;
+    if (cache_limit(&a, &cache_mb)) { code = EXIT_USAGE; goto cleanup; }
     cli_catch_signals();
     ec.interrupt = &cli_signal_caught;
     const char *data = cli_get(&a, "data");
     if (!data) data = "train";
     if ((code = cli_task_dist(a.cmd, task, data, &ec.dist))) goto cleanup;
 
-    /* targets */
-    if (cli_has(&a, "model") || !(cli_has(&a, "head") || heads || cli_has(&a, "layer") || cli_has(&a, "target")))
-        add_target(&tl, "model");
-    const char *v;
-    for (int i = 0; (v = cli_get_nth(&a, "head", i)); i++) {
-        if (!cli_valid_head(v)) {
-            code = cli_error(EXIT_USAGE, "estimate: --head takes L.H (layer.head, e.g. 0.3), got '%s'%s%s", v,
-                             strchr(v, '.') ? "" : "; for a whole layer use --layer ", strchr(v, '.') ? "" : v);
-            goto cleanup;
-        }
-        add_target(&tl, v);
-    }
-    for (int i = 0; (v = cli_get_nth(&a, "layer", i)); i++) {
-        char nm[64];
-        snprintf(nm, sizeof nm, "layer %s", v);
-        add_target(&tl, nm);
-    }
-    for (int i = 0; (v = cli_get_nth(&a, "target", i)); i++) add_target(&tl, v);
-    if (heads) {
-        if (strcmp(model->kind, "transformer") != 0) {
-            code = cli_error(EXIT_USAGE, "estimate: --heads all needs a transformer; run '%s' is a %s", run, model->kind);
-            goto cleanup;
-        }
-        const llc_tf_config *tc = llc_transformer_config(model);
-        for (int l = 0; l < tc->n_layers; l++)
-            for (int h = 0; h < tc->n_heads; h++) {
-                char nm[32];
-                snprintf(nm, sizeof nm, "%d.%d", l, h);
-                add_target(&tl, nm);
-            }
-    }
-    groups = calloc((size_t)tl.n, sizeof *groups);
-    if (!groups) { code = cli_error(EXIT_NOMEM, "estimate: out of memory"); goto cleanup; }
-    for (int i = 0; i < tl.n; i++) {
-        snprintf(groups[i].name, sizeof groups[i].name, "%s", tl.name[i]);
-        if ((rc = model->group(model, tl.name[i], &groups[i], err))) {
-            code = cli_error(cli_exit_code(rc), "estimate: %s", err);
-            goto cleanup;
-        }
-        llc_group_normalize(&groups[i]);
-    }
+    if ((code = make_targets(&a, run, model, &tl, &groups))) goto cleanup;
 
     /* checkpoints */
     if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
@@ -258,9 +324,6 @@ int cmd_estimate(int argc, char **argv)
     if (n_all == 0) { code = cli_error(EXIT_NOTFOUND, "estimate: run '%s' has no checkpoints", run); goto cleanup; }
     if ((code = cli_select_steps("estimate", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
 
-    /* BLAS single-threaded: parallelism is across chains, and the numbers
-     * must not depend on how OpenBLAS would split a matmul over threads */
-    openblas_set_num_threads(1);
     const char *eps_at = cli_get(&a, "eps-at");
     if (eps_at && strcmp(eps_at, "last") && strcmp(eps_at, "each")) {
         code = cli_error(EXIT_USAGE, "estimate: --eps-at must be 'last' or 'each', got '%s'", eps_at);
@@ -271,211 +334,58 @@ int cmd_estimate(int argc, char **argv)
     const int per_traj = !(ec.eps > 0) && !(eps_at && strcmp(eps_at, "each") == 0);
     const long long ref_step = all[n_all - 1];
     settings = settings_json(&ec, &a, per_traj ? ref_step : -1);
-    size_t n_params = llc_model_n_params(model);
-    w = malloc(n_params * sizeof *w);
-    w_ref = malloc(n_params * sizeof *w_ref);
-    ref_state = calloc((size_t)tl.n, sizeof *ref_state);
-    ref_auto = calloc((size_t)tl.n, sizeof *ref_auto);
-    if (!w || !w_ref || !ref_state || !ref_auto || !settings) {
+    if (!settings) {
         code = cli_error(EXIT_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
-    int ref_loaded = 0;
-    {
-        /* memory still to allocate: per chain thread a model workspace
-         * (measured on one: it is written when made) and a sampler (a few
-         * vectors of the parameters), the chains' states and traces */
-        const int T = ec.threads < ec.chains ? ec.threads : ec.chains;
-        size_t rss0 = cli_rss_size();
-        void *ws = model->ws_alloc(model, ec.batch);
-        size_t rss1 = cli_rss_size(), per = 8 * n_params * sizeof(float);
-        per += ws && rss0 && rss1 > rss0 ? rss1 - rss0 : per;
-        if (ws) model->ws_free(ws);
-        size_t need = (size_t)T * per + 2 * (size_t)ec.chains * n_params * sizeof(float) +
-                      (size_t)ec.chains * (size_t)ec.draws * sizeof(double);
-        if ((code = cli_mem_check("estimate", need, 0, T, T > 1 ? T : 0, 0))) goto cleanup;
-    }
+    if ((code = check_memory(model, &ec))) goto cleanup;
 
-    int force = cli_has(&a, "force"), done = 0, skipped = 0, diverged = 0, negative = 0, bias_fail = 0,
-        total = n_steps * tl.n;
     char title[96];
     snprintf(title, sizeof title, "estimate %s", run);
-    cli_progress_start(&prog, &a, title);
-    double t0 = llc_now();
-    pairs = llc_pair_cache_new();
-    if (!pairs) {
+    estimate_ui ui = {.a = &a, .run = run};
+    if (!(names = malloc((size_t)tl.n * sizeof *names))) {
         code = cli_error(EXIT_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
-    llc_pair_cache_set_limit(pairs, (size_t)cache_mb << 20);
-    int n_bad = 0, first_bad = 0; /* unusable checkpoints; the exit code of the first */
-    char bad_msg[LLC_ERRLEN] = "", first_bad_msg[LLC_ERRLEN] = "";
-    for (int si = 0; si < n_steps; si++) {
-        int loaded = 0, bad = 0;
-        for (int ti = 0; ti < tl.n; ti++) {
-            if (cli_signal_caught) goto interrupted;
-            if (!force && llc_results_find(store, run, steps[si], tl.name[ti], data, settings, NULL) == LLC_OK) {
-                skipped++;
-                continue;
-            }
-            if (!loaded) {
-                rc = llc_store_checkpoint_get(store, run, steps[si], w, n_params, NULL, NULL);
-                /* an unusable checkpoint (a BLOB of the wrong size: damaged,
-                 * exit 4; NaN/inf parameters: exit 7) is recorded for each
-                 * of its targets and the sweep goes on with the others */
-                if (rc == LLC_ERR_INVALID || rc == LLC_ERR_NUMERIC) {
-                    bad = rc == LLC_ERR_INVALID ? EXIT_STORE : EXIT_NUMERIC;
-                    snprintf(bad_msg, sizeof bad_msg, "%s", llc_store_errmsg(store));
-                    cli_progress_end(&prog);
-                    fprintf(stderr, "llc: estimate: checkpoint %s/%lld skipped: %s\n", run, steps[si], bad_msg);
-                    if (!first_bad) {
-                        first_bad = bad;
-                        snprintf(first_bad_msg, sizeof first_bad_msg, "%s", bad_msg);
-                    }
-                    n_bad++;
-                } else if (rc) {
-                    code = cli_error(cli_exit_code(rc), "estimate: checkpoint %s/%lld: %s", run, steps[si],
-                                     llc_store_errmsg(store));
-                    goto cleanup;
-                }
-                loaded = 1;
-            }
-            if (bad) {
-                rc = llc_results_put_failure(store, run, steps[si], tl.name[ti], data, settings, bad_msg);
-                if (rc) {
-                    code = cli_error(cli_exit_code(rc), "estimate: cannot record the failure: %s",
-                                     llc_store_errmsg(store));
-                    goto cleanup;
-                }
-                continue;
-            }
-            if (per_traj && ref_state[ti] == 0) {
-                if (!ref_loaded) {
-                    rc = llc_store_checkpoint_get(store, run, ref_step, w_ref, n_params, NULL, NULL);
-                    if (rc) {
-                        /* a BLOB of the wrong size is a damaged store, not bad usage */
-                        code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
-                                         "estimate: checkpoint %s/%lld, where the step size is chosen: %s "
-                                         "(give --eps or --eps-at each)",
-                                         run, ref_step, llc_store_errmsg(store));
-                        goto cleanup;
-                    }
-                    ref_loaded = 1;
-                }
-                llc_estimate_config c = ec;
-                c.target_hash = llc_seed(llc_hash_str(tl.name[ti]), LLC_PURPOSE_SGLD, (uint64_t)ref_step,
-                                         llc_hash_str(data), 0);
-                int mh = 0;
-                rc = llc_estimate_uses_metropolis(model, w_ref, &groups[ti], task, &c, &mh, err);
-                if (!rc && !mh) rc = llc_eps_auto(model, w_ref, &groups[ti], task, &c, &ref_auto[ti], err);
-                if (rc == LLC_ERR_INTERRUPTED) goto interrupted;
-                if (rc) {
-                    code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: step size: %s", run, ref_step,
-                                     tl.name[ti], err);
-                    goto cleanup;
-                }
-                ref_state[ti] = mh ? 2 : 1;
-                if (a.verbose && !mh)
-                    fprintf(stderr, "llc: %s target %s: eps %.3g chosen at step %lld (%.1fs): %s\n", run,
-                            tl.name[ti], ref_auto[ti].eps, ref_step, ref_auto[ti].seconds, ref_auto[ti].reason);
-            }
-            llc_estimate_config c = ec;
-            c.target_hash = llc_seed(llc_hash_str(tl.name[ti]), LLC_PURPOSE_SGLD, (uint64_t)steps[si],
-                                     llc_hash_str(data), 0);
-            /* every target at this checkpoint sees the same batches (common
-             * random numbers); their paired L_b(w*) are computed once */
-            c.data_hash = llc_seed(llc_hash_str(data), LLC_PURPOSE_DATA, (uint64_t)steps[si], 0x7061697273ULL, 0);
-            c.pair_cache = pairs;
-            c.pair_records = ti + 1 < tl.n; /* base records only for targets after this one */
-            if (per_traj && ref_state[ti] == 1) c.eps = ref_auto[ti].eps;
-            llc_estimate_result *r = NULL;
-            rc = llc_estimate(model, w, &groups[ti], task, &c, &r, err);
-            if (rc == LLC_ERR_INTERRUPTED) goto interrupted;
-            if (rc) {
-                code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: %s", run, steps[si], tl.name[ti], err);
-                goto cleanup;
-            }
-            if (per_traj && ref_state[ti] == 1) { /* record the choice and where it was made */
-                r->eps_auto = 1;
-                r->auto_eps = ref_auto[ti];
-                snprintf(r->auto_eps.reason, sizeof r->auto_eps.reason, "chosen at step %lld: %s", ref_step,
-                         ref_auto[ti].reason);
-                size_t len = strlen(r->auto_eps.reason);
-                if (r->retries) /* the reruns at eps/2 after diverged chains */
-                    snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len, "; %s", r->eps_note);
-            }
-            if (cli_has(&a, "check-bias")) {
-                c.eps = r->eps;
-                rc = llc_estimate_check_bias(model, w, &groups[ti], task, &c, r, err);
-                if (rc) {
-                    llc_estimate_result_free(r);
-                    code = cli_error(cli_exit_code(rc), "estimate: %s/%lld target %s: bias check: %s", run, steps[si],
-                                     tl.name[ti], err);
-                    goto cleanup;
-                }
-                const llc_bias_check *b = &r->bias;
-                printf("%s step %lld target %s: llc %.4f; batch %d: %.4f (%+.1f%%), eps/2: %.4f (%+.1f%%): bias check %s\n",
-                       run, steps[si], tl.name[ti], b->llc, b->batch, b->llc_batch,
-                       100 * (b->llc_batch - b->llc) / fabs(b->llc), b->llc_half,
-                       100 * (b->llc_half - b->llc) / fabs(b->llc), b->pass ? "pass" : "FAIL");
-                bias_fail += !b->pass;
-            }
-            if (strcmp(r->status, "ok") != 0) diverged++;
-            else if (llc_results_negative(r->llc_mean, r->llc_std, r->chains)) {
-                negative++;
-                if (!a.quiet)
-                    fprintf(stderr, "llc: warning: %s step %lld target %s: llc %.4f ± %.4f is significantly below 0 "
-                            "(see llc curves, note NEGATIVE)\n", run, steps[si], tl.name[ti], r->llc_mean,
-                            r->llc_std);
-            }
-            rc = llc_results_put(store, run, steps[si], tl.name[ti], data, settings, (long long)groups[ti].size, r,
-                                 force, NULL);
-            if (a.verbose)
-                fprintf(stderr, "llc: %s step %lld target %s: llc %.4f ± %.4f (eps %.3g, nbeta %.4g, %s)\n", run,
-                        steps[si], tl.name[ti], r->llc_mean, r->llc_std, r->eps, r->nbeta, r->status);
-            llc_estimate_result_free(r);
-            if (rc && rc != LLC_ERR_EXISTS) {
-                code = cli_error(cli_exit_code(rc), "estimate: cannot write estimate: %s", llc_store_errmsg(store));
-                goto cleanup;
-            }
-            done++;
-            cli_progress_update(&prog, (double)(done + skipped), (double)total, "step %lld target %s", steps[si],
-                                tl.name[ti]);
-        }
-    }
-    cli_progress_end(&prog);
-    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
-           "%.1fs\n", run, done, skipped, diverged, negative, llc_now() - t0);
-    if (cli_has(&a, "check-bias"))
-        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, bias_fail, done);
-    if (0) {
-    interrupted: /* at a safe point: every estimate finished so far is committed, none is half-written */
-        cli_progress_end(&prog);
+    for (int i = 0; i < tl.n; i++) names[i] = tl.name[i];
+    cli_progress_start(&ui.prog, &a, title);
+    llc_sweep_opts so = {.run = run, .model = model, .task = task, .groups = groups,
+                         .targets = names, .n_targets = tl.n, .steps = steps,
+                         .n_steps = n_steps, .ref_step = ref_step, .per_traj = per_traj, .data = data,
+                         .settings = settings, .force = cli_has(&a, "force"), .check_bias = cli_has(&a, "check-bias"),
+                         .cache_bytes = (size_t)cache_mb << 20, .on_event = on_sweep_event, .ctx = &ui};
+    rc = llc_estimate_sweep(store, &ec, &so, &res, err);
+    swept = 1;
+    cli_progress_end(&ui.prog);
+    if (rc == LLC_ERR_INTERRUPTED) {
+        /* at a safe point: every estimate finished so far is committed, none is half-written */
         code = cli_error(EXIT_INTERRUPTED, "estimate: interrupted by %s; the %d estimates finished are kept; "
-                         "run the same command again to continue",
-                         cli_signal_name(cli_signal_caught), done);
+                         "run the same command again to continue", cli_signal_name(cli_signal_caught), res.done);
         goto cleanup;
     }
-    if (n_bad)
-        code = cli_error(first_bad, "estimate: %d of %d checkpoints could not be estimated (recorded with status %s; "
-                         "first: %s); the other estimates are written",
-                         n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, first_bad_msg);
-cleanup:
-    if (pairs && a.verbose) {
-        long hits, misses;
-        llc_pair_cache_stats(pairs, &hits, &misses);
-        fprintf(stderr, "llc: paired losses at w*: %ld computed, %ld shared between targets\n", misses, hits);
+    if (rc) {
+        code = cli_error(cli_exit_code(rc), "estimate: %s", err);
+        goto cleanup;
     }
-    llc_pair_cache_free(pairs);
+    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
+           "%.1fs\n", run, res.done, res.skipped, res.diverged, res.negative, res.seconds);
+    if (cli_has(&a, "check-bias"))
+        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, res.bias_fail,
+               res.done);
+    if (res.n_bad)
+        code = cli_error(cli_exit_code(res.first_bad), "estimate: %d of %d checkpoints could not be estimated "
+                         "(recorded with status %s; first: %s); the other estimates are written",
+                         res.n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, res.first_bad_msg);
+cleanup:
+    if (swept && a.verbose)
+        fprintf(stderr, "llc: paired losses at w*: %ld computed, %ld shared between targets\n", res.pair_misses,
+                res.pair_hits);
     if (groups)
         for (int i = 0; i < tl.n; i++) llc_group_free(&groups[i]);
     free(groups);
     free(tl.name);
+    free(names);
     cJSON_free(settings);
-    free(w);
-    free(w_ref);
-    free(ref_state);
-    free(ref_auto);
     free(all);
     free(steps);
     llc_model_free(model);

@@ -138,7 +138,7 @@ int cmd_eval(int argc, char **argv)
             cJSON_DeleteItemFromObjectCaseSensitive(mj, "clamps");
             cJSON_AddItemToObject(mj, "clamps", list);
         }
-        if ((rc = cli_build(cj, &task2, &model2, NULL, err))) {
+        if ((rc = llc_run_build(cj, &task2, &model2, NULL, err))) {
             code = cli_error(cli_exit_code(rc), "eval: --clamp: %s", err);
             goto cleanup;
         }

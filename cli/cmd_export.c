@@ -196,7 +196,7 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
     if (!(path = malloc(plen))) return cli_error(EXIT_NOMEM, "export: out of memory");
 
     config = cJSON_Parse(info->config);
-    if (!config || cli_build(config, &task, &model, NULL, err)) {
+    if (!config || llc_run_build(config, &task, &model, NULL, err)) {
         code = cli_error(EXIT_SCHEMA, "export: run '%s' has a config this llc cannot rebuild: %s", info->id,
                          err[0] ? err : "malformed JSON");
         goto cleanup;

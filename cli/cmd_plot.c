@@ -185,7 +185,7 @@ static int plot_embed(plot_ctx *c, const char *out_opt)
     char *path = NULL, err[LLC_ERRLEN] = "";
     FILE *f = NULL;
     const char *spec = cli_get(c->a, "steps");
-    if ((rc = cli_build(c->config, &task, &model, NULL, err))) {
+    if ((rc = llc_run_build(c->config, &task, &model, NULL, err))) {
         code = cli_error(cli_exit_code(rc), "plot: run %s: %s", c->run, err);
         goto cleanup;
     }
@@ -239,7 +239,7 @@ static int plot_matrices(plot_ctx *c, const char *out, int kind, long long step,
     char err[LLC_ERRLEN] = "";
     FILE *f = NULL;
     const char *data = cli_get(c->a, "data") ? cli_get(c->a, "data") : "test";
-    int code = 0, rc = cli_build(c->config, &task, &model, NULL, err);
+    int code = 0, rc = llc_run_build(c->config, &task, &model, NULL, err);
     if (rc) code = cli_error(cli_exit_code(rc), "plot: run %s: %s", c->run, err);
     else if ((rc = llc_plot_matrices_load(c->s, c->run, task, model, kind, step, data, (uint64_t)seed,
                                           cli_get(c->a, "heads"), &d, err)))

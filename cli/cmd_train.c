@@ -1,9 +1,8 @@
 /* cmd_train.c - `llc train`: build the run's config, train, and write a dense
  * trajectory of checkpoints into the store; resumable bit-for-bit. */
 #include "cli.h"
-#include "llc_regress.h"
+#include "llc_train_run.h"
 
-#include <cblas.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -131,24 +130,6 @@ static int make_config(const cli_args *a, cJSON **out)
     return 0;
 }
 
-/* The normalised config: every default filled in. */
-static char *normalised_config(const cJSON *root, const llc_task *task, const llc_model *model,
-                               const llc_train_config *tc)
-{
-    cJSON *n = cJSON_CreateObject();
-    cJSON_AddStringToObject(n, "task", task->name);
-    cJSON_AddNumberToObject(n, "seed", (double)task->seed);
-    const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
-    cJSON_AddStringToObject(n, "init", cJSON_IsString(init) ? init->valuestring : "random");
-    cJSON_AddItemToObject(n, "data", task->to_json ? task->to_json(task) : cJSON_CreateObject());
-    if (strcmp(model->kind, "transformer") == 0)
-        cJSON_AddItemToObject(n, "model", llc_tf_config_to_json(llc_transformer_config(model)));
-    cJSON_AddItemToObject(n, "train", llc_train_config_to_json(tc));
-    char *s = cJSON_PrintUnformatted(n);
-    cJSON_Delete(n);
-    return s;
-}
-
 /* bytes as "12.3 MiB" or "4.56 GiB" into buf (32 bytes) */
 static const char *size_text(double bytes, char *buf)
 {
@@ -173,6 +154,47 @@ static const char *resume_command(int argc, char **argv, char *buf, size_t n)
     return buf;
 }
 
+/* What the CLI keeps between the driver's callbacks. */
+typedef struct {
+    const cli_args *a;
+    cli_progress prog;
+    size_t vm0;
+    long long tokens_per_step;
+    int code; /* the exit code of a failed size check */
+} train_ui;
+
+/* The run's size said, and checked against memory and disk: before the
+ * trainer is allocated, and again with it as allocated. */
+static int train_check(const llc_train_plan *p, void *ctx)
+{
+    train_ui *u = ctx;
+    const int force_size = cli_has(u->a, "force-size");
+    if (p->allocated) {
+        size_t vm1 = cli_vm_size();
+        return (u->code = cli_mem_check("train", p->data, u->vm0 && vm1 > u->vm0 ? vm1 - u->vm0 : p->trainer_min, 1,
+                                        0, force_size));
+    }
+    u->tokens_per_step = p->tokens_per_step;
+    if (!u->a->quiet || cli_has(u->a, "dry-run")) {
+        char dsk[32], mem[32];
+        fprintf(stderr, "llc: train %s: %zu parameters; %d checkpoints x %.2f MiB = %s to write; about %s of memory\n",
+                p->run, p->n_params, p->n_left, p->ckpt_bytes / 1048576, size_text(p->disk, dsk),
+                size_text((double)cli_mem_need(p->trainer_min + p->data, 0), mem));
+    }
+    if ((u->code = cli_mem_check("train", p->trainer_min + p->data, 0, 1, 0, force_size))) return 1;
+    if ((u->code = cli_disk_check("train", cli_db_path(u->a), p->disk, force_size))) return 1;
+    u->vm0 = cli_vm_size();
+    return 0;
+}
+
+static void train_progress(long long s, long long steps, long long start, double loss, double elapsed, void *ctx)
+{
+    train_ui *u = ctx;
+    if (s == start) cli_progress_start(&u->prog, u->a, u->prog.what);
+    cli_progress_update(&u->prog, (double)(s + 1), (double)steps, "loss %.4f  %.0f tok/s", loss,
+                        (double)(s + 1 - start) * (double)u->tokens_per_step / (elapsed + 1e-9));
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_args a;
@@ -183,244 +205,49 @@ int cmd_train(int argc, char **argv)
     if (!cli_valid_run_id(run))
         return cli_error(EXIT_USAGE, "train: run id '%s' is invalid: use 1-64 letters, digits, '_', '-' or '.'", run);
 
-    char err[LLC_ERRLEN] = "";
+    char err[LLC_ERRLEN] = "", cmd[1024], title[96];
     cJSON *root = NULL;
     llc_task *task = NULL;
     llc_model *model = NULL;
     llc_store *store = NULL;
-    llc_trainer *tr = NULL;
-    char *config = NULL;
-    long long *sched = NULL;
-    llc_log_row *logbuf = NULL;
-    void *state = NULL, *old_state = NULL;
-    llc_run_info info = {0};
-    llc_train_config tc;
+    llc_train_result res = {0};
     int code = 0;
-    cli_progress prog = {0};
-    char cmd[1024];
-    int live = 0;
+    train_ui ui = {.a = &a};
+    snprintf(title, sizeof title, "train %s", run);
+    ui.prog.what = title;
 
     if ((code = make_config(&a, &root))) goto cleanup;
-    if ((rc = cli_build(root, &task, &model, &tc, err))) {
+    /* the config checked before the store is opened: a bad one creates no store file */
+    rc = llc_run_build(root, &task, &model, NULL, err);
+    llc_model_free(model);
+    llc_task_free(task);
+    if (rc) {
         code = cli_error(cli_exit_code(rc), "train: %s", err);
         goto cleanup;
     }
-    config = normalised_config(root, task, model, &tc);
-    if (!config) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
     if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
-
-    rc = llc_store_run_get(store, run, &info);
-    int resuming = 0;
-    if (rc == LLC_OK) {
-        if (!cli_has(&a, "resume")) {
-            code = cli_error(EXIT_EXISTS, "train: run '%s' already exists (status %s); use --resume to continue it, or choose another --run",
-                             run, info.status);
-            goto cleanup;
-        }
-        if (strcmp(info.config, config) != 0) {
-            code = cli_error(EXIT_EXISTS, "train: run '%s' exists with a different config; --resume needs the same command", run);
-            goto cleanup;
-        }
-        if (strcmp(info.status, "done") == 0) {
-            if (!a.quiet) fprintf(stderr, "llc: run '%s' is already complete\n", run);
-            goto cleanup;
-        }
-        resuming = 1;
-    } else if (rc != LLC_ERR_NOTFOUND) {
-        code = cli_error(cli_exit_code(rc), "train: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-
-    /* one BLAS thread: at these shapes OpenBLAS's threading costs more than it
-     * gains (a sort step took almost 3x as long with two threads) */
-    openblas_set_num_threads(1);
     cli_catch_signals();
-    size_t n_params = llc_model_n_params(model);
-    size_t state_bytes = llc_train_state_bytes(n_params, &tc);
-    int n_sched = 0;
-    if (llc_ckpt_schedule(&tc, &sched, &n_sched)) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
-    /* the largest gap between checkpoints bounds the log buffer */
-    long long gap = 1;
-    for (int i = 1; i < n_sched; i++)
-        if (sched[i] - sched[i - 1] > gap) gap = sched[i] - sched[i - 1];
-    long long start = 0;
-    size_t old_bytes = 0;
-    const int exists = resuming;
-    if (resuming) {
-        rc = llc_store_train_state_get(store, run, &start, &old_state, &old_bytes);
-        if (rc == LLC_ERR_NOTFOUND) {
-            resuming = 0; /* killed before its first checkpoint: start over */
-            start = 0;
-        } else if (rc) {
-            code = cli_error(cli_exit_code(rc), "train: %s", llc_store_errmsg(store));
-            goto cleanup;
-        }
+    llc_train_run_opts o = {.resume = cli_has(&a, "resume"), .dry_run = cli_has(&a, "dry-run"),
+                            .check = train_check, .progress = train_progress, .ctx = &ui};
+    rc = llc_train_run(store, run, root, &o, &cli_signal_caught, &res, err);
+    cli_progress_end(&ui.prog);
+    if (ui.code) {
+        code = ui.code;
+    } else if (rc == LLC_ERR_INTERRUPTED) {
+        code = cli_error(EXIT_INTERRUPTED, "train: %s: continue it with: %s", err,
+                         resume_command(argc, argv, cmd, sizeof cmd));
+    } else if (rc) {
+        code = cli_error(cli_exit_code(rc), "train: %s", err);
+    } else if (res.already_done) {
+        if (!a.quiet) fprintf(stderr, "llc: run '%s' is already complete\n", run);
+    } else if (!res.stopped) {
+        printf("run %s: task %s, %zu params, %d checkpoints, steps %lld, train loss %.4f, test loss %.4f (chance %.4f), "
+               "%.1fs\n", run, res.task->name, llc_model_n_params(res.model), res.n_sched, res.tc.steps,
+               res.train_loss, res.test_loss, res.task->shape.chance_loss, res.seconds);
     }
-
-    /* what the run will write and the memory it needs, said and checked
-     * before anything is allocated or written. Still to allocate besides
-     * the trainer: the resume state buffer, a copy of the parameters (the
-     * store's byte order), the log buffer */
-    const int force_size = cli_has(&a, "force-size");
-    const size_t trainer_min = state_bytes + n_params * sizeof(float); /* without the model's workspace */
-    const size_t data = state_bytes + n_params * sizeof(float) + (size_t)gap * sizeof *logbuf;
-    int n_left = 0;
-    for (int i = 0; i < n_sched; i++) n_left += sched[i] > start || (sched[i] == start && !resuming);
-    const double ckpt_bytes = (double)n_params * sizeof(float) + 256; /* params BLOB and its row */
-    const double disk = n_left * ckpt_bytes + 2.0 * (double)state_bytes + (double)(tc.steps - start) * 64;
-    if (!a.quiet || cli_has(&a, "dry-run")) {
-        char dsk[32], mem[32];
-        fprintf(stderr, "llc: train %s: %zu parameters; %d checkpoints x %.2f MiB = %s to write; about %s of memory\n",
-                run, n_params, n_left, ckpt_bytes / 1048576, size_text(disk, dsk),
-                size_text((double)cli_mem_need(trainer_min + data, 0), mem));
-    }
-    if ((code = cli_mem_check("train", trainer_min + data, 0, 1, 0, force_size))) goto cleanup;
-    if ((code = cli_disk_check("train", cli_db_path(&a), disk, force_size))) goto cleanup;
-    const long long blob_max = llc_store_blob_max(store);
-    if ((double)state_bytes > (double)blob_max) {
-        code = cli_error(EXIT_USAGE, "train: the model is too large for the store: its resume state is %.0f MiB, "
-                         "SQLite's largest BLOB %.0f MiB; use a smaller model",
-                         (double)state_bytes / 1048576, (double)blob_max / 1048576);
-        goto cleanup;
-    }
-
-    if (cli_has(&a, "dry-run")) goto cleanup;
-
-    size_t vm0 = cli_vm_size();
-    if ((rc = llc_trainer_new(model, task, &tc, task->seed, &tr, err))) {
-        code = rc == LLC_ERR_NOMEM ? cli_error(EXIT_NOMEM, "train: out of memory allocating the model and its "
-                                               "optimizer (%zu parameters, at least %.0f MiB)",
-                                               n_params, (double)trainer_min / 1048576)
-                                   : cli_error(cli_exit_code(rc), "train: %s", err);
-        goto cleanup;
-    }
-    /* again with the trainer as allocated (its workspace included) */
-    size_t vm1 = cli_vm_size();
-    if ((code = cli_mem_check("train", data, vm0 && vm1 > vm0 ? vm1 - vm0 : trainer_min, 1, 0, force_size)))
-        goto cleanup;
-    state = malloc(state_bytes);
-    logbuf = malloc((size_t)gap * sizeof *logbuf);
-    if (!state || !logbuf) { code = cli_error(EXIT_NOMEM, "train: out of memory"); goto cleanup; }
-    if (resuming) {
-        if ((rc = llc_trainer_state_load(tr, old_state, old_bytes, err))) {
-            /* a state the store handed back that does not fit is damage in the store */
-            code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc),
-                             "train: cannot resume run '%s': its resume state in the store is damaged: %s", run, err);
-            goto cleanup;
-        }
-        start = llc_trainer_step_index(tr);
-    }
-    if (exists) {
-        llc_store_run_set_status(store, run, "running", NULL);
-    } else {
-        rc = llc_store_run_create(store, run, task->name, config, (long long)n_params, task->seed);
-        if (rc) {
-            code = cli_error(cli_exit_code(rc), "train: cannot create run '%s': %s", run, llc_store_errmsg(store));
-            goto cleanup;
-        }
-    }
-    live = 1; /* from here an error marks the run failed (not left 'running') */
-    if (!resuming) {
-        const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
-        if (cJSON_IsString(init) && strcmp(init->valuestring, "teacher") == 0) {
-            rc = llc_regress_teacher(task, llc_trainer_params(tr), n_params, err);
-            if (rc) {
-                llc_store_run_set_status(store, run, "failed", err);
-                live = 0;
-                code = cli_error(cli_exit_code(rc), "train: %s", err);
-                goto cleanup;
-            }
-        } else {
-            llc_trainer_init_params(tr);
-        }
-    }
-
-    int n_log = 0, next = 0;
-    while (next < n_sched && sched[next] < start) next++;
-    if (resuming && next < n_sched && sched[next] == start) next++; /* that checkpoint is stored */
-
-    int d_train = llc_task_dist(task, "train"), d_test = llc_task_dist(task, "test");
-    double t0 = llc_now(), last_train = NAN, last_test = NAN;
-    long long tokens_per_step = (long long)tc.batch * task->shape.T;
-    char title[96];
-    snprintf(title, sizeof title, "train %s", run);
-    cli_progress_start(&prog, &a, title);
-    for (long long s = start;; s++) {
-        if (next < n_sched && sched[next] == s) {
-            double trl, tel;
-            if ((rc = llc_trainer_eval(tr, d_train, &trl)) || (rc = llc_trainer_eval(tr, d_test, &tel))) {
-                llc_store_run_set_status(store, run, "failed", "evaluation failed (NaN)");
-                live = 0;
-                code = cli_error(cli_exit_code(rc), "train: evaluation at step %lld failed: %s", s, llc_strerror(rc));
-                goto cleanup;
-            }
-            llc_trainer_state_save(tr, state, state_bytes);
-            rc = llc_store_checkpoint_put(store, run, s, trl, tel, llc_trainer_params(tr), n_params, logbuf, n_log,
-                                          state, state_bytes);
-            if (rc) {
-                code = cli_error(cli_exit_code(rc), "train: cannot write checkpoint %s/%lld: %s", run, s,
-                                 llc_store_errmsg(store));
-                goto cleanup;
-            }
-            n_log = 0;
-            next++;
-            last_train = trl;
-            last_test = tel;
-        }
-        if (s >= tc.steps) break;
-        if (cli_signal_caught) { /* a safe point: the last checkpoint and its resume state are committed */
-            char msg[200];
-            long long last = next > 0 ? sched[next - 1] : 0LL;
-            snprintf(msg, sizeof msg, "interrupted by %s at step %lld; resumable from step %lld",
-                     cli_signal_name(cli_signal_caught), s, last);
-            llc_store_run_set_status(store, run, "failed", msg);
-            live = 0;
-            cli_progress_end(&prog);
-            code = cli_error(EXIT_INTERRUPTED, "train: run '%s' %s: continue it with: %s", run, msg,
-                             resume_command(argc, argv, cmd, sizeof cmd));
-            goto cleanup;
-        }
-        double loss, lr, gn;
-        rc = llc_trainer_step(tr, &loss, &lr, &gn);
-        if (rc == LLC_OK && tc.max_loss > 0 && loss > tc.max_loss) rc = LLC_ERR_NUMERIC;
-        if (rc) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "training diverged at step %lld (loss %g); last good checkpoint at step %lld", s,
-                     loss, next > 0 ? sched[next - 1] : 0LL);
-            llc_store_run_set_status(store, run, "failed", msg);
-            live = 0;
-            cli_progress_end(&prog);
-            code = cli_error(cli_exit_code(rc), "train: run '%s': %s", run, msg);
-            goto cleanup;
-        }
-        if (n_log < gap) logbuf[n_log++] = (llc_log_row){s, loss, lr, gn, llc_now() - t0};
-        cli_progress_update(&prog, (double)(s + 1), (double)tc.steps, "loss %.4f  %.0f tok/s", loss,
-                            (double)(s + 1 - start) * (double)tokens_per_step / (llc_now() - t0 + 1e-9));
-    }
-    cli_progress_end(&prog);
-    if ((rc = llc_store_run_set_status(store, run, "done", NULL))) {
-        code = cli_error(cli_exit_code(rc), "train: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    printf("run %s: task %s, %zu params, %d checkpoints, steps %lld, train loss %.4f, test loss %.4f (chance %.4f), %.1fs\n",
-           run, task->name, n_params, n_sched, tc.steps, last_train, last_test, task->shape.chance_loss,
-           llc_now() - t0);
 cleanup:
-    if (live && code) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "stopped by an error (exit %d); resumable from its last checkpoint", code);
-        llc_store_run_set_status(store, run, "failed", msg);
-    }
-    llc_run_info_free(&info);
-    free(state);
-    free(old_state);
-    free(logbuf);
-    free(sched);
-    llc_trainer_free(tr);
+    llc_train_result_free(&res);
     llc_store_close(store);
-    cJSON_free(config);
     cJSON_Delete(root);
-    llc_model_free(model);
-    llc_task_free(task);
     return code;
 }

@@ -325,40 +325,6 @@ void cli_out_abort(cli_outfile *o)
     memset(o, 0, sizeof *o);
 }
 
-int cli_build(const cJSON *config, llc_task **task, llc_model **model, llc_train_config *tc, char *err)
-{
-    int rc;
-    *task = NULL;
-    *model = NULL;
-    const cJSON *tname = cJSON_GetObjectItemCaseSensitive(config, "task");
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(config, "seed");
-    if (!cJSON_IsString(tname)) return llc_fail(err, LLC_ERR_INVALID, "config: 'task' must name a task");
-    uint64_t s = cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0;
-    rc = llc_task_new(tname->valuestring, cJSON_GetObjectItemCaseSensitive(config, "data"), s, task, err);
-    if (rc) return rc;
-    const cJSON *mj = cJSON_GetObjectItemCaseSensitive(config, "model");
-    if (llc_regress_is(*task)) {
-        /* ground-truth tasks fix their model: its shape is in the data settings */
-        if (mj && !(cJSON_IsObject(mj) && mj->child == NULL))
-            rc = llc_fail(err, LLC_ERR_INVALID, "config: task '%s' fixes its model; set its shape under data "
-                          "(e.g. --set widths=5,4,5), not under model", (*task)->name);
-        else
-            rc = llc_regress_make_model(*task, model, err);
-    } else {
-        llc_tf_config mc;
-        rc = llc_tf_config_from_json(mj, &(*task)->shape, &mc, err);
-        if (rc == LLC_OK) rc = llc_transformer_new(&mc, model, err);
-    }
-    if (rc == LLC_OK && tc) rc = llc_train_config_from_json(cJSON_GetObjectItemCaseSensitive(config, "train"), tc, err);
-    if (rc) {
-        llc_model_free(*model);
-        llc_task_free(*task);
-        *model = NULL;
-        *task = NULL;
-    }
-    return rc;
-}
-
 void cli_progress_start(cli_progress *p, const cli_args *a, const char *what)
 {
     p->on = !a->quiet && isatty(2);
@@ -565,7 +531,7 @@ int cli_open_run(const cli_args *a, int flags, const char *run, llc_store **stor
                    ? cli_error(EXIT_NOTFOUND, "%s: no run '%s' in %s (see llc runs)", a->cmd, run, cli_db_path(a))
                    : cli_error(cli_exit_code(rc), "%s: %s", a->cmd, llc_store_errmsg(*store));
     *config = cJSON_Parse(info->config);
-    if (!*config || (rc = cli_build(*config, task, model, NULL, err)))
+    if (!*config || (rc = llc_run_build(*config, task, model, NULL, err)))
         return cli_error(EXIT_SCHEMA, "%s: run '%s' has a config this llc cannot rebuild: %s", a->cmd, run,
                          err[0] ? err : "malformed JSON");
     return 0;

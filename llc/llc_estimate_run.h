@@ -1,0 +1,67 @@
+/* llc_estimate_run.h - the estimate sweep over a run's checkpoints x
+ * targets, GSL-style: the automatic step size chosen once per target at the
+ * run's last checkpoint (unless eps is given or per_traj is off), the seeds
+ * of each estimate's streams, the paired-loss cache shared by the targets at
+ * a checkpoint, unusable checkpoints recorded as bad_checkpoint rows, the
+ * optional bias check. Nothing printed: each event goes to a callback; an rc
+ * and err come out.
+ */
+#ifndef LLC_ESTIMATE_RUN_H
+#define LLC_ESTIMATE_RUN_H
+
+#include "llc_estimate.h"
+#include "llc_store.h"
+
+typedef enum {
+    LLC_SWEEP_BAD_CHECKPOINT, /* step skipped: msg says why */
+    LLC_SWEEP_EPS_CHOSEN,     /* target's step size chosen at ref_step: eps_auto */
+    LLC_SWEEP_ESTIMATE        /* one estimate written: result */
+} llc_sweep_event_kind;
+
+typedef struct {
+    llc_sweep_event_kind kind;
+    long long step;
+    const char *target;
+    const char *msg;                       /* BAD_CHECKPOINT */
+    const llc_eps_auto_result *eps_auto;   /* EPS_CHOSEN */
+    const llc_estimate_result *result;     /* ESTIMATE */
+    int negative;                          /* ESTIMATE: significantly below 0 */
+    int done, skipped, total;
+} llc_sweep_event;
+
+typedef void (*llc_sweep_fn)(const llc_sweep_event *e, void *ctx);
+
+typedef struct {
+    const char *run;
+    llc_model *model;
+    const llc_task *task;
+    const llc_group *groups;     /* one per target */
+    const char *const *targets;  /* their names */
+    int n_targets;
+    const long long *steps;      /* the checkpoints to estimate */
+    int n_steps;
+    long long ref_step;          /* where the automatic step size is chosen */
+    int per_traj;                /* choose it once per target at ref_step */
+    const char *data;            /* the distribution's name (ec.dist its index) */
+    const char *settings;        /* the settings JSON stored with each row */
+    int force, check_bias;
+    size_t cache_bytes;          /* the pair cache's limit */
+    llc_sweep_fn on_event;       /* may be NULL */
+    void *ctx;
+} llc_sweep_opts;
+
+typedef struct {
+    int done, skipped, diverged, negative, bias_fail, total;
+    int n_bad, first_bad;         /* unusable checkpoints; the rc of the first */
+    char first_bad_msg[LLC_ERRLEN];
+    long pair_hits, pair_misses;  /* the pair cache's sharing */
+    double seconds;
+} llc_sweep_result;
+
+/* Run the sweep; ec is the base config (interrupt polled as in llc_estimate:
+ * LLC_ERR_INTERRUPTED with the finished estimates kept). Unusable
+ * checkpoints do not stop it: result->n_bad, rc LLC_OK. */
+int llc_estimate_sweep(llc_store *store, const llc_estimate_config *ec, const llc_sweep_opts *o,
+                       llc_sweep_result *result, char *err);
+
+#endif

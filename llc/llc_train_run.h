@@ -1,0 +1,64 @@
+/* llc_train_run.h - training a run into the store, GSL-style: create or
+ * resume the run, follow the checkpoint schedule, write each checkpoint with
+ * its resume state, and leave the run 'done', or 'failed' with a message
+ * saying why and from where it resumes. Nothing printed: progress goes to a
+ * callback, the size check to another, an rc and err come out.
+ */
+#ifndef LLC_TRAIN_RUN_H
+#define LLC_TRAIN_RUN_H
+
+#include <signal.h>
+#include "llc_run.h"
+#include "llc_store.h"
+
+/* What the run will take, known before anything is allocated or written. */
+typedef struct {
+    const char *run;
+    size_t n_params;
+    size_t state_bytes;  /* the optimizer's resume state */
+    size_t trainer_min;  /* the trainer without the model's workspace */
+    size_t data;         /* the other buffers (resume state, parameter copy, log) */
+    int n_left;          /* checkpoints still to write */
+    double ckpt_bytes;   /* one checkpoint row */
+    double disk;         /* what the store will grow by */
+    long long start;     /* the step training starts from */
+    long long tokens_per_step;
+    int allocated;       /* 0 before the trainer is allocated, 1 after */
+} llc_train_plan;
+
+/* Called before the trainer is allocated and once more after: nonzero stops
+ * the run there (nothing written the first time), the rc is LLC_OK and
+ * result.stopped set. */
+typedef int (*llc_train_check_fn)(const llc_train_plan *plan, void *ctx);
+/* Called after each training step. */
+typedef void (*llc_train_progress_fn)(long long step, long long steps, long long start, double loss,
+                                      double elapsed, void *ctx);
+
+typedef struct {
+    int resume;                 /* continue an existing run; else an existing run is LLC_ERR_EXISTS */
+    int dry_run;                /* stop after the plan and its checks (nothing written) */
+    llc_train_check_fn check;   /* may be NULL */
+    llc_train_progress_fn progress; /* may be NULL */
+    void *ctx;
+} llc_train_run_opts;
+
+typedef struct {
+    llc_task *task;       /* owned by the caller afterwards (llc_train_result_free) */
+    llc_model *model;
+    llc_train_config tc;
+    int already_done;     /* --resume of a complete run: nothing done */
+    int stopped;          /* dry_run or a check callback stopped it */
+    int signal;           /* the interrupt flag's value when it stopped the run */
+    int n_sched;
+    double train_loss, test_loss, seconds;
+} llc_train_result;
+
+/* Train run_id from config (a full config object, as llc_run_build takes)
+ * into store. interrupt is polled at each step (a safe point: the last
+ * checkpoint and its resume state are committed); when set, the run is
+ * marked failed and the rc is LLC_ERR_INTERRUPTED. err says what failed. */
+int llc_train_run(llc_store *store, const char *run_id, const cJSON *config, const llc_train_run_opts *opts,
+                  volatile sig_atomic_t *interrupt, llc_train_result *result, char *err);
+void llc_train_result_free(llc_train_result *r);
+
+#endif

@@ -1,0 +1,255 @@
+/* train_run.c - train a run into the store: create or resume it, follow the
+ * checkpoint schedule, mark it done or failed (see llc_train_run.h). */
+#include "llc_train_run.h"
+#include "llc_regress.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    llc_store *store;
+    const char *run;
+    llc_trainer *tr;
+    long long *sched;
+    int n_sched, next, resuming, exists, marked;
+    long long gap, start;
+    void *state, *old_state;
+    size_t old_bytes;
+    llc_log_row *logbuf;
+    llc_train_plan plan;
+} train_job;
+
+/* Mark the run failed with msg; the rc passes through. */
+static int run_failed(train_job *j, int rc, const char *msg)
+{
+    llc_store_run_set_status(j->store, j->run, "failed", msg);
+    j->marked = 1;
+    return rc;
+}
+
+/* The run's state in the store: new, to resume, or done; the schedule, the
+ * step to start from and what the run will take. */
+static int plan_run(train_job *j, const char *config, const llc_train_run_opts *o, llc_train_result *r, char *err)
+{
+    llc_run_info info = {0};
+    int rc = llc_store_run_get(j->store, j->run, &info);
+    if (rc == LLC_OK) {
+        if (!o->resume)
+            rc = llc_fail(err, LLC_ERR_EXISTS, "run '%s' already exists (status %s); use --resume to continue it, "
+                          "or choose another --run", j->run, info.status);
+        else if (strcmp(info.config, config) != 0)
+            rc = llc_fail(err, LLC_ERR_EXISTS, "run '%s' exists with a different config; --resume needs the same "
+                          "command", j->run);
+        else if (strcmp(info.status, "done") == 0)
+            r->already_done = 1;
+        j->resuming = 1;
+    } else if (rc == LLC_ERR_NOTFOUND) {
+        rc = LLC_OK;
+    } else {
+        llc_fail(err, rc, "%s", llc_store_errmsg(j->store));
+    }
+    llc_run_info_free(&info);
+    if (rc || r->already_done) return rc;
+
+    const llc_train_config *tc = &r->tc;
+    size_t n_params = llc_model_n_params(r->model);
+    size_t state_bytes = llc_train_state_bytes(n_params, tc);
+    if (llc_ckpt_schedule(tc, &j->sched, &j->n_sched)) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    /* the largest gap between checkpoints bounds the log buffer */
+    j->gap = 1;
+    for (int i = 1; i < j->n_sched; i++)
+        if (j->sched[i] - j->sched[i - 1] > j->gap) j->gap = j->sched[i] - j->sched[i - 1];
+    j->exists = j->resuming;
+    if (j->resuming) {
+        rc = llc_store_train_state_get(j->store, j->run, &j->start, &j->old_state, &j->old_bytes);
+        if (rc == LLC_ERR_NOTFOUND) {
+            j->resuming = 0; /* killed before its first checkpoint: start over */
+            j->start = 0;
+        } else if (rc) {
+            return llc_fail(err, rc, "%s", llc_store_errmsg(j->store));
+        }
+    }
+    /* still to allocate besides the trainer: the resume state buffer, a copy
+     * of the parameters (the store's byte order), the log buffer */
+    llc_train_plan *p = &j->plan;
+    p->run = j->run;
+    p->n_params = n_params;
+    p->state_bytes = state_bytes;
+    p->trainer_min = state_bytes + n_params * sizeof(float); /* without the model's workspace */
+    p->data = state_bytes + n_params * sizeof(float) + (size_t)j->gap * sizeof *j->logbuf;
+    for (int i = 0; i < j->n_sched; i++)
+        p->n_left += j->sched[i] > j->start || (j->sched[i] == j->start && !j->resuming);
+    p->ckpt_bytes = (double)n_params * sizeof(float) + 256; /* params BLOB and its row */
+    p->disk = p->n_left * p->ckpt_bytes + 2.0 * (double)state_bytes + (double)(tc->steps - j->start) * 64;
+    p->start = j->start;
+    p->tokens_per_step = (long long)tc->batch * r->task->shape.T;
+    return LLC_OK;
+}
+
+/* Allocate the trainer and buffers, load the resume state, create the run
+ * or mark it running, set the initial parameters. */
+static int start_run(train_job *j, const cJSON *root, const char *config, const llc_train_run_opts *o,
+                     llc_train_result *r, char *err)
+{
+    const llc_train_plan *p = &j->plan;
+    int rc = llc_trainer_new(r->model, r->task, &r->tc, r->task->seed, &j->tr, err);
+    if (rc == LLC_ERR_NOMEM)
+        return llc_fail(err, rc, "out of memory allocating the model and its optimizer (%zu parameters, at least "
+                        "%.0f MiB)", p->n_params, (double)p->trainer_min / 1048576);
+    if (rc) return rc;
+    j->plan.allocated = 1;
+    if (o->check && o->check(p, o->ctx)) {
+        r->stopped = 1;
+        return LLC_OK;
+    }
+    j->state = malloc(p->state_bytes);
+    j->logbuf = malloc((size_t)j->gap * sizeof *j->logbuf);
+    if (!j->state || !j->logbuf) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    if (j->resuming) {
+        if ((rc = llc_trainer_state_load(j->tr, j->old_state, j->old_bytes, err))) {
+            /* a state the store handed back that does not fit is damage in the store */
+            char why[LLC_ERRLEN];
+            snprintf(why, sizeof why, "%s", err);
+            return llc_fail(err, rc == LLC_ERR_INVALID ? LLC_ERR_STORE : rc,
+                            "cannot resume run '%s': its resume state in the store is damaged: %s", j->run, why);
+        }
+        j->start = llc_trainer_step_index(j->tr);
+    }
+    if (j->exists) {
+        llc_store_run_set_status(j->store, j->run, "running", NULL);
+    } else if ((rc = llc_store_run_create(j->store, j->run, r->task->name, config, (long long)p->n_params,
+                                          r->task->seed))) {
+        return llc_fail(err, rc, "cannot create run '%s': %s", j->run, llc_store_errmsg(j->store));
+    }
+    if (j->resuming) return LLC_OK;
+    const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
+    if (cJSON_IsString(init) && strcmp(init->valuestring, "teacher") == 0) {
+        if ((rc = llc_regress_teacher(r->task, llc_trainer_params(j->tr), p->n_params, err)))
+            return run_failed(j, rc, err);
+    } else {
+        llc_trainer_init_params(j->tr);
+    }
+    return LLC_OK;
+}
+
+/* Evaluate and write the checkpoint at step s. */
+static int write_checkpoint(train_job *j, long long s, int n_log, llc_train_result *r, char *err)
+{
+    double trl, tel;
+    int rc;
+    if ((rc = llc_trainer_eval(j->tr, llc_task_dist(r->task, "train"), &trl)) ||
+        (rc = llc_trainer_eval(j->tr, llc_task_dist(r->task, "test"), &tel)))
+        return run_failed(j, llc_fail(err, rc, "evaluation at step %lld failed: %s", s, llc_strerror(rc)),
+                          "evaluation failed (NaN)");
+    llc_trainer_state_save(j->tr, j->state, j->plan.state_bytes);
+    rc = llc_store_checkpoint_put(j->store, j->run, s, trl, tel, llc_trainer_params(j->tr), j->plan.n_params,
+                                  j->logbuf, n_log, j->state, j->plan.state_bytes);
+    if (rc) return llc_fail(err, rc, "cannot write checkpoint %s/%lld: %s", j->run, s, llc_store_errmsg(j->store));
+    r->train_loss = trl;
+    r->test_loss = tel;
+    return LLC_OK;
+}
+
+/* The training loop from j->start to the last step. */
+static int train_loop(train_job *j, const llc_train_run_opts *o, volatile sig_atomic_t *interrupt,
+                      llc_train_result *r, char *err)
+{
+    const llc_train_config *tc = &r->tc;
+    int n_log = 0, rc;
+    j->next = 0;
+    while (j->next < j->n_sched && j->sched[j->next] < j->start) j->next++;
+    if (j->resuming && j->next < j->n_sched && j->sched[j->next] == j->start) j->next++; /* that one is stored */
+    double t0 = llc_now();
+    for (long long s = j->start;; s++) {
+        if (j->next < j->n_sched && j->sched[j->next] == s) {
+            if ((rc = write_checkpoint(j, s, n_log, r, err))) return rc;
+            n_log = 0;
+            j->next++;
+        }
+        long long last = j->next > 0 ? j->sched[j->next - 1] : 0LL;
+        if (s >= tc->steps) break;
+        if (interrupt && *interrupt) { /* a safe point: the last checkpoint and its resume state are committed */
+            char msg[200];
+            r->signal = *interrupt;
+            snprintf(msg, sizeof msg, "interrupted by %s at step %lld; resumable from step %lld",
+                     r->signal == SIGINT ? "SIGINT" : r->signal == SIGTERM ? "SIGTERM" : "a signal", s, last);
+            return run_failed(j, llc_fail(err, LLC_ERR_INTERRUPTED, "run '%s' %s", j->run, msg), msg);
+        }
+        double loss, lr, gn;
+        rc = llc_trainer_step(j->tr, &loss, &lr, &gn);
+        if (rc == LLC_OK && tc->max_loss > 0 && loss > tc->max_loss) rc = LLC_ERR_NUMERIC;
+        if (rc) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "training diverged at step %lld (loss %g); last good checkpoint at step %lld",
+                     s, loss, last);
+            return run_failed(j, llc_fail(err, rc, "run '%s': %s", j->run, msg), msg);
+        }
+        if (n_log < j->gap) j->logbuf[n_log++] = (llc_log_row){s, loss, lr, gn, llc_now() - t0};
+        if (o->progress) o->progress(s, tc->steps, j->start, loss, llc_now() - t0, o->ctx);
+    }
+    r->seconds = llc_now() - t0;
+    if ((rc = llc_store_run_set_status(j->store, j->run, "done", NULL)))
+        return llc_fail(err, rc, "%s", llc_store_errmsg(j->store));
+    return LLC_OK;
+}
+
+int llc_train_run(llc_store *store, const char *run_id, const cJSON *config, const llc_train_run_opts *opts,
+                  volatile sig_atomic_t *interrupt, llc_train_result *result, char *err)
+{
+    static const llc_train_run_opts none = {0};
+    const llc_train_run_opts *o = opts ? opts : &none;
+    train_job j = {.store = store, .run = run_id};
+    char *norm = NULL;
+    int live = 0, rc;
+    memset(result, 0, sizeof *result);
+    if ((rc = llc_run_build(config, &result->task, &result->model, &result->tc, err))) goto cleanup;
+    if (!(norm = llc_run_config_normalised(config, result->task, result->model, &result->tc))) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = plan_run(&j, norm, o, result, err)) || result->already_done) goto cleanup;
+    /* one BLAS thread: at these shapes OpenBLAS's threading costs more than it gains */
+    openblas_set_num_threads(1);
+    result->n_sched = j.n_sched;
+    if (o->check && o->check(&j.plan, o->ctx)) {
+        result->stopped = 1;
+        goto cleanup;
+    }
+    const double blob_max = (double)llc_store_blob_max(store);
+    if ((double)j.plan.state_bytes > blob_max) {
+        rc = llc_fail(err, LLC_ERR_INVALID, "the model is too large for the store: its resume state is %.0f MiB, "
+                      "SQLite's largest BLOB %.0f MiB; use a smaller model", (double)j.plan.state_bytes / 1048576,
+                      blob_max / 1048576);
+        goto cleanup;
+    }
+    if (o->dry_run) {
+        result->stopped = 1;
+        goto cleanup;
+    }
+    if ((rc = start_run(&j, config, norm, o, result, err)) || result->stopped) goto cleanup;
+    live = 1; /* from here an error marks the run failed (not left 'running') */
+    rc = train_loop(&j, o, interrupt, result, err);
+cleanup:
+    if (live && rc && !j.marked) { /* not left 'running' */
+        char msg[200];
+        snprintf(msg, sizeof msg, "stopped by an error (%s); resumable from its last checkpoint", llc_strerror(rc));
+        llc_store_run_set_status(store, run_id, "failed", msg);
+    }
+    free(j.state);
+    free(j.old_state);
+    free(j.logbuf);
+    free(j.sched);
+    llc_trainer_free(j.tr);
+    cJSON_free(norm);
+    return rc;
+}
+
+void llc_train_result_free(llc_train_result *r)
+{
+    llc_model_free(r->model);
+    llc_task_free(r->task);
+    r->model = NULL;
+    r->task = NULL;
+}
