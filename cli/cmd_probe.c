@@ -159,6 +159,11 @@ static void print_matrix(const double *d, const float *f, int rows, int cols, co
     }
 }
 
+static void sweep_progress(void *ctx, int i, int n, long long step)
+{
+    cli_progress_update(ctx, i, n, "step %lld", step);
+}
+
 int cmd_probe(int argc, char **argv)
 {
     cli_args a;
@@ -212,10 +217,9 @@ int cmd_probe(int argc, char **argv)
     long long *all = NULL, *steps = NULL;
     float *w = NULL, *att = NULL;
     double *mat = NULL;
-    llc_probe_row *rows = NULL;
     llc_probe_point *pts = NULL;
     llc_probe_result res = {0};
-    int code = 0, n_all = 0, n_steps = 0, n_rows = 0, n_pts = 0;
+    int code = 0, n_all = 0, n_steps = 0, n_pts = 0;
     cli_progress prog = {0};
 
     if ((code = cli_open_run(&a, what ? LLC_STORE_READONLY : LLC_STORE_RW, run, &store, &info, &config, &task, &model))) goto cleanup;
@@ -280,64 +284,18 @@ int cmd_probe(int argc, char **argv)
     if ((code = cli_select_steps("probe", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
     char settings[160];
     snprintf(settings, sizeof settings, "{\"seqs\":%lld,\"seed\":%lld,\"own_tokens\":%d}", seqs, seed, own);
-    if ((rc = llc_probe_rows(want, tc->n_layers, tc->n_heads, sel_l, sel_h, pc.ablate_mean, NULL, &rows, &n_rows))) {
-        code = cli_error(EXIT_NOMEM, "probe: out of memory");
-        goto cleanup;
-    }
-    free(rows);
-    rows = NULL;
 
-    const int force = cli_has(&a, "force");
     int done = 0, skipped = 0, last_done = -1;
     char title[96];
     snprintf(title, sizeof title, "probe %s", run);
     cli_progress_start(&prog, &a, title);
-    for (int si = 0; si < n_steps; si++) {
-        int have = !force;
-        if (have) { /* every row of the step stored already? */
-            llc_probe_row *plan = NULL;
-            int np = 0;
-            if (llc_probe_rows(want, tc->n_layers, tc->n_heads, sel_l, sel_h, pc.ablate_mean, NULL, &plan, &np)) {
-                code = cli_error(EXIT_NOMEM, "probe: out of memory");
-                goto cleanup;
-            }
-            for (int i = 0; i < np && have; i++) {
-                rc = llc_probe_results_find(store, run, steps[si], plan[i].target, data, plan[i].probe, settings);
-                if (rc && rc != LLC_ERR_NOTFOUND) {
-                    free(plan);
-                    code = cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
-                    goto cleanup;
-                }
-                have = rc == LLC_OK;
-            }
-            free(plan);
-        }
-        if (have) {
-            skipped++;
-            continue;
-        }
-        rc = llc_store_checkpoint_get(store, run, steps[si], w, n_params, NULL, NULL);
-        if (rc) {
-            code = cli_error(cli_exit_code(rc), "probe: checkpoint %lld: %s", steps[si], llc_store_errmsg(store));
-            goto cleanup;
-        }
-        llc_probe_result_free(&res);
-        if ((rc = llc_probe_run(&pc, &res, err))) {
-            code = cli_error(cli_exit_code(rc), "probe: step %lld: %s", steps[si], err);
-            goto cleanup;
-        }
-        last_done = si;
-        if ((rc = llc_probe_rows(want, tc->n_layers, tc->n_heads, sel_l, sel_h, pc.ablate_mean, &res, &rows,
-                                 &n_rows)) ||
-            (rc = llc_probe_results_put(store, run, steps[si], data, settings, (uint64_t)seed, rows, n_rows))) {
-            code = cli_error(cli_exit_code(rc), "probe: %s",
-                             rc == LLC_ERR_NOMEM ? "out of memory" : llc_store_errmsg(store));
-            goto cleanup;
-        }
-        free(rows);
-        rows = NULL;
-        done++;
-        cli_progress_update(&prog, si + 1, n_steps, "step %lld", steps[si]);
+    llc_probe_sweep_config sc = {.store = store, .run = run, .data = data, .settings = settings, .steps = steps,
+                                 .n_steps = n_steps, .w = w, .want = want, .n_layers = tc->n_layers,
+                                 .n_heads = tc->n_heads, .sel_l = sel_l, .sel_h = sel_h,
+                                 .force = cli_has(&a, "force"), .progress = sweep_progress, .ctx = &prog};
+    if ((rc = llc_probe_sweep(&sc, &pc, &res, &last_done, &done, &skipped, err))) {
+        code = cli_error(cli_exit_code(rc), "probe: %s", err);
+        goto cleanup;
     }
     cli_progress_end(&prog);
     if (!a.quiet)
@@ -379,7 +337,6 @@ cleanup:
     cli_progress_end(&prog);
     llc_probe_result_free(&res);
     free(pts);
-    free(rows);
     free(mat);
     free(att);
     free(w);

@@ -50,4 +50,27 @@ typedef struct {
 int llc_probe_results_curves(llc_store *s, const char *run, const char *probe, const char *target, const char *data,
                              llc_probe_point **out, int *n);
 
+/* The probes of cfg at every checkpoint in steps (ascending) of a run, into
+ * the store: a step whose rows (as llc_probe_rows plans them for want and
+ * the selected head) are all stored under settings is skipped unless force;
+ * the others are computed (each checkpoint is read into c->w, the buffer
+ * cfg->w points at) and
+ * written, one transaction per step. The result of the last step computed
+ * stays in *last (freed and refilled per step; the caller frees it), its
+ * index in *last_done (-1: none). progress (may be NULL) is called after
+ * each step. Counts into *done and *skipped. err names the step on failure. */
+typedef struct {
+    llc_store *store;
+    const char *run, *data, *settings;
+    const long long *steps;
+    int n_steps;
+    float *w; /* n_params floats; cfg->w == w */
+    unsigned want;
+    int n_layers, n_heads, sel_l, sel_h, force;
+    void (*progress)(void *ctx, int i, int n, long long step);
+    void *ctx;
+} llc_probe_sweep_config;
+int llc_probe_sweep(const llc_probe_sweep_config *c, const llc_probe_config *cfg, llc_probe_result *last,
+                    int *last_done, int *done, int *skipped, char *err);
+
 #endif

@@ -145,3 +145,65 @@ int llc_probe_results_curves(llc_store *s, const char *run, const char *probe, c
     *out = p;
     return LLC_OK;
 }
+
+/* Whether every row of step's plan is stored already. */
+static int step_stored(const llc_probe_sweep_config *c, long long step, int ablate_mean, int *stored, char *err)
+{
+    llc_probe_row *plan = NULL;
+    int np = 0, rc = llc_probe_rows(c->want, c->n_layers, c->n_heads, c->sel_l, c->sel_h, ablate_mean, NULL, &plan,
+                                    &np);
+    if (rc) return llc_fail(err, rc, "out of memory");
+    *stored = 1;
+    for (int i = 0; i < np && *stored; i++) {
+        rc = llc_probe_results_find(c->store, c->run, step, plan[i].target, c->data, plan[i].probe, c->settings);
+        if (rc && rc != LLC_ERR_NOTFOUND) {
+            free(plan);
+            return llc_fail(err, rc, "%s", llc_store_errmsg(c->store));
+        }
+        *stored = rc == LLC_OK;
+    }
+    free(plan);
+    return LLC_OK;
+}
+
+int llc_probe_sweep(const llc_probe_sweep_config *c, const llc_probe_config *cfg, llc_probe_result *last,
+                    int *last_done, int *done, int *skipped, char *err)
+{
+    const size_t n_params = llc_model_n_params(cfg->model);
+    llc_probe_row *rows = NULL;
+    int n_rows = 0, rc = LLC_OK;
+    *last_done = -1;
+    *done = *skipped = 0;
+    for (int si = 0; si < c->n_steps; si++) {
+        int stored = 0;
+        if (!c->force && (rc = step_stored(c, c->steps[si], cfg->ablate_mean, &stored, err))) break;
+        if (stored) {
+            (*skipped)++;
+            continue;
+        }
+        if ((rc = llc_store_checkpoint_get(c->store, c->run, c->steps[si], c->w, n_params, NULL, NULL))) {
+            llc_fail(err, rc, "checkpoint %lld: %s", c->steps[si], llc_store_errmsg(c->store));
+            break;
+        }
+        llc_probe_result_free(last);
+        char e2[LLC_ERRLEN];
+        if ((rc = llc_probe_run(cfg, last, e2))) {
+            llc_fail(err, rc, "step %lld: %s", c->steps[si], e2);
+            break;
+        }
+        *last_done = si;
+        if ((rc = llc_probe_rows(c->want, c->n_layers, c->n_heads, c->sel_l, c->sel_h, cfg->ablate_mean, last, &rows,
+                                 &n_rows)) ||
+            (rc = llc_probe_results_put(c->store, c->run, c->steps[si], c->data, c->settings, cfg->seed, rows,
+                                        n_rows))) {
+            llc_fail(err, rc, "%s", rc == LLC_ERR_NOMEM ? "out of memory" : llc_store_errmsg(c->store));
+            break;
+        }
+        free(rows);
+        rows = NULL;
+        (*done)++;
+        if (c->progress) c->progress(c->ctx, si + 1, c->n_steps, c->steps[si]);
+    }
+    free(rows);
+    return rc;
+}
