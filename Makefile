@@ -32,11 +32,11 @@ ALL_CFLAGS = $(WARN) $(CFLAGS)
 
 LIB_SRC  := $(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
-TEST_SRC := $(wildcard tests/test_*.c)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TESTUTIL := $(BUILD)/obj/tests/testutil.o
+TESTUTIL := $(BUILD)/obj/tests/unit/testutil.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all check demo bench clean deps install fuzz accuracy valgrind
@@ -79,13 +79,13 @@ demo: $(BUILD)/llc
 
 # make accuracy: the slow rung of the accuracy ladder, DLN (100,100,100)
 # with default settings (about 20-30 minutes on 2 cores; not in make check),
-# after the slow minibatch cases (tests/test_minibatch.c, LLC_MINIBATCH_ALL=1)
-$(BUILD)/tests/slow_dln100: $(BUILD)/obj/tests/slow_dln100.o $(TESTUTIL) $(BUILD)/libllc.a
+# after the slow minibatch cases (tests/unit/test_minibatch.c, LLC_MINIBATCH_ALL=1)
+$(BUILD)/tests/unit/slow_dln100: $(BUILD)/obj/tests/unit/slow_dln100.o $(TESTUTIL) $(BUILD)/libllc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-accuracy: $(BUILD)/tests/slow_dln100 $(BUILD)/tests/test_minibatch
-	LLC_MINIBATCH_ALL=1 $(BUILD)/tests/test_minibatch
-	$(BUILD)/tests/slow_dln100 2
+accuracy: $(BUILD)/tests/unit/slow_dln100 $(BUILD)/tests/unit/test_minibatch
+	LLC_MINIBATCH_ALL=1 $(BUILD)/tests/unit/test_minibatch
+	$(BUILD)/tests/unit/slow_dln100 2
 
 # make valgrind: the CLI tests with llc under valgrind memcheck (slow)
 valgrind: $(BUILD)/llc

@@ -132,7 +132,7 @@ static const char check_usage[] =
     "       llc estimate --run ci-sort --eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 50\n"
     "  2. Commit only its baseline (it holds the config, settings and expected values; not the store):\n"
     "       llc baseline --run ci-sort > baselines/ci-sort.json\n"
-    "     (tests/make_baselines.sh regenerates the shipped ones in data/baselines/.)\n"
+    "     (tests/baseline/make_baselines.sh regenerates the shipped ones in data/baselines/.)\n"
     "  3. In CI, after the build:  llc check baselines/*.json --quiet\n"
     "     Exit 0 passes; 1 means a result changed beyond tolerance or a point is missing (the table\n"
     "     shows which); 2 means a baseline file is malformed. Re-make the baseline when a change of\n"

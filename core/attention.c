@@ -17,7 +17,7 @@
  *    blocks, padded strides, and the Aᵀ products read from A's columns.
  * Below the switch a head's products are too small for gathering (or
  * cblas) to pay; from it on, gathering pays. Build with -DATTN_GEMM_MIN_T=n
- * to re-measure the switch. The naive loops live in tests/test_kernels.c. */
+ * to re-measure the switch. The naive loops live in tests/unit/test_kernels.c. */
 
 size_t llc_attention_att_size(int B, int NH, int T) { return (size_t)B * NH * T * att_ld(T); }
 

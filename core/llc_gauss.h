@@ -7,7 +7,7 @@
  * lanes and turns each pair of uniforms into two normals by Box-Muller, with
  * float32 polynomial log, sin and cos: all lanes in one vector, no branches.
  *
- * Properties (tests/test_gauss.c):
+ * Properties (tests/unit/test_gauss.c):
  *  - exact Box-Muller transform up to float rounding: |log| error < 2e-7
  *    relative, sin/cos error < 2e-7 absolute;
  *  - uniforms on 24 bits: u1 in (0, 1], so |z| <= sqrt(-2 ln 2^-24) = 5.77;

@@ -12,7 +12,7 @@
  *  - float32 buffers; sums that decide a loss are accumulated in double.
  *  - no allocation: scratch buffers are arguments.
  * The naive double-precision versions used as references live in
- * tests/test_kernels.c.
+ * tests/unit/test_kernels.c.
  */
 #ifndef LLC_KERNELS_H
 #define LLC_KERNELS_H

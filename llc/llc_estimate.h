@@ -129,7 +129,7 @@
  *   gradient noise is about linear in eps, and the short pilots cannot
  *   resolve 5%: at the rung's own eps minibatch estimates came out well
  *   above the full-batch exact sampler on the same data (measurements in
- *   llc/MINIBATCH.md, checked by tests/test_minibatch.c).
+ *   llc/MINIBATCH.md, checked by tests/unit/test_minibatch.c).
  *   auto_pilot_time > 0 makes the pilots span that simulated time and
  *   extend until precise (an alternative that was measured and not made
  *   the default).
@@ -169,7 +169,7 @@
  * bound. Explicit burnin >= 0 / thin >= 1 are used as given.
  *
  * Accuracy of the defaults against known lambda: llc/ESTIMATOR.md (checked by
- * tests/test_accuracy.c and tests/test_minibatch.c).
+ * tests/unit/test_accuracy.c and tests/unit/test_minibatch.c).
  */
 #ifndef LLC_ESTIMATE_H
 #define LLC_ESTIMATE_H

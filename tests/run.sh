@@ -16,7 +16,7 @@ for t in "$@"; do
     pass=$((pass + p)); fail=$((fail + f))
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && { echo "BROKEN: $t exited $rc"; fail=$((fail + 1)); }
 done
-for s in tests/cli_*.sh; do
+for s in tests/cli/cli_*.sh; do
     [ -f "$s" ] || continue
     out=$(sh "$s" 2>&1); rc=$?
     last=$(printf '%s\n' "$out" | tail -n 1)

@@ -1,14 +1,14 @@
 #!/bin/sh
-# valgrind.sh - the CLI tests (tests/cli_*.sh) with every llc process run
+# valgrind.sh - the CLI tests (tests/cli/cli_*.sh) with every llc process run
 # under valgrind memcheck: invalid reads/writes, uninitialised values, and
 # definite leaks. Slow (about half an hour on 2 cores): not part of make check.
 #
-#   sh tests/valgrind.sh                    # every tests/cli_*.sh, JOBS=2 at a time
-#   sh tests/valgrind.sh tests/cli_train.sh # just these
+#   sh tests/valgrind.sh                    # every tests/cli/cli_*.sh, JOBS=2 at a time
+#   sh tests/valgrind.sh tests/cli/cli_train.sh # just these
 #   LLC=build/llc JOBS=2 VG_KEEP=1 sh tests/valgrind.sh
 #
 # Run from the top of the tree after `make` (the scripts source
-# tests/clitest.sh and read data/). It runs the -O2 -g build/llc: valgrind
+# tests/cli/clitest.sh and read data/). It runs the -O2 -g build/llc: valgrind
 # cannot run the AddressSanitizer build in build-san/.
 #
 # How: the scripts run "$LLC"; LLC points at a small wrapper that execs
@@ -68,7 +68,7 @@ exec valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=defi
 EOF
 chmod +x "$VG/llc"
 
-[ $# -gt 0 ] || set -- tests/cli_*.sh
+[ $# -gt 0 ] || set -- tests/cli/cli_*.sh
 start=$(date +%s)
 echo "valgrind.sh: $# scripts, $JOBS at a time, llc = $REAL (reports in $VG/logs)"
 # one script per job; each prints its own tally line when done

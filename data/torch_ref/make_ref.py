@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make_ref.py - whole-model reference values for tests/test_torch_ref.c.
+"""make_ref.py - whole-model reference values for tests/unit/test_torch_ref.c.
 
 An implementation of llc's transformer in PyTorch (float64, autograd),
 written from the specification in core/transformer.c's header comment and

@@ -3,7 +3,7 @@
 # scratch PREFIX; the installed llc, run from another directory with
 # $LLC_DATA unset, finds the installed data (not the source tree's: the
 # binary holds no path into it), and $LLC_DATA overrides it.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 SRC=$PWD
 SAN=; [ "${BUILD:-build}" = build-san ] && SAN=SANITIZE=1
 X="$TMP/prefix"

@@ -3,7 +3,7 @@
 # sort config, every estimate is repeated with the SGLD batch x4 and with
 # eps/2; the verdict is printed and stored with the estimate (diagnostics
 # bias_check), and the settings key records that the check was asked for.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 S="--eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 40 --quiet --threads 2"
 
 expect_rc 0 "train" -- $LLC train --task sort --run b1 --steps 40 --set ckpt_linear=2 --set ckpt_log=0 --quiet

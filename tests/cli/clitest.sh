@@ -1,4 +1,4 @@
-# clitest.sh - sourced by tests/cli_*.sh: golden checks of the llc program.
+# clitest.sh - sourced by tests/cli/cli_*.sh: golden checks of the llc program.
 #   expect_rc RC DESC -- CMD...      run CMD, check its exit code
 #   expect_out PATTERN DESC          grep the last command's stdout+stderr
 LLC=${LLC:-./build/llc}

@@ -3,7 +3,7 @@
 # numbers with heads ablated, kept or clamped, bit-identical for 1 and 2
 # threads, nothing written to the store; training with the clamps of the
 # clamped attention; bad input (one line, its exit code).
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 expect_rc 0 "train" -- $LLC train --task sort --run r1 --steps 200 --set ckpt_linear=2 --set ckpt_log=0 --quiet
 dump0=$(sqlite3 "$LLC_DB" .dump | md5sum)

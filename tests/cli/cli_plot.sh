@@ -5,7 +5,7 @@
 # and one legend entry per target, rsvg-convert renders a non-blank PNG
 # (skipped with a WARN line when rsvg-convert is missing); bad input gives
 # the documented exit codes.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 PNG_MIN=8000 # bytes: a blank 980x560 PNG is ~3 kB
 if command -v rsvg-convert >/dev/null 2>&1; then HAVE_RSVG=1; else

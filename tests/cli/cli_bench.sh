@@ -3,7 +3,7 @@
 # structure, never a speed): the JSON has the fields tests/bench/PERFORMANCE.md
 # documents and comparisons rely on, with finite positive values, for two
 # small configs.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 PY=/usr/bin/python3
 expect_rc 0 "bench S,DLN100" -- $LLC bench --configs data/configs/bench/S.json,data/configs/bench/DLN100.json \
     --draws 10 --torch none --json "$TMP/b.json"

@@ -1,9 +1,9 @@
 #!/bin/sh
 # make_baselines.sh - regenerate the shipped regression baselines in
-# data/baselines/ (checked by tests/cli_check.sh: `llc check data/baselines/*.json`).
+# data/baselines/ (checked by tests/cli/cli_check.sh: `llc check data/baselines/*.json`).
 # Small runs of each task with explicit sampler settings (no automatic step
 # size, burn-in or thinning), so that checking all of them takes seconds.
-# Run from the repository root after `make`:  sh tests/make_baselines.sh
+# Run from the repository root after `make`:  sh tests/baseline/make_baselines.sh
 # Re-make them (and commit the diff) when a change of results is intended.
 set -eu
 LLC=${LLC:-./build/llc}

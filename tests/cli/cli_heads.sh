@@ -6,7 +6,7 @@
 # after the test-loss drop one does (icl >= 0.6), and a layer-0 head attends to
 # the previous token (prev_token >= 0.5). The text config's heads take minutes
 # to form; llc/PROBES.md gives the commands and their output.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 expect_rc 0 "train icl, 600 steps" -- $LLC train --task icl --run icl --steps 600 --set ckpt_linear=7 --set ckpt_log=0 --quiet
 expect_rc 0 "probe icl and prev_token" -- $LLC probe --run icl --probe icl --probe prev_token --threads 2 --quiet

@@ -5,7 +5,7 @@
  * (llc_estimate_config_default; threads and seed only). Passes when
  * lambda-hat is within 15% of 3750.
  *
- * Build and run: make accuracy (= build/tests/slow_dln100 2; the argument
+ * Build and run: make accuracy (= build/tests/unit/slow_dln100 2; the argument
  * is the thread count, default 2).
  * Runtime on 2 cores: about half an hour (the default step budget of 1e6
  * steps per chain, 4 chains, ~0.8 ms per Metropolis step). TEST_SEED

@@ -2,7 +2,7 @@
 # Faults around the store: output that cannot be written, files that are not
 # regular, config files without end, stores that cannot be read safely, and
 # read-only files (README "Guarantees under faults").
-. tests/clitest.sh
+. tests/cli/clitest.sh
 expect_rc 0 "train base run" -- $LLC train --task sort --run r1 --steps 20 --set ckpt_linear=3 --set ckpt_log=0 --quiet
 
 # stdout that cannot be written: exit 3 with the reason, for every printing command

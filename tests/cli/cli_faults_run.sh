@@ -1,7 +1,7 @@
 #!/bin/sh
 # Faults around training and estimating: unusable checkpoints in an
 # estimate sweep, memory limits, and configs too large for the machine.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 S="--eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 40 --quiet --threads 1"
 
 # one damaged (wrong-length BLOB) and one NaN checkpoint: recorded with status

@@ -10,7 +10,7 @@
 # (task by the line: embed -> modadd, --data code -> text, else sort; long
 # enough for its --step/--steps; with cheap model estimates unless the line
 # only needs checkpoints), and the directories output goes to.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 README=${README:-README.md}
 W="$TMP/work"
 mkdir -p "$W"

@@ -3,7 +3,7 @@
 # of the analysis on a short sort run: what is stored, crossings between
 # the checkpoints that straddle the level, the same numbers twice, the SVGs'
 # elements, and bad input (one line, its exit code, nothing written).
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 one_line() { expect_eq "$(wc -l <"$TMP/err" | tr -d ' ')" "1" "$1: one line on stderr"; }
 

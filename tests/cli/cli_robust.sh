@@ -1,7 +1,7 @@
 #!/bin/sh
 # Hostile and broken input: each case gives a one-line message, a documented
 # exit code, and leaves the store unchanged (README "Exit codes" table).
-. tests/clitest.sh
+. tests/cli/clitest.sh
 S="--eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 20 --quiet"
 expect_rc 0 "train base run" -- $LLC train --task sort --run r1 --steps 20 --set ckpt_linear=3 --set ckpt_log=0 --quiet
 snap() { sqlite3 "$LLC_DB" "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM checkpoints), (SELECT count(*) FROM estimates), (SELECT group_concat(status) FROM runs)"; }

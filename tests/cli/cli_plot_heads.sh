@@ -5,7 +5,7 @@
 # --kind probes (probe curves per head next to the head's LLC curve);
 # rsvg-convert renders each to a non-blank PNG (skipped with a WARN line
 # when it is missing); bad input gives the documented exit codes.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 PNG_MIN=8000 # bytes: a blank picture is ~3 kB
 if command -v rsvg-convert >/dev/null 2>&1; then HAVE_RSVG=1; else

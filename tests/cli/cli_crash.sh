@@ -2,7 +2,7 @@
 # Crash safety and concurrency: SIGKILL llc estimate at random points and
 # re-run (same rows as an uninterrupted run); 3 concurrent llc estimate
 # processes on one store while a reader queries curves in a loop.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 S="--eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 40 --quiet --threads 1"
 expect_rc 0 "train" -- $LLC train --task sort --run r1 --steps 200 --set ckpt_linear=6 --set ckpt_log=0 --quiet
 cp "$LLC_DB" "$TMP/ref.db"

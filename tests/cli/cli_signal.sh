@@ -3,7 +3,7 @@
 # one line saying how to continue, the run not left 'running'; the resumed
 # training and the re-run estimate equal an uninterrupted run bit for bit.
 # A second signal ends the process at once. The random delays are printed.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 T="--task sort --steps 2000 --set ckpt_every=100 --set ckpt_linear=0 --set ckpt_log=0 --quiet"
 S="--heads all --eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 400 --quiet --threads 2 --steps every:5"
 seed=${LLC_SIGNAL_SEED:-$$}

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Golden CLI tests of llc baseline / llc check: every shipped baseline
-# (data/baselines/, made by tests/make_baselines.sh) re-runs within
+# (data/baselines/, made by tests/baseline/make_baselines.sh) re-runs within
 # tolerance; perturbed values or changed sampler settings regress (exit 1);
 # malformed baselines are refused (exit 2); a baseline made from a run
 # checks against the same store and re-runs from scratch.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 S="--eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 20 --quiet --threads 2"
 BL=data/baselines
 export TMPDIR="$TMP/tmpdir"

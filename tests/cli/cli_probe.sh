@@ -3,7 +3,7 @@
 # checkpoint into the store, skipping and --force, bit-identical values for
 # 1 and 2 threads, one matrix per --what, and bad input (one line, its exit
 # code, nothing written).
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 expect_rc 0 "train" -- $LLC train --task sort --run r1 --steps 300 --set ckpt_linear=4 --set ckpt_log=0 --quiet
 expect_rc 0 "probe all" -- $LLC probe --run r1 --threads 2 --seqs 64

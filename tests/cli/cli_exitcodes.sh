@@ -1,7 +1,7 @@
 #!/bin/sh
 # One case per row of the README's exit-code table: the program exits with
 # the code the table gives for that kind of failure, with one line on stderr.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 S="--eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 20 --quiet"
 one_line() { expect_eq "$(wc -l <"$TMP/err")" "1" "$1: one line on stderr"; }
 

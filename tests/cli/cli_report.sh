@@ -10,7 +10,7 @@
 # a script that throws (console).
 # Without Chromium (and no apt to install it) the browser checks are
 # skipped with a WARN line and the HTML is checked statically.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||

@@ -2,7 +2,7 @@
 # Golden CLI tests of llc export: CSV headers and row counts against the
 # store, JSON that parses and holds every curve point, one checkpoint as
 # PREFIX.bin (bit-identical to the BLOB) + PREFIX.json, bad input.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 S="--eps 1e-4 --burnin 0 --thin 1 --chains 2 --draws 20 --quiet --threads 2"
 PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "WARN: cli_export: $PY not found, JSON parse checks skipped"; PY=""; }

@@ -30,7 +30,7 @@
  *
  * Runtime about 1-1.5 minutes on 2 free cores (threads = 2); the
  * (10,20,20,10) DLN is most of it. Seeds are fixed (TEST_SEED overrides).
- * The (100,100,100) DLN is tests/slow_dln100.c (not run by make check).
+ * The (100,100,100) DLN is tests/unit/slow_dln100.c (not run by make check).
  */
 #include "llc_estimate.h"
 #include "llc_regress.h"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Golden CLI tests of llc train / runs / show: good input, bad input, resume.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 expect_rc 2 "no command" -- $LLC
 expect_rc 0 "help" -- $LLC --help

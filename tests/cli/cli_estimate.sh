@@ -2,7 +2,7 @@
 # Golden CLI tests of llc estimate / curves / theory: end to end on a small
 # sort run, determinism across thread counts, weight-refined heads, a forced
 # divergence, skipping and --force, and bad input.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 S="--eps 1e-4 --burnin 0 --thin 1 --chains 4 --draws 60 --quiet"
 
 expect_rc 0 "theory dln" -- $LLC theory --dln 5,4,5 --rank 0

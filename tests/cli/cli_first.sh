@@ -3,7 +3,7 @@
 # every task; --set comma lists and bare-key typos; --steps 0 and 1e3; the
 # head syntax; unknown curve targets; negative estimates flagged; the
 # estimate memory cap; read-only use of a missing store; sampler names.
-. tests/clitest.sh
+. tests/cli/clitest.sh
 
 # every command of the dispatcher (the unknown-command error lists them) is in llc --help
 expect_rc 2 "unknown command" -- $LLC frobnicate
