@@ -11,6 +11,7 @@
 #include "llc_probe.h"
 #include "llc_config.h"
 #include "llc_tasks.h"
+#include "fixture.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -18,40 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The sort task with numbers 0..62 (+ SEP: vocab 64), lists of 8: T = 16. */
-static llc_task *sort_task(void)
-{
-    char err[LLC_ERRLEN] = "";
-    cJSON *s = cJSON_Parse("{\"list_len\": 8, \"vocab\": 63}");
-    llc_task *t = NULL;
-    int rc = llc_task_new("sort", s, 7, &t, err);
-    cJSON_Delete(s);
-    CHECK(rc == LLC_OK, "sort task builds (%s)", err);
-    return t;
-}
-
 static llc_model *build(const llc_task *t, int L, int NH, const llc_clamp *k, int nk)
 {
     llc_tf_config c;
-    llc_tf_config_default(&c);
-    c.n_layers = L, c.n_heads = NH, c.d_head = 8, c.d_model = 32;
-    c.vocab = t->shape.vocab, c.n_out = t->shape.n_out, c.n_ctx = t->shape.T;
+    fx_tf_config(&c, t, L, NH, 8, 32);
     c.n_clamps = nk;
     for (int i = 0; i < nk; i++) c.clamps[i] = k[i];
-    char err[LLC_ERRLEN] = "";
-    llc_model *m = NULL;
-    int rc = llc_transformer_new(&c, &m, err);
-    CHECK(rc == LLC_OK, "model builds (%s)", err);
-    return m;
-}
-
-static float *random_params(const llc_model *m, uint64_t seed)
-{
-    float *w = malloc(llc_model_n_params(m) * sizeof *w);
-    gsl_rng *r = llc_rng_new(seed);
-    m->init(m, w, r);
-    gsl_rng_free(r);
-    return w;
+    return fx_tf_build(&c);
 }
 
 static int same(const llc_eval_stats *a, const llc_eval_stats *b)
@@ -69,7 +43,7 @@ static void test_ablation(const llc_task *t)
 {
     llc_model *m = build(t, 2, 2, NULL, 0);
     if (!m) return;
-    float *w = random_params(m, 3);
+    float *w = fx_random_params(m, 3);
     /* head 1.0's values: weights and bias rows zero, so its output is 0 */
     const llc_tensor *qw = llc_ptable_find(&m->table, "1.attn.qkv.w"), *qb = llc_ptable_find(&m->table, "1.attn.qkv.b");
     const int C = 32, HS = 8, D = 2 * HS;
@@ -136,7 +110,7 @@ static void test_keep_only_one_head(const llc_task *t)
 {
     llc_model *m = build(t, 2, 1, NULL, 0);
     if (!m) return;
-    float *w = random_params(m, 4);
+    float *w = fx_random_params(m, 4);
     llc_eval_config e = eval_cfg(m, w, t);
     const int keep[] = {1}; /* 1.0, the only head of layer 1 */
     e.keep = keep, e.n_keep = 1;
@@ -162,7 +136,7 @@ static void test_pattern_clamps(const llc_task *t)
                            {.kind = LLC_CLAMP_INDUCTION, .layer = 1, .head = 0, .own = 0.5f}};
     llc_model *m = build(t, 2, 2, k, 4);
     if (!m) return;
-    float *w = random_params(m, 6);
+    float *w = fx_random_params(m, 6);
     llc_probe_config p = {.model = m, .w = w, .task = t, .dist = llc_task_dist(t, "test"),
                           .probes = P(LLC_PROBE_INDUCTION) | P(LLC_PROBE_DUPLICATE) | P(LLC_PROBE_PREV_TOKEN) |
                                     P(LLC_PROBE_FIRST),
@@ -216,7 +190,7 @@ static void test_fast_path_kept(const llc_task *t)
     const llc_clamp k[] = {{.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 0}};
     llc_model *m0 = build(t, 2, 2, NULL, 0), *m1 = build(t, 2, 2, k, 1);
     if (!m0 || !m1) goto done;
-    float *w = random_params(m0, 8);
+    float *w = fx_random_params(m0, 8);
     const int B = 4, T = t->shape.T, L = 2, NH = 2, D = 16;
     llc_batch *b = llc_task_batch_alloc(t, B);
     void *ws0 = m0->ws_alloc(m0, B), *ws1 = m1->ws_alloc(m1, B);
@@ -315,7 +289,7 @@ static void test_clamp_config(void)
 
 int main(void)
 {
-    llc_task *t = sort_task();
+    llc_task *t = fx_sort_task();
     if (t) {
         test_ablation(t);
         test_keep_only_one_head(t);
