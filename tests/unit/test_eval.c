@@ -4,7 +4,8 @@
  * no ablation and no clamp gives the base numbers; 1 and 2 threads agree
  * to the bit; an induction clamp scores induction 1 through the probe
  * scorer (and the duplicate score 0), a no_prev clamp prev_token 0, a
- * copy the source's pattern; a clamped layer leaves the others on the
+ * copy the source's pattern (of its layer, or to the bit of an earlier
+ * one, also through eval); a clamped layer leaves the others on the
  * fast kernels to the bit; the clamp config keys round-trip and bad
  * ones fail with a message. */
 #include "llc_eval.h"
@@ -132,7 +133,7 @@ static void test_pattern_clamps(const llc_task *t)
 {
     const llc_clamp k[] = {{.kind = LLC_CLAMP_INDUCTION, .layer = 0, .head = 0},
                            {.kind = LLC_CLAMP_NO_PREV, .layer = 0, .head = 1},
-                           {.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_head = 0},
+                           {.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_layer = 1, .from_head = 0},
                            {.kind = LLC_CLAMP_INDUCTION, .layer = 1, .head = 0, .own = 0.5f}};
     llc_model *m = build(t, 2, 2, k, 4);
     if (!m) return;
@@ -180,6 +181,62 @@ static void test_pattern_clamps(const llc_task *t)
     llc_model_free(m0);
     free(w);
     llc_model_free(m);
+}
+
+/* A copy from an earlier layer: head 1.0's pattern is that of 0.1 (with
+ * 0.1's own no_prev clamp) to the bit, at full strength; at strength 0.5
+ * it is the mean of 0.1's and its own softmax pattern, rows still summing
+ * to 1; eval takes it as a clamp. */
+static void test_copy_across_layers(const llc_task *t)
+{
+    const llc_clamp k[] = {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 0, .from_layer = 0, .from_head = 1},
+                           {.kind = LLC_CLAMP_NO_PREV, .layer = 0, .head = 1},
+                           {.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_layer = 0, .from_head = 1,
+                            .own = 0.5f}};
+    llc_model *m = build(t, 2, 2, k, 3), *m0 = build(t, 2, 2, NULL, 0);
+    if (!m || !m0) goto done;
+    float *w = fx_random_params(m, 9);
+    const int B = 3, T = t->shape.T, L = 2, NH = 2;
+    const size_t TT = (size_t)T * T;
+    llc_batch *b = llc_task_batch_alloc(t, B);
+    void *ws = m->ws_alloc(m, B);
+    float *a = malloc((size_t)B * L * NH * TT * sizeof *a);
+    b->B = B;
+    int rc = t->fill(t, llc_task_dist(t, "test"), 777, b);
+    if (!rc) rc = llc_transformer_patterns(m, ws, w, b, a, NULL);
+    CHECK(rc == LLC_OK, "patterns with copies across layers (rc %d)", rc);
+    if (!rc) {
+        int same_src = 1, mixed = 1, prev0 = 1;
+        for (int s = 0; s < B; s++) {
+            const float *src = a + ((size_t)s * L * NH + 1) * TT, *tgt = a + ((size_t)s * L * NH + NH) * TT;
+            const float *half = tgt + TT;
+            same_src &= memcmp(src, tgt, TT * sizeof *src) == 0;
+            for (int r = 0; r < T; r++) {
+                double sum = 0.0;
+                for (int u = 0; u < T; u++) sum += half[(size_t)r * T + u];
+                mixed &= fabs(sum - 1.0) < 1e-5;
+                if (r >= 1) prev0 &= src[(size_t)r * T + r - 1] == 0.0f;
+            }
+            mixed &= memcmp(half, src, TT * sizeof *src) != 0;
+        }
+        CHECK(same_src && prev0, "1.0 copies 0.1: the same pattern to the bit (0.1 keeps its no_prev)");
+        CHECK(mixed, "1.1 copies 0.1 at strength 0.5: a different pattern, rows summing to 1");
+    }
+    llc_eval_config e = eval_cfg(m0, w, t);
+    e.clamps = k, e.n_clamps = 1;
+    llc_eval_result r;
+    char err[LLC_ERRLEN] = "";
+    rc = llc_eval_run(&e, &r, err);
+    CHECK(rc == LLC_OK && r.changed.loss != r.base.loss, "eval with a copy from an earlier layer: loss %g -> %g (%s)",
+          r.base.loss, r.changed.loss, err);
+    llc_eval_result_free(&r);
+    free(a);
+    m->ws_free(ws);
+    llc_batch_free(b);
+    free(w);
+done:
+    llc_model_free(m);
+    llc_model_free(m0);
 }
 
 /* A clamp of the clamped attention on layer 1 leaves layer 0 on the fast
@@ -239,19 +296,25 @@ static void test_clamp_config(void)
                          "{\"kind\": \"induction\", \"layer\": 1, \"head\": 0, \"strength\": 0.3},"
                          "{\"kind\": \"copy\", \"layer\": 1, \"head\": 2, \"from\": {\"layer\": 1, \"head\": 0}},"
                          "{\"kind\": \"no_prev\", \"layer\": 0, \"head\": 1},"
-                         "{\"kind\": \"temperature\", \"layer\": 0, \"head\": 2, \"temperature\": 2.5}]}",
+                         "{\"kind\": \"temperature\", \"layer\": 0, \"head\": 2, \"temperature\": 2.5},"
+                         "{\"kind\": \"copy\", \"layer\": 1, \"head\": 1, \"from\": {\"layer\": 0, \"head\": 2},"
+                         " \"strength\": 0.5}]}",
                          &c, err);
-    CHECK(rc == LLC_OK && c.n_clamps == 4, "the new clamp kinds parse (%s)", err);
+    CHECK(rc == LLC_OK && c.n_clamps == 5, "the new clamp kinds parse (%s)", err);
     if (rc) return;
     CHECK(c.clamps[0].kind == LLC_CLAMP_INDUCTION && c.clamps[0].own == 0.7f && c.clamps[1].kind == LLC_CLAMP_COPY &&
               c.clamps[1].from_head == 0 && c.clamps[2].kind == LLC_CLAMP_NO_PREV &&
               c.clamps[3].temperature == 2.5f,
           "fields: strength 0.3 -> own %g, from head %d, temperature %g", c.clamps[0].own, c.clamps[1].from_head,
           c.clamps[3].temperature);
+    CHECK(c.clamps[1].from_layer == 1 && c.clamps[4].from_layer == 0 && c.clamps[4].from_head == 2 &&
+              c.clamps[4].own == 0.5f,
+          "copy from the same layer (from layer %d) and from an earlier one (from %d.%d, own %g)",
+          c.clamps[1].from_layer, c.clamps[4].from_layer, c.clamps[4].from_head, c.clamps[4].own);
     cJSON *j = llc_tf_config_to_json(&c);
     char *txt = cJSON_PrintUnformatted(j);
     rc = parse_model(txt, &c2, err);
-    CHECK(rc == LLC_OK && c2.n_clamps == 4 && memcmp(c.clamps, c2.clamps, 4 * sizeof c.clamps[0]) == 0,
+    CHECK(rc == LLC_OK && c2.n_clamps == 5 && memcmp(c.clamps, c2.clamps, 5 * sizeof c.clamps[0]) == 0,
           "to_json and back: the same clamps (%s)", txt);
     free(txt);
     cJSON_Delete(j);
@@ -266,7 +329,9 @@ static void test_clamp_config(void)
         {"[{\"kind\": \"no_prev\", \"layer\": 0, \"head\": 3}]", "'head' must be"},
         {"[{\"kind\": \"copy\", \"layer\": 0, \"head\": 1}]", "needs a key 'from'"},
         {"[{\"kind\": \"copy\", \"layer\": 0, \"head\": 1, \"from\": {\"layer\": 0, \"head\": 1}}]", "another head"},
-        {"[{\"kind\": \"copy\", \"layer\": 1, \"head\": 1, \"from\": {\"layer\": 0, \"head\": 1}}]", "another head"},
+        {"[{\"kind\": \"copy\", \"layer\": 0, \"head\": 1, \"from\": {\"layer\": 1, \"head\": 0}}]",
+         "or a head of an earlier layer"},
+        {"[{\"kind\": \"copy\", \"layer\": 1, \"head\": 1, \"from\": {\"layer\": 0}}]", "needs a key 'head'"},
         {"[{\"kind\": \"temperature\", \"layer\": 0, \"head\": 1}]", "needs a key 'temperature'"},
         {"[{\"kind\": \"temperature\", \"layer\": 0, \"head\": 1, \"temperature\": 0}]", "'temperature' must be"},
         {"[{\"kind\": \"no_prev\", \"layer\": 0, \"head\": 1, \"strength\": 0.5}]", "goes with a pattern clamp"},
@@ -295,6 +360,7 @@ int main(void)
         test_keep_only_one_head(t);
         test_pattern_clamps(t);
         test_fast_path_kept(t);
+        test_copy_across_layers(t);
     }
     test_clamp_config();
     llc_task_free(t);
