@@ -1,0 +1,22 @@
+#!/bin/sh
+# The induction-head study: phase-change timing for no clamp, the
+# previous-token clamp and a perfect induction pattern, over seeds; keeping one
+# layer-1 head; the LLC around the phase change.
+PAPER=icl
+. tests/papers/lib.sh
+STEPS=$(sz 1500 400)
+SEEDS=$(sz "1 2 3 4" "1 2 3")
+for s in $SEEDS; do
+    say "seed $s"
+    q train --task icl --run icl-none-s$s --seed $s --steps $STEPS
+    q train --task icl --run icl-prev-s$s --seed $s --steps $STEPS \
+        --set 'model.clamps=[{"kind":"prev","layer":0,"head":0}]'
+    q train --task icl --run icl-ind-s$s --seed $s --steps $STEPS \
+        --set 'model.clamps=[{"kind":"induction","layer":1,"head":0}]'
+    for c in none prev ind; do q stages --run icl-$c-s$s --only-cross --cross test_loss=0.35 >/dev/null; done
+done
+say "estimate icl-none-s1"
+q estimate --run icl-none-s1 --model --steps every:$(sz 1 3) $EST >/dev/null
+q stages --run icl-none-s1 --cross test_loss=0.35 >/dev/null
+q probe --run icl-none-s1 --steps every:$(sz 4 6) --threads $THREADS >/dev/null
+finish
