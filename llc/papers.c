@@ -757,7 +757,7 @@ static void md_meta(FILE *f, const llc_paper_meta *m)
 
 int llc_paper_write_md(FILE *f, const llc_paper_result *r, const llc_paper_meta *m)
 {
-    fprintf(f, "# paper %s: %s\n\nverdict: **%s** (", r->name, r->title, llc_paper_verdict_names[r->overall]);
+    fprintf(f, "# paper %s: %s\n\nstudy verdict: **%s** (", r->name, r->title, llc_paper_verdict_names[r->overall]);
     md_meta(f, m);
     fprintf(f, ")\n\n");
     for (int i = 0; i < r->n; i++) {
@@ -778,7 +778,7 @@ int llc_paper_write_html(FILE *f, const llc_paper_result *r, const llc_paper_met
             r->name);
     fprintf(f, "<h1>paper %s: ", r->name);
     llc_svg_escape(f, r->title);
-    fprintf(f, "</h1>\n<p>verdict: <b>%s</b> (", llc_paper_verdict_names[r->overall]);
+    fprintf(f, "</h1>\n<p>study verdict: <b>%s</b> (", llc_paper_verdict_names[r->overall]);
     md_meta(f, m);
     fprintf(f, ")</p>\n<table><tr><th>#</th><th>claim</th><th>verdict</th><th>why</th><th>measured</th></tr>\n");
     for (int i = 0; i < r->n; i++) {
