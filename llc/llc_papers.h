@@ -26,7 +26,7 @@ extern const char *const llc_paper_verdict_names[];
 
 typedef struct {
     char text[200];      /* the claim, as the study states it */
-    char measured[1600]; /* the numbers it rests on */
+    char measured[3000]; /* the numbers it rests on */
     char seen[400];      /* why the verdict: the threshold met or missed */
     int verdict;         /* llc_paper_verdict */
 } llc_paper_claim;

@@ -385,14 +385,15 @@ static int paper_text(llc_store *s, llc_paper_result *r, char *err)
     if (!nc || !np) {
         ADD(seen, "no code / prose estimates stored");
     } else {
-        double best = -INFINITY, rel = 0;
-        const char *who = "";
+        double best = -INFINITY, rel = 0, far = -1, far_rel = 0;
+        const char *who = "", *far_who = "";
         ADD(measured, "step %lld, rLLC code / prose:", s1);
         for (int i = 0; i < nc; i++) {
             double b = curve_get(prose, np, code[i].target);
             if (isnan(b)) continue;
             ADD(measured, " %s %.4g/%.4g", code[i].target, code[i].llc_mean, b);
-            double d = code[i].llc_mean - b;
+            double d = code[i].llc_mean - b, dr = d / fmax(1e-9, 0.5 * (fabs(code[i].llc_mean) + fabs(b)));
+            if (fabs(dr) > far) far = fabs(dr), far_rel = dr, far_who = code[i].target;
             if (d > best) {
                 best = d;
                 who = code[i].target;
@@ -401,7 +402,8 @@ static int paper_text(llc_store *s, llc_paper_result *r, char *err)
         }
         int who_ind = 0;
         for (int j = 0; j < prev.n; j++) who_ind |= strcmp(prev.target[j], who) == 0 && type[j] == TYPE_IND;
-        ADD(measured, "; largest rise on code: head %s (%+.4g, relative %.2f)", who, best, rel);
+        ADD(measured, "; largest rise on code: head %s (%+.4g, relative %.2f); largest difference either way: head "
+            "%s (relative %+.2f)", who, best, rel, far_who, far_rel);
         c->verdict = who_ind && rel >= 0.1 ? LLC_PAPER_REPRODUCED : rel >= 0.1 ? LLC_PAPER_PARTLY
                                                                                : LLC_PAPER_NOT_REPRODUCED;
         ADD(seen, "the head that rises most %s an induction head; reproduced if it is and rises by >= 10%%, partly "
