@@ -6,7 +6,7 @@
 PAPER=modadd
 . tests/papers/lib.sh
 STEPS=$(sz 32000 4000)
-EVERY=$(sz 500 250)
+EVERY=$(sz 200 250)
 for s in 1 2 3 4 5; do
     say "train modadd-s$s"
     q train --task modadd --run modadd-s$s --seed $s --steps $STEPS --set ckpt_every=$EVERY
