@@ -126,6 +126,10 @@ static int make_config(const cli_args *a, cJSON **out)
         return cli_error(EXIT_USAGE, "train: %s", err);
     }
     const char *from = cli_get(a, "init-from");
+    if (from && init && strcmp(init, "random") != 0) {
+        cJSON_Delete(root);
+        return cli_error(EXIT_USAGE, "train: --init-from and --init %s both set the initial parameters; give one", init);
+    }
     if (from) {
         char rid[80];
         const char *colon = strrchr(from, ':');

@@ -37,5 +37,7 @@ expect_rc 2 "vocabulary shrinks" -- $LLC train --task modadd --run e --set p=2 -
 expect_out "tensor 'embed' is \(3,2\) in run 'b' but \(2,2\)" "a shrinking vocabulary is a mismatch"
 expect_rc 2 "bad syntax" -- $LLC train --task modadd --run e --init-from a:x
 expect_out "RUN or RUN:STEP" "says the form"
+expect_rc 2 "with --init teacher" -- $LLC train --task modadd --run e --init teacher --init-from a
+expect_out "give one" "says they conflict"
 expect_rc 5 "nothing half-written" -- $LLC show --run e
 finish cli_initfrom
