@@ -115,3 +115,13 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(TESTUTIL:.o=.d)
+
+# make papers: the four studies the tool was made for, each end to end in a
+# scratch store build/papers/NAME.db, then `llc paper NAME` writes
+# build/papers/NAME.html and NAME.md with a verdict per claim
+# (llc/PAPERS_REPRO.md). PAPER_SCALE=tiny runs each in about a minute.
+PAPERS := sort text icl modadd
+.PHONY: papers $(PAPERS:%=paper-%)
+papers: $(PAPERS:%=paper-%)
+$(PAPERS:%=paper-%): paper-%: $(BUILD)/llc
+	@LLC=$(BUILD)/llc PAPER_OUT=$(BUILD)/papers sh tests/papers/paper_$*.sh

@@ -193,6 +193,7 @@ int cli_valid_run_id(const char *id);
 /* Subcommands. */
 int cmd_train(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_paper(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_theory(int argc, char **argv);

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 static const cli_optdef runs_defs[] = {{"db", 1, "store path (default $LLC_DB or ./llc.db)"}, {NULL, 0, NULL}};
-static const char runs_usage[] = "usage: llc runs [--db PATH]\nList the runs in the store, one line each.\n";
+static const char runs_usage[] = "usage: llc runs [--db PATH]\nList the runs in the store, one line each (a warm start: from RUN:STEP).\n";
 
 int cmd_runs(int argc, char **argv)
 {
@@ -44,8 +44,16 @@ int cmd_runs(int argc, char **argv)
         long long *steps = NULL;
         int ns = 0;
         llc_store_checkpoint_steps(s, runs[i].id, &steps, &ns);
-        printf("%-16s %-8s %-8s %10lld %12d  %s\n", runs[i].id, runs[i].task, runs[i].status, runs[i].n_params, ns,
-               runs[i].created);
+        /* a warm start names where it started */
+        cJSON *c = cJSON_Parse(runs[i].config);
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "init_from");
+        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(f, "run"), *fs = cJSON_GetObjectItemCaseSensitive(f, "step");
+        char from[96] = "";
+        if (cJSON_IsString(fr) && cJSON_IsNumber(fs))
+            snprintf(from, sizeof from, "  from %s:%lld", fr->valuestring, (long long)fs->valuedouble);
+        cJSON_Delete(c);
+        printf("%-16s %-8s %-8s %10lld %12d  %s%s\n", runs[i].id, runs[i].task, runs[i].status, runs[i].n_params, ns,
+               runs[i].created, from);
         free(steps);
         llc_run_info_free(&runs[i]);
     }

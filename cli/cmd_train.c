@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "usage: llc train --task NAME --run ID [--config FILE.json] [--set key=value]...\n"
-    "                 [--steps N] [--seed S] [--db PATH] [--resume] [--init teacher]\n"
+    "                 [--steps N] [--seed S] [--db PATH] [--resume] [--init teacher] [--init-from RUN[:STEP]]\n"
     "Train a model on a task and write its checkpoints into the store (default ./llc.db or $LLC_DB).\n"
     "Without --config the shipped config data/configs/NAME.json is used. --set overrides one\n"
     "setting (model.*, train.*, data.* or a bare key such as lr=1e-3 or list_len=8).\n"
@@ -18,7 +18,10 @@ static const char usage[] =
     "(the config must be identical); the result is bit-identical to an uninterrupted run.\n"
     "Before training it prints the model's size, what the checkpoints will take and the memory needed,\n"
     "and refuses a run that does not fit in the machine's memory (exit 10) or the store's free disk\n"
-    "(exit 2) unless --force-size; --dry-run stops after that check.\n";
+    "(exit 2) unless --force-size; --dry-run stops after that check.\n"
+    "--init-from RUN[:STEP] starts from that run's checkpoint (default its last) instead of a random init;\n"
+    "the shapes must agree, except that the vocabulary may grow (the new tokens' embedding and\n"
+    "unembedding rows keep the fresh init of the new run's seed). The stored config records it.\n";
 
 static const cli_optdef defs[] = {
     {"task", 1, "task name: sort, modadd, icl, text, or the ground-truth linreg, dln, poly"},
@@ -30,6 +33,7 @@ static const cli_optdef defs[] = {
     {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
     {"resume", 0, "continue an existing, interrupted run"},
     {"init", 1, "'random' (default) or 'teacher' (ground-truth tasks: the true parameter)"},
+    {"init-from", 1, "RUN[:STEP]: start from that run's checkpoint (default its last)"},
     {"dry-run", 0, "say the run's size and check that it fits, then stop (nothing written)"},
     {"force-size", 0, "train even if the run seems not to fit in the machine's memory or the store's disk"},
     {NULL, 0, NULL}};
@@ -121,7 +125,31 @@ static int make_config(const cli_args *a, cJSON **out)
         cJSON_Delete(root);
         return cli_error(EXIT_USAGE, "train: %s", err);
     }
-    static const char *const top_keys[] = {"task", "seed", "init", "data", "model", "train", NULL};
+    const char *from = cli_get(a, "init-from");
+    if (from && init && strcmp(init, "random") != 0) {
+        cJSON_Delete(root);
+        return cli_error(EXIT_USAGE, "train: --init-from and --init %s both set the initial parameters; give one", init);
+    }
+    if (from) {
+        char rid[80];
+        const char *colon = strrchr(from, ':');
+        size_t len = colon ? (size_t)(colon - from) : strlen(from);
+        char *end = NULL;
+        long long st = colon ? strtoll(colon + 1, &end, 10) : 0;
+        if (len == 0 || len >= sizeof rid || (colon && (end == colon + 1 || *end || st < 0))) {
+            cJSON_Delete(root);
+            return cli_error(EXIT_USAGE, "train: --init-from '%s' must be RUN or RUN:STEP (STEP a checkpoint's "
+                             "step, e.g. m1:3000)", from);
+        }
+        memcpy(rid, from, len);
+        rid[len] = 0;
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "run", rid);
+        if (colon) cJSON_AddNumberToObject(f, "step", (double)st);
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "init_from");
+        cJSON_AddItemToObject(root, "init_from", f);
+    }
+    static const char *const top_keys[] = {"task", "seed", "init", "init_from", "data", "model", "train", NULL};
     if (llc_json_check_keys(root, top_keys, "config", err)) {
         cJSON_Delete(root);
         return cli_error(EXIT_USAGE, "train: %s", err);

@@ -25,6 +25,7 @@ static const struct {
     {"eval", cmd_eval, "loss, accuracy, entropy at one checkpoint with heads ablated or clamped"},
     {"plot", cmd_plot, "draw a run's curves, heads, traces, embeddings, trajectory or log as SVG"},
     {"report", cmd_report, "one self-contained HTML page of a run: config, log, curves, probes, circuits"},
+    {"paper", cmd_paper, "one of the four studies checked against its store: claims, numbers, verdicts"},
     {"export", cmd_export, "write curves, estimates, the training log or a checkpoint (CSV/JSON/raw)"},
     {"baseline", cmd_baseline, "record a run's estimates as a regression baseline (JSON)"},
     {"check", cmd_check, "re-run baselines and compare (exit 1 on a regression)"},

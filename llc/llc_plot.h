@@ -138,6 +138,11 @@ int llc_plot_embed_new(llc_task *task, llc_model *model, const char *dist, llc_p
 void llc_plot_embed_free(llc_plot_embed *e);
 /* Load checkpoint step of run and run the forward pass. */
 int llc_plot_embed_frame(llc_plot_embed *e, llc_store *s, const char *run, long long step, char *err);
+/* How well the frame's sequence vectors cluster by class: eta^2, the
+ * between-class share of their total variance (1: every class one point;
+ * about 0: classes mixed); which = 0 the pooled sequence embeddings, 1 the
+ * final vectors (pooled + MLP). NAN when out of memory. */
+double llc_plot_embed_cluster_score(const llc_plot_embed *e, int which);
 /* Grow the shared plane ranges by the current frame (so the frames of a
  * sequence line up); llc_plot_embed_new starts them at the origin. */
 void llc_plot_embed_bounds_add(llc_plot_embed *e);

@@ -114,6 +114,41 @@ cleanup:
     return rc;
 }
 
+double llc_plot_embed_cluster_score(const llc_plot_embed *e, int which)
+{
+    /* eta^2 = between-class sum of squares / total, over the directions
+     * h/|h| (RMS-normalised models classify by direction) */
+    int n_cls = e->n_out;
+    double mean[2] = {0, 0}, tot = 0, between = 0;
+    double *cm = calloc((size_t)n_cls * 3, sizeof *cm); /* per class: sum x, sum y, count */
+    double *u = malloc((size_t)e->B * 2 * sizeof *u);
+    if (!cm || !u || e->B == 0) {
+        free(cm);
+        free(u);
+        return NAN;
+    }
+    for (int b = 0; b < e->B; b++) {
+        const float *h = (which ? e->out : e->pooled) + 2 * b;
+        double r = sqrt((double)h[0] * h[0] + (double)h[1] * h[1]);
+        u[2 * b] = r > 0 ? h[0] / r : 0;
+        u[2 * b + 1] = r > 0 ? h[1] / r : 0;
+        int y = e->batch->targets[b * e->T + e->T - 1];
+        mean[0] += u[2 * b] / e->B;
+        mean[1] += u[2 * b + 1] / e->B;
+        if (y >= 0 && y < n_cls) cm[3 * y] += u[2 * b], cm[3 * y + 1] += u[2 * b + 1], cm[3 * y + 2] += 1;
+    }
+    for (int b = 0; b < e->B; b++)
+        tot += (u[2 * b] - mean[0]) * (u[2 * b] - mean[0]) + (u[2 * b + 1] - mean[1]) * (u[2 * b + 1] - mean[1]);
+    for (int c = 0; c < n_cls; c++) {
+        if (cm[3 * c + 2] == 0) continue;
+        double dx = cm[3 * c] / cm[3 * c + 2] - mean[0], dy = cm[3 * c + 1] / cm[3 * c + 2] - mean[1];
+        between += cm[3 * c + 2] * (dx * dx + dy * dy);
+    }
+    free(cm);
+    free(u);
+    return tot > 0 ? between / tot : 0.0;
+}
+
 int llc_plot_embed_frame(llc_plot_embed *e, llc_store *s, const char *run, long long step, char *err)
 {
     int rc = llc_store_checkpoint_get(s, run, step, e->w, llc_model_n_params(e->model), &e->train_loss,

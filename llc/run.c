@@ -49,6 +49,8 @@ char *llc_run_config_normalised(const cJSON *root, const llc_task *task, const l
     cJSON_AddNumberToObject(n, "seed", (double)task->seed);
     const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
     cJSON_AddStringToObject(n, "init", cJSON_IsString(init) ? init->valuestring : "random");
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(root, "init_from");
+    if (from) cJSON_AddItemToObject(n, "init_from", cJSON_Duplicate(from, 1));
     cJSON_AddItemToObject(n, "data", task->to_json ? task->to_json(task) : cJSON_CreateObject());
     if (strcmp(model->kind, "transformer") == 0)
         cJSON_AddItemToObject(n, "model", llc_tf_config_to_json(llc_transformer_config(model)));

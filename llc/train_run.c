@@ -19,6 +19,8 @@ typedef struct {
     size_t old_bytes;
     llc_log_row *logbuf;
     llc_train_plan plan;
+    float *src;            /* --init-from: the source checkpoint's parameters */
+    llc_model *src_model;  /* and the source run's model (its tensor table) */
 } train_job;
 
 /* Mark the run failed with msg; the rc passes through. */
@@ -88,6 +90,136 @@ static int plan_run(train_job *j, const char *config, const llc_train_run_opts *
     return LLC_OK;
 }
 
+/* The warm start a config names, {"run": R, "step": S}: the step filled in
+ * (the source run's last checkpoint when absent) in a copy of config.
+ * *out is NULL when the config has no init_from. */
+static int init_from_resolve(llc_store *store, const cJSON *config, cJSON **out, char *err)
+{
+    *out = NULL;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(config, "init_from");
+    if (!f) return LLC_OK;
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(f, "run"), *step = cJSON_GetObjectItemCaseSensitive(f, "step");
+    if (!cJSON_IsObject(f) || !cJSON_IsString(run) || (step && !cJSON_IsNumber(step)))
+        return llc_fail(err, LLC_ERR_INVALID, "config: 'init_from' must be {\"run\": ID, \"step\": N} (step optional)");
+    llc_run_info info = {0};
+    int rc = llc_store_run_get(store, run->valuestring, &info);
+    llc_run_info_free(&info);
+    if (rc == LLC_ERR_NOTFOUND)
+        return llc_fail(err, rc, "init_from: no run '%s' in the store (see llc runs)", run->valuestring);
+    if (rc) return llc_fail(err, rc, "%s", llc_store_errmsg(store));
+    long long *steps = NULL, s = step ? (long long)step->valuedouble : -1;
+    int n = 0, found = 0;
+    if ((rc = llc_store_checkpoint_steps(store, run->valuestring, &steps, &n)))
+        return llc_fail(err, rc, "%s", llc_store_errmsg(store));
+    for (int i = 0; i < n; i++) found |= steps[i] == s;
+    if (!step && n > 0) s = steps[n - 1], found = 1;
+    if (!found) {
+        rc = n ? llc_fail(err, LLC_ERR_NOTFOUND, "init_from: run '%s' has no checkpoint at step %lld (its steps: "
+                          "%lld to %lld)", run->valuestring, s, steps[0], steps[n - 1])
+               : llc_fail(err, LLC_ERR_NOTFOUND, "init_from: run '%s' has no checkpoint", run->valuestring);
+        free(steps);
+        return rc;
+    }
+    free(steps);
+    cJSON *c = cJSON_Duplicate(config, 1), *nf = cJSON_CreateObject();
+    if (!c || !nf || !cJSON_AddStringToObject(nf, "run", run->valuestring) || !cJSON_AddNumberToObject(nf, "step", (double)s)
+        || !cJSON_ReplaceItemInObjectCaseSensitive(c, "init_from", nf)) {
+        cJSON_Delete(c);
+        cJSON_Delete(nf);
+        return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    }
+    *out = c;
+    return LLC_OK;
+}
+
+/* A source tensor copies into a new one when the shapes agree, or, for the
+ * token rows (embed, unembed, unembed.b), when only the first dimension
+ * grew: the vocabulary of the new run is larger. */
+static int tensor_fits(const llc_tensor *src, const llc_tensor *dst)
+{
+    if (src->ndim != dst->ndim) return 0;
+    int rows = strcmp(dst->name, "embed") == 0 || strcmp(dst->name, "unembed") == 0 || strcmp(dst->name, "unembed.b") == 0;
+    for (int d = 0; d < dst->ndim; d++)
+        if (src->shape[d] != dst->shape[d] && !(d == 0 && rows && src->shape[0] < dst->shape[0])) return 0;
+    return 1;
+}
+
+static const char *shape_text(const llc_tensor *t, char *buf, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int d = 0; d < t->ndim && k < n; d++) k += (size_t)snprintf(buf + k, n - k, d ? ",%d" : "%d", t->shape[d]);
+    if (k < n) snprintf(buf + k, n - k, ")");
+    return buf;
+}
+
+/* Load the source checkpoint of a warm start and check that every tensor
+ * of the new model has its counterpart (see tensor_fits). */
+static int init_from_load(train_job *j, const cJSON *config, const llc_model *model, char *err)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(config, "init_from");
+    const char *run = cJSON_GetObjectItemCaseSensitive(f, "run")->valuestring;
+    long long step = (long long)cJSON_GetObjectItemCaseSensitive(f, "step")->valuedouble;
+    llc_run_info info = {0};
+    cJSON *sc = NULL;
+    llc_task *st = NULL;
+    int rc = llc_store_run_get(j->store, run, &info);
+    if (rc) {
+        rc = llc_fail(err, rc, "init_from: %s", llc_store_errmsg(j->store));
+        goto cleanup;
+    }
+    if ((rc = llc_json_parse(info.config, "the source run's config", &sc, err))) goto cleanup;
+    if ((rc = llc_run_build(sc, &st, &j->src_model, NULL, err))) {
+        char why[LLC_ERRLEN];
+        snprintf(why, sizeof why, "%s", err);
+        rc = llc_fail(err, rc, "init_from: the config of run '%s' does not build: %s", run, why);
+        goto cleanup;
+    }
+    const llc_ptable *a = &j->src_model->table, *b = &model->table;
+    char s1[64], s2[64];
+    for (int i = 0; i < b->n; i++) {
+        const llc_tensor *src = llc_ptable_find(a, b->t[i].name);
+        if (!src) {
+            rc = llc_fail(err, LLC_ERR_INVALID, "init_from: tensor '%s' %s of the new model is not in run '%s'",
+                          b->t[i].name, shape_text(&b->t[i], s1, sizeof s1), run);
+            goto cleanup;
+        }
+        if (!tensor_fits(src, &b->t[i])) {
+            rc = llc_fail(err, LLC_ERR_INVALID, "init_from: tensor '%s' is %s in run '%s' but %s in the new model",
+                          b->t[i].name, shape_text(src, s1, sizeof s1), run, shape_text(&b->t[i], s2, sizeof s2));
+            goto cleanup;
+        }
+    }
+    for (int i = 0; i < a->n; i++)
+        if (!llc_ptable_find(b, a->t[i].name)) {
+            rc = llc_fail(err, LLC_ERR_INVALID, "init_from: tensor '%s' %s of run '%s' is not in the new model",
+                          a->t[i].name, shape_text(&a->t[i], s1, sizeof s1), run);
+            goto cleanup;
+        }
+    if (!(j->src = malloc(a->n_params * sizeof *j->src))) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = llc_store_checkpoint_get(j->store, run, step, j->src, a->n_params, NULL, NULL)))
+        rc = llc_fail(err, rc, "init_from: run '%s' step %lld: %s", run, step, llc_store_errmsg(j->store));
+cleanup:
+    llc_task_free(st);
+    cJSON_Delete(sc);
+    llc_run_info_free(&info);
+    return rc;
+}
+
+/* Copy the source parameters over the fresh init w: whole tensors, or the
+ * leading rows of a grown token tensor (the new tokens' rows keep their
+ * fresh init). */
+static void init_from_apply(const train_job *j, const llc_model *model, float *w)
+{
+    const llc_ptable *a = &j->src_model->table, *b = &model->table;
+    for (int i = 0; i < b->n; i++) {
+        const llc_tensor *src = llc_ptable_find(a, b->t[i].name);
+        memcpy(w + b->t[i].offset, j->src + src->offset, src->size * sizeof *w);
+    }
+}
+
 /* Allocate the trainer and buffers, load the resume state, create the run
  * or mark it running, set the initial parameters. */
 static int start_run(train_job *j, const cJSON *root, const char *config, const llc_train_run_opts *o,
@@ -130,6 +262,7 @@ static int start_run(train_job *j, const cJSON *root, const char *config, const 
             return run_failed(j, rc, err);
     } else {
         llc_trainer_init_params(j->tr);
+        if (j->src) init_from_apply(j, r->model, llc_trainer_params(j->tr));
     }
     return LLC_OK;
 }
@@ -202,8 +335,11 @@ int llc_train_run(llc_store *store, const char *run_id, const cJSON *config, con
     const llc_train_run_opts *o = opts ? opts : &none;
     train_job j = {.store = store, .run = run_id};
     char *norm = NULL;
+    cJSON *resolved = NULL;
     int live = 0, rc;
     memset(result, 0, sizeof *result);
+    if ((rc = init_from_resolve(store, config, &resolved, err))) goto cleanup;
+    if (resolved) config = resolved;
     if ((rc = llc_run_build(config, &result->task, &result->model, &result->tc, err))) goto cleanup;
     if (!(norm = llc_run_config_normalised(config, result->task, result->model, &result->tc))) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
@@ -224,6 +360,7 @@ int llc_train_run(llc_store *store, const char *run_id, const cJSON *config, con
                       blob_max / 1048576);
         goto cleanup;
     }
+    if (resolved && !j.resuming && (rc = init_from_load(&j, config, result->model, err))) goto cleanup;
     if (o->dry_run) {
         result->stopped = 1;
         goto cleanup;
@@ -241,8 +378,11 @@ cleanup:
     free(j.old_state);
     free(j.logbuf);
     free(j.sched);
+    free(j.src);
+    llc_model_free(j.src_model);
     llc_trainer_free(j.tr);
     cJSON_free(norm);
+    cJSON_Delete(resolved);
     return rc;
 }
 
