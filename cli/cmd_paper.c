@@ -30,29 +30,21 @@ static const cli_optdef defs[] = {{"out", 1, "output page (default NAME.html); t
 /* One run's report into path. */
 static int run_page(const cli_args *a, const char *run, const char *path)
 {
-    llc_store *store = NULL;
-    llc_run_info info = {0};
-    cJSON *config = NULL;
-    llc_task *task = NULL;
-    llc_model *model = NULL;
+    cli_run r = {0};
     char err[LLC_ERRLEN] = "";
     cli_outfile of;
     int code, rc;
-    if ((code = cli_open_run(a, LLC_STORE_READONLY, run, &store, &info, &config, &task, &model))) goto cleanup;
+    if ((code = cli_open_run(a, LLC_STORE_READONLY, run, &r))) goto cleanup;
     if ((code = cli_out_open(&of, "paper", path, 0))) goto cleanup;
-    llc_report_opts o = {run, task, model, NULL, 0};
-    if ((rc = llc_report_write(of.f, store, &o, err))) {
+    llc_report_opts o = {run, r.task, r.model, NULL, 0};
+    if ((rc = llc_report_write(of.f, r.store, &o, err))) {
         cli_out_abort(&of);
         code = cli_error(cli_exit_code(rc), "paper: report of %s: %s", run, err[0] ? err : llc_strerror(rc));
         goto cleanup;
     }
     code = cli_out_close(&of, "paper");
 cleanup:
-    llc_model_free(model);
-    llc_task_free(task);
-    cJSON_Delete(config);
-    llc_run_info_free(&info);
-    llc_store_close(store);
+    cli_run_close(&r);
     return code;
 }
 
