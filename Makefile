@@ -5,6 +5,8 @@
 #   make check    build and run every test (installs missing Debian packages)
 #   make demo     train, estimate and plot a small default run
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan
+#   make mpi      build-mpi/llc with Open MPI (installs it): run under mpirun,
+#                 rank 0 owns the store, the others compute (llc/MPI.md)
 
 CC      ?= cc
 OPT     ?= -O2
@@ -21,7 +23,11 @@ PREFIX  ?= /usr/local
 # (the source tree, run from build/), then this compiled-in share dir
 CPPFLAGS += -DLLC_SHARE_DIR=\"$(PREFIX)/share/llc\" -Icore -Itasks -Isgld -Illc
 LDLIBS  := -lopenblas -lgsl -lsqlite3 -lcjson -lpthread -lm
-ifeq ($(SANITIZE),1)
+ifeq ($(MPI),1)
+  CC      := mpicc
+  BUILD   := build-mpi
+  export LLC_DEPS := mpi
+else ifeq ($(SANITIZE),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
   BUILD   := build-san
@@ -30,7 +36,12 @@ else
 endif
 ALL_CFLAGS = $(WARN) $(CFLAGS)
 
-LIB_SRC  := $(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c)
+# the message layer: MPI in the MPI build, a one-rank stub in the others
+ifeq ($(MPI),1)
+  LIB_SRC := $(filter-out llc/mpi_none.c,$(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c))
+else
+  LIB_SRC := $(filter-out llc/mpi.c,$(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c))
+endif
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -39,7 +50,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTUTIL := $(BUILD)/obj/tests/unit/testutil.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all check demo bench clean deps install fuzz accuracy valgrind
+.PHONY: all check demo bench clean deps install fuzz accuracy valgrind mpi
 .SECONDARY:
 all: $(BUILD)/llc
 
@@ -70,9 +81,21 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-check: $(TEST_BIN) $(BUILD)/llc
+# the MPI build beside the plain one (only its library and program: the
+# tests compare it with $(BUILD)/llc, tests/cli/cli_mpi.sh)
+mpi:
+	@$(MAKE) --no-print-directory MPI=1 build-mpi/llc
+
+check: $(TEST_BIN) $(BUILD)/llc $(BUILD)/tests/store_rows
 	@LLC_DEPS=check sh .ci/install-deps
-	@BUILD=$(BUILD) LLC=$(BUILD)/llc sh tests/run.sh $(TEST_BIN)
+	@$(MAKE) --no-print-directory MPI=1 build-mpi/llc
+	@BUILD=$(BUILD) LLC=$(BUILD)/llc LLC_MPI=build-mpi/llc STORE_ROWS=$(BUILD)/tests/store_rows \
+	  sh tests/run.sh $(TEST_BIN)
+
+# every row of a store as text, for comparing stores (tests/cli/cli_mpi.sh)
+$(BUILD)/tests/store_rows: $(BUILD)/obj/tests/store_rows.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 demo: $(BUILD)/llc
 	@LLC=$(BUILD)/llc sh tests/demo.sh
@@ -112,6 +135,6 @@ fuzz: $(DEPS_OK)
 	build-fuzz/fuzz_args -max_total_time=$(FUZZ_SECONDS) -max_len=1024 build-fuzz/c2 tests/fuzz/corpus_args
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-mpi
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(TESTUTIL:.o=.d)

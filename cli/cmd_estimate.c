@@ -192,14 +192,12 @@ static int make_targets(const cli_args *a, const char *run, llc_model *model, ta
                 add_target(tl, nm);
             }
     }
-    llc_group *groups = *out = calloc((size_t)tl->n, sizeof *groups);
-    if (!groups) return cli_error(EXIT_NOMEM, "estimate: out of memory");
-    for (int i = 0; i < tl->n; i++) {
-        snprintf(groups[i].name, sizeof groups[i].name, "%s", tl->name[i]);
-        if ((rc = model->group(model, tl->name[i], &groups[i], err)))
-            return cli_error(cli_exit_code(rc), "estimate: %s", err);
-        llc_group_normalize(&groups[i]);
-    }
+    const char **names = malloc((size_t)tl->n * sizeof *names);
+    if (!names) return cli_error(EXIT_NOMEM, "estimate: out of memory");
+    for (int i = 0; i < tl->n; i++) names[i] = tl->name[i];
+    rc = llc_sweep_groups(model, names, tl->n, out, err);
+    free(names);
+    if (rc) return cli_error(cli_exit_code(rc), "estimate: %s", err);
     return 0;
 }
 
@@ -349,7 +347,7 @@ int cmd_estimate(int argc, char **argv)
     }
     for (int i = 0; i < tl.n; i++) names[i] = tl.name[i];
     cli_progress_start(&ui.prog, &a, title);
-    llc_sweep_opts so = {.run = run, .model = model, .task = task, .groups = groups,
+    llc_sweep_opts so = {.run = run, .config = info.config, .model = model, .task = task, .groups = groups,
                          .targets = names, .n_targets = tl.n, .steps = steps,
                          .n_steps = n_steps, .ref_step = ref_step, .per_traj = per_traj, .data = data,
                          .settings = settings, .force = cli_has(&a, "force"), .check_bias = cli_has(&a, "check-bias"),

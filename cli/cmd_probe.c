@@ -3,6 +3,7 @@
  * to the store (table probes, view probe_curves) and printed like `llc
  * curves`; or one head's OV / QK circuit or attention pattern as a matrix. */
 #include "cli.h"
+#include "llc_mpi.h"
 #include "llc_probe.h"
 #include "llc_probe_results.h"
 
@@ -289,7 +290,9 @@ int cmd_probe(int argc, char **argv)
     char title[96];
     snprintf(title, sizeof title, "probe %s", run);
     cli_progress_start(&prog, &a, title);
-    llc_probe_sweep_config sc = {.store = store, .run = run, .data = data, .settings = settings, .steps = steps,
+    if (llc_mpi_size() > 1) cli_catch_signals(); /* rank 0 stops between units; one process as before */
+    llc_probe_sweep_config sc = {.store = store, .run = run, .data = data, .settings = settings,
+                                 .config = info.config, .interrupt = &cli_signal_caught, .steps = steps,
                                  .n_steps = n_steps, .w = w, .want = want, .n_layers = tc->n_layers,
                                  .n_heads = tc->n_heads, .sel_l = sel_l, .sel_h = sel_h,
                                  .force = cli_has(&a, "force"), .progress = sweep_progress, .ctx = &prog};
