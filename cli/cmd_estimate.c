@@ -3,6 +3,7 @@
  * task distribution (data-refined), at every checkpoint of a run; results go
  * into the store. `llc curves` prints them. */
 #include "cli.h"
+#include "llc_mpi.h"
 #include "llc_estimate_run.h"
 #include "llc_results.h"
 
@@ -357,8 +358,11 @@ int cmd_estimate(int argc, char **argv)
     cli_progress_end(&ui.prog);
     if (rc == LLC_ERR_INTERRUPTED) {
         /* at a safe point: every estimate finished so far is committed, none is half-written */
-        code = cli_error(EXIT_INTERRUPTED, "estimate: interrupted by %s; the %d estimates finished are kept; "
-                         "run the same command again to continue", cli_signal_name(cli_signal_caught), res.done);
+        code = cli_error(EXIT_INTERRUPTED, "estimate: %s by %s%s; the %d estimates finished are kept; "
+                         "run the same command again to continue", llc_mpi_size() > 1 ? "stopped" : "interrupted",
+                         cli_signal_name(cli_signal_caught),
+                         llc_mpi_size() > 1 ? " (under mpirun: a rank ended, killed or out of memory, or the job "
+                                              "was cancelled)" : "", res.done);
         goto cleanup;
     }
     if (rc) {

@@ -25,6 +25,11 @@ void llc_mpi_abort(int code);
 int llc_mpi_rank(void);
 int llc_mpi_size(void); /* 1 in the plain build, or when not started by mpirun */
 
+/* The message of a job rank 0 stopped on a signal: under mpirun most
+ * likely because another rank ended. */
+#define LLC_MPI_STOPPED "stopped by a signal, the finished units kept (under mpirun: a rank ended, killed or out " \
+                        "of memory, or the job was cancelled); run the same command again to continue"
+
 /* Send n bytes with tag to rank dest. rc. */
 int llc_mpi_send(int dest, int tag, const void *buf, size_t n);
 /* Receive the next message (from any rank): its source, tag, bytes (*buf

@@ -226,7 +226,7 @@ static int sweep_mpi(const llc_probe_sweep_config *c, const llc_probe_config *cf
         void *buf = NULL;
         size_t n = 0;
         if ((rc = llc_mpi_recv(&src, &tag, &buf, &n, c->interrupt))) {
-            if (rc != LLC_ERR_INTERRUPTED) llc_fail(err, rc, "cannot receive from the workers");
+            llc_fail(err, rc, "%s", rc == LLC_ERR_INTERRUPTED ? LLC_MPI_STOPPED : "cannot receive from the workers");
             break;
         }
         llc_unpack u = {.b = buf, .n = n};
