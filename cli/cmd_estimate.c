@@ -379,9 +379,14 @@ int cmd_estimate(int argc, char **argv)
                          "(recorded with status %s; first: %s); the other estimates are written",
                          res.n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, res.first_bad_msg);
 cleanup:
-    if (swept && a.verbose)
+    if (swept && a.verbose) {
         fprintf(stderr, "llc: paired losses at w*: %ld computed, %ld shared between targets\n", res.pair_misses,
                 res.pair_hits);
+        /* what llc bench --mpi reads */
+        fprintf(stderr, "llc: units: %d on %d ranks, compute %.6f s, messages %.0f bytes in %.6f s, "
+                "%d writes in %.6f s, wall %.6f s\n", res.units, llc_mpi_size(), res.unit_seconds, res.msg_bytes,
+                res.msg_seconds, res.writes, res.write_seconds, res.seconds);
+    }
     if (groups)
         for (int i = 0; i < tl.n; i++) llc_group_free(&groups[i]);
     free(groups);

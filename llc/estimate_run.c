@@ -181,6 +181,8 @@ int llc_sweep_estimate(const llc_sweep_opts *o, const llc_estimate_config *ec, c
 static void record_eps(sweep_job *j, int ti, const llc_sweep_eps *e)
 {
     j->eps[ti] = *e;
+    j->res->units++;
+    j->res->unit_seconds += e->aut.seconds;
     if (e->state == 1)
         emit(j, (llc_sweep_event){.kind = LLC_SWEEP_EPS_CHOSEN, .step = j->o->ref_step, .target = j->o->targets[ti],
                                   .eps_auto = &j->eps[ti].aut});
@@ -194,8 +196,12 @@ static int write_estimate(sweep_job *j, long long step, int ti, const llc_estima
     if (o->check_bias) j->res->bias_fail += !r->bias.pass;
     if (strcmp(r->status, "ok") != 0) j->res->diverged++;
     else if ((negative = llc_results_negative(r->llc_mean, r->llc_std, r->chains))) j->res->negative++;
+    const double t0 = llc_now();
     int rc = llc_results_put(j->store, o->run, step, o->targets[ti], o->data, o->settings,
                              (long long)o->groups[ti].size, r, o->force, NULL);
+    j->res->write_seconds += llc_now() - t0;
+    j->res->writes++;
+    j->res->unit_seconds += r->seconds;
     if (rc && rc != LLC_ERR_EXISTS) return llc_fail(err, rc, "cannot write estimate: %s", llc_store_errmsg(j->store));
     j->res->done++;
     emit(j, (llc_sweep_event){.kind = LLC_SWEEP_ESTIMATE, .step = step, .target = o->targets[ti], .result = r,
@@ -221,6 +227,7 @@ static int run_local(sweep_job *j, char *err)
         int any = 0, bad = 0;
         for (int ti = 0; ti < o->n_targets; ti++) any |= j->need[(size_t)si * o->n_targets + ti];
         if (!any || (rc = load_checkpoint(j, si, &bad, err)) || bad) continue;
+        j->res->units++;
         for (int ti = 0; ti < o->n_targets && !rc; ti++) {
             if (!j->need[(size_t)si * o->n_targets + ti]) continue;
             if (j->ec->interrupt && *j->ec->interrupt) {
@@ -292,6 +299,7 @@ static int dispatch(sweep_job *j, int w, int *next_eps, int eps_left, int *next_
                 }
             llc_pack_i64(&p, -1);
             llc_pack_bytes(&p, j->w, j->n_params * sizeof *j->w);
+            j->res->units++;
         }
     }
     if (!rc && p.nomem) rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
@@ -336,6 +344,8 @@ static int run_mpi(sweep_job *j, char *err)
     const int W = llc_mpi_size() - 1;
     int rc = send_job(j, err), failed = 0, active = W, next_eps = 0, next_si = 0, eps_left = 0;
     char first_err[LLC_ERRLEN] = "";
+    double bytes0, seconds0;
+    llc_mpi_stats(&bytes0, &seconds0);
     int *parked = calloc((size_t)W + 1, sizeof *parked), n_parked = 0;
     if (!parked && !rc) rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
     for (int ti = 0; ti < o->n_targets; ti++) eps_left += j->need_eps[ti];
@@ -344,7 +354,7 @@ static int run_mpi(sweep_job *j, char *err)
         void *buf = NULL;
         size_t n = 0;
         if ((rc = llc_mpi_recv(&src, &tag, &buf, &n, j->ec->interrupt))) {
-            if (rc != LLC_ERR_INTERRUPTED) llc_fail(err, rc, "cannot receive from the workers");
+            llc_fail(err, rc, "%s", rc == LLC_ERR_INTERRUPTED ? LLC_MPI_STOPPED : "cannot receive from the workers");
             break;
         }
         if (tag == LLC_MPI_TAG_RESULT) {
@@ -379,6 +389,9 @@ static int run_mpi(sweep_job *j, char *err)
         free(buf);
     }
     free(parked);
+    llc_mpi_stats(&j->res->msg_bytes, &j->res->msg_seconds);
+    j->res->msg_bytes -= bytes0;
+    j->res->msg_seconds -= seconds0;
     if (!rc && failed) rc = llc_fail(err, failed, "%s", first_err[0] ? first_err : err);
     return rc;
 }

@@ -56,8 +56,14 @@ typedef struct {
     int done, skipped, diverged, negative, bias_fail, total;
     int n_bad, first_bad;         /* unusable checkpoints; the rc of the first */
     char first_bad_msg[LLC_ERRLEN];
-    long pair_hits, pair_misses;  /* the pair cache's sharing */
+    long pair_hits, pair_misses;  /* the pair cache's sharing (one process; 0 under mpirun) */
     double seconds;
+    /* where the time went: units computed (step sizes, checkpoints), their
+     * compute seconds (the estimates' own, summed over ranks), rank 0's
+     * writes and their seconds; under mpirun rank 0's message bytes and
+     * seconds in transfers */
+    int units, writes;
+    double unit_seconds, write_seconds, msg_bytes, msg_seconds;
 } llc_sweep_result;
 
 /* Run the sweep; ec is the base config (interrupt polled as in llc_estimate:

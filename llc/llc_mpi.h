@@ -22,6 +22,7 @@ int llc_mpi_init(int *argc, char ***argv);
 void llc_mpi_finalize(void);
 /* Kill every rank of the job with exit code (a failure rank 0 cannot recover from). */
 void llc_mpi_abort(int code);
+int llc_mpi_built(void); /* 1 in the MPI build */
 int llc_mpi_rank(void);
 int llc_mpi_size(void); /* 1 in the plain build, or when not started by mpirun */
 
@@ -32,6 +33,10 @@ int llc_mpi_size(void); /* 1 in the plain build, or when not started by mpirun *
 
 /* Send n bytes with tag to rank dest. rc. */
 int llc_mpi_send(int dest, int tag, const void *buf, size_t n);
+/* Bytes sent and received by this rank so far, and the seconds spent in
+ * the transfers (sends, and receives once a message is there: not the
+ * waiting for one). Zeros in the plain build. */
+void llc_mpi_stats(double *bytes, double *seconds);
 /* Receive the next message (from any rank): its source, tag, bytes (*buf
  * malloc'd, NULL when n = 0). Polls *interrupt (may be NULL): nonzero
  * returns LLC_ERR_INTERRUPTED. */

@@ -8,6 +8,13 @@
 #include <time.h>
 
 static int started, rank, size = 1;
+static double bytes_moved, seconds_moving;
+
+void llc_mpi_stats(double *bytes, double *seconds)
+{
+    *bytes = bytes_moved;
+    *seconds = seconds_moving;
+}
 
 int llc_mpi_init(int *argc, char ***argv)
 {
@@ -33,13 +40,18 @@ void llc_mpi_abort(int code)
     exit(code);
 }
 
+int llc_mpi_built(void) { return 1; }
 int llc_mpi_rank(void) { return rank; }
 int llc_mpi_size(void) { return size; }
 
 int llc_mpi_send(int dest, int tag, const void *buf, size_t n)
 {
     if (n > (size_t)INT32_MAX) return LLC_ERR_INVALID;
-    return MPI_Send(buf, (int)n, MPI_BYTE, dest, tag, MPI_COMM_WORLD) == MPI_SUCCESS ? LLC_OK : LLC_ERR_IO;
+    const double t0 = MPI_Wtime();
+    int src = MPI_Send(buf, (int)n, MPI_BYTE, dest, tag, MPI_COMM_WORLD);
+    seconds_moving += MPI_Wtime() - t0;
+    bytes_moved += (double)n;
+    return src == MPI_SUCCESS ? LLC_OK : LLC_ERR_IO;
 }
 
 int llc_mpi_recv(int *src, int *tag, void **buf, size_t *n, const volatile sig_atomic_t *interrupt)
@@ -56,6 +68,7 @@ int llc_mpi_recv(int *src, int *tag, void **buf, size_t *n, const volatile sig_a
         if (interrupt && *interrupt) return LLC_ERR_INTERRUPTED;
         nanosleep(&nap, NULL);
     }
+    const double t0 = MPI_Wtime();
     MPI_Get_count(&st, MPI_BYTE, &count);
     unsigned char *b = count > 0 ? malloc((size_t)count) : NULL;
     if (count > 0 && !b) return LLC_ERR_NOMEM;
@@ -63,6 +76,8 @@ int llc_mpi_recv(int *src, int *tag, void **buf, size_t *n, const volatile sig_a
         free(b);
         return LLC_ERR_IO;
     }
+    seconds_moving += MPI_Wtime() - t0;
+    bytes_moved += count;
     *src = st.MPI_SOURCE;
     *tag = st.MPI_TAG;
     *buf = b;

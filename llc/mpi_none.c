@@ -8,6 +8,7 @@
 int llc_mpi_init(int *argc, char ***argv) { return LLC_OK; }
 void llc_mpi_finalize(void) {}
 void llc_mpi_abort(int code) { exit(code); }
+int llc_mpi_built(void) { return 0; }
 int llc_mpi_rank(void) { return 0; }
 int llc_mpi_size(void) { return 1; }
 
@@ -18,4 +19,10 @@ int llc_mpi_recv(int *src, int *tag, void **buf, size_t *n, const volatile sig_a
     *buf = NULL;
     *n = 0;
     return LLC_ERR_INVALID;
+}
+
+void llc_mpi_stats(double *bytes, double *seconds)
+{
+    *bytes = 0;
+    *seconds = 0;
 }
