@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Start MPI (a no-op in the plain build); rc. */
+/* Start MPI when started by a launcher (mpirun, srun: its environment
+ * says so); a no-op in the plain build or when started alone. rc. */
 int llc_mpi_init(int *argc, char ***argv);
 /* End MPI: after every rank is done. */
 void llc_mpi_finalize(void);

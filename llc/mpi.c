@@ -19,6 +19,10 @@ void llc_mpi_stats(double *bytes, double *seconds)
 int llc_mpi_init(int *argc, char ***argv)
 {
     int provided = 0;
+    /* started alone (no launcher's environment): one process, no MPI, so
+     * no singleton runtime whose variables would confuse an mpirun this
+     * process starts (llc bench --mpi) */
+    if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK")) return LLC_OK;
     /* only the main thread calls MPI; the chains' threads compute */
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) return LLC_ERR_INVALID;
     started = 1;
