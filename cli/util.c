@@ -187,7 +187,8 @@ int cli_open_store(const cli_args *a, int flags, llc_store **out)
     if (!(flags & LLC_STORE_READONLY) && llc_mpi_size() > 1) {
         if ((rc = llc_store_begin(*out)))
             return cli_error(cli_exit_code(rc), "%s: cannot lock the store %s for writing (%s); under mpirun rank 0 "
-                             "writes every result: put the store on its local disk", a->cmd, path,
+                             "writes every result as it arrives: give it a store no other process writes, on a "
+                             "file system with working locks (its local disk)", a->cmd, path,
                              llc_store_errmsg(*out));
         llc_store_rollback(*out);
     }

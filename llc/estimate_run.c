@@ -269,38 +269,52 @@ static int send_job(const sweep_job *j, char *err)
     return rc;
 }
 
-/* Hand worker w its next unit: a step size while any is left, then (once
- * every step size is in) the next usable checkpoint; *sent 0 when there is
- * nothing to hand out now. */
-static int dispatch(sweep_job *j, int w, int *next_eps, int eps_left, int *next_si, int *sent, char *err)
+/* Whether target ti's step size is known (or not needed). */
+static int eps_ready(const sweep_job *j, int ti) { return !j->need_eps[ti] || j->eps[ti].state != 0; }
+
+/* Hand worker w its next unit: a step size while any is left to hand out,
+ * then the first checkpoint with targets to do whose step size is known
+ * (all of them once every step size is in: targets left out go in a later
+ * unit of the same checkpoint, so no worker idles at the end of the step
+ * sizes); *sent 0 when there is nothing to hand out now. */
+static int dispatch(sweep_job *j, int w, int *next_eps, int *next_si, int *sent, char *err)
 {
     const llc_sweep_opts *o = j->o;
+    const int nt = o->n_targets;
     llc_pack p = {0};
     int rc = LLC_OK;
     *sent = 0;
-    while (*next_eps < o->n_targets && !j->need_eps[*next_eps]) (*next_eps)++;
-    if (*next_eps < o->n_targets) {
+    while (*next_eps < nt && !j->need_eps[*next_eps]) (*next_eps)++;
+    if (*next_eps < nt) {
         if ((rc = load_ref(j, err))) return rc;
         llc_pack_i64(&p, 0);
         llc_pack_i64(&p, (*next_eps)++);
         llc_pack_bytes(&p, j->w_ref, j->n_params * sizeof *j->w_ref);
-    } else if (eps_left == 0) {
-        for (; *next_si < o->n_steps && !p.n && !rc; (*next_si)++) {
-            const int si = *next_si, nt = o->n_targets;
-            int any = 0, bad = 0;
-            for (int ti = 0; ti < nt; ti++) any |= j->need[(size_t)si * nt + ti];
-            if (!any || (rc = load_checkpoint(j, si, &bad, err)) || bad) continue;
-            llc_pack_i64(&p, 1);
-            llc_pack_i64(&p, o->steps[si]);
-            for (int ti = 0; ti < nt; ti++)
-                if (j->need[(size_t)si * nt + ti]) {
-                    llc_pack_i64(&p, ti);
-                    llc_pack_bytes(&p, &j->eps[ti], sizeof j->eps[ti]);
-                }
-            llc_pack_i64(&p, -1);
-            llc_pack_bytes(&p, j->w, j->n_params * sizeof *j->w);
-            j->res->units++;
+    }
+    for (int si = *next_si; si < o->n_steps && !p.n && !rc; si++) {
+        unsigned char *nd = &j->need[(size_t)si * nt];
+        int any = 0, ready = 0, bad = 0;
+        for (int ti = 0; ti < nt; ti++) {
+            any |= nd[ti];
+            ready |= nd[ti] && eps_ready(j, ti);
         }
+        if (!any && si == *next_si) (*next_si)++; /* every target handed out */
+        if (!ready || (rc = load_checkpoint(j, si, &bad, err))) continue;
+        if (bad) { /* recorded by load_checkpoint */
+            memset(nd, 0, (size_t)nt);
+            continue;
+        }
+        llc_pack_i64(&p, 1);
+        llc_pack_i64(&p, o->steps[si]);
+        for (int ti = 0; ti < nt; ti++)
+            if (nd[ti] && eps_ready(j, ti)) {
+                llc_pack_i64(&p, ti);
+                llc_pack_bytes(&p, &j->eps[ti], sizeof j->eps[ti]);
+                nd[ti] = 0;
+            }
+        llc_pack_i64(&p, -1);
+        llc_pack_bytes(&p, j->w, j->n_params * sizeof *j->w);
+        j->res->units++;
     }
     if (!rc && p.nomem) rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
     if (!rc && p.n) {
@@ -342,7 +356,7 @@ static int run_mpi(sweep_job *j, char *err)
 {
     const llc_sweep_opts *o = j->o;
     const int W = llc_mpi_size() - 1;
-    int rc = send_job(j, err), failed = 0, active = W, next_eps = 0, next_si = 0, eps_left = 0;
+    int rc = send_job(j, err), failed = 0, write_failed = 0, active = W, next_eps = 0, next_si = 0, eps_left = 0;
     char first_err[LLC_ERRLEN] = "";
     double bytes0, seconds0;
     llc_mpi_stats(&bytes0, &seconds0);
@@ -357,18 +371,14 @@ static int run_mpi(sweep_job *j, char *err)
             llc_fail(err, rc, "%s", rc == LLC_ERR_INTERRUPTED ? LLC_MPI_STOPPED : "cannot receive from the workers");
             break;
         }
-        if (tag == LLC_MPI_TAG_RESULT) {
-            const int before = eps_left;
-            if (!failed && (rc = take_result(j, buf, n, &eps_left, err))) failed = rc;
-            if (failed) rc = 0;
-            if (before && !eps_left) /* every step size is in: the parked workers take checkpoints */
-                while (n_parked > 0 && !rc) {
-                    const int pw = parked[--n_parked];
-                    if (!(rc = dispatch(j, pw, &next_eps, eps_left, &next_si, &sent, err)) && !sent) {
-                        rc = llc_mpi_send(pw, LLC_MPI_TAG_STOP, NULL, 0);
-                        active--;
-                    }
-                }
+        const int before = eps_left;
+        if (tag == LLC_MPI_TAG_RESULT && !write_failed) { /* after a worker's error too: nothing lost */
+            if ((rc = take_result(j, buf, n, &eps_left, err))) {
+                write_failed = rc;
+                if (!failed) snprintf(first_err, sizeof first_err, "%s", err);
+                failed = rc;
+            }
+            rc = 0;
         } else if (tag == LLC_MPI_TAG_ERROR) {
             llc_unpack u = {.b = buf, .n = n};
             const int wrc = (int)llc_unpack_i64(&u);
@@ -378,7 +388,7 @@ static int run_mpi(sweep_job *j, char *err)
             }
         }
         if (tag == LLC_MPI_TAG_READY || tag == LLC_MPI_TAG_UNIT_DONE || tag == LLC_MPI_TAG_ERROR) {
-            if (!failed && !(rc = dispatch(j, src, &next_eps, eps_left, &next_si, &sent, err)) && !sent &&
+            if (!failed && !(rc = dispatch(j, src, &next_eps, &next_si, &sent, err)) && !sent &&
                 eps_left > 0)
                 parked[n_parked++] = src;
             else if (!rc && !sent) {
@@ -386,13 +396,22 @@ static int run_mpi(sweep_job *j, char *err)
                 active--;
             }
         }
+        if (n_parked && (eps_left < before || failed)) { /* a step size came in, or the end */
+            int keep = 0;
+            for (int k = 0; k < n_parked && !rc; k++) {
+                if (!failed && ((rc = dispatch(j, parked[k], &next_eps, &next_si, &sent, err)) || sent)) continue;
+                if (!failed && eps_left > 0) parked[keep++] = parked[k];
+                else if (!(rc = llc_mpi_send(parked[k], LLC_MPI_TAG_STOP, NULL, 0))) active--;
+            }
+            n_parked = keep;
+        }
         free(buf);
     }
     free(parked);
     llc_mpi_stats(&j->res->msg_bytes, &j->res->msg_seconds);
     j->res->msg_bytes -= bytes0;
     j->res->msg_seconds -= seconds0;
-    if (!rc && failed) rc = llc_fail(err, failed, "%s", first_err[0] ? first_err : err);
+    if (!rc && failed) rc = llc_fail(err, failed, "%s", first_err);
     return rc;
 }
 

@@ -36,7 +36,7 @@ if cmp -s "$TMP/one.rows" "$TMP/mpi.rows"; then P=$((P + 1)); else
     F=$((F + 1)); echo "FAIL: the MPI store differs from one process's:"; diff "$TMP/one.rows" "$TMP/mpi.rows" | head -c 800; fi
 
 # a worker killed mid-estimate: rank 0 says so, only whole estimates are kept
-K="--run r1 --model --heads all --eps 1e-4 --chains 2 --draws 150 --burnin 20 --thin 1 --threads 1 --quiet"
+K="--run r1 --model --heads all --eps 1e-4 --chains 2 --draws 100 --burnin 20 --thin 1 --threads 1 --quiet"
 $MPIRUN "$MPI_LLC" estimate $K --db "$TMP/kill.db" >"$TMP/out" 2>"$TMP/err" &
 mp=$!
 n=0; i=0
