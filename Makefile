@@ -5,7 +5,7 @@
 #   make check    build and run every test (installs missing Debian packages)
 #   make demo     train, estimate and plot a small default run
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan
-#   make mpi      build-mpi/llc with Open MPI (installs it): run under mpirun,
+#   make mpi      build/llc-mpi with Open MPI (installs it): run under mpirun,
 #                 rank 0 owns the store, the others compute (llc/MPI.md)
 
 CC      ?= cc
@@ -23,11 +23,7 @@ PREFIX  ?= /usr/local
 # (the source tree, run from build/), then this compiled-in share dir
 CPPFLAGS += -DLLC_SHARE_DIR=\"$(PREFIX)/share/llc\" -Icore -Itasks -Isgld -Illc
 LDLIBS  := -lopenblas -lgsl -lsqlite3 -lcjson -lpthread -lm
-ifeq ($(MPI),1)
-  CC      := mpicc
-  BUILD   := build-mpi
-  export LLC_DEPS := mpi
-else ifeq ($(SANITIZE),1)
+ifeq ($(SANITIZE),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
   BUILD   := build-san
@@ -36,12 +32,9 @@ else
 endif
 ALL_CFLAGS = $(WARN) $(CFLAGS)
 
-# the message layer: MPI in the MPI build, a one-rank stub in the others
-ifeq ($(MPI),1)
-  LIB_SRC := $(filter-out llc/mpi_none.c,$(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c))
-else
-  LIB_SRC := $(filter-out llc/mpi.c,$(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c))
-endif
+# the message layer: a one-rank stub in the library; llc-mpi swaps in the
+# MPI one (llc/mpi.c, the only file that includes mpi.h)
+LIB_SRC  := $(filter-out llc/mpi.c,$(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -53,6 +46,9 @@ DEPS_OK  := $(BUILD)/.deps-ok
 .PHONY: all check demo bench clean deps install fuzz accuracy valgrind mpi
 .SECONDARY:
 all: $(BUILD)/llc
+ifeq ($(MPI),1)
+all: $(BUILD)/llc-mpi
+endif
 
 deps: $(DEPS_OK)
 $(DEPS_OK):
@@ -81,15 +77,23 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# the MPI build beside the plain one (only its library and program: the
-# tests compare it with $(BUILD)/llc, tests/cli/cli_mpi.sh)
-mpi:
-	@$(MAKE) --no-print-directory MPI=1 build-mpi/llc
+# make mpi (or make MPI=1): $(BUILD)/llc-mpi, the program on Open MPI
+# (llc/MPI.md): the plain build's objects with llc/mpi.c for the stub,
+# linked by mpicc, so it costs one compile beside the plain build
+mpi: $(BUILD)/llc-mpi
+MPI_DEPS_OK := $(BUILD)/.deps-mpi-ok
+$(MPI_DEPS_OK): | $(DEPS_OK)
+	@LLC_DEPS=mpi sh .ci/install-deps
+	@touch $@
+$(BUILD)/obj-mpi/llc/mpi.o: llc/mpi.c | $(MPI_DEPS_OK)
+	@mkdir -p $(dir $@)
+	mpicc $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/llc-mpi: $(CLI_OBJ) $(filter-out %/mpi_none.o,$(LIB_OBJ)) $(BUILD)/obj-mpi/llc/mpi.o
+	mpicc $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-check: $(TEST_BIN) $(BUILD)/llc $(BUILD)/tests/store_rows
+check: $(TEST_BIN) $(BUILD)/llc $(BUILD)/llc-mpi $(BUILD)/tests/store_rows
 	@LLC_DEPS=check sh .ci/install-deps
-	@$(MAKE) --no-print-directory MPI=1 build-mpi/llc
-	@BUILD=$(BUILD) LLC=$(BUILD)/llc LLC_MPI=build-mpi/llc STORE_ROWS=$(BUILD)/tests/store_rows \
+	@BUILD=$(BUILD) LLC=$(BUILD)/llc LLC_MPI=$(BUILD)/llc-mpi STORE_ROWS=$(BUILD)/tests/store_rows \
 	  sh tests/run.sh $(TEST_BIN)
 
 # every row of a store as text, for comparing stores (tests/cli/cli_mpi.sh)
@@ -135,6 +139,6 @@ fuzz: $(DEPS_OK)
 	build-fuzz/fuzz_args -max_total_time=$(FUZZ_SECONDS) -max_len=1024 build-fuzz/c2 tests/fuzz/corpus_args
 
 clean:
-	rm -rf build build-san build-fuzz build-mpi
+	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(TESTUTIL:.o=.d)
+-include $(BUILD)/obj-mpi/llc/mpi.d $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(TESTUTIL:.o=.d)

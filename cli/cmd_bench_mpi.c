@@ -68,7 +68,7 @@ static void add_account(cJSON *js, const char *key, const mpi_account *m)
 int cli_bench_mpi(const char *curve, int draws, const char *steps, const char *json)
 {
     if (!llc_mpi_built())
-        return cli_error(EXIT_USAGE, "bench: --mpi needs the MPI build of llc (make mpi: build-mpi/llc)");
+        return cli_error(EXIT_USAGE, "bench: --mpi needs the MPI build of llc (make mpi: build/llc-mpi)");
     if (!curve[0]) return cli_error(EXIT_USAGE, "bench: --mpi needs a curve config (--curve CONFIG)");
     char dir[] = "/tmp/llc-bench-mpi-XXXXXX";
     if (!mkdtemp(dir)) return cli_error(EXIT_IO, "bench: cannot create a scratch directory in /tmp");

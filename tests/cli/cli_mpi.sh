@@ -7,7 +7,7 @@
 # complete estimates, and the same command then finishes to the same rows.
 # make check builds the MPI binary (LLC_MPI) and the row printer (STORE_ROWS).
 . tests/cli/clitest.sh
-MPI_LLC=${LLC_MPI:-./build-mpi/llc}
+MPI_LLC=${LLC_MPI:-./build/llc-mpi}
 ROWS=${STORE_ROWS:-./build/tests/store_rows}
 if [ ! -x "$MPI_LLC" ] || [ ! -x "$ROWS" ] || ! command -v mpirun >/dev/null; then
     echo "SKIP: cli_mpi needs the MPI build ($MPI_LLC: make mpi) and $ROWS (make check builds both)"
