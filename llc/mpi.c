@@ -65,7 +65,7 @@ int llc_mpi_recv(int *src, int *tag, void **buf, size_t *n, const volatile sig_a
     *buf = NULL;
     *n = 0;
     /* poll with short sleeps: a blocking MPI_Recv spins a core */
-    const struct timespec nap = {0, 200000};
+    const struct timespec nap = {0, 1000000}; /* 1 ms: nothing next to units of seconds */
     for (;;) {
         if (MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS) return LLC_ERR_IO;
         if (flag) break;
