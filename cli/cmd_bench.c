@@ -151,8 +151,9 @@ static char *self_exe(void)
 }
 
 /* Run this executable with argv[1..] (argv[0] NULL: set here; else the
- * program argv[0], found in PATH, e.g. mpirun) and wait for it; with log, its stdout goes to /dev/null and its stderr to the file
- * log (else both are ours). Returns its exit code, -1 if it could not start,
+ * program argv[0], found in PATH, e.g. mpirun) and wait for it; with log,
+ * its stdout goes to /dev/null and its stderr to the file log (else both
+ * are ours). Returns its exit code, -1 if it could not start,
  * -2 if it did not exit normally; its wall seconds and peak RSS (MiB) into
  * *seconds and *rss_mb when not NULL. */
 int cli_spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb)
