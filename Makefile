@@ -5,6 +5,8 @@
 #   make check    build and run every test (installs missing Debian packages)
 #   make demo     train, estimate and plot a small default run
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan
+#   make mpi      build/llc-mpi with Open MPI (installs it): run under mpirun,
+#                 rank 0 owns the store, the others compute (llc/MPI.md)
 
 CC      ?= cc
 OPT     ?= -O2
@@ -30,7 +32,9 @@ else
 endif
 ALL_CFLAGS = $(WARN) $(CFLAGS)
 
-LIB_SRC  := $(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c)
+# the message layer: a one-rank stub in the library; llc-mpi swaps in the
+# MPI one (llc/mpi.c, the only file that includes mpi.h)
+LIB_SRC  := $(filter-out llc/mpi.c,$(wildcard core/*.c sgld/*.c llc/*.c tasks/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -39,9 +43,12 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTUTIL := $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fixture.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all check demo bench clean deps install fuzz accuracy valgrind
+.PHONY: all check demo bench clean deps install fuzz accuracy valgrind mpi
 .SECONDARY:
 all: $(BUILD)/llc
+ifeq ($(MPI),1)
+all: $(BUILD)/llc-mpi
+endif
 
 deps: $(DEPS_OK)
 $(DEPS_OK):
@@ -70,9 +77,29 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTUTIL) $(BUILD)/libllc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-check: $(TEST_BIN) $(BUILD)/llc
+# make mpi (or make MPI=1): $(BUILD)/llc-mpi, the program on Open MPI
+# (llc/MPI.md): the plain build's objects with llc/mpi.c for the stub,
+# linked by mpicc, so it costs one compile beside the plain build
+mpi: $(BUILD)/llc-mpi
+MPI_DEPS_OK := $(BUILD)/.deps-mpi-ok
+$(MPI_DEPS_OK): | $(DEPS_OK)
+	@LLC_DEPS=mpi sh .ci/install-deps
+	@touch $@
+$(BUILD)/obj-mpi/llc/mpi.o: llc/mpi.c | $(MPI_DEPS_OK)
+	@mkdir -p $(dir $@)
+	mpicc $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/llc-mpi: $(CLI_OBJ) $(filter-out %/mpi_none.o,$(LIB_OBJ)) $(BUILD)/obj-mpi/llc/mpi.o
+	mpicc $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+check: $(TEST_BIN) $(BUILD)/llc $(BUILD)/llc-mpi $(BUILD)/tests/store_rows
 	@LLC_DEPS=check sh .ci/install-deps
-	@BUILD=$(BUILD) LLC=$(BUILD)/llc sh tests/run.sh $(TEST_BIN)
+	@BUILD=$(BUILD) LLC=$(BUILD)/llc LLC_MPI=$(BUILD)/llc-mpi STORE_ROWS=$(BUILD)/tests/store_rows \
+	  sh tests/run.sh $(TEST_BIN)
+
+# every row of a store as text, for comparing stores (tests/cli/cli_mpi.sh)
+$(BUILD)/tests/store_rows: $(BUILD)/obj/tests/store_rows.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 demo: $(BUILD)/llc
 	@LLC=$(BUILD)/llc sh tests/demo.sh
@@ -114,7 +141,7 @@ fuzz: $(DEPS_OK)
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(TESTUTIL:.o=.d)
+-include $(BUILD)/obj-mpi/llc/mpi.d $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(BUILD)/obj/tests/%.d) $(TESTUTIL:.o=.d)
 
 # make papers: the four studies the tool was made for, each end to end in a
 # scratch store build/papers/NAME.db, then `llc paper NAME` writes

@@ -200,6 +200,10 @@ int cmd_theory(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_curves(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* Run argv (argv[0] NULL: this llc) and wait; see cli/cmd_bench.c. */
+int cli_spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb);
+/* llc bench --mpi (cli/cmd_bench_mpi.c): an exit code. */
+int cli_bench_mpi(const char *curve, int draws, const char *steps, const char *json);
 int cmd_plot(int argc, char **argv);     /* cli/cmd_plot.c */
 int cmd_export(int argc, char **argv);   /* cli/cmd_export.c */
 int cmd_baseline(int argc, char **argv); /* cli/cmd_check.c */

@@ -40,6 +40,7 @@ extern char **environ;
 static const char usage[] =
     "usage: llc bench [--configs a.json,b.json,...] [--rounds N] [--draws N] [--torch PATH|none]\n"
     "                 [--curve CONFIG|none] [--json FILE]\n"
+    "       llc bench --mpi [--curve CONFIG] [--mpi-steps SPEC] [--draws N] [--json FILE]   (MPI build)\n"
     "Measure the sgemm ceiling of this machine and, for each config (default: the standard set\n"
     "data/configs/bench/{S,M,ICL,DLN100,DLN784}.json), forward+backward time and GFLOP/s, SGLD steps/s\n"
     "of a 4-chain estimate with 1 thread and all cores (and for one head), training tokens/s, checkpoint\n"
@@ -49,7 +50,10 @@ static const char usage[] =
     "Then (with the standard set, or --curve CONFIG) the time of a per-head developmental curve: CONFIG\n"
     "(default data/configs/sort.json) trained into a scratch store, then estimated at every checkpoint\n"
     "for the model and every head, 4 chains x 200 draws (--draws) after 100 burn-in steps.\n"
-    "Prints a table; --json also writes the numbers to FILE.\n";
+    "Prints a table; --json also writes the numbers to FILE.\n"
+    "--mpi: that curve at every 8th checkpoint (--mpi-steps) by one process with 2 threads and by\n"
+    "mpirun -n 3 (2 workers of 1 thread): wall times, per unit compute, message bytes and seconds,\n"
+    "rank 0's writes (llc/MPI.md).\n";
 
 static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files, or 'none' (no configurations)"},
                                   {"rounds", 1, "rounds of (llc, PyTorch) per config, medians reported (default 1)"},
@@ -60,6 +64,9 @@ static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files, 
                                   {"json", 1, "write results as JSON to this file"},
                                   {"child", 1, NULL},
                                   {"child-out", 1, NULL},
+                                  {"mpi", 0, "instead: the curve by 1 process x 2 threads and by mpirun -n 3 "
+                                             "(MPI build)"},
+                                  {"mpi-steps", 1, "with --mpi: the checkpoints (default every:8)"},
                                   {NULL, 0, NULL}};
 
 /* The numbers of r into o, under the keys of bench.json. */
@@ -143,14 +150,15 @@ static char *self_exe(void)
     return buf;
 }
 
-/* Run this executable with argv[1..] (argv[0] is set here) and wait for
- * it; with log, its stdout goes to /dev/null and its stderr to the file
- * log (else both are ours). Returns its exit code, -1 if it could not start,
+/* Run this executable with argv[1..] (argv[0] NULL: set here; else the
+ * program argv[0], found in PATH, e.g. mpirun) and wait for it; with log,
+ * its stdout goes to /dev/null and its stderr to the file log (else both
+ * are ours). Returns its exit code, -1 if it could not start,
  * -2 if it did not exit normally; its wall seconds and peak RSS (MiB) into
  * *seconds and *rss_mb when not NULL. */
-static int spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb)
+int cli_spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb)
 {
-    char *exe = self_exe();
+    char *exe = argv[0] ? argv[0] : self_exe();
     posix_spawn_file_actions_t fa;
     if (!exe || posix_spawn_file_actions_init(&fa) != 0) return -1;
     argv[0] = exe;
@@ -158,7 +166,7 @@ static int spawn_wait(char **argv, const char *log, double *seconds, double *rss
                       posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
     pid_t pid;
     const double t0 = llc_now();
-    ok = ok && posix_spawn(&pid, exe, &fa, NULL, argv, environ) == 0;
+    ok = ok && posix_spawnp(&pid, exe, &fa, NULL, argv, environ) == 0;
     posix_spawn_file_actions_destroy(&fa);
     if (!ok) return -1;
     int status = 0;
@@ -186,7 +194,7 @@ static cJSON *run_child(const char *file, int draws, double *rss_mb, char *err)
     snprintf(fbuf, sizeof fbuf, "%s", file);
     char *argv[] = {NULL, (char *)"bench", (char *)"--child", fbuf, (char *)"--child-out", outp,
                     (char *)"--draws", dbuf, NULL};
-    const int status = spawn_wait(argv, NULL, NULL, rss_mb);
+    const int status = cli_spawn_wait(argv, NULL, NULL, rss_mb);
     if (status == -1) {
         llc_fail(err, LLC_ERR_IO, "cannot start a child llc");
         unlink(outp);
@@ -410,11 +418,11 @@ static int bench_curve(const char *file, int draws, cJSON *o, char *err)
     char *eargv[] = {NULL,        "estimate", "--run", "curve", "--db", db,   "--model", "--heads", "all",
                      "--chains",  "4",        "--draws", dbuf,  "--burnin", bbuf, "--thin",  "1",       NULL};
     double tt = 0, te = 0, rss = 0;
-    int code = spawn_wait(targv, log, &tt, NULL);
+    int code = cli_spawn_wait(targv, log, &tt, NULL);
     if (code != 0) {
         last_line(log, line, sizeof line);
         snprintf(err, LLC_ERRLEN, "training %s failed: %s", file, line[0] ? line : "no message");
-    } else if ((code = spawn_wait(eargv, log, &te, &rss)) != 0) {
+    } else if ((code = cli_spawn_wait(eargv, log, &te, &rss)) != 0) {
         last_line(log, line, sizeof line);
         snprintf(err, LLC_ERRLEN, "the curve's estimate failed: %s", line[0] ? line : "no message");
     } else {
@@ -612,6 +620,13 @@ int cmd_bench(int argc, char **argv)
         return child_main(cli_get(&a, "child"), outp, (int)draws);
     }
     char list[8192], curve[4096];
+    if (cli_has(&a, "mpi")) { /* cli/cmd_bench_mpi.c: the curve config, default sort */
+        const char *cv = cli_get(&a, "curve");
+        if (cv) snprintf(curve, sizeof curve, "%s", cv);
+        else if (cli_data_path("configs/sort.json", curve, sizeof curve) != 0) curve[0] = 0;
+        const char *st = cli_get(&a, "mpi-steps");
+        return cli_bench_mpi(curve, (int)draws, st ? st : "every:8", cli_get(&a, "json"));
+    }
     if ((rc = bench_inputs(&a, list, sizeof list, curve, sizeof curve))) return rc;
     int threads = openblas_get_num_threads();
     const long cores = cli_cores();

@@ -3,6 +3,7 @@
  * task distribution (data-refined), at every checkpoint of a run; results go
  * into the store. `llc curves` prints them. */
 #include "cli.h"
+#include "llc_mpi.h"
 #include "llc_estimate_run.h"
 #include "llc_results.h"
 
@@ -192,14 +193,12 @@ static int make_targets(const cli_args *a, const char *run, llc_model *model, ta
                 add_target(tl, nm);
             }
     }
-    llc_group *groups = *out = calloc((size_t)tl->n, sizeof *groups);
-    if (!groups) return cli_error(EXIT_NOMEM, "estimate: out of memory");
-    for (int i = 0; i < tl->n; i++) {
-        snprintf(groups[i].name, sizeof groups[i].name, "%s", tl->name[i]);
-        if ((rc = model->group(model, tl->name[i], &groups[i], err)))
-            return cli_error(cli_exit_code(rc), "estimate: %s", err);
-        llc_group_normalize(&groups[i]);
-    }
+    const char **names = malloc((size_t)tl->n * sizeof *names);
+    if (!names) return cli_error(EXIT_NOMEM, "estimate: out of memory");
+    for (int i = 0; i < tl->n; i++) names[i] = tl->name[i];
+    rc = llc_sweep_groups(model, names, tl->n, out, err);
+    free(names);
+    if (rc) return cli_error(cli_exit_code(rc), "estimate: %s", err);
     return 0;
 }
 
@@ -340,7 +339,7 @@ int cmd_estimate(int argc, char **argv)
     }
     for (int i = 0; i < tl.n; i++) names[i] = tl.name[i];
     cli_progress_start(&ui.prog, &a, title);
-    llc_sweep_opts so = {.run = run, .model = model, .task = task, .groups = groups,
+    llc_sweep_opts so = {.run = run, .config = r.info.config, .model = model, .task = task, .groups = groups,
                          .targets = names, .n_targets = tl.n, .steps = steps,
                          .n_steps = n_steps, .ref_step = ref_step, .per_traj = per_traj, .data = data,
                          .settings = settings, .force = cli_has(&a, "force"), .check_bias = cli_has(&a, "check-bias"),
@@ -350,8 +349,11 @@ int cmd_estimate(int argc, char **argv)
     cli_progress_end(&ui.prog);
     if (rc == LLC_ERR_INTERRUPTED) {
         /* at a safe point: every estimate finished so far is committed, none is half-written */
-        code = cli_error(EXIT_INTERRUPTED, "estimate: interrupted by %s; the %d estimates finished are kept; "
-                         "run the same command again to continue", cli_signal_name(cli_signal_caught), res.done);
+        code = cli_error(EXIT_INTERRUPTED, "estimate: %s by %s%s; the %d estimates finished are kept; "
+                         "run the same command again to continue", llc_mpi_size() > 1 ? "stopped" : "interrupted",
+                         cli_signal_name(cli_signal_caught),
+                         llc_mpi_size() > 1 ? " (under mpirun: a rank ended, killed or out of memory, or the job "
+                                              "was cancelled)" : "", res.done);
         goto cleanup;
     }
     if (rc) {
@@ -368,9 +370,14 @@ int cmd_estimate(int argc, char **argv)
                          "(recorded with status %s; first: %s); the other estimates are written",
                          res.n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, res.first_bad_msg);
 cleanup:
-    if (swept && a.verbose)
+    if (swept && a.verbose) {
         fprintf(stderr, "llc: paired losses at w*: %ld computed, %ld shared between targets\n", res.pair_misses,
                 res.pair_hits);
+        /* what llc bench --mpi reads */
+        fprintf(stderr, "llc: units: %d on %d ranks, compute %.6f s, messages %.0f bytes in %.6f s, "
+                "%d writes in %.6f s, wall %.6f s\n", res.units, llc_mpi_size(), res.unit_seconds, res.msg_bytes,
+                res.msg_seconds, res.writes, res.write_seconds, res.seconds);
+    }
     if (groups)
         for (int i = 0; i < tl.n; i++) llc_group_free(&groups[i]);
     free(groups);

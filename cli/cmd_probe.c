@@ -3,6 +3,7 @@
  * to the store (table probes, view probe_curves) and printed like `llc
  * curves`; or one head's OV / QK circuit or attention pattern as a matrix. */
 #include "cli.h"
+#include "llc_mpi.h"
 #include "llc_probe.h"
 #include "llc_probe_results.h"
 
@@ -272,7 +273,9 @@ static int sweep(const cli_args *a, cli_run *r, const probe_opts *o, llc_probe_c
              pc->own_tokens);
     snprintf(title, sizeof title, "probe %s", r->id);
     cli_progress_start(&prog, a, title);
+    if (llc_mpi_size() > 1) cli_catch_signals(); /* rank 0 stops between units; one process as before */
     llc_probe_sweep_config sc = {.store = r->store, .run = r->id, .data = o->data, .settings = settings,
+                                 .config = r->info.config, .interrupt = &cli_signal_caught,
                                  .steps = steps, .n_steps = n_steps, .w = r->w, .want = want, .n_layers = n_layers,
                                  .n_heads = n_heads, .sel_l = o->sel_l, .sel_h = o->sel_h,
                                  .force = cli_has(a, "force"), .progress = sweep_progress, .ctx = &prog};

@@ -1,5 +1,6 @@
 /* main.c - the llc program: dispatch to subcommands. */
 #include "cli.h"
+#include "llc_mpi.h"
 
 #include <gsl/gsl_errno.h>
 #include <stdlib.h>
@@ -64,11 +65,20 @@ static void blas_without_pool(char **argv)
     execv("/proc/self/exe", argv); /* returns only on failure: go on with the pool */
 }
 
-int main(int argc, char **argv)
+/* Ranks > 0 of a job under mpirun: compute what rank 0 hands out. */
+static int mpi_worker(void)
 {
-    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "estimate") == 0)) blas_without_pool(argv);
-    gsl_set_error_handler_off();
-    llc_json_init();
+    char err[LLC_ERRLEN] = "";
+    cli_catch_signals();
+    int rc = llc_mpi_worker(&cli_signal_caught, err);
+    if (rc && rc != LLC_ERR_INTERRUPTED) cli_error(cli_exit_code(rc), "rank %d: %s", llc_mpi_rank(), err);
+    llc_mpi_finalize();
+    return rc ? cli_exit_code(rc) : 0;
+}
+
+/* Rank 0 (or the one process): the command. */
+static int run_command(int argc, char **argv)
+{
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         print_help();
         return cli_finish_stdout(argc < 2 ? EXIT_USAGE : 0);
@@ -83,4 +93,22 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_CMDS; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", cmds[i].name);
     return cli_error(EXIT_USAGE, "unknown command '%s' (commands: %s; see llc --help)", argv[1], list);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "estimate") == 0)) blas_without_pool(argv);
+    gsl_set_error_handler_off();
+    llc_json_init();
+    if (llc_mpi_init(&argc, &argv)) return cli_error(EXIT_USAGE, "cannot start MPI (run under mpirun or alone)");
+    if (llc_mpi_rank() > 0) return mpi_worker();
+    int code = run_command(argc, argv);
+    if (llc_mpi_size() > 1) {
+        /* interrupted (mpirun stops every rank when one ends): workers may be
+         * mid-unit, so end the job; otherwise they wait for this */
+        if (code == EXIT_INTERRUPTED) llc_mpi_abort(code);
+        llc_mpi_stop_workers();
+    }
+    llc_mpi_finalize();
+    return code;
 }

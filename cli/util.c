@@ -1,5 +1,6 @@
 /* util.c - option parsing, exit codes, progress, store and run set-up. */
 #include "cli.h"
+#include "llc_mpi.h"
 #include "llc_regress.h"
 #include "llc_config.h"
 
@@ -180,6 +181,17 @@ int cli_open_store(const cli_args *a, int flags, llc_store **out)
         }
     }
     if (rc) return cli_error(cli_exit_code(rc), "%s", err[0] ? err : llc_strerror(rc));
+    /* under mpirun rank 0 writes every result as it arrives: make sure now
+     * that it can (a store on a file system without working locks fails
+     * here, not after hours of work) */
+    if (!(flags & LLC_STORE_READONLY) && llc_mpi_size() > 1) {
+        if ((rc = llc_store_begin(*out)))
+            return cli_error(cli_exit_code(rc), "%s: cannot lock the store %s for writing (%s); under mpirun rank 0 "
+                             "writes every result as it arrives: give it a store no other process writes, on a "
+                             "file system with working locks (its local disk)", a->cmd, path,
+                             llc_store_errmsg(*out));
+        llc_store_rollback(*out);
+    }
     return 0;
 }
 

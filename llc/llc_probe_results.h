@@ -18,6 +18,8 @@
 #include "llc_store.h"
 #include "llc_probe.h"
 
+#include <signal.h>
+
 typedef struct {
     char target[32];
     char probe[32];
@@ -58,10 +60,12 @@ int llc_probe_results_curves(llc_store *s, const char *run, const char *probe, c
  * written, one transaction per step. The result of the last step computed
  * stays in *last (freed and refilled per step; the caller frees it), its
  * index in *last_done (-1: none). progress (may be NULL) is called after
- * each step. Counts into *done and *skipped. err names the step on failure. */
+ * each step written, with the steps done so far (computed or skipped). Counts into *done and *skipped. err names the step on failure. */
 typedef struct {
     llc_store *store;
     const char *run, *data, *settings;
+    const char *config; /* the run's stored config JSON (MPI workers build the model from it) */
+    const volatile sig_atomic_t *interrupt; /* MPI: polled while rank 0 waits (may be NULL) */
     const long long *steps;
     int n_steps;
     float *w; /* n_params floats; cfg->w == w */
@@ -72,5 +76,14 @@ typedef struct {
 } llc_probe_sweep_config;
 int llc_probe_sweep(const llc_probe_sweep_config *c, const llc_probe_config *cfg, llc_probe_result *last,
                     int *last_done, int *done, int *skipped, char *err);
+/* Under mpirun (llc_mpi_size() > 1) rank 0 only plans, reads checkpoints
+ * and writes: each checkpoint is a unit computed by a worker with
+ * llc_probe_sweep_compute (the same code as one process) and *last_done
+ * stays -1. */
+
+/* One checkpoint's unit, without the store: the probes of cfg (at cfg->w)
+ * into *last (freed first), their rows into *rows (malloc'd). */
+int llc_probe_sweep_compute(const llc_probe_sweep_config *c, const llc_probe_config *cfg, llc_probe_result *last,
+                            llc_probe_row **rows, int *n_rows, char *err);
 
 #endif

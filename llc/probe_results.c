@@ -1,5 +1,6 @@
 /* probe_results.c - head probes in the store (llc_probe_results.h). */
 #include "llc_probe_results.h"
+#include "llc_mpi.h"
 #include "llc_store_sql.h"
 
 #include <math.h>
@@ -166,44 +167,139 @@ static int step_stored(const llc_probe_sweep_config *c, long long step, int abla
     return LLC_OK;
 }
 
+int llc_probe_sweep_compute(const llc_probe_sweep_config *c, const llc_probe_config *cfg, llc_probe_result *last,
+                            llc_probe_row **rows, int *n_rows, char *err)
+{
+    llc_probe_result_free(last);
+    int rc = llc_probe_run(cfg, last, err);
+    if (rc) return rc;
+    rc = llc_probe_rows(c->want, c->n_layers, c->n_heads, c->sel_l, c->sel_h, cfg->ablate_mean, last, rows, n_rows);
+    return rc ? llc_fail(err, rc, "out of memory") : LLC_OK;
+}
+
+/* Write one checkpoint's rows (one transaction) and count it. */
+static int write_step(const llc_probe_sweep_config *c, const llc_probe_config *cfg, int si,
+                      const llc_probe_row *rows, int n_rows, int *done, int skipped, char *err)
+{
+    int rc = llc_probe_results_put(c->store, c->run, c->steps[si], c->data, c->settings, cfg->seed, rows, n_rows);
+    if (rc) return llc_fail(err, rc, "%s", llc_store_errmsg(c->store));
+    (*done)++;
+    if (c->progress) c->progress(c->ctx, *done + skipped, c->n_steps, c->steps[si]);
+    return LLC_OK;
+}
+
+/* The checkpoint of step si into c->w. */
+static int load_step(const llc_probe_sweep_config *c, const llc_probe_config *cfg, int si, char *err)
+{
+    int rc = llc_store_checkpoint_get(c->store, c->run, c->steps[si], c->w, llc_model_n_params(cfg->model), NULL,
+                                      NULL);
+    return rc ? llc_fail(err, rc, "checkpoint %lld: %s", c->steps[si], llc_store_errmsg(c->store)) : LLC_OK;
+}
+
+/* Rank 0 of an MPI job: one checkpoint a unit, handed to the workers as they
+ * free up; each checkpoint's rows written as they arrive. */
+static int sweep_mpi(const llc_probe_sweep_config *c, const llc_probe_config *cfg, const unsigned char *todo,
+                     int *done, int skipped, char *err)
+{
+    const size_t n_params = llc_model_n_params(cfg->model);
+    llc_pack job = {0};
+    int rc = LLC_OK, failed = 0, active = llc_mpi_size() - 1, next = 0;
+    char first_err[LLC_ERRLEN] = "";
+    llc_pack_str(&job, c->config);
+    llc_pack_i64(&job, cfg->dist);
+    llc_pack_i64(&job, cfg->probes);
+    llc_pack_i64(&job, cfg->n_seqs);
+    llc_pack_i64(&job, (int64_t)cfg->seed);
+    llc_pack_i64(&job, cfg->ablate_mean);
+    llc_pack_i64(&job, cfg->repeat);
+    llc_pack_i64(&job, cfg->own_tokens);
+    llc_pack_i64(&job, cfg->n_threads);
+    llc_pack_i64(&job, c->want);
+    llc_pack_i64(&job, c->sel_l);
+    llc_pack_i64(&job, c->sel_h);
+    if (job.nomem) rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    for (int w = 1; w <= active && !rc; w++)
+        if ((rc = llc_mpi_send(w, LLC_MPI_TAG_JOB_PROBE, job.b, job.n))) llc_fail(err, rc, "cannot send to rank %d", w);
+    llc_pack_free(&job);
+    while (!rc && active > 0) {
+        int src = 0, tag = 0;
+        void *buf = NULL;
+        size_t n = 0;
+        if ((rc = llc_mpi_recv(&src, &tag, &buf, &n, c->interrupt))) {
+            llc_fail(err, rc, "%s", rc == LLC_ERR_INTERRUPTED ? LLC_MPI_STOPPED : "cannot receive from the workers");
+            break;
+        }
+        llc_unpack u = {.b = buf, .n = n};
+        if (tag == LLC_MPI_TAG_RESULT && !failed) {
+            const int si = (int)llc_unpack_i64(&u), nr = (int)llc_unpack_i64(&u);
+            const llc_probe_row *rows = (const llc_probe_row *)(u.b + u.at);
+            if (si < 0 || si >= c->n_steps || nr < 0 || (size_t)nr * sizeof *rows != n - u.at)
+                failed = llc_fail(first_err, LLC_ERR_INVALID, "rank %d: a malformed result message", src);
+            else if ((failed = write_step(c, cfg, si, rows, nr, done, skipped, err)))
+                snprintf(first_err, sizeof first_err, "%s", err);
+        } else if (tag == LLC_MPI_TAG_ERROR && !failed) {
+            const int wrc = (int)llc_unpack_i64(&u);
+            failed = wrc ? wrc : LLC_ERR_INVALID;
+            snprintf(first_err, sizeof first_err, "rank %d: %s", src, llc_unpack_str(&u));
+        }
+        if (tag == LLC_MPI_TAG_READY || tag == LLC_MPI_TAG_UNIT_DONE || tag == LLC_MPI_TAG_ERROR) {
+            while (next < c->n_steps && !todo[next]) next++;
+            if (!failed && next < c->n_steps) {
+                llc_pack p = {0};
+                if ((rc = load_step(c, cfg, next, err))) {
+                    free(buf);
+                    break;
+                }
+                llc_pack_i64(&p, next++);
+                llc_pack_bytes(&p, c->w, n_params * sizeof *c->w);
+                rc = p.nomem ? llc_fail(err, LLC_ERR_NOMEM, "out of memory")
+                             : llc_mpi_send(src, LLC_MPI_TAG_UNIT, p.b, p.n);
+                llc_pack_free(&p);
+            } else {
+                rc = llc_mpi_send(src, LLC_MPI_TAG_STOP, NULL, 0);
+                active--;
+            }
+        }
+        free(buf);
+    }
+    if (!rc && failed) rc = llc_fail(err, failed, "%s", first_err);
+    return rc;
+}
+
 int llc_probe_sweep(const llc_probe_sweep_config *c, const llc_probe_config *cfg, llc_probe_result *last,
                     int *last_done, int *done, int *skipped, char *err)
 {
-    const size_t n_params = llc_model_n_params(cfg->model);
     llc_probe_row *rows = NULL;
     int n_rows = 0, rc = LLC_OK;
+    unsigned char *todo = calloc((size_t)c->n_steps + 1, 1);
     *last_done = -1;
     *done = *skipped = 0;
+    if (!todo) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
     for (int si = 0; si < c->n_steps; si++) {
         int stored = 0;
-        if (!c->force && (rc = step_stored(c, c->steps[si], cfg->ablate_mean, &stored, err))) break;
-        if (stored) {
-            (*skipped)++;
-            continue;
-        }
-        if ((rc = llc_store_checkpoint_get(c->store, c->run, c->steps[si], c->w, n_params, NULL, NULL))) {
-            llc_fail(err, rc, "checkpoint %lld: %s", c->steps[si], llc_store_errmsg(c->store));
-            break;
-        }
-        llc_probe_result_free(last);
+        if (!c->force && (rc = step_stored(c, c->steps[si], cfg->ablate_mean, &stored, err))) goto cleanup;
+        todo[si] = !stored;
+        *skipped += stored;
+    }
+    if (llc_mpi_size() > 1) {
+        rc = sweep_mpi(c, cfg, todo, done, *skipped, err);
+        goto cleanup;
+    }
+    for (int si = 0; si < c->n_steps; si++) {
+        if (!todo[si]) continue;
+        if ((rc = load_step(c, cfg, si, err))) break;
         char e2[LLC_ERRLEN];
-        if ((rc = llc_probe_run(cfg, last, e2))) {
+        if ((rc = llc_probe_sweep_compute(c, cfg, last, &rows, &n_rows, e2))) {
             llc_fail(err, rc, "step %lld: %s", c->steps[si], e2);
             break;
         }
         *last_done = si;
-        if ((rc = llc_probe_rows(c->want, c->n_layers, c->n_heads, c->sel_l, c->sel_h, cfg->ablate_mean, last, &rows,
-                                 &n_rows)) ||
-            (rc = llc_probe_results_put(c->store, c->run, c->steps[si], c->data, c->settings, cfg->seed, rows,
-                                        n_rows))) {
-            llc_fail(err, rc, "%s", rc == LLC_ERR_NOMEM ? "out of memory" : llc_store_errmsg(c->store));
-            break;
-        }
+        if ((rc = write_step(c, cfg, si, rows, n_rows, done, *skipped, err))) break;
         free(rows);
         rows = NULL;
-        (*done)++;
-        if (c->progress) c->progress(c->ctx, si + 1, c->n_steps, c->steps[si]);
     }
+cleanup:
     free(rows);
+    free(todo);
     return rc;
 }

@@ -1,0 +1,63 @@
+#!/bin/sh
+# The MPI build against one process: mpirun -n 3 (rank 0 and two workers)
+# estimate and probe on a small sort run give the same rows, blobs included
+# (tests/store_rows.c prints every row; only ids, creation times and wall
+# seconds differ), whatever the threads per rank; a worker killed with
+# SIGKILL mid-estimate ends the job with one line from rank 0, leaves only
+# complete estimates, and the same command then finishes to the same rows.
+# make check builds the MPI binary (LLC_MPI) and the row printer (STORE_ROWS).
+. tests/cli/clitest.sh
+MPI_LLC=${LLC_MPI:-./build/llc-mpi}
+ROWS=${STORE_ROWS:-./build/tests/store_rows}
+if [ ! -x "$MPI_LLC" ] || [ ! -x "$ROWS" ] || ! command -v mpirun >/dev/null; then
+    echo "SKIP: cli_mpi needs the MPI build ($MPI_LLC: make mpi) and $ROWS (make check builds both)"
+    finish cli_mpi; exit
+fi
+case "$MPI_LLC" in /*) ;; *) MPI_LLC="$PWD/$MPI_LLC" ;; esac
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN="mpirun --oversubscribe -n 3"
+unset LLC_DB
+A="$TMP/one.db"; B="$TMP/mpi.db"
+expect_rc 0 "train" -- $LLC train --task sort --run r1 --steps 300 --set ckpt_linear=4 --set ckpt_log=0 --quiet --db "$A"
+cp "$A" "$B"; cp "$A" "$TMP/kill.db"; cp "$A" "$TMP/whole.db"
+
+# automatic step size chosen once per target (a unit each), then a checkpoint a unit
+E="--run r1 --head 0.1 --head 0.2 --chains 2 --draws 20 --burnin 10 --thin 1 --quiet"
+expect_rc 0 "estimate, one process" -- $LLC estimate $E --threads 2 --db "$A"
+expect_rc 0 "estimate, mpirun -n 3" -- $MPIRUN "$MPI_LLC" estimate $E --threads 1 --db "$B"
+expect_out "8 estimates written" "rank 0 counts the workers' estimates"
+PO="--run r1 --seqs 32 --quiet --format csv"
+expect_rc 0 "probe, one process" -- $LLC probe $PO --threads 1 --db "$A"
+expect_rc 0 "probe, mpirun -n 3" -- $MPIRUN "$MPI_LLC" probe $PO --threads 2 --db "$B"
+"$ROWS" "$A" >"$TMP/one.rows"; "$ROWS" "$B" >"$TMP/mpi.rows"
+expect_eq "$(grep -c '^estimate_chains|' "$TMP/mpi.rows")" "16" "8 estimates x 2 chains stored"
+expect_eq "$(grep -c '^probes|' "$TMP/mpi.rows")" "$(grep -c '^probes|' "$TMP/one.rows")" "as many probe rows"
+if cmp -s "$TMP/one.rows" "$TMP/mpi.rows"; then P=$((P + 1)); else
+    F=$((F + 1)); echo "FAIL: the MPI store differs from one process's:"; diff "$TMP/one.rows" "$TMP/mpi.rows" | head -c 800; fi
+
+# a worker killed mid-estimate: rank 0 says so, only whole estimates are kept
+K="--run r1 --model --heads all --eps 1e-4 --chains 2 --draws 100 --burnin 20 --thin 1 --threads 1 --quiet"
+$MPIRUN "$MPI_LLC" estimate $K --db "$TMP/kill.db" >"$TMP/out" 2>"$TMP/err" &
+mp=$!
+n=0; i=0
+while [ "$n" -lt 1 ] && [ $i -lt 600 ] && kill -0 $mp 2>/dev/null; do
+    sleep 0.1; i=$((i + 1))
+    n=$("$ROWS" "$TMP/kill.db" 2>/dev/null | grep -c '^estimates|')
+done
+for p in $(pgrep -P $mp); do
+    [ "$(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = 2 ] && kill -9 "$p"
+done
+wait $mp; rc=$?
+[ "$rc" -ne 0 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: killed worker: mpirun exited 0"; }
+expect_out "^llc: estimate: stopped by SIGTERM \(under mpirun: a rank ended" "rank 0 reports it in one line"
+"$ROWS" "$TMP/kill.db" >"$TMP/kill.rows"
+ne=$(grep -c '^estimates|' "$TMP/kill.rows"); nc=$(grep -c '^estimate_chains|' "$TMP/kill.rows")
+expect_eq "$nc" "$((2 * ne))" "only complete estimates ($ne) are stored, each with its 2 chains"
+[ "$ne" -lt 20 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: the kill came after all 20 estimates"; }
+expect_rc 0 "the re-run finishes the rest" -- $MPIRUN "$MPI_LLC" estimate $K --db "$TMP/kill.db"
+expect_out "$((20 - ne)) estimates written, $ne already present" "skips what rank 0 committed"
+expect_rc 0 "the same estimate, one process, uninterrupted" -- $LLC estimate $K --db "$TMP/whole.db"
+"$ROWS" "$TMP/kill.db" >"$TMP/kill.rows"; "$ROWS" "$TMP/whole.db" >"$TMP/whole.rows"
+if cmp -s "$TMP/kill.rows" "$TMP/whole.rows"; then P=$((P + 1)); else
+    F=$((F + 1)); echo "FAIL: killed and re-run differs from uninterrupted:"; diff "$TMP/kill.rows" "$TMP/whole.rows" | head -c 800; fi
+finish cli_mpi
