@@ -4,6 +4,7 @@
  * into the store. `llc curves` prints them. */
 #include "cli.h"
 #include "llc_estimate_run.h"
+#include "llc_estimate_settings.h"
 #include "llc_results.h"
 
 #include <math.h>
@@ -73,37 +74,6 @@ static int add_target(target_list *t, const char *name)
     }
     snprintf(t->name[t->n++], 64, "%s", name);
     return 0;
-}
-
-/* Canonical JSON of the requested settings (the key for skipping work). */
-static char *settings_json(const llc_estimate_config *c, const cli_args *a, long long eps_ref_step)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "sampler", llc_precond_name(c->precond));
-    if (c->eps > 0) cJSON_AddNumberToObject(o, "eps", c->eps);
-    else cJSON_AddStringToObject(o, "eps", eps_ref_step >= 0 ? "auto@last" : "auto");
-    /* the automatic eps runs at the ladder's eps / eps_divisor (absent in older stores: 1) */
-    if (!(c->eps > 0)) cJSON_AddNumberToObject(o, "eps_divisor", c->auto_eps_divisor);
-    if (c->eps <= 0 && eps_ref_step >= 0) cJSON_AddNumberToObject(o, "eps_ref_step", (double)eps_ref_step);
-    cJSON_AddNumberToObject(o, "gamma", c->gamma);
-    if (c->nbeta > 0) cJSON_AddNumberToObject(o, "nbeta", c->nbeta);
-    else cJSON_AddStringToObject(o, "nbeta", "default");
-    cJSON_AddNumberToObject(o, "chains", c->chains);
-    cJSON_AddNumberToObject(o, "draws", c->draws);
-    if (cli_has(a, "burnin")) cJSON_AddNumberToObject(o, "burnin", c->burnin);
-    else cJSON_AddStringToObject(o, "burnin", "auto");
-    if (cli_has(a, "thin")) cJSON_AddNumberToObject(o, "thin", c->thin);
-    else cJSON_AddStringToObject(o, "thin", "auto");
-    cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "init_batches", c->init_batches);
-    cJSON_AddNumberToObject(o, "mala_every", c->mala_every);
-    cJSON_AddStringToObject(o, "paired", c->paired < 0 ? "auto" : c->paired ? "on" : "off");
-    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
-    if (cli_has(a, "check-bias")) cJSON_AddBoolToObject(o, "check_bias", 1);
-    cJSON_AddStringToObject(o, "version", LLC_VERSION);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
 }
 
 static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
@@ -333,7 +303,8 @@ int cmd_estimate(int argc, char **argv)
      * the run's last checkpoint (the ladder costs more than an estimate) */
     const int per_traj = !(ec.eps > 0) && !(eps_at && strcmp(eps_at, "each") == 0);
     const long long ref_step = all[n_all - 1];
-    settings = settings_json(&ec, &a, per_traj ? ref_step : -1);
+    llc_estimate_settings_opts sopts = {.per_traj = per_traj, .check_bias = cli_has(&a, "check-bias")};
+    settings = llc_estimate_settings_json(&ec, &sopts, ref_step);
     if (!settings) {
         code = cli_error(EXIT_NOMEM, "estimate: out of memory");
         goto cleanup;
