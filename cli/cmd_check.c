@@ -196,8 +196,8 @@ static int rerun_group(const llc_baseline *b, int gi, const rerun_ctx *x, long l
     if (llc_estimate_settings_parse(g->settings, &ec, &opts, err))
         return cli_error(EXIT_USAGE, "check: the settings of estimates[%d] (target %s, data %s) are refused: %s", gi,
                          g->target, g->data, err);
-    ec.threads = (int)threads;
-    ec.interrupt = &cli_signal_caught;
+    ec.rt.threads = (int)threads;
+    ec.rt.interrupt = &cli_signal_caught;
     if ((code = cli_task_dist("check", x->task, g->data, &ec.dist))) return code;
     snprintf(grp.name, sizeof grp.name, "%s", g->target);
     if ((rc = x->model->group(x->model, g->target, &grp, err))) {
@@ -226,7 +226,7 @@ static int rerun_group(const llc_baseline *b, int gi, const rerun_ctx *x, long l
     const char *target = g->target;
     llc_sweep_opts so = {.run = x->run, .model = x->model, .task = x->task, .groups = &grp, .targets = &target,
                          .n_targets = 1, .steps = steps, .n_steps = n, .ref_step = ref_step,
-                         .per_traj = opts.per_traj && !(ec.eps > 0), .data = g->data, .settings = settings,
+                         .per_traj = opts.per_traj && !(ec.sgld.eps > 0), .data = g->data, .settings = settings,
                          .check_bias = opts.check_bias, .cache_bytes = LLC_BASE_CACHE_BYTES};
     rc = llc_estimate_sweep(x->store, &ec, &so, &res, err);
     if (rc == LLC_ERR_INTERRUPTED)

@@ -81,10 +81,10 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
     long long v;
     double d;
     if (cli_get_double(a, "eps", 0, 1e-300, 10, &d)) return EXIT_USAGE;
-    if (cli_has(a, "eps")) c->eps = d;
-    if (cli_get_double(a, "gamma", c->gamma, 0, 1e12, &c->gamma)) return EXIT_USAGE;
+    if (cli_has(a, "eps")) c->sgld.eps = d;
+    if (cli_get_double(a, "gamma", c->sgld.gamma, 0, 1e12, &c->sgld.gamma)) return EXIT_USAGE;
     if (cli_get_double(a, "nbeta", 0, 1e-300, 1e15, &d)) return EXIT_USAGE;
-    if (cli_has(a, "nbeta")) { c->nbeta = d; c->nbeta_mode = LLC_NBETA_GIVEN; }
+    if (cli_has(a, "nbeta")) { c->sgld.nbeta = d; c->nbeta_mode = LLC_NBETA_GIVEN; }
     if (cli_get_ll(a, "chains", c->chains, 1, 1024, &v)) return EXIT_USAGE;
     c->chains = (int)v;
     if (cli_get_ll(a, "draws", c->draws, 1, 100000000, &v)) return EXIT_USAGE;
@@ -101,8 +101,8 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
     c->batch = (int)v;
     if (cli_get_ll(a, "init-batches", c->init_batches, 1, 1 << 20, &v)) return EXIT_USAGE;
     c->init_batches = (int)v;
-    if (cli_get_ll(a, "mala-every", c->mala_every, 0, 1 << 20, &v)) return EXIT_USAGE;
-    c->mala_every = (int)v;
+    if (cli_get_ll(a, "mala-every", c->sgld.mala_every, 0, 1 << 20, &v)) return EXIT_USAGE;
+    c->sgld.mala_every = (int)v;
     if (cli_get_ll(a, "seed", 0, 0, 9007199254740991LL, &v)) return EXIT_USAGE;
     c->seed = (uint64_t)v;
     const char *pr = cli_get(a, "paired");
@@ -116,11 +116,11 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
     if (s) {
         int p = llc_precond_parse(s);
         if (p < 0) return cli_error(EXIT_USAGE, "estimate: --sampler must be sgld or rmsprop, got '%s'", s);
-        c->precond = (llc_precond)p;
+        c->sgld.precond = (llc_precond)p;
     }
     long ncpu = cli_cores();
     if (cli_get_ll(a, "threads", ncpu, 1, 1024, &v)) return EXIT_USAGE;
-    c->threads = (int)v;
+    c->rt.threads = (int)v;
     char err[LLC_ERRLEN];
     if (llc_estimate_config_check(c, err)) return cli_error(EXIT_USAGE, "estimate: %s", err);
     return 0;
@@ -179,7 +179,7 @@ static int make_targets(const cli_args *a, const char *run, llc_model *model, ta
 static int check_memory(llc_model *model, const llc_estimate_config *ec)
 {
     size_t n_params = llc_model_n_params(model);
-    const int T = ec->threads < ec->chains ? ec->threads : ec->chains;
+    const int T = ec->rt.threads < ec->chains ? ec->rt.threads : ec->chains;
     size_t rss0 = cli_rss_size();
     void *ws = model->ws_alloc(model, ec->batch);
     size_t rss1 = cli_rss_size(), per = 8 * n_params * sizeof(float);
@@ -274,12 +274,12 @@ int cmd_estimate(int argc, char **argv)
     if ((code = cli_open_run(&a, LLC_STORE_RW, run, &store, &info, &config, &task, &model))) goto cleanup;
     /* defaults that depend on the model: transformers at training checkpoints
      * need a tighter localisation than the ground-truth models at their minimum */
-    if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
+    if (strcmp(model->kind, "transformer") == 0) ec.sgld.gamma = 100;
     if ((code = read_sampler_options(&a, &ec))) goto cleanup;
     long long cache_mb;
     if (cache_limit(&a, &cache_mb)) { code = EXIT_USAGE; goto cleanup; }
     cli_catch_signals();
-    ec.interrupt = &cli_signal_caught;
+    ec.rt.interrupt = &cli_signal_caught;
     const char *data = cli_get(&a, "data");
     if (!data) data = "train";
     if ((code = cli_task_dist(a.cmd, task, data, &ec.dist))) goto cleanup;
@@ -301,7 +301,7 @@ int cmd_estimate(int argc, char **argv)
     }
     /* the automatic eps of the plain-SGLD path, chosen once per target at
      * the run's last checkpoint (the ladder costs more than an estimate) */
-    const int per_traj = !(ec.eps > 0) && !(eps_at && strcmp(eps_at, "each") == 0);
+    const int per_traj = !(ec.sgld.eps > 0) && !(eps_at && strcmp(eps_at, "each") == 0);
     const long long ref_step = all[n_all - 1];
     llc_estimate_settings_opts sopts = {.per_traj = per_traj, .check_bias = cli_has(&a, "check-bias")};
     settings = llc_estimate_settings_json(&ec, &sopts, ref_step);

@@ -25,15 +25,12 @@ const char *llc_nbeta_mode_name(llc_nbeta_mode m)
 void llc_estimate_config_default(llc_estimate_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->eps = 0;
-    c->gamma = 1.0;
-    c->nbeta = 0;
+    llc_sgld_params_default(&c->sgld); /* precond, rms_alpha, rms_delta, mala_every, diverge_factor, ladder_ratio */
+    c->sgld.eps = 0;
+    c->sgld.gamma = 1.0;
+    c->sgld.nbeta = 0;
+    c->sgld.ladder = 4;
     c->nbeta_mode = LLC_NBETA_DEFAULT;
-    c->precond = LLC_PRECOND_NONE;
-    c->rms_alpha = 0.99;
-    c->rms_delta = 0.1;
-    c->mala_every = 0;
-    c->diverge_factor = 10.0;
     c->diverge_retries = 3;
     c->chains = 4;
     c->draws = 200;
@@ -41,8 +38,6 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->thin = 0;
     c->metropolis = LLC_MH_AUTO;
     c->mh_target = 0.7;
-    c->mh_ladder = 4;
-    c->mh_ladder_ratio = 4.0;
     c->auto_time_burnin = 1.0;
     c->auto_time_draws = 2.0;
     c->auto_max_steps = 1000000;
@@ -54,11 +49,11 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->init_batches = 16;
     c->dist = 0;
     c->seed = 0;
-    c->target_hash = 0;
-    c->data_hash = 0;
-    c->pair_cache = NULL;
-    c->pair_records = 1;
-    c->threads = 1;
+    c->rt.target_hash = 0;
+    c->rt.data_hash = 0;
+    c->rt.pair_cache = NULL;
+    c->rt.pair_records = 1;
+    c->rt.threads = 1;
     c->auto_bias_tol = 0.02;
     c->auto_mala_target = 0.9;
     c->auto_mala_every = 2;
@@ -76,26 +71,26 @@ void llc_estimate_config_default(llc_estimate_config *c)
 int llc_estimate_config_check(const llc_estimate_config *c, char *err)
 {
     if (!c) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL config");
-    if (!(c->eps >= 0) || !isfinite(c->eps))
-        return llc_fail(err, LLC_ERR_INVALID, "eps must be finite and >= 0 (0 = automatic), got %g", c->eps);
-    if (!(c->gamma >= 0) || !isfinite(c->gamma))
-        return llc_fail(err, LLC_ERR_INVALID, "gamma must be finite and >= 0, got %g", c->gamma);
-    if (!(c->nbeta >= 0) || !isfinite(c->nbeta))
-        return llc_fail(err, LLC_ERR_INVALID, "nbeta must be finite and >= 0, got %g", c->nbeta);
+    if (!(c->sgld.eps >= 0) || !isfinite(c->sgld.eps))
+        return llc_fail(err, LLC_ERR_INVALID, "eps must be finite and >= 0 (0 = automatic), got %g", c->sgld.eps);
+    if (!(c->sgld.gamma >= 0) || !isfinite(c->sgld.gamma))
+        return llc_fail(err, LLC_ERR_INVALID, "gamma must be finite and >= 0, got %g", c->sgld.gamma);
+    if (!(c->sgld.nbeta >= 0) || !isfinite(c->sgld.nbeta))
+        return llc_fail(err, LLC_ERR_INVALID, "nbeta must be finite and >= 0, got %g", c->sgld.nbeta);
     if ((int)c->nbeta_mode < 0 || (int)c->nbeta_mode > 3)
         return llc_fail(err, LLC_ERR_INVALID, "unknown nbeta mode %d", (int)c->nbeta_mode);
-    if (c->nbeta_mode == LLC_NBETA_GIVEN && !(c->nbeta > 0))
+    if (c->nbeta_mode == LLC_NBETA_GIVEN && !(c->sgld.nbeta > 0))
         return llc_fail(err, LLC_ERR_INVALID, "nbeta mode 'given' needs nbeta > 0");
-    if (c->precond != LLC_PRECOND_NONE && c->precond != LLC_PRECOND_RMSPROP)
-        return llc_fail(err, LLC_ERR_INVALID, "unknown preconditioner %d", (int)c->precond);
-    if (!(c->rms_alpha >= 0 && c->rms_alpha < 1))
-        return llc_fail(err, LLC_ERR_INVALID, "rms_alpha must be in [0, 1), got %g", c->rms_alpha);
-    if (!(c->rms_delta > 0) || !isfinite(c->rms_delta))
-        return llc_fail(err, LLC_ERR_INVALID, "rms_delta must be finite and > 0, got %g", c->rms_delta);
-    if (c->mala_every < 0)
-        return llc_fail(err, LLC_ERR_INVALID, "mala_every must be >= 0, got %d", c->mala_every);
-    if (!(c->diverge_factor > 0))
-        return llc_fail(err, LLC_ERR_INVALID, "diverge_factor must be > 0, got %g", c->diverge_factor);
+    if (c->sgld.precond != LLC_PRECOND_NONE && c->sgld.precond != LLC_PRECOND_RMSPROP)
+        return llc_fail(err, LLC_ERR_INVALID, "unknown preconditioner %d", (int)c->sgld.precond);
+    if (!(c->sgld.rms_alpha >= 0 && c->sgld.rms_alpha < 1))
+        return llc_fail(err, LLC_ERR_INVALID, "rms_alpha must be in [0, 1), got %g", c->sgld.rms_alpha);
+    if (!(c->sgld.rms_delta > 0) || !isfinite(c->sgld.rms_delta))
+        return llc_fail(err, LLC_ERR_INVALID, "rms_delta must be finite and > 0, got %g", c->sgld.rms_delta);
+    if (c->sgld.mala_every < 0)
+        return llc_fail(err, LLC_ERR_INVALID, "mala_every must be >= 0, got %d", c->sgld.mala_every);
+    if (!(c->sgld.diverge_factor > 0))
+        return llc_fail(err, LLC_ERR_INVALID, "diverge_factor must be > 0, got %g", c->sgld.diverge_factor);
     if (c->diverge_retries < 0 || c->diverge_retries > 30)
         return llc_fail(err, LLC_ERR_INVALID, "diverge_retries must be in [0, 30], got %d", c->diverge_retries);
     if (c->chains < 1 || c->chains > 100000)
@@ -110,17 +105,17 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "metropolis must be auto, off or on, got %d", (int)c->metropolis);
     if (!(c->mh_target > 0 && c->mh_target < 1))
         return llc_fail(err, LLC_ERR_INVALID, "mh_target must be in (0, 1), got %g", c->mh_target);
-    if (c->mh_ladder < 1 || c->mh_ladder > LLC_SGLD_MAX_LADDER)
+    if (c->sgld.ladder < 1 || c->sgld.ladder > LLC_SGLD_MAX_LADDER)
         return llc_fail(err, LLC_ERR_INVALID, "mh_ladder must be in [1, %d], got %d", LLC_SGLD_MAX_LADDER,
-                        c->mh_ladder);
-    if (!(c->mh_ladder_ratio > 1) || !isfinite(c->mh_ladder_ratio))
-        return llc_fail(err, LLC_ERR_INVALID, "mh_ladder_ratio must be finite and > 1, got %g", c->mh_ladder_ratio);
+                        c->sgld.ladder);
+    if (!(c->sgld.ladder_ratio > 1) || !isfinite(c->sgld.ladder_ratio))
+        return llc_fail(err, LLC_ERR_INVALID, "mh_ladder_ratio must be finite and > 1, got %g", c->sgld.ladder_ratio);
     if (!(c->auto_time_burnin >= 0) || !isfinite(c->auto_time_burnin))
         return llc_fail(err, LLC_ERR_INVALID, "auto_time_burnin must be finite and >= 0, got %g", c->auto_time_burnin);
     if (!(c->auto_time_draws > 0) || !isfinite(c->auto_time_draws))
         return llc_fail(err, LLC_ERR_INVALID, "auto_time_draws must be finite and > 0, got %g", c->auto_time_draws);
-    if (c->pair_records < 0 || c->pair_records > 1)
-        return llc_fail(err, LLC_ERR_INVALID, "pair_records must be 0 or 1, got %d", c->pair_records);
+    if (c->rt.pair_records < 0 || c->rt.pair_records > 1)
+        return llc_fail(err, LLC_ERR_INVALID, "pair_records must be 0 or 1, got %d", c->rt.pair_records);
     if (c->paired < -1 || c->paired > 1)
         return llc_fail(err, LLC_ERR_INVALID, "paired must be -1 (auto), 0 or 1, got %d", c->paired);
     if (!(c->auto_abs_se >= 0) || !isfinite(c->auto_abs_se))
@@ -138,8 +133,8 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "batch must be >= 1, got %d", c->batch);
     if (c->init_batches < 1)
         return llc_fail(err, LLC_ERR_INVALID, "init_batches must be >= 1, got %d", c->init_batches);
-    if (c->threads < 1 || c->threads > 1024)
-        return llc_fail(err, LLC_ERR_INVALID, "threads must be in [1, 1024], got %d", c->threads);
+    if (c->rt.threads < 1 || c->rt.threads > 1024)
+        return llc_fail(err, LLC_ERR_INVALID, "threads must be in [1, 1024], got %d", c->rt.threads);
     if (!(c->auto_bias_tol > 0 && c->auto_bias_tol < 1))
         return llc_fail(err, LLC_ERR_INVALID, "auto_bias_tol must be in (0, 1), got %g", c->auto_bias_tol);
     if (!(c->auto_mala_target >= 0 && c->auto_mala_target <= 1))
@@ -240,15 +235,15 @@ static int sample_job(chain_job *j, const prep *p, double eps, long burnin, doub
         if (!(want <= cap)) want = cap;
         thin = want < 1 ? 1 : (int)want;
     }
-    est_job_setup(j, p, eps, burnin, cfg->draws, thin, cfg->mala_every, p->hash);
+    est_job_setup(j, p, eps, burnin, cfg->draws, thin, cfg->sgld.mala_every, p->hash);
     j->dstream = p->data_hash;
-    if (p->paired && cfg->pair_cache) {
+    if (p->paired && cfg->rt.pair_cache) {
         /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
         uint64_t key = llc_seed(p->wstar_hash, LLC_PURPOSE_DATA, p->data_hash, cfg->seed ^ ((uint64_t)cfg->dist << 32),
                                 ((uint64_t)p->B << 32) ^ (uint64_t)(uintptr_t)m);
-        if (est_pair_bind(cfg->pair_cache, key ? key : 1, cfg->chains))
+        if (est_pair_bind(cfg->rt.pair_cache, key ? key : 1, cfg->chains))
             return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (paired-loss cache)");
-        j->cache = cfg->pair_cache;
+        j->cache = cfg->rt.pair_cache;
     }
     j->burn_time = burn_time;
     j->start = start;
@@ -293,16 +288,16 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
-    r->eps = cfg->eps;
+    r->eps = cfg->sgld.eps;
     const size_t C = (size_t)cfg->chains, D = (size_t)cfg->draws;
     const long half_max = cfg->auto_max_steps / 2;
     int two_phase = 0;
     double rate_est = 1.0; /* simulated time per step in units of eps */
-    if (p.metropolis && cfg->mh_ladder > 1) {
+    if (p.metropolis && cfg->sgld.ladder > 1) {
         rate_est = 0;
-        for (int q = 0; q < cfg->mh_ladder; q++) rate_est += pow(cfg->mh_ladder_ratio, -q) / cfg->mh_ladder;
+        for (int q = 0; q < cfg->sgld.ladder; q++) rate_est += pow(cfg->sgld.ladder_ratio, -q) / cfg->sgld.ladder;
     }
-    if (!(cfg->eps > 0)) {
+    if (!(cfg->sgld.eps > 0)) {
         if (p.metropolis) {
             /* adaptive burn-in: the chains' own burn-in sets eps; sampling continues from their end points */
             start = malloc(C * p.n * sizeof *start);
@@ -352,7 +347,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
 
     /* settings used */
     r->cfg = *cfg;
-    r->cfg.eps = r->eps;
+    r->cfg.sgld.eps = r->eps;
     r->chain_thin = malloc(C * sizeof *r->chain_thin);
     if (!r->chain_thin) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
@@ -392,9 +387,9 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         r->cfg.burnin = bmax > INT_MAX ? INT_MAX : (int)bmax;
         r->accept_rate = p.metropolis && steps_n ? (double)acc_n / (double)steps_n : NAN;
     }
-    r->cfg.nbeta = p.nbeta;
+    r->cfg.sgld.nbeta = p.nbeta;
     r->cfg.nbeta_mode = p.nbeta_mode;
-    r->cfg.target_hash = p.hash;
+    r->cfg.rt.target_hash = p.hash;
     r->nbeta = p.nbeta;
     r->nbeta_mode = p.nbeta_mode;
     r->nbeta_n = p.nbeta_n;
@@ -480,15 +475,15 @@ int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_g
     llc_estimate_result *rb = NULL, *rh = NULL;
     llc_bias_check *b = &r->bias;
     llc_estimate_config c = *cfg;
-    c.eps = r->eps;
-    c.pair_cache = NULL;
-    c.nbeta = r->nbeta; /* the same posterior: m/log m would follow the batch */
+    c.sgld.eps = r->eps;
+    c.rt.pair_cache = NULL;
+    c.sgld.nbeta = r->nbeta; /* the same posterior: m/log m would follow the batch */
     c.nbeta_mode = LLC_NBETA_GIVEN;
     c.batch = cfg->batch > (1 << 28) ? cfg->batch : 4 * cfg->batch;
     int rc = llc_estimate(m, w_star, g, task, &c, &rb, err);
     if (rc) goto cleanup;
     c.batch = cfg->batch;
-    c.eps = r->eps / 2;
+    c.sgld.eps = r->eps / 2;
     rc = llc_estimate(m, w_star, g, task, &c, &rh, err);
     if (rc) goto cleanup;
     b->llc = r->llc_mean;

@@ -70,7 +70,7 @@ static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_ba
                       chain_base *cb, double *L, char *err)
 {
     const llc_model *m = j->p->m;
-    if (j->p->cfg->interrupt && *j->p->cfg->interrupt)
+    if (j->p->cfg->rt.interrupt && *j->p->cfg->rt.interrupt)
         return llc_fail(err, LLC_ERR_INTERRUPTED, "estimate: interrupted");
     int rc = fill_step(j, c, k, b, err);
     if (rc) return rc;
@@ -238,7 +238,7 @@ static void *worker_main(void *arg)
      * losses need the pass) */
     const size_t rec_size = p->m->base_size && p->paired ? p->m->base_size(p->m, p->B) : 0;
     cb.use = rec_size > 0 && j->phase == 0 && p->m->ws_base(p->m, ws, NULL);
-    const int keep = rec_size > 0 && j->cache && p->cfg->pair_records;
+    const int keep = rec_size > 0 && j->cache && p->cfg->rt.pair_records;
     if ((cb.use || keep) && !(cb.buf = malloc(rec_size))) {
         wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (base record)");
         goto cleanup;
@@ -355,25 +355,19 @@ void est_job_setup(chain_job *j, const prep *p, double eps, long burnin, int dra
     const llc_estimate_config *c = p->cfg;
     memset(j, 0, sizeof *j);
     j->p = p;
-    llc_sgld_params_default(&j->sp);
+    /* the user's sampler parameters, with what this job and the estimate resolved */
+    j->sp = c->sgld;
     j->sp.eps = eps;
-    j->sp.gamma = c->gamma;
     j->sp.nbeta = p->nbeta;
-    j->sp.precond = c->precond;
-    j->sp.rms_alpha = c->rms_alpha;
-    j->sp.rms_delta = c->rms_delta;
     j->sp.mala_every = mala_every;
     j->sp.ref_loss = p->init_loss;
-    j->sp.diverge_factor = c->diverge_factor;
     j->sp.metropolis = p->metropolis;
     j->sp.exact_loss = p->exact_loss;
-    j->sp.ladder = c->mh_ladder;
-    j->sp.ladder_ratio = c->mh_ladder_ratio;
     j->chains = c->chains;
     j->burnin = burnin;
     j->draws = draws;
     j->thin = thin;
-    j->threads = c->threads;
+    j->threads = c->rt.threads;
     j->stream = stream;
     j->dstream = stream;
     j->target = c->mh_target;

@@ -155,11 +155,11 @@ int est_eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
     int rc = curvature(p, &h, err);
     if (rc) return rc;
     out->curvature = h;
-    out->precision = p->nbeta * h + c->gamma;
+    out->precision = p->nbeta * h + c->sgld.gamma;
     double eps0;
     const char *start;
     /* RMSProp multiplies the step by G <= 1/delta in every direction */
-    const double gmax = c->precond == LLC_PRECOND_RMSPROP ? 1.0 / c->rms_delta : 1.0;
+    const double gmax = c->sgld.precond == LLC_PRECOND_RMSPROP ? 1.0 / c->sgld.rms_delta : 1.0;
     if (isfinite(out->precision) && out->precision > 0) {
         eps0 = 4.0 * c->auto_bias_tol / (out->precision * gmax);
         start = gmax > 1 ? "eps0 = 4*bias_tol*delta/p" : "eps0 = 4*bias_tol/p";
@@ -271,8 +271,8 @@ int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc
     int rc = curvature(p, &h, err);
     if (rc) return rc;
     out->curvature = h;
-    out->precision = p->nbeta * h + c->gamma;
-    const double gmax = c->precond == LLC_PRECOND_RMSPROP ? 1.0 / c->rms_delta : 1.0;
+    out->precision = p->nbeta * h + c->sgld.gamma;
+    const double gmax = c->sgld.precond == LLC_PRECOND_RMSPROP ? 1.0 / c->sgld.rms_delta : 1.0;
     double eps0 = isfinite(out->precision) && out->precision > 0 ? 1.0 / (out->precision * gmax)
                                                                  : c->auto_eps_fallback / gmax;
     if (eps0 > 1) eps0 = 1;

@@ -38,7 +38,7 @@ static int compute_init_loss(prep *p, char *err)
     const uint64_t key = llc_seed(p->wstar_hash, LLC_PURPOSE_DATA, (uint64_t)B,
                                   p->cfg->seed ^ ((uint64_t)p->cfg->dist << 32),
                                   ((uint64_t)nb << 32) ^ (uint64_t)(uintptr_t)p->m);
-    if (est_init_get(p->cfg->pair_cache, key, &p->init_loss)) {
+    if (est_init_get(p->cfg->rt.pair_cache, key, &p->init_loss)) {
         p->init_batches_used = nb;
         return LLC_OK;
     }
@@ -66,7 +66,7 @@ static int compute_init_loss(prep *p, char *err)
     }
     p->init_loss = sum / nb;
     p->init_batches_used = nb;
-    est_init_put(p->cfg->pair_cache, key, p->init_loss);
+    est_init_put(p->cfg->rt.pair_cache, key, p->init_loss);
     if (!isfinite(p->init_loss))
         rc = llc_fail(err, LLC_ERR_NUMERIC, "estimate: L_n(w*) is not finite (%g)", p->init_loss);
 cleanup:
@@ -155,7 +155,7 @@ int est_prepare(prep *p, const llc_model *m, const float *w_star, const llc_grou
     p->cfg = cfg;
     p->n = llc_model_n_params(m);
     if (p->n == 0) return llc_fail(err, LLC_ERR_INVALID, "estimate: model has no parameters");
-    p->wstar_hash = cfg->pair_cache ? llc_hash_bytes(w_star, p->n * sizeof(float)) : 0;
+    p->wstar_hash = cfg->rt.pair_cache ? llc_hash_bytes(w_star, p->n * sizeof(float)) : 0;
     if (!g) {
         snprintf(p->whole.name, sizeof p->whole.name, "model");
         if (llc_group_add(&p->whole, 0, p->n)) return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
@@ -168,8 +168,8 @@ int est_prepare(prep *p, const llc_model *m, const float *w_star, const llc_grou
         return llc_fail(err, LLC_ERR_INVALID, "estimate: distribution index %d out of range [0, %d) of task '%s'",
                         cfg->dist, task->n_dists, task->name);
     p->dist = cfg->dist;
-    p->hash = cfg->target_hash ? cfg->target_hash : llc_hash_str(g->name);
-    p->data_hash = cfg->data_hash ? cfg->data_hash : p->hash;
+    p->hash = cfg->rt.target_hash ? cfg->rt.target_hash : llc_hash_str(g->name);
+    p->data_hash = cfg->rt.data_hash ? cfg->rt.data_hash : p->hash;
     p->n_examples = task->n_examples ? task->n_examples(task, p->dist) : 0;
     p->B = cfg->batch;
     if (p->n_examples > 0 && (long)cfg->batch >= p->n_examples) {
@@ -185,10 +185,10 @@ int est_prepare(prep *p, const llc_model *m, const float *w_star, const llc_grou
     int train = find_dist(task, "train");
     long n_train = (train >= 0 && task->n_examples) ? task->n_examples(task, train) : 0;
     if (mode == LLC_NBETA_DEFAULT)
-        mode = cfg->nbeta > 0 ? LLC_NBETA_GIVEN : (n_train > 0 ? LLC_NBETA_N_LOG_N : LLC_NBETA_M_LOG_M);
+        mode = cfg->sgld.nbeta > 0 ? LLC_NBETA_GIVEN : (n_train > 0 ? LLC_NBETA_N_LOG_N : LLC_NBETA_M_LOG_M);
     switch (mode) {
     case LLC_NBETA_GIVEN:
-        p->nbeta = cfg->nbeta;
+        p->nbeta = cfg->sgld.nbeta;
         p->nbeta_n = 0;
         break;
     case LLC_NBETA_N_LOG_N:
@@ -210,7 +210,7 @@ int est_prepare(prep *p, const llc_model *m, const float *w_star, const llc_grou
         return llc_fail(err, LLC_ERR_INVALID, "unknown nbeta mode %d", (int)mode);
     }
     p->nbeta_mode = mode;
-    p->time_unit = cfg->gamma > 0 ? 1.0 / cfg->gamma : 1.0;
+    p->time_unit = cfg->sgld.gamma > 0 ? 1.0 / cfg->sgld.gamma : 1.0;
     rc = compute_init_loss(p, err);
     if (!rc) rc = detect_exact(p, err);
     if (rc) return rc;

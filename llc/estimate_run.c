@@ -65,8 +65,8 @@ static int choose_eps(sweep_job *j, int ti, char *err)
         j->ref_loaded = 1;
     }
     llc_estimate_config c = *j->ec;
-    c.target_hash = llc_seed(llc_hash_str(o->targets[ti]), LLC_PURPOSE_SGLD, (uint64_t)o->ref_step,
-                             llc_hash_str(o->data), 0);
+    c.rt.target_hash = llc_seed(llc_hash_str(o->targets[ti]), LLC_PURPOSE_SGLD, (uint64_t)o->ref_step,
+                                llc_hash_str(o->data), 0);
     int mh = 0;
     rc = llc_estimate_uses_metropolis(o->model, j->w_ref, &o->groups[ti], o->task, &c, &mh, err);
     if (!rc && !mh) rc = llc_eps_auto(o->model, j->w_ref, &o->groups[ti], o->task, &c, &j->ref_auto[ti], err);
@@ -90,14 +90,14 @@ static int one_estimate(sweep_job *j, int si, int ti, char *err)
     const long long step = o->steps[si];
     const char *target = o->targets[ti];
     llc_estimate_config c = *j->ec;
-    c.target_hash = llc_seed(llc_hash_str(target), LLC_PURPOSE_SGLD, (uint64_t)step, llc_hash_str(o->data), 0);
+    c.rt.target_hash = llc_seed(llc_hash_str(target), LLC_PURPOSE_SGLD, (uint64_t)step, llc_hash_str(o->data), 0);
     /* every target at this checkpoint sees the same batches (common random
      * numbers); their paired L_b(w*) are computed once */
-    c.data_hash = llc_seed(llc_hash_str(o->data), LLC_PURPOSE_DATA, (uint64_t)step, 0x7061697273ULL, 0);
-    c.pair_cache = j->pairs;
-    c.pair_records = ti + 1 < o->n_targets; /* base records only for targets after this one */
+    c.rt.data_hash = llc_seed(llc_hash_str(o->data), LLC_PURPOSE_DATA, (uint64_t)step, 0x7061697273ULL, 0);
+    c.rt.pair_cache = j->pairs;
+    c.rt.pair_records = ti + 1 < o->n_targets; /* base records only for targets after this one */
     const int chosen = o->per_traj && j->ref_state[ti] == 1;
-    if (chosen) c.eps = j->ref_auto[ti].eps;
+    if (chosen) c.sgld.eps = j->ref_auto[ti].eps;
     llc_estimate_result *r = NULL;
     char why[LLC_ERRLEN];
     int rc = llc_estimate(o->model, j->w, &o->groups[ti], o->task, &c, &r, err);
@@ -116,7 +116,7 @@ static int one_estimate(sweep_job *j, int si, int ti, char *err)
             snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len, "; %s", r->eps_note);
     }
     if (o->check_bias) {
-        c.eps = r->eps;
+        c.sgld.eps = r->eps;
         if ((rc = llc_estimate_check_bias(o->model, j->w, &o->groups[ti], o->task, &c, r, err))) {
             llc_estimate_result_free(r);
             snprintf(why, sizeof why, "%s", err);
@@ -147,7 +147,7 @@ static int sweep_step(sweep_job *j, int si, char *err)
     int loaded = 0, bad = 0, rc;
     char bad_msg[LLC_ERRLEN] = "";
     for (int ti = 0; ti < o->n_targets; ti++) {
-        if (j->ec->interrupt && *j->ec->interrupt) return LLC_ERR_INTERRUPTED;
+        if (j->ec->rt.interrupt && *j->ec->rt.interrupt) return LLC_ERR_INTERRUPTED;
         if (!o->force && llc_results_find(j->store, o->run, o->steps[si], o->targets[ti], o->data, o->settings,
                                           NULL) == LLC_OK) {
             j->res->skipped++;

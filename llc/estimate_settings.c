@@ -10,17 +10,17 @@
 char *llc_estimate_settings_json(const llc_estimate_config *c, const llc_estimate_settings_opts *o,
                                  long long eps_ref_step)
 {
-    const int auto_eps = !(c->eps > 0), at_last = auto_eps && o->per_traj;
+    const int auto_eps = !(c->sgld.eps > 0), at_last = auto_eps && o->per_traj;
     cJSON *j = cJSON_CreateObject();
     if (!j) return NULL;
-    cJSON_AddStringToObject(j, "sampler", llc_precond_name(c->precond));
-    if (!auto_eps) cJSON_AddNumberToObject(j, "eps", c->eps);
+    cJSON_AddStringToObject(j, "sampler", llc_precond_name(c->sgld.precond));
+    if (!auto_eps) cJSON_AddNumberToObject(j, "eps", c->sgld.eps);
     else cJSON_AddStringToObject(j, "eps", at_last ? "auto@last" : "auto");
     /* the automatic eps runs at the ladder's eps / eps_divisor (absent in older stores: 1) */
     if (auto_eps) cJSON_AddNumberToObject(j, "eps_divisor", c->auto_eps_divisor);
     if (at_last) cJSON_AddNumberToObject(j, "eps_ref_step", (double)eps_ref_step);
-    cJSON_AddNumberToObject(j, "gamma", c->gamma);
-    if (c->nbeta > 0) cJSON_AddNumberToObject(j, "nbeta", c->nbeta);
+    cJSON_AddNumberToObject(j, "gamma", c->sgld.gamma);
+    if (c->sgld.nbeta > 0) cJSON_AddNumberToObject(j, "nbeta", c->sgld.nbeta);
     else cJSON_AddStringToObject(j, "nbeta", "default");
     cJSON_AddNumberToObject(j, "chains", c->chains);
     cJSON_AddNumberToObject(j, "draws", c->draws);
@@ -30,7 +30,7 @@ char *llc_estimate_settings_json(const llc_estimate_config *c, const llc_estimat
     else cJSON_AddStringToObject(j, "thin", "auto");
     cJSON_AddNumberToObject(j, "batch", c->batch);
     cJSON_AddNumberToObject(j, "init_batches", c->init_batches);
-    cJSON_AddNumberToObject(j, "mala_every", c->mala_every);
+    cJSON_AddNumberToObject(j, "mala_every", c->sgld.mala_every);
     cJSON_AddStringToObject(j, "paired", c->paired < 0 ? "auto" : c->paired ? "on" : "off");
     cJSON_AddNumberToObject(j, "seed", (double)c->seed);
     if (o->check_bias) cJSON_AddBoolToObject(j, "check_bias", 1);
@@ -81,28 +81,28 @@ static int parse_key(const cJSON *v, llc_estimate_config *c, llc_estimate_settin
     if (!strcmp(k, "sampler")) {
         int p = cJSON_IsString(v) ? llc_precond_parse(v->valuestring) : -1;
         if (p < 0) return llc_fail(err, LLC_ERR_INVALID, "settings.sampler must be \"sgld\" or \"rmsprop\"");
-        c->precond = (llc_precond)p;
+        c->sgld.precond = (llc_precond)p;
         return LLC_OK;
     }
     if (!strcmp(k, "eps")) {
         if (is_word(v, "auto") || is_word(v, "auto@last")) {
-            c->eps = 0;
+            c->sgld.eps = 0;
             o->per_traj = is_word(v, "auto@last");
             return LLC_OK;
         }
         if (cJSON_IsString(v))
             return llc_fail(err, LLC_ERR_INVALID, "settings.eps must be a number, \"auto\" or \"auto@last\"");
-        return get_real(v, 0, 1, 10, &c->eps, err);
+        return get_real(v, 0, 1, 10, &c->sgld.eps, err);
     }
     if (!strcmp(k, "eps_divisor")) {
         *divisor_seen = 1;
         return get_real(v, 1, 0, 1e300, &c->auto_eps_divisor, err);
     }
-    if (!strcmp(k, "gamma")) return get_real(v, 0, 0, 1e12, &c->gamma, err);
+    if (!strcmp(k, "gamma")) return get_real(v, 0, 0, 1e12, &c->sgld.gamma, err);
     if (!strcmp(k, "nbeta")) {
         c->nbeta_mode = is_word(v, "default") ? LLC_NBETA_DEFAULT : LLC_NBETA_GIVEN;
-        if (is_word(v, "default")) return c->nbeta = 0, LLC_OK;
-        return get_real(v, 0, 1, 1e15, &c->nbeta, err);
+        if (is_word(v, "default")) return c->sgld.nbeta = 0, LLC_OK;
+        return get_real(v, 0, 1, 1e15, &c->sgld.nbeta, err);
     }
     if (!strcmp(k, "chains")) return get_int(v, 1, 1024, &c->chains, err);
     if (!strcmp(k, "draws")) return get_int(v, 1, 100000000, &c->draws, err);
@@ -110,7 +110,7 @@ static int parse_key(const cJSON *v, llc_estimate_config *c, llc_estimate_settin
     if (!strcmp(k, "thin")) return is_word(v, "auto") ? (c->thin = 0, LLC_OK) : get_int(v, 1, 100000, &c->thin, err);
     if (!strcmp(k, "batch")) return get_int(v, 1, 1 << 20, &c->batch, err);
     if (!strcmp(k, "init_batches")) return get_int(v, 1, 1 << 20, &c->init_batches, err);
-    if (!strcmp(k, "mala_every")) return get_int(v, 0, 1 << 20, &c->mala_every, err);
+    if (!strcmp(k, "mala_every")) return get_int(v, 0, 1 << 20, &c->sgld.mala_every, err);
     if (!strcmp(k, "paired")) {
         if (is_word(v, "auto")) c->paired = -1;
         else if (is_word(v, "on")) c->paired = 1;
@@ -140,7 +140,7 @@ int llc_estimate_settings_parse(const cJSON *s, llc_estimate_config *c, llc_esti
     int divisor_seen = 0, rc;
     for (const cJSON *v = s->child; v; v = v->next)
         if ((rc = parse_key(v, c, o, &divisor_seen, err))) return rc;
-    if (c->eps > 0) o->per_traj = 0;
+    if (c->sgld.eps > 0) o->per_traj = 0;
     else if (!divisor_seen) c->auto_eps_divisor = 1; /* written before the divisor existed: the ladder's eps */
     char why[LLC_ERRLEN] = "";
     if ((rc = llc_estimate_config_check(c, why))) return llc_fail(err, rc, "settings: %s", why);

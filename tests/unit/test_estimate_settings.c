@@ -12,11 +12,11 @@
 /* The fields of c that the settings JSON holds. */
 static int same_settings(const llc_estimate_config *a, const llc_estimate_config *b)
 {
-    return a->eps == b->eps && a->auto_eps_divisor == b->auto_eps_divisor && a->gamma == b->gamma &&
-           a->nbeta == b->nbeta && a->nbeta_mode == b->nbeta_mode && a->chains == b->chains &&
+    return a->sgld.eps == b->sgld.eps && a->sgld.gamma == b->sgld.gamma && a->sgld.nbeta == b->sgld.nbeta &&
+           a->sgld.mala_every == b->sgld.mala_every && a->sgld.precond == b->sgld.precond &&
+           a->auto_eps_divisor == b->auto_eps_divisor && a->nbeta_mode == b->nbeta_mode && a->chains == b->chains &&
            a->draws == b->draws && a->burnin == b->burnin && a->thin == b->thin && a->batch == b->batch &&
-           a->init_batches == b->init_batches && a->mala_every == b->mala_every && a->paired == b->paired &&
-           a->seed == b->seed && a->precond == b->precond;
+           a->init_batches == b->init_batches && a->paired == b->paired && a->seed == b->seed;
 }
 
 /* c -> JSON -> c2 -> JSON: c2 equals c on every setting, the texts agree. */
@@ -28,11 +28,11 @@ static void round_trip(const char *what, const llc_estimate_config *c, const llc
     llc_estimate_config c2;
     llc_estimate_settings_opts o2;
     llc_estimate_config_default(&c2);
-    c2.gamma = 7; /* a default the JSON must overwrite */
+    c2.sgld.gamma = 7; /* a default the JSON must overwrite */
     int rc = llc_estimate_settings_parse(j, &c2, &o2, err);
     CHECK(s && j && rc == LLC_OK, "%s: the written settings read back (%s)", what, err);
     CHECK(same_settings(c, &c2), "%s: config -> JSON -> config keeps every setting", what);
-    CHECK(o2.check_bias == o->check_bias && o2.per_traj == (o->per_traj && !(c->eps > 0)),
+    CHECK(o2.check_bias == o->check_bias && o2.per_traj == (o->per_traj && !(c->sgld.eps > 0)),
           "%s: the sweep options come back", what);
     s2 = llc_estimate_settings_json(&c2, &o2, 1234);
     CHECK(s && s2 && strcmp(s, s2) == 0, "%s: JSON -> config -> JSON is the same text\n  %s\n  %s", what, s, s2);
@@ -51,9 +51,9 @@ static void test_round_trips(void)
     c.auto_eps_divisor = 2.5;
     round_trip("eps auto at each checkpoint, divisor 2.5", &c, &o);
     /* every key away from its default */
-    c.eps = 3e-5;
-    c.gamma = 250;
-    c.nbeta = 77.5;
+    c.sgld.eps = 3e-5;
+    c.sgld.gamma = 250;
+    c.sgld.nbeta = 77.5;
     c.nbeta_mode = LLC_NBETA_GIVEN;
     c.chains = 3;
     c.draws = 123;
@@ -61,10 +61,10 @@ static void test_round_trips(void)
     c.thin = 6;
     c.batch = 17;
     c.init_batches = 5;
-    c.mala_every = 2;
+    c.sgld.mala_every = 2;
     c.paired = 0;
     c.seed = (1ULL << 40) + 3;
-    c.precond = LLC_PRECOND_RMSPROP;
+    c.sgld.precond = LLC_PRECOND_RMSPROP;
     c.auto_eps_divisor = 4;
     o.check_bias = 1;
     round_trip("every key set", &c, &o);
@@ -79,7 +79,7 @@ static void test_pinned_text(void)
     llc_estimate_config c;
     llc_estimate_settings_opts o = {.per_traj = 1};
     llc_estimate_config_default(&c);
-    c.gamma = 100;
+    c.sgld.gamma = 100;
     char *s = llc_estimate_settings_json(&c, &o, 300);
     const char *want = "{\"sampler\":\"sgld\",\"eps\":\"auto@last\",\"eps_divisor\":4,\"eps_ref_step\":300,"
                        "\"gamma\":100,\"nbeta\":\"default\",\"chains\":4,\"draws\":200,\"burnin\":\"auto\","
@@ -87,7 +87,7 @@ static void test_pinned_text(void)
                        "\"seed\":0,\"version\":\"" LLC_VERSION "\"}";
     CHECK(s && strcmp(s, want) == 0, "llc estimate's default settings text is unchanged:\n  %s", s ? s : "NULL");
     cJSON_free(s);
-    c.eps = 1e-4;
+    c.sgld.eps = 1e-4;
     c.burnin = 0;
     c.thin = 1;
     c.chains = 2;
@@ -122,14 +122,14 @@ static void test_older_forms(void)
                         "\"mala_every\":0,\"seed\":0,\"version\":\"0.0.9\"}",
                         &c, &o, err);
     CHECK(rc == LLC_OK, "an older settings object reads (%s)", err);
-    CHECK(c.precond == LLC_PRECOND_NONE, "sampler \"none\" is plain SGLD");
+    CHECK(c.sgld.precond == LLC_PRECOND_NONE, "sampler \"none\" is plain SGLD");
     CHECK(c.auto_eps_divisor == 1, "an automatic eps without eps_divisor ran at the ladder's eps (divisor 1)");
     CHECK(c.paired == -1, "no \"paired\": automatic");
     CHECK(o.per_traj == 0 && o.check_bias == 0, "eps \"auto\": chosen at each checkpoint");
-    CHECK(c.burnin == -1 && c.thin == 0 && c.nbeta == 0 && c.nbeta_mode == LLC_NBETA_DEFAULT,
+    CHECK(c.burnin == -1 && c.thin == 0 && c.sgld.nbeta == 0 && c.nbeta_mode == LLC_NBETA_DEFAULT,
           "the automatic words read as the automatic values");
     rc = parse_text("{\"eps\":\"auto@last\",\"eps_ref_step\":900,\"gamma\":3}", &c, &o, err);
-    CHECK(rc == LLC_OK && o.per_traj == 1 && c.gamma == 3 && c.auto_eps_divisor == 1,
+    CHECK(rc == LLC_OK && o.per_traj == 1 && c.sgld.gamma == 3 && c.auto_eps_divisor == 1,
           "eps_ref_step is derived, not a setting (%s)", err);
 }
 
