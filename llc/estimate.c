@@ -265,172 +265,167 @@ static int sample_job(chain_job *j, const prep *p, double eps, long burnin, doub
     return est_run_chains(j, err);
 }
 
-int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
-                 const llc_task *task, const llc_estimate_config *cfg,
-                 llc_estimate_result **out, char *err)
+/* The estimate's step size: cfg's, or chosen automatically (r->auto_eps).
+ * On the Metropolis path the chains' adaptive burn-in chooses it: their end
+ * points go to *start, each chain's burn-in steps to *burn_done (both
+ * allocated here), *burn_capped says a burn-in hit the step budget. *rate
+ * gets the simulated time per step in units of eps. */
+static int choose_eps(const prep *p, llc_estimate_result *r, float **start, long **burn_done, int *burn_capped,
+                      double *rate, char *err)
 {
-    double t0 = llc_now();
-    int rc = LLC_OK;
-    prep p;
-    chain_job j;
-    llc_estimate_result *r = NULL;
-    double *ok_trace = NULL;
-    float *start = NULL;
-    long *burn_done = NULL; /* (chains) Metropolis path: the adaptive burn-in of each chain */
-    int burn_capped = 0;
-    memset(&j, 0, sizeof j);
-    if (!out) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL result pointer");
-    *out = NULL;
-    rc = est_prepare(&p, m, w_star, g, task, cfg, err);
-    if (rc) goto cleanup;
-    r = calloc(1, sizeof *r);
-    if (!r) {
-        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
-        goto cleanup;
-    }
+    const llc_estimate_config *cfg = p->cfg;
+    const size_t C = (size_t)cfg->chains;
+    int rc;
     r->eps = cfg->sgld.eps;
-    const size_t C = (size_t)cfg->chains, D = (size_t)cfg->draws;
-    const long half_max = cfg->auto_max_steps / 2;
-    int two_phase = 0;
-    double rate_est = 1.0; /* simulated time per step in units of eps */
-    if (p.metropolis && cfg->sgld.ladder > 1) {
-        rate_est = 0;
-        for (int q = 0; q < cfg->sgld.ladder; q++) rate_est += pow(cfg->sgld.ladder_ratio, -q) / cfg->sgld.ladder;
+    *rate = 1.0;
+    if (p->metropolis && cfg->sgld.ladder > 1) {
+        *rate = 0;
+        for (int q = 0; q < cfg->sgld.ladder; q++) *rate += pow(cfg->sgld.ladder_ratio, -q) / cfg->sgld.ladder;
     }
-    if (!(cfg->sgld.eps > 0)) {
-        if (p.metropolis) {
-            /* adaptive burn-in: the chains' own burn-in sets eps; sampling continues from their end points */
-            start = malloc(C * p.n * sizeof *start);
-            burn_done = calloc(C, sizeof *burn_done);
-            if (!start || !burn_done) {
-                rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%zu chain states)", C);
-                goto cleanup;
-            }
-            rc = est_mh_adapt(&p, cfg->burnin >= 0 ? cfg->burnin : half_max,
-                              cfg->burnin >= 0 ? 0 : cfg->auto_time_burnin * p.time_unit, start, &r->auto_eps,
-                              &rate_est, burn_done, &burn_capped, err);
-            if (rc) goto cleanup;
-            if (!(rate_est > 0)) rate_est = 1.0;
-            two_phase = 1;
-        } else {
-            rc = est_eps_auto_prepared(&p, &r->auto_eps, err);
-            if (rc) goto cleanup;
-        }
-        r->eps = r->auto_eps.eps;
-        r->eps_auto = 1;
+    if (cfg->sgld.eps > 0) return LLC_OK;
+    if (p->metropolis) {
+        /* adaptive burn-in: the chains' own burn-in sets eps; sampling continues from their end points */
+        *start = malloc(C * p->n * sizeof **start);
+        *burn_done = calloc(C, sizeof **burn_done);
+        if (!*start || !*burn_done)
+            return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%zu chain states)", C);
+        rc = est_mh_adapt(p, cfg->burnin >= 0 ? cfg->burnin : cfg->auto_max_steps / 2,
+                          cfg->burnin >= 0 ? 0 : cfg->auto_time_burnin * p->time_unit, *start, &r->auto_eps, rate,
+                          *burn_done, burn_capped, err);
+        if (rc) return rc;
+        if (!(*rate > 0)) *rate = 1.0;
+    } else {
+        rc = est_eps_auto_prepared(p, &r->auto_eps, err);
+        if (rc) return rc;
     }
+    r->eps = r->auto_eps.eps;
+    r->eps_auto = 1;
+    return LLC_OK;
+}
 
-    /* lengths: explicit settings, else simulated time (see the header) */
+/* The sampling chains at r->eps into j (the caller frees it), with the
+ * lengths of the settings or of simulated time (see the header); after an
+ * adaptive burn-in (two_phase) they continue from start. Plain SGLD: a run
+ * with a diverged chain is repeated at eps/2 (at most diverge_retries
+ * times), so that a curve never loses a point to it. */
+static int sample_with_retries(chain_job *j, const prep *p, int two_phase, float *start, double rate_est,
+                               llc_estimate_result *r, char *err)
+{
+    const llc_estimate_config *cfg = p->cfg;
     long burnin = cfg->burnin;
     double burn_time = 0;
     if (two_phase) {
         burnin = 0;
     } else if (cfg->burnin < 0) {
-        burnin = half_max;
-        burn_time = cfg->auto_time_burnin * p.time_unit;
+        burnin = cfg->auto_max_steps / 2;
+        burn_time = cfg->auto_time_burnin * p->time_unit;
     }
-    /* plain SGLD: a run with a diverged chain is repeated at eps/2 (at most
-     * diverge_retries times), so that a curve never loses a point to it */
     for (int attempt = 0;; attempt++) {
-        rc = sample_job(&j, &p, r->eps, burnin, burn_time, start, rate_est, err);
-        if (rc) goto cleanup;
+        int rc = sample_job(j, p, r->eps, burnin, burn_time, start, rate_est, err);
+        if (rc) return rc;
         int n_div = 0;
-        for (size_t c = 0; c < C; c++) n_div += j.div[c];
-        if (!n_div || p.metropolis || attempt >= cfg->diverge_retries) break;
+        for (int c = 0; c < cfg->chains; c++) n_div += j->div[c];
+        if (!n_div || p->metropolis || attempt >= cfg->diverge_retries) return LLC_OK;
         size_t len = strlen(r->eps_note);
         snprintf(r->eps_note + len, sizeof r->eps_note - len, "%s%d of %d chains diverged at eps %.3g, retried at eps/2",
                  len ? "; " : "", n_div, cfg->chains, r->eps);
         r->retries++;
         r->eps /= 2;
-        est_job_free(&j);
+        est_job_free(j);
     }
+}
 
-    /* settings used */
+/* How the chains of j ran, into r: the settings used (r->cfg with eps,
+ * thin, burn-in, nbeta and the target hash resolved), each chain's thin and
+ * burn-in (burn_done: the adaptive burn-in's steps, or NULL), the sampling
+ * path and what prepare resolved. */
+static int result_settings(llc_estimate_result *r, const prep *p, const chain_job *j, const long *burn_done,
+                           int burn_capped, char *err)
+{
+    const llc_estimate_config *cfg = p->cfg;
+    const size_t C = (size_t)cfg->chains;
     r->cfg = *cfg;
     r->cfg.sgld.eps = r->eps;
     r->chain_thin = malloc(C * sizeof *r->chain_thin);
-    if (!r->chain_thin) {
-        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
-        goto cleanup;
-    }
+    r->chain_burnin = malloc(C * sizeof *r->chain_burnin);
+    if (!r->chain_thin || !r->chain_burnin) return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
     r->thin = 0;
     r->steps_capped = burn_capped;
     r->sim_time = 0;
     for (size_t c = 0; c < C; c++) {
-        r->chain_thin[c] = j.thin_used[c];
-        if (j.thin_used[c] > r->thin) r->thin = j.thin_used[c];
-        if (j.capped[c]) r->steps_capped = 1;
-        r->sim_time += j.sim_time[c] / (double)C;
+        r->chain_thin[c] = j->thin_used[c];
+        if (j->thin_used[c] > r->thin) r->thin = j->thin_used[c];
+        if (j->capped[c]) r->steps_capped = 1;
+        r->sim_time += j->sim_time[c] / (double)C;
     }
     r->cfg.thin = r->thin > INT_MAX ? INT_MAX : (int)r->thin;
     if (r->eps_auto && r->retries) { /* the reason says what happened after the choice */
         size_t len = strlen(r->auto_eps.reason);
         snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len, "; %s", r->eps_note);
     }
-    r->metropolis = p.metropolis;
-    r->exact_loss = p.exact_loss;
-    r->paired = p.paired;
-    r->chain_burnin = malloc(C * sizeof *r->chain_burnin);
-    if (!r->chain_burnin) {
-        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
-        goto cleanup;
+    r->metropolis = p->metropolis;
+    r->exact_loss = p->exact_loss;
+    r->paired = p->paired;
+    long acc_n = 0, steps_n = 0, bmax = 0;
+    for (size_t c = 0; c < C; c++) {
+        r->chain_burnin[c] = (burn_done ? burn_done[c] : 0) + j->burn_steps[c];
+        if (r->chain_burnin[c] > bmax) bmax = r->chain_burnin[c];
+        acc_n += j->acc_n[c];
+        steps_n += j->mala_n[c];
     }
-    {
-        long acc_n = 0, steps_n = 0, bmax = 0;
-        for (size_t c = 0; c < C; c++) {
-            r->chain_burnin[c] = (burn_done ? burn_done[c] : 0) + j.burn_steps[c];
-            if (r->chain_burnin[c] > bmax) bmax = r->chain_burnin[c];
-            acc_n += j.acc_n[c];
-            steps_n += j.mala_n[c];
-        }
-        r->burnin = bmax;
-        r->cfg.burnin = bmax > INT_MAX ? INT_MAX : (int)bmax;
-        r->accept_rate = p.metropolis && steps_n ? (double)acc_n / (double)steps_n : NAN;
-    }
-    r->cfg.sgld.nbeta = p.nbeta;
-    r->cfg.nbeta_mode = p.nbeta_mode;
-    r->cfg.rt.target_hash = p.hash;
-    r->nbeta = p.nbeta;
-    r->nbeta_mode = p.nbeta_mode;
-    r->nbeta_n = p.nbeta_n;
-    r->batch_used = p.B;
-    r->full_batch = p.full_batch;
-    r->init_batches_used = p.init_batches_used;
-    r->init_exact = p.init_exact;
-    r->n_examples = p.n_examples;
-    r->init_loss = p.init_loss;
+    r->burnin = bmax;
+    r->cfg.burnin = bmax > INT_MAX ? INT_MAX : (int)bmax;
+    r->accept_rate = p->metropolis && steps_n ? (double)acc_n / (double)steps_n : NAN;
+    r->cfg.sgld.nbeta = p->nbeta;
+    r->cfg.nbeta_mode = p->nbeta_mode;
+    r->cfg.rt.target_hash = p->hash;
+    r->nbeta = p->nbeta;
+    r->nbeta_mode = p->nbeta_mode;
+    r->nbeta_n = p->nbeta_n;
+    r->batch_used = p->B;
+    r->full_batch = p->full_batch;
+    r->init_batches_used = p->init_batches_used;
+    r->init_exact = p->init_exact;
+    r->n_examples = p->n_examples;
+    r->init_loss = p->init_loss;
     r->chains = cfg->chains;
     r->draws = cfg->draws;
+    return LLC_OK;
+}
 
-    /* per-chain values move to the result */
-    r->trace = j.trace;
-    r->chain_llc = j.chain_llc;
-    r->chain_diverged = j.div;
-    r->chain_diverged_at = j.div_at;
-    j.trace = j.chain_llc = NULL;
-    j.div = NULL;
-    j.div_at = NULL;
+/* The per-chain values move from j to r; lambda-hat and the diagnostics
+ * over the chains that did not diverge. */
+static int result_summary(llc_estimate_result *r, const prep *p, chain_job *j, char *err)
+{
+    const size_t C = (size_t)r->chains, D = (size_t)r->draws;
+    int rc = LLC_OK;
+    r->trace = j->trace;
+    r->chain_llc = j->chain_llc;
+    r->chain_diverged = j->div;
+    r->chain_diverged_at = j->div_at;
+    j->trace = j->chain_llc = NULL;
+    j->div = NULL;
+    j->div_at = NULL;
     r->chain_mala = malloc(C * sizeof *r->chain_mala);
-    ok_trace = malloc(C * D * sizeof *ok_trace);
+    double *ok_trace = malloc(C * D * sizeof *ok_trace);
     if (!r->chain_mala || !ok_trace) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
-
     int n_ok = 0;
     double s = 0, s2 = 0, ms = 0;
     long mn = 0, below = 0;
     for (size_t c = 0; c < C; c++) {
-        r->chain_mala[c] = j.mala_n[c] ? j.mala_sum[c] / (double)j.mala_n[c] : NAN;
-        ms += j.mala_sum[c];
-        mn += j.mala_n[c];
+        r->chain_mala[c] = j->mala_n[c] ? j->mala_sum[c] / (double)j->mala_n[c] : NAN;
+        ms += j->mala_sum[c];
+        mn += j->mala_n[c];
         if (r->chain_diverged[c]) {
             r->n_diverged++;
             continue;
         }
         s += r->chain_llc[c];
         const double *tr = r->trace + c * D;
-        for (size_t k = 0; k < D; k++) below += tr[k] < p.init_loss;
+        for (size_t k = 0; k < D; k++) below += tr[k] < p->init_loss;
         memcpy(ok_trace + (size_t)n_ok * D, tr, D * sizeof *tr);
         n_ok++;
     }
@@ -442,11 +437,42 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     r->rhat = n_ok ? llc_split_rhat(ok_trace, n_ok, (int)D) : NAN;
     r->mala_accept = mn ? ms / (double)mn : NAN;
     r->status = r->n_diverged ? "diverged" : "ok";
+cleanup:
+    free(ok_trace);
+    return rc;
+}
+
+int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
+                 const llc_task *task, const llc_estimate_config *cfg,
+                 llc_estimate_result **out, char *err)
+{
+    double t0 = llc_now();
+    int rc = LLC_OK;
+    prep p;
+    chain_job j;
+    llc_estimate_result *r = NULL;
+    float *start = NULL;
+    long *burn_done = NULL; /* (chains) Metropolis path: the adaptive burn-in of each chain */
+    int burn_capped = 0;
+    double rate_est = 1.0; /* simulated time per step in units of eps */
+    memset(&j, 0, sizeof j);
+    if (!out) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL result pointer");
+    *out = NULL;
+    rc = est_prepare(&p, m, w_star, g, task, cfg, err);
+    if (rc) goto cleanup;
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
+        goto cleanup;
+    }
+    if ((rc = choose_eps(&p, r, &start, &burn_done, &burn_capped, &rate_est, err)) ||
+        (rc = sample_with_retries(&j, &p, r->eps_auto && p.metropolis, start, rate_est, r, err)) ||
+        (rc = result_settings(r, &p, &j, burn_done, burn_capped, err)) || (rc = result_summary(r, &p, &j, err)))
+        goto cleanup;
     r->seconds = llc_now() - t0;
     *out = r;
     r = NULL;
 cleanup:
-    free(ok_trace);
     free(start);
     free(burn_done);
     est_job_free(&j);

@@ -89,21 +89,12 @@ static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_ba
     return LLC_OK;
 }
 
-static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, chain_base *cb,
-                         char *err)
+/* Chain c's burn-in from step 0, adapting eps when j->adapt: a fixed
+ * number of steps, or (burn_time > 0) until that simulated time. *k gets
+ * the steps run, *le_avg the adapted log eps; the diagnostics go to j. */
+static int chain_burnin(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, chain_base *cb,
+                        long *k_out, double *le_avg_out, char *err)
 {
-    const prep *p = j->p;
-    const size_t n = p->n;
-    llc_rng_reseed(rng, llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, j->stream, (uint64_t)c, j->phase));
-    int rc = llc_sgld_reset_at(s, j->start ? j->start + (size_t)c * n : NULL, p->wstar, p->g, &j->sp, err);
-    if (rc) return rc;
-    double *tr = j->draws ? j->trace + (size_t)c * (size_t)j->draws : NULL;
-    int nd = 0;
-    double sum = 0;
-    long nsum = 0;
-    j->div[c] = 0;
-    j->div_at[c] = -1;
-    /* burn-in (with optional step-size adaptation) */
     double eps = j->sp.eps, le = log(eps), le_avg = le, acc_avg = NAN, rate_avg = NAN, time = 0;
     long k = 0;
     llc_sgld_stats st;
@@ -114,9 +105,9 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
             (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND))
             break;
         double L = NAN;
-        rc = chain_step(j, c, k, s, ws, b, rng, cb, &L, err);
+        int rc = chain_step(j, c, k, s, ws, b, rng, cb, &L, err);
         if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
-        if (rc) goto out;
+        if (rc) return rc;
         llc_sgld_get_stats(s, &st);
         double a = j->sp.metropolis && isfinite(st.mala_last) ? st.mala_last : 1.0;
         double dt = st.last_eps * a; /* simulated time this step moved */
@@ -141,53 +132,88 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
     if (j->ad_logeps) j->ad_logeps[c] = le_avg;
     if (j->ad_acc) j->ad_acc[c] = acc_avg;
     if (j->ad_rate) j->ad_rate[c] = rate_avg;
+    *k_out = k;
+    *le_avg_out = le_avg;
+    return LLC_OK;
+}
+
+/* Batch means of a chain's sampling steps: LLC_NBLOCKS blocks over its length. */
+typedef struct {
+    double sum[LLC_NBLOCKS];
+    long cnt[LLC_NBLOCKS];
+} block_means;
+
+/* The end of chain c's sampling length *S (with j->extend), lam its
+ * estimate so far: 1 to stop (the batch-means standard error meets the
+ * precision target, or doubling would pass the step budget: capped); 0
+ * after doubling *S and *thin (the blocks merged in pairs, the trace tr of
+ * *nd values decimated). */
+static int extend_length(chain_job *j, int c, double lam, block_means *bl, long *S, long *thin, double *tr, int *nd)
+{
+    double bm = 0, bv = 0;
+    for (int q = 0; q < LLC_NBLOCKS; q++) bm += bl->sum[q] / (double)bl->cnt[q];
+    bm /= LLC_NBLOCKS;
+    for (int q = 0; q < LLC_NBLOCKS; q++) {
+        double d = bl->sum[q] / (double)bl->cnt[q] - bm;
+        bv += d * d;
+    }
+    double se = j->p->nbeta * sqrt(bv / (LLC_NBLOCKS - 1) / LLC_NBLOCKS);
+    if (se <= sqrt((double)j->chains) * fmax(j->rel_se * fabs(lam), j->abs_se)) return 1;
+    if (2 * *S > j->max_sample) {
+        j->capped[c] = 1;
+        return 1;
+    }
+    for (int q = 0; q < LLC_NBLOCKS / 2; q++) {
+        bl->sum[q] = bl->sum[2 * q] + bl->sum[2 * q + 1];
+        bl->cnt[q] = bl->cnt[2 * q] + bl->cnt[2 * q + 1];
+    }
+    memset(bl->sum + LLC_NBLOCKS / 2, 0, sizeof bl->sum / 2);
+    memset(bl->cnt + LLC_NBLOCKS / 2, 0, sizeof bl->cnt / 2);
+    for (int q = 0; 2 * q < *nd; q++) tr[q] = tr[2 * q];
+    *nd = (*nd + 1) / 2;
+    *S *= 2;
+    *thin *= 2;
+    return 0;
+}
+
+static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b, gsl_rng *rng, chain_base *cb,
+                         char *err)
+{
+    const prep *p = j->p;
+    const size_t n = p->n;
+    llc_rng_reseed(rng, llc_seed(p->cfg->seed, LLC_PURPOSE_SGLD, j->stream, (uint64_t)c, j->phase));
+    int rc = llc_sgld_reset_at(s, j->start ? j->start + (size_t)c * n : NULL, p->wstar, p->g, &j->sp, err);
+    if (rc) return rc;
+    double *tr = j->draws ? j->trace + (size_t)c * (size_t)j->draws : NULL;
+    int nd = 0;
+    double sum = 0, le_avg = 0;
+    long nsum = 0, k = 0;
+    llc_sgld_stats st;
+    j->div[c] = 0;
+    j->div_at[c] = -1;
+    if ((rc = chain_burnin(j, c, s, ws, b, rng, cb, &k, &le_avg, err))) return rc;
     /* sampling: draws*thin steps; with extend, doubled (thin doubled, the
      * trace decimated) until the chain's batch-means standard error is small
      * enough or the step budget is used */
     const long k0 = k;
     const double ref = p->paired ? 0.0 : p->init_loss; /* paired: sum holds L_b(w_k) - L_b(w*) */
     long S = (long)j->draws * j->thin, thin = j->thin;
-    double bsum[LLC_NBLOCKS];
-    long bcnt[LLC_NBLOCKS];
-    memset(bsum, 0, sizeof bsum);
-    memset(bcnt, 0, sizeof bcnt);
+    block_means bl;
+    memset(&bl, 0, sizeof bl);
     if (j->adapt && !j->div[c]) llc_sgld_set_eps(s, exp(le_avg));
     for (; !j->div[c]; k++) {
-        if (k - k0 == S) { /* end of this length: stop, or double */
-            if (!j->extend) break;
-            double lam = p->nbeta * (sum / (double)nsum - ref), bm = 0, bv = 0;
-            for (int q = 0; q < LLC_NBLOCKS; q++) bm += bsum[q] / (double)bcnt[q];
-            bm /= LLC_NBLOCKS;
-            for (int q = 0; q < LLC_NBLOCKS; q++) {
-                double d = bsum[q] / (double)bcnt[q] - bm;
-                bv += d * d;
-            }
-            double se = p->nbeta * sqrt(bv / (LLC_NBLOCKS - 1) / LLC_NBLOCKS);
-            if (se <= sqrt((double)j->chains) * fmax(j->rel_se * fabs(lam), j->abs_se)) break;
-            if (2 * S > j->max_sample) {
-                j->capped[c] = 1;
-                break;
-            }
-            for (int q = 0; q < LLC_NBLOCKS / 2; q++) {
-                bsum[q] = bsum[2 * q] + bsum[2 * q + 1];
-                bcnt[q] = bcnt[2 * q] + bcnt[2 * q + 1];
-            }
-            memset(bsum + LLC_NBLOCKS / 2, 0, sizeof bsum / 2);
-            memset(bcnt + LLC_NBLOCKS / 2, 0, sizeof bcnt / 2);
-            for (int q = 0; 2 * q < nd; q++) tr[q] = tr[2 * q];
-            nd = (nd + 1) / 2;
-            S *= 2;
-            thin *= 2;
-        }
+        if (k - k0 == S && /* end of this length: stop, or double */
+            (!j->extend || extend_length(j, c, p->nbeta * (sum / (double)nsum - ref), &bl, &S, &thin, tr, &nd)))
+            break;
         double L = NAN, L0 = 0;
         rc = chain_step(j, c, k, s, ws, b, rng, cb, &L, err);
         if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
-        if (rc) goto out;
+        if (rc) return rc;
         /* the same batch at w*: a control variate (the step's record has it) */
         if (p->paired && cb->use) {
             L0 = cb->L0;
         } else if (p->paired && !est_pair_get(j->cache, c, k, &L0)) {
-            if ((rc = base_at(j, c, k, ws, b, cb, err))) goto out;
+            if ((rc = base_at(j, c, k, ws, b, cb, err))) return rc;
             L0 = cb->L0;
         }
         sum += L - L0;
@@ -195,8 +221,8 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
         llc_sgld_get_stats(s, &st);
         j->sim_time[c] += st.last_eps * (j->sp.metropolis && isfinite(st.mala_last) ? st.mala_last : 1.0);
         int q = (int)((double)(k - k0) * LLC_NBLOCKS / (double)S);
-        bsum[q] += L - L0;
-        bcnt[q]++;
+        bl.sum[q] += L - L0;
+        bl.cnt[q]++;
         /* paired: the trace holds what lambda averages, shifted to sit at L_n(w*) */
         if ((k - k0) % thin == 0 && nd < j->draws) tr[nd++] = p->paired ? L - L0 + p->init_loss : L;
     }
@@ -208,9 +234,7 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
     j->mala_sum[c] = st.mala_sum;
     j->mala_n[c] = st.mala_n;
     j->acc_n[c] = st.accepted;
-    rc = LLC_OK;
-out:
-    return rc;
+    return LLC_OK;
 }
 
 static void *worker_main(void *arg)
