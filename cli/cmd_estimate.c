@@ -238,6 +238,21 @@ static void on_sweep_event(const llc_sweep_event *e, void *ctx)
                         e->target);
 }
 
+/* The sweep's summary lines; the exit code of checkpoints that could not be
+ * estimated (0 if none). */
+static int print_summary(const cli_args *a, const char *run, const llc_sweep_result *res, int n_steps)
+{
+    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
+           "%.1fs\n", run, res->done, res->skipped, res->diverged, res->negative, res->seconds);
+    if (cli_has(a, "check-bias"))
+        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, res->bias_fail,
+               res->done);
+    if (!res->n_bad) return 0;
+    return cli_error(cli_exit_code(res->first_bad), "estimate: %d of %d checkpoints could not be estimated "
+                     "(recorded with status %s; first: %s); the other estimates are written",
+                     res->n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, res->first_bad_msg);
+}
+
 int cmd_estimate(int argc, char **argv)
 {
     cli_args a;
@@ -338,15 +353,7 @@ int cmd_estimate(int argc, char **argv)
         code = cli_error(cli_exit_code(rc), "estimate: %s", err);
         goto cleanup;
     }
-    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
-           "%.1fs\n", run, res.done, res.skipped, res.diverged, res.negative, res.seconds);
-    if (cli_has(&a, "check-bias"))
-        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, res.bias_fail,
-               res.done);
-    if (res.n_bad)
-        code = cli_error(cli_exit_code(res.first_bad), "estimate: %d of %d checkpoints could not be estimated "
-                         "(recorded with status %s; first: %s); the other estimates are written",
-                         res.n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, res.first_bad_msg);
+    code = print_summary(&a, run, &res, n_steps);
 cleanup:
     if (swept && a.verbose)
         fprintf(stderr, "llc: paired losses at w*: %ld computed, %ld shared between targets\n", res.pair_misses,
