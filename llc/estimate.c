@@ -106,10 +106,10 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
     if (!(c->mh_target > 0 && c->mh_target < 1))
         return llc_fail(err, LLC_ERR_INVALID, "mh_target must be in (0, 1), got %g", c->mh_target);
     if (c->sgld.ladder < 1 || c->sgld.ladder > LLC_SGLD_MAX_LADDER)
-        return llc_fail(err, LLC_ERR_INVALID, "mh_ladder must be in [1, %d], got %d", LLC_SGLD_MAX_LADDER,
-                        c->sgld.ladder);
+        return llc_fail(err, LLC_ERR_INVALID, "ladder (Metropolis step-size rungs) must be in [1, %d], got %d",
+                        LLC_SGLD_MAX_LADDER, c->sgld.ladder);
     if (!(c->sgld.ladder_ratio > 1) || !isfinite(c->sgld.ladder_ratio))
-        return llc_fail(err, LLC_ERR_INVALID, "mh_ladder_ratio must be finite and > 1, got %g", c->sgld.ladder_ratio);
+        return llc_fail(err, LLC_ERR_INVALID, "ladder_ratio must be finite and > 1, got %g", c->sgld.ladder_ratio);
     if (!(c->auto_time_burnin >= 0) || !isfinite(c->auto_time_burnin))
         return llc_fail(err, LLC_ERR_INVALID, "auto_time_burnin must be finite and >= 0, got %g", c->auto_time_burnin);
     if (!(c->auto_time_draws > 0) || !isfinite(c->auto_time_draws))

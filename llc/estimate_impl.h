@@ -29,7 +29,7 @@ typedef struct {
     int init_exact;     /* L_n(w*) over the whole finite set */
     long n_examples;    /* of dist */
     uint64_t hash;      /* target hash */
-    uint64_t wstar_hash; /* of w*'s bytes, for cfg->pair_cache's keys (0 without one) */
+    uint64_t wstar_hash; /* of w*'s bytes, for cfg->rt.pair_cache's keys (0 without one) */
     uint64_t data_hash; /* the sampling chains' batch stream */
     double nbeta;
     llc_nbeta_mode nbeta_mode;

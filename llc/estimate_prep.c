@@ -26,7 +26,7 @@ uint64_t est_init_batch_index(uint64_t seed, int j)
 /* L_n(w*): exact over the whole set (one batch of n) when the distribution
  * is finite and no larger than the sampled budget init_batches*batch;
  * otherwise the mean over init_batches batches of B. The same for every
- * target at one w*: kept in cfg->pair_cache. */
+ * target at one w*: kept in cfg->rt.pair_cache. */
 static int compute_init_loss(prep *p, char *err)
 {
     int rc = LLC_OK;
