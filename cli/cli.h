@@ -163,7 +163,7 @@ int cli_valid_head(const char *s);
 /* SIGINT/SIGTERM in the long commands (train, estimate): the first signal
  * sets cli_signal_caught (its number), which the work polls at its safe
  * points (a training step; an SGLD step, through
- * llc_estimate_config.interrupt) to stop with exit 9 after committing or
+ * llc_estimate_config.rt.interrupt) to stop with exit 9 after committing or
  * rolling back; a second signal ends the process at once (default action). */
 extern volatile sig_atomic_t cli_signal_caught;
 void cli_catch_signals(void);

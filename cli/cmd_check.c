@@ -11,14 +11,16 @@
  * leave room for the rounding of other BLAS kernels on other CPUs.
  *
  * The format and the comparison are llc_baseline.h's; here: the options,
- * the re-run (train, then estimate each group, in-process) and the table. */
+ * the re-run (llc_train_run, then llc_estimate_sweep for each group with the
+ * settings read back by llc_estimate_settings_parse) and the table. */
 #include "cli.h"
 #include "llc_baseline.h"
+#include "llc_estimate_run.h"
+#include "llc_estimate_settings.h"
 #include "llc_train_run.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,23 +153,6 @@ static const cli_optdef check_defs[] = {
 
 /* --- re-running the experiment --- */
 
-/* Run a subcommand in-process with stdout sent to stderr (or nowhere when
- * quiet), so that check's own stdout holds only its report. */
-static int run_quietly(int (*fn)(int, char **), int argc, char **argv, int quiet)
-{
-    fflush(stdout);
-    int saved = dup(1), target = quiet ? open("/dev/null", O_WRONLY) : 2;
-    if (saved >= 0 && target >= 0) dup2(target, 1);
-    int code = fn(argc, argv);
-    fflush(stdout);
-    if (saved >= 0) {
-        dup2(saved, 1);
-        close(saved);
-    }
-    if (quiet && target >= 0) close(target);
-    return code;
-}
-
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -184,53 +169,79 @@ static void remove_tree(const char *dir)
     rmdir(dir);
 }
 
-/* Append "--key value" for one requested setting. */
-static int push(char **argv, int *argc, char *buf, size_t *used, size_t cap, const char *opt, const char *val)
-{
-    size_t lo = strlen(opt) + 1, lv = strlen(val) + 1;
-    if (*used + lo + lv > cap || *argc + 2 > 64) return -1;
-    argv[(*argc)++] = memcpy(buf + *used, opt, lo);
-    *used += lo;
-    argv[(*argc)++] = memcpy(buf + *used, val, lv);
-    *used += lv;
-    return 0;
-}
+/* The re-trained run, as llc estimate would open it. */
+typedef struct {
+    const char *run;
+    llc_store *store;
+    llc_task *task;
+    llc_model *model;
+    long long *steps; /* its checkpoints */
+    int n_steps;
+} rerun_ctx;
 
-/* Estimate one group in the temporary store with its recorded settings.
- * Returns the exit code of llc estimate. */
-static int rerun_group(const llc_baseline_group *g, const char *run, const char *db, long long threads, int quiet)
+/* Estimate group gi of b in the re-trained run with its recorded settings
+ * (llc_estimate_settings_parse: the inverse of what llc estimate stored).
+ * Returns 0 or the exit code of the failure, its message printed. */
+static int rerun_group(const llc_baseline *b, int gi, const rerun_ctx *x, long long threads, int quiet)
 {
-    size_t cap = 4096 + (size_t)g->n * 24, used = 0;
-    char *buf = malloc(cap), *argv[64], num[256];
-    int argc = 0, ok = buf != NULL;
-    if (!ok) return cli_error(EXIT_NOMEM, "check: out of memory");
-    char *steps = malloc((size_t)g->n * 24 + 1);
-    if (!steps) { free(buf); return cli_error(EXIT_NOMEM, "check: out of memory"); }
-    size_t k = 0;
-    for (int i = 0; i < g->n; i++) k += (size_t)sprintf(steps + k, "%s%lld", i ? "," : "", g->p[i].step);
-    snprintf(num, sizeof num, "%lld", threads);
-    ok = !push(argv, &argc, buf, &used, cap, "--run", run) && !push(argv, &argc, buf, &used, cap, "--db", db) &&
-         !push(argv, &argc, buf, &used, cap, "--target", g->target) &&
-         !push(argv, &argc, buf, &used, cap, "--data", g->data) &&
-         !push(argv, &argc, buf, &used, cap, "--steps", steps) && !push(argv, &argc, buf, &used, cap, "--threads", num);
-    for (const cJSON *v = g->settings->child; ok && v; v = v->next) {
-        if (strcmp(v->string, "version") == 0) continue; /* who wrote it, not how */
-        if (strcmp(v->string, "eps_ref_step") == 0) continue; /* where the automatic eps was chosen: derived */
-        if (cJSON_IsString(v) && (strcmp(v->valuestring, "auto") == 0 || strcmp(v->valuestring, "auto@last") == 0 ||
-                                  strcmp(v->valuestring, "default") == 0))
-            continue; /* the automatic choice (eps: at the last checkpoint, llc estimate's default) */
-        char opt[48] = "--";
-        for (size_t i = 0; v->string[i] && i + 3 < sizeof opt; i++) opt[2 + i] = v->string[i] == '_' ? '-' : v->string[i];
-        if (cJSON_IsString(v)) snprintf(num, sizeof num, "%s", v->valuestring);
-        else if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9e15)
-            snprintf(num, sizeof num, "%lld", (long long)v->valuedouble);
-        else snprintf(num, sizeof num, "%.17g", v->valuedouble);
-        ok = !push(argv, &argc, buf, &used, cap, opt, num);
+    const llc_baseline_group *g = &b->g[gi];
+    char err[LLC_ERRLEN] = "", *settings = NULL;
+    llc_estimate_config ec;
+    llc_estimate_settings_opts opts;
+    llc_group grp = {0};
+    llc_sweep_result res = {0};
+    long long *steps = NULL;
+    int code = 0, rc, n = 0;
+    llc_estimate_config_default(&ec);
+    if (llc_estimate_settings_parse(g->settings, &ec, &opts, err))
+        return cli_error(EXIT_USAGE, "check: the settings of estimates[%d] (target %s, data %s) are refused: %s", gi,
+                         g->target, g->data, err);
+    ec.rt.threads = (int)threads;
+    ec.rt.interrupt = &cli_signal_caught;
+    if ((code = cli_task_dist("check", x->task, g->data, &ec.dist))) return code;
+    snprintf(grp.name, sizeof grp.name, "%s", g->target);
+    if ((rc = x->model->group(x->model, g->target, &grp, err))) {
+        code = cli_error(cli_exit_code(rc), "check: estimates[%d]: %s", gi, err);
+        goto cleanup;
     }
-    if (ok && argc < 64) argv[argc++] = "--quiet";
-    int code = ok ? run_quietly(cmd_estimate, argc, argv, quiet) : cli_error(EXIT_NOMEM, "check: too many settings");
+    llc_group_normalize(&grp);
+    if (!(steps = malloc((size_t)g->n * sizeof *steps))) {
+        code = cli_error(EXIT_NOMEM, "check: out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < g->n; i++) {
+        int found = 0;
+        for (int k = 0; k < x->n_steps; k++) found |= x->steps[k] == g->p[i].step;
+        if (!found) {
+            code = cli_error(EXIT_NOTFOUND, "check: the re-trained run has no checkpoint at step %lld", g->p[i].step);
+            goto cleanup;
+        }
+        steps[n++] = g->p[i].step;
+    }
+    const long long ref_step = x->steps[x->n_steps - 1];
+    if (!(settings = llc_estimate_settings_json(&ec, &opts, ref_step))) {
+        code = cli_error(EXIT_NOMEM, "check: out of memory");
+        goto cleanup;
+    }
+    const char *target = g->target;
+    llc_sweep_opts so = {.run = x->run, .model = x->model, .task = x->task, .groups = &grp, .targets = &target,
+                         .n_targets = 1, .steps = steps, .n_steps = n, .ref_step = ref_step,
+                         .per_traj = opts.per_traj && !(ec.sgld.eps > 0), .data = g->data, .settings = settings,
+                         .check_bias = opts.check_bias, .cache_bytes = LLC_BASE_CACHE_BYTES};
+    rc = llc_estimate_sweep(x->store, &ec, &so, &res, err);
+    if (rc == LLC_ERR_INTERRUPTED)
+        code = cli_error(EXIT_INTERRUPTED, "check: interrupted by %s", cli_signal_name(cli_signal_caught));
+    else if (rc)
+        code = cli_error(cli_exit_code(rc), "check: estimates[%d]: %s", gi, err);
+    else if (res.n_bad)
+        code = cli_error(cli_exit_code(res.first_bad), "check: estimates[%d]: %s", gi, res.first_bad_msg);
+    else if (!quiet)
+        fprintf(stderr, "llc: check: target %s, data %s: %d estimates (%.1fs)\n", g->target, g->data, res.done,
+                res.seconds);
+cleanup:
+    llc_group_free(&grp);
     free(steps);
-    free(buf);
+    cJSON_free(settings);
     return code;
 }
 
@@ -242,31 +253,52 @@ static int rerun(const llc_baseline *b, const char *dir, long long threads, int 
     char db[4096], err[LLC_ERRLEN] = "";
     snprintf(db, sizeof db, "%s/llc.db", dir);
     /* the config as llc train would take it: a missing seed is 1 */
-    cJSON *config = cJSON_Duplicate(b->config, 1);
+    cJSON *config = cJSON_Duplicate(b->config, 1), *stored = NULL;
     if (config && !cJSON_GetObjectItemCaseSensitive(config, "seed")) cJSON_AddNumberToObject(config, "seed", 1);
     if (!config) return cli_error(EXIT_NOMEM, "check: out of memory");
-    llc_store *store = NULL;
+    rerun_ctx x = {.run = b->run};
     llc_train_result res = {0};
-    int rc = llc_store_open(db, LLC_STORE_RW, &store, err);
+    llc_run_info info = {0};
+    int code = 0, rc = llc_store_open(db, LLC_STORE_RW, &x.store, err);
     if (rc == LLC_OK) {
         cli_catch_signals();
-        rc = llc_train_run(store, b->run, config, NULL, &cli_signal_caught, &res, err);
+        rc = llc_train_run(x.store, b->run, config, NULL, &cli_signal_caught, &res, err);
     }
-    llc_train_result_free(&res);
-    llc_store_close(store);
-    cJSON_Delete(config);
     if (rc) {
-        int code = rc == LLC_ERR_INTERRUPTED ? EXIT_INTERRUPTED : cli_exit_code(rc);
-        return cli_error(code, "check: re-training run '%s' with the baseline's config failed (exit %d): %s", b->run,
+        code = rc == LLC_ERR_INTERRUPTED ? EXIT_INTERRUPTED : cli_exit_code(rc);
+        code = cli_error(code, "check: re-training run '%s' with the baseline's config failed (exit %d): %s", b->run,
                          code, err);
+        goto cleanup;
     }
-    for (int gi = 0; gi < b->n_groups; gi++) {
-        failed[gi] = rerun_group(&b->g[gi], b->run, db, threads, quiet);
-        if (failed[gi] == EXIT_USAGE)
-            return cli_error(EXIT_USAGE, "check: llc estimate refused the settings of estimates[%d] (target %s, data %s)",
-                             gi, b->g[gi].target, b->g[gi].data);
+    /* the run as stored (every default filled in), as llc estimate opens it */
+    if ((rc = llc_store_run_get(x.store, b->run, &info)) ||
+        (rc = llc_store_checkpoint_steps(x.store, b->run, &x.steps, &x.n_steps))) {
+        code = cli_error(cli_exit_code(rc), "check: %s", llc_store_errmsg(x.store));
+        goto cleanup;
     }
-    return 0;
+    if (!(stored = cJSON_Parse(info.config)) || (rc = llc_run_build(stored, &x.task, &x.model, NULL, err))) {
+        code = cli_error(EXIT_SCHEMA, "check: the re-trained run's config cannot be rebuilt: %s",
+                         err[0] ? err : "malformed JSON");
+        goto cleanup;
+    }
+    if (x.n_steps == 0) {
+        code = cli_error(EXIT_NOTFOUND, "check: the re-trained run '%s' has no checkpoints", b->run);
+        goto cleanup;
+    }
+    for (int gi = 0; gi < b->n_groups && !code; gi++) {
+        failed[gi] = rerun_group(b, gi, &x, threads, quiet);
+        if (failed[gi] == EXIT_USAGE || failed[gi] == EXIT_INTERRUPTED || failed[gi] == EXIT_NOMEM) code = failed[gi];
+    }
+cleanup:
+    llc_train_result_free(&res);
+    llc_run_info_free(&info);
+    free(x.steps);
+    llc_model_free(x.model);
+    llc_task_free(x.task);
+    llc_store_close(x.store);
+    cJSON_Delete(stored);
+    cJSON_Delete(config);
+    return code;
 }
 
 /* --- comparing --- */

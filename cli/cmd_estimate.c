@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "llc_mpi.h"
 #include "llc_estimate_run.h"
+#include "llc_estimate_settings.h"
 #include "llc_results.h"
 
 #include <math.h>
@@ -76,46 +77,15 @@ static int add_target(target_list *t, const char *name)
     return 0;
 }
 
-/* Canonical JSON of the requested settings (the key for skipping work). */
-static char *settings_json(const llc_estimate_config *c, const cli_args *a, long long eps_ref_step)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "sampler", llc_precond_name(c->precond));
-    if (c->eps > 0) cJSON_AddNumberToObject(o, "eps", c->eps);
-    else cJSON_AddStringToObject(o, "eps", eps_ref_step >= 0 ? "auto@last" : "auto");
-    /* the automatic eps runs at the ladder's eps / eps_divisor (absent in older stores: 1) */
-    if (!(c->eps > 0)) cJSON_AddNumberToObject(o, "eps_divisor", c->auto_eps_divisor);
-    if (c->eps <= 0 && eps_ref_step >= 0) cJSON_AddNumberToObject(o, "eps_ref_step", (double)eps_ref_step);
-    cJSON_AddNumberToObject(o, "gamma", c->gamma);
-    if (c->nbeta > 0) cJSON_AddNumberToObject(o, "nbeta", c->nbeta);
-    else cJSON_AddStringToObject(o, "nbeta", "default");
-    cJSON_AddNumberToObject(o, "chains", c->chains);
-    cJSON_AddNumberToObject(o, "draws", c->draws);
-    if (cli_has(a, "burnin")) cJSON_AddNumberToObject(o, "burnin", c->burnin);
-    else cJSON_AddStringToObject(o, "burnin", "auto");
-    if (cli_has(a, "thin")) cJSON_AddNumberToObject(o, "thin", c->thin);
-    else cJSON_AddStringToObject(o, "thin", "auto");
-    cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "init_batches", c->init_batches);
-    cJSON_AddNumberToObject(o, "mala_every", c->mala_every);
-    cJSON_AddStringToObject(o, "paired", c->paired < 0 ? "auto" : c->paired ? "on" : "off");
-    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
-    if (cli_has(a, "check-bias")) cJSON_AddBoolToObject(o, "check_bias", 1);
-    cJSON_AddStringToObject(o, "version", LLC_VERSION);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
-}
-
 static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
 {
     long long v;
     double d;
     if (cli_get_double(a, "eps", 0, 1e-300, 10, &d)) return EXIT_USAGE;
-    if (cli_has(a, "eps")) c->eps = d;
-    if (cli_get_double(a, "gamma", c->gamma, 0, 1e12, &c->gamma)) return EXIT_USAGE;
+    if (cli_has(a, "eps")) c->sgld.eps = d;
+    if (cli_get_double(a, "gamma", c->sgld.gamma, 0, 1e12, &c->sgld.gamma)) return EXIT_USAGE;
     if (cli_get_double(a, "nbeta", 0, 1e-300, 1e15, &d)) return EXIT_USAGE;
-    if (cli_has(a, "nbeta")) { c->nbeta = d; c->nbeta_mode = LLC_NBETA_GIVEN; }
+    if (cli_has(a, "nbeta")) { c->sgld.nbeta = d; c->nbeta_mode = LLC_NBETA_GIVEN; }
     if (cli_get_ll(a, "chains", c->chains, 1, 1024, &v)) return EXIT_USAGE;
     c->chains = (int)v;
     if (cli_get_ll(a, "draws", c->draws, 1, 100000000, &v)) return EXIT_USAGE;
@@ -132,8 +102,8 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
     c->batch = (int)v;
     if (cli_get_ll(a, "init-batches", c->init_batches, 1, 1 << 20, &v)) return EXIT_USAGE;
     c->init_batches = (int)v;
-    if (cli_get_ll(a, "mala-every", c->mala_every, 0, 1 << 20, &v)) return EXIT_USAGE;
-    c->mala_every = (int)v;
+    if (cli_get_ll(a, "mala-every", c->sgld.mala_every, 0, 1 << 20, &v)) return EXIT_USAGE;
+    c->sgld.mala_every = (int)v;
     if (cli_get_ll(a, "seed", 0, 0, 9007199254740991LL, &v)) return EXIT_USAGE;
     c->seed = (uint64_t)v;
     const char *pr = cli_get(a, "paired");
@@ -147,11 +117,11 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
     if (s) {
         int p = llc_precond_parse(s);
         if (p < 0) return cli_error(EXIT_USAGE, "estimate: --sampler must be sgld or rmsprop, got '%s'", s);
-        c->precond = (llc_precond)p;
+        c->sgld.precond = (llc_precond)p;
     }
     long ncpu = cli_cores();
     if (cli_get_ll(a, "threads", ncpu, 1, 1024, &v)) return EXIT_USAGE;
-    c->threads = (int)v;
+    c->rt.threads = (int)v;
     char err[LLC_ERRLEN];
     if (llc_estimate_config_check(c, err)) return cli_error(EXIT_USAGE, "estimate: %s", err);
     return 0;
@@ -208,7 +178,7 @@ static int make_targets(const cli_args *a, const char *run, llc_model *model, ta
 static int check_memory(llc_model *model, const llc_estimate_config *ec)
 {
     size_t n_params = llc_model_n_params(model);
-    const int T = ec->threads < ec->chains ? ec->threads : ec->chains;
+    const int T = ec->rt.threads < ec->chains ? ec->rt.threads : ec->chains;
     size_t rss0 = cli_rss_size();
     void *ws = model->ws_alloc(model, ec->batch);
     size_t rss1 = cli_rss_size(), per = 8 * n_params * sizeof(float);
@@ -267,6 +237,21 @@ static void on_sweep_event(const llc_sweep_event *e, void *ctx)
                         e->target);
 }
 
+/* The sweep's summary lines; the exit code of checkpoints that could not be
+ * estimated (0 if none). */
+static int print_summary(const cli_args *a, const char *run, const llc_sweep_result *res, int n_steps)
+{
+    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
+           "%.1fs\n", run, res->done, res->skipped, res->diverged, res->negative, res->seconds);
+    if (cli_has(a, "check-bias"))
+        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, res->bias_fail,
+               res->done);
+    if (!res->n_bad) return 0;
+    return cli_error(cli_exit_code(res->first_bad), "estimate: %d of %d checkpoints could not be estimated "
+                     "(recorded with status %s; first: %s); the other estimates are written",
+                     res->n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, res->first_bad_msg);
+}
+
 int cmd_estimate(int argc, char **argv)
 {
     cli_args a;
@@ -301,12 +286,12 @@ int cmd_estimate(int argc, char **argv)
     llc_task *task = r.task;
     /* defaults that depend on the model: transformers at training checkpoints
      * need a tighter localisation than the ground-truth models at their minimum */
-    if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
+    if (strcmp(model->kind, "transformer") == 0) ec.sgld.gamma = 100;
     if ((code = read_sampler_options(&a, &ec))) goto cleanup;
     long long cache_mb;
     if (cache_limit(&a, &cache_mb)) { code = EXIT_USAGE; goto cleanup; }
     cli_catch_signals();
-    ec.interrupt = &cli_signal_caught;
+    ec.rt.interrupt = &cli_signal_caught;
     const char *data = cli_get(&a, "data");
     if (!data) data = "train";
     if ((code = cli_task_dist(a.cmd, task, data, &ec.dist))) goto cleanup;
@@ -322,8 +307,9 @@ int cmd_estimate(int argc, char **argv)
     }
     /* the automatic eps of the plain-SGLD path, chosen once per target at
      * the run's last checkpoint (the ladder costs more than an estimate) */
-    const int per_traj = !(ec.eps > 0) && !(eps_at && strcmp(eps_at, "each") == 0);
-    settings = settings_json(&ec, &a, per_traj ? ref_step : -1);
+    const int per_traj = !(ec.sgld.eps > 0) && !(eps_at && strcmp(eps_at, "each") == 0);
+    llc_estimate_settings_opts sopts = {.per_traj = per_traj, .check_bias = cli_has(&a, "check-bias")};
+    settings = llc_estimate_settings_json(&ec, &sopts, ref_step);
     if (!settings) {
         code = cli_error(EXIT_NOMEM, "estimate: out of memory");
         goto cleanup;
@@ -360,15 +346,7 @@ int cmd_estimate(int argc, char **argv)
         code = cli_error(cli_exit_code(rc), "estimate: %s", err);
         goto cleanup;
     }
-    printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
-           "%.1fs\n", run, res.done, res.skipped, res.diverged, res.negative, res.seconds);
-    if (cli_has(&a, "check-bias"))
-        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, res.bias_fail,
-               res.done);
-    if (res.n_bad)
-        code = cli_error(cli_exit_code(res.first_bad), "estimate: %d of %d checkpoints could not be estimated "
-                         "(recorded with status %s; first: %s); the other estimates are written",
-                         res.n_bad, n_steps, LLC_RESULTS_BAD_CHECKPOINT, res.first_bad_msg);
+    code = print_summary(&a, run, &res, n_steps);
 cleanup:
     if (swept && a.verbose) {
         fprintf(stderr, "llc: paired losses at w*: %ld computed, %ld shared between targets\n", res.pair_misses,

@@ -2,6 +2,7 @@
  * validating a document, making one from a run in the store, and comparing
  * a run's estimates with it. */
 #include "llc_baseline.h"
+#include "llc_estimate_settings.h"
 #include "llc_json.h"
 #include "llc_results.h"
 
@@ -122,46 +123,16 @@ void llc_baseline_free(llc_baseline *b)
 
 static int is_int(const cJSON *v, double lo) { return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble == floor(v->valuedouble) && v->valuedouble <= 9007199254740992.0; }
 
-/* The settings llc estimate records, and their types: numbers, or one
- * allowed word for the automatic choice. Each key K is passed back to llc
- * estimate as --K (with '_' as '-'); a key this list does not know (written
- * by a newer llc estimate) is passed on the same way if it is a number or a
- * string, and llc estimate judges it. */
-static const struct {
-    const char *key, *word; /* word: the string allowed instead of a number (NULL: none) */
-    int is_string;          /* 1: must be a string */
-} settings_keys[] = {{"sampler", NULL, 1}, {"eps", "auto", 0},      {"gamma", NULL, 0},       {"nbeta", "default", 0},
-                     {"chains", NULL, 0},  {"draws", NULL, 0},      {"burnin", "auto", 0},    {"thin", "auto", 0},
-                     {"batch", NULL, 0},   {"init_batches", NULL, 0}, {"mala_every", NULL, 0}, {"seed", NULL, 0},
-                     {"version", NULL, 1}};
-#define N_SETTINGS_KEYS ((int)(sizeof settings_keys / sizeof settings_keys[0]))
-
+/* A group's settings must read back into an estimate config: the inverse
+ * of what llc estimate stored (llc_estimate_settings_parse) judges them. */
 static int check_settings(const cJSON *s, int gi, char *err)
 {
-    for (const cJSON *it = s->child; it; it = it->next) {
-        int k = -1;
-        for (int i = 0; i < N_SETTINGS_KEYS; i++)
-            if (strcmp(it->string, settings_keys[i].key) == 0) k = i;
-        int bad_name = strlen(it->string) == 0 || strlen(it->string) > 40 || it->string[0] == '-';
-        for (const char *c = it->string; *c && !bad_name; c++) bad_name = !(*c == '_' || (*c >= 'a' && *c <= 'z'));
-        if (k < 0 && (bad_name || !(cJSON_IsNumber(it) || cJSON_IsString(it))))
-            return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings.%s is not a sampler setting (settings are "
-                            "lower_case names with a number or string value: sampler, eps, gamma, nbeta, chains, "
-                            "draws, burnin, thin, batch, init_batches, mala_every, seed)", gi, it->string);
-        if (k < 0) continue;
-        if (settings_keys[k].is_string) {
-            if (!cJSON_IsString(it))
-                return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings.%s must be a string", gi, it->string);
-        } else if (!cJSON_IsNumber(it) &&
-                   !(settings_keys[k].word && cJSON_IsString(it) &&
-                     (strcmp(it->valuestring, settings_keys[k].word) == 0 ||
-                      (strcmp(it->string, "eps") == 0 && strcmp(it->valuestring, "auto@last") == 0)))) {
-            return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].settings.%s must be a number%s%s%s", gi, it->string,
-                            settings_keys[k].word ? " or \"" : "", settings_keys[k].word ? settings_keys[k].word : "",
-                            settings_keys[k].word ? "\"" : "");
-        }
-    }
-    return 0;
+    llc_estimate_config c;
+    llc_estimate_settings_opts o;
+    char why[LLC_ERRLEN] = "";
+    llc_estimate_config_default(&c);
+    if (llc_estimate_settings_parse(s, &c, &o, why) == LLC_OK) return 0;
+    return llc_fail(err, LLC_ERR_INVALID, "estimates[%d].%s", gi, why);
 }
 
 static int get_tol(const cJSON *tol, const char *key, double def, double *out, char *err)
@@ -273,11 +244,15 @@ static int same_settings(const cJSON *want, const char *got_text)
     if (a && cJSON_IsObject(b)) {
         cJSON_DeleteItemFromObjectCaseSensitive(a, "version");
         cJSON_DeleteItemFromObjectCaseSensitive(b, "version");
-        /* plain SGLD was recorded as sampler "none" before it was named "sgld" */
+        /* plain SGLD was recorded as sampler "none" before it was named "sgld"; an
+         * automatic eps without eps_divisor was the ladder's own (divisor 1) */
         for (cJSON *o = a; o; o = o == a ? b : NULL) {
             const cJSON *smp = cJSON_GetObjectItemCaseSensitive(o, "sampler");
             if (cJSON_IsString(smp) && strcmp(smp->valuestring, "none") == 0)
                 cJSON_ReplaceItemInObjectCaseSensitive(o, "sampler", cJSON_CreateString("sgld"));
+            if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "eps")) &&
+                !cJSON_GetObjectItemCaseSensitive(o, "eps_divisor"))
+                cJSON_AddNumberToObject(o, "eps_divisor", 1);
         }
         same = cJSON_Compare(a, b, 1);
     }

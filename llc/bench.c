@@ -149,21 +149,21 @@ static double timed_estimate(const llc_model *m, const float *w, const llc_group
 {
     llc_estimate_config c;
     llc_estimate_config_default(&c);
-    c.eps = 1e-9;
-    c.nbeta = 10;
+    c.sgld.eps = 1e-9;
+    c.sgld.nbeta = 10;
     c.nbeta_mode = LLC_NBETA_GIVEN;
-    c.gamma = 100;
+    c.sgld.gamma = 100;
     c.burnin = 0;
     c.thin = 1;
     c.draws = draws;
     c.chains = chains;
-    c.threads = threads;
+    c.rt.threads = threads;
     c.batch = B;
     c.init_batches = 1;
     c.metropolis = LLC_MH_OFF;
     c.paired = pc != NULL;
-    c.pair_cache = pc;
-    c.data_hash = 0x62656e6368ULL;
+    c.rt.pair_cache = pc;
+    c.rt.data_hash = 0x62656e6368ULL;
     llc_estimate_result *r = NULL;
     double t0 = llc_now();
     int rc = llc_estimate(m, w, g, task, &c, &r, err);

@@ -115,7 +115,7 @@ int llc_sweep_choose_eps(const llc_sweep_opts *o, const llc_estimate_config *ec,
                          llc_sweep_eps *out, char *err)
 {
     llc_estimate_config c = *ec;
-    c.target_hash = llc_seed(llc_hash_str(o->targets[ti]), LLC_PURPOSE_SGLD, (uint64_t)o->ref_step,
+    c.rt.target_hash = llc_seed(llc_hash_str(o->targets[ti]), LLC_PURPOSE_SGLD, (uint64_t)o->ref_step,
                              llc_hash_str(o->data), 0);
     int mh = 0;
     memset(out, 0, sizeof *out);
@@ -137,14 +137,14 @@ int llc_sweep_estimate(const llc_sweep_opts *o, const llc_estimate_config *ec, c
     const char *target = o->targets[ti];
     llc_estimate_config c = *ec;
     *out = NULL;
-    c.target_hash = llc_seed(llc_hash_str(target), LLC_PURPOSE_SGLD, (uint64_t)step, llc_hash_str(o->data), 0);
+    c.rt.target_hash = llc_seed(llc_hash_str(target), LLC_PURPOSE_SGLD, (uint64_t)step, llc_hash_str(o->data), 0);
     /* every target at this checkpoint sees the same batches (common random
      * numbers); their paired L_b(w*) are computed once */
-    c.data_hash = llc_seed(llc_hash_str(o->data), LLC_PURPOSE_DATA, (uint64_t)step, 0x7061697273ULL, 0);
-    c.pair_cache = pairs;
-    c.pair_records = ti + 1 < o->n_targets; /* base records only for targets after this one */
+    c.rt.data_hash = llc_seed(llc_hash_str(o->data), LLC_PURPOSE_DATA, (uint64_t)step, 0x7061697273ULL, 0);
+    c.rt.pair_cache = pairs;
+    c.rt.pair_records = ti + 1 < o->n_targets; /* base records only for targets after this one */
     const int chosen = o->per_traj && eps && eps->state == 1;
-    if (chosen) c.eps = eps->aut.eps;
+    if (chosen) c.sgld.eps = eps->aut.eps;
     llc_estimate_result *r = NULL;
     char why[LLC_ERRLEN];
     int rc = llc_estimate(o->model, w, &o->groups[ti], o->task, &c, &r, err);
@@ -166,7 +166,7 @@ int llc_sweep_estimate(const llc_sweep_opts *o, const llc_estimate_config *ec, c
         r->auto_eps.reason[len] = '\0';
     }
     if (o->check_bias) {
-        c.eps = r->eps;
+        c.sgld.eps = r->eps;
         if ((rc = llc_estimate_check_bias(o->model, w, &o->groups[ti], o->task, &c, r, err))) {
             llc_estimate_result_free(r);
             snprintf(why, sizeof why, "%s", err);
@@ -230,7 +230,7 @@ static int run_local(sweep_job *j, char *err)
         j->res->units++;
         for (int ti = 0; ti < o->n_targets && !rc; ti++) {
             if (!j->need[(size_t)si * o->n_targets + ti]) continue;
-            if (j->ec->interrupt && *j->ec->interrupt) {
+            if (j->ec->rt.interrupt && *j->ec->rt.interrupt) {
                 rc = LLC_ERR_INTERRUPTED;
                 break;
             }
@@ -367,7 +367,7 @@ static int run_mpi(sweep_job *j, char *err)
         int src = 0, tag = 0, sent = 0;
         void *buf = NULL;
         size_t n = 0;
-        if ((rc = llc_mpi_recv(&src, &tag, &buf, &n, j->ec->interrupt))) {
+        if ((rc = llc_mpi_recv(&src, &tag, &buf, &n, j->ec->rt.interrupt))) {
             llc_fail(err, rc, "%s", rc == LLC_ERR_INTERRUPTED ? LLC_MPI_STOPPED : "cannot receive from the workers");
             break;
         }
@@ -472,8 +472,8 @@ int llc_estimate_result_unpack(llc_unpack *u, llc_estimate_result **out)
     *out = NULL;
     if (!r) return LLC_ERR_NOMEM;
     llc_unpack_bytes(u, r, sizeof *r);
-    r->cfg.pair_cache = NULL;
-    r->cfg.interrupt = NULL;
+    r->cfg.rt.pair_cache = NULL;
+    r->cfg.rt.interrupt = NULL;
     r->status = strcmp(llc_unpack_str(u), "ok") == 0 ? "ok" : "diverged";
     const int has_mala = (int)llc_unpack_i64(u);
     r->chain_llc = NULL, r->chain_diverged = NULL, r->chain_diverged_at = NULL, r->chain_mala = NULL;

@@ -59,7 +59,7 @@
  *   step k of chain c uses batch index  llc_seed(seed, LLC_PURPOSE_DATA, data_hash, c, k) >> 24
  *     (data_hash = target_hash unless set; `llc estimate` sets it per
  *     (checkpoint, data), so every target at a checkpoint sees the same
- *     batches: common random numbers, and with cfg->pair_cache the paired
+ *     batches: common random numbers, and with cfg->rt.pair_cache the paired
  *     L_b(w*) of a batch is computed once for all of them)
  *   L_n(w*) batch j uses batch index    llc_seed(seed, LLC_PURPOSE_DATA, 0, LLC_INIT_STREAM, j) >> 24
  *     (the same for every target and chain, so L_n(w*) of two targets at one
@@ -83,14 +83,14 @@
  * used by chains, not by BLAS; with threads = 1 BLAS threading is left as the
  * caller set it.
  *
- * NBETA: LLC_NBETA_GIVEN uses cfg->nbeta; LLC_NBETA_N_LOG_N uses n/log n with
+ * NBETA: LLC_NBETA_GIVEN uses cfg->sgld.nbeta; LLC_NBETA_N_LOG_N uses n/log n with
  * n = n_examples of the task's "train" distribution (must be finite, n >= 2;
  * a population task reports its nominal n); LLC_NBETA_M_LOG_M uses m/log m
  * with m = the SGLD batch actually used (m >= 2). LLC_NBETA_DEFAULT = GIVEN
- * if cfg->nbeta > 0, else n/log n when "train" is finite, else m/log m. The
+ * if cfg->sgld.nbeta > 0, else n/log n when "train" is finite, else m/log m. The
  * result records the value and the resolved mode.
  *
- * AUTOMATIC STEP SIZE (the default, cfg->eps == 0). The curvature h = the
+ * AUTOMATIC STEP SIZE (the default, cfg->sgld.eps == 0). The curvature h = the
  * largest |eigenvalue| of the Hessian of L_m at w* on the group (power
  * iteration, auto_power_iters, default 20, central finite-difference
  * Hessian-vector products on the first L_n(w*) batch); p = nbeta*h + gamma.
@@ -205,17 +205,33 @@ typedef enum {
 /* "default", "given", "n/log n", "m/log m". */
 const char *llc_nbeta_mode_name(llc_nbeta_mode m);
 
+/* How an estimate runs, not what it asks for: the ids of its random
+ * streams, threads, the cache it shares with other estimates, the interrupt
+ * flag. Set by the caller per estimate; never part of the stored settings.
+ * Threads, the cache and the interrupt change no number. */
 typedef struct {
-    /* sampler */
-    double eps;            /* step size; 0 = automatic (llc_eps_auto). Default 0 */
-    double gamma;          /* localisation. Default 1 (the ground-truth models' convention; llc estimate sets 100 for transformers) */
-    double nbeta;          /* used by LLC_NBETA_GIVEN / DEFAULT when > 0. Default 0 */
+    uint64_t target_hash;  /* id of (checkpoint, target, data) for the streams; 0 = llc_hash_str(group name) */
+    uint64_t data_hash;    /* id of the sampling chains' batch stream; 0 = the target hash (DATA AND STREAMS) */
+    struct llc_pair_cache *pair_cache; /* paired L_b(w*) shared by estimates at one w*, or NULL (not owned) */
+    int pair_records;      /* keep base records in pair_cache for targets estimated after this one at the
+                              same w*; 0 when none follows (saves their copies). Default 1 */
+    int threads;           /* pthreads for chains, default 1 */
+    const volatile sig_atomic_t *interrupt; /* polled before every SGLD step: nonzero stops the call with
+                                               LLC_ERR_INTERRUPTED (nothing returned). NULL (default): never */
+} llc_estimate_runtime;
+
+/* What the user asks for (llc estimate's settings JSON: llc_estimate_settings.h),
+ * the sampler's own parameters embedded, and the run-time context. */
+typedef struct {
+    /* the sampler (llc_sgld.h). eps: 0 = automatic (llc_eps_auto), default 0;
+     * gamma default 1 (the ground-truth models' convention; llc estimate sets
+     * 100 for transformers); nbeta: used by LLC_NBETA_GIVEN / DEFAULT when > 0,
+     * default 0; ladder (Metropolis step-size ladder rungs) default 4; the
+     * others at llc_sgld_params_default. ref_loss, metropolis and exact_loss
+     * are set by the estimate (L_n(w*), the resolved metropolis mode, the
+     * exact-loss check); mala_every is the MALA diagnostic of the final chains. */
+    llc_sgld_params sgld;
     llc_nbeta_mode nbeta_mode; /* default LLC_NBETA_DEFAULT */
-    llc_precond precond;   /* default none */
-    double rms_alpha;      /* default 0.99 */
-    double rms_delta;      /* default 0.1 */
-    int mala_every;        /* MALA diagnostic in the final chains, 0 = off. Default 0 */
-    double diverge_factor; /* see llc_sgld.h. Default 10 */
     int diverge_retries;   /* plain SGLD: rerun at eps/2 when a chain diverged, at most this often. Default 3 */
     /* chains */
     int chains;            /* default 4 */
@@ -224,8 +240,6 @@ typedef struct {
     int thin;              /* 0 = automatic (default) */
     int metropolis;        /* llc_mh_mode, default LLC_MH_AUTO */
     double mh_target;      /* MH acceptance the adaptive step size aims at, default 0.7 */
-    int mh_ladder;         /* Metropolis step-size ladder rungs (llc_sgld.h), default 4 */
-    double mh_ladder_ratio; /* ratio between rungs, default 4 */
     double auto_time_burnin; /* automatic burn-in: simulated time in units of 1/gamma, default 1 */
     double auto_time_draws;  /* automatic thin: simulated time of the draws in units of 1/gamma, default 2 */
     long auto_max_steps;     /* automatic lengths: at most this many steps per chain
@@ -236,16 +250,9 @@ typedef struct {
     int paired;              /* -1 auto (on iff the loss is not exact), 0 off, 1 on: see PAIRED LOSSES */
     int batch;             /* SGLD minibatch (sequences), default 32 */
     int init_batches;      /* batches averaged for L_n(w*), default 16 */
-    int dist;              /* task distribution for gradients and L_n (data-refined LLC), default 0 */
+    int dist;              /* task distribution for gradients and L_n (data-refined LLC), default 0
+                              (stored by name beside the settings, not in them) */
     uint64_t seed;         /* default 0 */
-    uint64_t target_hash;  /* id of (checkpoint, target, data) for the streams; 0 = llc_hash_str(group name) */
-    uint64_t data_hash;    /* id of the sampling chains' batch stream; 0 = the target hash (DATA AND STREAMS) */
-    struct llc_pair_cache *pair_cache; /* paired L_b(w*) shared by estimates at one w*, or NULL (not owned) */
-    int pair_records;      /* keep base records in pair_cache for targets estimated after this one at the
-                              same w*; 0 when none follows (saves their copies). Default 1 */
-    int threads;           /* pthreads for chains, default 1 */
-    const volatile sig_atomic_t *interrupt; /* polled before every SGLD step: nonzero stops the call with
-                                               LLC_ERR_INTERRUPTED (nothing returned). NULL (default): never */
     /* automatic step size */
     double auto_bias_tol;     /* 0.02 */
     double auto_mala_target;  /* 0.9 */
@@ -260,6 +267,7 @@ typedef struct {
     int auto_max_rungs;       /* 10 (<= LLC_EPS_MAX_RUNGS) */
     int auto_power_iters;     /* 20 */
     double auto_eps_fallback; /* 1e-4 */
+    llc_estimate_runtime rt;  /* how it runs (not a setting) */
 } llc_estimate_config;
 
 void llc_estimate_config_default(llc_estimate_config *c);
@@ -390,7 +398,7 @@ int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_g
                             const llc_estimate_config *cfg, llc_estimate_result *r, char *err);
 
 /* The automatic step size alone (see the header comment), for the same
- * arguments; cfg->eps is ignored. Fills *out (caller-owned struct). */
+ * arguments; cfg->sgld.eps is ignored. Fills *out (caller-owned struct). */
 int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
                  const llc_task *task, const llc_estimate_config *cfg,
                  llc_eps_auto_result *out, char *err);

@@ -149,8 +149,8 @@ static int estimate_job(llc_unpack *u, const volatile sig_atomic_t *interrupt, c
     int rc = build_run(llc_unpack_str(u), &run, err);
     if (rc) goto cleanup;
     llc_unpack_bytes(u, &ec, sizeof ec);
-    ec.pair_cache = NULL;
-    ec.interrupt = interrupt;
+    ec.rt.pair_cache = NULL;
+    ec.rt.interrupt = interrupt;
     o.run = llc_unpack_str(u);
     o.data = llc_unpack_str(u);
     o.n_targets = (int)llc_unpack_i64(u);

@@ -155,13 +155,13 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
     sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, settings, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, llc_precond_name(c->precond), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, llc_precond_name(c->sgld.precond), -1, SQLITE_STATIC);
     bind_real(st, 7, r->eps);
     sqlite3_bind_int(st, 8, r->eps_auto);
     char given[LLC_REASON_LEN + 16];
     snprintf(given, sizeof given, "given%s%s", r->eps_note[0] ? "; " : "", r->eps_note);
     sqlite3_bind_text(st, 9, r->eps_auto ? r->auto_eps.reason : given, -1, SQLITE_STATIC);
-    bind_real(st, 10, c->gamma);
+    bind_real(st, 10, c->sgld.gamma);
     bind_real(st, 11, r->nbeta);
     sqlite3_bind_text(st, 12, llc_nbeta_mode_name(r->nbeta_mode), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 13, r->chains);

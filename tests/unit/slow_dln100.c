@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     if (!(w = malloc(P * sizeof *w)) || (rc = llc_regress_teacher(&t, w, P, err))) goto done;
     llc_estimate_config c;
     llc_estimate_config_default(&c);
-    c.threads = threads;
+    c.rt.threads = threads;
     c.seed = seed;
     rc = llc_estimate(m, w, NULL, &t, &c, &r, err);
     CHECK(rc == LLC_OK, "estimate runs (%s)", err);

@@ -78,9 +78,9 @@ static case_result run_case(const char *label, task_init_fn fn, const char *kind
     if (!w || llc_regress_teacher(&t, w, P, err)) goto cleanup;
     llc_estimate_config c;
     llc_estimate_config_default(&c);
-    c.threads = 2;
+    c.rt.threads = 2;
     c.seed = g_seed;
-    if (gamma > 0) c.gamma = gamma;
+    if (gamma > 0) c.sgld.gamma = gamma;
     rc = llc_estimate(m, w, NULL, &t, &c, &r, err);
     CHECK(rc == LLC_OK, "%s: estimate runs (%s)", label, err);
     if (rc) goto cleanup;
@@ -264,7 +264,7 @@ static void locality_report(const kspec *loc, const char *center, double c1, dou
     if (!rc) rc = llc_regress_teacher(&tk, w, 2, err);
     llc_estimate_config c;
     llc_estimate_config_default(&c);
-    c.threads = 2;
+    c.rt.threads = 2;
     c.seed = g_seed;
     if (!rc) rc = llc_estimate(m, w, NULL, &tk, &c, &r, err);
     CHECK(rc == LLC_OK, "%s: estimate runs (%s)", label, err);

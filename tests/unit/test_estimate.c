@@ -98,8 +98,8 @@ static const double T_NB = 1085.74; /* n/log n at n = 1e4 */
 static void base_config(llc_estimate_config *c)
 {
     llc_estimate_config_default(c);
-    c->gamma = 1.0;
-    c->nbeta = T_NB;
+    c->sgld.gamma = 1.0;
+    c->sgld.nbeta = T_NB;
     c->nbeta_mode = LLC_NBETA_GIVEN;
     c->batch = 1024; /* >= n: full batch */
     c->seed = SEED;
@@ -109,8 +109,8 @@ static void base_config(llc_estimate_config *c)
     c->metropolis = LLC_MH_OFF;
     c->burnin = 0;
     c->thin = 1;
-    c->threads = 2;
-    c->target_hash = llc_hash_str("test/model");
+    c->rt.threads = 2;
+    c->rt.target_hash = llc_hash_str("test/model");
 }
 
 static void print_result(const char *what, const llc_estimate_result *r)
@@ -133,15 +133,15 @@ static void check_formula(const char *name, const llc_model *m, const float *wst
     CHECK(rc == LLC_OK, "%s: estimate runs (%s)", name, err);
     if (rc) return;
     print_result(name, r);
-    double want = sgld_exact(a, d, T_NB, c->gamma, eps);
+    double want = sgld_exact(a, d, T_NB, c->sgld.gamma, eps);
     if (!isnan(table))
         CHECK(fabs(want - table) < 5e-5, "%s: formula %.5f matches the reference value %.4f", name, want, table);
     double se = r->llc_std / sqrt(r->chains);
     CHECK(!strcmp(r->status, "ok") && r->n_diverged == 0, "%s: status ok", name);
     CHECK(fabs(r->llc_mean - want) <= 3 * se,
           "%s: lambda-hat %.4f = exact SGLD %.4f within 3 se (se %.4f, perfect sampler %.4f)", name, r->llc_mean,
-          want, se, sgld_exact(a, d, T_NB, c->gamma, 0));
-    CHECK(se < 0.35 * fabs(sgld_exact(a, d, T_NB, c->gamma, eps) - sgld_exact(a, d, T_NB, c->gamma, 0)) ||
+          want, se, sgld_exact(a, d, T_NB, c->sgld.gamma, 0));
+    CHECK(se < 0.35 * fabs(sgld_exact(a, d, T_NB, c->sgld.gamma, eps) - sgld_exact(a, d, T_NB, c->sgld.gamma, 0)) ||
               se < 0.02,
           "%s: precise enough to see the step-size bias (se %.4f)", name, se);
     llc_estimate_result_free(r);
@@ -161,17 +161,17 @@ static void test_regular_formula(void)
     base_config(&c);
     c.chains = 16;
     /* eps = 1e-5: eps p / 2 = 0.011 per step, autocorrelation ~ 90 steps */
-    c.eps = 1e-5;
+    c.sgld.eps = 1e-5;
     c.burnin = 1000;
     c.draws = 80000;
     c.thin = 8;
-    check_formula("regular eps=1e-5", m, wstar, t, a, D, c.eps, &c, 5.0250);
+    check_formula("regular eps=1e-5", m, wstar, t, a, D, c.sgld.eps, &c, 5.0250);
     /* eps = 1e-4: 10x faster mixing */
-    c.eps = 1e-4;
+    c.sgld.eps = 1e-4;
     c.burnin = 200;
     c.draws = 50000;
     c.thin = 2;
-    check_formula("regular eps=1e-4", m, wstar, t, a, D, c.eps, &c, 5.2847);
+    check_formula("regular eps=1e-4", m, wstar, t, a, D, c.sgld.eps, &c, 5.2847);
 cleanup:
     llc_model_free(m);
     llc_task_free(t);
@@ -195,11 +195,11 @@ static void test_general_formula(void)
     llc_estimate_config c;
     base_config(&c);
     c.chains = 16;
-    c.eps = 1.5e-4;
+    c.sgld.eps = 1.5e-4;
     c.burnin = 500;
     c.draws = 20000;
     c.thin = 2;
-    check_formula("general eps=1.5e-4", m, wstar, t, a, D, c.eps, &c, NAN);
+    check_formula("general eps=1.5e-4", m, wstar, t, a, D, c.sgld.eps, &c, NAN);
 cleanup:
     llc_model_free(m);
     llc_task_free(t);
@@ -215,17 +215,17 @@ static void test_threads_and_modes(void)
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
     base_config(&c);
-    c.eps = 1e-4;
+    c.sgld.eps = 1e-4;
     c.chains = 5;
     c.draws = 300;
     c.burnin = 50;
     c.batch = 8; /* minibatches: the data indices matter */
-    c.mala_every = 3;
-    c.threads = 1;
+    c.sgld.mala_every = 3;
+    c.rt.threads = 1;
     int rc1 = llc_estimate(m, wstar, NULL, t, &c, &r1, err);
-    c.threads = 2;
+    c.rt.threads = 2;
     int rc2 = llc_estimate(m, wstar, NULL, t, &c, &r2, err);
-    c.threads = 4;
+    c.rt.threads = 4;
     int rc3 = llc_estimate(m, wstar, NULL, t, &c, &r3, err);
     CHECK(rc1 == LLC_OK && rc2 == LLC_OK && rc3 == LLC_OK, "threads: 1, 2 and 4 threads run (%s)", err);
     if (rc1 || rc2 || rc3) goto cleanup;
@@ -254,7 +254,7 @@ static void test_threads_and_modes(void)
     CHECK(r1->chain_llc[0] != r1->chain_llc[1], "minibatch: chains differ from one another");
     CHECK(r1->mala_accept > 0.5 && r1->mala_accept <= 1, "minibatch: MALA acceptance %.3f reported",
           r1->mala_accept);
-    CHECK(r1->cfg.target_hash == c.target_hash && r1->cfg.eps == 1e-4 && r1->eps_auto == 0,
+    CHECK(r1->cfg.rt.target_hash == c.rt.target_hash && r1->cfg.sgld.eps == 1e-4 && r1->eps_auto == 0,
           "settings used are recorded");
     llc_estimate_result_free(r1);
     llc_estimate_result_free(r2);
@@ -262,12 +262,12 @@ static void test_threads_and_modes(void)
     r1 = r2 = r3 = NULL;
 
     /* nbeta modes */
-    c.threads = 1;
+    c.rt.threads = 1;
     c.chains = 2;
     c.draws = 20;
     c.burnin = 0;
-    c.mala_every = 0;
-    c.nbeta = 0;
+    c.sgld.mala_every = 0;
+    c.sgld.nbeta = 0;
     c.nbeta_mode = LLC_NBETA_DEFAULT;
     rc1 = llc_estimate(m, wstar, NULL, t, &c, &r1, err);
     CHECK(rc1 == LLC_OK && r1->nbeta_mode == LLC_NBETA_N_LOG_N && r1->nbeta_n == N &&
@@ -311,19 +311,19 @@ static void test_interrupt(void)
     c.chains = 2;
     c.draws = 50;
     c.batch = 8;
-    c.interrupt = &stop;
+    c.rt.interrupt = &stop;
     for (int k = 0; k < 4; k++) {
-        c.threads = 1 + k % 2;
-        c.eps = k < 2 ? 1e-4 : 0;
+        c.rt.threads = 1 + k % 2;
+        c.sgld.eps = k < 2 ? 1e-4 : 0;
         llc_estimate_result *r = NULL;
         int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
         CHECK(rc == LLC_ERR_INTERRUPTED && r == NULL, "interrupt: %d thread(s), eps %s: LLC_ERR_INTERRUPTED (%d)",
-              c.threads, k < 2 ? "given" : "auto", rc);
+              c.rt.threads, k < 2 ? "given" : "auto", rc);
         llc_estimate_result_free(r);
     }
     stop = 0;
     llc_estimate_result *r = NULL;
-    c.eps = 1e-4;
+    c.sgld.eps = 1e-4;
     CHECK(llc_estimate(m, wstar, NULL, t, &c, &r, err) == LLC_OK, "interrupt: a clear flag does not stop (%s)", err);
     llc_estimate_result_free(r);
     llc_model_free(m);
@@ -340,7 +340,7 @@ static void test_divergence(void)
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
     base_config(&c);
-    c.eps = 1e-2; /* eps p = 21.7 > 4 */
+    c.sgld.eps = 1e-2; /* eps p = 21.7 > 4 */
     c.diverge_retries = 0; /* how a divergence is reported (the reruns at eps/2: test_minibatch) */
     int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
     CHECK(rc == LLC_OK, "divergence: a diverging estimate is not an error (%s)", err);
@@ -356,7 +356,7 @@ static void test_divergence(void)
     /* some chains meet a poisoned minibatch (NaN target, about one batch in
      * 3000): those diverge and are excluded from the mean */
     fx_dataset_poison(t, 3000);
-    c.eps = 1e-4;
+    c.sgld.eps = 1e-4;
     c.chains = 8;
     c.draws = 2000;
     c.batch = 8;
@@ -392,7 +392,7 @@ static void test_auto_eps(void)
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
     base_config(&c);
-    c.eps = 0; /* automatic */
+    c.sgld.eps = 0; /* automatic */
     c.chains = 8;
     c.draws = 2000;
     c.auto_eps_divisor = 1; /* the ladder's own rung (the default divisor is checked below) */
@@ -414,7 +414,7 @@ static void test_auto_eps(void)
         double se = r->llc_std / sqrt(r->chains);
         CHECK(fabs(r->llc_mean - D / 2.0) <= 0.05 * D / 2.0,
               "auto eps: lambda-hat %.4f within 5%% of d/2 = %.1f (se %.4f)", r->llc_mean, D / 2.0, se);
-        double want = sgld_exact(a, D, T_NB, c.gamma, r->eps);
+        double want = sgld_exact(a, D, T_NB, c.sgld.gamma, r->eps);
         CHECK(fabs(r->llc_mean - want) <= 3 * se + 0.01, "auto eps: lambda-hat %.4f = exact SGLD %.4f at that eps",
               r->llc_mean, want);
         CHECK(A->n_rungs >= 1 && A->rung[A->n_rungs - 1].passed && A->rung[A->n_rungs - 1].eps == r->eps &&
@@ -451,7 +451,7 @@ static void test_metropolis(void)
     base_config(&c);
     c.metropolis = LLC_MH_AUTO; /* full batch: exact loss, so on */
     c.chains = 16;
-    c.eps = 1e-4;
+    c.sgld.eps = 1e-4;
     c.burnin = 200;
     c.draws = 50000;
     c.thin = 2;
@@ -459,8 +459,8 @@ static void test_metropolis(void)
     CHECK(rc == LLC_OK, "metropolis: estimate runs (%s)", err);
     if (!rc) {
         print_result("metropolis eps=1e-4", r);
-        double se = r->llc_std / sqrt(r->chains), perfect = sgld_exact(a, D, T_NB, c.gamma, 0),
-               sgld = sgld_exact(a, D, T_NB, c.gamma, c.eps);
+        double se = r->llc_std / sqrt(r->chains), perfect = sgld_exact(a, D, T_NB, c.sgld.gamma, 0),
+               sgld = sgld_exact(a, D, T_NB, c.sgld.gamma, c.sgld.eps);
         CHECK(r->metropolis && r->exact_loss && r->full_batch, "metropolis: auto mode on for a full batch");
         CHECK(fabs(r->llc_mean - perfect) <= 3 * se && fabs(r->llc_mean - sgld) > 6 * se,
               "metropolis: lambda-hat %.4f = perfect sampler %.4f within 3 se (%.4f), not plain SGLD's %.4f",
@@ -482,12 +482,12 @@ static void test_metropolis(void)
 
     /* everything automatic (the defaults) on the exact loss */
     llc_estimate_config_default(&c);
-    c.nbeta = T_NB;
+    c.sgld.nbeta = T_NB;
     c.nbeta_mode = LLC_NBETA_GIVEN;
     c.batch = 1024;
     c.seed = SEED;
-    c.threads = 2;
-    c.target_hash = llc_hash_str("test/model");
+    c.rt.threads = 2;
+    c.rt.target_hash = llc_hash_str("test/model");
     rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
     CHECK(rc == LLC_OK && r->eps_auto && r->metropolis, "defaults: estimate runs, eps automatic, Metropolis (%s)",
           err);
@@ -527,11 +527,11 @@ static void test_auto_lengths(void)
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
     base_config(&c);
-    c.eps = 1e-4;
+    c.sgld.eps = 1e-4;
     c.burnin = -1;
     c.thin = 0;
     c.draws = 100;
-    c.gamma = 10;
+    c.sgld.gamma = 10;
     int rc = llc_estimate(m, wstar, NULL, t, &c, &r, err);
     CHECK(rc == LLC_OK, "auto lengths: estimate runs (%s)", err);
     if (!rc) {
@@ -585,7 +585,7 @@ static void test_paired(void)
         llc_estimate_config_default(&c);
         c.batch = 32;
         c.seed = (uint64_t)seed;
-        c.eps = 1e-4; /* minibatch noise adds (eps/2)^2 nbeta^2 Var(g_b) to the injected eps: +7% here */
+        c.sgld.eps = 1e-4; /* minibatch noise adds (eps/2)^2 nbeta^2 Var(g_b) to the injected eps: +7% here */
         c.burnin = 2000;
         c.draws = 5000;
         c.thin = 4;
@@ -632,18 +632,18 @@ static void test_pair_cache(void)
     llc_estimate_config c;
     llc_estimate_config_default(&c);
     c.batch = 32;
-    c.eps = 1e-4;
+    c.sgld.eps = 1e-4;
     c.burnin = 100;
     c.draws = 200;
     c.thin = 1;
     c.chains = 2;
-    c.threads = 2;
-    c.data_hash = 42;
+    c.rt.threads = 2;
+    c.rt.data_hash = 42;
     llc_estimate_result *r[6] = {0};
     rc = llc_estimate(m, w, NULL, t, &c, &r[0], err);
     if (!rc) rc = llc_estimate(m, w, &g, t, &c, &r[1], err);
     llc_pair_cache *pc = llc_pair_cache_new();
-    c.pair_cache = pc;
+    c.rt.pair_cache = pc;
     long h0, m0, h1, m1, h2, m2;
     if (!rc) rc = llc_estimate(m, w, NULL, t, &c, &r[2], err);
     llc_pair_cache_stats(pc, &h0, &m0);
@@ -651,7 +651,7 @@ static void test_pair_cache(void)
     llc_pair_cache_stats(pc, &h1, &m1);
     if (!rc) rc = llc_estimate(m, w2, &g, t, &c, &r[4], err);
     llc_pair_cache_stats(pc, &h2, &m2);
-    c.pair_cache = NULL;
+    c.rt.pair_cache = NULL;
     if (!rc) rc = llc_estimate(m, w2, &g, t, &c, &r[5], err);
     CHECK(rc == LLC_OK, "pair cache: estimates run (%s)", rc ? err : "");
     if (!rc) {
@@ -700,8 +700,8 @@ static void test_config(void)
     char err[LLC_ERRLEN] = "";
     llc_estimate_config_default(&c);
     CHECK(llc_estimate_config_check(&c, err) == LLC_OK && c.chains == 4 && c.draws == 200 && c.batch == 32 &&
-              c.init_batches == 16 && c.burnin == -1 && c.thin == 0 && c.eps == 0 && c.metropolis == LLC_MH_AUTO &&
-              c.mh_ladder == 4 && c.auto_time_burnin == 1 && c.auto_time_draws == 2 && c.auto_max_steps == 1000000,
+              c.init_batches == 16 && c.burnin == -1 && c.thin == 0 && c.sgld.eps == 0 && c.metropolis == LLC_MH_AUTO &&
+              c.sgld.ladder == 4 && c.auto_time_burnin == 1 && c.auto_time_draws == 2 && c.auto_max_steps == 1000000,
           "config: defaults (4 chains x 200 draws, batch 32, 16 init batches, auto eps, automatic burn-in and "
           "thin, Metropolis when the loss is exact) are valid");
     c.burnin = -2;
@@ -716,7 +716,7 @@ static void test_config(void)
     CHECK(llc_estimate_config_check(&c, err) == LLC_ERR_INVALID && strstr(err, "chains"),
           "config: chains = 0 refused (%s)", err);
     llc_estimate_config_default(&c);
-    c.eps = -1;
+    c.sgld.eps = -1;
     CHECK(llc_estimate_config_check(&c, err) == LLC_ERR_INVALID && strstr(err, "eps"),
           "config: eps < 0 refused (%s)", err);
     llc_estimate_config_default(&c);

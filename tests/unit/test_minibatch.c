@@ -122,7 +122,7 @@ static int estimate(const llc_model *m, const float *w, const llc_task *t, int b
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
     llc_estimate_config_default(&c);
-    c.threads = 2;
+    c.rt.threads = 2;
     c.seed = g_seed;
     c.batch = batch;
     int rc = llc_estimate(m, w, NULL, t, &c, r, err);
@@ -186,7 +186,7 @@ static void test_linreg(void)
     for (int div = 4; div >= 1; div -= 3) {
         llc_estimate_config c;
         llc_estimate_config_default(&c);
-        c.threads = 2;
+        c.rt.threads = 2;
         c.seed = g_seed;
         c.auto_eps_divisor = div;
         llc_estimate_result *rb = NULL;
@@ -224,9 +224,9 @@ static void test_retry(void)
     const double p = 2 * (1000.0 / log(1000.0)) * eig[9] + 1, eps = 8 / p;
     llc_estimate_config c;
     llc_estimate_config_default(&c);
-    c.threads = 2;
+    c.rt.threads = 2;
     c.seed = g_seed;
-    c.eps = eps;
+    c.sgld.eps = eps;
     if (!rc) rc = llc_estimate(m, w, NULL, t, &c, &r, err);
     CHECK(rc == LLC_OK, "retry: estimate runs (%s)", err);
     if (!rc) {
