@@ -59,7 +59,7 @@ static void round_trip(int mala)
         CHECK(mala ? back->chain_mala && isnan(back->chain_mala[0]) && back->chain_mala[2] == 0.9
                    : back->chain_mala == NULL,
               "MALA acceptances (%s)", mala ? "present" : "absent");
-        CHECK(back->cfg.pair_cache == NULL && back->cfg.interrupt == NULL, "the sender's pointers not kept");
+        CHECK(back->cfg.rt.pair_cache == NULL && back->cfg.rt.interrupt == NULL, "the sender's pointers not kept");
     }
     llc_estimate_result_free(back);
     back = NULL;
