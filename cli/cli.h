@@ -160,6 +160,11 @@ int cli_disk_check(const char *cmd, const char *db_path, double bytes, int force
 /* Online CPU cores (>= 1). */
 long cli_cores(void);
 
+/* The full config of a new run from the options --task, --config, --set,
+ * --seed, --steps and --init (those a has: cli/cmd_train.c). Returns 0 or
+ * an exit code (message printed, naming a->cmd). */
+int cli_train_config(const cli_args *a, cJSON **out);
+
 /* Run ids: 1-64 of [A-Za-z0-9_.-]. */
 int cli_valid_run_id(const char *id);
 
@@ -181,5 +186,6 @@ int cmd_stages(int argc, char **argv);     /* cli/cmd_stages.c */
 int cmd_cluster(int argc, char **argv);    /* cli/cmd_cluster.c */
 int cmd_trajectory(int argc, char **argv); /* cli/cmd_trajectory.c */
 int cmd_eval(int argc, char **argv);       /* cli/cmd_eval.c */
+int cmd_sweep(int argc, char **argv);      /* cli/cmd_sweep.c */
 
 #endif

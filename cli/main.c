@@ -14,6 +14,7 @@ static const struct {
     const char *summary;
 } cmds[] = {
     {"train", cmd_train, "train a model on a task, writing checkpoints into the store"},
+    {"sweep", cmd_sweep, "train the cross product of varied settings as the runs of a group"},
     {"runs", cmd_runs, "list the runs in the store"},
     {"show", cmd_show, "show one run: config, status, checkpoints"},
     {"estimate", cmd_estimate, "estimate the LLC of the model, heads, layers at a run's checkpoints"},
@@ -51,7 +52,7 @@ static void print_help(void)
           stdout);
 }
 
-/* train and estimate call BLAS single-threaded (chains are the parallelism),
+/* train, sweep and estimate call BLAS single-threaded (chains are the parallelism),
  * but OpenBLAS's constructor has already started its thread pool, each
  * thread with a 128 MiB buffer, unless OPENBLAS_NUM_THREADS was set before
  * the program started: set it to 1 and start again, same arguments and pid.
@@ -65,7 +66,8 @@ static void blas_without_pool(char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "estimate") == 0)) blas_without_pool(argv);
+    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "estimate") == 0 ||
+                      strcmp(argv[1], "sweep") == 0)) blas_without_pool(argv);
     gsl_set_error_handler_off();
     llc_json_init();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
