@@ -98,11 +98,36 @@ void cli_out_finish(cli_outfile *o);
 int cli_out_close(cli_outfile *o, const char *cmd);
 void cli_out_abort(cli_outfile *o); /* removes the temporary file */
 
+/* One run opened by a command: the store, the run's row, and (cli_open_run)
+ * its config rebuilt into task and model, with a buffer for one checkpoint's
+ * weights. Zero-initialise, open with cli_open_run or cli_find_run, close
+ * with cli_run_close (also after a failed open). */
+typedef struct {
+    const char *id; /* the run id as given */
+    llc_store *store;
+    llc_run_info info;
+    cJSON *config; /* the stored config, parsed */
+    llc_task *task;
+    llc_model *model;
+    float *w; /* n_params floats: the checkpoint of cli_run_checkpoint */
+    size_t n_params;
+} cli_run;
+
 /* Open the store (flags as llc_store_open) and the run, and rebuild its task
- * and model from the stored config; the caller frees all five (also on
- * failure). Returns 0 or an exit code (the message printed, naming a->cmd). */
-int cli_open_run(const cli_args *a, int flags, const char *run, llc_store **store, llc_run_info *info,
-                 cJSON **config, llc_task **task, llc_model **model);
+ * and model from the stored config. Returns 0 or an exit code (the message
+ * printed, naming a->cmd). */
+int cli_open_run(const cli_args *a, int flags, const char *run, cli_run *r);
+/* Only the store and the run's row (no task, model or weights). */
+int cli_find_run(const cli_args *a, int flags, const char *run, cli_run *r);
+void cli_run_close(cli_run *r);
+/* The model as a transformer, else NULL with one line "<cmd>: run R is a K
+ * model; <need> needs a transformer" printed. */
+const llc_tf_config *cli_run_transformer(const cli_args *a, const cli_run *r, const char *need);
+/* Read the checkpoint at step into r->w. Returns 0 or an exit code. */
+int cli_run_checkpoint(const cli_args *a, cli_run *r, long long step);
+/* The run's checkpoint steps selected by --steps (cli_select_steps; *steps
+ * malloc'd); with last, the run's last step. An empty run is EXIT_NOTFOUND. */
+int cli_run_steps(const cli_args *a, const cli_run *r, long long **steps, int *n, long long *last);
 /* The index of the task's distribution named data into *dist; else prints
  * the distributions it has and returns EXIT_NOTFOUND. */
 int cli_task_dist(const char *cmd, const llc_task *task, const char *data, int *dist);

@@ -60,21 +60,16 @@ int cmd_cluster(int argc, char **argv)
             return cli_error(EXIT_USAGE, "cluster: --scale must be minmax, zscore or none, got '%s'", sc);
         q.method.scale = i;
     }
-    llc_store *s = NULL;
-    if ((rc = cli_open_store(&a, q.store ? LLC_STORE_RW : LLC_STORE_READONLY, &s))) return rc;
-    llc_run_info info = {0};
-    rc = llc_store_run_get(s, run, &info);
-    if (rc) {
-        int code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "cluster: no run '%s' in %s", run, cli_db_path(&a))
-                                          : cli_error(cli_exit_code(rc), "cluster: %s", llc_store_errmsg(s));
-        llc_store_close(s);
-        return code;
+    cli_run rh = {0};
+    if ((rc = cli_find_run(&a, q.store ? LLC_STORE_RW : LLC_STORE_READONLY, run, &rh))) {
+        cli_run_close(&rh);
+        return rc;
     }
-    llc_run_info_free(&info);
+    llc_store *s = rh.store;
     llc_cluster_result r;
     char err[LLC_ERRLEN] = "";
     rc = llc_cluster_run(s, &q, &r, err);
-    llc_store_close(s);
+    cli_run_close(&rh);
     if (rc) return cli_error(cli_exit_code(rc), "%s", err);
     printf("%d curves (%s, %s) in %d clusters (%s, scale %s%s)\n", r.n, q.curve ? q.curve : "llc", r.data, r.k,
            llc_cluster_method_names[q.method.method], llc_cluster_scale_names[q.method.scale],

@@ -37,23 +37,18 @@ int cmd_curves(int argc, char **argv)
     if (!fmt) fmt = "table";
     if (strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "json"))
         return cli_error(EXIT_USAGE, "curves: --format must be table, csv or json, got '%s'", fmt);
-    llc_store *s = NULL;
-    if ((rc = cli_open_store(&a, LLC_STORE_READONLY, &s))) return rc;
-    llc_run_info info = {0};
-    rc = llc_store_run_get(s, run, &info);
-    if (rc) {
-        int code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "curves: no run '%s' in %s", run, cli_db_path(&a))
-                                          : cli_error(cli_exit_code(rc), "curves: %s", llc_store_errmsg(s));
-        llc_store_close(s);
-        return code;
+    cli_run rh = {0};
+    if ((rc = cli_find_run(&a, LLC_STORE_READONLY, run, &rh))) {
+        cli_run_close(&rh);
+        return rc;
     }
-    llc_run_info_free(&info);
+    llc_store *s = rh.store;
     llc_curve_point *p = NULL;
     int n = 0;
     rc = llc_results_curves(s, run, cli_get(&a, "target"), cli_get(&a, "data"), &p, &n);
     if (rc) {
         int code = cli_error(cli_exit_code(rc), "curves: %s", llc_store_errmsg(s));
-        llc_store_close(s);
+        cli_run_close(&rh);
         return code;
     }
     const char *want_t = cli_get(&a, "target"), *want_d = cli_get(&a, "data");
@@ -79,7 +74,7 @@ int cmd_curves(int argc, char **argv)
             }
             free(all);
             free(p);
-            llc_store_close(s);
+            cli_run_close(&rh);
             return cli_error(EXIT_NOTFOUND, "curves: run %s has no estimates for %s%s%s%s%s%s (targets: %s; data: %s)",
                              run, want_t ? "target '" : "", want_t ? want_t : "", want_t ? "'" : "",
                              want_d ? (want_t ? " on data '" : "data '") : "", want_d ? want_d : "", want_d ? "'" : "",
@@ -135,6 +130,6 @@ int cmd_curves(int argc, char **argv)
                    n_neg);
     }
     free(p);
-    llc_store_close(s);
+    cli_run_close(&rh);
     return 0;
 }

@@ -282,16 +282,12 @@ int cmd_estimate(int argc, char **argv)
     llc_estimate_config ec;
     llc_estimate_config_default(&ec);
     char err[LLC_ERRLEN] = "";
-    llc_store *store = NULL;
-    llc_run_info info = {0};
-    cJSON *config = NULL;
-    llc_task *task = NULL;
-    llc_model *model = NULL;
-    long long *all = NULL, *steps = NULL;
+    cli_run r = {0};
+    long long *steps = NULL, ref_step = 0;
     char *settings = NULL;
     target_list tl = {0};
     llc_group *groups = NULL;
-    int code = 0, n_all = 0, n_steps = 0, swept = 0;
+    int code = 0, n_steps = 0, swept = 0;
     llc_sweep_result res = {0};
     const char **names = NULL; /* the targets' names */
 
@@ -301,7 +297,9 @@ int cmd_estimate(int argc, char **argv)
                          cli_db_path(&a), run);
         goto cleanup;
     }
-    if ((code = cli_open_run(&a, LLC_STORE_RW, run, &store, &info, &config, &task, &model))) goto cleanup;
+    if ((code = cli_open_run(&a, LLC_STORE_RW, run, &r))) goto cleanup;
+    llc_model *model = r.model;
+    llc_task *task = r.task;
     /* defaults that depend on the model: transformers at training checkpoints
      * need a tighter localisation than the ground-truth models at their minimum */
     if (strcmp(model->kind, "transformer") == 0) ec.gamma = 100;
@@ -316,13 +314,7 @@ int cmd_estimate(int argc, char **argv)
 
     if ((code = make_targets(&a, run, model, &tl, &groups))) goto cleanup;
 
-    /* checkpoints */
-    if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
-        code = cli_error(cli_exit_code(rc), "estimate: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    if (n_all == 0) { code = cli_error(EXIT_NOTFOUND, "estimate: run '%s' has no checkpoints", run); goto cleanup; }
-    if ((code = cli_select_steps("estimate", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
+    if ((code = cli_run_steps(&a, &r, &steps, &n_steps, &ref_step))) goto cleanup;
 
     const char *eps_at = cli_get(&a, "eps-at");
     if (eps_at && strcmp(eps_at, "last") && strcmp(eps_at, "each")) {
@@ -332,7 +324,6 @@ int cmd_estimate(int argc, char **argv)
     /* the automatic eps of the plain-SGLD path, chosen once per target at
      * the run's last checkpoint (the ladder costs more than an estimate) */
     const int per_traj = !(ec.eps > 0) && !(eps_at && strcmp(eps_at, "each") == 0);
-    const long long ref_step = all[n_all - 1];
     settings = settings_json(&ec, &a, per_traj ? ref_step : -1);
     if (!settings) {
         code = cli_error(EXIT_NOMEM, "estimate: out of memory");
@@ -354,7 +345,7 @@ int cmd_estimate(int argc, char **argv)
                          .n_steps = n_steps, .ref_step = ref_step, .per_traj = per_traj, .data = data,
                          .settings = settings, .force = cli_has(&a, "force"), .check_bias = cli_has(&a, "check-bias"),
                          .cache_bytes = (size_t)cache_mb << 20, .on_event = on_sweep_event, .ctx = &ui};
-    rc = llc_estimate_sweep(store, &ec, &so, &res, err);
+    rc = llc_estimate_sweep(r.store, &ec, &so, &res, err);
     swept = 1;
     cli_progress_end(&ui.prog);
     if (rc == LLC_ERR_INTERRUPTED) {
@@ -386,12 +377,7 @@ cleanup:
     free(tl.name);
     free(names);
     cJSON_free(settings);
-    free(all);
     free(steps);
-    llc_model_free(model);
-    llc_task_free(task);
-    cJSON_Delete(config);
-    llc_run_info_free(&info);
-    llc_store_close(store);
+    cli_run_close(&r);
     return code;
 }

@@ -180,13 +180,13 @@ cleanup:
 }
 
 /* PREFIX.bin (the BLOB as stored: little-endian float32) and PREFIX.json. */
-static int export_checkpoint(llc_store *s, const llc_run_info *info, long long step, const char *prefix)
+static int export_checkpoint(cli_run *r, long long step, const char *prefix)
 {
-    cJSON *config = NULL, *meta = NULL;
-    llc_task *task = NULL;
-    llc_model *model = NULL;
-    char *path = NULL, *txt = NULL, err[LLC_ERRLEN] = "";
-    float *w = NULL;
+    llc_store *s = r->store;
+    const llc_run_info *info = &r->info;
+    const llc_model *model = r->model;
+    cJSON *meta = NULL;
+    char *path = NULL, *txt = NULL;
     void *blob = NULL;
     size_t bytes = 0;
     double loss[2];
@@ -195,12 +195,6 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
     size_t plen = strlen(prefix) + 8;
     if (!(path = malloc(plen))) return cli_error(EXIT_NOMEM, "export: out of memory");
 
-    config = cJSON_Parse(info->config);
-    if (!config || llc_run_build(config, &task, &model, NULL, err)) {
-        code = cli_error(EXIT_SCHEMA, "export: run '%s' has a config this llc cannot rebuild: %s", info->id,
-                         err[0] ? err : "malformed JSON");
-        goto cleanup;
-    }
     rc = llc_store_checkpoint_raw(s, info->id, step, &blob, &bytes, &loss[0], &loss[1]);
     if (rc == LLC_ERR_NOTFOUND) {
         code = cli_error(EXIT_NOTFOUND, "export: run '%s' has no checkpoint at step %lld (see llc show --run %s)",
@@ -208,15 +202,14 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
         goto cleanup;
     }
     if (rc) { code = cli_error(cli_exit_code(rc), "export: %s", llc_store_errmsg(s)); goto cleanup; }
-    size_t n_params = llc_model_n_params(model);
+    size_t n_params = r->n_params;
     if (bytes != 4 * n_params) {
         code = cli_error(EXIT_STORE, "export: checkpoint %s/%lld holds %zu bytes, the model has %zu params (%zu bytes)",
                          info->id, step, bytes, n_params, 4 * n_params);
         goto cleanup;
     }
     /* the BLOB goes out as stored, once the store's read has checked it (checksum, NaN) */
-    if (!(w = malloc(bytes ? bytes : 1))) { code = cli_error(EXIT_NOMEM, "export: out of memory"); goto cleanup; }
-    if ((rc = llc_store_checkpoint_get(s, info->id, step, w, n_params, NULL, NULL))) {
+    if ((rc = llc_store_checkpoint_get(s, info->id, step, r->w, n_params, NULL, NULL))) {
         code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc), "export: %s", llc_store_errmsg(s));
         goto cleanup;
     }
@@ -235,8 +228,7 @@ static int export_checkpoint(llc_store *s, const llc_run_info *info, long long s
     }
     cJSON_AddNumberToObject(meta, "n_params", (double)n_params);
     cJSON_AddStringToObject(meta, "dtype", "<f4");
-    cJSON_AddItemToObject(meta, "config", config);
-    config = NULL; /* owned by meta now */
+    cJSON_AddItemReferenceToObject(meta, "config", r->config);
     cJSON *tensors = cJSON_AddArrayToObject(meta, "tensors");
     for (int i = 0; i < model->table.n; i++) {
         const llc_tensor *t = &model->table.t[i];
@@ -260,13 +252,9 @@ cleanup:
     cli_out_abort(&bin);
     cli_out_abort(&js);
     cJSON_free(txt);
-    cJSON_Delete(meta);
-    cJSON_Delete(config);
+    cJSON_Delete(meta); /* not r->config: meta holds a reference */
     free(blob);
-    llc_model_free(model);
-    llc_task_free(task);
     free(path);
-    free(w);
     return code;
 }
 
@@ -294,19 +282,14 @@ int cmd_export(int argc, char **argv)
         return cli_error(EXIT_USAGE, "export: --what checkpoints --step S writes two files: give --out PREFIX "
                                      "(PREFIX.bin and PREFIX.json)");
 
-    llc_store *s = NULL;
-    llc_run_info info = {0};
+    cli_run r = {0};
     cli_outfile of = {0};
     int code = 0;
-    if ((code = cli_open_store(&a, LLC_STORE_READONLY, &s))) return code;
-    rc = llc_store_run_get(s, run, &info);
-    if (rc) {
-        code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "export: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
-                                      : cli_error(cli_exit_code(rc), "export: %s", llc_store_errmsg(s));
-        goto cleanup;
-    }
+    /* a checkpoint's metadata names its tensors: the model is rebuilt */
+    if ((code = (one_ckpt ? cli_open_run : cli_find_run)(&a, LLC_STORE_READONLY, run, &r))) goto cleanup;
+    llc_store *s = r.store;
     if (one_ckpt) {
-        code = export_checkpoint(s, &info, step, out);
+        code = export_checkpoint(&r, step, out);
         goto cleanup;
     }
     if (out && (code = cli_out_open(&of, "export", out, 0))) goto cleanup;
@@ -316,7 +299,6 @@ int cmd_export(int argc, char **argv)
     if (out && !code) code = cli_out_close(&of, "export");
 cleanup:
     cli_out_abort(&of);
-    llc_run_info_free(&info);
-    llc_store_close(s);
+    cli_run_close(&r);
     return code;
 }

@@ -55,12 +55,13 @@ static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
                                   {NULL, 0, NULL}};
 
-/* What every kind needs: the parsed options, the store, the run. */
+/* What every kind needs: the parsed options, the run (with its model for
+ * embed, pattern and ov), its store s. */
 typedef struct {
     cli_args *a;
+    cli_run r;
     llc_store *s;
     const char *run;
-    llc_run_info info;
     cJSON *config;
     llc_plot_opts o;
 } plot_ctx;
@@ -177,19 +178,13 @@ static int embed_steps(plot_ctx *c, long long **steps, int *n_steps)
 
 static int plot_embed(plot_ctx *c, const char *out_opt)
 {
-    llc_task *task = NULL;
-    llc_model *model = NULL;
     llc_plot_embed *e = NULL;
     long long *steps = NULL;
     int n_steps = 0, code = 0, rc;
     char *path = NULL, err[LLC_ERRLEN] = "";
     FILE *f = NULL;
     const char *spec = cli_get(c->a, "steps");
-    if ((rc = llc_run_build(c->config, &task, &model, NULL, err))) {
-        code = cli_error(cli_exit_code(rc), "plot: run %s: %s", c->run, err);
-        goto cleanup;
-    }
-    if ((rc = llc_plot_embed_new(task, model, cli_get(c->a, "data") ? cli_get(c->a, "data") : "train", &e, err)) ||
+    if ((rc = llc_plot_embed_new(c->r.task, c->r.model, cli_get(c->a, "data") ? cli_get(c->a, "data") : "train", &e, err)) ||
         (code = embed_steps(c, &steps, &n_steps)))
         goto fail;
     /* shared plane ranges over every frame, so the frames line up */
@@ -223,8 +218,6 @@ fail:
     if (rc) code = plot_fail(rc, err);
 cleanup:
     llc_plot_embed_free(e);
-    llc_model_free(model);
-    llc_task_free(task);
     free(steps);
     free(path);
     return code;
@@ -233,22 +226,17 @@ cleanup:
 /* pattern, ov: a heatmap panel per head at one checkpoint. */
 static int plot_matrices(plot_ctx *c, const char *out, int kind, long long step, long long seed)
 {
-    llc_task *task = NULL;
-    llc_model *model = NULL;
     llc_plot_matrices_data d = {0};
     char err[LLC_ERRLEN] = "";
     FILE *f = NULL;
     const char *data = cli_get(c->a, "data") ? cli_get(c->a, "data") : "test";
-    int code = 0, rc = llc_run_build(c->config, &task, &model, NULL, err);
-    if (rc) code = cli_error(cli_exit_code(rc), "plot: run %s: %s", c->run, err);
-    else if ((rc = llc_plot_matrices_load(c->s, c->run, task, model, kind, step, data, (uint64_t)seed,
+    int code = 0, rc;
+    if ((rc = llc_plot_matrices_load(c->s, c->run, c->r.task, c->r.model, kind, step, data, (uint64_t)seed,
                                           cli_get(c->a, "heads"), &d, err)))
         code = plot_fail(rc, err);
     else if (!(code = write_begin(out, &f)))
         code = write_end(llc_plot_matrices(f, &c->o, &d), f, out);
     llc_plot_matrices_data_free(&d);
-    llc_model_free(model);
-    llc_task_free(task);
     return code;
 }
 
@@ -273,7 +261,7 @@ static int plot_analysis(plot_ctx *c, const char *out, int traj)
     FILE *f = NULL;
     int rc = traj ? llc_plot_trajectory_load(c->s, c->run, &d, err) : llc_plot_log_load(c->s, c->run, &d, err);
     if (rc) return plot_fail(rc, err);
-    snprintf(title, sizeof title, "%s (%s): %s", c->run, c->info.task,
+    snprintf(title, sizeof title, "%s (%s): %s", c->run, c->r.info.task,
              traj ? "developmental trajectory" : "training log");
     int code = write_begin(out, &f);
     if (!code)
@@ -392,23 +380,18 @@ int cmd_plot(int argc, char **argv)
         out = def_out;
     }
 
-    if ((rc = cli_open_store(&a, LLC_STORE_READONLY, &c.s))) return rc;
-    int code = 0;
-    rc = llc_store_run_get(c.s, c.run, &c.info);
-    if (rc) {
-        code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "plot: no run '%s' in %s (see llc runs)", c.run,
-                                                  cli_db_path(&a))
-                                      : cli_error(cli_exit_code(rc), "plot: %s", llc_store_errmsg(c.s));
-        llc_store_close(c.s);
-        return code;
-    }
-    c.config = cJSON_Parse(c.info.config ? c.info.config : "");
+    /* embed, pattern and ov draw from the model rebuilt from the run's config */
+    int code = (k_embed || k == K_PATTERN || k == K_OV ? cli_open_run : cli_find_run)(&a, LLC_STORE_READONLY, c.run,
+                                                                                        &c.r);
+    if (code) goto cleanup;
+    c.s = c.r.store;
+    c.config = c.r.config ? c.r.config : (c.r.config = cJSON_Parse(c.r.info.config ? c.r.info.config : ""));
     if (!c.config) {
         code = cli_error(EXIT_STORE, "plot: run %s has an unreadable config in the store", c.run);
         goto cleanup;
     }
     c.o.run = c.run;
-    c.o.task = c.info.task;
+    c.o.task = c.r.info.task;
     c.o.n_layers = cfg_int(c.config, "model", "n_layers", 1);
     c.o.n_heads = cfg_int(c.config, "model", "n_heads", 1);
     if (stage_marks && (code = parse_marks(&c))) goto cleanup;
@@ -427,8 +410,6 @@ int cmd_plot(int argc, char **argv)
     default: code = plot_analysis(&c, out, k == K_TRAJECTORY); break;
     }
 cleanup:
-    cJSON_Delete(c.config);
-    llc_run_info_free(&c.info);
-    llc_store_close(c.s);
+    cli_run_close(&c.r);
     return code;
 }

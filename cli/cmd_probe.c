@@ -164,188 +164,177 @@ static void sweep_progress(void *ctx, int i, int n, long long step)
     cli_progress_update(ctx, i, n, "step %lld", step);
 }
 
-int cmd_probe(int argc, char **argv)
+/* The options of one `llc probe`, checked. */
+typedef struct {
+    const char *run, *what, *fmt, *data, *hs; /* hs: the selected head, NULL for all */
+    int sel_l, sel_h, ablate_mean;
+    unsigned probes;
+    long long seqs, seed, threads, step;
+} probe_opts;
+
+static int read_opts(const cli_args *a, probe_opts *o)
 {
-    cli_args a;
-    int rc = cli_parse(&a, "probe", usage, defs, argc, argv);
-    if (rc) return rc < 0 ? 0 : rc;
-    const char *run = cli_get(&a, "run"), *what = cli_get(&a, "what"), *mode = cli_get(&a, "mode");
-    const char *fmt = cli_get(&a, "format"), *heads = cli_get(&a, "heads"), *data = cli_get(&a, "data");
-    if (!run) return cli_error(EXIT_USAGE, "probe: --run ID is required");
+    const char *heads = cli_get(a, "heads"), *mode = cli_get(a, "mode"), *pv;
+    *o = (probe_opts){.run = cli_get(a, "run"), .what = cli_get(a, "what"), .fmt = cli_get(a, "format"),
+                      .data = cli_get(a, "data"), .sel_l = -1, .sel_h = -1};
+    const char *what = o->what;
+    if (!o->run) return cli_error(EXIT_USAGE, "probe: --run ID is required");
     if (what && strcmp(what, "ov") && strcmp(what, "qk") && strcmp(what, "pattern"))
         return cli_error(EXIT_USAGE, "probe: --what must be ov, qk or pattern, got '%s'", what);
-    if (!fmt) fmt = what ? "csv" : "table";
-    if (what ? strcmp(fmt, "csv") && strcmp(fmt, "json")
-             : strcmp(fmt, "table") && strcmp(fmt, "csv") && strcmp(fmt, "json"))
+    if (!o->fmt) o->fmt = what ? "csv" : "table";
+    if (what ? strcmp(o->fmt, "csv") && strcmp(o->fmt, "json")
+             : strcmp(o->fmt, "table") && strcmp(o->fmt, "csv") && strcmp(o->fmt, "json"))
         return cli_error(EXIT_USAGE, "probe: --format must be %s, got '%s'", what ? "csv or json" : "table, csv or json",
-                         fmt);
+                         o->fmt);
     if (mode && strcmp(mode, "zero") && strcmp(mode, "mean"))
         return cli_error(EXIT_USAGE, "probe: --mode must be zero or mean, got '%s'", mode);
-    if (what && (!cli_get(&a, "step") || !cli_get(&a, "head")))
+    o->ablate_mean = mode && !strcmp(mode, "mean");
+    if (what && (!cli_get(a, "step") || !cli_get(a, "head")))
         return cli_error(EXIT_USAGE, "probe: --what needs --step S and --head L.H");
-    if (!what && (cli_get(&a, "step") || cli_get(&a, "head")))
+    if (!what && (cli_get(a, "step") || cli_get(a, "head")))
         return cli_error(EXIT_USAGE, "probe: --step and --head go with --what; use --steps and --heads for scores");
-    int sel_l = -1, sel_h = -1;
-    const char *hs = what ? cli_get(&a, "head") : heads && strcmp(heads, "all") ? heads : NULL;
-    if (hs && !parse_head(hs, &sel_l, &sel_h))
+    o->hs = what ? cli_get(a, "head") : heads && strcmp(heads, "all") ? heads : NULL;
+    if (o->hs && !parse_head(o->hs, &o->sel_l, &o->sel_h))
         return cli_error(EXIT_USAGE, "probe: %s must be %sa head L.H like 0.3, got '%s'", what ? "--head" : "--heads",
-                         what ? "" : "'all' or ", hs);
-    unsigned probes = 0;
-    const char *pv;
-    for (int i = 0; (pv = cli_get_nth(&a, "probe", i)); i++) {
+                         what ? "" : "'all' or ", o->hs);
+    for (int i = 0; (pv = cli_get_nth(a, "probe", i)); i++) {
         int k = llc_probe_parse(pv);
         if (k < 0)
             return cli_error(EXIT_USAGE,
                              "probe: unknown probe '%s' (probes: prev_token, current, first, entropy, induction, "
                              "duplicate, icl, copying, copy_suppression, owned_ov, owned_qk, owned_att, ablation)",
                              pv);
-        probes |= 1u << k;
+        o->probes |= 1u << k;
     }
-    long long seqs, seed, threads, step = 0;
-    if (cli_get_ll(&a, "seqs", LLC_PROBE_DEFAULT_SEQS, 1, LLC_PROBE_MAX_SEQS, &seqs) ||
-        cli_get_ll(&a, "seed", 1, 0, (long long)1e18, &seed) || cli_get_ll(&a, "threads", cli_cores(), 1, 1024, &threads) ||
-        (what && cli_get_ll(&a, "step", 0, 0, (long long)9e18, &step)))
+    if (cli_get_ll(a, "seqs", LLC_PROBE_DEFAULT_SEQS, 1, LLC_PROBE_MAX_SEQS, &o->seqs) ||
+        cli_get_ll(a, "seed", 1, 0, (long long)1e18, &o->seed) ||
+        cli_get_ll(a, "threads", cli_cores(), 1, 1024, &o->threads) ||
+        (what && cli_get_ll(a, "step", 0, 0, (long long)9e18, &o->step)))
         return EXIT_USAGE;
-    if (!data) data = "test";
+    if (!o->data) o->data = "test";
+    return 0;
+}
 
+/* --what: one matrix of one head at one checkpoint. */
+static int print_one(const cli_args *a, cli_run *r, const probe_opts *o, const llc_probe_config *pc)
+{
     char err[LLC_ERRLEN] = "";
-    llc_store *store = NULL;
-    llc_run_info info = {0};
-    cJSON *config = NULL;
-    llc_task *task = NULL;
-    llc_model *model = NULL;
-    long long *all = NULL, *steps = NULL;
-    float *w = NULL, *att = NULL;
+    float *att = NULL;
     double *mat = NULL;
+    int nr = 0, nc = 0, rc, code = cli_run_checkpoint(a, r, o->step);
+    if (code) return code;
+    if (strcmp(o->what, "pattern") == 0) rc = llc_probe_pattern(pc, o->sel_l, o->sel_h, &att, &nr, err), nc = nr;
+    else rc = llc_probe_circuit(r->model, r->w, o->sel_l, o->sel_h, strcmp(o->what, "qk") == 0, &mat, &nr, &nc, err);
+    if (rc) code = cli_error(cli_exit_code(rc), "%s", err);
+    else print_matrix(mat, att, nr, nc, o->fmt, o->what, o->hs, o->step);
+    free(mat);
+    free(att);
+    return code;
+}
+
+/* The stored curves of what was asked (one --probe, one head, or all). */
+static int print_curves(cli_run *r, const probe_opts *o)
+{
     llc_probe_point *pts = NULL;
+    const char *only = NULL;
+    char pname[32];
+    int n = 0, code = 0, rc;
+    if (o->probes && !(o->probes & (o->probes - 1))) { /* a single --probe */
+        int k = 0;
+        while (!(o->probes >> k & 1)) k++;
+        if (k == LLC_PROBE_ABLATION) snprintf(pname, sizeof pname, "ablation_%s", o->ablate_mean ? "mean" : "zero");
+        else snprintf(pname, sizeof pname, "%s", llc_probe_names[k]);
+        only = pname;
+    }
+    if ((rc = llc_probe_results_curves(r->store, r->id, only, o->sel_l >= 0 ? o->hs : NULL, o->data, &pts, &n)))
+        code = cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(r->store));
+    else code = print_points(r->id, pts, n, o->fmt);
+    free(pts);
+    return code;
+}
+
+/* Score the selected checkpoints (skipping stored ones), print the curves
+ * and, in a table, the owned tokens at the last selected step. */
+static int sweep(const cli_args *a, cli_run *r, const probe_opts *o, llc_probe_config *pc, int n_layers, int n_heads)
+{
+    char err[LLC_ERRLEN] = "", settings[160], title[96];
+    long long *steps = NULL;
     llc_probe_result res = {0};
-    int code = 0, n_all = 0, n_steps = 0, n_pts = 0;
     cli_progress prog = {0};
-
-    if ((code = cli_open_run(&a, what ? LLC_STORE_READONLY : LLC_STORE_RW, run, &store, &info, &config, &task, &model))) goto cleanup;
-    const llc_tf_config *tc = llc_transformer_config(model);
-    if (!tc) {
-        code = cli_error(EXIT_USAGE, "probe: run '%s' is a %s model; probes need a transformer", run, model->kind);
-        goto cleanup;
-    }
-    if (sel_l >= tc->n_layers || sel_h >= tc->n_heads) {
-        code = cli_error(EXIT_NOTFOUND, "probe: head %s does not exist: model has layers 0-%d and heads 0-%d", hs,
-                         tc->n_layers - 1, tc->n_heads - 1);
-        goto cleanup;
-    }
-    int dist;
-    if ((code = cli_task_dist(a.cmd, task, data, &dist))) goto cleanup;
-    const size_t n_params = llc_model_n_params(model);
-    if (!(w = malloc(n_params * sizeof *w))) {
-        code = cli_error(EXIT_NOMEM, "probe: out of memory");
-        goto cleanup;
-    }
-    /* sort: ownership over the numbers, without the separator (the last token) */
-    const int own = strcmp(task->name, "sort") == 0 ? tc->n_out - 1 : 0;
-    llc_probe_config pc = {.model = model, .w = w, .task = task, .dist = dist, .probes = probes, .n_seqs = (int)seqs,
-                           .seed = (uint64_t)seed, .ablate_mean = mode && !strcmp(mode, "mean"),
-                           .own_tokens = own, .n_threads = (int)threads};
-    /* the numbers must not depend on how OpenBLAS would split a product over threads */
-    openblas_set_num_threads(1);
-
-    if (what) {
-        rc = llc_store_checkpoint_get(store, run, step, w, n_params, NULL, NULL);
-        if (rc) {
-            code = rc == LLC_ERR_NOTFOUND
-                       ? cli_error(EXIT_NOTFOUND, "probe: run '%s' has no checkpoint at step %lld (see llc show)", run,
-                                   step)
-                       : cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
-            goto cleanup;
-        }
-        int nr = 0, nc = 0;
-        if (strcmp(what, "pattern") == 0) rc = llc_probe_pattern(&pc, sel_l, sel_h, &att, &nr, err), nc = nr;
-        else rc = llc_probe_circuit(model, w, sel_l, sel_h, strcmp(what, "qk") == 0, &mat, &nr, &nc, err);
-        if (rc) {
-            code = cli_error(cli_exit_code(rc), "%s", err);
-            goto cleanup;
-        }
-        print_matrix(mat, att, nr, nc, fmt, what, hs, step);
-        goto cleanup;
-    }
-
     unsigned want = 0;
-    if ((rc = llc_probe_plan(&pc, &want, err))) {
+    int n_steps = 0, done = 0, skipped = 0, last_done = -1, code = 0, rc;
+    if ((rc = llc_probe_plan(pc, &want, err))) {
         code = cli_error(cli_exit_code(rc), "%s", err);
         goto cleanup;
     }
-    if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
-        code = cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    if (n_all == 0) {
-        code = cli_error(EXIT_NOTFOUND, "probe: run '%s' has no checkpoints", run);
-        goto cleanup;
-    }
-    if ((code = cli_select_steps("probe", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
-    char settings[160];
-    snprintf(settings, sizeof settings, "{\"seqs\":%lld,\"seed\":%lld,\"own_tokens\":%d}", seqs, seed, own);
-
-    int done = 0, skipped = 0, last_done = -1;
-    char title[96];
-    snprintf(title, sizeof title, "probe %s", run);
-    cli_progress_start(&prog, &a, title);
-    llc_probe_sweep_config sc = {.store = store, .run = run, .data = data, .settings = settings, .steps = steps,
-                                 .n_steps = n_steps, .w = w, .want = want, .n_layers = tc->n_layers,
-                                 .n_heads = tc->n_heads, .sel_l = sel_l, .sel_h = sel_h,
-                                 .force = cli_has(&a, "force"), .progress = sweep_progress, .ctx = &prog};
-    if ((rc = llc_probe_sweep(&sc, &pc, &res, &last_done, &done, &skipped, err))) {
+    if ((code = cli_run_steps(a, r, &steps, &n_steps, NULL))) goto cleanup;
+    snprintf(settings, sizeof settings, "{\"seqs\":%lld,\"seed\":%lld,\"own_tokens\":%d}", o->seqs, o->seed,
+             pc->own_tokens);
+    snprintf(title, sizeof title, "probe %s", r->id);
+    cli_progress_start(&prog, a, title);
+    llc_probe_sweep_config sc = {.store = r->store, .run = r->id, .data = o->data, .settings = settings,
+                                 .steps = steps, .n_steps = n_steps, .w = r->w, .want = want, .n_layers = n_layers,
+                                 .n_heads = n_heads, .sel_l = o->sel_l, .sel_h = o->sel_h,
+                                 .force = cli_has(a, "force"), .progress = sweep_progress, .ctx = &prog};
+    if ((rc = llc_probe_sweep(&sc, pc, &res, &last_done, &done, &skipped, err))) {
         code = cli_error(cli_exit_code(rc), "probe: %s", err);
         goto cleanup;
     }
     cli_progress_end(&prog);
-    if (!a.quiet)
-        fprintf(stderr, "probe %s: %d checkpoint%s computed, %d already stored\n", run, done, done == 1 ? "" : "s",
+    if (!a->quiet)
+        fprintf(stderr, "probe %s: %d checkpoint%s computed, %d already stored\n", r->id, done, done == 1 ? "" : "s",
                 skipped);
-
-    /* print the curves of what was asked */
-    const char *only = NULL;
-    char pname[32];
-    if (probes && !(probes & (probes - 1))) { /* a single --probe */
-        int k = 0;
-        while (!(probes >> k & 1)) k++;
-        if (k == LLC_PROBE_ABLATION) snprintf(pname, sizeof pname, "ablation_%s", pc.ablate_mean ? "mean" : "zero");
-        else snprintf(pname, sizeof pname, "%s", llc_probe_names[k]);
-        only = pname;
-    }
-    if ((rc = llc_probe_results_curves(store, run, only, sel_l >= 0 ? hs : NULL, data, &pts, &n_pts))) {
-        code = cli_error(cli_exit_code(rc), "probe: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    if ((code = print_points(run, pts, n_pts, fmt))) goto cleanup;
-
-    /* the owned tokens at the last selected step, as ranges */
+    if ((code = print_curves(r, o))) goto cleanup;
     const unsigned own_bits = 1u << LLC_PROBE_OWNED_OV | 1u << LLC_PROBE_OWNED_QK | 1u << LLC_PROBE_OWNED_ATT;
-    if (strcmp(fmt, "table") == 0 && (want & own_bits)) {
-        if (last_done != n_steps - 1) {
-            rc = llc_store_checkpoint_get(store, run, steps[n_steps - 1], w, n_params, NULL, NULL);
-            pc.probes = want & own_bits;
+    if (strcmp(o->fmt, "table") == 0 && (want & own_bits)) {
+        if (last_done != n_steps - 1) { /* the last step was stored: score its ownership again */
+            pc->probes = want & own_bits;
             llc_probe_result_free(&res);
-            if (rc || (rc = llc_probe_run(&pc, &res, err))) {
-                code = cli_error(cli_exit_code(rc), "probe: %s", err[0] ? err : llc_store_errmsg(store));
+            if ((code = cli_run_checkpoint(a, r, steps[n_steps - 1]))) goto cleanup;
+            if ((rc = llc_probe_run(pc, &res, err))) {
+                code = cli_error(cli_exit_code(rc), "probe: %s", err);
                 goto cleanup;
             }
         }
         print_ownership(&res, steps[n_steps - 1]);
     }
-
 cleanup:
     cli_progress_end(&prog);
     llc_probe_result_free(&res);
-    free(pts);
-    free(mat);
-    free(att);
-    free(w);
     free(steps);
-    free(all);
-    llc_model_free(model);
-    llc_task_free(task);
-    cJSON_Delete(config);
-    llc_run_info_free(&info);
-    llc_store_close(store);
+    return code;
+}
+
+int cmd_probe(int argc, char **argv)
+{
+    cli_args a;
+    probe_opts o;
+    cli_run r = {0};
+    int code = cli_parse(&a, "probe", usage, defs, argc, argv);
+    if (code) return code < 0 ? 0 : code;
+    if ((code = read_opts(&a, &o))) return code;
+    if ((code = cli_open_run(&a, o.what ? LLC_STORE_READONLY : LLC_STORE_RW, o.run, &r))) goto cleanup;
+    const llc_tf_config *tc = cli_run_transformer(&a, &r, "probes");
+    if (!tc) {
+        code = EXIT_USAGE;
+        goto cleanup;
+    }
+    if (o.sel_l >= tc->n_layers || o.sel_h >= tc->n_heads) {
+        code = cli_error(EXIT_NOTFOUND, "probe: head %s does not exist: model has layers 0-%d and heads 0-%d", o.hs,
+                         tc->n_layers - 1, tc->n_heads - 1);
+        goto cleanup;
+    }
+    int dist;
+    if ((code = cli_task_dist(a.cmd, r.task, o.data, &dist))) goto cleanup;
+    /* sort: ownership over the numbers, without the separator (the last token) */
+    const int own = strcmp(r.task->name, "sort") == 0 ? tc->n_out - 1 : 0;
+    llc_probe_config pc = {.model = r.model, .w = r.w, .task = r.task, .dist = dist, .probes = o.probes,
+                           .n_seqs = (int)o.seqs, .seed = (uint64_t)o.seed, .ablate_mean = o.ablate_mean,
+                           .own_tokens = own, .n_threads = (int)o.threads};
+    /* the numbers must not depend on how OpenBLAS would split a product over threads */
+    openblas_set_num_threads(1);
+    code = o.what ? print_one(&a, &r, &o, &pc) : sweep(&a, &r, &o, &pc, tc->n_layers, tc->n_heads);
+cleanup:
+    cli_run_close(&r);
     return code;
 }

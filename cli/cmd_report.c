@@ -29,13 +29,9 @@ static const cli_optdef defs[] = {{"run", 1, "run id"},
 int cmd_report(int argc, char **argv)
 {
     cli_args a;
-    llc_store *store = NULL;
-    llc_run_info info = {0};
-    cJSON *config = NULL;
-    llc_task *task = NULL;
-    llc_model *model = NULL;
-    long long *all = NULL, *steps = NULL;
-    int n_all = 0, n_steps = 0, code = 0, rc;
+    cli_run r = {0};
+    long long *steps = NULL;
+    int n_steps = 0, code = 0, rc;
     char out_def[128], err[LLC_ERRLEN] = "";
     cli_outfile of;
     if ((rc = cli_parse(&a, "report", usage, defs, argc, argv))) return rc < 0 ? 0 : rc;
@@ -48,13 +44,9 @@ int cmd_report(int argc, char **argv)
         snprintf(out_def, sizeof out_def, "%s.html", run);
         out = out_def;
     }
-    if ((code = cli_open_run(&a, LLC_STORE_READONLY, run, &store, &info, &config, &task, &model))) goto cleanup;
+    if ((code = cli_open_run(&a, LLC_STORE_READONLY, run, &r))) goto cleanup;
     if (cli_get(&a, "steps")) {
-        if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
-            code = cli_error(cli_exit_code(rc), "report: %s", llc_store_errmsg(store));
-            goto cleanup;
-        }
-        if ((code = cli_select_steps("report", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
+        if ((code = cli_run_steps(&a, &r, &steps, &n_steps, NULL))) goto cleanup;
         if (n_steps > LLC_REPORT_MAX_STEPS) {
             code = cli_error(EXIT_USAGE, "report: --steps selects %d checkpoints; at most %d (e.g. every:K)", n_steps,
                              LLC_REPORT_MAX_STEPS);
@@ -62,8 +54,8 @@ int cmd_report(int argc, char **argv)
         }
     }
     if ((code = cli_out_open(&of, "report", out, 0))) goto cleanup;
-    llc_report_opts o = {run, task, model, steps, n_steps};
-    if ((rc = llc_report_write(of.f, store, &o, err))) {
+    llc_report_opts o = {run, r.task, r.model, steps, n_steps};
+    if ((rc = llc_report_write(of.f, r.store, &o, err))) {
         cli_out_abort(&of);
         code = cli_error(cli_exit_code(rc), "report: %s", err[0] ? err : llc_strerror(rc));
         goto cleanup;
@@ -71,12 +63,7 @@ int cmd_report(int argc, char **argv)
     if ((code = cli_out_close(&of, "report"))) goto cleanup;
     printf("%s\n", out);
 cleanup:
-    free(all);
     free(steps);
-    llc_model_free(model);
-    llc_task_free(task);
-    cJSON_Delete(config);
-    llc_run_info_free(&info);
-    llc_store_close(store);
+    cli_run_close(&r);
     return code;
 }

@@ -67,16 +67,13 @@ int cmd_show(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     const char *run = cli_get(&a, "run");
     if (!run) return cli_error(EXIT_USAGE, "show: --run ID is required");
-    llc_store *s = NULL;
-    if ((rc = cli_open_store(&a, LLC_STORE_READONLY, &s))) return rc;
-    llc_run_info info = {0};
-    rc = llc_store_run_get(s, run, &info);
-    if (rc) {
-        int code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "show: no run '%s' in %s (see llc runs)", run, cli_db_path(&a))
-                                          : cli_error(cli_exit_code(rc), "show: %s", llc_store_errmsg(s));
-        llc_store_close(s);
-        return code;
+    cli_run r = {0};
+    if ((rc = cli_find_run(&a, LLC_STORE_READONLY, run, &r))) {
+        cli_run_close(&r);
+        return rc;
     }
+    llc_store *s = r.store;
+    const llc_run_info info = r.info;
     printf("run:      %s\ntask:     %s\nstatus:   %s%s%s\nparams:   %lld\nseed:     %llu\ncreated:  %s\nversion:  %s\n",
            info.id, info.task, info.status, info.message ? " - " : "", info.message ? info.message : "",
            info.n_params, info.seed, info.created, info.version);
@@ -107,7 +104,6 @@ int cmd_show(int argc, char **argv)
     }
     free(w);
     free(steps);
-    llc_run_info_free(&info);
-    llc_store_close(s);
+    cli_run_close(&r);
     return code;
 }

@@ -57,21 +57,16 @@ int cmd_stages(int argc, char **argv)
     const char *cross[CLI_MAX_OPTS];
     for (const char *c; (c = cli_get_nth(&a, "cross", q.n_cross)); q.n_cross++) cross[q.n_cross] = c;
     q.cross = cross;
-    llc_store *s = NULL;
-    if ((rc = cli_open_store(&a, q.store ? LLC_STORE_RW : LLC_STORE_READONLY, &s))) return rc;
-    llc_run_info info = {0};
-    rc = llc_store_run_get(s, run, &info);
-    if (rc) {
-        int code = rc == LLC_ERR_NOTFOUND ? cli_error(EXIT_NOTFOUND, "stages: no run '%s' in %s", run, cli_db_path(&a))
-                                          : cli_error(cli_exit_code(rc), "stages: %s", llc_store_errmsg(s));
-        llc_store_close(s);
-        return code;
+    cli_run rh = {0};
+    if ((rc = cli_find_run(&a, q.store ? LLC_STORE_RW : LLC_STORE_READONLY, run, &rh))) {
+        cli_run_close(&rh);
+        return rc;
     }
-    llc_run_info_free(&info);
+    llc_store *s = rh.store;
     llc_stages_result r;
     char err[LLC_ERRLEN] = "";
     rc = llc_stages_find(s, &q, &r, err);
-    llc_store_close(s);
+    cli_run_close(&rh);
     if (rc) return cli_error(cli_exit_code(rc), "%s", err);
     if (q.want_llc && r.llc_points == 0)
         printf("no LLC curve for target %s on %s yet (llc estimate --run %s)\n", q.target ? q.target : "model",

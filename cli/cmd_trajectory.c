@@ -52,28 +52,21 @@ int cmd_trajectory(int argc, char **argv)
     const int store_it = !cli_has(&a, "no-store");
 
     char err[LLC_ERRLEN] = "";
-    llc_store *store = NULL;
-    llc_run_info info = {0};
-    cJSON *config = NULL;
-    llc_task *task = NULL;
-    llc_model *model = NULL;
-    long long *all = NULL, *steps = NULL;
-    int code = 0, n_all = 0, n_steps = 0;
+    cli_run run_h = {0};
+    long long *steps = NULL;
+    int code = 0, n_steps = 0;
     llc_trajectory_result r = {0};
     cli_progress prog = {0};
 
-    if ((code = cli_open_run(&a, store_it ? LLC_STORE_RW : LLC_STORE_READONLY, run, &store, &info, &config, &task, &model))) goto cleanup;
+    if ((code = cli_open_run(&a, store_it ? LLC_STORE_RW : LLC_STORE_READONLY, run, &run_h))) goto cleanup;
+    llc_store *store = run_h.store;
     int dist;
-    if ((code = cli_task_dist(a.cmd, task, data, &dist))) goto cleanup;
-    if ((rc = llc_store_checkpoint_steps(store, run, &all, &n_all))) {
-        code = cli_error(cli_exit_code(rc), "trajectory: %s", llc_store_errmsg(store));
-        goto cleanup;
-    }
-    if ((code = cli_select_steps("trajectory", cli_get(&a, "steps"), all, n_all, &steps, &n_steps))) goto cleanup;
+    if ((code = cli_task_dist(a.cmd, run_h.task, data, &dist))) goto cleanup;
+    if ((code = cli_run_steps(&a, &run_h, &steps, &n_steps, NULL))) goto cleanup;
     /* the numbers must not depend on how OpenBLAS would split a product over threads */
     openblas_set_num_threads(1);
     cli_progress_start(&prog, &a, "trajectory");
-    llc_trajectory_config tc = {.model = model, .task = task, .dist = dist, .n_seqs = (int)seqs, .seed = (uint64_t)seed,
+    llc_trajectory_config tc = {.model = run_h.model, .task = run_h.task, .dist = dist, .n_seqs = (int)seqs, .seed = (uint64_t)seed,
                                 .components = (int)comps, .store = store, .run = run, .steps = steps,
                                 .n_steps = n_steps, .progress = progress, .ctx = &prog};
     rc = llc_trajectory_run(&tc, &r, err);
@@ -104,12 +97,7 @@ int cmd_trajectory(int argc, char **argv)
     }
 cleanup:
     llc_trajectory_result_free(&r);
-    free(all);
     free(steps);
-    if (model) llc_model_free(model);
-    llc_task_free(task);
-    cJSON_Delete(config);
-    llc_run_info_free(&info);
-    llc_store_close(store);
+    cli_run_close(&run_h);
     return code;
 }

@@ -520,21 +520,72 @@ int cli_valid_head(const char *s)
     return *p == 0;
 }
 
-int cli_open_run(const cli_args *a, int flags, const char *run, llc_store **store, llc_run_info *info,
-                 cJSON **config, llc_task **task, llc_model **model)
+int cli_find_run(const cli_args *a, int flags, const char *run, cli_run *r)
 {
-    char err[LLC_ERRLEN] = "";
-    int code = cli_open_store(a, flags, store), rc;
+    r->id = run;
+    int code = cli_open_store(a, flags, &r->store), rc;
     if (code) return code;
-    if ((rc = llc_store_run_get(*store, run, info)))
+    if ((rc = llc_store_run_get(r->store, run, &r->info)))
         return rc == LLC_ERR_NOTFOUND
                    ? cli_error(EXIT_NOTFOUND, "%s: no run '%s' in %s (see llc runs)", a->cmd, run, cli_db_path(a))
-                   : cli_error(cli_exit_code(rc), "%s: %s", a->cmd, llc_store_errmsg(*store));
-    *config = cJSON_Parse(info->config);
-    if (!*config || (rc = llc_run_build(*config, task, model, NULL, err)))
+                   : cli_error(cli_exit_code(rc), "%s: %s", a->cmd, llc_store_errmsg(r->store));
+    return 0;
+}
+
+int cli_open_run(const cli_args *a, int flags, const char *run, cli_run *r)
+{
+    char err[LLC_ERRLEN] = "";
+    int code = cli_find_run(a, flags, run, r);
+    if (code) return code;
+    r->config = cJSON_Parse(r->info.config);
+    if (!r->config || llc_run_build(r->config, &r->task, &r->model, NULL, err))
         return cli_error(EXIT_SCHEMA, "%s: run '%s' has a config this llc cannot rebuild: %s", a->cmd, run,
                          err[0] ? err : "malformed JSON");
+    r->n_params = llc_model_n_params(r->model);
+    if (!(r->w = malloc((r->n_params ? r->n_params : 1) * sizeof *r->w)))
+        return cli_error(EXIT_NOMEM, "%s: out of memory", a->cmd);
     return 0;
+}
+
+void cli_run_close(cli_run *r)
+{
+    free(r->w);
+    llc_model_free(r->model);
+    llc_task_free(r->task);
+    cJSON_Delete(r->config);
+    llc_run_info_free(&r->info);
+    llc_store_close(r->store);
+    memset(r, 0, sizeof *r);
+}
+
+const llc_tf_config *cli_run_transformer(const cli_args *a, const cli_run *r, const char *need)
+{
+    const llc_tf_config *tc = llc_transformer_config(r->model);
+    if (!tc)
+        cli_error(EXIT_USAGE, "%s: run '%s' is a %s model; %s needs a transformer", a->cmd, r->id, r->model->kind,
+                  need);
+    return tc;
+}
+
+int cli_run_checkpoint(const cli_args *a, cli_run *r, long long step)
+{
+    int rc = llc_store_checkpoint_get(r->store, r->id, step, r->w, r->n_params, NULL, NULL);
+    if (rc == LLC_ERR_NOTFOUND)
+        return cli_error(EXIT_NOTFOUND, "%s: run '%s' has no checkpoint at step %lld (see llc show)", a->cmd, r->id,
+                         step);
+    return rc ? cli_error(cli_exit_code(rc), "%s: %s", a->cmd, llc_store_errmsg(r->store)) : 0;
+}
+
+int cli_run_steps(const cli_args *a, const cli_run *r, long long **steps, int *n, long long *last)
+{
+    long long *all = NULL;
+    int n_all = 0, code = 0, rc = llc_store_checkpoint_steps(r->store, r->id, &all, &n_all);
+    if (rc) code = cli_error(cli_exit_code(rc), "%s: %s", a->cmd, llc_store_errmsg(r->store));
+    else if (n_all == 0) code = cli_error(EXIT_NOTFOUND, "%s: run '%s' has no checkpoints", a->cmd, r->id);
+    else code = cli_select_steps(a->cmd, cli_get(a, "steps"), all, n_all, steps, n);
+    if (!code && last) *last = all[n_all - 1];
+    free(all);
+    return code;
 }
 
 int cli_task_dist(const char *cmd, const llc_task *task, const char *data, int *dist)
