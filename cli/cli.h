@@ -190,6 +190,13 @@ long cli_cores(void);
  * an exit code (message printed, naming a->cmd). */
 int cli_train_config(const cli_args *a, cJSON **out);
 
+/* --group G / --runs 'GLOB' in argv (cli/run_each.c): *handled = 1 and fn
+ * is called once per selected run (id order) with those options replaced by
+ * --run ID and {run} in --out replaced; returns the first nonzero exit code.
+ * Unknown group or empty match: exit 5 naming what exists. Without either
+ * option *handled = 0 and nothing is done. */
+int cli_run_each(const char *cmd, int (*fn)(int, char **), int argc, char **argv, int *handled);
+
 /* Run ids: 1-64 of [A-Za-z0-9_.-]. */
 int cli_valid_run_id(const char *id);
 

@@ -34,12 +34,19 @@ static const struct {
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
+/* The commands that take --group/--runs (cli_run_each) say so in their --help. */
+#define GROUP_HELP                                                                                       \
+    "--group G or --runs 'GLOB' in place of --run ID: once per run of group G (llc sweep) or per run\n" \
+    "whose id matches GLOB, in id order, stopping at the first failure; --out takes {run}.\n"
+
 static void print_help(void)
 {
     printf("llc " LLC_VERSION " - local learning coefficients of small transformers\n\n"
            "usage: llc COMMAND [options]      (llc COMMAND --help for its options)\n\ncommands:\n");
     for (size_t i = 0; i < N_CMDS; i++) printf("  %-11s %s\n", cmds[i].name, cmds[i].summary);
     fputs("\n"
+          "estimate, probe, curves, export, report, eval, stages, cluster and trajectory take\n"
+          "--group G or --runs 'GLOB' in place of --run ID (once per run); plot --group overlays runs.\n"
           "The store is ./llc.db, or $LLC_DB, or --db PATH. Shipped configs and data are found in\n"
           "$LLC_DATA, else the installed share/llc, else the source tree's data/.\n"
           "\n"
@@ -78,8 +85,22 @@ int main(int argc, char **argv)
         printf("llc %s\n", LLC_VERSION);
         return cli_finish_stdout(0);
     }
-    for (size_t i = 0; i < N_CMDS; i++)
-        if (strcmp(argv[1], cmds[i].name) == 0) return cli_finish_stdout(cmds[i].fn(argc - 2, argv + 2));
+    for (size_t i = 0; i < N_CMDS; i++) {
+        if (strcmp(argv[1], cmds[i].name) != 0) continue;
+        char word[32];
+        snprintf(word, sizeof word, " %s ", argv[1]);
+        if (!strstr(" estimate probe curves export report eval stages cluster trajectory ", word))
+            return cli_finish_stdout(cmds[i].fn(argc - 2, argv + 2));
+        int handled, code = cli_run_each(argv[1], cmds[i].fn, argc - 2, argv + 2, &handled);
+        if (handled) return cli_finish_stdout(code);
+        code = cmds[i].fn(argc - 2, argv + 2);
+        for (int k = 2; k < argc && code == 0; k++)
+            if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+                fputs(GROUP_HELP, stdout);
+                break;
+            }
+        return cli_finish_stdout(code);
+    }
     char list[512] = "";
     for (size_t i = 0; i < N_CMDS; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", cmds[i].name);
