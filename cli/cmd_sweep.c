@@ -34,8 +34,8 @@ static const cli_optdef defs[] = {
 static void sweep_progress(const llc_sweep_status *st, void *ctx)
 {
     cli_progress *p = ctx;
-    cli_progress_update(p, 1000 * st->fraction, 1000, "per mille: runs %d/%d done, %d running%s", st->n_done,
-                        st->n_runs, st->n_running, st->n_failed ? ", a run failed" : "");
+    cli_progress_update(p, (double)st->steps_done, (double)st->steps_total, "steps; runs %d/%d done, %d running%s",
+                        st->n_done, st->n_runs, st->n_running, st->n_failed ? ", a run failed" : "");
 }
 
 int cmd_sweep(int argc, char **argv)

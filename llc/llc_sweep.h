@@ -77,7 +77,7 @@ int llc_sweep_train_one(llc_store *store, const llc_sweep_plan *plan, int i, con
 /* Where a sweep is, for a progress line. */
 typedef struct {
     int n_runs, n_done, n_skipped, n_running, n_failed;
-    double fraction; /* of all the planned training steps, 0..1 */
+    long long steps_done, steps_total; /* training steps of all the runs (a finished run counts whole) */
 } llc_sweep_status;
 typedef void (*llc_sweep_progress_fn)(const llc_sweep_status *st, void *ctx);
 

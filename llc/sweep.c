@@ -390,9 +390,9 @@ typedef struct {
 /* Report where the sweep is (pool locked). */
 static void report(sweep_pool *pl)
 {
-    long long done = 0;
-    for (int i = 0; i < pl->plan->n_runs; i++) done += pl->steps_done[i];
-    pl->st.fraction = pl->steps_total > 0 ? (double)done / (double)pl->steps_total : 1.0;
+    pl->st.steps_done = 0;
+    for (int i = 0; i < pl->plan->n_runs; i++) pl->st.steps_done += pl->steps_done[i];
+    pl->st.steps_total = pl->steps_total;
     if (pl->progress) pl->progress(&pl->st, pl->ctx);
 }
 
