@@ -135,6 +135,9 @@ int llc_store_group_put(llc_store *s, const char *grp, const char *spec);
 int llc_store_group_list(llc_store *s, char ***names, int *n); /* sorted; llc_strings_free */
 /* The group of run into *grp (malloc'd), NULL if it has none. */
 int llc_store_run_group(llc_store *s, const char *run, char **grp);
+/* The settings a sweep varied for run, in the order it varied them
+ * (*n = 0 for a run of no group); llc_strings_free both. */
+int llc_store_run_vary(llc_store *s, const char *run, char ***keys, char ***values, int *n);
 /* Tag an existing run with an existing group and its varied settings (one
  * transaction, nested in the caller's if one is open). */
 int llc_store_run_tag(llc_store *s, const char *run, const char *grp, const llc_vary_kv *kv, int n);

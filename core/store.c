@@ -1464,6 +1464,26 @@ int llc_store_run_tag(llc_store *s, const char *run, const char *grp, const llc_
     return write_end(s, outer, rc, what);
 }
 
+int llc_store_run_vary(llc_store *s, const char *run, char ***keys, char ***values, int *n)
+{
+    if (!s || !run || !keys || !values || !n) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    int m = 0;
+    *values = NULL;
+    int rc = string_column(s, "SELECT key FROM run_vary WHERE run = ?1 ORDER BY rowid", run, NULL, keys, n,
+                           "reading a run's varied settings");
+    if (!rc) rc = string_column(s, "SELECT value FROM run_vary WHERE run = ?1 ORDER BY rowid", run, NULL, values, &m,
+                                "reading a run's varied settings");
+    if (!rc && m != *n) rc = set_err(s, LLC_ERR_STORE, "the varied settings of run '%s' changed while read", run);
+    if (rc) {
+        llc_strings_free(*keys, *n);
+        llc_strings_free(*values, m);
+        *keys = *values = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 /* "a, b, c" (at most 12, then "..."), from names. */
 static void name_list(char *buf, size_t size, char **names, int n)
 {

@@ -33,6 +33,8 @@ expect_eq "$(q j1.db "SELECT value FROM run_vary WHERE run = 'ih-seed2-clamps1' 
     "$CLAMP 2 " "the varied settings are queryable, as JSON"
 expect_eq "$(q j1.db "SELECT count(*) FROM runs WHERE status = 'done'")" "4" "four runs done"
 expect_eq "$(q j1.db "SELECT count(*) FROM checkpoints")" "40" "ten checkpoints each"
+expect_rc 0 "show a run of the group" -- $LLC show --run ih-seed2-clamps1 --db "$TMP/j1.db"
+expect_out "^group: +ih \(seed=2, clamps=\[\{\"kind\":\"prev\",\"layer\":0,\"head\":2\}\]\)" "llc show names the group and values"
 expect_rc 0 "the same sweep again" -- sweep j1.db --jobs 1
 expect_out "4 runs \(0 trained, 4 already done\)" "finished runs are skipped"
 

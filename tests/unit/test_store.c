@@ -750,6 +750,15 @@ static void test_groups(void)
     CHECK(llc_store_run_group(s, "ih-seed1", &grp) == LLC_OK && grp && !strcmp(grp, "ih"), "groups: a run's group");
     free(grp);
     CHECK(llc_store_run_group(s, "other", &grp) == LLC_OK && grp == NULL, "groups: a run without a group");
+    char **keys = NULL, **values = NULL;
+    CHECK(llc_store_run_vary(s, "ih-seed1", &keys, &values, &n) == LLC_OK && n == 2 && !strcmp(keys[0], "seed") &&
+              !strcmp(values[0], "1") && !strcmp(keys[1], "clamps") && !strcmp(values[1], "[]"),
+          "groups: the varied settings in their order");
+    llc_strings_free(keys, n);
+    llc_strings_free(values, n);
+    CHECK(llc_store_run_vary(s, "other", &keys, &values, &n) == LLC_OK && n == 0, "groups: none for other runs");
+    llc_strings_free(keys, n);
+    llc_strings_free(values, n);
     CHECK(llc_store_runs_select(s, "ih", NULL, &ids, &n) == LLC_OK && n == 2 && !strcmp(ids[0], "ih-seed1") &&
               !strcmp(ids[1], "ih-seed2"),
           "groups: the group's runs, sorted");
