@@ -36,7 +36,7 @@ TEST_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TESTUTIL := $(BUILD)/obj/tests/unit/testutil.o
+TESTUTIL := $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fixture.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all check demo bench clean deps install fuzz accuracy valgrind

@@ -99,9 +99,9 @@ int cli_out_close(cli_outfile *o, const char *cmd);
 void cli_out_abort(cli_outfile *o); /* removes the temporary file */
 
 /* One run opened by a command: the store, the run's row, and (cli_open_run)
- * its config rebuilt into task and model, with a buffer for one checkpoint's
- * weights. Zero-initialise, open with cli_open_run or cli_find_run, close
- * with cli_run_close (also after a failed open). */
+ * its config rebuilt into task and model, and (cli_run_weights) a buffer
+ * for one checkpoint's weights. Zero-initialise, open with cli_open_run or
+ * cli_find_run, close with cli_run_close (also after a failed open). */
 typedef struct {
     const char *id; /* the run id as given */
     llc_store *store;
@@ -109,7 +109,7 @@ typedef struct {
     cJSON *config; /* the stored config, parsed */
     llc_task *task;
     llc_model *model;
-    float *w; /* n_params floats: the checkpoint of cli_run_checkpoint */
+    float *w; /* n_params floats (cli_run_weights): the checkpoint of cli_run_checkpoint */
     size_t n_params;
 } cli_run;
 
@@ -123,7 +123,9 @@ void cli_run_close(cli_run *r);
 /* The model as a transformer, else NULL with one line "<cmd>: run R is a K
  * model; <need> needs a transformer" printed. */
 const llc_tf_config *cli_run_transformer(const cli_args *a, const cli_run *r, const char *need);
-/* Read the checkpoint at step into r->w. Returns 0 or an exit code. */
+/* Allocate r->w (once). Returns 0 or EXIT_NOMEM (message printed). */
+int cli_run_weights(const cli_args *a, cli_run *r);
+/* Read the checkpoint at step into r->w (allocated if need be). Returns 0 or an exit code. */
 int cli_run_checkpoint(const cli_args *a, cli_run *r, long long step);
 /* The run's checkpoint steps selected by --steps (cli_select_steps; *steps
  * malloc'd); with last, the run's last step. An empty run is EXIT_NOTFOUND. */

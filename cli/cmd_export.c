@@ -180,7 +180,7 @@ cleanup:
 }
 
 /* PREFIX.bin (the BLOB as stored: little-endian float32) and PREFIX.json. */
-static int export_checkpoint(cli_run *r, long long step, const char *prefix)
+static int export_checkpoint(const cli_args *a, cli_run *r, long long step, const char *prefix)
 {
     llc_store *s = r->store;
     const llc_run_info *info = &r->info;
@@ -209,6 +209,7 @@ static int export_checkpoint(cli_run *r, long long step, const char *prefix)
         goto cleanup;
     }
     /* the BLOB goes out as stored, once the store's read has checked it (checksum, NaN) */
+    if ((code = cli_run_weights(a, r))) goto cleanup;
     if ((rc = llc_store_checkpoint_get(s, info->id, step, r->w, n_params, NULL, NULL))) {
         code = cli_error(rc == LLC_ERR_INVALID ? EXIT_STORE : cli_exit_code(rc), "export: %s", llc_store_errmsg(s));
         goto cleanup;
@@ -289,7 +290,7 @@ int cmd_export(int argc, char **argv)
     if ((code = (one_ckpt ? cli_open_run : cli_find_run)(&a, LLC_STORE_READONLY, run, &r))) goto cleanup;
     llc_store *s = r.store;
     if (one_ckpt) {
-        code = export_checkpoint(&r, step, out);
+        code = export_checkpoint(&a, &r, step, out);
         goto cleanup;
     }
     if (out && (code = cli_out_open(&of, "export", out, 0))) goto cleanup;

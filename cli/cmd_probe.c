@@ -313,7 +313,9 @@ int cmd_probe(int argc, char **argv)
     int code = cli_parse(&a, "probe", usage, defs, argc, argv);
     if (code) return code < 0 ? 0 : code;
     if ((code = read_opts(&a, &o))) return code;
-    if ((code = cli_open_run(&a, o.what ? LLC_STORE_READONLY : LLC_STORE_RW, o.run, &r))) goto cleanup;
+    if ((code = cli_open_run(&a, o.what ? LLC_STORE_READONLY : LLC_STORE_RW, o.run, &r)) ||
+        (code = cli_run_weights(&a, &r)))
+        goto cleanup;
     const llc_tf_config *tc = cli_run_transformer(&a, &r, "probes");
     if (!tc) {
         code = EXIT_USAGE;

@@ -542,7 +542,12 @@ int cli_open_run(const cli_args *a, int flags, const char *run, cli_run *r)
         return cli_error(EXIT_SCHEMA, "%s: run '%s' has a config this llc cannot rebuild: %s", a->cmd, run,
                          err[0] ? err : "malformed JSON");
     r->n_params = llc_model_n_params(r->model);
-    if (!(r->w = malloc((r->n_params ? r->n_params : 1) * sizeof *r->w)))
+    return 0;
+}
+
+int cli_run_weights(const cli_args *a, cli_run *r)
+{
+    if (!r->w && !(r->w = malloc((r->n_params ? r->n_params : 1) * sizeof *r->w)))
         return cli_error(EXIT_NOMEM, "%s: out of memory", a->cmd);
     return 0;
 }
@@ -569,6 +574,8 @@ const llc_tf_config *cli_run_transformer(const cli_args *a, const cli_run *r, co
 
 int cli_run_checkpoint(const cli_args *a, cli_run *r, long long step)
 {
+    int code = cli_run_weights(a, r);
+    if (code) return code;
     int rc = llc_store_checkpoint_get(r->store, r->id, step, r->w, r->n_params, NULL, NULL);
     if (rc == LLC_ERR_NOTFOUND)
         return cli_error(EXIT_NOTFOUND, "%s: run '%s' has no checkpoint at step %lld (see llc show)", a->cmd, r->id,

@@ -12,9 +12,12 @@
  *            clamped row (prev, given, induction, or A of the source head)
  *            and w = `own` of the spec (0: F alone, own not computed)
  *   out_t  = Σ_s A[t, s] v_s   (0 for a zeroed head)
- * The backward: d A = dO · Vᵀ; a copying head passes (1 - w)·dA on to its
- * source's dA (sources are not copies, so copies go first), the own part
- * w·dA (or dA) runs the softmax backward with own recomputed from Q and K.
+ * The backward: d A = dO · Vᵀ (plus more_da: what copies in later layers
+ * pass back); a copying head passes (1 - w)·dA on to its source's dA
+ * (sources in the layer are not copies, so copies go first), or to
+ * src_datt for a source in an earlier layer (whose backward comes later);
+ * the own part w·dA (or dA) runs the softmax backward with own recomputed
+ * from Q and K.
  */
 #include "kernels_impl.h"
 
@@ -76,7 +79,8 @@ void llc_attention_clamped_forward(float *out, float *att, float *scratch, const
                 const llc_head_spec *s = &sp[h];
                 if ((s->fixed == LLC_SPEC_COPY) != pass) continue;
                 float *a = att + ((size_t)b * NH + h) * T * T;
-                const float *src = s->fixed == LLC_SPEC_COPY ? att + ((size_t)b * NH + s->src) * T * T : NULL;
+                const float *src = s->fixed != LLC_SPEC_COPY ? NULL
+                                   : (s->src_att ? s->src_att : att) + ((size_t)b * NH + s->src) * T * T;
                 for (int t = 0; t < T; t++) {
                     float *at = a + (size_t)t * T;
                     if (!s->fixed || s->own > 0.0f) own_row(p, qkv, s, b, h, t, T, NH, HS, causal);
@@ -132,10 +136,17 @@ void llc_attention_clamped_backward(float *dqkv, float *scratch, const float *do
                 }
             }
         }
-        /* the clamped part of a copy goes to its source */
+        /* what copies in later layers pass back; then the clamped part of a copy goes to its source */
+        for (int h = 0; h < NH; h++)
+            if (sp[h].more_da) {
+                float *dah = da + (size_t)h * TT;
+                const float *m = sp[h].more_da + (size_t)b * TT;
+                for (size_t i = 0; i < TT; i++) dah[i] += m[i];
+            }
         for (int h = 0; h < NH; h++)
             if (sp[h].fixed == LLC_SPEC_COPY) {
-                float *dah = da + (size_t)h * TT, *dsrc = da + (size_t)sp[h].src * TT;
+                float *dah = da + (size_t)h * TT;
+                float *dsrc = sp[h].src_att ? sp[h].src_datt + (size_t)b * TT : da + (size_t)sp[h].src * TT;
                 for (size_t i = 0; i < TT; i++) dsrc[i] += (1.0f - sp[h].own) * dah[i];
             }
         /* the own part: the softmax backward on the recomputed own pattern */

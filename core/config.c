@@ -79,11 +79,14 @@ static int read_clamps(const cJSON *arr, llc_tf_config *c, char *err)
                 (rc = llc_json_int(from, "layer", layer, 0, c->n_layers - 1, &fl, "model.clamps.from", err)) ||
                 (rc = llc_json_int(from, "head", -1, 0, c->n_heads - 1, &fh, "model.clamps.from", err)))
                 return rc;
-            if (fl != layer || fh < 0 || fh == head)
-                return llc_fail(err, LLC_ERR_INVALID, "model.clamps: 'copy' on head %lld.%lld copies another head of "
-                                                      "the same layer: 'from' must be {\"layer\":%lld,\"head\":H} "
-                                                      "with H in 0-%d, not %lld", layer, head, layer, c->n_heads - 1,
-                                                      head);
+            if (fh < 0)
+                return llc_fail(err, LLC_ERR_INVALID, "model.clamps: 'from' of a 'copy' needs a key 'head'");
+            if (fl > layer || (fl == layer && fh == head))
+                return llc_fail(err, LLC_ERR_INVALID, "model.clamps: 'copy' on head %lld.%lld cannot copy head "
+                                                      "%lld.%lld: 'from' must be another head of layer %lld or a head "
+                                                      "of an earlier layer (heads 0-%d)", layer, head, fl, fh, layer,
+                                                      c->n_heads - 1);
+            k->from_layer = (int)fl;
             k->from_head = (int)fh;
         }
         if (k->kind == LLC_CLAMP_PATTERN_GIVEN)
@@ -178,7 +181,7 @@ cJSON *llc_tf_config_to_json(const llc_tf_config *c)
             cJSON_AddNumberToObject(e, "temperature", c->clamps[i].temperature);
         if (c->clamps[i].kind == LLC_CLAMP_COPY) {
             cJSON *f = cJSON_AddObjectToObject(e, "from");
-            cJSON_AddNumberToObject(f, "layer", c->clamps[i].layer);
+            cJSON_AddNumberToObject(f, "layer", c->clamps[i].from_layer);
             cJSON_AddNumberToObject(f, "head", c->clamps[i].from_head);
         }
         cJSON_AddItemToArray(cl, e);

@@ -188,13 +188,17 @@ typedef enum {
     LLC_SPEC_PREV,     /* t attends max(t-1, 0) */
     LLC_SPEC_GIVEN,    /* pattern[t*ld + s] */
     LLC_SPEC_INDUCTION, /* t attends j+1 for the last j < t with tokens[j] = tokens[t], else 0 */
-    LLC_SPEC_COPY      /* the pattern of head src of the same layer (not itself a copy) */
+    LLC_SPEC_COPY      /* the pattern of head src: of the same layer (not itself a copy), or of an
+                        * earlier layer's patterns src_att */
 } llc_head_spec_kind;
 
 typedef struct {
     llc_head_spec_kind fixed;
     const float *pattern; /* GIVEN: (>= T, ld) row-stochastic */
     int ld, src;          /* GIVEN: row stride; COPY: the source head */
+    const float *src_att; /* COPY from an earlier layer: that layer's att (B, NH, T, T); NULL: this layer */
+    float *src_datt;      /* with src_att, backward: (1 - own)·dA of the head is added to it (B, T, T) */
+    const float *more_da; /* backward: (B, T, T) added to the head's dA (later layers' copies of it), or NULL */
     float own;            /* with fixed: weight of the own softmax, att = (1-own)·fixed + own·softmax */
     float inv_temp;       /* scores times this (1/temperature; 1 = none) */
     int no_prev;          /* 1: the score t -> t-1 (t >= 1) is masked */

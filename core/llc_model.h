@@ -148,8 +148,9 @@ typedef enum {
                                  * no gradient reaches the head's Q, K, V */
     LLC_CLAMP_INDUCTION,        /* attention := the perfect induction pattern: t attends j+1 for the
                                  * last j < t with token[j] = token[t]; where there is none, 0 */
-    LLC_CLAMP_COPY,             /* attention := that of head (layer, from_head) in the same pass
-                                 * (after its own clamps; gradients reach that head's Q, K) */
+    LLC_CLAMP_COPY,             /* attention := that of head (from_layer, from_head) in the same
+                                 * pass (after its own clamps; gradients reach that head's Q, K):
+                                 * another head of the same layer, or any head of an earlier one */
     LLC_CLAMP_NO_PREV,          /* the head may not attend t -> t-1 (t >= 1): that score is masked
                                  * before the softmax */
     LLC_CLAMP_TEMPERATURE       /* the head's scores are divided by `temperature` before the softmax */
@@ -164,7 +165,8 @@ typedef struct {
                         * head's own softmax pattern: att = (1 - own)·clamped + own·softmax; 0 = the
                         * clamped pattern alone */
     float temperature; /* TEMPERATURE: > 0 */
-    int from_head;     /* COPY: the source head, another head of the same layer, not itself a copy */
+    int from_layer;    /* COPY: the source head's layer, <= layer (set it: 0 is layer 0) */
+    int from_head;     /* COPY: the source head; in the same layer another head, not itself a copy */
 } llc_clamp;
 
 #define LLC_MAX_CLAMPS 64

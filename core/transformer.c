@@ -87,6 +87,10 @@ typedef struct {
     llc_head_spec *spec;   /* (L, NH) the heads of the layers that run the clamped attention */
     int *layer_special;    /* (L) 1: the layer runs the clamped attention (attention_clamped.c) */
     int any_special;       /* some layer does */
+    int *copy_from;        /* (L, NH) the source layer of a copy from an earlier layer, else -1 */
+    int *xsrc;             /* (L, NH) the head's index among the sources of such copies, else -1 */
+    int n_xsrc;            /* how many heads are */
+    int *layer_cross;      /* (L) 1: a head of the layer copies from an earlier layer or is copied by a later one */
     tf_layer_off *lo;      /* (L) */
     size_t embed, in_w, in_b, pos, lnf_g, lnf_b, unembed, unembed_b;
 } tf_impl;
@@ -144,6 +148,8 @@ typedef struct {
     const void *base; /* the record of ws_base, or NULL */
     int M, top;       /* of the last pass: scored rows, and whether the top layer ran on them alone */
     const int *tokens; /* the batch's tokens in the current pass (the induction clamp), or NULL */
+    llc_head_spec *lspec; /* (NH) a layer's specs with the cross-layer copies' buffers of this pass */
+    float *xda;       /* (n_xsrc, max_B, n_ctx, n_ctx) d pattern of each source of a cross-layer copy */
     const float *ln1_rec; /* a pass from a base record: the norm output of its layer (in the record) */
 } tf_ws;
 
@@ -231,10 +237,12 @@ static int config_check(const llc_tf_config *c, char *err)
         NEED(k->kind != LLC_CLAMP_TEMPERATURE || (k->temperature > 0.0f && isfinite(k->temperature)),
              "model: clamp %d: 'temperature' needs a temperature > 0", i);
         if (k->kind == LLC_CLAMP_COPY) {
-            NEED(k->from_head >= 0 && k->from_head < c->n_heads && k->from_head != k->head,
-                 "model: clamp %d: 'copy' on head %d.%d needs another head of layer %d to copy from (heads 0-%d)", i,
-                 k->layer, k->head, k->layer, c->n_heads - 1);
-            for (int j = 0; j < c->n_clamps; j++)
+            NEED(k->from_layer >= 0 && k->from_layer <= k->layer && k->from_head >= 0 && k->from_head < c->n_heads &&
+                     !(k->from_layer == k->layer && k->from_head == k->head),
+                 "model: clamp %d: 'copy' on head %d.%d needs another head of layer %d or a head of an earlier layer "
+                 "to copy from (heads 0-%d), got %d.%d", i, k->layer, k->head, k->layer, c->n_heads - 1, k->from_layer,
+                 k->from_head);
+            for (int j = 0; j < c->n_clamps && k->from_layer == k->layer; j++)
                 NEED(!(c->clamps[j].kind == LLC_CLAMP_COPY && c->clamps[j].layer == k->layer &&
                        c->clamps[j].head == k->from_head),
                      "model: clamp %d: head %d.%d copies head %d.%d, which is itself a copy", i, k->layer, k->head,
@@ -258,6 +266,7 @@ static void tf_free_impl(void *p)
     free(im->layer_mean);
     free(im->spec);
     free(im->layer_special);
+    free(im->copy_from);
     free(im->lo);
     free(im);
 }
@@ -330,7 +339,9 @@ static int build_table(llc_model *m, tf_impl *im)
 /* The layers with a clamp that changes how a pattern is formed (induction,
  * copy, no_prev, temperature, a strength below 1) run the clamped attention
  * (attention_clamped.c) with every clamp of the layer in its head specs;
- * the other layers keep the fast kernels and their head clamps. Runs after
+ * the other layers keep the fast kernels and their head clamps; so does the
+ * source layer of a copy from an earlier layer (its patterns are read with
+ * row stride T, its heads take back d pattern through ws->xda). Runs after
  * the given patterns are copied (k->pattern points into im->patterns). */
 static int build_specs(tf_impl *im)
 {
@@ -338,11 +349,21 @@ static int build_specs(tf_impl *im)
     const int L = c->n_layers, NH = c->n_heads;
     im->spec = calloc((size_t)L * NH, sizeof *im->spec);
     im->layer_special = calloc((size_t)L, sizeof *im->layer_special);
-    if (!im->spec || !im->layer_special) return LLC_ERR_NOMEM;
-    for (int i = 0; i < L * NH; i++) im->spec[i].inv_temp = 1.0f;
+    im->copy_from = malloc((2 * (size_t)L * NH + L) * sizeof *im->copy_from);
+    if (!im->spec || !im->layer_special || !im->copy_from) return LLC_ERR_NOMEM;
+    im->xsrc = im->copy_from + (size_t)L * NH;
+    im->layer_cross = im->xsrc + (size_t)L * NH;
+    for (int i = 0; i < L * NH; i++) im->spec[i].inv_temp = 1.0f, im->copy_from[i] = im->xsrc[i] = -1;
+    memset(im->layer_cross, 0, (size_t)L * sizeof *im->layer_cross);
     for (int i = 0; i < c->n_clamps; i++) {
         const llc_clamp *k = &c->clamps[i];
         if (k->kind >= LLC_CLAMP_INDUCTION || k->own > 0.0f) im->layer_special[k->layer] = im->any_special = 1;
+        if (k->kind != LLC_CLAMP_COPY || k->from_layer == k->layer) continue;
+        /* a copy from an earlier layer: the source's layer keeps its patterns (row stride T) and
+         * takes the d pattern its copies pass back */
+        const int src = k->from_layer * NH + k->from_head;
+        im->layer_special[k->from_layer] = im->layer_cross[k->from_layer] = im->layer_cross[k->layer] = 1;
+        if (im->xsrc[src] < 0) im->xsrc[src] = im->n_xsrc++;
     }
     for (int i = 0; i < c->n_clamps; i++) {
         const llc_clamp *k = &c->clamps[i];
@@ -353,7 +374,10 @@ static int build_specs(tf_impl *im)
             h->fixed = LLC_SPEC_GIVEN, h->own = k->own, h->pattern = k->pattern, h->ld = c->n_ctx;
             break;
         case LLC_CLAMP_INDUCTION: h->fixed = LLC_SPEC_INDUCTION, h->own = k->own; break;
-        case LLC_CLAMP_COPY: h->fixed = LLC_SPEC_COPY, h->own = k->own, h->src = k->from_head; break;
+        case LLC_CLAMP_COPY:
+            h->fixed = LLC_SPEC_COPY, h->own = k->own, h->src = k->from_head;
+            im->copy_from[k->layer * NH + k->head] = k->from_layer == k->layer ? -1 : k->from_layer;
+            break;
         case LLC_CLAMP_NO_PREV: h->no_prev = 1; break;
         case LLC_CLAMP_TEMPERATURE: h->inv_temp = 1.0f / k->temperature; break;
         case LLC_CLAMP_ZERO_VALUES:
@@ -564,6 +588,7 @@ static size_t ws_layout(const tf_impl *im, tf_ws *ws, float *base, int max_B)
     if (im->any_special && llc_attention_clamped_scratch_size(c->n_heads, c->n_ctx) > scr)
         scr = llc_attention_clamped_scratch_size(c->n_heads, c->n_ctx);
     TAKE(ws->scratch, scr);
+    if (im->n_xsrc) TAKE(ws->xda, (size_t)im->n_xsrc * max_B * T * T);
     TAKE(ws->wt, C * (size_t)c->d_head);
     TAKE(ws->dhsel, NR * C);
     TAKE(ws->dfin, NR * C);
@@ -584,6 +609,7 @@ static void tf_ws_free(void *p)
     free(ws->tsel);
     free(ws->need.qkv);
     free(ws->need.hcl);
+    free(ws->lspec);
     free(ws);
 }
 
@@ -699,7 +725,8 @@ static void *tf_ws_alloc(const llc_model *m, int max_B)
     const size_t L = (size_t)im->c.n_layers, NH = (size_t)im->c.n_heads;
     ws->need.qkv = calloc(4 * L + L * NH, 1);
     ws->need.hcl = calloc(NH, sizeof *ws->need.hcl);
-    if (!ws->l || !ws->sel || !ws->tsel || !ws->need.qkv || !ws->need.hcl) goto fail;
+    ws->lspec = im->n_xsrc ? calloc(NH, sizeof *ws->lspec) : NULL;
+    if (!ws->l || !ws->sel || !ws->tsel || !ws->need.qkv || !ws->need.hcl || (im->n_xsrc && !ws->lspec)) goto fail;
     ws->need.o = ws->need.qkv + L;
     ws->need.ln1 = ws->need.o + L;
     ws->need.o_b = ws->need.ln1 + L;
@@ -902,6 +929,26 @@ static void mean_dzero(const tf_impl *im, int l, float *datty, int rows)
         if (im->mean_out[(size_t)l * NH + h]) llc_zero_cols(datty + (size_t)h * HS, (size_t)D, rows, HS);
 }
 
+/* The head specs of layer l for this pass: with copies across layers, a
+ * copy of them pointing at the source layer's patterns and the d pattern
+ * buffers (ws->xda) of this batch of B sequences of T. */
+static const llc_head_spec *layer_specs(const tf_impl *im, tf_ws *ws, int l, int B, int T)
+{
+    const int NH = im->c.n_heads;
+    const llc_head_spec *sp = im->spec + (size_t)l * NH;
+    if (!im->layer_cross[l]) return sp;
+    const size_t per = (size_t)B * T * T;
+    for (int h = 0; h < NH; h++) {
+        llc_head_spec *s = &ws->lspec[h];
+        const int from = im->copy_from[l * NH + h], x = im->xsrc[l * NH + h];
+        *s = sp[h];
+        s->src_att = from >= 0 ? ws->l[from].att : NULL;
+        s->src_datt = from >= 0 ? ws->xda + (size_t)im->xsrc[from * NH + s->src] * per : NULL;
+        s->more_da = x >= 0 ? ws->xda + (size_t)x * per : NULL;
+    }
+    return ws->lspec;
+}
+
 /* sel (M rows, increasing) non-NULL: the layer's output is needed only at
  * those rows (the top layer under a partial loss mask): K, V and the norm
  * run on every row, Q at the M rows when q_at_rows (else on every row), the
@@ -943,7 +990,7 @@ static void layer_forward(const tf_impl *im, int l, tf_ws *ws, const float *w, i
         return;
     }
     if (im->layer_special[l])
-        llc_attention_clamped_forward(lb->atty, lb->att, scratch, lb->qkv, ws->tokens, im->spec + (size_t)l * NH, B,
+        llc_attention_clamped_forward(lb->atty, lb->att, scratch, lb->qkv, ws->tokens, layer_specs(im, ws, l, B, T), B,
                                       T, NH, HS, c->causal);
     else
         llc_attention_forward(lb->atty, lb->att, scratch, lb->qkv, cl, B, T, NH, HS, c->causal);
@@ -1166,7 +1213,7 @@ static void layer_backward(const tf_impl *im, int l, tf_ws *ws, const tf_lbuf *l
     } else {
         if (im->layer_special[l])
             llc_attention_clamped_backward(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv,
-                                           im->spec + (size_t)l * NH, B, T, NH, HS, c->causal);
+                                           layer_specs(im, ws, l, B, T), B, T, NH, HS, c->causal);
         else
             llc_attention_backward_set(ws->dqkv, ws->scratch, ws->datty, lb->att, lb->qkv, cl, B, T, NH, HS,
                                        c->causal);
@@ -1298,6 +1345,7 @@ static int tf_loss_grad(const llc_model *m, void *wsp, const float *w, const llc
         for (int i = 0; i < M; i++) llc_add(ws->dres + (size_t)ws->sel[i] * C, dh + (size_t)i * C, (size_t)C);
     }
     const int low = nd->all ? -1 : nd->low_layer;
+    if (im->n_xsrc) memset(ws->xda, 0, (size_t)im->n_xsrc * B * T * T * sizeof *ws->xda); /* copies add into it */
     for (int l = L - 1; l >= 0 && l >= low; l--)
         layer_backward(im, l, ws, &ws->l[l], w, grad, B, T, top && l == L - 1 ? ws->sel : NULL, M);
     if (low >= 0) return LLC_OK; /* nothing below the lowest needed layer */

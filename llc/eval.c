@@ -5,15 +5,15 @@
  * the eval set from the unablated model): the kernels run the head as
  * free, so every head left alone keeps its numbers to the bit, and
  * ablating a head whose output is zero changes nothing at all.
- * Two parallel phases over pthreads, each batch writing its own slot:
+ * Two parallel phases (llc_pool.h), each batch writing its own slot:
  *  1. (mean ablation only) per batch: the sums of every head's output;
  *  2. per batch: the scored positions' statistics of both models.
  * The slots are added in batch order, in double.
  */
 #include "llc_eval.h"
+#include "llc_pool.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,11 +27,14 @@ typedef struct {
     double *stats; /* (n_batches, 2, S_N) */
 } eval_job;
 
+/* A thread's scratch: a workspace per model, a batch, the scored rows'
+ * probabilities, targets and weights, and (phase 1) the head outputs. */
 typedef struct {
-    eval_job *job;
-    int thread, rc;
-    char err[LLC_ERRLEN];
-} eval_worker;
+    void *ws[2];
+    llc_batch *b;
+    float *probs, *wt, *z;
+    int *tgt;
+} eval_scratch;
 
 /* The eval set's batch indices: far from any training step, apart from the probe set. */
 static uint64_t eval_index(uint64_t seed, int i)
@@ -59,91 +62,78 @@ static void row_stats(const float *probs, const int *tgt, const float *wt, int n
     s[S_LOSS] += loss * wsum; /* loss_grad's mask-weighted mean, back to a sum */
 }
 
-static void *worker_main(void *p)
+static int scratch_init(void *ctx, void **sp, char *err)
 {
-    eval_worker *ew = p;
-    eval_job *j = ew->job;
+    const eval_job *j = ctx;
     const llc_eval_config *cfg = j->cfg;
-    const llc_tf_config *c = llc_transformer_config(cfg->model);
-    const int T = cfg->task->shape.T, V = c->n_out, PB = LLC_EVAL_BATCH_SEQS, nm = j->phase == 1 ? 1 : 2;
+    const int T = cfg->task->shape.T, V = llc_transformer_config(cfg->model)->n_out, PB = LLC_EVAL_BATCH_SEQS;
     const size_t rows = (size_t)PB * T;
-    void *ws[2] = {NULL, NULL};
-    for (int k = 0; k < nm; k++) ws[k] = j->models[k]->ws_alloc(j->models[k], PB);
-    llc_batch *b = llc_task_batch_alloc(cfg->task, PB);
-    float *probs = malloc(rows * V * sizeof *probs), *wt = malloc(rows * sizeof *wt);
-    int *tgt = malloc(rows * sizeof *tgt);
-    float *z = j->phase == 1 ? malloc(rows * j->LD * sizeof *z) : NULL;
-    ew->rc = LLC_OK;
-    if (!ws[0] || (nm > 1 && !ws[1]) || !b || !probs || !wt || !tgt || (j->phase == 1 && !z)) {
-        ew->rc = llc_fail(ew->err, LLC_ERR_NOMEM, "eval: out of memory");
-        goto cleanup;
-    }
-    for (int i = ew->thread; i < j->n_batches && !ew->rc; i += j->n_threads) {
-        b->B = PB;
-        if ((ew->rc = cfg->task->fill(cfg->task, cfg->dist, eval_index(cfg->seed, i), b))) {
-            llc_fail(ew->err, ew->rc, "eval: the task could not fill eval batch %d", i);
-            break;
-        }
-        if (j->phase == 1) {
-            if ((ew->rc = llc_transformer_patterns(j->models[0], ws[0], cfg->w, b, NULL, z))) {
-                llc_fail(ew->err, ew->rc, "eval: the model cannot take the task's batches");
-                break;
-            }
-            const int D = j->LD / c->n_layers;
-            double *zs = j->zsum + (size_t)i * j->LD;
-            for (int l = 0; l < c->n_layers; l++)
-                for (size_t n = 0; n < rows; n++)
-                    for (int d = 0; d < D; d++) zs[(size_t)l * D + d] += z[((size_t)l * rows + n) * D + d];
-            continue;
-        }
-        for (int k = 0; k < 2; k++) {
-            double loss;
-            int n = 0;
-            if ((ew->rc = llc_transformer_scored(j->models[k], ws[k], cfg->w, b, &loss, probs, tgt, wt, &n))) {
-                llc_fail(ew->err, ew->rc, "eval: the model cannot take the task's batches");
-                break;
-            }
-            row_stats(probs, tgt, wt, n, V, loss, j->stats + ((size_t)i * 2 + k) * S_N);
-        }
-    }
-cleanup:
-    free(z);
-    free(tgt);
-    free(wt);
-    free(probs);
-    llc_batch_free(b);
-    for (int k = 0; k < nm; k++)
-        if (ws[k]) j->models[k]->ws_free(ws[k]);
-    return NULL;
+    eval_scratch *sc = calloc(1, sizeof *sc);
+    if (!(*sp = sc)) return llc_fail(err, LLC_ERR_NOMEM, "eval: out of memory");
+    const int nm = j->phase == 1 ? 1 : 2;
+    for (int k = 0; k < nm; k++) sc->ws[k] = j->models[k]->ws_alloc(j->models[k], PB);
+    sc->b = llc_task_batch_alloc(cfg->task, PB);
+    sc->probs = malloc(rows * V * sizeof *sc->probs);
+    sc->wt = malloc(rows * sizeof *sc->wt);
+    sc->tgt = malloc(rows * sizeof *sc->tgt);
+    sc->z = j->phase == 1 ? malloc(rows * j->LD * sizeof *sc->z) : NULL;
+    if (!sc->ws[0] || (nm > 1 && !sc->ws[1]) || !sc->b || !sc->probs || !sc->wt || !sc->tgt || (nm == 1 && !sc->z))
+        return llc_fail(err, LLC_ERR_NOMEM, "eval: out of memory");
+    return LLC_OK;
 }
 
-/* Run the current phase on n_threads threads (the first on this one; a
- * thread that cannot start runs its share here). */
+static void scratch_fini(void *ctx, void *sp)
+{
+    const eval_job *j = ctx;
+    eval_scratch *sc = sp;
+    if (!sc) return;
+    free(sc->z);
+    free(sc->tgt);
+    free(sc->wt);
+    free(sc->probs);
+    llc_batch_free(sc->b);
+    for (int k = 0; k < 2; k++)
+        if (sc->ws[k]) j->models[k]->ws_free(sc->ws[k]);
+    free(sc);
+}
+
+/* Eval batch i: phase 1 adds up the head outputs, phase 2 scores both models. */
+static int eval_item(void *ctx, void *sp, int i, char *err)
+{
+    eval_job *j = ctx;
+    eval_scratch *sc = sp;
+    const llc_eval_config *cfg = j->cfg;
+    const llc_tf_config *c = llc_transformer_config(cfg->model);
+    const size_t rows = (size_t)LLC_EVAL_BATCH_SEQS * cfg->task->shape.T;
+    llc_batch *b = sc->b;
+    int rc;
+    b->B = LLC_EVAL_BATCH_SEQS;
+    if ((rc = cfg->task->fill(cfg->task, cfg->dist, eval_index(cfg->seed, i), b)))
+        return llc_fail(err, rc, "eval: the task could not fill eval batch %d", i);
+    if (j->phase == 1) {
+        if ((rc = llc_transformer_patterns(j->models[0], sc->ws[0], cfg->w, b, NULL, sc->z)))
+            return llc_fail(err, rc, "eval: the model cannot take the task's batches");
+        const int D = j->LD / c->n_layers;
+        double *zs = j->zsum + (size_t)i * j->LD;
+        for (int l = 0; l < c->n_layers; l++)
+            for (size_t n = 0; n < rows; n++)
+                for (int d = 0; d < D; d++) zs[(size_t)l * D + d] += sc->z[((size_t)l * rows + n) * D + d];
+        return LLC_OK;
+    }
+    for (int k = 0; k < 2; k++) {
+        double loss;
+        int n = 0;
+        if ((rc = llc_transformer_scored(j->models[k], sc->ws[k], cfg->w, b, &loss, sc->probs, sc->tgt, sc->wt, &n)))
+            return llc_fail(err, rc, "eval: the model cannot take the task's batches");
+        row_stats(sc->probs, sc->tgt, sc->wt, n, c->n_out, loss, j->stats + ((size_t)i * 2 + k) * S_N);
+    }
+    return LLC_OK;
+}
+
 static int run_phase(eval_job *j, char *err)
 {
-    const int NT = j->n_threads;
-    eval_worker *ew = calloc((size_t)NT, sizeof *ew);
-    pthread_t *th = calloc((size_t)NT, sizeof *th);
-    unsigned char *up = calloc((size_t)NT, 1);
-    int rc = LLC_OK;
-    if (!ew || !th || !up) {
-        rc = llc_fail(err, LLC_ERR_NOMEM, "eval: out of memory");
-        goto cleanup;
-    }
-    for (int t = 0; t < NT; t++) ew[t] = (eval_worker){.job = j, .thread = t};
-    for (int t = 1; t < NT; t++) up[t] = pthread_create(&th[t], NULL, worker_main, &ew[t]) == 0;
-    worker_main(&ew[0]);
-    for (int t = 1; t < NT; t++) {
-        if (up[t]) pthread_join(th[t], NULL);
-        else worker_main(&ew[t]);
-    }
-    for (int t = 0; t < NT && !rc; t++)
-        if (ew[t].rc) rc = llc_fail(err, ew[t].rc, "%s", ew[t].err);
-cleanup:
-    free(up);
-    free(th);
-    free(ew);
-    return rc;
+    static const llc_pool_fns fns = {scratch_init, eval_item, scratch_fini};
+    return llc_pool_run(&fns, j, j->n_batches, j->n_threads, err);
 }
 
 void llc_eval_result_free(llc_eval_result *r)

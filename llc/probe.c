@@ -13,12 +13,12 @@
  * not depend on n_threads. The circuit scores need no data.
  */
 #include "llc_probe.h"
+#include "llc_pool.h"
 #include "llc_kernels.h"
 
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_matrix.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,12 +313,6 @@ typedef struct {
     int phase, n_threads;
 } probe_job;
 
-typedef struct {
-    probe_job *job;
-    int thread, rc;
-    char err[LLC_ERRLEN];
-} probe_worker;
-
 static int batch_B(const probe_job *j, int i)
 {
     const int n = j->cfg->n_seqs > 0 ? j->cfg->n_seqs : LLC_PROBE_DEFAULT_SEQS;
@@ -393,22 +387,32 @@ static int batch_loss(const llc_model *m, void *ws, const float *w, const llc_ba
     return m->loss_grad(m, ws, w, b, NULL, loss);
 }
 
-static int phase1_item(probe_worker *pw, int i, void *ws, llc_batch *b, llc_batch *rb, float *att, float *z,
-                       gsl_rng *rng)
+/* A thread's scratch: a workspace, the probe and repeated-block batches,
+ * attention patterns and head outputs of one batch, an rng. */
+typedef struct {
+    void *ws;
+    llc_batch *b, *rb;
+    float *att, *z;
+    gsl_rng *rng;
+} probe_scratch;
+
+static int phase1_item(probe_job *j, probe_scratch *sc, int i, char *err)
 {
-    probe_job *j = pw->job;
+    void *ws = sc->ws;
+    llc_batch *b = sc->b, *rb = sc->rb;
+    float *att = sc->att, *z = sc->z;
     const llc_probe_config *cfg = j->cfg;
     const llc_model *m = cfg->model;
     const int B = batch_B(j, i), L = j->c->n_layers, LH = j->LH, D = j->D, T = j->T;
     int rc;
     b->B = B;
     if ((rc = cfg->task->fill(cfg->task, cfg->dist, probe_index(cfg->seed, i), b)))
-        return llc_fail(pw->err, rc, "probe: the task could not fill probe batch %d", i);
+        return llc_fail(err, rc, "probe: the task could not fill probe batch %d", i);
     const int need_att = (j->want & (PATTERN_PROBES | BIT(LLC_PROBE_OWNED_ATT))) || j->icl;
     const int need_z = j->want & BIT(LLC_PROBE_ABLATION) && cfg->ablate_mean;
     if (need_att || need_z) {
         if ((rc = llc_transformer_patterns(m, ws, cfg->w, b, need_att ? att : NULL, need_z ? z : NULL)))
-            return llc_fail(pw->err, rc, "probe: the model cannot take the task's batches");
+            return llc_fail(err, rc, "probe: the model cannot take the task's batches");
         if (need_att)
             score_patterns(j, att, b, j->pat + (size_t)i * 4 * LH, j->icl ? j->icls + (size_t)i * LH : NULL,
                            j->att_own ? j->att_own + (size_t)i * (LH + 1) * j->n_own : NULL);
@@ -420,32 +424,31 @@ static int phase1_item(probe_worker *pw, int i, void *ws, llc_batch *b, llc_batc
         }
     }
     if (j->want & BIT(LLC_PROBE_ABLATION) && (rc = batch_loss(m, ws, cfg->w, b, &j->loss[i])))
-        return llc_fail(pw->err, rc, "probe: loss of probe batch %d failed", i);
+        return llc_fail(err, rc, "probe: loss of probe batch %d failed", i);
     if (j->want & REPEAT_PROBES) {
         rb->B = B;
-        repeat_batch(rb, j->c->vocab, cfg->seed, i, cfg->repeat < 0 ? -1 : 1, rng);
+        repeat_batch(rb, j->c->vocab, cfg->seed, i, cfg->repeat < 0 ? -1 : 1, sc->rng);
         if ((rc = llc_transformer_patterns(m, ws, cfg->w, rb, att, NULL)))
-            return llc_fail(pw->err, rc, "probe: the model cannot take the repeated-block batches");
+            return llc_fail(err, rc, "probe: the model cannot take the repeated-block batches");
         score_repeat(j, att, rb, j->rep + (size_t)i * 2 * LH);
     }
     return LLC_OK;
 }
 
-static int phase2_item(probe_worker *pw, int hd, llc_batch *b)
+static int phase2_item(probe_job *j, int hd, llc_batch *b, char *err)
 {
-    probe_job *j = pw->job;
     const llc_probe_config *cfg = j->cfg;
     llc_tf_config c = *j->c;
     const int l = hd / c.n_heads, h = hd % c.n_heads, n = cfg->n_seqs > 0 ? cfg->n_seqs : LLC_PROBE_DEFAULT_SEQS;
     if (c.n_clamps >= LLC_MAX_CLAMPS)
-        return llc_fail(pw->err, LLC_ERR_INVALID, "probe: ablation needs a free clamp slot (the model has %d)",
+        return llc_fail(err, LLC_ERR_INVALID, "probe: ablation needs a free clamp slot (the model has %d)",
                         c.n_clamps);
     c.clamps[c.n_clamps++] =
         (llc_clamp){.kind = LLC_CLAMP_MEAN_OUTPUT, .layer = l, .head = h,
                     .mean = j->means ? j->means + (size_t)l * j->D + (size_t)h * c.d_head : NULL};
     llc_model *m = NULL;
     void *ws = NULL;
-    int rc = llc_transformer_new(&c, &m, pw->err);
+    int rc = llc_transformer_new(&c, &m, err);
     if (rc) goto cleanup;
     rc = LLC_ERR_NOMEM;
     if (!(ws = m->ws_alloc(m, j->PB))) goto cleanup;
@@ -460,73 +463,57 @@ static int phase2_item(probe_worker *pw, int hd, llc_batch *b)
     j->abl[hd] = sum / n;
     rc = LLC_OK;
 cleanup:
-    if (rc == LLC_ERR_NOMEM) llc_fail(pw->err, rc, "probe: out of memory");
-    else if (rc && !pw->err[0]) llc_fail(pw->err, rc, "probe: ablation of head %d.%d failed", l, h);
+    if (rc == LLC_ERR_NOMEM) llc_fail(err, rc, "probe: out of memory");
+    else if (rc && !err[0]) llc_fail(err, rc, "probe: ablation of head %d.%d failed", l, h);
     if (m) m->ws_free(ws);
     llc_model_free(m);
     return rc;
 }
 
-static void *worker_main(void *p)
+static int scratch_init(void *ctx, void **sp, char *err)
 {
-    probe_worker *pw = p;
-    probe_job *j = pw->job;
-    const llc_probe_config *cfg = j->cfg;
-    const llc_model *m = cfg->model;
+    const probe_job *j = ctx;
+    const llc_model *m = j->cfg->model;
     const int L = j->c->n_layers, T = j->T;
-    void *ws = m->ws_alloc(m, j->PB);
-    llc_batch *b = llc_task_batch_alloc(cfg->task, j->PB);
-    llc_batch *rb = llc_batch_alloc(j->PB, T, 1, 0, 0, 0);
-    float *att = malloc((size_t)j->PB * j->LH * T * T * sizeof *att);
-    float *z = malloc((size_t)L * j->PB * T * j->D * sizeof *z);
-    gsl_rng *rng = llc_rng_new(0);
-    pw->rc = LLC_OK;
-    if (!ws || !b || !rb || !att || !z || !rng) {
-        pw->rc = llc_fail(pw->err, LLC_ERR_NOMEM, "probe: out of memory");
-        goto cleanup;
-    }
-    const int n_items = j->phase == 1 ? j->n_batches : j->LH;
-    for (int i = pw->thread; i < n_items && !pw->rc; i += j->n_threads)
-        pw->rc = j->phase == 1 ? phase1_item(pw, i, ws, b, rb, att, z, rng) : phase2_item(pw, i, b);
-cleanup:
-    gsl_rng_free(rng);
-    free(z);
-    free(att);
-    llc_batch_free(rb);
-    llc_batch_free(b);
-    m->ws_free(ws);
-    return NULL;
+    probe_scratch *sc = calloc(1, sizeof *sc);
+    if (!(*sp = sc)) return llc_fail(err, LLC_ERR_NOMEM, "probe: out of memory");
+    sc->ws = m->ws_alloc(m, j->PB);
+    sc->b = llc_task_batch_alloc(j->cfg->task, j->PB);
+    sc->rb = llc_batch_alloc(j->PB, T, 1, 0, 0, 0);
+    sc->att = malloc((size_t)j->PB * j->LH * T * T * sizeof *sc->att);
+    sc->z = malloc((size_t)L * j->PB * T * j->D * sizeof *sc->z);
+    sc->rng = llc_rng_new(0);
+    if (!sc->ws || !sc->b || !sc->rb || !sc->att || !sc->z || !sc->rng)
+        return llc_fail(err, LLC_ERR_NOMEM, "probe: out of memory");
+    return LLC_OK;
 }
 
-/* Run the current phase on n_threads threads (the first on this one). */
+static void scratch_fini(void *ctx, void *sp)
+{
+    const probe_job *j = ctx;
+    probe_scratch *sc = sp;
+    if (!sc) return;
+    gsl_rng_free(sc->rng);
+    free(sc->z);
+    free(sc->att);
+    llc_batch_free(sc->rb);
+    llc_batch_free(sc->b);
+    if (sc->ws) j->cfg->model->ws_free(sc->ws);
+    free(sc);
+}
+
+/* Phase 1: probe batch i; phase 2: the ablation of head i. */
+static int probe_item(void *ctx, void *sp, int i, char *err)
+{
+    probe_job *j = ctx;
+    probe_scratch *sc = sp;
+    return j->phase == 1 ? phase1_item(j, sc, i, err) : phase2_item(j, i, sc->b, err);
+}
+
 static int run_phase(probe_job *j, char *err)
 {
-    const int NT = j->n_threads;
-    probe_worker *pw = calloc((size_t)NT, sizeof *pw);
-    pthread_t *th = calloc((size_t)NT, sizeof *th);
-    unsigned char *started = calloc((size_t)NT, 1);
-    int rc = LLC_OK;
-    if (!pw || !th || !started) {
-        rc = llc_fail(err, LLC_ERR_NOMEM, "probe: out of memory");
-        goto cleanup;
-    }
-    for (int t = 0; t < NT; t++) pw[t] = (probe_worker){.job = j, .thread = t};
-    for (int t = 1; t < NT; t++) started[t] = pthread_create(&th[t], NULL, worker_main, &pw[t]) == 0;
-    worker_main(&pw[0]);
-    for (int t = 1; t < NT; t++) {
-        if (started[t]) {
-            pthread_join(th[t], NULL);
-        } else { /* could not start: run its share here */
-            worker_main(&pw[t]);
-        }
-    }
-    for (int t = 0; t < NT && !rc; t++)
-        if (pw[t].rc) rc = llc_fail(err, pw[t].rc, "%s", pw[t].err);
-cleanup:
-    free(started);
-    free(th);
-    free(pw);
-    return rc;
+    static const llc_pool_fns fns = {scratch_init, probe_item, scratch_fini};
+    return llc_pool_run(&fns, j, j->phase == 1 ? j->n_batches : j->LH, j->n_threads, err);
 }
 
 /* ---------------- the driver ---------------- */

@@ -38,6 +38,26 @@ expect_out "'head' must be" "names the key"
 l=$(wc -l < "$TMP/err")
 expect_eq "$l" "1" "one line on stderr"
 
+# a copy from an earlier layer, in training and in eval; a later layer or the head itself is refused
+expect_rc 0 "train a copy across layers" -- $LLC train --task sort --run x2 --steps 5 --quiet --set model.n_layers=2 \
+    --set 'model.clamps=[{"kind":"copy","layer":1,"head":0,"from":{"layer":0,"head":1},"strength":0.7}]'
+n=$(sqlite3 "$LLC_DB" "SELECT config FROM runs WHERE id='x2'" | grep -c '"layer":1,"head":0,"strength":0.7,"from":{"layer":0,"head":1}')
+expect_eq "$n" "1" "the stored config keeps the source in the earlier layer"
+expect_rc 0 "eval a copy across layers" -- $LLC eval --run x2 --step 5 --batches 1 --format csv \
+    --clamp '[{"kind":"copy","layer":1,"head":2,"from":{"layer":0,"head":3}}]'
+n=$(grep -Ec '^loss,([0-9.e-]+),\1,' "$TMP/out")
+expect_eq "$n" "0" "the copy changes the loss"
+expect_rc 2 "copy from a later layer" -- $LLC eval --run x2 --step 5 \
+    --clamp '[{"kind":"copy","layer":0,"head":0,"from":{"layer":1,"head":0}}]'
+expect_out "cannot copy head 1.0: 'from' must be another head of layer 0 or a head of an earlier layer" "says what is right"
+l=$(wc -l < "$TMP/err")
+expect_eq "$l" "1" "one line on stderr"
+expect_rc 2 "copy of the head itself (train)" -- $LLC train --task sort --run x3 --steps 5 --quiet --set model.n_layers=2 \
+    --set 'model.clamps=[{"kind":"copy","layer":1,"head":1,"from":{"layer":1,"head":1}}]'
+expect_out "cannot copy head 1.1" "names the head"
+n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM runs WHERE id='x3'")
+expect_eq "$n" "0" "no run written"
+
 # bad input
 expect_rc 5 "ablate a missing head" -- $LLC eval --run r1 --step 200 --ablate 0.7
 expect_out "head 0.7 does not exist: model has layers 0-0 and heads 0-3" "names the range"

@@ -14,6 +14,7 @@
 #include "llc_estimate.h"
 #include "llc_regress.h"
 #include "llc_theory.h"
+#include "fixture.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -21,13 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Fallback while tasks/ has no llc_task_batch_alloc (see test_estimate.c). */
-__attribute__((weak)) llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
-{
-    return llc_batch_alloc(cap_B, t->shape.T, t->shape.vocab > 0, t->shape.d_in, t->shape.n_out > 0,
-                           t->shape.d_out);
-}
 
 int main(int argc, char **argv)
 {
@@ -39,12 +33,8 @@ int main(int argc, char **argv)
     printf("slow_dln100: seed %llu, %d threads\n", (unsigned long long)seed, threads);
     char err[LLC_ERRLEN] = "";
     llc_task t;
-    memset(&t, 0, sizeof t);
-    snprintf(t.name, sizeof t.name, "dln");
-    t.seed = seed;
-    cJSON *js = cJSON_Parse("{\"widths\": [100, 100, 100], \"rank\": 0, \"population\": true}");
-    int rc = llc_task_dln_init(js, &t, err);
-    cJSON_Delete(js);
+    int rc = fx_task_init(llc_task_dln_init, "dln", "{\"widths\": [100, 100, 100], \"rank\": 0, \"population\": true}",
+                          seed, &t, err);
     CHECK(rc == LLC_OK, "task (%s)", err);
     if (rc) return tu_finish("slow_dln100");
     double lam = NAN;
@@ -79,6 +69,6 @@ done:
     llc_estimate_result_free(r);
     llc_model_free(m);
     free(w);
-    if (t.free_impl) t.free_impl(t.impl);
+    fx_task_clear(&t);
     return tu_finish("slow_dln100");
 }

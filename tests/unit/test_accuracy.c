@@ -35,6 +35,7 @@
 #include "llc_estimate.h"
 #include "llc_regress.h"
 #include "llc_theory.h"
+#include "fixture.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -43,17 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fallback while tasks/ has no llc_task_batch_alloc: a weak definition, so
- * the library's (when it exists and is linked) takes precedence. */
-__attribute__((weak)) llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
-{
-    return llc_batch_alloc(cap_B, t->shape.T, t->shape.vocab > 0, t->shape.d_in, t->shape.n_out > 0,
-                           t->shape.d_out);
-}
-
 static uint64_t g_seed = 20240613ULL;
 
-typedef int (*task_init_fn)(const cJSON *, llc_task *, char *);
+typedef fx_task_init_fn task_init_fn;
 
 /* ---------------- running one case ---------------- */
 
@@ -71,12 +64,7 @@ static case_result run_case(const char *label, task_init_fn fn, const char *kind
     case_result out = {NAN, NAN, NAN, NAN, 0};
     char err[LLC_ERRLEN] = "";
     llc_task t;
-    memset(&t, 0, sizeof t);
-    snprintf(t.name, sizeof t.name, "%s", kind);
-    t.seed = g_seed;
-    cJSON *js = cJSON_Parse(json);
-    int rc = js ? fn(js, &t, err) : LLC_ERR_INVALID;
-    cJSON_Delete(js);
+    int rc = fx_task_init(fn, kind, json, g_seed, &t, err);
     CHECK(rc == LLC_OK, "%s: task %s %s (%s)", label, kind, json, err);
     if (rc) return out;
     llc_model *m = NULL;
@@ -113,7 +101,7 @@ cleanup:
     llc_estimate_result_free(r);
     llc_model_free(m);
     free(w);
-    if (t.free_impl) t.free_impl(t.impl);
+    fx_task_clear(&t);
     return out;
 }
 
@@ -265,18 +253,13 @@ static void locality_report(const kspec *loc, const char *center, double c1, dou
     double t = 1e4 / log(1e4), ref = perfect_sampler(loc, t, 1, c1, c2);
     char err[LLC_ERRLEN] = "", json[160], label[64];
     llc_task tk;
-    memset(&tk, 0, sizeof tk);
-    snprintf(tk.name, sizeof tk.name, "poly");
-    tk.seed = g_seed;
     snprintf(json, sizeof json, "{\"form\": \"locality\", \"center\": \"%s\", \"n\": 10000, \"population\": true}",
              center);
     snprintf(label, sizeof label, "locality %s n=10000 gamma=1", center);
-    cJSON *js = cJSON_Parse(json);
     llc_model *m = NULL;
     llc_estimate_result *r = NULL;
     float w[2];
-    int rc = llc_task_poly_init(js, &tk, err);
-    cJSON_Delete(js);
+    int rc = fx_task_init(llc_task_poly_init, "poly", json, g_seed, &tk, err);
     if (!rc) rc = llc_regress_make_model(&tk, &m, err);
     if (!rc) rc = llc_regress_teacher(&tk, w, 2, err);
     llc_estimate_config c;
@@ -294,7 +277,7 @@ static void locality_report(const kspec *loc, const char *center, double c1, dou
     }
     llc_estimate_result_free(r);
     llc_model_free(m);
-    if (tk.free_impl) tk.free_impl(tk.impl);
+    fx_task_clear(&tk);
 }
 
 static void test_poly(void)

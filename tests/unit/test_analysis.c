@@ -10,6 +10,7 @@
 #include "llc_cluster.h"
 #include "llc_stages.h"
 #include "llc_trajectory.h"
+#include "fixture.h"
 #include "testutil.h"
 #include "llc_tasks.h"
 
@@ -229,25 +230,18 @@ static void test_pca(void)
 static void test_logits(void)
 {
     char err[LLC_ERRLEN] = "";
-    cJSON *s = cJSON_Parse("{\"list_len\": 6, \"vocab\": 31}");
     llc_task *t = NULL;
-    CHECK(llc_task_new("sort", s, 5, &t, err) == LLC_OK, "task (%s)", err);
-    cJSON_Delete(s);
+    CHECK(fx_task_new("sort", "{\"list_len\": 6, \"vocab\": 31}", 5, &t, err) == LLC_OK, "task (%s)", err);
     if (!t) return;
     llc_tf_config c;
-    llc_tf_config_default(&c);
-    c.n_layers = 2, c.n_heads = 2, c.d_head = 8, c.d_model = 16, c.d_mlp = 32;
-    c.vocab = t->shape.vocab, c.n_out = t->shape.n_out, c.n_ctx = t->shape.T;
-    llc_model *m = NULL;
-    CHECK(llc_transformer_new(&c, &m, err) == LLC_OK, "model (%s)", err);
+    fx_tf_config(&c, t, 2, 2, 8, 16);
+    c.d_mlp = 32;
+    llc_model *m = fx_tf_build(&c);
     const int B = 8, V = c.n_out;
     llc_batch *b = llc_task_batch_alloc(t, B);
     b->B = B;
     t->fill(t, 0, 3, b);
-    float *w = malloc(llc_model_n_params(m) * sizeof *w);
-    gsl_rng *r = llc_rng_new(9);
-    m->init(m, w, r);
-    gsl_rng_free(r);
+    float *w = fx_random_params(m, 9);
     void *ws = m->ws_alloc(m, B);
     double loss = 0.0;
     CHECK(m->loss_grad(m, ws, w, b, NULL, &loss) == LLC_OK, "loss_grad");
@@ -289,21 +283,13 @@ static void test_trajectory_driver(void)
     unlink(path);
     llc_store *s = NULL;
     CHECK(llc_store_open(path, LLC_STORE_RW, &s, err) == LLC_OK, "store (%s)", err);
-    cJSON *ts = cJSON_Parse("{\"list_len\": 6, \"vocab\": 31}");
     llc_task *t = NULL;
-    llc_task_new("sort", ts, 5, &t, err);
-    cJSON_Delete(ts);
+    fx_task_new("sort", "{\"list_len\": 6, \"vocab\": 31}", 5, &t, err);
     llc_tf_config c;
-    llc_tf_config_default(&c);
-    c.n_layers = 1, c.n_heads = 2, c.d_head = 8, c.d_model = 16;
-    c.vocab = t->shape.vocab, c.n_out = t->shape.n_out, c.n_ctx = t->shape.T;
-    llc_model *m = NULL;
-    llc_transformer_new(&c, &m, err);
+    fx_tf_config(&c, t, 1, 2, 8, 16);
+    llc_model *m = fx_tf_build(&c);
     const size_t np = llc_model_n_params(m);
-    float *w0 = malloc(np * sizeof *w0), *w = malloc(np * sizeof *w), *d = calloc(np, sizeof *d);
-    gsl_rng *r = llc_rng_new(21);
-    m->init(m, w0, r);
-    gsl_rng_free(r);
+    float *w0 = fx_random_params(m, 21), *w = malloc(np * sizeof *w), *d = calloc(np, sizeof *d);
     const llc_tensor *ub = llc_ptable_find(&m->table, "unembed.b");
     CHECK(ub != NULL, "the model has an unembedding bias");
     for (int pass = 0; pass < 2 && ub; pass++) {

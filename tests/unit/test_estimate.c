@@ -1,6 +1,6 @@
 /* test_estimate.c - the LLC estimator (llc/llc_estimate.h) against the exact
- * finite-nbeta SGLD formula (llc/ESTIMATOR.md) on a linear-regression
- * model defined here (f = w.x, loss = mean (y - w.x)^2, analytic gradient,
+ * finite-nbeta SGLD formula (llc/ESTIMATOR.md) on the linear-regression
+ * model of fixture.c (f = w.x, loss = mean (y - w.x)^2, analytic gradient,
  * full batch): lambda-hat = sum_i t a_i / (p_i (1 - eps p_i / 4)),
  * p_i = 2 t a_i + gamma, a_i the eigenvalues of Sigma = X^T X / n. Also:
  * bit-identical results for 1 and 2 threads, divergence reporting, nbeta
@@ -9,6 +9,7 @@
 #include "llc_regress.h"
 
 #include <cjson/cJSON.h>
+#include "fixture.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -21,197 +22,6 @@
 #include <gsl/gsl_randist.h>
 
 #define SEED 20240612ULL
-
-/* Fallback while tasks/ has no llc_task_batch_alloc: a weak definition, so
- * the library's (when it exists and is linked) takes precedence. */
-__attribute__((weak)) llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
-{
-    return llc_batch_alloc(cap_B, t->shape.T, t->shape.vocab > 0, t->shape.d_in, t->shape.n_out > 0,
-                           t->shape.d_out);
-}
-
-/* ---------------- linear regression model ---------------- */
-
-#define LR_MAXD 64
-
-static int lr_init(const llc_model *m, float *w, gsl_rng *rng)
-{
-    (void)rng;
-    memset(w, 0, llc_model_n_params(m) * sizeof *w);
-    return LLC_OK;
-}
-
-static void *lr_ws_alloc(const llc_model *m, int max_B)
-{
-    (void)m;
-    (void)max_B;
-    return malloc(1);
-}
-
-static void lr_ws_free(void *ws) { free(ws); }
-
-/* loss = sum_b mask_b (y_b - w.x_b)^2 / sum_b mask_b; grad = -2/M sum mask r x */
-static int lr_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad,
-                        double *loss)
-{
-    (void)ws;
-    int d = (int)llc_model_n_params(m);
-    if (d > LR_MAXD || b->d_in != d || !b->x || !b->y || b->d_out != 1) return LLC_ERR_INVALID;
-    double g[LR_MAXD] = {0};
-    double sum = 0, msum = 0;
-    int N = b->B * b->T;
-    for (int i = 0; i < N; i++) {
-        double mk = b->mask[i];
-        if (mk == 0) continue;
-        const float *x = b->x + (size_t)i * d;
-        double pred = 0;
-        for (int j = 0; j < d; j++) pred += (double)w[j] * x[j];
-        double r = b->y[i] - pred;
-        sum += mk * r * r;
-        msum += mk;
-        for (int j = 0; j < d; j++) g[j] += -2.0 * mk * r * x[j];
-    }
-    if (msum == 0) return LLC_ERR_INVALID;
-    *loss = sum / msum;
-    if (grad)
-        for (int j = 0; j < d; j++) grad[j] = (float)(g[j] / msum);
-    return LLC_OK;
-}
-
-static int lr_group(const llc_model *m, const char *name, llc_group *g, char *err)
-{
-    if (strcmp(name, "model")) return llc_fail(err, LLC_ERR_NOTFOUND, "unknown group '%s' (valid: model)", name);
-    snprintf(g->name, sizeof g->name, "%s", name);
-    return llc_group_add(g, 0, llc_model_n_params(m));
-}
-
-static llc_model *lr_new(int d)
-{
-    llc_model *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
-    m->kind = "linreg";
-    int shape[1] = {d};
-    if (llc_ptable_add(&m->table, "w", 1, shape) < 0) {
-        free(m);
-        return NULL;
-    }
-    m->init = lr_init;
-    m->ws_alloc = lr_ws_alloc;
-    m->ws_free = lr_ws_free;
-    m->loss_grad = lr_loss_grad;
-    m->group = lr_group;
-    return m;
-}
-
-/* ---------------- fixed finite data set task ---------------- */
-
-typedef struct {
-    int n, d;
-    float *X; /* (n, d) */
-    float *Y; /* (n) */
-    uint64_t poison; /* > 0: minibatches whose index is a multiple of it get a NaN target */
-} ds_impl;
-
-static long ds_n_examples(const llc_task *t, int dist)
-{
-    (void)dist;
-    return ((const ds_impl *)t->impl)->n;
-}
-
-/* B == n: the whole set in order; otherwise B rows drawn with replacement
- * from the stream (seed, DATA, dist, index). */
-static int ds_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
-{
-    const ds_impl *D = t->impl;
-    if (b->B > b->cap_B || b->d_in != D->d || b->T != 1) return LLC_ERR_INVALID;
-    for (int i = 0; i < b->B; i++) {
-        int row = b->B == D->n ? i
-                               : (int)(llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, index, (uint64_t)i) %
-                                       (uint64_t)D->n);
-        memcpy(b->x + (size_t)i * D->d, D->X + (size_t)row * D->d, (size_t)D->d * sizeof(float));
-        b->y[i] = D->Y[row];
-        b->mask[i] = 1.0f;
-    }
-    if (D->poison && b->B != D->n && index % D->poison == 0) b->y[0] = NAN;
-    return LLC_OK;
-}
-
-static void ds_free_impl(void *p)
-{
-    ds_impl *D = p;
-    if (!D) return;
-    free(D->X);
-    free(D->Y);
-    free(D);
-}
-
-/* Takes ownership of X and Y. */
-static llc_task *ds_new(int n, int d, float *X, float *Y)
-{
-    llc_task *t = calloc(1, sizeof *t);
-    ds_impl *D = calloc(1, sizeof *D);
-    if (!t || !D) {
-        free(t);
-        free(D);
-        return NULL;
-    }
-    D->n = n;
-    D->d = d;
-    D->X = X;
-    D->Y = Y;
-    snprintf(t->name, sizeof t->name, "linreg-test");
-    t->seed = SEED;
-    t->shape.T = 1;
-    t->shape.d_in = d;
-    t->shape.d_out = 1;
-    t->n_dists = 2;
-    t->dists[0] = "train";
-    t->dists[1] = "test";
-    t->impl = D;
-    t->n_examples = ds_n_examples;
-    t->fill = ds_fill;
-    t->free_impl = ds_free_impl;
-    return t;
-}
-
-static void ds_free(llc_task *t)
-{
-    if (!t) return;
-    ds_free_impl(t->impl);
-    free(t);
-}
-
-/* Hadamard design: X[i][j] = (-1)^popcount(i & (j+1)), n a power of 2 > d,
- * so X^T X = n I exactly. y = X w_true + sigma * noise. w_star = the
- * least-squares fit X^T y / n (rounded to float). */
-static llc_task *make_hadamard_task(int n, int d, double sigma, float *w_star)
-{
-    float *X = malloc((size_t)n * d * sizeof *X), *Y = malloc((size_t)n * sizeof *Y);
-    gsl_rng *r = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_TASK, 1, 0, 0));
-    if (!X || !Y || !r) {
-        free(X);
-        free(Y);
-        gsl_rng_free(r);
-        return NULL;
-    }
-    double wt[LR_MAXD];
-    for (int j = 0; j < d; j++) wt[j] = gsl_ran_gaussian(r, 1.0);
-    for (int i = 0; i < n; i++) {
-        double y = 0;
-        for (int j = 0; j < d; j++) {
-            X[(size_t)i * d + j] = (__builtin_popcount((unsigned)(i & (j + 1))) & 1) ? -1.0f : 1.0f;
-            y += wt[j] * X[(size_t)i * d + j];
-        }
-        Y[i] = (float)(y + sigma * gsl_ran_gaussian(r, 1.0));
-    }
-    for (int j = 0; j < d; j++) {
-        double s = 0;
-        for (int i = 0; i < n; i++) s += (double)X[(size_t)i * d + j] * Y[i];
-        w_star[j] = (float)(s / n);
-    }
-    gsl_rng_free(r);
-    return ds_new(n, d, X, Y);
-}
 
 /* ---------------- helpers ---------------- */
 
@@ -229,10 +39,10 @@ static llc_task *make_gauss_task(int n, int d, double sigma, float *w_star, doub
     gsl_eigen_symm_workspace *ew = gsl_eigen_symm_alloc((size_t)d);
     llc_task *t = NULL;
     if (!X || !Y || !r || !S || !S2 || !xy || !wls || !ev || !ew) goto cleanup;
-    double wt[LR_MAXD];
+    double wt[FX_LR_MAXD];
     for (int j = 0; j < d; j++) wt[j] = gsl_ran_gaussian(r, 1.0);
     for (int i = 0; i < n; i++) {
-        double z[LR_MAXD], y = 0;
+        double z[FX_LR_MAXD], y = 0;
         for (int j = 0; j < d; j++) z[j] = gsl_ran_gaussian(r, 1.0);
         for (int j = 0; j < d; j++) {
             X[(size_t)i * d + j] = (float)(z[j] + (j ? 0.6 * z[j - 1] : 0.0));
@@ -256,7 +66,7 @@ static llc_task *make_gauss_task(int n, int d, double sigma, float *w_star, doub
     gsl_matrix_memcpy(S2, S);
     if (gsl_eigen_symm(S2, ev, ew)) goto cleanup;
     for (int j = 0; j < d; j++) a[j] = gsl_vector_get(ev, (size_t)j);
-    t = ds_new(n, d, X, Y);
+    t = fx_dataset_task(n, d, X, Y, SEED);
     X = NULL;
     Y = NULL;
 cleanup:
@@ -343,8 +153,8 @@ static void test_regular_formula(void)
     float wstar[D];
     double a[D];
     for (int i = 0; i < D; i++) a[i] = 1.0; /* Hadamard design: Sigma = I exactly */
-    llc_model *m = lr_new(D);
-    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_model *m = fx_linreg_model(D);
+    llc_task *t = fx_hadamard_task(N, D, 0.5, SEED, wstar);
     CHECK(m && t, "regular: Hadamard linear regression n = %d, d = %d (Sigma = I)", N, D);
     if (!m || !t) goto cleanup;
     llc_estimate_config c;
@@ -364,7 +174,7 @@ static void test_regular_formula(void)
     check_formula("regular eps=1e-4", m, wstar, t, a, D, c.eps, &c, 5.2847);
 cleanup:
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 static void test_general_formula(void)
@@ -372,7 +182,7 @@ static void test_general_formula(void)
     enum { N = 64, D = 10 };
     float wstar[D];
     double a[D];
-    llc_model *m = lr_new(D);
+    llc_model *m = fx_linreg_model(D);
     llc_task *t = make_gauss_task(N, D, 0.5, wstar, a);
     double amin = a[0], amax = a[0];
     for (int i = 1; i < D; i++) {
@@ -392,15 +202,15 @@ static void test_general_formula(void)
     check_formula("general eps=1.5e-4", m, wstar, t, a, D, c.eps, &c, NAN);
 cleanup:
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 static void test_threads_and_modes(void)
 {
     enum { N = 16, D = 10 };
     float wstar[D];
-    llc_model *m = lr_new(D);
-    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_model *m = fx_linreg_model(D);
+    llc_task *t = fx_hadamard_task(N, D, 0.5, SEED, wstar);
     llc_estimate_result *r1 = NULL, *r2 = NULL, *r3 = NULL;
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
@@ -483,7 +293,7 @@ cleanup:
     llc_estimate_result_free(r2);
     llc_estimate_result_free(r3);
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 /* A set interrupt flag stops the estimate (1 and 2 threads, fixed and
@@ -492,8 +302,8 @@ static void test_interrupt(void)
 {
     enum { N = 16, D = 10 };
     float wstar[D];
-    llc_model *m = lr_new(D);
-    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_model *m = fx_linreg_model(D);
+    llc_task *t = fx_hadamard_task(N, D, 0.5, SEED, wstar);
     char err[LLC_ERRLEN] = "";
     volatile sig_atomic_t stop = 1;
     llc_estimate_config c;
@@ -517,15 +327,15 @@ static void test_interrupt(void)
     CHECK(llc_estimate(m, wstar, NULL, t, &c, &r, err) == LLC_OK, "interrupt: a clear flag does not stop (%s)", err);
     llc_estimate_result_free(r);
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 static void test_divergence(void)
 {
     enum { N = 16, D = 10 };
     float wstar[D];
-    llc_model *m = lr_new(D);
-    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_model *m = fx_linreg_model(D);
+    llc_task *t = fx_hadamard_task(N, D, 0.5, SEED, wstar);
     llc_estimate_result *r = NULL;
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
@@ -545,7 +355,7 @@ static void test_divergence(void)
     r = NULL;
     /* some chains meet a poisoned minibatch (NaN target, about one batch in
      * 3000): those diverge and are excluded from the mean */
-    ((ds_impl *)t->impl)->poison = 3000;
+    fx_dataset_poison(t, 3000);
     c.eps = 1e-4;
     c.chains = 8;
     c.draws = 2000;
@@ -567,7 +377,7 @@ static void test_divergence(void)
     }
     llc_estimate_result_free(r);
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 static void test_auto_eps(void)
@@ -576,8 +386,8 @@ static void test_auto_eps(void)
     float wstar[D];
     double a[D];
     for (int i = 0; i < D; i++) a[i] = 1.0;
-    llc_model *m = lr_new(D);
-    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_model *m = fx_linreg_model(D);
+    llc_task *t = fx_hadamard_task(N, D, 0.5, SEED, wstar);
     llc_estimate_result *r = NULL;
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
@@ -620,7 +430,7 @@ static void test_auto_eps(void)
     }
     llc_estimate_result_free(r);
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 /* Metropolis adjustment on an exact (full-batch) loss: the chains sample the
@@ -633,8 +443,8 @@ static void test_metropolis(void)
     float wstar[D];
     double a[D];
     for (int i = 0; i < D; i++) a[i] = 1.0;
-    llc_model *m = lr_new(D);
-    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_model *m = fx_linreg_model(D);
+    llc_task *t = fx_hadamard_task(N, D, 0.5, SEED, wstar);
     llc_estimate_result *r = NULL;
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
@@ -699,7 +509,7 @@ static void test_metropolis(void)
     }
     llc_estimate_result_free(r);
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 /* Automatic lengths with a given eps (plain SGLD): the burn-in lasts
@@ -711,8 +521,8 @@ static void test_auto_lengths(void)
 {
     enum { N = 16, D = 10 };
     float wstar[D];
-    llc_model *m = lr_new(D);
-    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_model *m = fx_linreg_model(D);
+    llc_task *t = fx_hadamard_task(N, D, 0.5, SEED, wstar);
     llc_estimate_result *r = NULL;
     char err[LLC_ERRLEN] = "";
     llc_estimate_config c;
@@ -741,7 +551,7 @@ static void test_auto_lengths(void)
     }
     llc_estimate_result_free(r);
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 /* Minibatch chains on a finite data set (linreg n = 1000, d = 10, batch
@@ -755,13 +565,9 @@ static void test_auto_lengths(void)
 /* linreg n = 1000, d = 10 (seed 3) and its teacher w; returns LLC_OK. */
 static int linreg_fixture(const char *what, llc_task **t, llc_model **m, float w[10])
 {
-    cJSON *js = cJSON_Parse("{\"n\": 1000, \"d\": 10}");
     char err[LLC_ERRLEN] = "";
-    int rc = llc_task_new("linreg", js, 3, t, err);
-    if (!rc) rc = llc_regress_make_model(*t, m, err);
-    if (!rc) rc = llc_regress_teacher(*t, w, 10, err);
+    int rc = fx_linreg_teacher(3, t, m, w, err);
     CHECK(rc == LLC_OK, "%s: linreg task, model and teacher (%s)", what, rc ? err : "");
-    cJSON_Delete(js);
     return rc;
 }
 
@@ -917,14 +723,14 @@ static void test_config(void)
     c.dist = 5;
     enum { N = 16, D = 10 };
     float wstar[D];
-    llc_model *m = lr_new(D);
-    llc_task *t = make_hadamard_task(N, D, 0.5, wstar);
+    llc_model *m = fx_linreg_model(D);
+    llc_task *t = fx_hadamard_task(N, D, 0.5, SEED, wstar);
     llc_estimate_result *r = NULL;
     CHECK(llc_estimate(m, wstar, NULL, t, &c, &r, err) == LLC_ERR_INVALID && r == NULL,
           "config: unknown distribution refused (%s)", err);
     llc_estimate_result_free(NULL);
     llc_model_free(m);
-    ds_free(t);
+    llc_task_free(t);
 }
 
 int main(void)

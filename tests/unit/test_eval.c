@@ -4,13 +4,15 @@
  * no ablation and no clamp gives the base numbers; 1 and 2 threads agree
  * to the bit; an induction clamp scores induction 1 through the probe
  * scorer (and the duplicate score 0), a no_prev clamp prev_token 0, a
- * copy the source's pattern; a clamped layer leaves the others on the
+ * copy the source's pattern (of its layer, or to the bit of an earlier
+ * one, also through eval); a clamped layer leaves the others on the
  * fast kernels to the bit; the clamp config keys round-trip and bad
  * ones fail with a message. */
 #include "llc_eval.h"
 #include "llc_probe.h"
 #include "llc_config.h"
 #include "llc_tasks.h"
+#include "fixture.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -18,40 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The sort task with numbers 0..62 (+ SEP: vocab 64), lists of 8: T = 16. */
-static llc_task *sort_task(void)
-{
-    char err[LLC_ERRLEN] = "";
-    cJSON *s = cJSON_Parse("{\"list_len\": 8, \"vocab\": 63}");
-    llc_task *t = NULL;
-    int rc = llc_task_new("sort", s, 7, &t, err);
-    cJSON_Delete(s);
-    CHECK(rc == LLC_OK, "sort task builds (%s)", err);
-    return t;
-}
-
 static llc_model *build(const llc_task *t, int L, int NH, const llc_clamp *k, int nk)
 {
     llc_tf_config c;
-    llc_tf_config_default(&c);
-    c.n_layers = L, c.n_heads = NH, c.d_head = 8, c.d_model = 32;
-    c.vocab = t->shape.vocab, c.n_out = t->shape.n_out, c.n_ctx = t->shape.T;
+    fx_tf_config(&c, t, L, NH, 8, 32);
     c.n_clamps = nk;
     for (int i = 0; i < nk; i++) c.clamps[i] = k[i];
-    char err[LLC_ERRLEN] = "";
-    llc_model *m = NULL;
-    int rc = llc_transformer_new(&c, &m, err);
-    CHECK(rc == LLC_OK, "model builds (%s)", err);
-    return m;
-}
-
-static float *random_params(const llc_model *m, uint64_t seed)
-{
-    float *w = malloc(llc_model_n_params(m) * sizeof *w);
-    gsl_rng *r = llc_rng_new(seed);
-    m->init(m, w, r);
-    gsl_rng_free(r);
-    return w;
+    return fx_tf_build(&c);
 }
 
 static int same(const llc_eval_stats *a, const llc_eval_stats *b)
@@ -69,7 +44,7 @@ static void test_ablation(const llc_task *t)
 {
     llc_model *m = build(t, 2, 2, NULL, 0);
     if (!m) return;
-    float *w = random_params(m, 3);
+    float *w = fx_random_params(m, 3);
     /* head 1.0's values: weights and bias rows zero, so its output is 0 */
     const llc_tensor *qw = llc_ptable_find(&m->table, "1.attn.qkv.w"), *qb = llc_ptable_find(&m->table, "1.attn.qkv.b");
     const int C = 32, HS = 8, D = 2 * HS;
@@ -136,7 +111,7 @@ static void test_keep_only_one_head(const llc_task *t)
 {
     llc_model *m = build(t, 2, 1, NULL, 0);
     if (!m) return;
-    float *w = random_params(m, 4);
+    float *w = fx_random_params(m, 4);
     llc_eval_config e = eval_cfg(m, w, t);
     const int keep[] = {1}; /* 1.0, the only head of layer 1 */
     e.keep = keep, e.n_keep = 1;
@@ -158,11 +133,11 @@ static void test_pattern_clamps(const llc_task *t)
 {
     const llc_clamp k[] = {{.kind = LLC_CLAMP_INDUCTION, .layer = 0, .head = 0},
                            {.kind = LLC_CLAMP_NO_PREV, .layer = 0, .head = 1},
-                           {.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_head = 0},
+                           {.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_layer = 1, .from_head = 0},
                            {.kind = LLC_CLAMP_INDUCTION, .layer = 1, .head = 0, .own = 0.5f}};
     llc_model *m = build(t, 2, 2, k, 4);
     if (!m) return;
-    float *w = random_params(m, 6);
+    float *w = fx_random_params(m, 6);
     llc_probe_config p = {.model = m, .w = w, .task = t, .dist = llc_task_dist(t, "test"),
                           .probes = P(LLC_PROBE_INDUCTION) | P(LLC_PROBE_DUPLICATE) | P(LLC_PROBE_PREV_TOKEN) |
                                     P(LLC_PROBE_FIRST),
@@ -208,6 +183,62 @@ static void test_pattern_clamps(const llc_task *t)
     llc_model_free(m);
 }
 
+/* A copy from an earlier layer: head 1.0's pattern is that of 0.1 (with
+ * 0.1's own no_prev clamp) to the bit, at full strength; at strength 0.5
+ * it is the mean of 0.1's and its own softmax pattern, rows still summing
+ * to 1; eval takes it as a clamp. */
+static void test_copy_across_layers(const llc_task *t)
+{
+    const llc_clamp k[] = {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 0, .from_layer = 0, .from_head = 1},
+                           {.kind = LLC_CLAMP_NO_PREV, .layer = 0, .head = 1},
+                           {.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_layer = 0, .from_head = 1,
+                            .own = 0.5f}};
+    llc_model *m = build(t, 2, 2, k, 3), *m0 = build(t, 2, 2, NULL, 0);
+    if (!m || !m0) goto done;
+    float *w = fx_random_params(m, 9);
+    const int B = 3, T = t->shape.T, L = 2, NH = 2;
+    const size_t TT = (size_t)T * T;
+    llc_batch *b = llc_task_batch_alloc(t, B);
+    void *ws = m->ws_alloc(m, B);
+    float *a = malloc((size_t)B * L * NH * TT * sizeof *a);
+    b->B = B;
+    int rc = t->fill(t, llc_task_dist(t, "test"), 777, b);
+    if (!rc) rc = llc_transformer_patterns(m, ws, w, b, a, NULL);
+    CHECK(rc == LLC_OK, "patterns with copies across layers (rc %d)", rc);
+    if (!rc) {
+        int same_src = 1, mixed = 1, prev0 = 1;
+        for (int s = 0; s < B; s++) {
+            const float *src = a + ((size_t)s * L * NH + 1) * TT, *tgt = a + ((size_t)s * L * NH + NH) * TT;
+            const float *half = tgt + TT;
+            same_src &= memcmp(src, tgt, TT * sizeof *src) == 0;
+            for (int r = 0; r < T; r++) {
+                double sum = 0.0;
+                for (int u = 0; u < T; u++) sum += half[(size_t)r * T + u];
+                mixed &= fabs(sum - 1.0) < 1e-5;
+                if (r >= 1) prev0 &= src[(size_t)r * T + r - 1] == 0.0f;
+            }
+            mixed &= memcmp(half, src, TT * sizeof *src) != 0;
+        }
+        CHECK(same_src && prev0, "1.0 copies 0.1: the same pattern to the bit (0.1 keeps its no_prev)");
+        CHECK(mixed, "1.1 copies 0.1 at strength 0.5: a different pattern, rows summing to 1");
+    }
+    llc_eval_config e = eval_cfg(m0, w, t);
+    e.clamps = k, e.n_clamps = 1;
+    llc_eval_result r;
+    char err[LLC_ERRLEN] = "";
+    rc = llc_eval_run(&e, &r, err);
+    CHECK(rc == LLC_OK && r.changed.loss != r.base.loss, "eval with a copy from an earlier layer: loss %g -> %g (%s)",
+          r.base.loss, r.changed.loss, err);
+    llc_eval_result_free(&r);
+    free(a);
+    m->ws_free(ws);
+    llc_batch_free(b);
+    free(w);
+done:
+    llc_model_free(m);
+    llc_model_free(m0);
+}
+
 /* A clamp of the clamped attention on layer 1 leaves layer 0 on the fast
  * kernels: its patterns and head outputs are those of the unclamped model
  * to the bit. */
@@ -216,7 +247,7 @@ static void test_fast_path_kept(const llc_task *t)
     const llc_clamp k[] = {{.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 0}};
     llc_model *m0 = build(t, 2, 2, NULL, 0), *m1 = build(t, 2, 2, k, 1);
     if (!m0 || !m1) goto done;
-    float *w = random_params(m0, 8);
+    float *w = fx_random_params(m0, 8);
     const int B = 4, T = t->shape.T, L = 2, NH = 2, D = 16;
     llc_batch *b = llc_task_batch_alloc(t, B);
     void *ws0 = m0->ws_alloc(m0, B), *ws1 = m1->ws_alloc(m1, B);
@@ -265,19 +296,25 @@ static void test_clamp_config(void)
                          "{\"kind\": \"induction\", \"layer\": 1, \"head\": 0, \"strength\": 0.3},"
                          "{\"kind\": \"copy\", \"layer\": 1, \"head\": 2, \"from\": {\"layer\": 1, \"head\": 0}},"
                          "{\"kind\": \"no_prev\", \"layer\": 0, \"head\": 1},"
-                         "{\"kind\": \"temperature\", \"layer\": 0, \"head\": 2, \"temperature\": 2.5}]}",
+                         "{\"kind\": \"temperature\", \"layer\": 0, \"head\": 2, \"temperature\": 2.5},"
+                         "{\"kind\": \"copy\", \"layer\": 1, \"head\": 1, \"from\": {\"layer\": 0, \"head\": 2},"
+                         " \"strength\": 0.5}]}",
                          &c, err);
-    CHECK(rc == LLC_OK && c.n_clamps == 4, "the new clamp kinds parse (%s)", err);
+    CHECK(rc == LLC_OK && c.n_clamps == 5, "the new clamp kinds parse (%s)", err);
     if (rc) return;
     CHECK(c.clamps[0].kind == LLC_CLAMP_INDUCTION && c.clamps[0].own == 0.7f && c.clamps[1].kind == LLC_CLAMP_COPY &&
               c.clamps[1].from_head == 0 && c.clamps[2].kind == LLC_CLAMP_NO_PREV &&
               c.clamps[3].temperature == 2.5f,
           "fields: strength 0.3 -> own %g, from head %d, temperature %g", c.clamps[0].own, c.clamps[1].from_head,
           c.clamps[3].temperature);
+    CHECK(c.clamps[1].from_layer == 1 && c.clamps[4].from_layer == 0 && c.clamps[4].from_head == 2 &&
+              c.clamps[4].own == 0.5f,
+          "copy from the same layer (from layer %d) and from an earlier one (from %d.%d, own %g)",
+          c.clamps[1].from_layer, c.clamps[4].from_layer, c.clamps[4].from_head, c.clamps[4].own);
     cJSON *j = llc_tf_config_to_json(&c);
     char *txt = cJSON_PrintUnformatted(j);
     rc = parse_model(txt, &c2, err);
-    CHECK(rc == LLC_OK && c2.n_clamps == 4 && memcmp(c.clamps, c2.clamps, 4 * sizeof c.clamps[0]) == 0,
+    CHECK(rc == LLC_OK && c2.n_clamps == 5 && memcmp(c.clamps, c2.clamps, 5 * sizeof c.clamps[0]) == 0,
           "to_json and back: the same clamps (%s)", txt);
     free(txt);
     cJSON_Delete(j);
@@ -292,7 +329,9 @@ static void test_clamp_config(void)
         {"[{\"kind\": \"no_prev\", \"layer\": 0, \"head\": 3}]", "'head' must be"},
         {"[{\"kind\": \"copy\", \"layer\": 0, \"head\": 1}]", "needs a key 'from'"},
         {"[{\"kind\": \"copy\", \"layer\": 0, \"head\": 1, \"from\": {\"layer\": 0, \"head\": 1}}]", "another head"},
-        {"[{\"kind\": \"copy\", \"layer\": 1, \"head\": 1, \"from\": {\"layer\": 0, \"head\": 1}}]", "another head"},
+        {"[{\"kind\": \"copy\", \"layer\": 0, \"head\": 1, \"from\": {\"layer\": 1, \"head\": 0}}]",
+         "or a head of an earlier layer"},
+        {"[{\"kind\": \"copy\", \"layer\": 1, \"head\": 1, \"from\": {\"layer\": 0}}]", "needs a key 'head'"},
         {"[{\"kind\": \"temperature\", \"layer\": 0, \"head\": 1}]", "needs a key 'temperature'"},
         {"[{\"kind\": \"temperature\", \"layer\": 0, \"head\": 1, \"temperature\": 0}]", "'temperature' must be"},
         {"[{\"kind\": \"no_prev\", \"layer\": 0, \"head\": 1, \"strength\": 0.5}]", "goes with a pattern clamp"},
@@ -315,12 +354,13 @@ static void test_clamp_config(void)
 
 int main(void)
 {
-    llc_task *t = sort_task();
+    llc_task *t = fx_sort_task();
     if (t) {
         test_ablation(t);
         test_keep_only_one_head(t);
         test_pattern_clamps(t);
         test_fast_path_kept(t);
+        test_copy_across_layers(t);
     }
     test_clamp_config();
     llc_task_free(t);

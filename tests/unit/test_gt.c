@@ -18,6 +18,7 @@
 #include "llc_gtmodels.h"
 #include "llc_regress.h"
 #include "llc_theory.h"
+#include "fixture.h"
 #include "testutil.h"
 
 #include <gsl/gsl_randist.h>
@@ -36,27 +37,6 @@
 static uint64_t g_seed = 20240612ULL;
 
 /* ---------------- helpers ---------------- */
-
-typedef int (*task_init_fn)(const cJSON *, llc_task *, char *);
-
-/* Build a task from JSON text; returns rc, message in err. */
-static int make_task(task_init_fn fn, const char *name, const char *json, uint64_t seed, llc_task *t, char *err)
-{
-    cJSON *s = json ? cJSON_Parse(json) : NULL;
-    if (json && !s) return llc_fail(err, LLC_ERR_INVALID, "test: bad JSON %s", json);
-    memset(t, 0, sizeof *t);
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->seed = seed;
-    int rc = fn(s, t, err);
-    cJSON_Delete(s);
-    return rc;
-}
-
-static void free_task(llc_task *t)
-{
-    if (t->free_impl) t->free_impl(t->impl);
-    memset(t, 0, sizeof *t);
-}
 
 static llc_batch *batch_for(const llc_task *t, int B)
 {
@@ -344,7 +324,7 @@ static void test_linreg_task(void)
     llc_batch *b = NULL;
     void *ws = NULL;
     const int d = 10, n = 1000;
-    int rc = make_task(llc_task_linreg_init, "linreg", "{\"d\": 10, \"n\": 1000}", g_seed, &t, err);
+    int rc = fx_task_init(llc_task_linreg_init, "linreg", "{\"d\": 10, \"n\": 1000}", g_seed, &t, err);
     CHECK(rc == LLC_OK, "linreg task built (%s)", rc ? err : "");
     if (rc) return;
     CHECK(t.shape.T == 1 && t.shape.d_in == d && t.shape.d_out == 1 && t.n_dists == 2 &&
@@ -422,7 +402,7 @@ cleanup:
     if (ws) m->ws_free(ws);
     llc_batch_free(b);
     llc_model_free(m);
-    free_task(&t);
+    fx_task_clear(&t);
 }
 
 /* ---------------- dln: the rank-r teacher ---------------- */
@@ -460,7 +440,7 @@ static void test_dln_task(const char *json, int rank_want, double lambda_want)
     void *ws = NULL;
     float *w = NULL;
     double *prod = NULL, *next = NULL, *mat = NULL;
-    int rc = make_task(llc_task_dln_init, "dln", json, g_seed, &t, err);
+    int rc = fx_task_init(llc_task_dln_init, "dln", json, g_seed, &t, err);
     CHECK(rc == LLC_OK, "dln task %s built (%s)", json, rc ? err : "");
     if (rc) return;
     int nw;
@@ -518,7 +498,7 @@ cleanup:
     free(prod);
     free(next);
     free(mat);
-    free_task(&t);
+    fx_task_clear(&t);
 }
 
 /* ---------------- fill: full batch, epochs, determinism ---------------- */
@@ -583,7 +563,7 @@ static void test_fill(void)
     char err[LLC_ERRLEN];
     llc_task t, t2, t3;
     const int n = 200, d = 3;
-    int rc = make_task(llc_task_linreg_init, "linreg", "{\"d\": 3, \"n\": 200}", g_seed, &t, err);
+    int rc = fx_task_init(llc_task_linreg_init, "linreg", "{\"d\": 3, \"n\": 200}", g_seed, &t, err);
     CHECK(rc == LLC_OK, "fill: task built (%s)", rc ? err : "");
     if (rc) return;
     llc_batch *full = batch_for(&t, n), *f2 = batch_for(&t, n), *mb = batch_for(&t, 64);
@@ -660,20 +640,20 @@ static void test_fill(void)
     char *txt = js ? cJSON_PrintUnformatted(js) : NULL;
     CHECK(txt && strstr(txt, "\"noise\":1") && strstr(txt, "\"w0\":1") && strstr(txt, "\"n\":200"),
           "fill: to_json fills in the defaults (%s)", txt ? txt : "NULL");
-    rc = make_task(llc_task_linreg_init, "linreg", txt, g_seed, &t2, err);
+    rc = fx_task_init(llc_task_linreg_init, "linreg", txt, g_seed, &t2, err);
     if (rc == LLC_OK) {
         t2.fill(&t2, 0, 0, f2);
         CHECK(memcmp(full->x, f2->x, (size_t)n * d * sizeof(float)) == 0 &&
                   memcmp(full->y, f2->y, (size_t)n * sizeof(float)) == 0,
               "fill: the same settings (from to_json) and seed give identical data");
-        free_task(&t2);
+        fx_task_clear(&t2);
     } else {
         CHECK(0, "fill: to_json settings accepted (%s)", err);
     }
-    if (make_task(llc_task_linreg_init, "linreg", txt, g_seed + 1, &t3, err) == LLC_OK) {
+    if (fx_task_init(llc_task_linreg_init, "linreg", txt, g_seed + 1, &t3, err) == LLC_OK) {
         t3.fill(&t3, 0, 0, f2);
         CHECK(memcmp(full->x, f2->x, (size_t)n * d * sizeof(float)) != 0, "fill: another seed gives other data");
-        free_task(&t3);
+        fx_task_clear(&t3);
     }
     cJSON_free(txt);
     cJSON_Delete(js);
@@ -682,7 +662,7 @@ cleanup:
     llc_batch_free(full);
     llc_batch_free(f2);
     llc_batch_free(mb);
-    free_task(&t);
+    fx_task_clear(&t);
 }
 
 /* ---------------- poly tasks ---------------- */
@@ -692,7 +672,7 @@ static void test_poly_task(void)
     char err[LLC_ERRLEN];
     llc_task t;
     llc_model *m = NULL;
-    int rc = make_task(llc_task_poly_init, "poly", NULL, g_seed, &t, err);
+    int rc = fx_task_init(llc_task_poly_init, "poly", NULL, g_seed, &t, err);
     CHECK(rc == LLC_OK, "poly task with defaults built (%s)", rc ? err : "");
     if (rc) return;
     double lam = -1;
@@ -723,9 +703,9 @@ static void test_poly_task(void)
     llc_model_free(m);
     m = NULL;
     CHECK(llc_regress_covariance_eigs(&t, &lam) == LLC_ERR_INVALID, "poly: covariance eigenvalues are linreg only");
-    free_task(&t);
+    fx_task_clear(&t);
 
-    rc = make_task(llc_task_poly_init, "poly", "{\"form\": \"locality\", \"center\": \"line\", \"s\": 2, \"noise\": 0}",
+    rc = fx_task_init(llc_task_poly_init, "poly", "{\"form\": \"locality\", \"center\": \"line\", \"s\": 2, \"noise\": 0}",
                    g_seed, &t, err);
     CHECK(rc == LLC_OK, "poly locality task built (%s)", rc ? err : "");
     if (rc) return;
@@ -747,7 +727,7 @@ static void test_poly_task(void)
     if (ws) m->ws_free(ws);
     llc_batch_free(b);
     llc_model_free(m);
-    free_task(&t);
+    fx_task_clear(&t);
 }
 
 /* ---------------- population losses ---------------- */
@@ -785,7 +765,7 @@ static void test_population(const char *json_dln, const char *json_poly)
     for (int which = 0; which < 2; which++) {
         const char *json = which ? json_poly : json_dln;
         llc_task t;
-        int rc = make_task(which ? llc_task_poly_init : llc_task_dln_init, which ? "poly" : "dln", json, g_seed, &t,
+        int rc = fx_task_init(which ? llc_task_poly_init : llc_task_dln_init, which ? "poly" : "dln", json, g_seed, &t,
                            err);
         CHECK(rc == LLC_OK, "population task %s built (%s)", json, rc ? err : "");
         if (rc) continue;
@@ -796,7 +776,7 @@ static void test_population(const char *json_dln, const char *json_poly)
         CHECK(rc == LLC_OK && llc_gt_is_population(m) && in.population,
               "population %s: the task's model is in population mode", json);
         if (rc) {
-            free_task(&t);
+            fx_task_clear(&t);
             continue;
         }
         size_t P = llc_model_n_params(m);
@@ -885,17 +865,17 @@ static void test_population(const char *json_dln, const char *json_poly)
         llc_batch_free(b);
         llc_model_free(m);
         gsl_rng_free(rng);
-        free_task(&t);
+        fx_task_clear(&t);
     }
     /* defaults: dln population n = 1e5 (nbeta = n/log n = 8686), poly 1000 */
     llc_task t;
-    if (make_task(llc_task_dln_init, "dln", "{\"population\": true}", g_seed, &t, err) == LLC_OK) {
+    if (fx_task_init(llc_task_dln_init, "dln", "{\"population\": true}", g_seed, &t, err) == LLC_OK) {
         CHECK(t.n_examples(&t, 0) == 100000, "population dln: default nominal n = 1e5 (%ld)", t.n_examples(&t, 0));
-        free_task(&t);
+        fx_task_clear(&t);
     }
-    if (make_task(llc_task_poly_init, "poly", "{\"population\": true}", g_seed, &t, err) == LLC_OK) {
+    if (fx_task_init(llc_task_poly_init, "poly", "{\"population\": true}", g_seed, &t, err) == LLC_OK) {
         CHECK(t.n_examples(&t, 0) == 1000, "population poly: default nominal n = 1000 (%ld)", t.n_examples(&t, 0));
-        free_task(&t);
+        fx_task_clear(&t);
     }
     llc_model *m = NULL;
     CHECK(llc_linreg_new(3, &m, err) == LLC_OK && llc_poly_set_population(m, 1, 0, err) == LLC_ERR_INVALID &&
@@ -906,16 +886,16 @@ static void test_population(const char *json_dln, const char *json_poly)
 
 /* ---------------- bad settings ---------------- */
 
-static void expect_reject(task_init_fn fn, const char *name, const char *json, const char *key)
+static void expect_reject(fx_task_init_fn fn, const char *name, const char *json, const char *key)
 {
     char err[LLC_ERRLEN] = "";
     llc_task t;
-    int rc = make_task(fn, name, json, g_seed, &t, err);
+    int rc = fx_task_init(fn, name, json, g_seed, &t, err);
     char quoted[64];
     snprintf(quoted, sizeof quoted, "'%s'", key);
     CHECK(rc == LLC_ERR_INVALID && strstr(err, quoted) && strstr(err, name),
           "%s %s rejected naming %s: %s", name, json, quoted, err);
-    if (rc == LLC_OK) free_task(&t);
+    if (rc == LLC_OK) fx_task_clear(&t);
 }
 
 static void test_bad_settings(void)

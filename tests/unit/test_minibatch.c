@@ -21,6 +21,7 @@
 #include "llc_estimate.h"
 #include "llc_regress.h"
 #include "llc_theory.h"
+#include "fixture.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -142,17 +143,6 @@ static void print_row(const char *label, const char *what, const llc_estimate_re
 
 /* ---------------- linear regression ---------------- */
 
-/* linreg n = 1000, d = 10, noise 1, its model and least-squares fit w. */
-static int linreg_fixture(llc_task **t, llc_model **m, float w[10], char *err)
-{
-    cJSON *js = cJSON_Parse("{\"n\": 1000, \"d\": 10}");
-    int rc = llc_task_new("linreg", js, g_seed, t, err);
-    cJSON_Delete(js);
-    if (!rc) rc = llc_regress_make_model(*t, m, err);
-    if (!rc) rc = llc_regress_teacher(*t, w, 10, err);
-    return rc;
-}
-
 static void test_linreg(void)
 {
     char err[LLC_ERRLEN] = "";
@@ -160,7 +150,7 @@ static void test_linreg(void)
     llc_model *m = NULL;
     llc_estimate_result *r = NULL;
     float w[10];
-    int rc = linreg_fixture(&t, &m, w, err);
+    int rc = fx_linreg_teacher(g_seed, &t, &m, w, err);
     CHECK(rc == LLC_OK, "linreg task, model, teacher (%s)", err);
     if (rc) goto cleanup;
     /* the formula at B = n against the full-batch closed form */
@@ -228,7 +218,7 @@ static void test_retry(void)
     llc_model *m = NULL;
     llc_estimate_result *r = NULL;
     float w[10];
-    int rc = linreg_fixture(&t, &m, w, err);
+    int rc = fx_linreg_teacher(g_seed, &t, &m, w, err);
     double eig[10];
     llc_regress_covariance_eigs(t, eig);
     const double p = 2 * (1000.0 / log(1000.0)) * eig[9] + 1, eps = 8 / p;

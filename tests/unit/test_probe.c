@@ -7,6 +7,7 @@
  * are bit-identical for 1 and 2 threads; bad requests fail cleanly. */
 #include "llc_probe.h"
 #include "llc_tasks.h"
+#include "fixture.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -15,45 +16,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The sort task with numbers 0..62 (+ SEP: vocab 64), lists of 8: T = 16. */
-static llc_task *sort_task(void)
-{
-    char err[LLC_ERRLEN] = "";
-    cJSON *s = cJSON_Parse("{\"list_len\": 8, \"vocab\": 63}");
-    llc_task *t = NULL;
-    int rc = llc_task_new("sort", s, 7, &t, err);
-    cJSON_Delete(s);
-    CHECK(rc == LLC_OK, "sort task builds (%s)", err);
-    return t;
-}
-
-/* A transformer shaped for task t: L layers of NH heads of HS, width C,
- * the rest as given. */
-static void base_config(llc_tf_config *c, const llc_task *t, int L, int NH, int HS, int C)
-{
-    llc_tf_config_default(c);
-    c->n_layers = L, c->n_heads = NH, c->d_head = HS, c->d_model = C;
-    c->vocab = t->shape.vocab, c->n_out = t->shape.n_out, c->n_ctx = t->shape.T;
-}
-
-static llc_model *build(const llc_tf_config *c)
-{
-    char err[LLC_ERRLEN] = "";
-    llc_model *m = NULL;
-    int rc = llc_transformer_new(c, &m, err);
-    CHECK(rc == LLC_OK, "model builds (%s)", err);
-    return m;
-}
-
-static float *random_params(const llc_model *m, uint64_t seed)
-{
-    float *w = malloc(llc_model_n_params(m) * sizeof *w);
-    gsl_rng *r = llc_rng_new(seed);
-    m->init(m, w, r);
-    gsl_rng_free(r);
-    return w;
-}
 
 static float *T_(const llc_model *m, float *w, const char *name)
 {
@@ -75,11 +37,11 @@ static llc_probe_config probe_cfg(const llc_model *m, const float *w, const llc_
 static void test_prev_clamp(const llc_task *t)
 {
     llc_tf_config c;
-    base_config(&c, t, 1, 2, 8, 32);
+    fx_tf_config(&c, t, 1, 2, 8, 32);
     c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_PREV, .layer = 0, .head = 1};
-    llc_model *m = build(&c);
+    llc_model *m = fx_tf_build(&c);
     if (!m) return;
-    float *w = random_params(m, 11);
+    float *w = fx_random_params(m, 11);
     llc_probe_config p = probe_cfg(m, w, t, P(LLC_PROBE_PREV_TOKEN) | P(LLC_PROBE_CURRENT) | P(LLC_PROBE_FIRST) |
                                                 P(LLC_PROBE_ENTROPY));
     llc_probe_result r;
@@ -114,9 +76,9 @@ static void test_circuits(const llc_task *t)
     const int V = t->shape.vocab; /* 64 */
     llc_tf_config c;
     /* head 0 copies tokens 0..31, head 1 tokens 32..63: OV_h = I on its half */
-    base_config(&c, t, 1, 2, V / 2, V);
+    fx_tf_config(&c, t, 1, 2, V / 2, V);
     plain(&c);
-    llc_model *m = build(&c);
+    llc_model *m = fx_tf_build(&c);
     if (!m) return;
     const int D = 2 * (V / 2);
     float *w = calloc(llc_model_n_params(m), sizeof *w);
@@ -162,9 +124,9 @@ static void test_circuits(const llc_task *t)
     /* the negated identity: head 0 = -I on all V dims (one head of V) */
     free(w);
     llc_model_free(m);
-    base_config(&c, t, 1, 1, V, V);
+    fx_tf_config(&c, t, 1, 1, V, V);
     plain(&c);
-    m = build(&c);
+    m = fx_tf_build(&c);
     if (!m) return;
     w = calloc(llc_model_n_params(m), sizeof *w);
     emb = T_(m, w, "embed"), qkv = T_(m, w, "0.attn.qkv.w"), o = T_(m, w, "0.attn.o.w"), u = T_(m, w, "unembed");
@@ -197,13 +159,13 @@ static void test_induction(const llc_task *t)
 {
     const int V = t->shape.vocab, T = t->shape.T, C = 2 * V + T, HS = V + T;
     llc_tf_config c;
-    base_config(&c, t, 2, 1, HS, C);
+    fx_tf_config(&c, t, 2, 1, HS, C);
     plain(&c);
     c.pos = LLC_POS_LEARNED;
     float *pat = calloc((size_t)T * T, sizeof *pat);
     for (int i = 1; i < T; i++) pat[i * T + i - 1] = 1.0f;
     c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_PATTERN_GIVEN, .layer = 0, .head = 0, .pattern = pat};
-    llc_model *m = build(&c);
+    llc_model *m = fx_tf_build(&c);
     free(pat);
     if (!m) return;
     float *w = calloc(llc_model_n_params(m), sizeof *w);
@@ -251,10 +213,10 @@ static void test_induction(const llc_task *t)
 static void test_ablation_and_threads(const llc_task *t)
 {
     llc_tf_config c;
-    base_config(&c, t, 2, 2, 8, 32);
-    llc_model *m = build(&c);
+    fx_tf_config(&c, t, 2, 2, 8, 32);
+    llc_model *m = fx_tf_build(&c);
     if (!m) return;
-    float *w = random_params(m, 5);
+    float *w = fx_random_params(m, 5);
     /* head 1.1 writes nothing: its rows of the in-major O are 0 */
     memset(T_(m, w, "1.attn.o.w") + 8 * 32, 0, 8 * 32 * sizeof *w);
     char err[LLC_ERRLEN] = "";
@@ -329,11 +291,11 @@ static void test_ablation_and_threads(const llc_task *t)
 static void test_patterns_hook(const llc_task *t)
 {
     llc_tf_config c;
-    base_config(&c, t, 2, 2, 8, 32);
+    fx_tf_config(&c, t, 2, 2, 8, 32);
     c.attn_bias = 0;
-    llc_model *m = build(&c);
+    llc_model *m = fx_tf_build(&c);
     if (!m) return;
-    float *w = random_params(m, 21);
+    float *w = fx_random_params(m, 21);
     const int B = 3, T = t->shape.T, L = 2, NH = 2, D = 16;
     llc_batch *b = llc_task_batch_alloc(t, B);
     void *ws = m->ws_alloc(m, B);
@@ -373,7 +335,7 @@ static void test_patterns_hook(const llc_task *t)
 int main(void)
 {
     gsl_set_error_handler_off(); /* as the llc program does: GSL errors come back as codes */
-    llc_task *t = sort_task();
+    llc_task *t = fx_sort_task();
     if (t) {
         test_patterns_hook(t);
         test_prev_clamp(t);

@@ -1,5 +1,5 @@
 /* test_sgld.c - the SGLD sampler (sgld/llc_sgld.h) on a linear-regression
- * model defined here (f = w.x, loss = mean (y - w.x)^2, analytic gradient)
+ * model of fixture.c (f = w.x, loss = mean (y - w.x)^2, analytic gradient)
  * over a fixed data set whose inputs are columns of a Hadamard matrix, so
  * that Sigma = X^T X / n = I exactly. Checks: one step against the update
  * formula (plain and RMSProp), weights outside the group bit-identical,
@@ -9,6 +9,7 @@
  * Seeds are fixed (printed); a failure replays exactly. */
 #include "llc_sgld.h"
 #include "llc_task.h"
+#include "fixture.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -19,187 +20,6 @@
 
 #define SEED 20240611ULL
 
-/* ---------------- linear regression model ---------------- */
-
-#define LR_MAXD 64
-
-static int lr_init(const llc_model *m, float *w, gsl_rng *rng)
-{
-    (void)rng;
-    memset(w, 0, llc_model_n_params(m) * sizeof *w);
-    return LLC_OK;
-}
-
-static void *lr_ws_alloc(const llc_model *m, int max_B)
-{
-    (void)m;
-    (void)max_B;
-    return malloc(1);
-}
-
-static void lr_ws_free(void *ws) { free(ws); }
-
-/* loss = sum_b mask_b (y_b - w.x_b)^2 / sum_b mask_b; grad = -2/M sum mask r x */
-static int lr_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad,
-                        double *loss)
-{
-    (void)ws;
-    int d = (int)llc_model_n_params(m);
-    if (d > LR_MAXD || b->d_in != d || !b->x || !b->y || b->d_out != 1) return LLC_ERR_INVALID;
-    double g[LR_MAXD] = {0};
-    double sum = 0, msum = 0;
-    int N = b->B * b->T;
-    for (int i = 0; i < N; i++) {
-        double mk = b->mask[i];
-        if (mk == 0) continue;
-        const float *x = b->x + (size_t)i * d;
-        double pred = 0;
-        for (int j = 0; j < d; j++) pred += (double)w[j] * x[j];
-        double r = b->y[i] - pred;
-        sum += mk * r * r;
-        msum += mk;
-        for (int j = 0; j < d; j++) g[j] += -2.0 * mk * r * x[j];
-    }
-    if (msum == 0) return LLC_ERR_INVALID;
-    *loss = sum / msum;
-    if (grad)
-        for (int j = 0; j < d; j++) grad[j] = (float)(g[j] / msum);
-    return LLC_OK;
-}
-
-static int lr_group(const llc_model *m, const char *name, llc_group *g, char *err)
-{
-    if (strcmp(name, "model")) return llc_fail(err, LLC_ERR_NOTFOUND, "unknown group '%s' (valid: model)", name);
-    snprintf(g->name, sizeof g->name, "%s", name);
-    return llc_group_add(g, 0, llc_model_n_params(m));
-}
-
-static llc_model *lr_new(int d)
-{
-    llc_model *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
-    m->kind = "linreg";
-    int shape[1] = {d};
-    if (llc_ptable_add(&m->table, "w", 1, shape) < 0) {
-        free(m);
-        return NULL;
-    }
-    m->init = lr_init;
-    m->ws_alloc = lr_ws_alloc;
-    m->ws_free = lr_ws_free;
-    m->loss_grad = lr_loss_grad;
-    m->group = lr_group;
-    return m;
-}
-
-/* ---------------- fixed finite data set task ---------------- */
-
-typedef struct {
-    int n, d;
-    float *X; /* (n, d) */
-    float *Y; /* (n) */
-} ds_impl;
-
-static long ds_n_examples(const llc_task *t, int dist)
-{
-    (void)dist;
-    return ((const ds_impl *)t->impl)->n;
-}
-
-/* B == n: the whole set in order; otherwise B rows drawn with replacement
- * from the stream (seed, DATA, dist, index). */
-static int ds_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
-{
-    const ds_impl *D = t->impl;
-    if (b->B > b->cap_B || b->d_in != D->d || b->T != 1) return LLC_ERR_INVALID;
-    for (int i = 0; i < b->B; i++) {
-        int row = b->B == D->n ? i
-                               : (int)(llc_seed(t->seed, LLC_PURPOSE_DATA, (uint64_t)dist, index, (uint64_t)i) %
-                                       (uint64_t)D->n);
-        memcpy(b->x + (size_t)i * D->d, D->X + (size_t)row * D->d, (size_t)D->d * sizeof(float));
-        b->y[i] = D->Y[row];
-        b->mask[i] = 1.0f;
-    }
-    return LLC_OK;
-}
-
-static void ds_free_impl(void *p)
-{
-    ds_impl *D = p;
-    if (!D) return;
-    free(D->X);
-    free(D->Y);
-    free(D);
-}
-
-/* Takes ownership of X and Y. */
-static llc_task *ds_new(int n, int d, float *X, float *Y)
-{
-    llc_task *t = calloc(1, sizeof *t);
-    ds_impl *D = calloc(1, sizeof *D);
-    if (!t || !D) {
-        free(t);
-        free(D);
-        return NULL;
-    }
-    D->n = n;
-    D->d = d;
-    D->X = X;
-    D->Y = Y;
-    snprintf(t->name, sizeof t->name, "linreg-test");
-    t->seed = SEED;
-    t->shape.T = 1;
-    t->shape.d_in = d;
-    t->shape.d_out = 1;
-    t->n_dists = 2;
-    t->dists[0] = "train";
-    t->dists[1] = "test";
-    t->impl = D;
-    t->n_examples = ds_n_examples;
-    t->fill = ds_fill;
-    t->free_impl = ds_free_impl;
-    return t;
-}
-
-static void ds_free(llc_task *t)
-{
-    if (!t) return;
-    ds_free_impl(t->impl);
-    free(t);
-}
-
-/* Hadamard design: X[i][j] = (-1)^popcount(i & (j+1)), n a power of 2 > d,
- * so X^T X = n I exactly. y = X w_true + sigma * noise. w_star = the
- * least-squares fit X^T y / n (rounded to float). */
-static llc_task *make_hadamard_task(int n, int d, double sigma, float *w_star)
-{
-    float *X = malloc((size_t)n * d * sizeof *X), *Y = malloc((size_t)n * sizeof *Y);
-    gsl_rng *r = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_TASK, 1, 0, 0));
-    if (!X || !Y || !r) {
-        free(X);
-        free(Y);
-        gsl_rng_free(r);
-        return NULL;
-    }
-    double wt[LR_MAXD];
-    for (int j = 0; j < d; j++) wt[j] = gsl_ran_gaussian(r, 1.0);
-    for (int i = 0; i < n; i++) {
-        double y = 0;
-        for (int j = 0; j < d; j++) {
-            X[(size_t)i * d + j] = (__builtin_popcount((unsigned)(i & (j + 1))) & 1) ? -1.0f : 1.0f;
-            y += wt[j] * X[(size_t)i * d + j];
-        }
-        Y[i] = (float)(y + sigma * gsl_ran_gaussian(r, 1.0));
-    }
-    for (int j = 0; j < d; j++) {
-        double s = 0;
-        for (int i = 0; i < n; i++) s += (double)X[(size_t)i * d + j] * Y[i];
-        w_star[j] = (float)(s / n);
-    }
-    gsl_rng_free(r);
-    return ds_new(n, d, X, Y);
-}
-
 /* ---------------- helpers ---------------- */
 
 typedef struct {
@@ -207,7 +27,7 @@ typedef struct {
     llc_task *t;
     llc_batch *b; /* full batch */
     void *ws;
-    float wstar[LR_MAXD];
+    float wstar[FX_LR_MAXD];
     int n, d;
 } fixture;
 
@@ -216,8 +36,8 @@ static int fixture_init(fixture *f, int n, int d)
     memset(f, 0, sizeof *f);
     f->n = n;
     f->d = d;
-    f->m = lr_new(d);
-    f->t = make_hadamard_task(n, d, 0.5, f->wstar);
+    f->m = fx_linreg_model(d);
+    f->t = fx_hadamard_task(n, d, 0.5, SEED, f->wstar);
     if (!f->m || !f->t) return LLC_ERR_NOMEM;
     f->b = llc_batch_alloc(n, 1, 0, d, 0, 1);
     f->ws = f->m->ws_alloc(f->m, n);
@@ -230,7 +50,7 @@ static void fixture_free(fixture *f)
     llc_batch_free(f->b);
     if (f->ws) f->m->ws_free(f->ws);
     llc_model_free(f->m);
-    ds_free(f->t);
+    llc_task_free(f->t);
 }
 
 static void params_for(llc_sgld_params *p, double eps, double nbeta)
@@ -277,13 +97,13 @@ static void test_one_step(fixture *f, llc_precond pc)
     CHECK(rc == LLC_OK, "one step %s: 5 warm-up steps", name);
 
     /* replay the step by hand */
-    float w0[LR_MAXD], grad[LR_MAXD];
+    float w0[FX_LR_MAXD], grad[FX_LR_MAXD];
     memcpy(w0, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
     double L0;
     f->m->loss_grad(f->m, f->ws, w0, f->b, grad, &L0);
     /* the RMSProp state after 5 steps: recompute it along the same path */
     llc_gauss noise = *llc_sgld_noise(s);
-    float xis[LR_MAXD];
+    float xis[FX_LR_MAXD];
     llc_gauss_fill(&noise, xis, (size_t)f->d);
     double Lb = NAN;
     rc = llc_sgld_step(s, f->m, f->ws, f->b, rng, &Lb);
@@ -312,7 +132,7 @@ static void test_one_step(fixture *f, llc_precond pc)
         memcpy(w0, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
         f->m->loss_grad(f->m, f->ws, w0, f->b, grad, &L0);
         /* V after the first step (the gradient at w* on the same batch) */
-        float g0[LR_MAXD];
+        float g0[FX_LR_MAXD];
         f->m->loss_grad(f->m, f->ws, f->wstar, f->b, g0, &L0);
         noise = *llc_sgld_noise(s);
         llc_gauss_fill(&noise, xis, (size_t)f->d);
@@ -355,7 +175,7 @@ static void test_mask(fixture *f, llc_precond pc, int mala_every)
     CHECK(rc == LLC_OK, "mask %s: reset (%s)", name, err);
     rc = run(f, s, rng, 5000, NULL);
     CHECK(rc == LLC_OK, "mask %s (mala_every %d): 5000 steps run", name, mala_every);
-    unsigned char mask[LR_MAXD];
+    unsigned char mask[FX_LR_MAXD];
     llc_group_to_mask(&g, mask, (size_t)f->d);
     const float *w = llc_sgld_weights(s);
     int outside_changed = 0, inside_changed = 0;
@@ -376,7 +196,7 @@ static void test_determinism(fixture *f)
 {
     enum { K = 2000 };
     static double L1[K], L2[K], L3[K];
-    float w1[LR_MAXD], w2[LR_MAXD];
+    float w1[FX_LR_MAXD], w2[FX_LR_MAXD];
     llc_group g = {.name = "model"};
     llc_group_add(&g, 0, (size_t)f->d);
     llc_sgld_params p;
@@ -502,7 +322,7 @@ static void test_divergence(fixture *f)
     CHECK(fabs(st.threshold - thr) <= 1e-12 * thr && st.diverge_loss > thr,
           "divergence: threshold %.6g = ref + 10 max(1,|ref|,d/2nb), triggering loss %.4g", st.threshold,
           st.diverge_loss);
-    float wsave[LR_MAXD];
+    float wsave[FX_LR_MAXD];
     memcpy(wsave, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
     rc = llc_sgld_step(s, f->m, f->ws, f->b, rng, &l);
     CHECK(rc == LLC_ERR_NUMERIC && memcmp(wsave, llc_sgld_weights(s), (size_t)f->d * sizeof(float)) == 0,
@@ -549,7 +369,7 @@ static void test_metropolis(fixture *f)
     }
     /* rejections leave the weights bit-identical */
     for (int k = 0; k < 2000; k++) {
-        float before[LR_MAXD];
+        float before[FX_LR_MAXD];
         llc_sgld_stats a, b;
         memcpy(before, llc_sgld_weights(s), (size_t)f->d * sizeof(float));
         llc_sgld_get_stats(s, &a);
@@ -572,7 +392,7 @@ static void test_metropolis(fixture *f)
     CHECK(rejects > 0 && ok_restore, "metropolis: %ld rejected steps left the weights bit-identical", rejects);
 
     /* reusing the loss of an accepted proposal (exact_loss) changes nothing */
-    float w1[LR_MAXD], w2[LR_MAXD];
+    float w1[FX_LR_MAXD], w2[FX_LR_MAXD];
     for (int e = 0; e < 2; e++) {
         p.exact_loss = e;
         gsl_rng *r2 = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 9, 0, 0));

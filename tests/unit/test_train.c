@@ -24,15 +24,6 @@
 #define TOY_D_OUT 2
 #define TOY_NOISE 0.05
 
-/* llc_task_batch_alloc lives in tasks/, which is written separately; this
- * weak fallback lets the test link before it exists and yields to the
- * library's definition once it does. */
-__attribute__((weak)) llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
-{
-    return llc_batch_alloc(cap_B, t->shape.T, t->shape.vocab > 0, t->shape.d_in,
-                           t->shape.n_out > 0, t->shape.d_out);
-}
-
 /* ---------------- model "quad" ---------------- */
 
 #define QN 3

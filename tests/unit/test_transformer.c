@@ -109,7 +109,7 @@ static int clamp_of(const llc_tf_config *c, int l, int h, const float **pattern)
 /* How head (l, h) forms its pattern, from every clamp on it (the last
  * pattern clamp wins; zeroing applies to the output only). */
 typedef struct {
-    int fixed, from, no_prev, zero;
+    int fixed, from_layer, from, no_prev, zero;
     double own, temp;
     const float *pattern;
 } ref_spec;
@@ -126,6 +126,7 @@ static ref_spec spec_of(const llc_tf_config *c, int l, int h)
         case LLC_CLAMP_INDUCTION:
         case LLC_CLAMP_COPY:
             sp.fixed = k->kind, sp.own = k->own, sp.pattern = k->pattern, sp.from = k->from_head;
+            sp.from_layer = k->from_layer;
             break;
         case LLC_CLAMP_NO_PREV: sp.no_prev = 1; break;
         case LLC_CLAMP_TEMPERATURE: sp.temp = k->temperature; break;
@@ -183,7 +184,7 @@ static double ref_loss(const ref_ctx *r)
     double *q = calloc((size_t)N * D, sizeof *q), *k = calloc((size_t)N * D, sizeof *k);
     double *v = calloc((size_t)N * D, sizeof *v), *y = calloc((size_t)N * D, sizeof *y);
     double *a = calloc((size_t)T, sizeof *a), *tmp = calloc((size_t)C, sizeof *tmp);
-    double *ab = calloc((size_t)NH * T * T, sizeof *ab);
+    double *abl = calloc((size_t)L * B * NH * T * T, sizeof *abl); /* every layer's patterns (copies read them) */
     double *logit = calloc((size_t)V, sizeof *logit), *hp = calloc((size_t)C, sizeof *hp);
     double *xin = calloc((size_t)c->d_input + 1, sizeof *xin);
     double *mlp_scratch = calloc((size_t)(2 * C + c->d_mlp), sizeof *mlp_scratch);
@@ -270,6 +271,7 @@ static double ref_loss(const ref_ctx *r)
         }
         for (int b = 0; b < B; b++) {
             /* every head's pattern of sequence b into ab (NH, T, T); copies after their sources */
+            double *ab = abl + ((size_t)l * B + b) * NH * T * T;
             for (int pass = 0; pass < 2; pass++)
                 for (int hd = 0; hd < NH; hd++) {
                     ref_spec sp = spec_of(c, l, hd);
@@ -300,7 +302,8 @@ static double ref_loss(const ref_ctx *r)
                             while (j >= 0 && tok[j] != tok[t]) j--;
                             at[j >= 0 ? j + 1 : 0] = 1.0;
                         } else if (sp.fixed == LLC_CLAMP_COPY) {
-                            for (int s = 0; s < T; s++) at[s] = ab[((size_t)sp.from * T + t) * T + s];
+                            const double *src = abl + (((size_t)sp.from_layer * B + b) * NH + sp.from) * T * T;
+                            for (int s = 0; s < T; s++) at[s] = src[(size_t)t * T + s];
                         }
                         for (int s = 0; s < T; s++) at[s] = sp.fixed ? (1.0 - sp.own) * at[s] + sp.own * a[s] : a[s];
                     }
@@ -342,7 +345,7 @@ static double ref_loss(const ref_ctx *r)
         wsum += bt->mask[n];
     }
     free(x), free(h), free(q), free(k), free(v), free(y), free(a), free(tmp), free(logit), free(hp), free(xin);
-    free(mlp_scratch), free(ab);
+    free(mlp_scratch), free(abl);
     return wsum > 0.0 ? total / wsum : 0.0;
 }
 
@@ -564,9 +567,9 @@ static void test_gradients(void)
          {{.kind = LLC_CLAMP_TEMPERATURE, .layer = 1, .head = 1, .temperature = 2.5f},
           {.kind = LLC_CLAMP_TEMPERATURE, .layer = 0, .head = 0, .temperature = 0.3f}}},
         {"copy 1.1 from 1.0 (gradient into 1.0's Q, K)", 1, 1, 3, 6,
-         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_head = 0}}},
+         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_layer = 1, .from_head = 0}}},
         {"copy 0.0 from 0.1 at strength 0.5, 0.1 no_prev", 2, 1, 3, 6,
-         {{.kind = LLC_CLAMP_COPY, .layer = 0, .head = 0, .from_head = 1, .own = 0.5f},
+         {{.kind = LLC_CLAMP_COPY, .layer = 0, .head = 0, .from_layer = 0, .from_head = 1, .own = 0.5f},
           {.kind = LLC_CLAMP_NO_PREV, .layer = 0, .head = 1}}},
         {"prev at strength 0.3 on 0.1, given at strength 0.5 on 1.0", 2, 1, 3, 6,
          {{.kind = LLC_CLAMP_PATTERN_PREV, .layer = 0, .head = 1, .own = 0.7f},
@@ -576,9 +579,18 @@ static void test_gradients(void)
           {.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 1},
           {.kind = LLC_CLAMP_TEMPERATURE, .layer = 1, .head = 1, .temperature = 1.7f}}},
         {"copy 1.0 from zeroed 1.1 (T=4 < n_ctx), no_prev on 1.1", 3, 1, 2, 4,
-         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 0, .from_head = 1, .own = 0.25f},
+         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 0, .from_layer = 1, .from_head = 1, .own = 0.25f},
           {.kind = LLC_CLAMP_ZERO_OUTPUT, .layer = 1, .head = 1},
           {.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 1}}},
+        {"copy 1.1 from 0.0 (an earlier layer: gradient into 0.0's Q, K)", 1, 1, 3, 6,
+         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_layer = 0, .from_head = 0}}},
+        {"copies 1.0 (strength 0.4) and 1.1 from 0.1 with no_prev, full attention", 3, 0, 3, 6,
+         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 0, .from_layer = 0, .from_head = 1, .own = 0.6f},
+          {.kind = LLC_CLAMP_COPY, .layer = 1, .head = 1, .from_layer = 0, .from_head = 1},
+          {.kind = LLC_CLAMP_NO_PREV, .layer = 0, .head = 1}}},
+        {"copy 1.0 from 0.1, itself a copy of 0.0 at strength 0.5 (T=4 < n_ctx)", 2, 1, 2, 4,
+         {{.kind = LLC_CLAMP_COPY, .layer = 1, .head = 0, .from_layer = 0, .from_head = 1},
+          {.kind = LLC_CLAMP_COPY, .layer = 0, .head = 1, .from_layer = 0, .from_head = 0, .own = 0.5f}}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         small_config(&c);
@@ -592,6 +604,9 @@ static void test_gradients(void)
     c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_INDUCTION, .layer = 1, .head = 1, .own = 0.2f};
     c.clamps[1] = (llc_clamp){.kind = LLC_CLAMP_NO_PREV, .layer = 1, .head = 0};
     grad_check("long sequences, rope: induction at strength 0.8 on 1.1, no_prev on 1.0", &c, 2,
+               LLC_ATTN_GEMM_MIN_T + 1);
+    c.clamps[1] = (llc_clamp){.kind = LLC_CLAMP_COPY, .layer = 1, .head = 0, .from_layer = 0, .from_head = 1};
+    grad_check("long sequences, rope: induction at strength 0.8 on 1.1, 1.0 copies 0.1", &c, 2,
                LLC_ATTN_GEMM_MIN_T + 1);
 }
 
