@@ -16,7 +16,9 @@ static const char usage[] =
     "data keys such as n_pairs. Run ids: G-<key><value> per varied key, the value as typed when it is\n"
     "short and plain, else its position in the list (ih-seed1-clamps0). Running the same command again\n"
     "skips the finished runs and resumes an interrupted one from its last checkpoint. The runs' group\n"
-    "and varied settings are in the store's tables run_groups and run_vary.\n";
+    "and varied settings are in the store's tables run_groups and run_vary. Like llc train, it refuses\n"
+    "runs that do not fit in memory (--jobs at once: exit 10) or on the store's disk (exit 2) unless\n"
+    "--force-size.\n";
 
 static const cli_optdef defs[] = {
     {"task", 1, "task name: sort, modadd, icl, text, or the ground-truth linreg, dln, poly"},
@@ -29,6 +31,7 @@ static const cli_optdef defs[] = {
     {"jobs", 1, "runs trained at once (default: the number of cores)"},
     {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
     {"dry-run", 0, "list the planned runs and their varied settings, then stop (nothing written)"},
+    {"force-size", 0, "train even if the runs seem not to fit in the machine's memory or the store's disk"},
     {NULL, 0, NULL}};
 
 static void sweep_progress(const llc_sweep_status *st, void *ctx)
@@ -36,6 +39,39 @@ static void sweep_progress(const llc_sweep_status *st, void *ctx)
     cli_progress *p = ctx;
     cli_progress_update(p, (double)st->steps_done, (double)st->steps_total, "steps; runs %d/%d done, %d running%s",
                         st->n_done, st->n_runs, st->n_running, st->n_failed ? ", a run failed" : "");
+}
+
+/* What the runs still to train will take: the largest run's memory, the
+ * disk of them all (each run's plan, as llc train says it). */
+typedef struct {
+    size_t mem;
+    double disk;
+} sweep_size;
+
+static int size_add(const llc_train_plan *p, void *ctx)
+{
+    sweep_size *z = ctx;
+    if (p->trainer_min + p->data > z->mem) z->mem = p->trainer_min + p->data;
+    z->disk += p->disk;
+    return 0;
+}
+
+/* Refuse a sweep whose jobs do not fit in memory, or whose runs do not fit
+ * on the store's disk, as llc train does for one run (unless --force-size). */
+static int check_size(const cli_args *a, llc_store *store, const llc_sweep_plan *plan, int jobs)
+{
+    sweep_size z = {0};
+    char err[LLC_ERRLEN];
+    for (int i = 0; i < plan->n_runs; i++) {
+        llc_train_result res;
+        llc_train_run_opts o = {.dry_run = 1, .check = size_add, .ctx = &z};
+        int rc = llc_sweep_train_one(store, plan, i, &o, NULL, &res, err);
+        llc_train_result_free(&res);
+        if (rc) return cli_error(cli_exit_code(rc), "sweep: %s", err);
+    }
+    const int force = cli_has(a, "force-size");
+    int code = cli_mem_check("sweep", (size_t)jobs * z.mem, 0, jobs, jobs, force);
+    return code ? code : cli_disk_check("sweep", cli_db_path(a), z.disk, force);
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -80,6 +116,13 @@ int cmd_sweep(int argc, char **argv)
         goto cleanup;
     }
     if ((code = cli_open_store(&a, LLC_STORE_RW, &store))) goto cleanup;
+    /* the checks, then what the runs take, then the group written */
+    if (jobs > plan.n_runs) jobs = plan.n_runs;
+    if ((rc = llc_sweep_check(store, &plan, err))) {
+        code = cli_error(cli_exit_code(rc), "sweep: %s", err);
+        goto cleanup;
+    }
+    if ((code = check_size(&a, store, &plan, (int)jobs))) goto cleanup;
     if ((rc = llc_sweep_prepare(store, &plan, err))) {
         code = cli_error(cli_exit_code(rc), "sweep: %s", err);
         goto cleanup;

@@ -65,6 +65,8 @@ void llc_sweep_plan_free(llc_sweep_plan *plan);
  * another spec, LLC_ERR_EXISTS if a planned run id is taken by a run that
  * is not in the group. */
 int llc_sweep_prepare(llc_store *store, const llc_sweep_plan *plan, char *err);
+/* The same checks, nothing written. */
+int llc_sweep_check(llc_store *store, const llc_sweep_plan *plan, char *err);
 
 /* Train run i of a prepared plan into store: created with its group and
  * varied settings, resumed if interrupted, nothing done if finished

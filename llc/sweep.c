@@ -318,6 +318,13 @@ void llc_sweep_plan_free(llc_sweep_plan *p)
 
 int llc_sweep_prepare(llc_store *store, const llc_sweep_plan *p, char *err)
 {
+    int rc = llc_sweep_check(store, p, err);
+    if (!rc && (rc = llc_store_group_put(store, p->group, p->spec))) llc_fail(err, rc, "%s", llc_store_errmsg(store));
+    return rc;
+}
+
+int llc_sweep_check(llc_store *store, const llc_sweep_plan *p, char *err)
+{
     char *spec = NULL, *grp = NULL;
     int rc = llc_store_group_get(store, p->group, &spec);
     if (rc == LLC_OK && strcmp(spec, p->spec) != 0) {
@@ -347,7 +354,7 @@ int llc_sweep_prepare(llc_store *store, const llc_sweep_plan *p, char *err)
         free(grp);
         grp = NULL;
     }
-    if ((rc = llc_store_group_put(store, p->group, p->spec))) llc_fail(err, rc, "%s", llc_store_errmsg(store));
+    rc = LLC_OK;
 cleanup:
     free(spec);
     free(grp);
