@@ -187,6 +187,18 @@ int cli_disk_check(const char *cmd, const char *db_path, double bytes, int force
 /* Online CPU cores (>= 1). */
 long cli_cores(void);
 
+/* The full config of a new run from the options --task, --config, --set,
+ * --seed, --steps and --init (those a has: cli/cmd_train.c). Returns 0 or
+ * an exit code (message printed, naming a->cmd). */
+int cli_train_config(const cli_args *a, cJSON **out);
+
+/* --group G / --runs 'GLOB' in argv (cli/run_each.c): *handled = 1 and fn
+ * is called once per selected run (id order) with those options replaced by
+ * --run ID and {run} in --out replaced; returns the first nonzero exit code.
+ * Unknown group or empty match: exit 5 naming what exists. Without either
+ * option *handled = 0 and nothing is done. */
+int cli_run_each(const char *cmd, int (*fn)(int, char **), int argc, char **argv, int *handled);
+
 /* Run ids: 1-64 of [A-Za-z0-9_.-]. */
 int cli_valid_run_id(const char *id);
 
@@ -213,5 +225,6 @@ int cmd_stages(int argc, char **argv);     /* cli/cmd_stages.c */
 int cmd_cluster(int argc, char **argv);    /* cli/cmd_cluster.c */
 int cmd_trajectory(int argc, char **argv); /* cli/cmd_trajectory.c */
 int cmd_eval(int argc, char **argv);       /* cli/cmd_eval.c */
+int cmd_sweep(int argc, char **argv);      /* cli/cmd_sweep.c */
 
 #endif

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: llc plot --run ID [--kind curves|heads|trace|embed|pattern|ov|probes|trajectory|log]\n"
+    "usage: llc plot --run ID|--group G|--runs GLOB [--aggregate] [--kind curves|heads|trace|embed|pattern|ov|probes|trajectory|log]\n"
     "                [--targets model,0.1,...|heads] [--data D] [--out FILE.svg] [--linear]\n"
     "                [--mark 100,2000] [--step S] [--steps A:B] [--heads 0.1,1.0] [--circuit ov|qk]\n"
     "                [--db PATH]\n"
@@ -35,7 +35,11 @@ static const char usage[] =
     "wide, c = the largest 1, 2 or 5 x 10^k at or below the first positive step (--linear: linear).\n"
     "The loss axis is logarithmic when the losses span more than a factor 30.\n"
     "Default output: ID.svg (curves), ID-KIND.svg, ID-embed-STEP.svg (--steps; --out PREFIX\n"
-    "gives PREFIX-STEP.svg).\n";
+    "gives PREFIX-STEP.svg).\n"
+    "Several runs (curves only): --group G or --runs 'GLOB' instead of --run overlays one target\n"
+    "(--target T, default model), a colour per run (default output G.svg or runs.svg); with\n"
+    "--aggregate, per target (--targets) the mean across the runs with a band of ±1 sd across runs\n"
+    "at the steps every run has, and the mean losses (default output G-mean.svg or runs-mean.svg).\n";
 
 static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"kind", 1, "curves (default), heads, trace, embed, pattern, ov, probes, trajectory, "
@@ -52,6 +56,9 @@ static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"seed", 1, "pattern: the probe set's seed (default 1, as llc probe)"},
                                   {"steps", 1, "embed: one frame per checkpoint in A:B, every:K or S1,S2,..."},
                                   {"color-by", 1, "heads: 'cluster' colours each head by its stored cluster"},
+                                  {"group", 1, "curves: overlay the runs of group G (llc sweep), one colour each"},
+                                  {"runs", 1, "curves: overlay the runs whose id matches GLOB, e.g. 'ih-*'"},
+                                  {"aggregate", 0, "with --group/--runs: per target the mean and ±1 sd across runs"},
                                   {"db", 1, "store path (default $LLC_DB or ./llc.db)"},
                                   {NULL, 0, NULL}};
 
@@ -345,6 +352,59 @@ static int check_options(const cli_args *a, int k, long long *step, long long *s
     return 0;
 }
 
+/* --group G / --runs GLOB: the runs' curves overlaid, or their mean. */
+static int plot_runs(plot_ctx *c)
+{
+    const char *grp = cli_get(c->a, "group"), *glob = cli_get(c->a, "runs"), *kind = cli_get(c->a, "kind");
+    const int agg = cli_has(c->a, "aggregate");
+    if (kind && strcmp(kind, "curves") != 0)
+        return cli_error(EXIT_USAGE, "plot: --group and --runs apply to --kind curves, not %s", kind);
+    if (cli_has(c->a, "run") || (grp && glob))
+        return cli_error(EXIT_USAGE, "plot: give one of --run ID, --group G and --runs GLOB");
+    if (cli_has(c->a, "mark") && strcmp(cli_get(c->a, "mark"), "stages") == 0)
+        return cli_error(EXIT_USAGE, "plot: --mark stages marks one run's stages; give --mark STEPS with --group/--runs");
+    long long step, seed;
+    int code = check_options(c->a, K_CURVES, &step, &seed);
+    if (code || (cli_has(c->a, "mark") && (code = parse_marks(c)))) return code;
+    char **ids = NULL, err[LLC_ERRLEN] = "", title[128], sub[160], def_out[128];
+    int n = 0, rc;
+    llc_plot_curves_data d = {0};
+    llc_run_info info = {0};
+    FILE *f = NULL;
+    if ((code = cli_open_store(c->a, LLC_STORE_READONLY, &c->s))) goto cleanup;
+    if ((rc = llc_store_runs_select(c->s, grp, glob, &ids, &n)) ||
+        (rc = llc_store_run_get(c->s, ids[0], &info))) {
+        code = cli_error(cli_exit_code(rc), "plot: %s", llc_store_errmsg(c->s));
+        goto cleanup;
+    }
+    if ((rc = llc_plot_runs_load(c->s, ids, n, cli_get(c->a, "data"), targets_opt(c), agg, &d, err))) {
+        code = plot_fail(rc, err);
+        goto cleanup;
+    }
+    snprintf(title, sizeof title, grp ? "group %s" : "runs '%s'", grp ? grp : glob);
+    if (agg)
+        snprintf(sub, sizeof sub, "mean over %d runs; band = ±1 sd across the runs, at the steps they all have", n);
+    else
+        snprintf(sub, sizeof sub, "target %s, %d runs; band = ±1 std over chains",
+                 targets_opt(c) ? targets_opt(c) : "model", n);
+    c->o.run = title;
+    c->o.task = info.task;
+    c->o.series_colors = !agg;
+    c->o.subtitle = sub;
+    const char *out = cli_get(c->a, "out");
+    if (!out) {
+        snprintf(def_out, sizeof def_out, "%s%s.svg", grp ? grp : "runs", agg ? "-mean" : "");
+        out = def_out;
+    }
+    if (!(code = write_begin(out, &f))) code = write_end(llc_plot_curves(f, &c->o, &d), f, out);
+cleanup:
+    llc_plot_curves_data_free(&d);
+    llc_run_info_free(&info);
+    llc_strings_free(ids, n);
+    llc_store_close(c->s);
+    return code;
+}
+
 int cmd_plot(int argc, char **argv)
 {
     cli_args a;
@@ -354,7 +414,9 @@ int cmd_plot(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     c.a = &a;
     c.run = cli_get(&a, "run");
-    if (!c.run) return cli_error(EXIT_USAGE, "plot: --run ID is required");
+    if (cli_has(&a, "group") || cli_has(&a, "runs")) return plot_runs(&c);
+    if (cli_has(&a, "aggregate")) return cli_error(EXIT_USAGE, "plot: --aggregate needs --group G or --runs GLOB");
+    if (!c.run) return cli_error(EXIT_USAGE, "plot: --run ID (or --group G, or --runs GLOB) is required");
     if (!cli_valid_run_id(c.run))
         return cli_error(EXIT_USAGE, "plot: run id '%s' is not valid (1-64 characters of A-Z a-z 0-9 _ . -)", c.run);
     const char *kind = cli_get(&a, "kind") ? cli_get(&a, "kind") : "curves";

@@ -85,6 +85,17 @@ int cmd_show(int argc, char **argv)
     printf("run:      %s\ntask:     %s\nstatus:   %s%s%s\nparams:   %lld\nseed:     %llu\ncreated:  %s\nversion:  %s\n",
            info.id, info.task, info.status, info.message ? " - " : "", info.message ? info.message : "",
            info.n_params, info.seed, info.created, info.version);
+    char *grp = NULL, **keys = NULL, **values = NULL;
+    int n_vary = 0;
+    if (llc_store_run_group(s, run, &grp) == LLC_OK && grp &&
+        llc_store_run_vary(s, run, &keys, &values, &n_vary) == LLC_OK) {
+        printf("group:    %s (", grp);
+        for (int i = 0; i < n_vary; i++) printf("%s%s=%s", i ? ", " : "", keys[i], values[i]);
+        printf(")\n");
+    }
+    free(grp);
+    llc_strings_free(keys, n_vary);
+    llc_strings_free(values, n_vary);
     cJSON *cfg = cJSON_Parse(info.config);
     char *pretty = cfg ? cJSON_Print(cfg) : NULL;
     printf("config:   %s\n", pretty ? pretty : info.config);

@@ -40,8 +40,8 @@ static const cli_optdef defs[] = {
 
 int cli_valid_run_id(const char *id) { return llc_run_id_valid(id); }
 
-/* Build the full config object from the command line. */
-static int make_config(const cli_args *a, cJSON **out)
+/* Build the full config object from the command line (see cli.h). */
+int cli_train_config(const cli_args *a, cJSON **out)
 {
     char err[LLC_ERRLEN];
     cJSON *root = NULL;
@@ -55,18 +55,18 @@ static int make_config(const cli_args *a, cJSON **out)
         static const char *const shipped[] = {"sort", "modadd", "icl", "text", NULL};
         for (int i = 0; !file && shipped[i]; i++)
             if (strcmp(task, shipped[i]) == 0)
-                return cli_error(EXIT_IO, "train: the shipped config %s is not found (looked in $LLC_DATA, "
+                return cli_error(EXIT_IO, "%s: the shipped config %s is not found (looked in $LLC_DATA, "
                                  "<llc's dir>/../share/llc, <llc's dir>/../data): set LLC_DATA to the directory "
-                                 "holding configs/, or give --config FILE", rel);
+                                 "holding configs/, or give --config FILE", a->cmd, rel);
     }
     if (file) {
         char *text = cli_read_file(file, NULL, err);
-        if (!text) return cli_error(EXIT_IO, "train: cannot read config '%s': %s", file, err);
+        if (!text) return cli_error(EXIT_IO, "%s: cannot read config '%s': %s", a->cmd, file, err);
         int rc = llc_json_parse(text, file, &root, err);
         free(text);
         if (rc || !cJSON_IsObject(root)) {
-            rc = rc ? cli_error(cli_exit_code(rc), "train: %s", err)
-                    : cli_error(EXIT_USAGE, "train: '%s' must hold a JSON object {...} at the top level", file);
+            rc = rc ? cli_error(cli_exit_code(rc), "%s: %s", a->cmd, err)
+                    : cli_error(EXIT_USAGE, "%s: '%s' must hold a JSON object {...} at the top level", a->cmd, file);
             cJSON_Delete(root);
             return rc;
         }
@@ -80,11 +80,11 @@ static int make_config(const cli_args *a, cJSON **out)
     }
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "task"))) {
         cJSON_Delete(root);
-        return cli_error(EXIT_USAGE, "train: no task given: use --task NAME (one of sort, modadd, icl, text, linreg, dln, poly)");
+        return cli_error(EXIT_USAGE, "%s: no task given: use --task NAME (one of sort, modadd, icl, text, linreg, dln, poly)", a->cmd);
     }
     const cJSON *tj = cJSON_GetObjectItemCaseSensitive(root, "task");
     for (int i = 0; cli_get_nth(a, "set", i); i++) {
-        int rc = cli_check_set_key("train", tj->valuestring, cli_get_nth(a, "set", i));
+        int rc = cli_check_set_key(a->cmd, tj->valuestring, cli_get_nth(a, "set", i));
         if (rc) {
             cJSON_Delete(root);
             return rc;
@@ -92,7 +92,7 @@ static int make_config(const cli_args *a, cJSON **out)
         rc = llc_config_set(root, cli_get_nth(a, "set", i), err);
         if (rc) {
             cJSON_Delete(root);
-            return cli_error(cli_exit_code(rc), "train: %s", err);
+            return cli_error(cli_exit_code(rc), "%s: %s", a->cmd, err);
         }
     }
     long long v;
@@ -106,7 +106,7 @@ static int make_config(const cli_args *a, cJSON **out)
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(root, "seed");
     if (!cJSON_IsNumber(sd) || sd->valuedouble < 0 || sd->valuedouble != floor(sd->valuedouble)) {
         cJSON_Delete(root);
-        return cli_error(EXIT_USAGE, "train: 'seed' must be a non-negative integer");
+        return cli_error(EXIT_USAGE, "%s: 'seed' must be a non-negative integer", a->cmd);
     }
     if (cli_has(a, "steps")) {
         if (cli_get_ll(a, "steps", 0, 0, 1000000000LL, &v)) { cJSON_Delete(root); return EXIT_USAGE; }
@@ -123,7 +123,7 @@ static int make_config(const cli_args *a, cJSON **out)
     int k;
     if (llc_json_choice(root, "init", "random", inits, &k, "config", err)) {
         cJSON_Delete(root);
-        return cli_error(EXIT_USAGE, "train: %s", err);
+        return cli_error(EXIT_USAGE, "%s: %s", a->cmd, err);
     }
     const char *from = cli_get(a, "init-from");
     if (from && init && strcmp(init, "random") != 0) {
@@ -152,7 +152,7 @@ static int make_config(const cli_args *a, cJSON **out)
     static const char *const top_keys[] = {"task", "seed", "init", "init_from", "data", "model", "train", NULL};
     if (llc_json_check_keys(root, top_keys, "config", err)) {
         cJSON_Delete(root);
-        return cli_error(EXIT_USAGE, "train: %s", err);
+        return cli_error(EXIT_USAGE, "%s: %s", a->cmd, err);
     }
     *out = root;
     return 0;
@@ -244,7 +244,7 @@ int cmd_train(int argc, char **argv)
     snprintf(title, sizeof title, "train %s", run);
     ui.prog.what = title;
 
-    if ((code = make_config(&a, &root))) goto cleanup;
+    if ((code = cli_train_config(&a, &root))) goto cleanup;
     /* the config checked before the store is opened: a bad one creates no store file */
     rc = llc_run_build(root, &task, &model, NULL, err);
     llc_model_free(model);

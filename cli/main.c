@@ -15,6 +15,7 @@ static const struct {
     const char *summary;
 } cmds[] = {
     {"train", cmd_train, "train a model on a task, writing checkpoints into the store"},
+    {"sweep", cmd_sweep, "train the cross product of varied settings as the runs of a group"},
     {"runs", cmd_runs, "list the runs in the store"},
     {"show", cmd_show, "show one run: config, status, checkpoints"},
     {"estimate", cmd_estimate, "estimate the LLC of the model, heads, layers at a run's checkpoints"},
@@ -35,12 +36,19 @@ static const struct {
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
+/* The commands that take --group/--runs (cli_run_each) say so in their --help. */
+#define GROUP_HELP                                                                                       \
+    "--group G or --runs 'GLOB' in place of --run ID: once per run of group G (llc sweep) or per run\n" \
+    "whose id matches GLOB, in id order, stopping at the first failure; --out takes {run}.\n"
+
 static void print_help(void)
 {
     printf("llc " LLC_VERSION " - local learning coefficients of small transformers\n\n"
            "usage: llc COMMAND [options]      (llc COMMAND --help for its options)\n\ncommands:\n");
     for (size_t i = 0; i < N_CMDS; i++) printf("  %-11s %s\n", cmds[i].name, cmds[i].summary);
     fputs("\n"
+          "estimate, probe, curves, export, report, eval, stages, cluster and trajectory take\n"
+          "--group G or --runs 'GLOB' in place of --run ID (once per run); plot --group overlays runs.\n"
           "The store is ./llc.db, or $LLC_DB, or --db PATH. Shipped configs and data are found in\n"
           "$LLC_DATA, else the installed share/llc, else the source tree's data/.\n"
           "\n"
@@ -53,7 +61,7 @@ static void print_help(void)
           stdout);
 }
 
-/* train and estimate call BLAS single-threaded (chains are the parallelism),
+/* train, sweep and estimate call BLAS single-threaded (chains are the parallelism),
  * but OpenBLAS's constructor has already started its thread pool, each
  * thread with a 128 MiB buffer, unless OPENBLAS_NUM_THREADS was set before
  * the program started: set it to 1 and start again, same arguments and pid.
@@ -87,8 +95,22 @@ static int run_command(int argc, char **argv)
         printf("llc %s\n", LLC_VERSION);
         return cli_finish_stdout(0);
     }
-    for (size_t i = 0; i < N_CMDS; i++)
-        if (strcmp(argv[1], cmds[i].name) == 0) return cli_finish_stdout(cmds[i].fn(argc - 2, argv + 2));
+    for (size_t i = 0; i < N_CMDS; i++) {
+        if (strcmp(argv[1], cmds[i].name) != 0) continue;
+        char word[32];
+        snprintf(word, sizeof word, " %s ", argv[1]);
+        if (!strstr(" estimate probe curves export report eval stages cluster trajectory ", word))
+            return cli_finish_stdout(cmds[i].fn(argc - 2, argv + 2));
+        int handled, code = cli_run_each(argv[1], cmds[i].fn, argc - 2, argv + 2, &handled);
+        if (handled) return cli_finish_stdout(code);
+        code = cmds[i].fn(argc - 2, argv + 2);
+        for (int k = 2; k < argc && code == 0; k++)
+            if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+                fputs(GROUP_HELP, stdout);
+                break;
+            }
+        return cli_finish_stdout(code);
+    }
     char list[512] = "";
     for (size_t i = 0; i < N_CMDS; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", cmds[i].name);
@@ -97,7 +119,8 @@ static int run_command(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "estimate") == 0)) blas_without_pool(argv);
+    if (argc >= 2 && (strcmp(argv[1], "train") == 0 || strcmp(argv[1], "estimate") == 0 ||
+                      strcmp(argv[1], "sweep") == 0)) blas_without_pool(argv);
     gsl_set_error_handler_off();
     llc_json_init();
     if (llc_mpi_init(&argc, &argv)) return cli_error(EXIT_USAGE, "cannot start MPI (run under mpirun or alone)");

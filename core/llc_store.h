@@ -4,7 +4,7 @@
  * Schema version LLC_SCHEMA_VERSION (PRAGMA user_version; v1 these tables,
  * v2 the estimates, v3 their sampling columns, v4 the checksums, v5 the head
  * probes of llc/llc_probe_results.h, v6 the stages, clusters and trajectory
- * of llc/llc_analysis_results.h), WAL mode, busy timeout, foreign keys.
+ * of llc/llc_analysis_results.h, v7 the run groups of sweeps), WAL mode, busy timeout, foreign keys.
  * The table and column names below are the contract users' queries rely on:
  *
  *   runs(id TEXT PRIMARY KEY, task TEXT, config TEXT (full JSON), n_params INTEGER,
@@ -29,7 +29,7 @@
 
 #include "llc_common.h"
 
-#define LLC_SCHEMA_VERSION 6
+#define LLC_SCHEMA_VERSION 7
 
 typedef struct llc_store llc_store;
 struct sqlite3;
@@ -117,5 +117,34 @@ int llc_store_train_state_get(llc_store *s, const char *run, long long *step,
 int llc_store_begin(llc_store *s);
 int llc_store_commit(llc_store *s);
 int llc_store_rollback(llc_store *s);
+
+/* ---- run groups (schema v7): the runs of a sweep ----
+ * groups(grp TEXT PRIMARY KEY, spec TEXT (JSON), created TEXT, version TEXT)
+ * run_groups(run TEXT PRIMARY KEY, grp TEXT)    -- a run's group, at most one
+ * run_vary(run TEXT, key TEXT, value TEXT (JSON), PRIMARY KEY(run, key))
+ */
+typedef struct {
+    const char *key, *value; /* value as JSON text */
+} llc_vary_kv;
+void llc_strings_free(char **v, int n); /* each string, then the array */
+/* The group's spec (*spec malloc'd); LLC_ERR_NOTFOUND if there is no such group. */
+int llc_store_group_get(llc_store *s, const char *grp, char **spec);
+/* Create the group with spec if absent; LLC_ERR_EXISTS if it exists with
+ * another spec (the message quotes it). */
+int llc_store_group_put(llc_store *s, const char *grp, const char *spec);
+int llc_store_group_list(llc_store *s, char ***names, int *n); /* sorted; llc_strings_free */
+/* The group of run into *grp (malloc'd), NULL if it has none. */
+int llc_store_run_group(llc_store *s, const char *run, char **grp);
+/* The settings a sweep varied for run, in the order it varied them
+ * (*n = 0 for a run of no group); llc_strings_free both. */
+int llc_store_run_vary(llc_store *s, const char *run, char ***keys, char ***values, int *n);
+/* Tag an existing run with an existing group and its varied settings (one
+ * transaction, nested in the caller's if one is open). */
+int llc_store_run_tag(llc_store *s, const char *run, const char *grp, const llc_vary_kv *kv, int n);
+/* The ids of the runs of group grp, or of the runs whose id matches the
+ * SQLite GLOB pattern glob (exactly one of the two), sorted by id
+ * (llc_strings_free). None: LLC_ERR_NOTFOUND, the message naming the groups
+ * or runs that exist. */
+int llc_store_runs_select(llc_store *s, const char *grp, const char *glob, char ***ids, int *n);
 
 #endif

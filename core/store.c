@@ -213,6 +213,28 @@ static const char schema_v6[] =
     " FROM trajectory GROUP BY run, data, settings, step;";
 /* ---- end v6 ---- */
 
+/* ---- v7: sweeps and run groups (llc/sweep.c) ----
+ * groups: one row per group, with the sweep's spec (JSON: the base config
+ * and the varied keys) that its runs share. run_groups: the group of a run
+ * (at most one). run_vary: the settings the sweep varied for a run, the
+ * value as JSON text. */
+static const char schema_v7[] =
+    "CREATE TABLE groups("
+    " grp TEXT PRIMARY KEY NOT NULL,"
+    " spec TEXT NOT NULL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT);"
+    "CREATE TABLE run_groups("
+    " run TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " grp TEXT NOT NULL REFERENCES groups(grp) ON DELETE CASCADE);"
+    "CREATE INDEX run_groups_grp ON run_groups(grp, run);"
+    "CREATE TABLE run_vary("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " PRIMARY KEY(run, key));";
+/* ---- end v7 ---- */
+
 static const char *const migrations[] = {
     schema_v1, /* 0 -> 1 */
     schema_v2, /* 1 -> 2 */
@@ -220,6 +242,7 @@ static const char *const migrations[] = {
     schema_v4, /* 3 -> 4: checksums */
     schema_v5, /* 4 -> 5: head probes */
     schema_v6, /* 5 -> 6: stages, clusters, trajectory */
+    schema_v7, /* 6 -> 7: sweeps and run groups */
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == LLC_SCHEMA_VERSION,
                "one migration per schema version");
@@ -1286,4 +1309,211 @@ int llc_run_id_valid(const char *id)
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)id[i]) && !strchr("_-.", id[i])) return 0;
     return 1;
+}
+
+/* ---- run groups (schema v7) ---- */
+
+/* Every row's first column of sql (bound to a1, a2 where not NULL) as a
+ * malloc'd array of strings. */
+static int string_column(llc_store *s, const char *sql, const char *a1, const char *a2, char ***out, int *n,
+                         const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    char **v = NULL;
+    int count = 0, cap = 0, rc = LLC_OK;
+    *out = NULL;
+    *n = 0;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src != SQLITE_OK) {
+        rc = sql_fail(s, src, "%s", what);
+        goto cleanup;
+    }
+    if (a1) sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
+    if (a2) sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            int ncap = cap ? 2 * cap : 16;
+            char **grown = realloc(v, (size_t)ncap * sizeof *v);
+            if (!grown) {
+                rc = set_err(s, LLC_ERR_NOMEM, "out of memory %s", what);
+                goto cleanup;
+            }
+            v = grown;
+            cap = ncap;
+        }
+        if ((rc = column_strdup(st, 0, &v[count]))) {
+            set_err(s, rc, "out of memory %s", what);
+            goto cleanup;
+        }
+        count++;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(s, src, "%s", what);
+        goto cleanup;
+    }
+    *out = v;
+    *n = count;
+    v = NULL;
+cleanup:
+    sqlite3_finalize(st);
+    llc_strings_free(v, count);
+    return rc;
+}
+
+void llc_strings_free(char **v, int n)
+{
+    if (!v) return;
+    for (int i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+int llc_store_group_list(llc_store *s, char ***names, int *n)
+{
+    if (!s || !names || !n) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    return string_column(s, "SELECT grp FROM groups ORDER BY grp", NULL, NULL, names, n, "listing groups");
+}
+
+int llc_store_group_get(llc_store *s, const char *grp, char **spec)
+{
+    if (!s || !grp || !spec) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    char **v = NULL;
+    int n = 0;
+    int rc = string_column(s, "SELECT spec FROM groups WHERE grp = ?1", grp, NULL, &v, &n, "reading a group");
+    if (rc) return rc;
+    *spec = n ? v[0] : NULL;
+    if (n) v[0] = NULL;
+    llc_strings_free(v, n);
+    return n ? LLC_OK : set_err(s, LLC_ERR_NOTFOUND, "no group '%s' in %s", grp, s->path);
+}
+
+int llc_store_group_put(llc_store *s, const char *grp, const char *spec)
+{
+    if (!s || !grp || !spec) return LLC_ERR_INVALID;
+    char *old = NULL;
+    int rc = llc_store_group_get(s, grp, &old);
+    if (rc == LLC_OK) {
+        rc = strcmp(old, spec) == 0 ? LLC_OK
+                                    : set_err(s, LLC_ERR_EXISTS, "group '%s' exists in %s with other settings: %s",
+                                              grp, s->path, old);
+        free(old);
+        return rc;
+    }
+    if (rc != LLC_ERR_NOTFOUND) return rc;
+    s->errmsg[0] = '\0';
+    char what[160];
+    snprintf(what, sizeof what, "creating group '%.100s'", grp);
+    sqlite3_stmt *st = NULL;
+    int outer;
+    if ((rc = write_begin(s, &outer, what))) return rc;
+    int src = sqlite3_prepare_v2(s->db, "INSERT INTO groups(grp, spec, version) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, grp, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, LLC_VERSION, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+    }
+    if (src != SQLITE_DONE) rc = sql_fail(s, src, "%s", what);
+    sqlite3_finalize(st);
+    return write_end(s, outer, rc, what);
+}
+
+int llc_store_run_group(llc_store *s, const char *run, char **grp)
+{
+    if (!s || !run || !grp) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    char **v = NULL;
+    int n = 0;
+    int rc = string_column(s, "SELECT grp FROM run_groups WHERE run = ?1", run, NULL, &v, &n, "reading a run's group");
+    if (rc) return rc;
+    *grp = n ? v[0] : NULL;
+    if (n) v[0] = NULL;
+    llc_strings_free(v, n);
+    return LLC_OK;
+}
+
+int llc_store_run_tag(llc_store *s, const char *run, const char *grp, const llc_vary_kv *kv, int n)
+{
+    if (!s || !run || !grp || (n && !kv)) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    char what[200];
+    snprintf(what, sizeof what, "tagging run '%.80s' with group '%.80s'", run, grp);
+    sqlite3_stmt *st = NULL;
+    int outer, rc = write_begin(s, &outer, what);
+    if (rc) return rc;
+    int src = sqlite3_prepare_v2(s->db, "INSERT INTO run_groups(run, grp) VALUES(?1, ?2)", -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, grp, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (src == SQLITE_DONE)
+        src = sqlite3_prepare_v2(s->db, "INSERT INTO run_vary(run, key, value) VALUES(?1, ?2, ?3)", -1, &st, NULL);
+    for (int i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, kv[i].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, kv[i].value, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        if (src == SQLITE_DONE) src = sqlite3_reset(st);
+    }
+    if (src != SQLITE_OK && src != SQLITE_DONE) rc = sql_fail(s, src, "%s", what);
+    sqlite3_finalize(st);
+    return write_end(s, outer, rc, what);
+}
+
+int llc_store_run_vary(llc_store *s, const char *run, char ***keys, char ***values, int *n)
+{
+    if (!s || !run || !keys || !values || !n) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    int m = 0;
+    *values = NULL;
+    int rc = string_column(s, "SELECT key FROM run_vary WHERE run = ?1 ORDER BY rowid", run, NULL, keys, n,
+                           "reading a run's varied settings");
+    if (!rc) rc = string_column(s, "SELECT value FROM run_vary WHERE run = ?1 ORDER BY rowid", run, NULL, values, &m,
+                                "reading a run's varied settings");
+    if (!rc && m != *n) rc = set_err(s, LLC_ERR_STORE, "the varied settings of run '%s' changed while read", run);
+    if (rc) {
+        llc_strings_free(*keys, *n);
+        llc_strings_free(*values, m);
+        *keys = *values = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* "a, b, c" (at most 12, then "..."), from names. */
+static void name_list(char *buf, size_t size, char **names, int n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && k < size; i++)
+        k += (size_t)snprintf(buf + k, size - k, "%s%s", i ? ", " : "", i < 12 ? names[i] : "...");
+}
+
+int llc_store_runs_select(llc_store *s, const char *grp, const char *glob, char ***ids, int *n)
+{
+    if (!s || !ids || !n || (!grp == !glob)) return LLC_ERR_INVALID;
+    s->errmsg[0] = '\0';
+    int rc = grp ? string_column(s, "SELECT run FROM run_groups WHERE grp = ?1 ORDER BY run", grp, NULL, ids, n,
+                                 "listing the runs of a group")
+                 : string_column(s, "SELECT id FROM runs WHERE id GLOB ?1 ORDER BY id", glob, NULL, ids, n,
+                                 "listing runs");
+    if (rc || *n) return rc;
+    char **names = NULL, list[400];
+    int m = 0;
+    if (grp) rc = string_column(s, "SELECT grp FROM groups ORDER BY grp", NULL, NULL, &names, &m, "listing groups");
+    else rc = string_column(s, "SELECT id FROM runs ORDER BY id", NULL, NULL, &names, &m, "listing runs");
+    if (rc) return rc;
+    name_list(list, sizeof list, names, m);
+    llc_strings_free(names, m);
+    free(*ids);
+    *ids = NULL;
+    if (grp)
+        return set_err(s, LLC_ERR_NOTFOUND, "no runs in group '%s' in %s (%s%s)", grp, s->path,
+                       m ? "groups: " : "no groups: make one with llc sweep --group", list);
+    return set_err(s, LLC_ERR_NOTFOUND, "no run matches '%s' in %s (%s%s)", glob, s->path, m ? "runs: " : "no runs",
+                   list);
 }

@@ -51,6 +51,8 @@ typedef struct {
     long long marks[LLC_PLOT_MAX_MARKS];
     int n_marks;
     int n_layers, n_heads;            /* of the run's model (heads: the grid) */
+    int series_colors;                /* curves: series k in category colour k, solid (an overlay of runs) */
+    const char *subtitle;             /* curves: replaces the subtitle (may be NULL) */
 } llc_plot_opts;
 
 /* ---------------- curves (llc_plot_curves, llc_plot_heads) ---------------- */
@@ -92,6 +94,23 @@ void llc_plot_curves_data_free(llc_plot_curves_data *d);
 /* The stored stage boundaries (LLC stages and test-loss drops) as marks,
  * at most LLC_PLOT_MAX_MARKS. LLC_ERR_NOTFOUND if there are none. */
 int llc_plot_stage_marks(llc_store *s, const char *run, llc_plot_opts *o, char *err);
+
+/* Several runs' curves (the runs of a group, or those matching --runs):
+ * aggregate 0, one target (spec NULL: model) as one series per run, named
+ * by the run, without losses; aggregate 1, per target of spec (a comma
+ * list; NULL: model) the mean across the runs and a band of ±1 sample sd
+ * at the steps where every run has an estimate, and the mean train and
+ * test losses at the checkpoints they all have. The data distribution is
+ * the first run's (data NULL: as llc_plot_curves_load). LLC_ERR_NOTFOUND
+ * names a run without the estimates; LLC_ERR_INVALID for several targets
+ * without aggregate. */
+int llc_plot_runs_load(llc_store *s, char *const *runs, int n_runs, const char *data, const char *spec,
+                       int aggregate, llc_plot_curves_data *d, char *err);
+/* The mean (out->mean) and mean -/+ the sample sd (lo, hi; sd 0 for n = 1)
+ * of in[k].mean across the n series at each step x that every series has
+ * with a finite mean, in in[0]'s order (x ascending in each). out->x owns
+ * the arrays; out->n may be 0. LLC_ERR_NOMEM, LLC_ERR_INVALID (n < 1). */
+int llc_plot_series_aggregate(const llc_plot_series *in, int n, llc_plot_series *out);
 
 /* Curves of every target, losses on a right axis. */
 int llc_plot_curves(FILE *f, const llc_plot_opts *o, const llc_plot_curves_data *d);

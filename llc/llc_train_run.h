@@ -40,6 +40,9 @@ typedef struct {
     llc_train_check_fn check;   /* may be NULL */
     llc_train_progress_fn progress; /* may be NULL */
     void *ctx;
+    const char *group;          /* a new run joins this (existing) group with its varied settings, */
+    const llc_vary_kv *vary;    /* in the transaction that creates it (may be NULL) */
+    int n_vary;
 } llc_train_run_opts;
 
 typedef struct {

@@ -20,7 +20,8 @@ int llc_plot_curves(FILE *f, const llc_plot_opts *c, const llc_plot_curves_data 
     }
     int other = 0, nle = 0;
     for (int k = 0; k < cs->n; k++) {
-        plot_target_style(cs->s[k].target, &other, colors[k], &dashes[k]);
+        if (c->series_colors) snprintf(colors[k], 8, "%s", llc_svg_category_color(k));
+        else plot_target_style(cs->s[k].target, &other, colors[k], &dashes[k]);
         le[nle++] = (llc_svg_legend_entry){cs->s[k].target, colors[k], dashes[k], LLC_SVG_KEY_BAND};
     }
     /* losses: log axis when they span more than a factor LLC_PLOT_LOSS_LOG_RATIO */
@@ -67,7 +68,9 @@ int llc_plot_curves(FILE *f, const llc_plot_opts *c, const llc_plot_curves_data 
     snprintf(t1, sizeof t1, "%s (%s): local learning coefficient, data %s", c->run, c->task, cs->data);
     int npts = 0;
     for (int k = 0; k < cs->n; k++) npts = cs->s[k].n > npts ? cs->s[k].n : npts;
-    if (cs->n_hidden)
+    if (c->subtitle)
+        snprintf(t2, sizeof t2, "%s%s", c->subtitle, have_loss ? "; losses on the right axis" : "");
+    else if (cs->n_hidden)
         snprintf(t2, sizeof t2, "%d targets: the heads with the largest last λ (%d more: --targets heads, or --kind "
                  "heads); band = ±1 std%s", cs->n, cs->n_hidden, have_loss ? "; losses on the right axis" : "");
     else

@@ -220,6 +220,20 @@ static void init_from_apply(const train_job *j, const llc_model *model, float *w
     }
 }
 
+/* Create the run, with its group's tags in the same transaction when it
+ * has a group: a run of a group is never untagged. */
+static int create_run(train_job *j, const llc_task *task, const char *config, const llc_train_run_opts *o)
+{
+    int rc = o->group ? llc_store_begin(j->store) : LLC_OK;
+    if (!rc) rc = llc_store_run_create(j->store, j->run, task->name, config, (long long)j->plan.n_params, task->seed);
+    if (!rc && o->group) rc = llc_store_run_tag(j->store, j->run, o->group, o->vary, o->n_vary);
+    if (o->group) {
+        if (!rc) rc = llc_store_commit(j->store);
+        else llc_store_rollback(j->store);
+    }
+    return rc;
+}
+
 /* Allocate the trainer and buffers, load the resume state, create the run
  * or mark it running, set the initial parameters. */
 static int start_run(train_job *j, const cJSON *root, const char *config, const llc_train_run_opts *o,
@@ -251,8 +265,7 @@ static int start_run(train_job *j, const cJSON *root, const char *config, const 
     }
     if (j->exists) {
         llc_store_run_set_status(j->store, j->run, "running", NULL);
-    } else if ((rc = llc_store_run_create(j->store, j->run, r->task->name, config, (long long)p->n_params,
-                                          r->task->seed))) {
+    } else if ((rc = create_run(j, r->task, config, o))) {
         return llc_fail(err, rc, "cannot create run '%s': %s", j->run, llc_store_errmsg(j->store));
     }
     if (j->resuming) return LLC_OK;

@@ -92,9 +92,10 @@ sqlite3 "$TMP/v2.db" "ALTER TABLE estimates DROP COLUMN metropolis; ALTER TABLE 
   ALTER TABLE estimate_chains DROP COLUMN burnin; ALTER TABLE estimate_chains DROP COLUMN thin;
   ALTER TABLE checkpoints DROP COLUMN params_sum; ALTER TABLE train_state DROP COLUMN state_sum;
   DROP VIEW probe_curves; DROP TABLE probes;
-  DROP VIEW trajectory_xy; DROP TABLE stages; DROP TABLE clusters; DROP TABLE trajectory; PRAGMA user_version=2;"
+  DROP VIEW trajectory_xy; DROP TABLE stages; DROP TABLE clusters; DROP TABLE trajectory;
+  DROP TABLE run_vary; DROP TABLE run_groups; DROP TABLE groups; PRAGMA user_version=2;"
 expect_rc 0 "llc curves on a v2 store" -- $LLC curves --db "$TMP/v2.db" --run r1
-expect_eq "$(sqlite3 "$TMP/v2.db" "PRAGMA user_version")" "6" "upgraded to the current schema (v6) by a reading command"
+expect_eq "$(sqlite3 "$TMP/v2.db" "PRAGMA user_version")" "7" "upgraded to the current schema (v7) by a reading command"
 expect_eq "$(sqlite3 "$TMP/v2.db" "SELECT count(*) FROM checkpoints WHERE params_sum IS NULL")" "0" "checksums computed by the upgrade"
 expect_rc 0 "the upgraded store's checkpoints read back" -- $LLC estimate --db "$TMP/v2.db" --run r1 --steps 0 $S --draws 21
 expect_eq "$(sqlite3 "$TMP/v2.db" "SELECT count(*) FROM estimates WHERE metropolis IS NULL")" "$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates")" "old estimates kept, new columns NULL"

@@ -723,6 +723,60 @@ static void test_schema_versions(void)
     CHECK(rc == LLC_ERR_SCHEMA, "newer: refused read-only too");
 }
 
+/* Groups: created once with a spec, runs tagged with their varied settings,
+ * selected by group or by a glob over run ids. */
+static void test_groups(void)
+{
+    char p[256];
+    path_of(p, sizeof p, "groups.db");
+    llc_store *s = open_rw(p);
+    char **ids = NULL, *spec = NULL, *grp = NULL;
+    int n = 0;
+    CHECK(llc_store_runs_select(s, "ih", NULL, &ids, &n) == LLC_ERR_NOTFOUND && ids == NULL &&
+              strstr(llc_store_errmsg(s), "no runs in group 'ih'"),
+          "groups: an unknown group is NOTFOUND (%s)", llc_store_errmsg(s));
+    CHECK(llc_store_group_put(s, "ih", "{\"a\":1}") == LLC_OK && llc_store_group_put(s, "ih", "{\"a\":1}") == LLC_OK,
+          "groups: put twice with the same spec");
+    CHECK(llc_store_group_put(s, "ih", "{\"a\":2}") == LLC_ERR_EXISTS, "groups: another spec is refused");
+    CHECK(llc_store_group_get(s, "ih", &spec) == LLC_OK && !strcmp(spec, "{\"a\":1}"), "groups: spec reads back");
+    free(spec);
+    const char *runs[] = {"ih-seed2", "ih-seed1", "other"};
+    for (int i = 0; i < 3; i++) llc_store_run_create(s, runs[i], "icl", "{}", 1, 1);
+    llc_vary_kv kv[] = {{"seed", "1"}, {"clamps", "[]"}};
+    CHECK(llc_store_run_tag(s, "ih-seed1", "ih", kv, 2) == LLC_OK && llc_store_run_tag(s, "ih-seed2", "ih", kv, 1) == LLC_OK,
+          "groups: runs tagged");
+    CHECK(llc_store_run_tag(s, "ih-seed1", "ih", kv, 2) != LLC_OK, "groups: a run has one group");
+    CHECK(llc_store_run_tag(s, "other", "nogroup", kv, 0) != LLC_OK, "groups: the group must exist");
+    CHECK(llc_store_run_group(s, "ih-seed1", &grp) == LLC_OK && grp && !strcmp(grp, "ih"), "groups: a run's group");
+    free(grp);
+    CHECK(llc_store_run_group(s, "other", &grp) == LLC_OK && grp == NULL, "groups: a run without a group");
+    char **keys = NULL, **values = NULL;
+    CHECK(llc_store_run_vary(s, "ih-seed1", &keys, &values, &n) == LLC_OK && n == 2 && !strcmp(keys[0], "seed") &&
+              !strcmp(values[0], "1") && !strcmp(keys[1], "clamps") && !strcmp(values[1], "[]"),
+          "groups: the varied settings in their order");
+    llc_strings_free(keys, n);
+    llc_strings_free(values, n);
+    CHECK(llc_store_run_vary(s, "other", &keys, &values, &n) == LLC_OK && n == 0, "groups: none for other runs");
+    llc_strings_free(keys, n);
+    llc_strings_free(values, n);
+    CHECK(llc_store_runs_select(s, "ih", NULL, &ids, &n) == LLC_OK && n == 2 && !strcmp(ids[0], "ih-seed1") &&
+              !strcmp(ids[1], "ih-seed2"),
+          "groups: the group's runs, sorted");
+    llc_strings_free(ids, n);
+    CHECK(llc_store_runs_select(s, NULL, "*seed*", &ids, &n) == LLC_OK && n == 2, "groups: glob selects 2");
+    llc_strings_free(ids, n);
+    CHECK(llc_store_runs_select(s, NULL, "zz*", &ids, &n) == LLC_ERR_NOTFOUND &&
+              strstr(llc_store_errmsg(s), "runs: ih-seed1, ih-seed2, other"),
+          "groups: an empty match names the runs (%s)", llc_store_errmsg(s));
+    sqlite3 *db = llc_store_db(s);
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(db, "SELECT value FROM run_vary WHERE run = 'ih-seed1' AND key = 'clamps'", -1, &st, NULL);
+    CHECK(st && sqlite3_step(st) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 0), "[]"),
+          "groups: the varied value is queryable");
+    sqlite3_finalize(st);
+    llc_store_close(s);
+}
+
 /* ---- older stores ----
  * Every schema version an earlier llc wrote, rebuilt with raw SQL the way
  * that llc built it (journal_mode WAL, then one transaction with the CREATE
@@ -802,6 +856,50 @@ static const char old_schema_v3[] =
     "ALTER TABLE estimates ADD COLUMN steps_capped INTEGER;"
     "ALTER TABLE estimate_chains ADD COLUMN burnin INTEGER;"
     "ALTER TABLE estimate_chains ADD COLUMN thin INTEGER;";
+
+/* frozen copy of core/store.c's schema_v6 */
+static const char old_schema_v6[] =
+    "CREATE TABLE stages("
+    " id INTEGER PRIMARY KEY,"
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " target TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " step REAL NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " value REAL,"
+    " settings TEXT NOT NULL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT);"
+    "CREATE INDEX stages_run ON stages(run, source, target, data);"
+    "CREATE TABLE clusters("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " curve TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " settings TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " cluster INTEGER NOT NULL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " PRIMARY KEY(run, curve, data, settings, target));"
+    "CREATE TABLE trajectory("
+    " run TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " data TEXT NOT NULL,"
+    " settings TEXT NOT NULL,"
+    " step INTEGER NOT NULL,"
+    " component INTEGER NOT NULL,"
+    " coord REAL,"
+    " explained REAL,"
+    " created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " version TEXT,"
+    " PRIMARY KEY(run, data, settings, step, component));"
+    /* one row per checkpoint with its first three coordinates */
+    "CREATE VIEW trajectory_xy AS"
+    " SELECT run, data, settings, step,"
+    " max(CASE component WHEN 1 THEN coord END) AS pc1,"
+    " max(CASE component WHEN 2 THEN coord END) AS pc2,"
+    " max(CASE component WHEN 3 THEN coord END) AS pc3"
+    " FROM trajectory GROUP BY run, data, settings, step;";
 
 /* frozen copy of core/store.c's schema_v5 */
 static const char old_schema_v5[] =
@@ -976,8 +1074,9 @@ static const old_store old_stores[] = {
     {"old-v3.db", 3, 0},
     {"old-v4.db", 4, 0}, /* checksums: v4 -> v5 */
     {"old-v5.db", 5, 0}, /* head probes: v5 -> v6 */
+    {"old-v6.db", 6, 0}, /* analysis: v6 -> v7 */
 };
-_Static_assert(LLC_SCHEMA_VERSION == 6, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
+_Static_assert(LLC_SCHEMA_VERSION == 7, "add the store of schema version LLC_SCHEMA_VERSION - 1 to old_stores");
 
 /* Build store o at p (replacing any file there). 0 on success. */
 static int build_old_store(const char *p, const old_store *o)
@@ -1003,6 +1102,7 @@ static int build_old_store(const char *p, const old_store *o)
     if (rc == SQLITE_OK && o->version >= 3) rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 4) rc = sqlite3_exec(db, old_schema_v4, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 5) rc = sqlite3_exec(db, old_schema_v5, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && o->version >= 6) rc = sqlite3_exec(db, old_schema_v6, NULL, NULL, NULL);
     snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT", APP_ID, o->version);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc == SQLITE_OK && o->version >= 1) rc = sqlite3_exec(db, old_rows_v1, NULL, NULL, NULL);
@@ -1266,6 +1366,10 @@ static void test_older_stores(void)
                   db_int(db, "SELECT count(*) FROM trajectory") == 0 &&
                   db_int(db, "SELECT count(*) FROM trajectory_xy") == 0,
               "%s: the stages, clusters and trajectory tables and the trajectory_xy view exist, empty", tag);
+        /* v7: the group tables exist, empty */
+        CHECK(db_int(db, "SELECT count(*) FROM groups") == 0 && db_int(db, "SELECT count(*) FROM run_groups") == 0 &&
+                  db_int(db, "SELECT count(*) FROM run_vary") == 0,
+              "%s: the groups, run_groups and run_vary tables exist, empty", tag);
         if (v >= 2)
             CHECK(db_int(db, "SELECT llc_mean * 4 FROM curves WHERE run = 'r1' AND target = 'model' AND step = 10") ==
                       29,
@@ -1912,6 +2016,7 @@ int main(void)
     test_reopen_readonly();
     test_not_a_store();
     test_schema_versions();
+    test_groups();
     test_older_stores();
     test_failed_migration();
     test_concurrent_migration();

@@ -6,6 +6,7 @@
  * captured with open_memstream. No randomness.
  */
 #include "llc_svg.h"
+#include "llc_plot.h"
 #include "llc_common.h"
 #include "testutil.h"
 
@@ -387,6 +388,31 @@ static void test_io_error(void)
     fclose(f);
 }
 
+/* The mean and ±1 sd across runs (llc plot --aggregate): only at the steps
+ * every run has with a finite value; sample sd. */
+static void test_aggregate(void)
+{
+    double x1[] = {0, 10, 20, 40}, m1[] = {1, 2, 3, 4};
+    double x2[] = {0, 10, 20, 30, 40}, m2[] = {3, 5, 7, 9, NAN};
+    double x3[] = {0, 20, 30, 40}, m3[] = {5, 8, 0, 1};
+    llc_plot_series in[3] = {{"a", 4, x1, m1, NULL, NULL}, {"b", 5, x2, m2, NULL, NULL}, {"c", 4, x3, m3, NULL, NULL}};
+    llc_plot_series out;
+    CHECK(llc_plot_series_aggregate(in, 3, &out) == LLC_OK, "aggregate: ok");
+    /* shared: 0 (1,3,5) and 20 (3,7,8); 10 lacks c, 30 lacks a, 40 is NaN in b */
+    CHECK(out.n == 2 && out.x[0] == 0 && out.x[1] == 20, "aggregate: the shared steps 0 and 20 (n %d)", out.n);
+    if (out.n == 2) {
+        CHECK_CLOSE(out.mean[0], 3.0, 1e-12, 0, "aggregate: mean at 0");
+        CHECK_CLOSE(out.hi[0] - out.mean[0], 2.0, 1e-12, 0, "aggregate: sd at 0 (1,3,5: 2)");
+        CHECK_CLOSE(out.mean[1], 6.0, 1e-12, 0, "aggregate: mean at 20");
+        CHECK_CLOSE(out.mean[1] - out.lo[1], sqrt(7.0), 1e-12, 0, "aggregate: sd at 20 (3,7,8: sqrt 7)");
+    }
+    free(out.x);
+    CHECK(llc_plot_series_aggregate(in, 1, &out) == LLC_OK && out.n == 4 && out.lo[2] == 3 && out.hi[2] == 3,
+          "aggregate: one run is itself with sd 0");
+    free(out.x);
+    CHECK(llc_plot_series_aggregate(in, 0, &out) == LLC_ERR_INVALID, "aggregate: no runs is refused");
+}
+
 int main(void)
 {
     test_scales();
@@ -397,5 +423,6 @@ int main(void)
     test_legend();
     test_placer_palette();
     test_io_error();
+    test_aggregate();
     return tu_finish("test_svg");
 }
