@@ -41,6 +41,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->thin = 0;
     c->metropolis = LLC_MH_AUTO;
     c->mh_target = 0.7;
+    c->mh_target_batch = 0.85;
     c->mh_ladder = 4;
     c->mh_ladder_ratio = 4.0;
     c->auto_time_burnin = 1.0;
@@ -110,6 +111,8 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "metropolis must be auto, off or on, got %d", (int)c->metropolis);
     if (!(c->mh_target > 0 && c->mh_target < 1))
         return llc_fail(err, LLC_ERR_INVALID, "mh_target must be in (0, 1), got %g", c->mh_target);
+    if (!(c->mh_target_batch > 0 && c->mh_target_batch < 1))
+        return llc_fail(err, LLC_ERR_INVALID, "mh_target_batch must be in (0, 1), got %g", c->mh_target_batch);
     if (c->mh_ladder < 1 || c->mh_ladder > LLC_SGLD_MAX_LADDER)
         return llc_fail(err, LLC_ERR_INVALID, "mh_ladder must be in [1, %d], got %d", LLC_SGLD_MAX_LADDER,
                         c->mh_ladder);

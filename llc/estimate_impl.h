@@ -66,6 +66,7 @@ typedef struct {
     double burn_time;   /* > 0: the burn-in ends once sum eps_k*a_k >= burn_time (and >= LLC_BURN_MIN steps) */
     int adapt;          /* adapt eps during the burn-in (Metropolis, towards target) */
     double target;
+    double le_max;      /* adapting: log eps stays <= this (0: eps <= 1) */
     uint64_t stream;
     uint64_t dstream;   /* the batch stream (= stream, except the sampling job: data_hash) */
     uint64_t phase;     /* mixed into the chains' rng and data streams (0 = sampling) */
