@@ -231,7 +231,7 @@ void llc_estimate_result_free(llc_estimate_result *r)
 /* The sampling chains of an estimate at eps (job j, set up and run; the
  * caller frees it): automatic thin and lengths as documented in the header. */
 static int sample_job(chain_job *j, const prep *p, double eps, long burnin, double burn_time, float *start,
-                      double rate_est, char *err)
+                      double rate_est, int ladder, char *err)
 {
     const llc_estimate_config *cfg = p->cfg;
     const llc_model *m = p->m;
@@ -244,6 +244,7 @@ static int sample_job(chain_job *j, const prep *p, double eps, long burnin, doub
         thin = want < 1 ? 1 : (int)want;
     }
     est_job_setup(j, p, eps, burnin, cfg->draws, thin, cfg->mala_every, p->hash);
+    j->sp.ladder = ladder;
     j->dstream = p->data_hash;
     if (p->paired && cfg->pair_cache) {
         /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
@@ -299,7 +300,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     r->eps = cfg->eps;
     const size_t C = (size_t)cfg->chains, D = (size_t)cfg->draws;
     const long half_max = cfg->auto_max_steps / 2;
-    int two_phase = 0;
+    int two_phase = 0, at_cap = 0, ladder = cfg->mh_ladder;
     double rate_est = 1.0; /* simulated time per step in units of eps */
     if (p.metropolis && cfg->mh_ladder > 1) {
         rate_est = 0;
@@ -316,9 +317,19 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
             }
             rc = est_mh_adapt(&p, cfg->burnin >= 0 ? cfg->burnin : half_max,
                               cfg->burnin >= 0 ? 0 : cfg->auto_time_burnin * p.time_unit, start, &r->auto_eps,
-                              &rate_est, burn_done, &burn_capped, err);
+                              &rate_est, burn_done, &burn_capped, &at_cap, err);
             if (rc) goto cleanup;
             if (!(rate_est > 0)) rate_est = 1.0;
+            /* minibatches, eps held at the plain ladder's cap: no stiff region
+             * asked for a smaller step, so the sampling chains drop the
+             * step-size ladder (a third of the steps for the same time) */
+            if (at_cap) {
+                ladder = 1;
+                rate_est = 1.0;
+                size_t len = strlen(r->auto_eps.reason);
+                snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len,
+                         "; at the cap: sampling without the step ladder");
+            }
             two_phase = 1;
         } else {
             rc = est_eps_auto_prepared(&p, &r->auto_eps, err);
@@ -340,7 +351,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     /* plain SGLD: a run with a diverged chain is repeated at eps/2 (at most
      * diverge_retries times), so that a curve never loses a point to it */
     for (int attempt = 0;; attempt++) {
-        rc = sample_job(&j, &p, r->eps, burnin, burn_time, start, rate_est, err);
+        rc = sample_job(&j, &p, r->eps, burnin, burn_time, start, rate_est, ladder, err);
         if (rc) goto cleanup;
         int n_div = 0;
         for (size_t c = 0; c < C; c++) n_div += j.div[c];
@@ -356,6 +367,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     /* settings used */
     r->cfg = *cfg;
     r->cfg.eps = r->eps;
+    r->cfg.mh_ladder = ladder;
     r->chain_thin = malloc(C * sizeof *r->chain_thin);
     if (!r->chain_thin) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");

@@ -264,9 +264,10 @@ int est_eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
  * go to end ((chains, n), may be NULL); *rate gets the simulated time per
  * step in units of eps (for the automatic thin), burn_used[c] (may be NULL)
  * each chain's burn-in steps; *capped (may be NULL) is set to 1 if a chain's
- * burn-in stopped at burn_max before its simulated time. */
+ * burn-in stopped at burn_max before its simulated time; *at_cap (may be
+ * NULL) to 1 if the ladder's cap bound eps (the adapted eps above half of it). */
 int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc_eps_auto_result *out,
-                 double *rate, long *burn_used, int *capped, char *err)
+                 double *rate, long *burn_used, int *capped, int *at_cap, char *err)
 {
     const llc_estimate_config *c = p->cfg;
     double t0 = llc_now();
@@ -338,6 +339,7 @@ int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc
                      "geometric mean over %d chains, from eps0 = 1/p = %.3g (h=%.4g, p=%.4g)",
                      bmax, sa / nok, j.target, nok, eps0, h, out->precision);
     }
+    if (at_cap) *at_cap = ladder[0] && nok > 0 && out->eps > 0.5 * cap;
     est_job_free(&j);
     out->seconds = llc_now() - t0;
     return LLC_OK;
@@ -355,7 +357,7 @@ int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
             double acc;
             rc = est_mh_adapt(&p, cfg->burnin >= 0 ? cfg->burnin : cfg->auto_max_steps / 2,
                               cfg->burnin >= 0 ? 0 : cfg->auto_time_burnin * p.time_unit, NULL, out, &acc, NULL,
-                              NULL, err);
+                              NULL, NULL, err);
         } else {
             rc = est_eps_auto_prepared(&p, out, err);
         }

@@ -127,6 +127,6 @@ int est_pair_put(llc_pair_cache *pc, int c, long k, double L0, const void *rec, 
 int est_eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err);
 /* The Metropolis path: the chains' adaptive burn-in (see estimate_eps.c). */
 int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc_eps_auto_result *out,
-                 double *rate, long *burn_used, int *capped, char *err);
+                 double *rate, long *burn_used, int *capped, int *at_cap, char *err);
 
 #endif
