@@ -259,8 +259,8 @@ int est_eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
  * adapted log eps). With minibatches (an inexact loss) the plain-SGLD pilot
  * ladder runs first and its eps caps the adaptation (and starts it): the
  * Metropolis test on the batch removes the discretisation bias, the cap
- * keeps the minibatch-noise bias where the ladder bounds it. The burn-in runs burn_max steps, or with burn_time > 0
- * until that simulated time (and at most burn_max). The chains' end points
+ * keeps the minibatch-noise bias where the ladder bounds it. The burn-in
+ * runs burn_max steps, or with burn_time > 0 until that simulated time (and at most burn_max). The chains' end points
  * go to end ((chains, n), may be NULL); *rate gets the simulated time per
  * step in units of eps (for the automatic thin), burn_used[c] (may be NULL)
  * each chain's burn-in steps; *capped (may be NULL) is set to 1 if a chain's

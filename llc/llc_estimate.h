@@ -110,7 +110,10 @@
  *   its eps both starts the adaptation and caps it, the target is
  *   mh_target_batch (0.85), and the burn-in also ends once the acceptance
  *   stays above the target at the cap: a larger eps would add minibatch
- *   noise that the Metropolis test on the batch cannot see.
+ *   noise that the Metropolis test on the batch cannot see. When the
+ *   adapted eps stays above half the cap, no stiff region asked for a
+ *   smaller step and the sampling chains run without the step-size ladder
+ *   (the result's cfg.mh_ladder is then 1; the reason says so).
  *   Plain-SGLD path (inexact loss, or metropolis off; its pilots are always
  *   plain SGLD, also when they cap the Metropolis path above): a ladder. Rung 0
  *   has eps = eps0; a rung that fails on divergence or MALA is followed by
