@@ -47,6 +47,7 @@ static const cli_optdef defs[] = {
     {"batch", 1, "SGLD minibatch size (default 32)"},
     {"init-batches", 1, "batches averaged for L_n(w*) (default 16)"},
     {"sampler", 1, "sgld or rmsprop (default sgld)"},
+    {"metropolis", 1, "auto (default: on iff the loss is exact), on (minibatches too) or off"},
     {"mala-every", 1, "MALA acceptance diagnostic every k steps (0 = off)"},
     {"paired", 1, "auto (default: on with minibatches), on, or off (the classic L_n(w*) subtraction)"},
     {"seed", 1, "random seed (default 0)"},
@@ -112,6 +113,13 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
         else if (strcmp(pr, "on") == 0) c->paired = 1;
         else if (strcmp(pr, "off") == 0) c->paired = 0;
         else return cli_error(EXIT_USAGE, "estimate: --paired must be auto, on or off, got '%s'", pr);
+    }
+    const char *mh = cli_get(a, "metropolis");
+    if (mh) {
+        if (strcmp(mh, "auto") == 0) c->metropolis = LLC_MH_AUTO;
+        else if (strcmp(mh, "on") == 0) c->metropolis = LLC_MH_ON;
+        else if (strcmp(mh, "off") == 0) c->metropolis = LLC_MH_OFF;
+        else return cli_error(EXIT_USAGE, "estimate: --metropolis must be auto, on or off, got '%s'", mh);
     }
     const char *s = cli_get(a, "sampler");
     if (s) {

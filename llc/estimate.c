@@ -38,6 +38,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->thin = 0;
     c->metropolis = LLC_MH_AUTO;
     c->mh_target = 0.7;
+    c->mh_target_batch = 0.85;
     c->auto_time_burnin = 1.0;
     c->auto_time_draws = 2.0;
     c->auto_max_steps = 1000000;
@@ -105,6 +106,8 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "metropolis must be auto, off or on, got %d", (int)c->metropolis);
     if (!(c->mh_target > 0 && c->mh_target < 1))
         return llc_fail(err, LLC_ERR_INVALID, "mh_target must be in (0, 1), got %g", c->mh_target);
+    if (!(c->mh_target_batch > 0 && c->mh_target_batch < 1))
+        return llc_fail(err, LLC_ERR_INVALID, "mh_target_batch must be in (0, 1), got %g", c->mh_target_batch);
     if (c->sgld.ladder < 1 || c->sgld.ladder > LLC_SGLD_MAX_LADDER)
         return llc_fail(err, LLC_ERR_INVALID, "ladder (Metropolis step-size rungs) must be in [1, %d], got %d",
                         LLC_SGLD_MAX_LADDER, c->sgld.ladder);
@@ -223,7 +226,7 @@ void llc_estimate_result_free(llc_estimate_result *r)
 /* The sampling chains of an estimate at eps (job j, set up and run; the
  * caller frees it): automatic thin and lengths as documented in the header. */
 static int sample_job(chain_job *j, const prep *p, double eps, long burnin, double burn_time, float *start,
-                      double rate_est, char *err)
+                      double rate_est, int ladder, char *err)
 {
     const llc_estimate_config *cfg = p->cfg;
     const llc_model *m = p->m;
@@ -236,6 +239,7 @@ static int sample_job(chain_job *j, const prep *p, double eps, long burnin, doub
         thin = want < 1 ? 1 : (int)want;
     }
     est_job_setup(j, p, eps, burnin, cfg->draws, thin, cfg->sgld.mala_every, p->hash);
+    j->sp.ladder = ladder;
     j->dstream = p->data_hash;
     if (p->paired && cfg->rt.pair_cache) {
         /* key: w* (its bytes), the batch stream and everything else that makes a batch's L_b(w*) */
@@ -269,15 +273,17 @@ static int sample_job(chain_job *j, const prep *p, double eps, long burnin, doub
  * On the Metropolis path the chains' adaptive burn-in chooses it: their end
  * points go to *start, each chain's burn-in steps to *burn_done (both
  * allocated here), *burn_capped says a burn-in hit the step budget. *rate
- * gets the simulated time per step in units of eps. */
+ * gets the simulated time per step in units of eps, *ladder the step-size
+ * ladder the sampling chains use. */
 static int choose_eps(const prep *p, llc_estimate_result *r, float **start, long **burn_done, int *burn_capped,
-                      double *rate, char *err)
+                      double *rate, int *ladder, char *err)
 {
     const llc_estimate_config *cfg = p->cfg;
     const size_t C = (size_t)cfg->chains;
-    int rc;
+    int rc, at_cap = 0;
     r->eps = cfg->sgld.eps;
     *rate = 1.0;
+    *ladder = cfg->sgld.ladder;
     if (p->metropolis && cfg->sgld.ladder > 1) {
         *rate = 0;
         for (int q = 0; q < cfg->sgld.ladder; q++) *rate += pow(cfg->sgld.ladder_ratio, -q) / cfg->sgld.ladder;
@@ -291,9 +297,19 @@ static int choose_eps(const prep *p, llc_estimate_result *r, float **start, long
             return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%zu chain states)", C);
         rc = est_mh_adapt(p, cfg->burnin >= 0 ? cfg->burnin : cfg->auto_max_steps / 2,
                           cfg->burnin >= 0 ? 0 : cfg->auto_time_burnin * p->time_unit, *start, &r->auto_eps, rate,
-                          *burn_done, burn_capped, err);
+                          *burn_done, burn_capped, &at_cap, err);
         if (rc) return rc;
         if (!(*rate > 0)) *rate = 1.0;
+        /* minibatches, eps held at the plain ladder's cap: no stiff region
+         * asked for a smaller step, so the sampling chains drop the
+         * step-size ladder (a third of the steps for the same time) */
+        if (at_cap) {
+            *ladder = 1;
+            *rate = 1.0;
+            size_t len = strlen(r->auto_eps.reason);
+            snprintf(r->auto_eps.reason + len, sizeof r->auto_eps.reason - len,
+                     "; at the cap: sampling without the step ladder");
+        }
     } else {
         rc = est_eps_auto_prepared(p, &r->auto_eps, err);
         if (rc) return rc;
@@ -309,7 +325,7 @@ static int choose_eps(const prep *p, llc_estimate_result *r, float **start, long
  * with a diverged chain is repeated at eps/2 (at most diverge_retries
  * times), so that a curve never loses a point to it. */
 static int sample_with_retries(chain_job *j, const prep *p, int two_phase, float *start, double rate_est,
-                               llc_estimate_result *r, char *err)
+                               int ladder, llc_estimate_result *r, char *err)
 {
     const llc_estimate_config *cfg = p->cfg;
     long burnin = cfg->burnin;
@@ -321,7 +337,7 @@ static int sample_with_retries(chain_job *j, const prep *p, int two_phase, float
         burn_time = cfg->auto_time_burnin * p->time_unit;
     }
     for (int attempt = 0;; attempt++) {
-        int rc = sample_job(j, p, r->eps, burnin, burn_time, start, rate_est, err);
+        int rc = sample_job(j, p, r->eps, burnin, burn_time, start, rate_est, ladder, err);
         if (rc) return rc;
         int n_div = 0;
         for (int c = 0; c < cfg->chains; c++) n_div += j->div[c];
@@ -340,12 +356,13 @@ static int sample_with_retries(chain_job *j, const prep *p, int two_phase, float
  * burn-in (burn_done: the adaptive burn-in's steps, or NULL), the sampling
  * path and what prepare resolved. */
 static int result_settings(llc_estimate_result *r, const prep *p, const chain_job *j, const long *burn_done,
-                           int burn_capped, char *err)
+                           int burn_capped, int ladder, char *err)
 {
     const llc_estimate_config *cfg = p->cfg;
     const size_t C = (size_t)cfg->chains;
     r->cfg = *cfg;
     r->cfg.sgld.eps = r->eps;
+    r->cfg.sgld.ladder = ladder;
     r->chain_thin = malloc(C * sizeof *r->chain_thin);
     r->chain_burnin = malloc(C * sizeof *r->chain_burnin);
     if (!r->chain_thin || !r->chain_burnin) return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
@@ -453,7 +470,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     llc_estimate_result *r = NULL;
     float *start = NULL;
     long *burn_done = NULL; /* (chains) Metropolis path: the adaptive burn-in of each chain */
-    int burn_capped = 0;
+    int burn_capped = 0, ladder = cfg ? cfg->sgld.ladder : 1;
     double rate_est = 1.0; /* simulated time per step in units of eps */
     memset(&j, 0, sizeof j);
     if (!out) return llc_fail(err, LLC_ERR_INVALID, "estimate: NULL result pointer");
@@ -465,9 +482,10 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
-    if ((rc = choose_eps(&p, r, &start, &burn_done, &burn_capped, &rate_est, err)) ||
-        (rc = sample_with_retries(&j, &p, r->eps_auto && p.metropolis, start, rate_est, r, err)) ||
-        (rc = result_settings(r, &p, &j, burn_done, burn_capped, err)) || (rc = result_summary(r, &p, &j, err)))
+    if ((rc = choose_eps(&p, r, &start, &burn_done, &burn_capped, &rate_est, &ladder, err)) ||
+        (rc = sample_with_retries(&j, &p, r->eps_auto && p.metropolis, start, rate_est, ladder, r, err)) ||
+        (rc = result_settings(r, &p, &j, burn_done, burn_capped, ladder, err)) ||
+        (rc = result_summary(r, &p, &j, err)))
         goto cleanup;
     r->seconds = llc_now() - t0;
     *out = r;

@@ -100,9 +100,10 @@ static int chain_burnin(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b
     llc_sgld_stats st;
     for (;; k++) {
         if (k >= j->burnin) break;
-        /* automatic end: enough simulated time, and (adapting) the acceptance settled near the target */
+        /* automatic end: enough simulated time, and (adapting) the acceptance settled near the target,
+         * or above it with eps held at its cap */
         if (j->burn_time > 0 && time >= j->burn_time && k >= LLC_BURN_MIN &&
-            (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND))
+            (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND || (le >= j->le_max && acc_avg >= j->target)))
             break;
         double L = NAN;
         int rc = chain_step(j, c, k, s, ws, b, rng, cb, &L, err);
@@ -119,7 +120,7 @@ static int chain_burnin(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b
         if (st.last_rung == 0) { /* the top rung's acceptance drives eps */
             if (j->adapt) {
                 le += LLC_ADAPT_RATE * (a - j->target);
-                if (le > 0) le = 0; /* eps <= 1 */
+                if (le > j->le_max) le = j->le_max; /* eps <= 1, or the minibatch ladder's eps */
                 eps = exp(le);
                 llc_sgld_set_eps(s, eps);
             }
@@ -394,7 +395,8 @@ void est_job_setup(chain_job *j, const prep *p, double eps, long burnin, int dra
     j->threads = c->rt.threads;
     j->stream = stream;
     j->dstream = stream;
-    j->target = c->mh_target;
+    j->target = p->exact_loss ? c->mh_target : c->mh_target_batch;
+    j->le_max = 0;
 }
 
 /* Mean and standard error over the non-diverged chains; MALA mean. */

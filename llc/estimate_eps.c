@@ -123,6 +123,7 @@ static int run_pilot(const prep *p, double eps, int scale, int mala_every, uint6
         est_job_setup(&j, p, eps, half_max, draws, thin, mala_every, stream);
         j.burn_time = c->auto_time_burnin * p->time_unit;
     }
+    j.sp.metropolis = 0; /* the ladder measures plain SGLD */
     if (c->auto_pilot_time > 0) { /* long enough to resolve the agreement tolerance */
         j.extend = 1;
         j.rel_se = 0.5 * c->auto_agree_tol;
@@ -255,32 +256,45 @@ int est_eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err)
 /* Metropolis path of the automatic step size: the chains' own burn-in from
  * w*, each adapting log eps by Robbins-Monro towards the acceptance target
  * (on the ladder's top rung); eps = exp(mean over the chains of their
- * adapted log eps). The burn-in runs burn_max steps, or with burn_time > 0
- * until that simulated time (and at most burn_max). The chains' end points
+ * adapted log eps). With minibatches (an inexact loss) the plain-SGLD pilot
+ * ladder runs first and its eps caps the adaptation (and starts it): the
+ * Metropolis test on the batch removes the discretisation bias, the cap
+ * keeps the minibatch-noise bias where the ladder bounds it. The burn-in
+ * runs burn_max steps, or with burn_time > 0 until that simulated time (and at most burn_max). The chains' end points
  * go to end ((chains, n), may be NULL); *rate gets the simulated time per
  * step in units of eps (for the automatic thin), burn_used[c] (may be NULL)
  * each chain's burn-in steps; *capped (may be NULL) is set to 1 if a chain's
- * burn-in stopped at burn_max before its simulated time. */
+ * burn-in stopped at burn_max before its simulated time; *at_cap (may be
+ * NULL) to 1 if the ladder's cap bound eps (the adapted eps above half of it). */
 int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc_eps_auto_result *out,
-                 double *rate, long *burn_used, int *capped, char *err)
+                 double *rate, long *burn_used, int *capped, int *at_cap, char *err)
 {
     const llc_estimate_config *c = p->cfg;
     double t0 = llc_now();
     memset(out, 0, sizeof *out);
-    double h = NAN;
-    int rc = curvature(p, &h, err);
-    if (rc) return rc;
+    double h = NAN, cap = 1;
+    int rc;
+    char ladder[LLC_REASON_LEN] = "";
+    if (!p->exact_loss) {
+        if ((rc = est_eps_auto_prepared(p, out, err))) return rc;
+        cap = out->eps;
+        h = out->curvature;
+        snprintf(ladder, sizeof ladder, "%s", out->reason);
+    } else if ((rc = curvature(p, &h, err))) {
+        return rc;
+    }
     out->curvature = h;
     out->precision = p->nbeta * h + c->sgld.gamma;
     const double gmax = c->sgld.precond == LLC_PRECOND_RMSPROP ? 1.0 / c->sgld.rms_delta : 1.0;
     double eps0 = isfinite(out->precision) && out->precision > 0 ? 1.0 / (out->precision * gmax)
                                                                  : c->auto_eps_fallback / gmax;
-    if (eps0 > 1) eps0 = 1;
+    if (eps0 > cap) eps0 = cap;
     out->eps0 = eps0;
     chain_job j;
     est_job_setup(&j, p, eps0, burn_max, 0, 1, 0, p->hash);
     j.phase = 1;
     j.adapt = 1;
+    j.le_max = log(cap);
     j.burn_time = burn_time;
     j.end = end;
     rc = est_job_alloc(&j);
@@ -310,15 +324,22 @@ int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc
         out->eps = eps0;
         *rate = NAN;
         snprintf(out->reason, sizeof out->reason,
-                 "metropolis: every chain diverged during the adaptive burn-in; eps left at eps0 = 1/p = %.3g", eps0);
+                 "metropolis: every chain diverged during the adaptive burn-in; eps left at eps0 = %.3g", eps0);
     } else {
         out->eps = exp(sl / nok);
         *rate = sr / nok;
-        snprintf(out->reason, sizeof out->reason,
-                 "metropolis: eps adapted during the burn-in (%ld steps) to MH acceptance %.2f (target %.2f), "
-                 "geometric mean over %d chains, from eps0 = 1/p = %.3g (h=%.4g, p=%.4g)",
-                 bmax, sa / nok, c->mh_target, nok, eps0, h, out->precision);
+        if (ladder[0])
+            snprintf(out->reason, sizeof out->reason,
+                     "metropolis on the batch: eps adapted during the burn-in (%ld steps) to MH acceptance %.2f "
+                     "(target %.2f), geometric mean over %d chains, at most the ladder's %.3g: %s",
+                     bmax, sa / nok, j.target, nok, cap, ladder);
+        else
+            snprintf(out->reason, sizeof out->reason,
+                     "metropolis: eps adapted during the burn-in (%ld steps) to MH acceptance %.2f (target %.2f), "
+                     "geometric mean over %d chains, from eps0 = 1/p = %.3g (h=%.4g, p=%.4g)",
+                     bmax, sa / nok, j.target, nok, eps0, h, out->precision);
     }
+    if (at_cap) *at_cap = ladder[0] && nok > 0 && out->eps > 0.5 * cap;
     est_job_free(&j);
     out->seconds = llc_now() - t0;
     return LLC_OK;
@@ -336,7 +357,7 @@ int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
             double acc;
             rc = est_mh_adapt(&p, cfg->burnin >= 0 ? cfg->burnin : cfg->auto_max_steps / 2,
                               cfg->burnin >= 0 ? 0 : cfg->auto_time_burnin * p.time_unit, NULL, out, &acc, NULL,
-                              NULL, err);
+                              NULL, NULL, err);
         } else {
             rc = est_eps_auto_prepared(&p, out, err);
         }

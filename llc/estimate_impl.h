@@ -66,6 +66,7 @@ typedef struct {
     double burn_time;   /* > 0: the burn-in ends once sum eps_k*a_k >= burn_time (and >= LLC_BURN_MIN steps) */
     int adapt;          /* adapt eps during the burn-in (Metropolis, towards target) */
     double target;
+    double le_max;      /* adapting: log eps stays <= this (0: eps <= 1) */
     uint64_t stream;
     uint64_t dstream;   /* the batch stream (= stream, except the sampling job: data_hash) */
     uint64_t phase;     /* mixed into the chains' rng and data streams (0 = sampling) */
@@ -126,6 +127,6 @@ int est_pair_put(llc_pair_cache *pc, int c, long k, double L0, const void *rec, 
 int est_eps_auto_prepared(const prep *p, llc_eps_auto_result *out, char *err);
 /* The Metropolis path: the chains' adaptive burn-in (see estimate_eps.c). */
 int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc_eps_auto_result *out,
-                 double *rate, long *burn_used, int *capped, char *err);
+                 double *rate, long *burn_used, int *capped, int *at_cap, char *err);
 
 #endif

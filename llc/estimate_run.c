@@ -156,7 +156,7 @@ int llc_sweep_estimate(const llc_sweep_opts *o, const llc_estimate_config *ec, c
     if (chosen) { /* record the choice and where it was made */
         r->eps_auto = 1;
         r->auto_eps = eps->aut;
-        char note[LLC_ERRLEN];
+        char note[LLC_REASON_LEN + 64];
         int k = snprintf(note, sizeof note, "chosen at step %lld: %s", o->ref_step, eps->aut.reason);
         if (r->retries && k > 0 && (size_t)k < sizeof note) /* the reruns at eps/2 after diverged chains */
             snprintf(note + k, sizeof note - (size_t)k, "; %s", r->eps_note);

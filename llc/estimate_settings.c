@@ -32,6 +32,9 @@ char *llc_estimate_settings_json(const llc_estimate_config *c, const llc_estimat
     cJSON_AddNumberToObject(j, "init_batches", c->init_batches);
     cJSON_AddNumberToObject(j, "mala_every", c->sgld.mala_every);
     cJSON_AddStringToObject(j, "paired", c->paired < 0 ? "auto" : c->paired ? "on" : "off");
+    /* absent when auto, so that keys of older estimates stay valid */
+    if (c->metropolis != LLC_MH_AUTO)
+        cJSON_AddStringToObject(j, "metropolis", c->metropolis == LLC_MH_ON ? "on" : "off");
     cJSON_AddNumberToObject(j, "seed", (double)c->seed);
     if (o->check_bias) cJSON_AddBoolToObject(j, "check_bias", 1);
     cJSON_AddStringToObject(j, "version", LLC_VERSION);
@@ -116,6 +119,13 @@ static int parse_key(const cJSON *v, llc_estimate_config *c, llc_estimate_settin
         else if (is_word(v, "on")) c->paired = 1;
         else if (is_word(v, "off")) c->paired = 0;
         else return llc_fail(err, LLC_ERR_INVALID, "settings.paired must be \"auto\", \"on\" or \"off\"");
+        return LLC_OK;
+    }
+    if (!strcmp(k, "metropolis")) {
+        if (is_word(v, "auto")) c->metropolis = LLC_MH_AUTO;
+        else if (is_word(v, "on")) c->metropolis = LLC_MH_ON;
+        else if (is_word(v, "off")) c->metropolis = LLC_MH_OFF;
+        else return llc_fail(err, LLC_ERR_INVALID, "settings.metropolis must be \"auto\", \"on\" or \"off\"");
         return LLC_OK;
     }
     if (!strcmp(k, "seed")) {

@@ -52,7 +52,10 @@
  * eps 3e-4 / 1e-4 / 3e-5 / 1e-5 / 3e-6); short plain runs land anywhere
  * below that. With minibatches (every transformer estimate by default)
  * metropolis stays off and the estimator is plain SGLD as in the papers;
- * LLC_MH_ON forces it (then only a minibatch-posterior correction).
+ * LLC_MH_ON forces it: each step is then Metropolis-adjusted on its own
+ * batch (two forward+backward passes per step). That removes SGLD's
+ * discretisation bias, not the minibatch-noise bias, so with an automatic
+ * eps the plain-SGLD ladder below still bounds eps (llc/MINIBATCH.md).
  *
  * DATA AND STREAMS (bit-identical results whatever the thread count):
  *   chain c's rng:  llc_rng_new(llc_seed(seed, LLC_PURPOSE_SGLD, target_hash, c, 0))
@@ -102,8 +105,17 @@
  *   eps = exp(mean of those over the chains), fixed for sampling (so the
  *   sampling chains are exact MCMC). Why adapt while moving: from w* the
  *   chain walks into ever stiffer regions; the curvature at w* (zero for a
- *   DLN at the origin) says nothing about them.
- *   Plain-SGLD path (inexact loss, or metropolis off): a ladder. Rung 0
+ *   DLN at the origin) says nothing about them. With minibatches
+ *   (LLC_MH_ON, inexact loss) the plain-SGLD ladder below runs first and
+ *   its eps both starts the adaptation and caps it, the target is
+ *   mh_target_batch (0.85), and the burn-in also ends once the acceptance
+ *   stays above the target at the cap: a larger eps would add minibatch
+ *   noise that the Metropolis test on the batch cannot see. When the
+ *   adapted eps stays above half the cap, no stiff region asked for a
+ *   smaller step and the sampling chains run without the step-size ladder
+ *   (the result's cfg.mh_ladder is then 1; the reason says so).
+ *   Plain-SGLD path (inexact loss, or metropolis off; its pilots are always
+ *   plain SGLD, also when they cap the Metropolis path above): a ladder. Rung 0
  *   has eps = eps0; a rung that fails on divergence or MALA is followed by
  *   one at eps/2, one that fails the agreement test by one at eps/4 (up to
  *   auto_max_rungs rungs), with eps0 = 4 *
@@ -187,7 +199,7 @@
  * in one llc_pair_cache (llc_pair_cache_set_limit changes it): beyond it the
  * passes at w* are recomputed, same numbers. */
 #define LLC_BASE_CACHE_BYTES ((size_t)1 << 30)
-#define LLC_REASON_LEN 256
+#define LLC_REASON_LEN 512
 
 typedef enum {
     LLC_MH_AUTO = 0, /* Metropolis adjustment iff the SGLD loss is exact (full batch or population loss) */
@@ -240,6 +252,7 @@ typedef struct {
     int thin;              /* 0 = automatic (default) */
     int metropolis;        /* llc_mh_mode, default LLC_MH_AUTO */
     double mh_target;      /* MH acceptance the adaptive step size aims at, default 0.7 */
+    double mh_target_batch; /* the same with minibatches (metropolis on, inexact loss), default 0.85 */
     double auto_time_burnin; /* automatic burn-in: simulated time in units of 1/gamma, default 1 */
     double auto_time_draws;  /* automatic thin: simulated time of the draws in units of 1/gamma, default 2 */
     long auto_max_steps;     /* automatic lengths: at most this many steps per chain

@@ -19,4 +19,10 @@ expect_eq "$n" "2" "the checks ran at the estimate's nbeta"
 expect_rc 0 "estimate without the check" -- $LLC estimate --run b1 $S --steps 40 --model
 a=$(sqlite3 "$LLC_DB" "SELECT group_concat(llc_mean) FROM estimates WHERE run='b1' AND target='model' ORDER BY id")
 expect_eq "$(echo "$a" | tr ',' '\n' | sort -u | wc -l)" "1" "the checked estimate equals the plain one ($a)"
+# --metropolis on: every minibatch step Metropolis-adjusted on its batch; recorded in the key and the row
+expect_rc 2 "bad --metropolis" -- $LLC estimate --run b1 $S --steps 40 --metropolis maybe
+expect_out "--metropolis must be auto, on or off" "the usage error names the values"
+expect_rc 0 "estimate with --metropolis on" -- $LLC estimate --run b1 $S --steps 40 --metropolis on
+n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates WHERE run='b1' AND metropolis = 1 AND json_extract(settings, '\$.metropolis') = 'on'")
+expect_eq "$n" "1" "the Metropolis-adjusted estimate is stored under its own key"
 finish cli_bias

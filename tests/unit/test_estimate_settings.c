@@ -16,7 +16,8 @@ static int same_settings(const llc_estimate_config *a, const llc_estimate_config
            a->sgld.mala_every == b->sgld.mala_every && a->sgld.precond == b->sgld.precond &&
            a->auto_eps_divisor == b->auto_eps_divisor && a->nbeta_mode == b->nbeta_mode && a->chains == b->chains &&
            a->draws == b->draws && a->burnin == b->burnin && a->thin == b->thin && a->batch == b->batch &&
-           a->init_batches == b->init_batches && a->paired == b->paired && a->seed == b->seed;
+           a->init_batches == b->init_batches && a->paired == b->paired && a->seed == b->seed &&
+           a->metropolis == b->metropolis;
 }
 
 /* c -> JSON -> c2 -> JSON: c2 equals c on every setting, the texts agree. */
@@ -71,6 +72,10 @@ static void test_round_trips(void)
     c.paired = 1;
     c.burnin = 0;
     round_trip("paired on, burnin 0", &c, &o);
+    c.metropolis = LLC_MH_ON;
+    round_trip("metropolis on", &c, &o);
+    c.metropolis = LLC_MH_OFF;
+    round_trip("metropolis off", &c, &o);
 }
 
 /* The text is the lookup key of stored estimates: it must not change. */
