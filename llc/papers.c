@@ -437,13 +437,11 @@ typedef struct {
     int n, never;
 } cond_stat;
 
-static int paper_icl(llc_store *s, int n_threads, llc_paper_result *r, char *err)
+/* The phase-change step of every seed per condition, and the two timing
+ * claims (the previous-token clamp earlier, no_prev later). */
+static int icl_timing_claims(llc_store *s, llc_paper_result *r, char *err)
 {
     int rc;
-    if ((rc = need_run(s, "icl-none-s1", "icl", err))) return rc;
-    r->title = "Induction-head formation under activation clamping";
-    snprintf(r->runs[0], sizeof r->runs[0], "icl-none-s1");
-    r->n_runs = 1;
     cond_stat cs[3] = {{0}};
     char per[3][400] = {""};
     for (int k = 0; k < 3; k++) {
@@ -501,41 +499,36 @@ static int paper_icl(llc_store *s, int n_threads, llc_paper_result *r, char *err
                 cs[0].mean, spread);
         }
     }
+    return LLC_OK;
+}
 
-    /* one layer-1 head kept at the last checkpoint of icl-none-s1 */
+/* Keeping one layer-1 head at the last checkpoint of icl-none-s1 (steps,
+ * nst): the share of the loss layer 1 provides that it recovers. */
+static int icl_keep_only_claim(llc_paper_result *r, const llc_model *model, const llc_task *task, const float *w,
+                               long long last, int n_threads, char *err)
+{
     llc_paper_claim *c = claim_new(r, "Each layer-1 head alone carries part of the in-context ability (additive, "
                                       "redundant heads): keep-only one head");
-    llc_run_info info = {0};
-    cJSON *cfg = NULL;
-    llc_task *task = NULL;
-    llc_model *model = NULL;
-    float *w = NULL;
-    long long *steps = NULL;
-    int nst = 0;
-    llc_eval_result ev = {0};
-    if ((rc = llc_store_run_get(s, "icl-none-s1", &info)) || (rc = llc_json_parse(info.config, "config", &cfg, err)) ||
-        (rc = llc_run_build(cfg, &task, &model, NULL, err)) ||
-        (rc = llc_store_checkpoint_steps(s, "icl-none-s1", &steps, &nst)))
-        goto icl_cleanup;
     const llc_tf_config *tc = llc_transformer_config(model);
-    w = malloc(llc_model_n_params(model) * sizeof *w);
-    if (!w || !tc || tc->n_layers < 2 || nst == 0) {
-        rc = w ? LLC_OK : LLC_ERR_NOMEM;
-        if (!rc) ADD(seen, "icl-none-s1 has no layer 1 or no checkpoint");
-        goto icl_cleanup;
+    llc_eval_result ev = {0};
+    int rc;
+    if (!tc || tc->n_layers < 2) {
+        ADD(seen, "icl-none-s1 has no layer 1");
+        return LLC_OK;
     }
-    if ((rc = llc_store_checkpoint_get(s, "icl-none-s1", steps[nst - 1], w, llc_model_n_params(model), NULL, NULL)))
-        goto icl_cleanup;
     int H = tc->n_heads, all[64];
     for (int h = 0; h < H && h < 64; h++) all[h] = H + h;
     llc_eval_config ec = {.model = model, .w = w, .task = task, .dist = llc_task_dist(task, "test"), .seed = 1,
                           .ablate = all, .n_ablate = H, .n_threads = n_threads};
-    if ((rc = llc_eval_run(&ec, &ev, err))) goto icl_cleanup;
+    if ((rc = llc_eval_run(&ec, &ev, err))) {
+        llc_eval_result_free(&ev);
+        return rc;
+    }
     double full = ev.base.loss, none = ev.changed.loss, best = 0;
     llc_eval_result_free(&ev);
     int strong = 0;
     ADD(measured, "icl-none-s1 step %lld: test loss %.4f with every head, %.4f with layer 1 ablated; keeping only "
-        "one layer-1 head (recovered share):", steps[nst - 1], full, none);
+        "one layer-1 head (recovered share):", last, full, none);
     for (int h = 0; h < H; h++) {
         int keep = H + h;
         llc_eval_config e2 = ec;
@@ -543,7 +536,10 @@ static int paper_icl(llc_store *s, int n_threads, llc_paper_result *r, char *err
         e2.n_ablate = 0;
         e2.keep = &keep;
         e2.n_keep = 1;
-        if ((rc = llc_eval_run(&e2, &ev, err))) goto icl_cleanup;
+        if ((rc = llc_eval_run(&e2, &ev, err))) {
+            llc_eval_result_free(&ev);
+            return rc;
+        }
         double kept = ev.changed.loss, rec = none > full ? (none - kept) / (none - full) : 0;
         llc_eval_result_free(&ev);
         ADD(measured, " 1.%d %.4f (%.2f)", h, kept, rec);
@@ -555,13 +551,18 @@ static int paper_icl(llc_store *s, int n_threads, llc_paper_result *r, char *err
                                                            : LLC_PAPER_NOT_REPRODUCED;
     ADD(seen, "best single head recovers %.2f of the loss layer 1 provides, %d heads recover >= 0.1; reproduced if "
         "the best recovers 0.2-0.95 and at least two heads >= 0.1, partly if one head recovers >= 0.2", best, strong);
+    return LLC_OK;
+}
 
-    /* the LLC around the phase change */
-    c = claim_new(r, "An LLC stage boundary lies within a few checkpoints of the loss drop");
+/* The LLC around the phase change: checkpoints between the loss crossing
+ * and the nearest LLC stage boundary of icl-none-s1. */
+static int icl_stage_claim(llc_store *s, llc_paper_result *r, const long long *steps, int nst)
+{
+    llc_paper_claim *c = claim_new(r, "An LLC stage boundary lies within a few checkpoints of the loss drop");
     double x;
     llc_stage_row *st = NULL;
-    int ns = 0;
-    if ((rc = icl_cross(s, "icl-none-s1", &x)) || (rc = llc_stages_get(s, "icl-none-s1", "llc", &st, &ns))) goto icl_cleanup;
+    int ns = 0, rc;
+    if ((rc = icl_cross(s, "icl-none-s1", &x)) || (rc = llc_stages_get(s, "icl-none-s1", "llc", &st, &ns))) return rc;
     if (isnan(x) || ns == 0) {
         ADD(seen, isnan(x) ? "icl-none-s1 never crosses the level" : "no LLC stages stored for icl-none-s1");
     } else {
@@ -579,13 +580,48 @@ static int paper_icl(llc_store *s, int n_threads, llc_paper_result *r, char *err
         ADD(seen, "%d checkpoints apart: reproduced within 3, partly within 6", between);
     }
     free(st);
+    return LLC_OK;
+}
+
+static int paper_icl(llc_store *s, int n_threads, llc_paper_result *r, char *err)
+{
+    int rc;
+    if ((rc = need_run(s, "icl-none-s1", "icl", err))) return rc;
+    r->title = "Induction-head formation under activation clamping";
+    snprintf(r->runs[0], sizeof r->runs[0], "icl-none-s1");
+    r->n_runs = 1;
+    if ((rc = icl_timing_claims(s, r, err))) return rc;
+    llc_run_info info = {0};
+    cJSON *cfg = NULL;
+    llc_task *task = NULL;
+    llc_model *model = NULL;
+    float *w = NULL;
+    long long *steps = NULL;
+    int nst = 0;
+    if ((rc = llc_store_run_get(s, "icl-none-s1", &info)) || (rc = llc_json_parse(info.config, "config", &cfg, err)) ||
+        (rc = llc_run_build(cfg, &task, &model, NULL, err)) ||
+        (rc = llc_store_checkpoint_steps(s, "icl-none-s1", &steps, &nst)))
+        goto icl_cleanup;
+    if (nst == 0) {
+        llc_paper_claim *c = claim_new(r, "Each layer-1 head alone carries part of the in-context ability (additive, "
+                                          "redundant heads): keep-only one head");
+        ADD(seen, "icl-none-s1 has no checkpoint");
+        goto icl_cleanup;
+    }
+    if (!(w = malloc(llc_model_n_params(model) * sizeof *w))) {
+        rc = LLC_ERR_NOMEM;
+        goto icl_cleanup;
+    }
+    if ((rc = llc_store_checkpoint_get(s, "icl-none-s1", steps[nst - 1], w, llc_model_n_params(model), NULL, NULL)) ||
+        (rc = icl_keep_only_claim(r, model, task, w, steps[nst - 1], n_threads, err)) ||
+        (rc = icl_stage_claim(s, r, steps, nst)))
+        goto icl_cleanup;
 icl_cleanup:
     if (rc) {
         char why[LLC_ERRLEN];
         snprintf(why, sizeof why, "%s", err[0] ? err : llc_store_errmsg(s));
         llc_fail(err, rc, "paper icl: %s", why);
     }
-    llc_eval_result_free(&ev);
     free(w);
     free(steps);
     llc_model_free(model);
