@@ -20,6 +20,8 @@ S="--task sort --steps 300 --set ckpt_linear=4 --set ckpt_log=0 --vary seed=1..2
 expect_rc 0 "sweep, one process" -- $LLC sweep $S --jobs 2 --db "$TMP/sw1.db"
 expect_rc 0 "sweep, mpirun -n 3" -- $MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swm.db"
 expect_out "4 runs \(4 trained, 0 already done, on 2 worker ranks\)" "the workers trained the 4 runs"
+expect_rc 0 "sweep, mpirun -n 3, again" -- $MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swm.db"
+expect_out "4 runs \(0 trained, 4 already done, on 2 worker ranks\)" "the finished runs are skipped"
 "$ROWS" "$TMP/sw1.db" >"$TMP/sw1.rows"; "$ROWS" "$TMP/swm.db" >"$TMP/swm.rows"
 nck=$(grep -c '^checkpoints|' "$TMP/sw1.rows")
 expect_eq "$(grep -c '^checkpoints|' "$TMP/swm.rows")" "$nck" "every checkpoint stored ($nck)"
@@ -104,6 +106,8 @@ S="--task sort --steps 300 --set ckpt_linear=4 --set ckpt_log=0 --vary seed=1..2
 expect_rc 0 "sweep, one process" -- $LLC sweep $S --jobs 2 --db "$TMP/sw1.db"
 expect_rc 0 "sweep, mpirun -n 3" -- $MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swm.db"
 expect_out "4 runs \(4 trained, 0 already done, on 2 worker ranks\)" "the workers trained the 4 runs"
+expect_rc 0 "sweep, mpirun -n 3, again" -- $MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swm.db"
+expect_out "4 runs \(0 trained, 4 already done, on 2 worker ranks\)" "the finished runs are skipped"
 "$ROWS" "$TMP/sw1.db" >"$TMP/sw1.rows"; "$ROWS" "$TMP/swm.db" >"$TMP/swm.rows"
 nck=$(grep -c '^checkpoints|' "$TMP/sw1.rows")
 expect_eq "$(grep -c '^checkpoints|' "$TMP/swm.rows")" "$nck" "every checkpoint stored ($nck)"
