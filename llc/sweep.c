@@ -503,9 +503,8 @@ static int put_checkpoint(llc_store *store, const char *id, llc_unpack *u)
     const long long step = llc_unpack_i64(u);
     const double trl = llc_unpack_f64(u), tel = llc_unpack_f64(u);
     const int64_t n = llc_unpack_i64(u), n_log = llc_unpack_i64(u), bytes = llc_unpack_i64(u);
-    if (u->bad || n < 0 || n_log < 0 || bytes < 0 ||
-        (uint64_t)(u->n - u->at) != (uint64_t)n * sizeof(float) + (uint64_t)n_log * sizeof(llc_log_row) + (uint64_t)bytes)
-        return LLC_ERR_INVALID;
+    const uint64_t want = (uint64_t)n * sizeof(float) + (uint64_t)n_log * sizeof(llc_log_row) + (uint64_t)bytes;
+    if (u->bad || n < 0 || n_log < 0 || bytes < 0 || (uint64_t)(u->n - u->at) != want) return LLC_ERR_INVALID;
     float *w = malloc((size_t)n * sizeof *w + 1);
     llc_log_row *log = malloc((size_t)n_log * sizeof *log + 1);
     void *state = malloc((size_t)bytes + 1);

@@ -45,6 +45,23 @@ static int run_failed(train_job *j, int rc, const char *msg)
     return rc;
 }
 
+/* The resume state of the run, from the store or the sink, and the step
+ * it resumes from; LLC_ERR_NOTFOUND if it has none. */
+static int load_state(train_job *j, char *err)
+{
+    const llc_train_sink *k = j->sink;
+    if (!k) {
+        int rc = llc_store_train_state_get(j->store, j->run, &j->start, &j->old_state, &j->old_bytes);
+        return rc && rc != LLC_ERR_NOTFOUND ? llc_fail(err, rc, "%s", llc_store_errmsg(j->store)) : rc;
+    }
+    if (!k->has_state) return LLC_ERR_NOTFOUND;
+    if (!(j->old_state = malloc(k->state_bytes + 1))) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    memcpy(j->old_state, k->state, k->state_bytes);
+    j->start = k->state_step;
+    j->old_bytes = k->state_bytes;
+    return LLC_OK;
+}
+
 /* The run's state in the store: new, to resume, or done; the schedule, the
  * step to start from and what the run will take. */
 static int plan_run(train_job *j, const char *config, const llc_train_run_opts *o, llc_train_result *r, char *err)
@@ -81,19 +98,12 @@ static int plan_run(train_job *j, const char *config, const llc_train_run_opts *
         if (j->sched[i] - j->sched[i - 1] > j->gap) j->gap = j->sched[i] - j->sched[i - 1];
     j->exists = j->resuming;
     if (j->resuming) {
-        if (k && k->has_state && (j->old_state = malloc(k->state_bytes ? k->state_bytes : 1))) {
-            memcpy(j->old_state, k->state, k->state_bytes);
-            j->start = k->state_step;
-            j->old_bytes = k->state_bytes;
-        }
-        rc = !k ? llc_store_train_state_get(j->store, j->run, &j->start, &j->old_state, &j->old_bytes)
-           : !k->has_state ? LLC_ERR_NOTFOUND : j->old_state ? LLC_OK : llc_fail(err, LLC_ERR_NOMEM, "out of memory");
-        if (rc == LLC_ERR_NOMEM) return rc;
+        rc = load_state(j, err);
         if (rc == LLC_ERR_NOTFOUND) {
             j->resuming = 0; /* killed before its first checkpoint: start over */
             j->start = 0;
         } else if (rc) {
-            return llc_fail(err, rc, "%s", llc_store_errmsg(j->store));
+            return rc;
         }
     }
     /* still to allocate besides the trainer: the resume state buffer, a copy
