@@ -1,6 +1,7 @@
 /* cmd_sweep.c - `llc sweep`: train the cross product of varied settings as
  * the runs of one group (the plan and the training in llc/sweep.c). */
 #include "cli.h"
+#include "llc_mpi.h"
 #include "llc_sweep.h"
 
 #include <stdlib.h>
@@ -18,7 +19,8 @@ static const char usage[] =
     "skips the finished runs and resumes an interrupted one from its last checkpoint. The runs' group\n"
     "and varied settings are in the store's tables run_groups and run_vary. Like llc train, it refuses\n"
     "runs that do not fit in memory (--jobs at once: exit 10) or on the store's disk (exit 2) unless\n"
-    "--force-size.\n";
+    "--force-size. Under mpirun (llc-mpi) each worker rank trains one run at a time and rank 0 writes\n"
+    "the store (--jobs is not used): the same rows as one process.\n";
 
 static const cli_optdef defs[] = {
     {"task", 1, "task name: sort, modadd, icl, text, or the ground-truth linreg, dln, poly"},
@@ -137,13 +139,21 @@ int cmd_sweep(int argc, char **argv)
     llc_sweep_status st = {0};
     rc = llc_sweep_train_all(cli_db_path(&a), &plan, (int)jobs, sweep_progress, &prog, &cli_signal_caught, &st, err);
     cli_progress_end(&prog);
-    if (rc == LLC_ERR_INTERRUPTED) {
+    if (rc == LLC_ERR_INTERRUPTED && llc_mpi_size() > 1) {
+        /* every checkpoint rank 0 received is committed; a run a worker was
+         * training resumes from its last one */
+        code = cli_error(EXIT_INTERRUPTED, "sweep: stopped by %s (under mpirun: a rank ended, killed or out of memory, "
+                         "or the job was cancelled); the %d runs finished and every checkpoint written are kept; run "
+                         "the same command again to continue", cli_signal_name(cli_signal_caught), st.n_done);
+    } else if (rc == LLC_ERR_INTERRUPTED) {
         code = cli_error(EXIT_INTERRUPTED, "sweep: %s; the same command continues it", err);
     } else if (rc) {
         code = cli_error(cli_exit_code(rc), "sweep: %s", err);
     } else {
-        printf("sweep %s: %d runs (%d trained, %d already done); SELECT run FROM run_groups WHERE grp = '%s'\n",
-               group, plan.n_runs, st.n_done - st.n_skipped, st.n_skipped, group);
+        printf("sweep %s: %d runs (%d trained, %d already done", group, plan.n_runs, st.n_done - st.n_skipped,
+               st.n_skipped);
+        if (st.n_ranks) printf(", on %d worker ranks", st.n_ranks);
+        printf("); SELECT run FROM run_groups WHERE grp = '%s'\n", group);
     }
 cleanup:
     llc_sweep_plan_free(&plan);

@@ -70,11 +70,11 @@ double llc_unpack_f64(llc_unpack *u);
 const char *llc_unpack_str(llc_unpack *u);
 
 /* The protocol (llc/mpi_worker.c and the drivers of rank 0: estimate_run.c,
- * probe_results.c). Rank 0 sends a job (what to build and the settings);
+ * probe_results.c, sweep.c). Rank 0 sends a job (what to build and the settings);
  * the worker answers READY, then rank 0 hands it one UNIT at a time; the
- * worker sends back RESULT messages (one estimate or one checkpoint's
- * probes) and UNIT_DONE, or ERROR (rc, message); STOP ends the job and
- * QUIT the worker. */
+ * worker sends back RESULT messages (one estimate, one checkpoint's probes,
+ * or one write of a training run, llc_sweep_mpi_kind) and UNIT_DONE, or
+ * ERROR (rc, message); STOP ends the job and QUIT the worker. */
 enum {
     LLC_MPI_TAG_JOB_ESTIMATE = 1,
     LLC_MPI_TAG_JOB_PROBE,
@@ -84,7 +84,8 @@ enum {
     LLC_MPI_TAG_UNIT_DONE,
     LLC_MPI_TAG_ERROR,
     LLC_MPI_TAG_STOP,
-    LLC_MPI_TAG_QUIT
+    LLC_MPI_TAG_QUIT,
+    LLC_MPI_TAG_JOB_SWEEP
 };
 
 /* The worker loop of ranks > 0: take jobs from rank 0 until it says stop.

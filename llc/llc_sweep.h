@@ -79,16 +79,31 @@ int llc_sweep_train_one(llc_store *store, const llc_sweep_plan *plan, int i, con
 /* Where a sweep is, for a progress line. */
 typedef struct {
     int n_runs, n_done, n_skipped, n_running, n_failed;
+    int n_ranks; /* the worker ranks of an MPI job the runs went to (0: this process's threads) */
     long long steps_done, steps_total; /* training steps of all the runs (a finished run counts whole) */
 } llc_sweep_status;
 typedef void (*llc_sweep_progress_fn)(const llc_sweep_status *st, void *ctx);
 
 /* Train every run of a prepared plan on jobs threads (>= 1), each with its
- * own connection to the store at db_path. progress (may be NULL) is called
+ * own connection to the store at db_path. Under mpirun (llc_mpi_size() > 1)
+ * the runs go to the worker ranks instead, one run a unit, each trained on
+ * one thread, with no store (llc_train_sink): this rank, the only one that
+ * opens the store, writes what they send (jobs is not used). progress (may be NULL) is called
  * from one thread at a time. After an error no new run is started; the rc
  * and err are those of the first failure (err naming the run). *status
  * (may be NULL) is the final state. */
 int llc_sweep_train_all(const char *db_path, const llc_sweep_plan *plan, int jobs, llc_sweep_progress_fn progress,
                   void *ctx, volatile sig_atomic_t *interrupt, llc_sweep_status *status, char *err);
+
+/* The RESULT messages of a run trained on a worker rank (llc/mpi_worker.c
+ * sends them, llc_sweep_train_all writes them): the writes of
+ * llc_train_sink, then where the run is, then its end. */
+enum {
+    LLC_SWEEP_MPI_CREATE,     /* task, config, n_params, seed */
+    LLC_SWEEP_MPI_STATUS,     /* status, has a message, message */
+    LLC_SWEEP_MPI_CHECKPOINT, /* step, losses, counts, then params, log rows, resume state */
+    LLC_SWEEP_MPI_PROGRESS,   /* training steps done */
+    LLC_SWEEP_MPI_FINISHED    /* already done (nothing trained) */
+};
 
 #endif

@@ -1,12 +1,13 @@
 /* mpi_worker.c - ranks > 0 of an MPI job (llc_mpi.h): build the run's task
  * and model from the job rank 0 sends, then compute the units it hands out
  * with the same functions one process uses (llc_sweep_choose_eps,
- * llc_sweep_estimate, llc_probe_sweep_compute) and send the results back.
- * Nothing here opens the store or prints. */
+ * llc_sweep_estimate, llc_probe_sweep_compute, llc_train_run) and send the
+ * results back. Nothing here opens the store or prints. */
 #include "llc_estimate_run.h"
 #include "llc_mpi.h"
 #include "llc_probe_results.h"
 #include "llc_run.h"
+#include "llc_sweep.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -256,6 +257,100 @@ cleanup:
     return rc;
 }
 
+/* ---- sweep: one training run a unit, its writes sent to rank 0 ---- */
+
+typedef struct {
+    const volatile sig_atomic_t *interrupt;
+    double last; /* when progress was last sent */
+} sweep_ctx;
+
+static int sink_create(void *ctx, const char *run, const char *task, const char *config, long long n_params,
+                       unsigned long long seed)
+{
+    llc_pack p = {0};
+    llc_pack_i64(&p, LLC_SWEEP_MPI_CREATE);
+    llc_pack_str(&p, task);
+    llc_pack_str(&p, config);
+    llc_pack_i64(&p, n_params);
+    llc_pack_i64(&p, (int64_t)seed);
+    return send_pack(LLC_MPI_TAG_RESULT, &p);
+}
+
+static int sink_status(void *ctx, const char *run, const char *status, const char *message)
+{
+    llc_pack p = {0};
+    llc_pack_i64(&p, LLC_SWEEP_MPI_STATUS);
+    llc_pack_str(&p, status);
+    llc_pack_i64(&p, message != NULL);
+    llc_pack_str(&p, message);
+    return send_pack(LLC_MPI_TAG_RESULT, &p);
+}
+
+static int sink_checkpoint(void *ctx, const char *run, long long step, double train_loss, double test_loss,
+                           const float *params, size_t n_params, const llc_log_row *log, int n_log, const void *state,
+                           size_t state_bytes)
+{
+    llc_pack p = {0};
+    llc_pack_i64(&p, LLC_SWEEP_MPI_CHECKPOINT);
+    llc_pack_i64(&p, step);
+    llc_pack_f64(&p, train_loss);
+    llc_pack_f64(&p, test_loss);
+    llc_pack_i64(&p, (int64_t)n_params);
+    llc_pack_i64(&p, n_log);
+    llc_pack_i64(&p, state ? (int64_t)state_bytes : 0);
+    llc_pack_bytes(&p, params, n_params * sizeof *params);
+    llc_pack_bytes(&p, log, (size_t)n_log * sizeof *log);
+    if (state) llc_pack_bytes(&p, state, state_bytes);
+    return send_pack(LLC_MPI_TAG_RESULT, &p);
+}
+
+/* Where the run is, a few times a second (rank 0's progress line). */
+static void sweep_progress(long long step, long long steps, long long start, double loss, double elapsed, void *ctx)
+{
+    sweep_ctx *x = ctx;
+    const double now = llc_now();
+    if (now - x->last < 0.25 && step + 1 < steps) return;
+    x->last = now;
+    llc_pack p = {0};
+    llc_pack_i64(&p, LLC_SWEEP_MPI_PROGRESS);
+    llc_pack_i64(&p, step + 1);
+    send_pack(LLC_MPI_TAG_RESULT, &p);
+}
+
+/* One sweep unit: train the run with no store (llc_train_sink: what rank
+ * 0's store holds of it came with the unit, the writes go back to it). */
+static int sweep_unit(void *ctx, llc_unpack *u, char *err)
+{
+    sweep_ctx *x = ctx;
+    llc_train_sink sink = {.create = sink_create, .set_status = sink_status, .checkpoint = sink_checkpoint};
+    llc_unpack_i64(u); /* the run's index: rank 0 knows it */
+    const char *id = llc_unpack_str(u), *config = llc_unpack_str(u);
+    sink.exists = (int)llc_unpack_i64(u);
+    sink.config = llc_unpack_str(u);
+    sink.status = llc_unpack_str(u);
+    sink.has_state = (int)llc_unpack_i64(u);
+    sink.state_step = llc_unpack_i64(u);
+    sink.blob_max = llc_unpack_i64(u);
+    sink.state = u->b + u->at;
+    sink.state_bytes = u->n - u->at;
+    cJSON *root = NULL;
+    if (u->bad) return llc_fail(err, LLC_ERR_INVALID, "a malformed unit");
+    int rc = llc_json_parse(config, "the run's config", &root, err);
+    if (rc) return rc;
+    llc_train_run_opts o = {.resume = 1, .progress = sweep_progress, .ctx = x, .sink = &sink};
+    llc_train_result res;
+    x->last = llc_now();
+    if (!(rc = llc_train_run(NULL, id, root, &o, x->interrupt, &res, err))) {
+        llc_pack p = {0};
+        llc_pack_i64(&p, LLC_SWEEP_MPI_FINISHED);
+        llc_pack_i64(&p, res.already_done);
+        rc = send_pack(LLC_MPI_TAG_RESULT, &p);
+    }
+    llc_train_result_free(&res);
+    cJSON_Delete(root);
+    return rc;
+}
+
 int llc_mpi_worker(const volatile sig_atomic_t *interrupt, char *err)
 {
     for (;;) {
@@ -266,6 +361,10 @@ int llc_mpi_worker(const volatile sig_atomic_t *interrupt, char *err)
         llc_unpack u = {.b = buf, .n = n};
         if (tag == LLC_MPI_TAG_JOB_ESTIMATE) rc = estimate_job(&u, interrupt, err);
         else if (tag == LLC_MPI_TAG_JOB_PROBE) rc = probe_job(&u, interrupt, err);
+        else if (tag == LLC_MPI_TAG_JOB_SWEEP) {
+            sweep_ctx x = {.interrupt = interrupt};
+            rc = serve_units(sweep_unit, &x, interrupt, err);
+        }
         free(buf);
         if (tag == LLC_MPI_TAG_QUIT) return LLC_OK;
         if (rc == LLC_ERR_INTERRUPTED) return rc;

@@ -1,5 +1,6 @@
 /* sweep.c - plan a sweep's runs and train them (see llc_sweep.h). */
 #include "llc_sweep.h"
+#include "llc_mpi.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -454,6 +455,174 @@ static void *sweep_worker(void *arg)
     return NULL;
 }
 
+/* ---- training on the worker ranks of an MPI job ---- */
+
+/* Hand run i to worker w: the run's plan and what the store holds of it
+ * (its row, its resume state unless done), for llc_train_sink. */
+static int send_run(llc_store *store, const llc_sweep_plan *p, int i, int w, char *err)
+{
+    const char *id = p->runs[i].id;
+    llc_run_info info = {0};
+    void *state = NULL;
+    size_t bytes = 0;
+    long long step = 0;
+    llc_pack pk = {0};
+    int rc = llc_store_run_get(store, id, &info), exists = rc == LLC_OK, has_state = 0;
+    if (rc == LLC_ERR_NOTFOUND) rc = LLC_OK;
+    if (!rc && exists && strcmp(info.status, "done") != 0) {
+        rc = llc_store_train_state_get(store, id, &step, &state, &bytes);
+        has_state = rc == LLC_OK;
+        if (rc == LLC_ERR_NOTFOUND) rc = LLC_OK;
+    }
+    if (rc) {
+        llc_fail(err, rc, "run %s: %s", id, llc_store_errmsg(store));
+        goto cleanup;
+    }
+    llc_pack_i64(&pk, i);
+    llc_pack_str(&pk, id);
+    llc_pack_str(&pk, p->runs[i].config_json);
+    llc_pack_i64(&pk, exists);
+    llc_pack_str(&pk, info.config);
+    llc_pack_str(&pk, info.status);
+    llc_pack_i64(&pk, has_state);
+    llc_pack_i64(&pk, step);
+    llc_pack_i64(&pk, llc_store_blob_max(store));
+    llc_pack_bytes(&pk, state, bytes);
+    if (pk.nomem) rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    else if ((rc = llc_mpi_send(w, LLC_MPI_TAG_UNIT, pk.b, pk.n))) llc_fail(err, rc, "cannot send a run to rank %d", w);
+cleanup:
+    llc_pack_free(&pk);
+    llc_run_info_free(&info);
+    free(state);
+    return rc;
+}
+
+/* A checkpoint a worker sent: written as llc_train_run writes one. */
+static int put_checkpoint(llc_store *store, const char *id, llc_unpack *u)
+{
+    const long long step = llc_unpack_i64(u);
+    const double trl = llc_unpack_f64(u), tel = llc_unpack_f64(u);
+    const int64_t n = llc_unpack_i64(u), n_log = llc_unpack_i64(u), bytes = llc_unpack_i64(u);
+    const uint64_t want = (uint64_t)n * sizeof(float) + (uint64_t)n_log * sizeof(llc_log_row) + (uint64_t)bytes;
+    if (u->bad || n < 0 || n_log < 0 || bytes < 0 || (uint64_t)(u->n - u->at) != want) return LLC_ERR_INVALID;
+    float *w = malloc((size_t)n * sizeof *w + 1);
+    llc_log_row *log = malloc((size_t)n_log * sizeof *log + 1);
+    void *state = malloc((size_t)bytes + 1);
+    int rc = LLC_ERR_NOMEM;
+    if (w && log && state) {
+        llc_unpack_bytes(u, w, (size_t)n * sizeof *w);
+        llc_unpack_bytes(u, log, (size_t)n_log * sizeof *log);
+        llc_unpack_bytes(u, state, (size_t)bytes);
+        rc = llc_store_checkpoint_put(store, id, step, trl, tel, w, (size_t)n, log, (int)n_log, bytes ? state : NULL,
+                                      (size_t)bytes);
+    }
+    free(w);
+    free(log);
+    free(state);
+    return rc;
+}
+
+/* A RESULT of the run worker is training (index i): a write, applied to
+ * the store, or where the run is. */
+static int take_write(llc_store *store, sweep_pool *pl, int i, const void *buf, size_t n, char *err)
+{
+    const llc_sweep_plan *p = pl->plan;
+    const char *id = p->runs[i].id;
+    llc_unpack u = {.b = buf, .n = n};
+    const int kind = (int)llc_unpack_i64(&u);
+    int rc = LLC_OK;
+    if (kind == LLC_SWEEP_MPI_CREATE) {
+        const char *task = llc_unpack_str(&u), *config = llc_unpack_str(&u);
+        const long long n_params = llc_unpack_i64(&u);
+        const unsigned long long seed = (unsigned long long)llc_unpack_i64(&u);
+        if (!u.bad)
+            rc = llc_train_run_create(store, id, task, config, n_params, seed, p->group, p->runs[i].vary, p->n_axes);
+    } else if (kind == LLC_SWEEP_MPI_STATUS) {
+        const char *status = llc_unpack_str(&u);
+        const int has_msg = (int)llc_unpack_i64(&u);
+        const char *msg = llc_unpack_str(&u);
+        if (!u.bad) rc = llc_store_run_set_status(store, id, status, has_msg ? msg : NULL);
+    } else if (kind == LLC_SWEEP_MPI_CHECKPOINT) {
+        if ((rc = put_checkpoint(store, id, &u)) == LLC_ERR_INVALID) u.bad = 1;
+    } else if (kind == LLC_SWEEP_MPI_PROGRESS) {
+        pl->steps_done[i] = llc_unpack_i64(&u);
+        report(pl);
+    } else if (kind == LLC_SWEEP_MPI_FINISHED) {
+        const int already = (int)llc_unpack_i64(&u);
+        pl->st.n_done++;
+        pl->st.n_skipped += already;
+        pl->steps_done[i] = p->runs[i].steps;
+    } else {
+        u.bad = 1;
+    }
+    if (u.bad) return llc_fail(err, LLC_ERR_INVALID, "run %s: a malformed message from its rank", id);
+    if (rc == LLC_ERR_NOMEM) return llc_fail(err, rc, "run %s: out of memory", id);
+    if (rc) return llc_fail(err, rc, "run %s: %s", id, llc_store_errmsg(store));
+    return LLC_OK;
+}
+
+/* Rank 0: runs to the workers as they free up, their writes applied as
+ * they arrive (each checkpoint in its own transaction). After a failure
+ * no run is handed out; the others finish theirs, written. The failure
+ * goes to pl (pool_fail). */
+static void train_mpi(sweep_pool *pl)
+{
+    char err[LLC_ERRLEN] = "";
+    const llc_sweep_plan *p = pl->plan;
+    const int W = llc_mpi_size() - 1;
+    llc_store *store = NULL;
+    int *unit_of = calloc((size_t)W + 1, sizeof *unit_of), active = 0, failed = 0, write_failed = 0;
+    int rc = unit_of ? llc_store_open(pl->db_path, LLC_STORE_RW, &store, err)
+                     : llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    char first_err[LLC_ERRLEN] = "";
+    pl->st.n_ranks = W;
+    for (int w = 1; w <= W && !rc; w++, active++)
+        if ((rc = llc_mpi_send(w, LLC_MPI_TAG_JOB_SWEEP, NULL, 0))) llc_fail(err, rc, "cannot send the job to rank %d", w);
+    while (!rc && active > 0) {
+        int src = 0, tag = 0;
+        void *buf = NULL;
+        size_t n = 0;
+        if ((rc = llc_mpi_recv(&src, &tag, &buf, &n, pl->interrupt))) {
+            llc_fail(err, rc, "%s", rc == LLC_ERR_INTERRUPTED ? LLC_MPI_STOPPED : "cannot receive from the workers");
+            break;
+        }
+        if (src < 1 || src > W) src = 0; /* never: only workers send */
+        const int run = src ? unit_of[src] - 1 : -1;
+        if (tag == LLC_MPI_TAG_RESULT && run >= 0 && !write_failed) {
+            if ((write_failed = take_write(store, pl, run, buf, n, err)) && !failed) {
+                failed = write_failed;
+                snprintf(first_err, sizeof first_err, "%s", err);
+            }
+        } else if (tag == LLC_MPI_TAG_ERROR) {
+            llc_unpack u = {.b = buf, .n = n};
+            const int wrc = (int)llc_unpack_i64(&u);
+            pl->st.n_failed++;
+            if (!failed) {
+                failed = wrc ? wrc : LLC_ERR_INVALID;
+                snprintf(first_err, sizeof first_err, "%s", llc_unpack_str(&u));
+            }
+        }
+        if (src && (tag == LLC_MPI_TAG_READY || tag == LLC_MPI_TAG_UNIT_DONE || tag == LLC_MPI_TAG_ERROR)) {
+            if (unit_of[src]) pl->st.n_running--;
+            unit_of[src] = 0;
+            if (!failed && pl->next < p->n_runs) {
+                if (!(rc = send_run(store, p, pl->next, src, err))) {
+                    unit_of[src] = ++pl->next;
+                    pl->st.n_running++;
+                }
+            } else if (!(rc = llc_mpi_send(src, LLC_MPI_TAG_STOP, NULL, 0))) {
+                active--;
+            }
+            report(pl);
+        }
+        free(buf);
+    }
+    llc_store_close(store);
+    free(unit_of);
+    if (rc) pool_fail(pl, rc, err);
+    else if (failed) pool_fail(pl, failed, first_err);
+}
+
 int llc_sweep_train_all(const char *db_path, const llc_sweep_plan *p, int jobs, llc_sweep_progress_fn progress,
                   void *ctx, volatile sig_atomic_t *interrupt, llc_sweep_status *status, char *err)
 {
@@ -469,14 +638,18 @@ int llc_sweep_train_all(const char *db_path, const llc_sweep_plan *p, int jobs, 
         goto cleanup;
     }
     for (int i = 0; i < p->n_runs; i++) pl.steps_total += p->runs[i].steps;
-    pthread_mutex_init(&pl.lock, NULL);
-    for (int t = 0; t < jobs; t++) {
-        if (pthread_create(&th[t], NULL, sweep_worker, &pl) != 0) break;
-        n_started++;
+    if (llc_mpi_size() > 1) {
+        train_mpi(&pl);
+    } else {
+        pthread_mutex_init(&pl.lock, NULL);
+        for (int t = 0; t < jobs; t++) {
+            if (pthread_create(&th[t], NULL, sweep_worker, &pl) != 0) break;
+            n_started++;
+        }
+        if (n_started == 0) sweep_worker(&pl); /* no thread to be had: this one works */
+        for (int t = 0; t < n_started; t++) pthread_join(th[t], NULL);
+        pthread_mutex_destroy(&pl.lock);
     }
-    if (n_started == 0) sweep_worker(&pl); /* no thread to be had: this one works */
-    for (int t = 0; t < n_started; t++) pthread_join(th[t], NULL);
-    pthread_mutex_destroy(&pl.lock);
     if ((rc = pl.rc)) llc_fail(err, rc, "%s", pl.err);
     else if (interrupt && *interrupt && pl.st.n_done < p->n_runs)
         rc = llc_fail(err, LLC_ERR_INTERRUPTED, "sweep '%s' interrupted with %d of %d runs done", p->group,

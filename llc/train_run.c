@@ -21,14 +21,45 @@ typedef struct {
     llc_train_plan plan;
     float *src;            /* --init-from: the source checkpoint's parameters */
     llc_model *src_model;  /* and the source run's model (its tensor table) */
+    const llc_train_sink *sink; /* the writes go here instead of store (NULL: the store) */
 } train_job;
+
+/* The run's status written: to the store, or to the sink. */
+static int put_status(train_job *j, const char *status, const char *msg)
+{
+    return j->sink ? j->sink->set_status(j->sink->ctx, j->run, status, msg)
+                   : llc_store_run_set_status(j->store, j->run, status, msg);
+}
+
+/* Why a write failed. */
+static const char *store_errmsg(const train_job *j)
+{
+    return j->store ? llc_store_errmsg(j->store) : "cannot send it to the rank that owns the store";
+}
 
 /* Mark the run failed with msg; the rc passes through. */
 static int run_failed(train_job *j, int rc, const char *msg)
 {
-    llc_store_run_set_status(j->store, j->run, "failed", msg);
+    put_status(j, "failed", msg);
     j->marked = 1;
     return rc;
+}
+
+/* The resume state of the run, from the store or the sink, and the step
+ * it resumes from; LLC_ERR_NOTFOUND if it has none. */
+static int load_state(train_job *j, char *err)
+{
+    const llc_train_sink *k = j->sink;
+    if (!k) {
+        int rc = llc_store_train_state_get(j->store, j->run, &j->start, &j->old_state, &j->old_bytes);
+        return rc && rc != LLC_ERR_NOTFOUND ? llc_fail(err, rc, "%s", llc_store_errmsg(j->store)) : rc;
+    }
+    if (!k->has_state) return LLC_ERR_NOTFOUND;
+    if (!(j->old_state = malloc(k->state_bytes + 1))) return llc_fail(err, LLC_ERR_NOMEM, "out of memory");
+    memcpy(j->old_state, k->state, k->state_bytes);
+    j->start = k->state_step;
+    j->old_bytes = k->state_bytes;
+    return LLC_OK;
 }
 
 /* The run's state in the store: new, to resume, or done; the schedule, the
@@ -36,15 +67,17 @@ static int run_failed(train_job *j, int rc, const char *msg)
 static int plan_run(train_job *j, const char *config, const llc_train_run_opts *o, llc_train_result *r, char *err)
 {
     llc_run_info info = {0};
-    int rc = llc_store_run_get(j->store, j->run, &info);
+    const llc_train_sink *k = j->sink;
+    int rc = k ? (k->exists ? LLC_OK : LLC_ERR_NOTFOUND) : llc_store_run_get(j->store, j->run, &info);
+    const char *had_config = k ? k->config : info.config, *had_status = k ? k->status : info.status;
     if (rc == LLC_OK) {
         if (!o->resume)
             rc = llc_fail(err, LLC_ERR_EXISTS, "run '%s' already exists (status %s); use --resume to continue it, "
-                          "or choose another --run", j->run, info.status);
-        else if (strcmp(info.config, config) != 0)
+                          "or choose another --run", j->run, had_status);
+        else if (strcmp(had_config, config) != 0)
             rc = llc_fail(err, LLC_ERR_EXISTS, "run '%s' exists with a different config; --resume needs the same "
                           "command", j->run);
-        else if (strcmp(info.status, "done") == 0)
+        else if (strcmp(had_status, "done") == 0)
             r->already_done = 1;
         j->resuming = 1;
     } else if (rc == LLC_ERR_NOTFOUND) {
@@ -65,12 +98,12 @@ static int plan_run(train_job *j, const char *config, const llc_train_run_opts *
         if (j->sched[i] - j->sched[i - 1] > j->gap) j->gap = j->sched[i] - j->sched[i - 1];
     j->exists = j->resuming;
     if (j->resuming) {
-        rc = llc_store_train_state_get(j->store, j->run, &j->start, &j->old_state, &j->old_bytes);
+        rc = load_state(j, err);
         if (rc == LLC_ERR_NOTFOUND) {
             j->resuming = 0; /* killed before its first checkpoint: start over */
             j->start = 0;
         } else if (rc) {
-            return llc_fail(err, rc, "%s", llc_store_errmsg(j->store));
+            return rc;
         }
     }
     /* still to allocate besides the trainer: the resume state buffer, a copy
@@ -220,18 +253,26 @@ static void init_from_apply(const train_job *j, const llc_model *model, float *w
     }
 }
 
-/* Create the run, with its group's tags in the same transaction when it
- * has a group: a run of a group is never untagged. */
-static int create_run(train_job *j, const llc_task *task, const char *config, const llc_train_run_opts *o)
+int llc_train_run_create(llc_store *store, const char *id, const char *task, const char *config, long long n_params,
+                         unsigned long long seed, const char *group, const llc_vary_kv *vary, int n_vary)
 {
-    int rc = o->group ? llc_store_begin(j->store) : LLC_OK;
-    if (!rc) rc = llc_store_run_create(j->store, j->run, task->name, config, (long long)j->plan.n_params, task->seed);
-    if (!rc && o->group) rc = llc_store_run_tag(j->store, j->run, o->group, o->vary, o->n_vary);
-    if (o->group) {
-        if (!rc) rc = llc_store_commit(j->store);
-        else llc_store_rollback(j->store);
+    int rc = group ? llc_store_begin(store) : LLC_OK;
+    if (!rc) rc = llc_store_run_create(store, id, task, config, n_params, seed);
+    if (!rc && group) rc = llc_store_run_tag(store, id, group, vary, n_vary);
+    if (group) {
+        if (!rc) rc = llc_store_commit(store);
+        else llc_store_rollback(store);
     }
     return rc;
+}
+
+/* Create the run, in the store or through the sink. */
+static int create_run(train_job *j, const llc_task *task, const char *config, const llc_train_run_opts *o)
+{
+    const long long n = (long long)j->plan.n_params;
+    return j->sink ? j->sink->create(j->sink->ctx, j->run, task->name, config, n, task->seed)
+                   : llc_train_run_create(j->store, j->run, task->name, config, n, task->seed, o->group, o->vary,
+                                          o->n_vary);
 }
 
 /* Allocate the trainer and buffers, load the resume state, create the run
@@ -264,9 +305,9 @@ static int start_run(train_job *j, const cJSON *root, const char *config, const 
         j->start = llc_trainer_step_index(j->tr);
     }
     if (j->exists) {
-        llc_store_run_set_status(j->store, j->run, "running", NULL);
+        put_status(j, "running", NULL);
     } else if ((rc = create_run(j, r->task, config, o))) {
-        return llc_fail(err, rc, "cannot create run '%s': %s", j->run, llc_store_errmsg(j->store));
+        return llc_fail(err, rc, "cannot create run '%s': %s", j->run, store_errmsg(j));
     }
     if (j->resuming) return LLC_OK;
     const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init");
@@ -290,16 +331,19 @@ static int write_checkpoint(train_job *j, long long s, int n_log, llc_train_resu
         return run_failed(j, llc_fail(err, rc, "evaluation at step %lld failed: %s", s, llc_strerror(rc)),
                           "evaluation failed (NaN)");
     llc_trainer_state_save(j->tr, j->state, j->plan.state_bytes);
-    rc = llc_store_checkpoint_put(j->store, j->run, s, trl, tel, llc_trainer_params(j->tr), j->plan.n_params,
-                                  j->logbuf, n_log, j->state, j->plan.state_bytes);
-    if (rc) return llc_fail(err, rc, "cannot write checkpoint %s/%lld: %s", j->run, s, llc_store_errmsg(j->store));
+    const float *w = llc_trainer_params(j->tr);
+    rc = j->sink ? j->sink->checkpoint(j->sink->ctx, j->run, s, trl, tel, w, j->plan.n_params, j->logbuf, n_log,
+                                       j->state, j->plan.state_bytes)
+                 : llc_store_checkpoint_put(j->store, j->run, s, trl, tel, w, j->plan.n_params, j->logbuf, n_log,
+                                            j->state, j->plan.state_bytes);
+    if (rc) return llc_fail(err, rc, "cannot write checkpoint %s/%lld: %s", j->run, s, store_errmsg(j));
     r->train_loss = trl;
     r->test_loss = tel;
     return LLC_OK;
 }
 
 /* The training loop from j->start to the last step. */
-static int train_loop(train_job *j, const llc_train_run_opts *o, volatile sig_atomic_t *interrupt,
+static int train_loop(train_job *j, const llc_train_run_opts *o, const volatile sig_atomic_t *interrupt,
                       llc_train_result *r, char *err)
 {
     const llc_train_config *tc = &r->tc;
@@ -336,21 +380,25 @@ static int train_loop(train_job *j, const llc_train_run_opts *o, volatile sig_at
         if (o->progress) o->progress(s, tc->steps, j->start, loss, llc_now() - t0, o->ctx);
     }
     r->seconds = llc_now() - t0;
-    if ((rc = llc_store_run_set_status(j->store, j->run, "done", NULL)))
-        return llc_fail(err, rc, "%s", llc_store_errmsg(j->store));
+    if ((rc = put_status(j, "done", NULL))) return llc_fail(err, rc, "%s", store_errmsg(j));
     return LLC_OK;
 }
 
 int llc_train_run(llc_store *store, const char *run_id, const cJSON *config, const llc_train_run_opts *opts,
-                  volatile sig_atomic_t *interrupt, llc_train_result *result, char *err)
+                  const volatile sig_atomic_t *interrupt, llc_train_result *result, char *err)
 {
     static const llc_train_run_opts none = {0};
     const llc_train_run_opts *o = opts ? opts : &none;
-    train_job j = {.store = store, .run = run_id};
+    train_job j = {.store = store, .run = run_id, .sink = o->sink};
     char *norm = NULL;
     cJSON *resolved = NULL;
     int live = 0, rc;
     memset(result, 0, sizeof *result);
+    if (o->sink && cJSON_GetObjectItemCaseSensitive(config, "init_from")) {
+        rc = llc_fail(err, LLC_ERR_INVALID, "init_from: a warm start reads its source run from the store, so it is "
+                      "not trained on another rank: run this sweep without mpirun");
+        goto cleanup;
+    }
     if ((rc = init_from_resolve(store, config, &resolved, err))) goto cleanup;
     if (resolved) config = resolved;
     if ((rc = llc_run_build(config, &result->task, &result->model, &result->tc, err))) goto cleanup;
@@ -366,7 +414,7 @@ int llc_train_run(llc_store *store, const char *run_id, const cJSON *config, con
         result->stopped = 1;
         goto cleanup;
     }
-    const double blob_max = (double)llc_store_blob_max(store);
+    const double blob_max = (double)(o->sink ? o->sink->blob_max : llc_store_blob_max(store));
     if ((double)j.plan.state_bytes > blob_max) {
         rc = llc_fail(err, LLC_ERR_INVALID, "the model is too large for the store: its resume state is %.0f MiB, "
                       "SQLite's largest BLOB %.0f MiB; use a smaller model", (double)j.plan.state_bytes / 1048576,
@@ -385,7 +433,7 @@ cleanup:
     if (live && rc && !j.marked) { /* not left 'running' */
         char msg[200];
         snprintf(msg, sizeof msg, "stopped by an error (%s); resumable from its last checkpoint", llc_strerror(rc));
-        llc_store_run_set_status(store, run_id, "failed", msg);
+        put_status(&j, "failed", msg);
     }
     free(j.state);
     free(j.old_state);

@@ -71,7 +71,7 @@ static void dump_table(sqlite3 *db, const char *table, lines *out)
         cat(&s, &len, &cap, table, strlen(table));
         for (int i = 0; i < sqlite3_column_count(st); i++) {
             const char *name = sqlite3_column_name(st, i);
-            if (!strcmp(name, "id") || !strcmp(name, "created") || !strcmp(name, "seconds") ||
+            if (!strcmp(name, "id") || !strcmp(name, "created") || !strcmp(name, "seconds") || !strcmp(name, "elapsed") ||
                 !strcmp(name, "estimate"))
                 continue;
             cat(&s, &len, &cap, "|", 1);
