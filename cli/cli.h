@@ -135,7 +135,8 @@ int cli_run_steps(const cli_args *a, const cli_run *r, long long **steps, int *n
 int cli_task_dist(const char *cmd, const llc_task *task, const char *data, int *dist);
 
 
-/* Progress on stderr: only when stderr is a terminal and not quiet. */
+/* Progress on stderr, unless quiet: a line redrawn in place when stderr is
+ * a terminal (on = 1), whole lines every 5 s under mpirun (on = 2). */
 typedef struct {
     int on;
     double t0, last;

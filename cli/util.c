@@ -339,7 +339,9 @@ void cli_out_abort(cli_outfile *o)
 
 void cli_progress_start(cli_progress *p, const cli_args *a, const char *what)
 {
-    p->on = !a->quiet && isatty(2);
+    /* under mpirun rank 0's stderr is a pipe: whole lines every few seconds
+     * instead of a line redrawn in place */
+    p->on = a->quiet ? 0 : isatty(2) ? 1 : llc_mpi_size() > 1 ? 2 : 0;
     p->t0 = p->last = llc_now();
     p->what = what;
 }
@@ -348,7 +350,7 @@ void cli_progress_update(cli_progress *p, double done, double total, const char 
 {
     if (!p->on) return;
     double now = llc_now();
-    if (now - p->last < 0.2 && done < total) return;
+    if (now - p->last < (p->on == 2 ? 5.0 : 0.2) && done < total) return;
     p->last = now;
     double el = now - p->t0, rate = el > 0 ? done / el : 0;
     double eta = rate > 0 ? (total - done) / rate : 0;
@@ -357,14 +359,14 @@ void cli_progress_update(cli_progress *p, double done, double total, const char 
     va_start(ap, fmt);
     vsnprintf(extra, sizeof extra, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\r\033[K%s %.0f/%.0f (%.0f%%) %s  %.1f/s  ETA %.0fs", p->what, done, total,
-            total > 0 ? 100 * done / total : 100.0, extra, rate, eta);
+    fprintf(stderr, "%s%s %.0f/%.0f (%.0f%%) %s  %.1f/s  ETA %.0fs%s", p->on == 1 ? "\r\033[K" : "", p->what, done,
+            total, total > 0 ? 100 * done / total : 100.0, extra, rate, eta, p->on == 1 ? "" : "\n");
     fflush(stderr);
 }
 
 void cli_progress_end(cli_progress *p)
 {
-    if (p->on) fprintf(stderr, "\r\033[K");
+    if (p->on == 1) fprintf(stderr, "\r\033[K");
 }
 
 volatile sig_atomic_t cli_signal_caught = 0;

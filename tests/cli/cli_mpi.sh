@@ -59,13 +59,17 @@ MPIRUN="mpirun --oversubscribe -n 3"
 unset LLC_DB
 A="$TMP/one.db"; B="$TMP/mpi.db"
 expect_rc 0 "train" -- $LLC train --task sort --run r1 --steps 300 --set ckpt_linear=4 --set ckpt_log=0 --quiet --db "$A"
-cp "$A" "$B"; cp "$A" "$TMP/kill.db"; cp "$A" "$TMP/whole.db"
+cp "$A" "$B"; cp "$A" "$TMP/kill.db"; cp "$A" "$TMP/whole.db"; cp "$A" "$TMP/prog.db"
 
 # automatic step size chosen once per target (a unit each), then a checkpoint a unit
 E="--run r1 --head 0.1 --head 0.2 --chains 2 --draws 20 --burnin 10 --thin 1 --quiet"
 expect_rc 0 "estimate, one process" -- $LLC estimate $E --threads 2 --db "$A"
 expect_rc 0 "estimate, mpirun -n 3" -- $MPIRUN "$MPI_LLC" estimate $E --threads 1 --db "$B"
 expect_out "8 estimates written" "rank 0 counts the workers' estimates"
+# stderr is a pipe under mpirun: progress comes as whole lines, the last at 100%
+expect_rc 0 "estimate, mpirun -n 3, with progress" -- $MPIRUN "$MPI_LLC" estimate --run r1 --head 0.1 --chains 2 \
+    --draws 20 --burnin 10 --thin 1 --steps 300 --force --db "$TMP/prog.db"
+expect_out "^estimate r1 [0-9]+/[0-9]+ \(100%\)" "rank 0 prints progress lines under mpirun"
 PO="--run r1 --seqs 32 --quiet --format csv"
 expect_rc 0 "probe, one process" -- $LLC probe $PO --threads 1 --db "$A"
 expect_rc 0 "probe, mpirun -n 3" -- $MPIRUN "$MPI_LLC" probe $PO --threads 2 --db "$B"
