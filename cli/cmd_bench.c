@@ -495,6 +495,7 @@ static int bench_probes(const char *file, int reps, cJSON *o, char *err)
     const long cores = cli_cores();
     int code = scratch_train(&sc, "probes", file, "probes", &tt, err);
     if (!code) {
+        cli_keep_freed_memory(); /* as `llc probe` does */
         llc_bench_probe_config c = {.db = sc.db, .run = "probes", .threads = {1, cores > 2 ? (int)cores : 2},
                                     .n_threads = 2, .reps = reps, .progress = probe_progress};
         int rc = llc_bench_probe(&c, &r, err);

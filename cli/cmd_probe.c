@@ -336,6 +336,7 @@ int cmd_probe(int argc, char **argv)
                            .own_tokens = own, .n_threads = (int)o.threads};
     /* the numbers must not depend on how OpenBLAS would split a product over threads */
     openblas_set_num_threads(1);
+    cli_keep_freed_memory();
     code = o.what ? print_one(&a, &r, &o, &pc) : sweep(&a, &r, &o, &pc, tc->n_layers, tc->n_heads);
 cleanup:
     cli_run_close(&r);
