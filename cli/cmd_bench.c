@@ -18,7 +18,11 @@
  *     per-head developmental curve: the config (data/configs/sort.json)
  *     trained into a scratch store and `llc estimate --model --heads all
  *     --chains 4 --draws 200 --burnin 100 --thin 1` on every checkpoint,
- *     both as child processes, timed wall-clock.
+ *     both as child processes, timed wall-clock;
+ *   - and the probe sweep (--probes CONFIG|none, the same default): the
+ *     config trained into a scratch store, then every probe at every
+ *     checkpoint with 1 thread and all cores (llc_bench_probe, in this
+ *     process), the values' checksums compared.
  * Nothing here is a test. */
 #include "cli.h"
 #include "llc_bench.h"
