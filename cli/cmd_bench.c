@@ -406,14 +406,15 @@ static int curve_counts(const char *db, cJSON *o, char *err)
     return LLC_OK;
 }
 
-/* A scratch directory dir (mkdtemp of /tmp/llc-bench-<kind>-XXXXXX) with
- * config file `file` trained into dir/scratch.db as run `run` by a child
- * `llc train`, its stderr in dir/log; the training's wall seconds into *tt.
- * Returns an exit code (message in err); the caller removes the directory
- * with scratch_remove even on failure. */
+/* A scratch directory in /tmp with its store and the children's log. */
 typedef struct {
     char dir[64], db[256], log[256];
 } scratch;
+
+/* Make sc (mkdtemp of /tmp/llc-bench-<kind>-XXXXXX) and train config file
+ * `file` into sc->db as run `run` by a child `llc train`, its stderr in
+ * sc->log; the training's wall seconds into *tt. Returns an exit code
+ * (message in err); the caller calls scratch_remove even on failure. */
 
 static int scratch_train(scratch *sc, const char *kind, const char *file, const char *run, double *tt, char *err)
 {
@@ -462,7 +463,8 @@ static int bench_curve(const char *file, int draws, cJSON *o, char *err)
                      "--chains",  "4",        "--draws", dbuf,  "--burnin", bbuf, "--thin",  "1",       NULL};
     double tt = 0, te = 0, rss = 0;
     int code = scratch_train(&sc, "curve", file, "curve", &tt, err);
-    if (code != 0) {
+    if (code) {
+        /* err says why */
     } else if ((code = cli_spawn_wait(eargv, sc.log, &te, &rss)) != 0) {
         last_line(sc.log, line, sizeof line);
         snprintf(err, LLC_ERRLEN, "the curve's estimate failed: %s", line[0] ? line : "no message");
