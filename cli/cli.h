@@ -183,6 +183,11 @@ size_t cli_vm_size(void);
 size_t cli_rss_size(void); /* resident bytes, 0 if unknown */
 int cli_mem_check(const char *cmd, size_t data, size_t mapped, int blas_callers, int new_threads, int force);
 size_t cli_mem_need(size_t data, size_t mapped); /* the memory such a job needs, as cli_mem_check counts it */
+/* Keep freed blocks up to 32 MiB in the process (glibc's mmap and trim
+ * thresholds) instead of returning them to the system, so that a workspace
+ * freed and allocated again (the probes make one per head and checkpoint)
+ * does not fault its pages in again each time. Numbers are unchanged. */
+void cli_keep_freed_memory(void);
 int cli_disk_check(const char *cmd, const char *db_path, double bytes, int force);
 
 /* Online CPU cores (>= 1). */

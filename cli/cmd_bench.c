@@ -18,10 +18,15 @@
  *     per-head developmental curve: the config (data/configs/sort.json)
  *     trained into a scratch store and `llc estimate --model --heads all
  *     --chains 4 --draws 200 --burnin 100 --thin 1` on every checkpoint,
- *     both as child processes, timed wall-clock.
+ *     both as child processes, timed wall-clock;
+ *   - and the probe sweep (--probes CONFIG|none, the same default): the
+ *     config trained into a scratch store, then every probe at every
+ *     checkpoint with 1 thread and all cores (llc_bench_probe, in this
+ *     process), the values' checksums compared.
  * Nothing here is a test. */
 #include "cli.h"
 #include "llc_bench.h"
+#include "llc_bench_probe.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -39,7 +44,7 @@ extern char **environ;
 
 static const char usage[] =
     "usage: llc bench [--configs a.json,b.json,...] [--rounds N] [--draws N] [--torch PATH|none]\n"
-    "                 [--curve CONFIG|none] [--json FILE]\n"
+    "                 [--curve CONFIG|none] [--probes CONFIG|none] [--json FILE]\n"
     "       llc bench --mpi [--curve CONFIG] [--mpi-steps SPEC] [--draws N] [--json FILE]   (MPI build)\n"
     "Measure the sgemm ceiling of this machine and, for each config (default: the standard set\n"
     "data/configs/bench/{S,M,ICL,DLN100,DLN784}.json), forward+backward time and GFLOP/s, SGLD steps/s\n"
@@ -50,6 +55,10 @@ static const char usage[] =
     "Then (with the standard set, or --curve CONFIG) the time of a per-head developmental curve: CONFIG\n"
     "(default data/configs/sort.json) trained into a scratch store, then estimated at every checkpoint\n"
     "for the model and every head, 4 chains x 200 draws (--draws) after 100 burn-in steps.\n"
+    "And (with the standard set, or --probes CONFIG) the time of llc probe: CONFIG (default\n"
+    "data/configs/sort.json) trained into a scratch store, then every probe at every checkpoint with\n"
+    "1 thread and all cores (at least 2), max(3, --rounds) interleaved repetitions, medians; the\n"
+    "values' checksums must agree across thread counts (exit 1 if not).\n"
     "Prints a table; --json also writes the numbers to FILE.\n"
     "--mpi: that curve at every 8th checkpoint (--mpi-steps) by one process with 2 threads and by\n"
     "mpirun -n 3 (2 workers of 1 thread): wall times, per unit compute, message bytes and seconds,\n"
@@ -61,6 +70,8 @@ static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files, 
                                   {"torch", 1, "PyTorch reference script, or 'none' (default tests/bench/torch_sgld.py)"},
                                   {"curve", 1, "config of the timed per-head curve, or 'none' (default: "
                                                "data/configs/sort.json with the standard set, else none)"},
+                                  {"probes", 1, "config of the timed probe sweep, or 'none' (default: "
+                                                "data/configs/sort.json with the standard set, else none)"},
                                   {"json", 1, "write results as JSON to this file"},
                                   {"child", 1, NULL},
                                   {"child-out", 1, NULL},
@@ -395,6 +406,47 @@ static int curve_counts(const char *db, cJSON *o, char *err)
     return LLC_OK;
 }
 
+/* A scratch directory in /tmp with its store and the children's log. */
+typedef struct {
+    char dir[64], db[256], log[256];
+} scratch;
+
+/* Make sc (mkdtemp of /tmp/llc-bench-<kind>-XXXXXX) and train config file
+ * `file` into sc->db as run `run` by a child `llc train`, its stderr in
+ * sc->log; the training's wall seconds into *tt. Returns an exit code
+ * (message in err); the caller calls scratch_remove even on failure. */
+
+static int scratch_train(scratch *sc, const char *kind, const char *file, const char *run, double *tt, char *err)
+{
+    char fbuf[4096], rbuf[64], line[400];
+    snprintf(sc->dir, sizeof sc->dir, "/tmp/llc-bench-%s-XXXXXX", kind);
+    sc->db[0] = sc->log[0] = 0;
+    if (!mkdtemp(sc->dir)) {
+        sc->dir[0] = 0;
+        llc_fail(err, LLC_ERR_IO, "cannot create a scratch directory in /tmp");
+        return EXIT_IO;
+    }
+    snprintf(sc->db, sizeof sc->db, "%s/scratch.db", sc->dir);
+    snprintf(sc->log, sizeof sc->log, "%s/log", sc->dir);
+    snprintf(fbuf, sizeof fbuf, "%s", file);
+    snprintf(rbuf, sizeof rbuf, "%s", run);
+    char *targv[] = {NULL, "train", "--config", fbuf, "--run", rbuf, "--db", sc->db, NULL};
+    int code = cli_spawn_wait(targv, sc->log, tt, NULL);
+    if (code != 0) {
+        last_line(sc->log, line, sizeof line);
+        snprintf(err, LLC_ERRLEN, "training %s failed: %s", file, line[0] ? line : "no message");
+    }
+    return code < 0 ? EXIT_IO : code; /* could not start, or killed */
+}
+
+static void scratch_remove(const scratch *sc)
+{
+    if (!sc->dir[0]) return;
+    llc_bench_remove_store(sc->db);
+    unlink(sc->log);
+    rmdir(sc->dir);
+}
+
 /* The per-head curve of config file `file` (see usage), its numbers into o:
  * config, chains, draws, burnin, train_seconds, seconds (wall-clock of the
  * estimate command), checkpoints, points, targets, seconds_model,
@@ -402,28 +454,19 @@ static int curve_counts(const char *db, cJSON *o, char *err)
  * estimate's own, its last message in err). The scratch store is removed. */
 static int bench_curve(const char *file, int draws, cJSON *o, char *err)
 {
-    char dir[] = "/tmp/llc-bench-curve-XXXXXX";
-    if (!mkdtemp(dir)) {
-        llc_fail(err, LLC_ERR_IO, "cannot create a scratch directory in /tmp");
-        return EXIT_IO;
-    }
-    char db[256], log[256], fbuf[4096], dbuf[32], bbuf[32], line[400];
-    snprintf(db, sizeof db, "%s/curve.db", dir);
-    snprintf(log, sizeof log, "%s/log", dir);
-    snprintf(fbuf, sizeof fbuf, "%s", file);
+    scratch sc;
+    char dbuf[32], bbuf[32], line[400];
     const int D = draws > 0 ? draws : 200;
     snprintf(dbuf, sizeof dbuf, "%d", D);
     snprintf(bbuf, sizeof bbuf, "%d", D / 2);
-    char *targv[] = {NULL, "train", "--config", fbuf, "--run", "curve", "--db", db, NULL};
-    char *eargv[] = {NULL,        "estimate", "--run", "curve", "--db", db,   "--model", "--heads", "all",
+    char *eargv[] = {NULL,        "estimate", "--run", "curve", "--db", sc.db, "--model", "--heads", "all",
                      "--chains",  "4",        "--draws", dbuf,  "--burnin", bbuf, "--thin",  "1",       NULL};
     double tt = 0, te = 0, rss = 0;
-    int code = cli_spawn_wait(targv, log, &tt, NULL);
-    if (code != 0) {
-        last_line(log, line, sizeof line);
-        snprintf(err, LLC_ERRLEN, "training %s failed: %s", file, line[0] ? line : "no message");
-    } else if ((code = cli_spawn_wait(eargv, log, &te, &rss)) != 0) {
-        last_line(log, line, sizeof line);
+    int code = scratch_train(&sc, "curve", file, "curve", &tt, err);
+    if (code) {
+        /* err says why */
+    } else if ((code = cli_spawn_wait(eargv, sc.log, &te, &rss)) != 0) {
+        last_line(sc.log, line, sizeof line);
         snprintf(err, LLC_ERRLEN, "the curve's estimate failed: %s", line[0] ? line : "no message");
     } else {
         cJSON_AddStringToObject(o, "config", file);
@@ -433,13 +476,64 @@ static int bench_curve(const char *file, int draws, cJSON *o, char *err)
         cJSON_AddNumberToObject(o, "train_seconds", tt);
         cJSON_AddNumberToObject(o, "seconds", te);
         cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
-        if (curve_counts(db, o, err)) code = EXIT_STORE;
+        if (curve_counts(sc.db, o, err)) code = EXIT_STORE;
     }
     if (code < 0) code = EXIT_IO; /* could not start, or killed */
-    llc_bench_remove_store(db);
-    unlink(log);
-    rmdir(dir);
+    scratch_remove(&sc);
     return code;
+}
+
+static void probe_progress(void *ctx, const char *stage)
+{
+    (void)ctx;
+    fprintf(stderr, "llc: bench: %s\n", stage);
+}
+
+/* The probe sweep of config file `file` (see usage): trained into a scratch
+ * store, then llc_bench_probe with 1 thread and all cores (at least 2),
+ * `reps` interleaved repetitions; its numbers into o. Returns an exit code
+ * (message in err). The scratch store is removed. */
+static int bench_probes(const char *file, int reps, cJSON *o, char *err)
+{
+    scratch sc;
+    double tt = 0;
+    llc_bench_probe_result r;
+    const long cores = cli_cores();
+    int code = scratch_train(&sc, "probes", file, "probes", &tt, err);
+    if (!code) {
+        cli_keep_freed_memory(); /* as `llc probe` does */
+        llc_bench_probe_config c = {.db = sc.db, .run = "probes", .threads = {1, cores > 2 ? (int)cores : 2},
+                                    .n_threads = 2, .reps = reps, .progress = probe_progress};
+        int rc = llc_bench_probe(&c, &r, err);
+        if (rc) code = cli_exit_code(rc);
+    }
+    scratch_remove(&sc);
+    if (code) return code;
+    cJSON_AddStringToObject(o, "config", file);
+    cJSON_AddNumberToObject(o, "train_seconds", tt);
+    cJSON_AddNumberToObject(o, "checkpoints", r.checkpoints);
+    cJSON_AddNumberToObject(o, "heads", r.layers * r.heads);
+    cJSON_AddNumberToObject(o, "probes", r.probes);
+    cJSON_AddNumberToObject(o, "values", r.values);
+    cJSON_AddNumberToObject(o, "reps", r.reps);
+    cJSON_AddBoolToObject(o, "identical", r.identical);
+    cJSON *arr = cJSON_AddArrayToObject(o, "runs");
+    for (int k = 0; k < r.n; k++) {
+        const llc_bench_probe_row *w = &r.row[k];
+        char sum[24];
+        snprintf(sum, sizeof sum, "%016llx", (unsigned long long)w->checksum);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "threads", w->threads);
+        cJSON_AddNumberToObject(e, "seconds", w->seconds);
+        cJSON_AddNumberToObject(e, "cpu_seconds", w->cpu_seconds);
+        cJSON_AddNumberToObject(e, "checkpoints_s", w->checkpoints_s);
+        cJSON_AddNumberToObject(e, "seconds_circuits", w->seconds_circuits);
+        cJSON_AddNumberToObject(e, "seconds_patterns", w->seconds_patterns);
+        cJSON_AddNumberToObject(e, "seconds_ablation", w->seconds_ablation);
+        cJSON_AddStringToObject(e, "checksum", sum);
+        cJSON_AddItemToArray(arr, e);
+    }
+    return 0;
 }
 
 /* What the numbers were measured on, into js: llc_version, date (UTC,
@@ -503,21 +597,33 @@ static void print_table(cJSON *arr, long cores, long long rounds)
     }
 }
 
-/* The configuration files (--configs, default the standard set) as a
- * comma-separated list into list (empty: none), and the curve's config
- * (--curve, default data/configs/sort.json with the standard set) into
- * curve (empty: none). Returns an exit code. */
-static int bench_inputs(const cli_args *a, char *list, size_t nl, char *curve, size_t nc)
+/* The config of option key (--curve, --probes) into out (empty: none): the
+ * file given, none, or by default data/configs/sort.json when --configs is
+ * not given (the standard set). Returns an exit code. */
+static int sort_default(const cli_args *a, const char *key, char *out, size_t n)
 {
-    const char *cl = cli_get(a, "configs"), *cv = cli_get(a, "curve");
-    curve[0] = 0;
-    if (cv && strcmp(cv, "none") != 0) {
-        if (access(cv, R_OK) != 0)
-            return cli_error(EXIT_IO, "bench: --curve %s: no such readable config (give a config file, or 'none')", cv);
-        snprintf(curve, nc, "%s", cv);
-    } else if (!cv && !cl && cli_data_path("configs/sort.json", curve, nc) != 0) {
-        curve[0] = 0;
+    const char *v = cli_get(a, key);
+    out[0] = 0;
+    if (v && strcmp(v, "none") != 0) {
+        if (access(v, R_OK) != 0)
+            return cli_error(EXIT_IO, "bench: --%s %s: no such readable config (give a config file, or 'none')", key,
+                             v);
+        snprintf(out, n, "%s", v);
+    } else if (!v && !cli_get(a, "configs") && cli_data_path("configs/sort.json", out, n) != 0) {
+        out[0] = 0;
     }
+    return 0;
+}
+
+/* The configuration files (--configs, default the standard set) as a
+ * comma-separated list into list (empty: none), and the configs of the
+ * curve and the probe sweep (sort_default) into curve and probes. Returns
+ * an exit code. */
+static int bench_inputs(const cli_args *a, char *list, size_t nl, char *curve, char *probes, size_t nc)
+{
+    const char *cl = cli_get(a, "configs");
+    int code = sort_default(a, "curve", curve, nc);
+    if (code || (code = sort_default(a, "probes", probes, nc))) return code;
     list[0] = 0;
     if (cl && strcmp(cl, "none") == 0) return 0; /* the ceiling (and a --curve) only */
     if (cl) {
@@ -606,6 +712,44 @@ static int bench_curve_report(const char *curve, int draws, cJSON *js)
     return 0;
 }
 
+/* The probe sweep of config file probes (bench_probes) into js; returns an
+ * exit code: 1 when the checksums disagree. */
+static int bench_probes_report(const char *probes, int reps, cJSON *js)
+{
+    char err[LLC_ERRLEN] = "";
+    fprintf(stderr, "llc: bench: the probe sweep of %s (train, then every probe at every checkpoint)\n", probes);
+    cJSON *pj = cJSON_CreateObject();
+    int code = bench_probes(probes, reps, pj, err);
+    if (code) {
+        cJSON_Delete(pj);
+        return cli_error(code, "bench: probes: %s", err);
+    }
+    cJSON_AddItemToObject(js, "probes", pj);
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "identical")))
+        return cli_error(EXIT_REGRESSION, "bench: probes: the probe values differ between thread counts or "
+                                         "repetitions (checksums below); they must be bit-identical");
+    return 0;
+}
+
+/* The probe sweep's lines on stdout. */
+static void print_probes(const cJSON *pj)
+{
+    const cJSON *e;
+    printf("probes: %s, %.0f checkpoints x %.0f heads, %.0f probes (%.0f stored values a sweep), median of %.0f "
+           "interleaved repetitions:\n",
+           cJSON_GetObjectItemCaseSensitive(pj, "config")->valuestring, num(pj, "checkpoints"), num(pj, "heads"),
+           num(pj, "probes"), num(pj, "values"), num(pj, "reps"));
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(pj, "runs"))
+        printf("  %2.0f thread%s %7.2f s (%6.1f checkpoints/s), CPU %6.2f s; circuits %5.2f s, patterns %5.2f s, "
+               "ablation %5.2f s; checksum %s\n",
+               num(e, "threads"), num(e, "threads") == 1 ? ": " : "s:", num(e, "seconds"), num(e, "checkpoints_s"),
+               num(e, "cpu_seconds"), num(e, "seconds_circuits"), num(e, "seconds_patterns"),
+               num(e, "seconds_ablation"), cJSON_GetObjectItemCaseSensitive(e, "checksum")->valuestring);
+    printf("  probe values %s across thread counts and repetitions; training took %.1f s\n",
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "identical")) ? "bit-identical" : "DIFFER",
+           num(pj, "train_seconds"));
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_args a;
@@ -619,7 +763,7 @@ int cmd_bench(int argc, char **argv)
         if (!outp) return cli_error(EXIT_USAGE, "bench: --child needs --child-out");
         return child_main(cli_get(&a, "child"), outp, (int)draws);
     }
-    char list[8192], curve[4096];
+    char list[8192], curve[4096], probes[4096];
     if (cli_has(&a, "mpi")) { /* cli/cmd_bench_mpi.c: the curve config, default sort */
         const char *cv = cli_get(&a, "curve");
         if (cv) snprintf(curve, sizeof curve, "%s", cv);
@@ -627,7 +771,7 @@ int cmd_bench(int argc, char **argv)
         const char *st = cli_get(&a, "mpi-steps");
         return cli_bench_mpi(curve, (int)draws, st ? st : "every:8", cli_get(&a, "json"));
     }
-    if ((rc = bench_inputs(&a, list, sizeof list, curve, sizeof curve))) return rc;
+    if ((rc = bench_inputs(&a, list, sizeof list, curve, probes, sizeof curve))) return rc;
     int threads = openblas_get_num_threads();
     const long cores = cli_cores();
     cJSON *js = cJSON_CreateObject();
@@ -645,6 +789,7 @@ int cmd_bench(int argc, char **argv)
     }
     int code = bench_configs(list, (int)draws, (int)rounds, script, g_all, js, arr);
     if (curve[0] && (rc = bench_curve_report(curve, (int)draws, js))) code = rc;
+    if (probes[0] && (rc = bench_probes_report(probes, rounds > 3 ? (int)rounds : 3, js))) code = rc;
 
     if (cJSON_GetArraySize(arr) > 0) print_table(arr, cores, rounds);
     const cJSON *cj = cJSON_GetObjectItemCaseSensitive(js, "curve");
@@ -655,6 +800,8 @@ int cmd_bench(int argc, char **argv)
                curve, num(cj, "checkpoints"), num(cj, "targets"), num(cj, "chains"), num(cj, "draws"),
                num(cj, "burnin"), num(cj, "points"), num(cj, "seconds"), num(cj, "seconds_model"),
                num(cj, "seconds_heads"), num(cj, "peak_rss_mb"), num(cj, "train_seconds"));
+    const cJSON *pj = cJSON_GetObjectItemCaseSensitive(js, "probes");
+    if (pj) print_probes(pj);
     const char *jf = cli_get(&a, "json");
     if (jf) {
         char *txt = cJSON_Print(js);

@@ -269,8 +269,7 @@ static int sweep(const cli_args *a, cli_run *r, const probe_opts *o, llc_probe_c
         goto cleanup;
     }
     if ((code = cli_run_steps(a, r, &steps, &n_steps, NULL))) goto cleanup;
-    snprintf(settings, sizeof settings, "{\"seqs\":%lld,\"seed\":%lld,\"own_tokens\":%d}", o->seqs, o->seed,
-             pc->own_tokens);
+    llc_probe_settings(pc, settings, sizeof settings);
     snprintf(title, sizeof title, "probe %s", r->id);
     cli_progress_start(&prog, a, title);
     if (llc_mpi_size() > 1) cli_catch_signals(); /* rank 0 stops between units; one process as before */
@@ -331,13 +330,13 @@ int cmd_probe(int argc, char **argv)
     }
     int dist;
     if ((code = cli_task_dist(a.cmd, r.task, o.data, &dist))) goto cleanup;
-    /* sort: ownership over the numbers, without the separator (the last token) */
-    const int own = strcmp(r.task->name, "sort") == 0 ? tc->n_out - 1 : 0;
+    const int own = llc_probe_own_tokens(r.task, tc->n_out);
     llc_probe_config pc = {.model = r.model, .w = r.w, .task = r.task, .dist = dist, .probes = o.probes,
                            .n_seqs = (int)o.seqs, .seed = (uint64_t)o.seed, .ablate_mean = o.ablate_mean,
                            .own_tokens = own, .n_threads = (int)o.threads};
     /* the numbers must not depend on how OpenBLAS would split a product over threads */
     openblas_set_num_threads(1);
+    cli_keep_freed_memory();
     code = o.what ? print_one(&a, &r, &o, &pc) : sweep(&a, &r, &o, &pc, tc->n_layers, tc->n_heads);
 cleanup:
     cli_run_close(&r);

@@ -9,6 +9,7 @@
  * buffers must be there when the first BLAS call comes. */
 #include "cli.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -108,4 +109,12 @@ int cli_disk_check(const char *cmd, const char *db_path, double bytes, int force
                      "%s: its checkpoints need about %.1f GiB but %s has %.1f GiB free; use fewer checkpoints "
                      "(train.ckpt_*), a smaller model or another --db (--force-size tries anyway)",
                      cmd, bytes / 1073741824.0, dir, avail / 1073741824.0);
+}
+
+void cli_keep_freed_memory(void)
+{
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest */
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 }

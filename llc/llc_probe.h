@@ -65,6 +65,8 @@ typedef struct {
                                            * or NULL */
     int segments_ov, segments_qk, segments_att; /* contiguous runs of one owner in the maps */
     int n_seqs;         /* the probe-set size used */
+    double seconds_circuits, seconds_patterns, seconds_ablation; /* wall time of the three parts (the
+                         * patterns part includes the base loss the ablations compare against) */
 } llc_probe_result;
 
 /* Run the probes asked. LLC_ERR_INVALID with a message in err for a probe
@@ -87,6 +89,11 @@ int llc_probe_circuit(const llc_model *m, const float *w, int layer, int head, i
 /* The attention pattern (T x T, malloc'd into *att) of head (layer, head)
  * on the example sequence: sequence 0 of the probe set of cfg. */
 int llc_probe_pattern(const llc_probe_config *cfg, int layer, int head, float **att, int *T, char *err);
+
+/* The ownership range `llc probe` uses for a run of task on a model with
+ * n_out output tokens: sort's numbers without its separator (the last
+ * token), else 0 (every output token). */
+int llc_probe_own_tokens(const llc_task *task, int n_out);
 
 /* Owners -> number of contiguous segments (runs of one owner). */
 int llc_probe_segments(const int *owner, int n);

@@ -33,6 +33,10 @@ typedef struct {
 int llc_probe_rows(unsigned want, int n_layers, int n_heads, int sel_l, int sel_h, int ablate_mean,
                    const llc_probe_result *r, llc_probe_row **rows, int *n);
 
+/* The settings key of cfg's probe set, as stored:
+ * {"seqs":N,"seed":S,"own_tokens":K} (n_seqs 0 written as the default). */
+void llc_probe_settings(const llc_probe_config *cfg, char *buf, size_t n);
+
 /* LLC_OK if a row with these keys is stored, LLC_ERR_NOTFOUND if not. */
 int llc_probe_results_find(llc_store *s, const char *run, long long step, const char *target, const char *data,
                            const char *probe, const char *settings);

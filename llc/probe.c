@@ -153,6 +153,11 @@ int llc_probe_circuit(const llc_model *m, const float *w, int layer, int head, i
     return LLC_OK;
 }
 
+int llc_probe_own_tokens(const llc_task *task, int n_out)
+{
+    return strcmp(task->name, "sort") == 0 ? n_out - 1 : 0;
+}
+
 int llc_probe_segments(const int *owner, int n)
 {
     int s = n > 0;
@@ -630,7 +635,9 @@ int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
             rc = llc_fail(err, LLC_ERR_NOMEM, "probe: out of memory");
             goto cleanup;
         }
+        const double t0 = llc_now();
         if ((rc = circuit_probes(cfg, want, r, err))) goto cleanup;
+        r->seconds_circuits = llc_now() - t0;
     }
 
     /* phase 1: the probe batches */
@@ -645,8 +652,10 @@ int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
     }
     if (want & (PATTERN_PROBES | REPEAT_PROBES | BIT(LLC_PROBE_ICL) | BIT(LLC_PROBE_OWNED_ATT) |
                 BIT(LLC_PROBE_ABLATION))) {
+        const double t0 = llc_now();
         j.phase = 1;
         if ((rc = run_phase(&j, err))) goto cleanup;
+        r->seconds_patterns = llc_now() - t0;
     }
     if (want & BIT(LLC_PROBE_OWNED_ATT)) { /* the owner of value v: the most attention on it where it is output */
         const int no = j.n_own;
@@ -691,8 +700,10 @@ int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
             }
             j.means = means;
         }
+        const double t0 = llc_now();
         j.phase = 2;
         if ((rc = run_phase(&j, err))) goto cleanup;
+        r->seconds_ablation = llc_now() - t0;
         for (int hd = 0; hd < LH; hd++) r->value[LLC_PROBE_ABLATION * LH + hd] = j.abl[hd] - r->base_loss;
     }
     r->computed = want;

@@ -44,6 +44,12 @@ int llc_probe_rows(unsigned want, int n_layers, int n_heads, int sel_l, int sel_
     return LLC_OK;
 }
 
+void llc_probe_settings(const llc_probe_config *cfg, char *buf, size_t n)
+{
+    snprintf(buf, n, "{\"seqs\":%d,\"seed\":%llu,\"own_tokens\":%d}",
+             cfg->n_seqs > 0 ? cfg->n_seqs : LLC_PROBE_DEFAULT_SEQS, (unsigned long long)cfg->seed, cfg->own_tokens);
+}
+
 int llc_probe_results_find(llc_store *s, const char *run, long long step, const char *target, const char *data,
                            const char *probe, const char *settings)
 {

@@ -75,12 +75,42 @@ assert c["seconds_model"] + c["seconds_heads"] <= c["seconds"], c
 ' "$TMP/c.json"
 fi
 expect_eq "$(ls -d /tmp/llc-bench-curve-* 2>/dev/null | wc -l)" "$nscratch" "the curve's scratch store removed"
+printf '{"task": "sort", "model": {"n_heads": 0}}' > "$TMP/bad.json"
+# --probes: every probe at every checkpoint of the tiny config, 1 and 2
+# threads, 3 interleaved repetitions; the values' checksums agree
+nscratch=$(ls -d /tmp/llc-bench-probes-* 2>/dev/null | wc -l)
+expect_rc 0 "bench --probes" -- $LLC bench --configs none --probes "$TMP/tiny.json" --json "$TMP/p.json"
+expect_out "^probes: .*3 checkpoints x 2 heads, 12 probes" "prints the probe sweep's line"
+expect_out "^ +1 thread: .*checkpoints/s.*circuits.*patterns.*ablation.*checksum [0-9a-f]{16}$" "a row for 1 thread"
+expect_out "^ +2 threads: .*checksum [0-9a-f]{16}$" "a row for 2 threads"
+expect_out "probe values bit-identical across thread counts" "says the values agree"
+if [ -x "$PY" ]; then
+    expect_rc 0 "json probes" -- $PY -c '
+import json, re, sys
+p = json.load(open(sys.argv[1]))["probes"]
+assert (p["checkpoints"], p["heads"], p["probes"], p["reps"]) == (3, 2, 12, 3), p
+assert p["values"] == 3 * (12 * 2 + 3) and p["identical"] is True, p
+r = p["runs"]
+assert [x["threads"] for x in r] == [1, 2], r
+for x in r:
+    for k in ("seconds", "cpu_seconds", "checkpoints_s", "seconds_patterns", "seconds_ablation"):
+        assert x[k] > 0, (k, x)
+    assert x["seconds_circuits"] >= 0, x
+    assert abs(x["checkpoints_s"] * x["seconds"] - 3) < 1e-9, x
+    assert re.fullmatch(r"[0-9a-f]{16}", x["checksum"]), x
+assert len({x["checksum"] for x in r}) == 1, r
+' "$TMP/p.json"
+fi
+expect_eq "$(ls -d /tmp/llc-bench-probes-* 2>/dev/null | wc -l)" "$nscratch" "the probes' scratch store removed"
+expect_rc 3 "missing probes config" -- $LLC bench --configs none --probes "$TMP/none.json"
+expect_out "--probes .*no such readable config" "names the option"
+expect_rc 2 "bad probes config" -- $LLC bench --configs none --probes "$TMP/bad.json"
+expect_out "bench: probes: training .*bad.json failed" "passes on the trainer's message"
 expect_rc 0 "bench --configs none --curve" -- $LLC bench --configs none --draws 4 --curve "$TMP/tiny.json"
 expect_out "^ +9 points in" "the ceiling and the curve alone"
 expect_rc 3 "missing curve config" -- $LLC bench --configs data/configs/bench/DLN100.json --torch none \
     --curve "$TMP/none.json"
 expect_out "no such readable config" "names what was wrong"
-printf '{"task": "sort", "model": {"n_heads": 0}}' > "$TMP/bad.json"
 expect_rc 2 "bad curve config" -- $LLC bench --configs data/configs/bench/DLN100.json --draws 10 --torch none \
     --curve "$TMP/bad.json"
 expect_out "bench: curve: training .*bad.json failed: .*n_heads" "passes on the trainer's message"
