@@ -78,6 +78,7 @@ static int mpi_worker(void)
 {
     char err[LLC_ERRLEN] = "";
     cli_catch_signals();
+    cli_keep_freed_memory(); /* probe units allocate and free workspaces at every checkpoint */
     int rc = llc_mpi_worker(&cli_signal_caught, err);
     if (rc && rc != LLC_ERR_INTERRUPTED) cli_error(cli_exit_code(rc), "rank %d: %s", llc_mpi_rank(), err);
     llc_mpi_finalize();
