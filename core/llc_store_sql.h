@@ -1,7 +1,8 @@
 /* llc_store_sql.h - the store's SQLite connection, for the results modules
  * of llc/ that own tables of the store and hold every query on them
- * (results.c, probe_results.c, analysis_results.c, query.c). cli/ never
- * includes this: it asks those modules, which return plain structs.
+ * (results.c, probe_results.c, analysis_results.c, query.c). Nothing else
+ * includes this: the plots, the report and cli/ ask those modules, which
+ * return plain structs.
  */
 #ifndef LLC_STORE_SQL_H
 #define LLC_STORE_SQL_H

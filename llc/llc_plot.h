@@ -36,6 +36,7 @@
 #include "llc_model.h"
 #include "llc_plot_analysis.h"
 #include "llc_probe_results.h"
+#include "llc_query.h"
 #include "llc_store.h"
 #include "llc_task.h"
 
@@ -120,12 +121,8 @@ int llc_plot_heads(FILE *f, const llc_plot_opts *o, const llc_plot_curves_data *
 
 /* ---------------- trace ---------------- */
 
-typedef struct {
-    int chain, diverged, n;
-    long long diverged_at;
-    double llc;
-    double *trace; /* n draws */
-} llc_plot_chain;
+/* A chain: its λ̂, divergence and loss trace (n draws). */
+typedef llc_query_chain llc_plot_chain;
 
 typedef struct {
     long long id, step, burnin, thin, n_div;

@@ -1,15 +1,14 @@
 /* plot_data.c - the data of `llc plot`'s pictures from the store (llc_plot.h):
  * curves and checkpoint losses, the stored clusters and stages, the SGLD
- * traces of an estimate. The only SQL of the plots. */
-#include "llc_store_sql.h"
+ * traces of an estimate, read through the results modules. */
 #include "llc_analysis_results.h"
 #include "llc_plot.h"
 #include "llc_probe.h"
+#include "llc_query.h"
 #include "llc_results.h"
 #include "plot_common.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,39 +42,25 @@ static int select_add(char (**sel)[64], int *n, const char *t, char *err)
 /* The train and test losses of the run's checkpoints into cs. */
 static int load_losses(llc_store *s, const char *run, llc_plot_curves_data *cs, char *err)
 {
-    sqlite3_stmt *st = NULL;
-    int code = 0, rc;
-    sqlite3 *db = llc_store_db(s);
-    if (sqlite3_prepare_v2(db, "SELECT step, train_loss, test_loss FROM checkpoints WHERE run=?1 ORDER BY step", -1,
-                           &st, NULL) != SQLITE_OK) {
-        code = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
+    llc_query_losses_row *r = NULL;
+    int n = 0, rc = llc_query_losses(s, run, &r, &n);
+    if (rc) return llc_fail(err, rc, "%s", llc_store_errmsg(s));
+    cs->ck_step = malloc((size_t)(n > 0 ? n : 1) * sizeof *cs->ck_step);
+    cs->ck_train = malloc((size_t)(n > 0 ? n : 1) * sizeof *cs->ck_train);
+    cs->ck_test = malloc((size_t)(n > 0 ? n : 1) * sizeof *cs->ck_test);
+    if (!cs->ck_step || !cs->ck_train || !cs->ck_test) {
+        rc = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
         goto cleanup;
     }
-    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-    int cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cs->n_ck == cap) {
-            cap = cap ? 2 * cap : 64;
-            double *a1 = realloc(cs->ck_step, (size_t)cap * sizeof *a1);
-            if (a1) cs->ck_step = a1;
-            double *a2 = realloc(cs->ck_train, (size_t)cap * sizeof *a2);
-            if (a2) cs->ck_train = a2;
-            double *a3 = realloc(cs->ck_test, (size_t)cap * sizeof *a3);
-            if (a3) cs->ck_test = a3;
-            if (!a1 || !a2 || !a3) {
-                code = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
-                goto cleanup;
-            }
-        }
-        cs->ck_step[cs->n_ck] = (double)sqlite3_column_int64(st, 0);
-        cs->ck_train[cs->n_ck] = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
-        cs->ck_test[cs->n_ck] = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
-        cs->n_ck++;
+    for (int i = 0; i < n; i++) {
+        cs->ck_step[i] = (double)r[i].step;
+        cs->ck_train[i] = r[i].train_loss;
+        cs->ck_test[i] = r[i].test_loss;
     }
-    if (rc != SQLITE_DONE) code = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
+    cs->n_ck = n;
 cleanup:
-    sqlite3_finalize(st);
-    return code;
+    free(r);
+    return rc;
 }
 
 /* The default selection when there are too many targets: every non-head
@@ -235,103 +220,37 @@ cleanup:
 }
 
 
-#define COLD(i) (sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i))
-
-/* The chains of estimate d->id and their traces (paired: minus L_n(w*)). */
-static int load_chains(sqlite3 *db, llc_plot_trace_data *d, char *err)
-{
-    sqlite3_stmt *st = NULL;
-    int code = 0, rc;
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT chain, llc, diverged, diverged_at, trace FROM estimate_chains WHERE estimate=?1 "
-                            "ORDER BY chain",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        code = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
-    sqlite3_bind_int64(st, 1, d->id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        llc_plot_chain *nc = realloc(d->ch, (size_t)(d->n_ch + 1) * sizeof *d->ch);
-        if (!nc) {
-            code = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
-            goto cleanup;
-        }
-        d->ch = nc;
-        llc_plot_chain *r = &d->ch[d->n_ch++];
-        memset(r, 0, sizeof *r);
-        r->chain = sqlite3_column_int(st, 0);
-        r->llc = COLD(1);
-        r->diverged = sqlite3_column_int(st, 2);
-        r->diverged_at = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
-        const unsigned char *blob = sqlite3_column_blob(st, 4);
-        int bytes = sqlite3_column_bytes(st, 4);
-        r->n = bytes / 8;
-        r->trace = malloc((size_t)(r->n > 0 ? r->n : 1) * sizeof *r->trace);
-        if (!r->trace) {
-            code = llc_fail(err, LLC_ERR_NOMEM, "out of memory");
-            goto cleanup;
-        }
-        for (int i = 0; i < r->n; i++) { /* little-endian float64 */
-            uint64_t u = 0;
-            for (int b = 7; b >= 0; b--) u = (u << 8) | blob[8 * i + b];
-            memcpy(&r->trace[i], &u, sizeof u);
-            if (d->paired) r->trace[i] -= d->init_loss; /* L_b(w_k) - L_b(w*) */
-        }
-    }
-    if (rc != SQLITE_DONE) code = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
-cleanup:
-    sqlite3_finalize(st);
-    return code;
-}
-
 void llc_plot_trace_data_free(llc_plot_trace_data *d)
 {
     if (!d) return;
-    for (int k = 0; k < d->n_ch; k++) free(d->ch[k].trace);
-    free(d->ch);
+    llc_query_chains_free(d->ch, d->n_ch);
     memset(d, 0, sizeof *d);
+}
+
+/* 1 if run has a checkpoint at step (0 also when that cannot be read). */
+static int have_checkpoint(llc_store *s, const char *run, long long step)
+{
+    long long *steps = NULL;
+    int n = 0, have = 0;
+    if (llc_store_checkpoint_steps(s, run, &steps, &n) == LLC_OK)
+        for (int i = 0; i < n; i++) have |= steps[i] == step;
+    free(steps);
+    return have;
 }
 
 int llc_plot_trace_load(llc_store *s, const char *run, long long step, const char *target, const char *data,
                         llc_plot_trace_data *d, char *err)
 {
+    llc_query_estimate e;
     memset(d, 0, sizeof *d);
     d->step = step;
     snprintf(d->target, sizeof d->target, "%s", target);
-    sqlite3 *db = llc_store_db(s);
-    sqlite3_stmt *st = NULL;
-    int code = 0, rc;
-    rc = sqlite3_prepare_v2(
-        db,
-        "SELECT id, data, sampler, eps, gamma, nbeta, draws, burnin, thin, init_loss, llc_mean, "
-        "llc_std, status, n_diverged, rhat, paired, json_extract(diagnostics, '$.trace') FROM estimates "
-        "WHERE run=?1 AND step=?2 AND target=?3 "
-        "AND (?4 IS NULL OR data=?4) ORDER BY id DESC LIMIT 1",
-        -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        code = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
-        goto cleanup;
-    }
-    sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, step);
-    sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
-    if (data) sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 4);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        sqlite3_finalize(st);
-        st = NULL;
-        int have_ck = 0;
-        if (sqlite3_prepare_v2(db, "SELECT 1 FROM checkpoints WHERE run=?1 AND step=?2", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, step);
-            have_ck = sqlite3_step(st) == SQLITE_ROW;
-        }
+    int code = llc_query_newest_estimate(s, run, step, target, data, &e);
+    if (code == LLC_ERR_NOTFOUND) {
         char fl[128];
-        if (!have_ck)
+        if (!have_checkpoint(s, run, step))
             code = llc_fail(err, LLC_ERR_NOTFOUND, "run %s has no checkpoint at step %lld (see llc show --run %s)",
-                             run, step, run);
+                            run, step, run);
         else
             code = llc_fail(err, LLC_ERR_NOTFOUND,
                             "run %s has no estimate of target %s at step %lld%s%s (make it with: llc estimate "
@@ -340,44 +259,44 @@ int llc_plot_trace_load(llc_store *s, const char *run, long long step, const cha
                             plot_estimate_flag(target, fl, sizeof fl));
         goto cleanup;
     }
-    if (rc != SQLITE_ROW) {
-        code = llc_fail(err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
+    if (code) {
+        code = llc_fail(err, code, "%s", llc_store_errmsg(s));
         goto cleanup;
     }
-#define COLS(i, buf) \
-    snprintf(buf, sizeof buf, "%s", sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "")
-    d->id = sqlite3_column_int64(st, 0);
-    COLS(1, d->data);
-    COLS(2, d->sampler);
-    d->eps = COLD(3);
-    d->gamma = COLD(4);
-    d->nbeta = COLD(5);
-    d->burnin = sqlite3_column_int64(st, 7);
-    d->thin = sqlite3_column_int64(st, 8);
-    d->init_loss = COLD(9);
-    d->mean = COLD(10);
-    d->sd = COLD(11);
-    COLS(12, d->status);
-    d->n_div = sqlite3_column_int64(st, 13);
-    d->rhat = COLD(14);
+    d->id = e.id;
+    snprintf(d->data, sizeof d->data, "%s", e.data);
+    snprintf(d->sampler, sizeof d->sampler, "%s", e.sampler);
+    d->eps = e.eps;
+    d->gamma = e.gamma;
+    d->nbeta = e.nbeta;
+    d->burnin = e.burnin;
+    d->thin = e.thin;
+    d->init_loss = e.init_loss;
+    d->mean = e.llc_mean;
+    d->sd = e.llc_std;
+    snprintf(d->status, sizeof d->status, "%s", e.status);
+    d->n_div = e.n_diverged;
+    d->rhat = e.rhat;
     /* a paired estimate averages L_b(w_k) - L_b(w*): its trace holds that plus
      * L_n(w*) (diagnostics.trace "paired"), and the plot shows the difference */
-    d->paired = sqlite3_column_int(st, 15) == 1 && sqlite3_column_text(st, 16) &&
-                 strcmp((const char *)sqlite3_column_text(st, 16), "paired") == 0 && isfinite(d->init_loss);
-    d->paired_raw = sqlite3_column_int(st, 15) == 1 && !d->paired; /* older stores kept raw losses */
-    sqlite3_finalize(st);
-    st = NULL;
-    if ((code = load_chains(db, d, err))) goto cleanup;
+    d->paired = e.paired == 1 && strcmp(e.trace, "paired") == 0 && isfinite(d->init_loss);
+    d->paired_raw = e.paired == 1 && !d->paired; /* older stores kept raw losses */
+    if ((code = llc_query_chains(s, d->id, &d->ch, &d->n_ch))) {
+        code = llc_fail(err, code, "%s", llc_store_errmsg(s));
+        goto cleanup;
+    }
     int any = 0;
-    for (int k = 0; k < d->n_ch; k++) any |= d->ch[k].n > 0;
+    for (int k = 0; k < d->n_ch; k++) {
+        any |= d->ch[k].n > 0;
+        if (d->paired)
+            for (int i = 0; i < d->ch[k].n; i++) d->ch[k].trace[i] -= d->init_loss; /* L_b(w_k) - L_b(w*) */
+    }
     if (!any) {
         code = llc_fail(err, LLC_ERR_NOTFOUND, "estimate %lld (run %s, step %lld, target %s) stored no loss traces",
                         d->id, run, step, target);
         goto cleanup;
     }
-#undef COLS
 cleanup:
-    sqlite3_finalize(st);
     if (code) llc_plot_trace_data_free(d);
     return code;
 }

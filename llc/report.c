@@ -8,11 +8,10 @@
 #include "llc_report.h"
 #include "llc_json.h"
 #include "llc_plot.h"
+#include "llc_query.h"
 #include "llc_results.h"
-#include "llc_store_sql.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,23 +267,16 @@ static int sec_embed(report *r, const long long *all, int n_all)
 /* The estimates where something is off, as a table. */
 static int sec_diagnostics(report *r)
 {
-    sqlite3 *db = llc_store_db(r->s);
-    sqlite3_stmt *st = NULL;
-    int rc, code = 0, rows = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT step, target, data, status, llc_mean, llc_std, chains, n_diverged, rhat, "
-                           "mala_accept, eps FROM estimates WHERE run=?1 ORDER BY target, data, step, id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return llc_fail(r->err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, r->o->run, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *status = (const char *)sqlite3_column_text(st, 3);
-        double mean = sqlite3_column_double(st, 4), sd = sqlite3_column_double(st, 5);
-        int chains = sqlite3_column_int(st, 6), ndiv = sqlite3_column_int(st, 7);
-        double rhat = sqlite3_column_type(st, 8) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 8);
-        int bad_status = !status || strcmp(status, "ok") != 0, bad_rhat = isfinite(rhat) && rhat > LLC_REPORT_RHAT_MAX;
-        int neg = !bad_status && sqlite3_column_type(st, 4) != SQLITE_NULL && llc_results_negative(mean, sd, chains);
-        if (!bad_status && !bad_rhat && ndiv == 0 && !neg) continue;
+    llc_query_diag_row *q = NULL;
+    int n = 0, rows = 0, rc = llc_query_diagnostics(r->s, r->o->run, &q, &n);
+    if (rc) return llc_fail(r->err, rc, "%s", llc_store_errmsg(r->s));
+    for (int i = 0; i < n; i++) {
+        const llc_query_diag_row *e = &q[i];
+        /* an empty std or eps reads as 0, an empty mean, R-hat or MALA rate as an empty cell */
+        double sd = isnan(e->llc_std) ? 0 : e->llc_std, eps = isnan(e->eps) ? 0 : e->eps;
+        int bad_status = strcmp(e->status, "ok") != 0, bad_rhat = isfinite(e->rhat) && e->rhat > LLC_REPORT_RHAT_MAX;
+        int neg = !bad_status && !isnan(e->llc_mean) && llc_results_negative(e->llc_mean, sd, e->chains);
+        if (!bad_status && !bad_rhat && e->n_diverged == 0 && !neg) continue;
         if (rows++ == 0) {
             section_begin(r, "diagnostics", "Diagnostics",
                           "Estimates where something is off: status not ok, R-hat above 1.1, diverged chains, or "
@@ -293,30 +285,29 @@ static int sec_diagnostics(report *r)
                   "<th>std</th><th>chains</th><th>diverged</th><th>R-hat</th><th>MALA accept</th><th>eps</th>"
                   "<th>flags</th></tr>\n", r->f);
         }
-        fprintf(r->f, "<tr><td>%lld</td><td>", (long long)sqlite3_column_int64(st, 0));
-        html_text(r->f, (const char *)sqlite3_column_text(st, 1));
+        fprintf(r->f, "<tr><td>%lld</td><td>", e->step);
+        html_text(r->f, e->target);
         fputs("</td><td>", r->f);
-        html_text(r->f, (const char *)sqlite3_column_text(st, 2));
+        html_text(r->f, e->data);
         fputs("</td><td>", r->f);
-        html_text(r->f, status ? status : "");
+        html_text(r->f, e->status);
         fputs("</td>", r->f);
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL) fprintf(r->f, "<td>%.4g</td><td>%.3g</td>", mean, sd);
+        if (!isnan(e->llc_mean)) fprintf(r->f, "<td>%.4g</td><td>%.3g</td>", e->llc_mean, sd);
         else fputs("<td></td><td></td>", r->f);
-        fprintf(r->f, "<td>%d</td><td>%d</td>", chains, ndiv);
-        if (isfinite(rhat)) fprintf(r->f, "<td>%.3f</td>", rhat);
+        fprintf(r->f, "<td>%d</td><td>%d</td>", e->chains, e->n_diverged);
+        if (isfinite(e->rhat)) fprintf(r->f, "<td>%.3f</td>", e->rhat);
         else fputs("<td></td>", r->f);
-        if (sqlite3_column_type(st, 9) != SQLITE_NULL) fprintf(r->f, "<td>%.3f</td>", sqlite3_column_double(st, 9));
+        if (!isnan(e->mala_accept)) fprintf(r->f, "<td>%.3f</td>", e->mala_accept);
         else fputs("<td></td>", r->f);
-        fprintf(r->f, "<td>%.3g</td><td class=\"flag\">%s%s%s%s</td></tr>\n", sqlite3_column_double(st, 10),
-                bad_status ? "status " : "", bad_rhat ? "R-hat " : "", ndiv ? "diverged " : "", neg ? "negative" : "");
+        fprintf(r->f, "<td>%.3g</td><td class=\"flag\">%s%s%s%s</td></tr>\n", eps, bad_status ? "status " : "",
+                bad_rhat ? "R-hat " : "", e->n_diverged ? "diverged " : "", neg ? "negative" : "");
     }
-    if (rc != SQLITE_DONE) code = llc_fail(r->err, LLC_ERR_STORE, "%s", sqlite3_errmsg(db));
     if (rows) {
         fputs("</table>\n", r->f);
         section_end(r);
     }
-    sqlite3_finalize(st);
-    return code;
+    free(q);
+    return LLC_OK;
 }
 
 static const char css[] =

@@ -117,31 +117,12 @@ static char *diagnostics_json(const llc_estimate_result *r)
     return s;
 }
 
-int llc_results_put(llc_store *s, const char *run, long long step, const char *target,
-                    const char *data, const char *settings, long long n_params,
-                    const llc_estimate_result *r, int replace, long long *id_out)
+/* Insert the estimate row of r with diagnostics diag; *id = its rowid.
+ * Nonzero: the connection's error says why. */
+static int insert_estimate(sqlite3 *db, const char *run, long long step, const char *target, const char *data,
+                           const char *settings, long long n_params, const llc_estimate_result *r, const char *diag,
+                           long long *id)
 {
-    sqlite3 *db = llc_store_db(s);
-    sqlite3_stmt *st = NULL;
-    char *diag = NULL;
-    unsigned char *blob = NULL;
-    int rc = llc_store_begin(s);
-    if (rc) return rc;
-    long long id = 0;
-    int failed = 0;
-    rc = find_row(s, run, step, target, data, settings, &id, &failed);
-    if (rc == LLC_OK) {
-        if (!replace && !failed) { /* a recorded failure is always replaced */
-            llc_store_rollback(s);
-            if (id_out) *id_out = id;
-            return LLC_ERR_EXISTS;
-        }
-        if (delete_row(db, id)) goto fail;
-    } else if (rc != LLC_ERR_NOTFOUND) {
-        goto fail;
-    }
-    const llc_estimate_config *c = &r->cfg;
-    diag = diagnostics_json(r);
     static const char sql[] =
         "INSERT INTO estimates(run, step, target, data, settings, sampler, eps, eps_auto, eps_reason, gamma, "
         "nbeta, nbeta_mode, chains, draws, burnin, thin, batch, init_batches, seed, n_params, init_loss, "
@@ -149,7 +130,9 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
         "metropolis, accept_rate, exact_loss, paired, sim_time, steps_capped) "
         "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,"
         "?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37)";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto fail;
+    const llc_estimate_config *c = &r->cfg;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
     sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, step);
     sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
@@ -189,32 +172,46 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
     sqlite3_bind_int(st, 35, r->paired);
     bind_real(st, 36, r->sim_time);
     sqlite3_bind_int(st, 37, r->steps_capped);
-    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    int rc = sqlite3_step(st) != SQLITE_DONE;
     sqlite3_finalize(st);
-    st = NULL;
-    id = sqlite3_last_insert_rowid(db);
+    if (!rc) *id = sqlite3_last_insert_rowid(db);
+    return rc;
+}
+
+/* Chain ch's loss trace (draws values) as little-endian float64 into blob. */
+static void trace_blob(const llc_estimate_result *r, int ch, unsigned char *blob)
+{
+    for (int k = 0; k < r->draws; k++) {
+        double v = r->trace[(size_t)ch * (size_t)r->draws + (size_t)k];
+        uint64_t u;
+        memcpy(&u, &v, 8);
+        for (int b = 0; b < 8; b++) blob[(size_t)k * 8 + (size_t)b] = (unsigned char)(u >> (8 * b));
+    }
+}
+
+/* The chain rows of estimate id, each with its trace. Nonzero: the
+ * connection's error says why. */
+static int insert_chains(sqlite3 *db, long long id, const llc_estimate_result *r)
+{
+    sqlite3_stmt *st = NULL;
+    unsigned char *blob = NULL;
+    int rc = -1;
     /* chain rows left by an estimate deleted outside llc (sqlite3 does not
      * cascade unless foreign_keys is on) would collide with the reused id */
-    if (sqlite3_prepare_v2(db, "DELETE FROM estimate_chains WHERE estimate=?1", -1, &st, NULL) != SQLITE_OK) goto fail;
+    if (sqlite3_prepare_v2(db, "DELETE FROM estimate_chains WHERE estimate=?1", -1, &st, NULL) != SQLITE_OK)
+        goto cleanup;
     sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+    if (sqlite3_step(st) != SQLITE_DONE) goto cleanup;
     sqlite3_finalize(st);
     st = NULL;
-
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO estimate_chains(estimate, chain, llc, diverged, diverged_at, mala, trace, "
                            "burnin, thin) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                            -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    blob = malloc((size_t)(r->draws > 0 ? r->draws : 1) * 8);
-    if (!blob) goto fail;
+        goto cleanup;
+    if (!(blob = malloc((size_t)(r->draws > 0 ? r->draws : 1) * 8))) goto cleanup;
     for (int ch = 0; ch < r->chains; ch++) {
-        for (int k = 0; k < r->draws; k++) {
-            double v = r->trace[(size_t)ch * (size_t)r->draws + (size_t)k];
-            uint64_t u;
-            memcpy(&u, &v, 8);
-            for (int b = 0; b < 8; b++) blob[(size_t)k * 8 + (size_t)b] = (unsigned char)(u >> (8 * b));
-        }
+        trace_blob(r, ch, blob);
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int(st, 2, ch);
@@ -227,19 +224,46 @@ int llc_results_put(llc_store *s, const char *run, long long step, const char *t
         else sqlite3_bind_null(st, 8);
         if (r->chain_thin) sqlite3_bind_int64(st, 9, r->chain_thin[ch]);
         else sqlite3_bind_null(st, 9);
-        if (sqlite3_step(st) != SQLITE_DONE) goto fail;
+        if (sqlite3_step(st) != SQLITE_DONE) goto cleanup;
     }
+    rc = 0;
+cleanup:
     sqlite3_finalize(st);
-    st = NULL;
     free(blob);
+    return rc;
+}
+
+int llc_results_put(llc_store *s, const char *run, long long step, const char *target,
+                    const char *data, const char *settings, long long n_params,
+                    const llc_estimate_result *r, int replace, long long *id_out)
+{
+    sqlite3 *db = llc_store_db(s);
+    char *diag = NULL;
+    int rc = llc_store_begin(s);
+    if (rc) return rc;
+    long long id = 0;
+    int failed = 0;
+    rc = find_row(s, run, step, target, data, settings, &id, &failed);
+    if (rc == LLC_OK) {
+        if (!replace && !failed) { /* a recorded failure is always replaced */
+            llc_store_rollback(s);
+            if (id_out) *id_out = id;
+            return LLC_ERR_EXISTS;
+        }
+        if (delete_row(db, id)) goto fail;
+    } else if (rc != LLC_ERR_NOTFOUND) {
+        goto fail;
+    }
+    diag = diagnostics_json(r);
+    if (insert_estimate(db, run, step, target, data, settings, n_params, r, diag, &id) ||
+        insert_chains(db, id, r))
+        goto fail;
     cJSON_free(diag);
     rc = llc_store_commit(s);
     if (rc == LLC_OK && id_out) *id_out = id;
     return rc;
 fail:
     rc = llc_store_sql_fail(s, "writing an estimate");
-    sqlite3_finalize(st);
-    free(blob);
     cJSON_free(diag);
     llc_store_rollback(s);
     return rc;

@@ -1978,6 +1978,42 @@ static void test_result_queries(void)
     CHECK(llc_query_rows(s, LLC_QUERY_CHECKPOINTS, "r1", NULL, see_row, &x) == LLC_ERR_INTERRUPTED && x.rows == 1,
           "query: a nonzero callback stops and is returned");
 
+    /* the typed rows of the plots and the report */
+    llc_query_losses_row *lo = NULL;
+    CHECK(llc_query_losses(s, "r1", &lo, &n) == LLC_OK && n == 2, "query losses: 2 checkpoints");
+    if (n == 2)
+        CHECK(lo[0].step == 0 && lo[0].train_loss == 2.5 && isnan(lo[0].test_loss) && lo[1].step == 10 &&
+                  lo[1].train_loss == 1.5 && lo[1].test_loss == 1.75,
+              "query losses: by step, NULL as NAN");
+    free(lo);
+    CHECK(llc_query_losses(s, "nope", &lo, &n) == LLC_OK && n == 0 && !lo, "query losses: unknown run is empty");
+    llc_query_estimate qe;
+    long long id_c = 0;
+    CHECK(llc_results_find(s, "r1", 0, "model", "train", "{\"s\":\"C\"}", &id_c) == LLC_OK, "query: find C");
+    CHECK(llc_query_newest_estimate(s, "r1", 0, "model", NULL, &qe) == LLC_OK && qe.id == id_c &&
+              !strcmp(qe.status, "diverged") && isnan(qe.llc_mean) && !strcmp(qe.data, "train") &&
+              qe.burnin == 7 && qe.thin == 2 && qe.eps == 1e-4 && qe.nbeta == 10,
+          "query newest estimate: the newest row of the point whatever its status");
+    CHECK(llc_query_newest_estimate(s, "r1", 0, "model", "small", &qe) == LLC_ERR_NOTFOUND,
+          "query newest estimate: other data is NOTFOUND");
+    CHECK(llc_query_newest_estimate(s, "r1", 20, "0.1", NULL, &qe) == LLC_ERR_NOTFOUND,
+          "query newest estimate: a target without estimates is NOTFOUND");
+    llc_query_chain *qc = NULL;
+    CHECK(llc_query_chains(s, id, &qc, &n) == LLC_OK && n == 2, "query chains: 2 chains of B");
+    if (n == 2)
+        CHECK(qc[0].chain == 0 && qc[0].llc == 2.0 && qc[0].n == 1 && qc[0].trace[0] == 1.0 && qc[1].chain == 1 &&
+                  isnan(qc[1].llc) && qc[1].n == 1 && qc[1].trace[0] == 1.5 && !qc[1].diverged,
+              "query chains: by chain, NULL as NAN, each chain's trace decoded");
+    llc_query_chains_free(qc, n);
+    llc_query_diag_row *dg = NULL;
+    CHECK(llc_query_diagnostics(s, "r1", &dg, &n) == LLC_OK && n == 7, "query diagnostics: every estimate of r1");
+    if (n == 7)
+        CHECK(!strcmp(dg[0].target, "0.1") && dg[1].step == 0 && dg[3].step == 0 && dg[4].step == 10 &&
+                  !strcmp(dg[3].status, "diverged") && isnan(dg[3].llc_mean) && dg[1].chains == 2 &&
+                  dg[1].llc_std == 0.5 && dg[1].eps == 1e-4,
+              "query diagnostics: by target, data, step, id; NULL as NAN");
+    free(dg);
+
     /* a checkpoint's BLOB as stored */
     void *blob = NULL;
     size_t bytes = 0;
