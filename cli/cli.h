@@ -218,7 +218,7 @@ int cmd_theory(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_curves(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
-/* Run argv (argv[0] NULL: this llc) and wait; see cli/cmd_bench.c. */
+/* Run argv (argv[0] NULL: this llc) and wait; see cli/spawn.c. */
 int cli_spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb);
 /* llc bench --mpi (cli/cmd_bench_mpi.c): an exit code. */
 int cli_bench_mpi(const char *curve, int draws, const char *steps, const char *json);
