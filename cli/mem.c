@@ -83,7 +83,7 @@ int cli_mem_check(const char *cmd, size_t data, size_t mapped, int blas_callers,
                          "limit%s",
                          cmd, MIB(need_as), MIB(vm), MIB(data), MIB(blas), blas_callers > 1 ? blas_callers : 1,
                          blas_callers > 1 ? "s" : "", MIB(threads + SLACK_BYTES), MIB(rl.rlim_cur),
-                         new_threads > 1 ? " or use fewer --threads" : "");
+                         new_threads <= 1 ? "" : strcmp(cmd, "sweep") == 0 ? " or use fewer --jobs" : " or use fewer --threads");
     const size_t phys = phys_bytes();
     if (!force && phys && need_rss > phys)
         return cli_error(EXIT_NOMEM,

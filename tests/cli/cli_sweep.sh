@@ -79,6 +79,7 @@ if ( ulimit -v 600000; timeout 10 $LLC --version ) >/dev/null 2>&1; then
     expect_rc 10 "runs too large for the address-space limit" -- sh -c "ulimit -v 600000; exec $LLC sweep --task icl \
         --set d_model=1024 --set n_layers=8 --set d_head=128 --vary seed=1,2 --group big --db $TMP/j1.db"
     expect_out "needs about [0-9]+ MiB of address space" "says what it needs"
+    expect_out "or use fewer --jobs" "names the sweep's own option"
     expect_eq "$(q j1.db "SELECT count(*) FROM groups WHERE grp = 'big'")" "0" "too large: no group written"
 else
     echo "WARN: llc does not start under ulimit -v 600000 here (a sanitizer build?): exit 10 not tested"
