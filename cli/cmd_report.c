@@ -25,7 +25,7 @@ static const char usage[] =
 
 static const cli_optdef defs[] = {{"run", 1, "run id"},
                                   {"group", 1, "one page for the runs of group G (llc sweep)"},
-                                  {"out", 1, "output file (default ID.html)"},
+                                  {"out", 1, "output file (default ID.html, or G.html)"},
                                   {"steps", 1, "circuits: checkpoints A:B, every:K or S1,S2,... (at most 16; "
                                                "default: the stages)"},
                                   {"db", 1, "store path (default $LLC_DB or ./llc.db)"},

@@ -463,56 +463,69 @@ static int sec_group_llc(report *r, char *const *ids, int n, int aggregate)
 }
 
 /* The train and test losses of the runs' checkpoints overlaid, one figure
- * each, drawn as curves without a band. */
+ * each, drawn as curves without a band (one series per run). */
 static int sec_group_losses(report *r, char *const *ids, int n)
 {
     llc_plot_curves_data d = {0};
-    llc_query_losses_row **l = calloc((size_t)n, sizeof *l);
-    int *nl = calloc((size_t)n, sizeof *nl), rc = l && nl ? 0 : llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
-    int any = 0, opened = 0;
-    for (int k = 0; k < n && !rc; k++) {
-        if ((rc = llc_query_losses(r->s, ids[k], &l[k], &nl[k]))) llc_fail(r->err, rc, "%s", llc_store_errmsg(r->s));
-        any |= nl[k] > 0;
-    }
-    if (!rc && any && !(d.s = calloc((size_t)n, sizeof *d.s))) rc = llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
-    for (int which = 0; which < 2 && any && !rc; which++) {
-        d.n = 0;
-        for (int k = 0; k < n && !rc; k++) {
-            llc_plot_series *s = &d.s[d.n];
-            free(s->x);
-            s->x = NULL;
-            int m = 0;
-            if (!(s->x = malloc((size_t)(nl[k] ? nl[k] : 1) * 4 * sizeof(double)))) {
-                rc = llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
-                break;
-            }
-            s->mean = s->x + nl[k], s->lo = s->mean + nl[k], s->hi = s->lo + nl[k];
-            for (int i = 0; i < nl[k]; i++) {
-                double v = which ? l[k][i].test_loss : l[k][i].train_loss;
-                if (!isfinite(v)) continue;
-                s->x[m] = (double)l[k][i].step, s->mean[m] = s->lo[m] = s->hi[m] = v;
-                m++;
-            }
-            s->n = m;
-            snprintf(s->target, sizeof s->target, "%s", ids[k]);
-            d.n++;
+    llc_query_losses_row *l = NULL;
+    int nl = 0, opened = 0, rc = 0;
+    if (!(d.s = calloc((size_t)n, sizeof *d.s))) return llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
+    /* series k: run k's steps, then its train losses (mean), test losses (lo), hi unused */
+    for (int k = 0; k < n && !rc; k++, d.n++) {
+        llc_plot_series *sk = &d.s[k];
+        snprintf(sk->target, sizeof sk->target, "%s", ids[k]);
+        if ((rc = llc_query_losses(r->s, ids[k], &l, &nl))) {
+            llc_fail(r->err, rc, "%s", llc_store_errmsg(r->s));
+        } else if (!(sk->x = malloc((size_t)(nl ? nl : 1) * 4 * sizeof(double)))) {
+            rc = llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
+        } else {
+            sk->n = nl, sk->mean = sk->x + nl, sk->lo = sk->mean + nl, sk->hi = sk->lo + nl;
+            for (int i = 0; i < nl; i++)
+                sk->x[i] = (double)l[i].step, sk->mean[i] = l[i].train_loss, sk->lo[i] = l[i].test_loss;
         }
+        free(l);
+        l = NULL;
+    }
+    for (int which = 0; which < 2 && !rc; which++) {
+        /* the curve of one loss: mean = lo = hi, its NULL (NaN) values left out */
+        llc_plot_curves_data v = {.s = calloc((size_t)n, sizeof *v.s), .n = n};
+        double *buf = NULL;
         int pts = 0;
-        for (int k = 0; k < d.n; k++) pts += d.s[k].n;
-        if (rc || !pts) continue;
-        if (!opened++) section_begin(r, "losses", "Losses", "The train and test loss of every run's checkpoints.");
-        snprintf(d.data, sizeof d.data, "%s", which ? "test" : "train");
-        llc_plot_opts po = r->po;
-        po.series_colors = 1;
-        po.subtitle = "one line per run, at its checkpoints";
-        po.quantity = "loss";
-        figure g;
-        if (!(rc = fig_open(&g, r->err))) rc = fig_close(r, &g, llc_plot_curves(g.m, &po, &d));
+        for (int k = 0; k < n; k++) pts += d.s[k].n;
+        if (!v.s || !(buf = malloc((size_t)(pts ? pts : 1) * 2 * sizeof(double)))) {
+            free(v.s);
+            rc = llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        pts = 0;
+        for (int k = 0, at = 0; k < n; k++) {
+            const llc_plot_series *sk = &d.s[k];
+            v.s[k] = (llc_plot_series){.x = buf + 2 * at, .mean = buf + 2 * at + sk->n};
+            snprintf(v.s[k].target, sizeof v.s[k].target, "%s", sk->target);
+            for (int i = 0; i < sk->n; i++) {
+                double y = which ? sk->lo[i] : sk->mean[i];
+                if (!isfinite(y)) continue;
+                v.s[k].x[v.s[k].n] = sk->x[i], v.s[k].mean[v.s[k].n++] = y;
+            }
+            v.s[k].lo = v.s[k].hi = v.s[k].mean;
+            at += sk->n;
+            pts += v.s[k].n;
+        }
+        if (pts) {
+            figure g;
+            llc_plot_opts po = r->po;
+            po.series_colors = 1;
+            po.subtitle = "one line per run, at its checkpoints";
+            po.quantity = "loss";
+            snprintf(v.data, sizeof v.data, "%s", which ? "test" : "train");
+            if (!opened++)
+                section_begin(r, "losses", "Losses", "The train and test loss of every run's checkpoints.");
+            if (!(rc = fig_open(&g, r->err))) rc = fig_close(r, &g, llc_plot_curves(g.m, &po, &v));
+        }
+        free(buf);
+        free(v.s);
     }
     if (opened) section_end(r);
-    for (int k = 0; k < n; k++) free(l ? l[k] : NULL);
-    free(l);
-    free(nl);
     llc_plot_curves_data_free(&d);
     return rc;
 }
