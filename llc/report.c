@@ -319,7 +319,7 @@ static const char css[] =
     ".fig svg{max-width:100%;height:auto}.grid{display:flex;flex-wrap:wrap;gap:8px}"
     ".grid .fig{width:32%}table{border-collapse:collapse;font-size:.85em}"
     "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}.flag{color:#b00}"
-    ".spec{white-space:pre-wrap;word-break:break-all}";
+    ".spec{white-space:pre-wrap;word-break:break-all}.runs td:nth-child(-n+2){text-align:left}";
 
 int llc_report_write(FILE *f, llc_store *s, const llc_report_opts *o, char *err)
 {
@@ -397,7 +397,7 @@ static int sec_group_table(report *r, char *const *ids, int n)
     int rc = 0;
     section_begin(r, "runs", "Runs", "The settings the sweep varied, the last checkpoint's losses and the number "
                   "of stored estimates.");
-    fputs("<table>\n<tr><th>run</th><th>varied</th><th>status</th><th>last step</th><th>train loss</th>"
+    fputs("<table class=\"runs\">\n<tr><th>run</th><th>varied</th><th>status</th><th>last step</th><th>train loss</th>"
           "<th>test loss</th><th>estimates</th></tr>\n", r->f);
     for (int k = 0; k < n && !rc; k++) {
         char **keys = NULL, **vals = NULL;
