@@ -41,6 +41,10 @@ static const struct {
     "--group G or --runs 'GLOB' in place of --run ID: once per run of group G (llc sweep) or per run\n" \
     "whose id matches GLOB, in id order, stopping at the first failure; --out takes {run}.\n"
 
+#define REPORT_RUNS_HELP \
+    "--runs 'GLOB' in place of --run ID: one page per run whose id matches GLOB, in id order;\n" \
+    "--out takes {run}.\n"
+
 static void print_help(void)
 {
     printf("llc " LLC_VERSION " - local learning coefficients of small transformers\n\n"
@@ -48,7 +52,8 @@ static void print_help(void)
     for (size_t i = 0; i < N_CMDS; i++) printf("  %-11s %s\n", cmds[i].name, cmds[i].summary);
     fputs("\n"
           "estimate, probe, curves, export, report, eval, stages, cluster and trajectory take\n"
-          "--group G or --runs 'GLOB' in place of --run ID (once per run); plot --group overlays runs.\n"
+          "--group G or --runs 'GLOB' in place of --run ID (once per run); plot --group overlays runs,\n"
+          "report --group writes one page of the group.\n"
           "The store is ./llc.db, or $LLC_DB, or --db PATH. Shipped configs and data are found in\n"
           "$LLC_DATA, else the installed share/llc, else the source tree's data/.\n"
           "\n"
@@ -107,7 +112,8 @@ static int run_command(int argc, char **argv)
         code = cmds[i].fn(argc - 2, argv + 2);
         for (int k = 2; k < argc && code == 0; k++)
             if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-                fputs(GROUP_HELP, stdout);
+                /* report --group is one page of the group (its own --help says so); --runs is per run */
+                fputs(strcmp(argv[1], "report") ? GROUP_HELP : REPORT_RUNS_HELP, stdout);
                 break;
             }
         return cli_finish_stdout(code);

@@ -2,7 +2,8 @@
  * command runs once per selected run, in id order, with `--run ID`. The
  * runs come from the store (llc_store_runs_select); an `--out` naming one
  * file takes `{run}`, replaced by each run's id; a table on stdout is
- * headed "== run ID". */
+ * headed "== run ID". `report --group` is not one page per run but one of
+ * the group: left to cmd_report. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -42,7 +43,7 @@ int cli_run_each(const char *cmd, int (*fn)(int, char **), int argc, char **argv
     const char *grp = opt_value(argc, argv, "group", &ag, &wg), *glob = opt_value(argc, argv, "runs", &ar, &wr);
     const char *out = opt_value(argc, argv, "out", &ao, &wo), *db = opt_value(argc, argv, "db", &ad, &wd);
     const char *fmt = opt_value(argc, argv, "format", &ax, &wx);
-    *handled = grp || glob;
+    *handled = (grp && strcmp(cmd, "report")) || glob; /* report --group: one page, cmd_report's */
     if (!*handled) return 0;
     if ((grp && glob) || opt_value(argc, argv, "run", &ax, &wx))
         return cli_error(EXIT_USAGE, "%s: give one of --run ID, --group G and --runs GLOB", cmd);

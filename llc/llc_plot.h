@@ -54,6 +54,7 @@ typedef struct {
     int n_layers, n_heads;            /* of the run's model (heads: the grid) */
     int series_colors;                /* curves: series k in category colour k, solid (an overlay of runs) */
     const char *subtitle;             /* curves: replaces the subtitle (may be NULL) */
+    const char *quantity;             /* curves: what the series are, title and y axis (NULL: the LLC) */
 } llc_plot_opts;
 
 /* ---------------- curves (llc_plot_curves, llc_plot_heads) ---------------- */

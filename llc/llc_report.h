@@ -43,4 +43,13 @@ typedef struct {
  * LLC_ERR_STORE, LLC_ERR_NOMEM, LLC_ERR_IO (f failed); err gets one line. */
 int llc_report_write(FILE *f, llc_store *s, const llc_report_opts *o, char *err);
 
+/* Write one page of the runs of group grp (llc sweep): a table of the runs
+ * (varied settings, last checkpoint's losses, number of estimates), the
+ * model's LLC of every run overlaid, their mean ± 1 sd, the train and test
+ * losses overlaid, then each run's LLC and rLLC curves (section ids
+ * prefixed by the run id). Sections without data are omitted.
+ * LLC_ERR_NOTFOUND (no such group, or no runs in it: err names the
+ * groups that exist), LLC_ERR_STORE, LLC_ERR_NOMEM, LLC_ERR_IO. */
+int llc_report_group_write(FILE *f, llc_store *s, const char *grp, char *err);
+
 #endif

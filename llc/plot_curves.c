@@ -65,7 +65,8 @@ int llc_plot_curves(FILE *f, const llc_plot_opts *c, const llc_plot_curves_data 
     llc_svg svg;
     llc_svg_begin(&svg, f, W, H);
     char t1[256], t2[256];
-    snprintf(t1, sizeof t1, "%s (%s): local learning coefficient, data %s", c->run, c->task, cs->data);
+    snprintf(t1, sizeof t1, "%s (%s): %s, data %s", c->run, c->task,
+             c->quantity ? c->quantity : "local learning coefficient", cs->data);
     int npts = 0;
     for (int k = 0; k < cs->n; k++) npts = cs->s[k].n > npts ? cs->s[k].n : npts;
     if (c->subtitle)
@@ -79,7 +80,7 @@ int llc_plot_curves(FILE *f, const llc_plot_opts *c, const llc_plot_curves_data 
     plot_title(&svg, left, t1, t2);
     llc_svg_panel_begin(&svg, &p);
     pl.clip = p.clip;
-    llc_svg_axes(&svg, &p, 0, xlabel, "LLC  λ (estimate)");
+    llc_svg_axes(&svg, &p, 0, xlabel, c->quantity ? c->quantity : "LLC  λ (estimate)");
     if (have_loss) {
         llc_svg_axis_right(&svg, &pl, log_loss ? "loss (log scale)" : "loss", PLOT_LOSS_COLOR);
         llc_svg_style tr = {PLOT_LOSS_COLOR, 1.4, "6,4", 0, "loss", "train loss"};

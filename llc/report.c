@@ -21,6 +21,7 @@ typedef struct {
     const llc_report_opts *o;
     llc_plot_opts po;   /* titles, stage marks, the head grid */
     int n_fig;          /* figures written, for the clip-id prefixes */
+    const char *idp;    /* prefix of the section ids (a run's sections in a group page) */
     char *err;
 } report;
 
@@ -91,7 +92,7 @@ static int fig_close(report *r, figure *g, int rc)
 
 static void section_begin(report *r, const char *id, const char *title, const char *note)
 {
-    fprintf(r->f, "<section id=\"%s\">\n<h2>%s</h2>\n", id, title);
+    fprintf(r->f, "<section id=\"%s%s\">\n<h2>%s</h2>\n", r->idp ? r->idp : "", id, title);
     if (note) fprintf(r->f, "<p class=\"note\">%s</p>\n", note);
 }
 
@@ -317,7 +318,8 @@ static const char css[] =
     "pre{tab-size:2;background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}"
     ".fig svg{max-width:100%;height:auto}.grid{display:flex;flex-wrap:wrap;gap:8px}"
     ".grid .fig{width:32%}table{border-collapse:collapse;font-size:.85em}"
-    "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}.flag{color:#b00}";
+    "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}.flag{color:#b00}"
+    ".spec{white-space:pre-wrap;word-break:break-all}.runs td:nth-child(-n+2){text-align:left}";
 
 int llc_report_write(FILE *f, llc_store *s, const llc_report_opts *o, char *err)
 {
@@ -382,6 +384,208 @@ cleanup:
     if (r.f) fclose(r.f);
     free(body);
     free(all);
+    llc_run_info_free(&info);
+    return rc;
+}
+
+/* ---------------- a group of runs ---------------- */
+
+/* The group's table: each run's varied settings, status, last checkpoint,
+ * final losses and number of estimates. */
+static int sec_group_table(report *r, char *const *ids, int n)
+{
+    int rc = 0;
+    section_begin(r, "runs", "Runs", "The settings the sweep varied, the last checkpoint's losses and the number "
+                  "of stored estimates.");
+    fputs("<table class=\"runs\">\n<tr><th>run</th><th>varied</th><th>status</th><th>last step</th><th>train loss</th>"
+          "<th>test loss</th><th>estimates</th></tr>\n", r->f);
+    for (int k = 0; k < n && !rc; k++) {
+        char **keys = NULL, **vals = NULL;
+        int nv = 0, nl = 0, ne = 0;
+        llc_query_losses_row *l = NULL;
+        llc_query_diag_row *q = NULL;
+        llc_run_info info = {0};
+        if ((rc = llc_store_run_vary(r->s, ids[k], &keys, &vals, &nv)) ||
+            (rc = llc_query_losses(r->s, ids[k], &l, &nl)) || (rc = llc_query_diagnostics(r->s, ids[k], &q, &ne)) ||
+            (rc = llc_store_run_get(r->s, ids[k], &info))) {
+            llc_fail(r->err, rc, "%s", llc_store_errmsg(r->s));
+        } else {
+            fputs("<tr><td>", r->f);
+            html_text(r->f, ids[k]);
+            fputs("</td><td>", r->f);
+            for (int i = 0; i < nv; i++) {
+                fputs(i ? ", " : "", r->f);
+                html_text(r->f, keys[i]);
+                fputc('=', r->f);
+                html_text(r->f, vals[i]);
+            }
+            fputs("</td><td>", r->f);
+            html_text(r->f, info.status ? info.status : "?");
+            fputs("</td>", r->f);
+            if (nl) fprintf(r->f, "<td>%lld</td><td>%.4g</td><td>%.4g</td>", l[nl - 1].step, l[nl - 1].train_loss,
+                            l[nl - 1].test_loss);
+            else fputs("<td></td><td></td><td></td>", r->f);
+            fprintf(r->f, "<td>%d</td></tr>\n", ne);
+        }
+        llc_strings_free(keys, nv);
+        llc_strings_free(vals, nv);
+        free(l);
+        free(q);
+        llc_run_info_free(&info);
+    }
+    fputs("</table>\n", r->f);
+    section_end(r);
+    return rc;
+}
+
+/* The model's LLC curves overlaid (aggregate 0) or their mean ± 1 sd. */
+static int sec_group_llc(report *r, char *const *ids, int n, int aggregate)
+{
+    llc_plot_curves_data d;
+    figure g;
+    char sub[160];
+    int rc = llc_plot_runs_load(r->s, ids, n, NULL, "model", aggregate, &d, r->err);
+    if (rc) return absent(rc) ? 0 : rc;
+    if (aggregate) {
+        snprintf(sub, sizeof sub, "mean over %d runs; band = ±1 sd across the runs, at the steps they all have", n);
+        section_begin(r, "aggregate", "Mean LLC", "The model's LLC averaged over the runs, &#177;1 sd.");
+    } else {
+        snprintf(sub, sizeof sub, "target model, %d runs; band = ±1 std over chains", n);
+        section_begin(r, "overlay", "LLC of every run", "The model's LLC curve of each run, one colour each.");
+    }
+    llc_plot_opts po = r->po;
+    po.series_colors = !aggregate;
+    po.subtitle = sub;
+    if (!(rc = fig_open(&g, r->err))) rc = fig_close(r, &g, llc_plot_curves(g.m, &po, &d));
+    section_end(r);
+    llc_plot_curves_data_free(&d);
+    return rc;
+}
+
+/* The train and test losses of the runs' checkpoints overlaid, one figure
+ * each, drawn as curves without a band (one series per run). */
+static int sec_group_losses(report *r, char *const *ids, int n)
+{
+    llc_plot_curves_data d = {0};
+    llc_query_losses_row *l = NULL;
+    int nl = 0, opened = 0, rc = 0;
+    if (!(d.s = calloc((size_t)n, sizeof *d.s))) return llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
+    /* series k: run k's steps, then its train losses (mean), test losses (lo), hi unused */
+    for (int k = 0; k < n && !rc; k++, d.n++) {
+        llc_plot_series *sk = &d.s[k];
+        snprintf(sk->target, sizeof sk->target, "%s", ids[k]);
+        if ((rc = llc_query_losses(r->s, ids[k], &l, &nl))) {
+            llc_fail(r->err, rc, "%s", llc_store_errmsg(r->s));
+        } else if (!(sk->x = malloc((size_t)(nl ? nl : 1) * 4 * sizeof(double)))) {
+            rc = llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
+        } else {
+            sk->n = nl, sk->mean = sk->x + nl, sk->lo = sk->mean + nl, sk->hi = sk->lo + nl;
+            for (int i = 0; i < nl; i++)
+                sk->x[i] = (double)l[i].step, sk->mean[i] = l[i].train_loss, sk->lo[i] = l[i].test_loss;
+        }
+        free(l);
+        l = NULL;
+    }
+    for (int which = 0; which < 2 && !rc; which++) {
+        /* the curve of one loss: mean = lo = hi, its NULL (NaN) values left out */
+        llc_plot_curves_data v = {.s = calloc((size_t)n, sizeof *v.s), .n = n};
+        double *buf = NULL;
+        int pts = 0;
+        for (int k = 0; k < n; k++) pts += d.s[k].n;
+        if (!v.s || !(buf = malloc((size_t)(pts ? pts : 1) * 2 * sizeof(double)))) {
+            free(v.s);
+            rc = llc_fail(r->err, LLC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        pts = 0;
+        for (int k = 0, at = 0; k < n; k++) {
+            const llc_plot_series *sk = &d.s[k];
+            v.s[k] = (llc_plot_series){.x = buf + 2 * at, .mean = buf + 2 * at + sk->n};
+            snprintf(v.s[k].target, sizeof v.s[k].target, "%s", sk->target);
+            for (int i = 0; i < sk->n; i++) {
+                double y = which ? sk->lo[i] : sk->mean[i];
+                if (!isfinite(y)) continue;
+                v.s[k].x[v.s[k].n] = sk->x[i], v.s[k].mean[v.s[k].n++] = y;
+            }
+            v.s[k].lo = v.s[k].hi = v.s[k].mean;
+            at += sk->n;
+            pts += v.s[k].n;
+        }
+        if (pts) {
+            figure g;
+            llc_plot_opts po = r->po;
+            po.series_colors = 1;
+            po.subtitle = "one line per run, at its checkpoints";
+            po.quantity = "loss";
+            snprintf(v.data, sizeof v.data, "%s", which ? "test" : "train");
+            if (!opened++)
+                section_begin(r, "losses", "Losses", "The train and test loss of every run's checkpoints.");
+            if (!(rc = fig_open(&g, r->err))) rc = fig_close(r, &g, llc_plot_curves(g.m, &po, &v));
+        }
+        free(buf);
+        free(v.s);
+    }
+    if (opened) section_end(r);
+    llc_plot_curves_data_free(&d);
+    return rc;
+}
+
+/* A run's curves, its section ids prefixed by its id. */
+static int sec_group_run(report *r, const char *run)
+{
+    llc_report_opts o = {.run = run};
+    char idp[80];
+    report q = {.f = r->f, .s = r->s, .o = &o, .po = r->po, .n_fig = r->n_fig, .err = r->err, .idp = idp};
+    int rc;
+    snprintf(idp, sizeof idp, "%s-", run);
+    q.po.run = run;
+    q.po.n_layers = q.po.n_heads = 1;
+    q.po.n_marks = 0;
+    if ((rc = llc_plot_stage_marks(r->s, run, &q.po, r->err)) && !absent(rc)) return rc;
+    if (rc) q.po.n_marks = 0;
+    fputs("<h2 class=\"run\">Run ", r->f);
+    html_text(r->f, run);
+    fputs("</h2>\n", r->f);
+    rc = sec_curves(&q);
+    r->n_fig = q.n_fig;
+    return rc;
+}
+
+int llc_report_group_write(FILE *f, llc_store *s, const char *grp, char *err)
+{
+    char **ids = NULL, *spec = NULL;
+    int n = 0, rc;
+    llc_run_info info = {0};
+    char title[128];
+    report r = {.f = f, .s = s, .err = err};
+    if ((rc = llc_store_runs_select(s, grp, NULL, &ids, &n)) || (rc = llc_store_group_get(s, grp, &spec)) ||
+        (rc = llc_store_run_get(s, ids[0], &info))) {
+        llc_fail(err, rc, "%s", llc_store_errmsg(s));
+        goto cleanup;
+    }
+    snprintf(title, sizeof title, "group %s", grp);
+    r.po.run = title;
+    r.po.task = info.task;
+    r.po.n_layers = r.po.n_heads = 1;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>llc report: group ", f);
+    html_text(f, grp);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Group ", css);
+    html_text(f, grp);
+    fputs(" (", f);
+    html_text(f, info.task);
+    fprintf(f, ")</h1>\n<p class=\"note\">%d runs of the sweep:</p>\n<pre class=\"spec\">", n);
+    html_text(f, spec ? spec : "");
+    fputs("</pre>\n", f);
+    if ((rc = sec_group_table(&r, ids, n)) || (rc = sec_group_llc(&r, ids, n, 0)) ||
+        (rc = sec_group_llc(&r, ids, n, 1)) || (rc = sec_group_losses(&r, ids, n)))
+        goto cleanup;
+    for (int k = 0; k < n && !rc; k++) rc = sec_group_run(&r, ids[k]);
+    if (rc) goto cleanup;
+    fputs("</body>\n</html>\n", f);
+    if (ferror(f)) rc = llc_fail(err, LLC_ERR_IO, "writing the report failed");
+cleanup:
+    llc_strings_free(ids, n);
+    free(spec);
     llc_run_info_free(&info);
     return rc;
 }

@@ -4,13 +4,7 @@
 # (--aggregate); an unknown group or an empty match is exit 5.
 . tests/cli/clitest.sh
 
-cat >"$TMP/tiny.json" <<'EOF'
-{"task": "icl", "seed": 1, "data": {"n_pairs": 2, "n_labels": 5},
- "model": {"n_layers": 1, "n_heads": 2, "d_model": 16, "d_head": 8, "pos": "rope", "norm": "layer",
-           "final_norm": true, "d_mlp": 0, "causal": true},
- "train": {"steps": 200, "batch": 16, "optimizer": "adam", "lr": 0.003, "clip": 1.0,
-           "ckpt_linear": 4, "ckpt_log": 0, "test_batches": 2}}
-EOF
+tiny_icl "$TMP/tiny.json"
 cd "$TMP" || exit 1
 q() { sqlite3 -cmd ".timeout 5000" "$LLC_DB" "$1"; }
 EST="--eps 1e-4 --burnin 0 --thin 1 --draws 10 --chains 2 --threads 2 --quiet"
