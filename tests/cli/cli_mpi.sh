@@ -14,48 +14,15 @@ MPI_LLC=${LLC_MPI:-./build/llc-mpi}
 ROWS=${STORE_ROWS:-./build/tests/store_rows}
 if [ ! -x "$MPI_LLC" ] || [ ! -x "$ROWS" ] || ! command -v mpirun >/dev/null; then
     echo "SKIP: cli_mpi needs the MPI build ($MPI_LLC: make mpi) and $ROWS (make check builds both)"
-    
-# a sweep: one run a unit, trained by the workers, written by rank 0
-S="--task sort --steps 300 --set ckpt_linear=4 --set ckpt_log=0 --vary seed=1..2 --vary lr=0.001,0.002 --group g --quiet"
-expect_rc 0 "sweep, one process" -- $LLC sweep $S --jobs 2 --db "$TMP/sw1.db"
-expect_rc 0 "sweep, mpirun -n 3" -- $MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swm.db"
-expect_out "4 runs \(4 trained, 0 already done, on 2 worker ranks\)" "the workers trained the 4 runs"
-expect_rc 0 "sweep, mpirun -n 3, again" -- $MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swm.db"
-expect_out "4 runs \(0 trained, 4 already done, on 2 worker ranks\)" "the finished runs are skipped"
-"$ROWS" "$TMP/sw1.db" >"$TMP/sw1.rows"; "$ROWS" "$TMP/swm.db" >"$TMP/swm.rows"
-nck=$(grep -c '^checkpoints|' "$TMP/sw1.rows")
-expect_eq "$(grep -c '^checkpoints|' "$TMP/swm.rows")" "$nck" "every checkpoint stored ($nck)"
-if cmp -s "$TMP/sw1.rows" "$TMP/swm.rows"; then P=$((P + 1)); else
-    F=$((F + 1)); echo "FAIL: the MPI sweep differs from one process's:"; diff "$TMP/sw1.rows" "$TMP/swm.rows" | head -c 800; fi
-
-# a worker killed mid-sweep: whole checkpoints only, the re-run resumes
-$MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swk.db" >"$TMP/out" 2>"$TMP/err" &
-mp=$!
-n=0; i=0
-while [ "$n" -lt 3 ] && [ $i -lt 600 ] && kill -0 $mp 2>/dev/null; do
-    sleep 0.1; i=$((i + 1))
-    n=$("$ROWS" "$TMP/swk.db" 2>/dev/null | grep -c '^checkpoints|')
-done
-for p in $(pgrep -P $mp); do
-    [ "$(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = 2 ] && kill -9 "$p"
-done
-wait $mp; rc=$?
-[ "$rc" -ne 0 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: killed worker: mpirun exited 0"; }
-expect_out "^llc: sweep: stopped by SIGTERM \(under mpirun: a rank ended" "rank 0 reports it in one line"
-"$ROWS" "$TMP/swk.db" >"$TMP/swk.rows"
-nk=$(grep -c '^checkpoints|' "$TMP/swk.rows")
-[ "$nk" -lt "$nck" ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: the kill came after all $nck checkpoints"; }
-nbad=$(grep -E '^(checkpoints|train_log)\|' "$TMP/swk.rows" | grep -cvxF -f "$TMP/sw1.rows")
-expect_eq "$nbad" "0" "the $nk checkpoints and their log rows kept are those of the whole sweep"
-expect_rc 0 "the re-run resumes the rest" -- $MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swk.db"
-"$ROWS" "$TMP/swk.db" >"$TMP/swk.rows"
-if cmp -s "$TMP/sw1.rows" "$TMP/swk.rows"; then P=$((P + 1)); else
-    F=$((F + 1)); echo "FAIL: killed and re-run sweep differs from one process:"; diff "$TMP/sw1.rows" "$TMP/swk.rows" | head -c 800; fi
-finish cli_mpi; exit
+    finish cli_mpi; exit
 fi
 case "$MPI_LLC" in /*) ;; *) MPI_LLC="$PWD/$MPI_LLC" ;; esac
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1
-MPIRUN="mpirun --oversubscribe -n 3"
+# Under make check SANITIZE=1 the ranks' leak report is off: Open MPI's
+# plugins keep memory to the end and are unloaded before LeakSanitizer walks
+# the heap, so their leaks cannot even be attributed. Memory errors are
+# still caught; leaks of our own code are checked by the one-process runs.
+MPIRUN="mpirun --oversubscribe -n 3 -x ASAN_OPTIONS=detect_leaks=0"
 unset LLC_DB
 A="$TMP/one.db"; B="$TMP/mpi.db"
 expect_rc 0 "train" -- $LLC train --task sort --run r1 --steps 300 --set ckpt_linear=4 --set ckpt_log=0 --quiet --db "$A"
