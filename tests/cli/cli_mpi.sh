@@ -24,6 +24,23 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=se
 # still caught; leaks of our own code are checked by the one-process runs.
 MPIRUN="mpirun --oversubscribe -n 3 -x ASAN_OPTIONS=detect_leaks=0"
 unset LLC_DB
+# kill_rank2_after N TABLE DB ARGS...: run llc-mpi ARGS --db DB under mpirun,
+# SIGKILL the worker of rank 2 once DB holds N rows of TABLE; mpirun must fail
+kill_rank2_after() {
+    want=$1; table=$2; db=$3; shift 3
+    $MPIRUN "$MPI_LLC" "$@" --db "$db" >"$TMP/out" 2>"$TMP/err" &
+    mp=$!
+    n=0; i=0
+    while [ "$n" -lt "$want" ] && [ $i -lt 600 ] && kill -0 $mp 2>/dev/null; do
+        sleep 0.1; i=$((i + 1))
+        n=$("$ROWS" "$db" 2>/dev/null | grep -c "^$table|")
+    done
+    for p in $(pgrep -P $mp); do
+        [ "$(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = 2 ] && kill -9 "$p"
+    done
+    wait $mp; rc=$?
+    [ "$rc" -ne 0 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: killed worker: mpirun exited 0"; }
+}
 A="$TMP/one.db"; B="$TMP/mpi.db"
 expect_rc 0 "train" -- $LLC train --task sort --run r1 --steps 300 --set ckpt_linear=4 --set ckpt_log=0 --quiet --db "$A"
 cp "$A" "$B"; cp "$A" "$TMP/kill.db"; cp "$A" "$TMP/whole.db"; cp "$A" "$TMP/prog.db"
@@ -48,18 +65,7 @@ if cmp -s "$TMP/one.rows" "$TMP/mpi.rows"; then P=$((P + 1)); else
 
 # a worker killed mid-estimate: rank 0 says so, only whole estimates are kept
 K="--run r1 --model --heads all --eps 1e-4 --chains 2 --draws 100 --burnin 20 --thin 1 --threads 1 --quiet"
-$MPIRUN "$MPI_LLC" estimate $K --db "$TMP/kill.db" >"$TMP/out" 2>"$TMP/err" &
-mp=$!
-n=0; i=0
-while [ "$n" -lt 1 ] && [ $i -lt 600 ] && kill -0 $mp 2>/dev/null; do
-    sleep 0.1; i=$((i + 1))
-    n=$("$ROWS" "$TMP/kill.db" 2>/dev/null | grep -c '^estimates|')
-done
-for p in $(pgrep -P $mp); do
-    [ "$(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = 2 ] && kill -9 "$p"
-done
-wait $mp; rc=$?
-[ "$rc" -ne 0 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: killed worker: mpirun exited 0"; }
+kill_rank2_after 1 estimates "$TMP/kill.db" estimate $K
 expect_out "^llc: estimate: stopped by SIGTERM \(under mpirun: a rank ended" "rank 0 reports it in one line"
 "$ROWS" "$TMP/kill.db" >"$TMP/kill.rows"
 ne=$(grep -c '^estimates|' "$TMP/kill.rows"); nc=$(grep -c '^estimate_chains|' "$TMP/kill.rows")
@@ -86,18 +92,7 @@ if cmp -s "$TMP/sw1.rows" "$TMP/swm.rows"; then P=$((P + 1)); else
     F=$((F + 1)); echo "FAIL: the MPI sweep differs from one process's:"; diff "$TMP/sw1.rows" "$TMP/swm.rows" | head -c 800; fi
 
 # a worker killed mid-sweep: whole checkpoints only, the re-run resumes
-$MPIRUN "$MPI_LLC" sweep $S --db "$TMP/swk.db" >"$TMP/out" 2>"$TMP/err" &
-mp=$!
-n=0; i=0
-while [ "$n" -lt 3 ] && [ $i -lt 600 ] && kill -0 $mp 2>/dev/null; do
-    sleep 0.1; i=$((i + 1))
-    n=$("$ROWS" "$TMP/swk.db" 2>/dev/null | grep -c '^checkpoints|')
-done
-for p in $(pgrep -P $mp); do
-    [ "$(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')" = 2 ] && kill -9 "$p"
-done
-wait $mp; rc=$?
-[ "$rc" -ne 0 ] && P=$((P + 1)) || { F=$((F + 1)); echo "FAIL: killed worker: mpirun exited 0"; }
+kill_rank2_after 3 checkpoints "$TMP/swk.db" sweep $S
 expect_out "^llc: sweep: stopped by SIGTERM \(under mpirun: a rank ended" "rank 0 reports it in one line"
 "$ROWS" "$TMP/swk.db" >"$TMP/swk.rows"
 nk=$(grep -c '^checkpoints|' "$TMP/swk.rows")
