@@ -40,6 +40,12 @@ void llc_mpi_finalize(void)
 
 void llc_mpi_abort(int code)
 {
+    /* mpirun forwards this rank's stderr through a pipe and may drop what it
+     * has not read yet once the abort kills the job: give it a moment */
+    struct timespec nap = {0, 300 * 1000 * 1000};
+    fflush(stdout);
+    fflush(stderr);
+    if (started) nanosleep(&nap, NULL);
     if (started) MPI_Abort(MPI_COMM_WORLD, code);
     exit(code);
 }
