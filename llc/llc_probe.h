@@ -52,6 +52,8 @@ typedef struct {
     int repeat;             /* induction/duplicate sequences: 1 (default) the block twice; -1 a
                              * control of the same law with the second copy drawn afresh */
     int own_tokens;         /* ownership over tokens [0, own_tokens) (0 = every output token) */
+    int ablate_only;        /* 1 + l * n_heads + h: ablate that head only (the others' ablation NAN);
+                             * 0 = every head */
     int n_threads;          /* >= 1 (0 = 1) */
 } llc_probe_config;
 

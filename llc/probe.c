@@ -512,13 +512,15 @@ static int probe_item(void *ctx, void *sp, int i, char *err)
 {
     probe_job *j = ctx;
     probe_scratch *sc = sp;
-    return j->phase == 1 ? phase1_item(j, sc, i, err) : phase2_item(j, i, sc->b, err);
+    const int hd = j->cfg->ablate_only > 0 ? j->cfg->ablate_only - 1 : i;
+    return j->phase == 1 ? phase1_item(j, sc, i, err) : phase2_item(j, hd, sc->b, err);
 }
 
 static int run_phase(probe_job *j, char *err)
 {
     static const llc_pool_fns fns = {scratch_init, probe_item, scratch_fini};
-    return llc_pool_run(&fns, j, j->phase == 1 ? j->n_batches : j->LH, j->n_threads, err);
+    const int n = j->phase == 1 ? j->n_batches : j->cfg->ablate_only > 0 ? 1 : j->LH;
+    return llc_pool_run(&fns, j, n, j->n_threads, err);
 }
 
 /* ---------------- the driver ---------------- */
@@ -582,6 +584,8 @@ static int check_config(const llc_probe_config *cfg, const llc_tf_config **cp, c
                         LLC_PROBE_MAX_SEQS);
     if (cfg->own_tokens < 0 || cfg->own_tokens > c->n_out)
         return llc_fail(err, LLC_ERR_INVALID, "probe: own_tokens must be in 0..%d", c->n_out);
+    if (cfg->ablate_only < 0 || cfg->ablate_only > c->n_layers * c->n_heads)
+        return llc_fail(err, LLC_ERR_INVALID, "probe: ablate_only must be in 0..%d", c->n_layers * c->n_heads);
     *cp = c;
     return LLC_OK;
 }
@@ -704,7 +708,9 @@ int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
         j.phase = 2;
         if ((rc = run_phase(&j, err))) goto cleanup;
         r->seconds_ablation = llc_now() - t0;
-        for (int hd = 0; hd < LH; hd++) r->value[LLC_PROBE_ABLATION * LH + hd] = j.abl[hd] - r->base_loss;
+        for (int hd = 0; hd < LH; hd++)
+            if (!cfg->ablate_only || hd == cfg->ablate_only - 1)
+                r->value[LLC_PROBE_ABLATION * LH + hd] = j.abl[hd] - r->base_loss;
     }
     r->computed = want;
 cleanup:

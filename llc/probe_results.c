@@ -177,7 +177,9 @@ int llc_probe_sweep_compute(const llc_probe_sweep_config *c, const llc_probe_con
                             llc_probe_row **rows, int *n_rows, char *err)
 {
     llc_probe_result_free(last);
-    int rc = llc_probe_run(cfg, last, err);
+    llc_probe_config one = *cfg; /* one head asked for: ablate only that one */
+    if (c->sel_l >= 0 && c->sel_h >= 0) one.ablate_only = 1 + c->sel_l * c->n_heads + c->sel_h;
+    int rc = llc_probe_run(&one, last, err);
     if (rc) return rc;
     rc = llc_probe_rows(c->want, c->n_layers, c->n_heads, c->sel_l, c->sel_h, cfg->ablate_mean, last, rows, n_rows);
     return rc ? llc_fail(err, rc, "out of memory") : LLC_OK;

@@ -232,6 +232,20 @@ static void test_ablation_and_threads(const llc_task *t)
         CHECK(V_(r, LLC_PROBE_ABLATION, 0, 0) != 0.0 && isfinite(r.base_loss),
               "%s-ablating head 0.0 changes the loss (%g, base %g)", mean ? "mean" : "zero",
               V_(r, LLC_PROBE_ABLATION, 0, 0), r.base_loss);
+        /* one head asked for: only it is ablated, to the bit the same number */
+        llc_probe_result r1;
+        p.ablate_only = 1 + 1 * 2 + 0;
+        rc = llc_probe_run(&p, &r1, err);
+        CHECK(rc == LLC_OK, "ablation of head 1.0 only (%s)", err);
+        if (!rc) {
+            CHECK(V_(r1, LLC_PROBE_ABLATION, 1, 0) == V_(r, LLC_PROBE_ABLATION, 1, 0) &&
+                      isnan(V_(r1, LLC_PROBE_ABLATION, 0, 0)) && isnan(V_(r1, LLC_PROBE_ABLATION, 1, 1)),
+                  "ablate_only: head 1.0's value %.17g as with every head, the others not computed",
+                  V_(r1, LLC_PROBE_ABLATION, 1, 0));
+            llc_probe_result_free(&r1);
+        }
+        p.ablate_only = 5;
+        CHECK(llc_probe_run(&p, &r1, err) == LLC_ERR_INVALID, "ablate_only beyond the heads refused");
         llc_probe_result_free(&r);
     }
     /* every probe the task allows, 1 vs 2 threads (and 3: more threads than items of one phase) */
