@@ -275,7 +275,10 @@ int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc
     double h = NAN, cap = 1;
     int rc;
     char ladder[LLC_REASON_LEN] = "";
-    if (!p->exact_loss) {
+    if (!p->exact_loss && c->rt.mh_cap > 0) { /* the ladder ran already (a sweep's reference checkpoint) */
+        cap = c->rt.mh_cap;
+        snprintf(ladder, sizeof ladder, "%s", c->rt.mh_cap_reason ? c->rt.mh_cap_reason : "given");
+    } else if (!p->exact_loss) {
         if ((rc = est_eps_auto_prepared(p, out, err))) return rc;
         cap = out->eps;
         h = out->curvature;

@@ -50,12 +50,16 @@
  * nbeta 8686, lambda 50: plain SGLD run to equilibrium gives ~100 at eps
  * 3e-6 and ~90 at 1e-6; (5,4,5), lambda 8: 12.0 / 11.5 / 10.0 / 8.7 / 8.15 at
  * eps 3e-4 / 1e-4 / 3e-5 / 1e-5 / 3e-6); short plain runs land anywhere
- * below that. With minibatches (every transformer estimate by default)
- * metropolis stays off and the estimator is plain SGLD as in the papers;
- * LLC_MH_ON forces it: each step is then Metropolis-adjusted on its own
- * batch (two forward+backward passes per step). That removes SGLD's
- * discretisation bias, not the minibatch-noise bias, so with an automatic
- * eps the plain-SGLD ladder below still bounds eps (llc/MINIBATCH.md).
+ * below that. With minibatches (every transformer estimate) and an
+ * AUTOMATIC eps, LLC_MH_AUTO also turns it on: each step is then
+ * Metropolis-adjusted on its own batch, the batch kept for sgld.block (2)
+ * consecutive steps (llc_sgld.h: 1.5 forward+backward passes per step
+ * instead of 2). That removes SGLD's discretisation bias, not the
+ * minibatch-noise bias, so the plain-SGLD ladder below still bounds eps
+ * (llc/MINIBATCH.md: accuracy and cost measured). With minibatches and a
+ * GIVEN eps it stays off: plain SGLD as in the papers. LLC_MH_EXACT is the
+ * earlier default (on iff the loss is exact); LLC_MH_ON forces it also at a
+ * given eps.
  *
  * DATA AND STREAMS (bit-identical results whatever the thread count):
  *   chain c's rng:  llc_rng_new(llc_seed(seed, LLC_PURPOSE_SGLD, target_hash, c, 0))
@@ -202,9 +206,11 @@
 #define LLC_REASON_LEN 512
 
 typedef enum {
-    LLC_MH_AUTO = 0, /* Metropolis adjustment iff the SGLD loss is exact (full batch or population loss) */
+    LLC_MH_AUTO = 0, /* Metropolis adjustment iff the SGLD loss is exact (full batch or population loss)
+                        or the step size is automatic */
     LLC_MH_OFF,      /* plain SGLD */
-    LLC_MH_ON        /* always (with minibatches: a minibatch-posterior correction only) */
+    LLC_MH_ON,       /* always (with minibatches: a minibatch-posterior correction only) */
+    LLC_MH_EXACT     /* iff the SGLD loss is exact (the default before minibatch Metropolis) */
 } llc_mh_mode;
 
 typedef enum {
@@ -230,6 +236,10 @@ typedef struct {
     int threads;           /* pthreads for chains, default 1 */
     const volatile sig_atomic_t *interrupt; /* polled before every SGLD step: nonzero stops the call with
                                                LLC_ERR_INTERRUPTED (nothing returned). NULL (default): never */
+    double mh_cap;         /* Metropolis on minibatches, automatic eps: the plain ladder's eps chosen already
+                              (a sweep's reference checkpoint) caps the adaptation instead of a new ladder
+                              here; 0 (default): run the ladder */
+    const char *mh_cap_reason; /* how mh_cap was chosen (goes into the reason), or NULL */
 } llc_estimate_runtime;
 
 /* What the user asks for (llc estimate's settings JSON: llc_estimate_settings.h),
@@ -238,8 +248,9 @@ typedef struct {
     /* the sampler (llc_sgld.h). eps: 0 = automatic (llc_eps_auto), default 0;
      * gamma default 1 (the ground-truth models' convention; llc estimate sets
      * 100 for transformers); nbeta: used by LLC_NBETA_GIVEN / DEFAULT when > 0,
-     * default 0; ladder (Metropolis step-size ladder rungs) default 4; the
-     * others at llc_sgld_params_default. ref_loss, metropolis and exact_loss
+     * default 0; ladder (Metropolis step-size ladder rungs) default 4; block
+     * (Metropolis on minibatches: steps per batch) default 2; the others at
+     * llc_sgld_params_default. ref_loss, metropolis and exact_loss
      * are set by the estimate (L_n(w*), the resolved metropolis mode, the
      * exact-loss check); mala_every is the MALA diagnostic of the final chains. */
     llc_sgld_params sgld;
@@ -417,9 +428,10 @@ int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
                  llc_eps_auto_result *out, char *err);
 
 /* *metropolis = 1 if llc_estimate with these arguments would take the
- * Metropolis path (exact loss, adaptive eps inside the estimate), 0 if the
- * plain-SGLD path (whose automatic eps is the pilot ladder). Costs the
- * L_n(w*) batches and two loss evaluations. */
+ * Metropolis path with an exact loss (adaptive eps inside the estimate), 2
+ * the Metropolis path on minibatches (the plain ladder's eps caps that
+ * adaptation: rt.mh_cap), 0 the plain-SGLD path (whose automatic eps is the
+ * pilot ladder). Costs the L_n(w*) batches and two loss evaluations. */
 int llc_estimate_uses_metropolis(const llc_model *m, const float *w_star, const llc_group *g,
                                  const llc_task *task, const llc_estimate_config *cfg, int *metropolis,
                                  char *err);
