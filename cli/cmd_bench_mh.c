@@ -1,7 +1,8 @@
 /* cmd_bench_mh.c - llc bench --mh-cost: what the minibatch default
  * (Metropolis on the batch, two steps per batch, llc/MINIBATCH.md) costs
  * against plain SGLD. The config is trained for 200 steps into a scratch
- * store (two runs, one per sampler, the same weights); then, in `reps`
+ * store (four runs of the same weights, sampler x measurement, each
+ * holding one estimate whose seconds are read back); then, in `reps`
  * interleaved repetitions, each run's head 0.1 at step 200 is estimated
  * by a child llc estimate: at a given eps with fixed lengths (SGLD
  * steps/s) and with the automatic eps (the per-head curve's unit: wall
@@ -71,13 +72,14 @@ int cli_bench_mh(const char *config, int reps, cJSON *js)
     snprintf(log, sizeof log, "%s/log", dir);
     snprintf(fbuf, sizeof fbuf, "%s", config);
     double sps[2][MH_MAX_REPS], wall[2][MH_MAX_REPS], cpu[2][MH_MAX_REPS], own[2][MH_MAX_REPS];
-    static const char *const runs[2] = {"plain", "default"};
+    /* [sampler][fixed]: each run holds one estimate, replaced at every repeat (--force) */
+    static const char *const runs[2][2] = {{"plain", "plain-fixed"}, {"default", "default-fixed"}};
     int code = 0;
     fprintf(stderr, "llc: bench: minibatch Metropolis cost on %s (train, then head 0.1 at step 200, %d repeats)\n",
             config, reps);
-    for (int m = 0; m < 2 && !code; m++) {
+    for (int m = 0; m < 4 && !code; m++) {
         char rbuf[16];
-        snprintf(rbuf, sizeof rbuf, "%s", runs[m]);
+        snprintf(rbuf, sizeof rbuf, "%s", runs[m / 2][m % 2]);
         char *targv[] = {NULL, "train", "--config", fbuf, "--run", rbuf, "--steps", "200", "--db", db, NULL};
         if ((code = cli_spawn_wait(targv, log, NULL, NULL)) != 0) {
             snprintf(err, sizeof err, "training %s failed (log %s)", config, log);
@@ -89,9 +91,11 @@ int cli_bench_mh(const char *config, int reps, cJSON *js)
     for (int r = 0; r < reps && !code; r++)
         for (int m = 0; m < 2 && !code; m++) {
             double w = 0, c = 0, s = 0;
-            code = mh_estimate(db, log, runs[m], m ? "on" : "off", 1, &w, &c, &s, err);
+            code = mh_estimate(db, log, runs[m][1], m ? "on" : "off", 1, &w, &c, &s, err);
             sps[m][r] = (double)MH_CHAINS * MH_DRAWS / s;
-            if (!code) code = mh_estimate(db, log, runs[m], m ? "auto" : "off", 0, &wall[m][r], &cpu[m][r], &own[m][r], err);
+            if (!code)
+                code = mh_estimate(db, log, runs[m][0], m ? "auto" : "off", 0, &wall[m][r], &cpu[m][r], &own[m][r],
+                                   err);
         }
     if (code) {
         cli_error(code, "bench: mh-cost: %s", err);

@@ -110,14 +110,20 @@
  *   sampling chains are exact MCMC). Why adapt while moving: from w* the
  *   chain walks into ever stiffer regions; the curvature at w* (zero for a
  *   DLN at the origin) says nothing about them. With minibatches
- *   (LLC_MH_ON, inexact loss) the plain-SGLD ladder below runs first and
- *   its eps both starts the adaptation and caps it, the target is
- *   mh_target_batch (0.85), and the burn-in also ends once the acceptance
- *   stays above the target at the cap: a larger eps would add minibatch
- *   noise that the Metropolis test on the batch cannot see. When the
- *   adapted eps stays above half the cap, no stiff region asked for a
- *   smaller step and the sampling chains run without the step-size ladder
- *   (the result's cfg.mh_ladder is then 1; the reason says so).
+ *   (Metropolis with an inexact loss: the default at an automatic eps) the
+ *   plain-SGLD ladder below runs first (or rt.mh_cap gives its eps, chosen
+ *   once per target in a sweep) and its eps both starts the adaptation and
+ *   caps it, the target is mh_target_batch (0.85), and the burn-in also
+ *   ends once the acceptance stays above the target at the cap: a larger
+ *   eps would add minibatch noise that the Metropolis test on the batch
+ *   cannot see. That burn-in runs first WITHOUT the step-size ladder; when
+ *   its adapted eps stays above half the cap, no stiff region asked for a
+ *   smaller step: it is the burn-in, and the sampling chains run without
+ *   the step-size ladder too (the result's cfg.sgld.ladder is then 1; the
+ *   reason says so). Else a burn-in with the ladder continues from its end
+ *   points and adapted eps, and the sampling keeps the ladder. The chains
+ *   keep each batch for sgld.block (2) steps (llc_sgld.h), and only a
+ *   block's first step enters lambda-hat.
  *   Plain-SGLD path (inexact loss, or metropolis off; its pilots are always
  *   plain SGLD, also when they cap the Metropolis path above): a ladder. Rung 0
  *   has eps = eps0; a rung that fails on divergence or MALA is followed by
