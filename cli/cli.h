@@ -220,6 +220,10 @@ int cmd_curves(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 /* Run argv (argv[0] NULL: this llc) and wait; see cli/spawn.c. */
 int cli_spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb);
+int cli_spawn_wait_cpu(char **argv, const char *log, double *seconds, double *rss_mb, double *cpu);
+/* llc bench --mh-cost (cli/cmd_bench_mh.c): the cost of the minibatch
+ * default against plain SGLD into js under "mh_cost"; an exit code. */
+int cli_bench_mh(const char *config, int reps, cJSON *js);
 /* llc bench --mpi (cli/cmd_bench_mpi.c): an exit code. */
 int cli_bench_mpi(const char *curve, int draws, const char *steps, const char *json);
 int cmd_plot(int argc, char **argv);     /* cli/cmd_plot.c */

@@ -40,7 +40,8 @@
 
 static const char usage[] =
     "usage: llc bench [--configs a.json,b.json,...] [--rounds N] [--draws N] [--torch PATH|none]\n"
-    "                 [--curve CONFIG|none] [--probes CONFIG|none] [--json FILE]\n"
+    "                 [--curve CONFIG|none] [--probes CONFIG|none] [--mh-cost CONFIG|none] [--mh-reps N]\n"
+    "                 [--json FILE]\n"
     "       llc bench --mpi [--curve CONFIG] [--mpi-steps SPEC] [--draws N] [--json FILE]   (MPI build)\n"
     "Measure the sgemm ceiling of this machine and, for each config (default: the standard set\n"
     "data/configs/bench/{S,M,ICL,DLN100,DLN784}.json), forward+backward time and GFLOP/s, SGLD steps/s\n"
@@ -55,6 +56,10 @@ static const char usage[] =
     "data/configs/sort.json) trained into a scratch store, then every probe at every checkpoint with\n"
     "1 thread and all cores (at least 2), max(3, --rounds) interleaved repetitions, medians; the\n"
     "values' checksums must agree across thread counts (exit 1 if not).\n"
+    "And (with the standard set, or --mh-cost CONFIG) the cost of the minibatch default (Metropolis on\n"
+    "the batch) against plain SGLD: CONFIG trained 200 steps, head 0.1 at step 200 estimated by each,\n"
+    "--mh-reps (3) interleaved repeats, medians: SGLD steps/s at a given eps, and the automatic estimate's\n"
+    "wall, CPU and own seconds (the last: what a curve pays per checkpoint).\n"
     "Prints a table; --json also writes the numbers to FILE.\n"
     "--mpi: that curve at every 8th checkpoint (--mpi-steps) by one process with 2 threads and by\n"
     "mpirun -n 3 (2 workers of 1 thread): wall times, per unit compute, message bytes and seconds,\n"
@@ -68,6 +73,9 @@ static const cli_optdef defs[] = {{"configs", 1, "comma-separated config files, 
                                                "data/configs/sort.json with the standard set, else none)"},
                                   {"probes", 1, "config of the timed probe sweep, or 'none' (default: "
                                                 "data/configs/sort.json with the standard set, else none)"},
+                                  {"mh-cost", 1, "config of the minibatch Metropolis cost (head 0.1, plain vs "
+                                                 "default), or 'none' (default: sort.json with the standard set)"},
+                                  {"mh-reps", 1, "interleaved repeats of --mh-cost (default 3)"},
                                   {"json", 1, "write results as JSON to this file"},
                                   {"child", 1, NULL},
                                   {"child-out", 1, NULL},
@@ -721,7 +729,7 @@ int cmd_bench(int argc, char **argv)
         if (!outp) return cli_error(EXIT_USAGE, "bench: --child needs --child-out");
         return child_main(cli_get(&a, "child"), outp, (int)draws);
     }
-    char list[8192], curve[4096], probes[4096];
+    char list[8192], curve[4096], probes[4096], mhc[4096];
     if (cli_has(&a, "mpi")) { /* cli/cmd_bench_mpi.c: the curve config, default sort */
         const char *cv = cli_get(&a, "curve");
         if (cv) snprintf(curve, sizeof curve, "%s", cv);
@@ -729,7 +737,11 @@ int cmd_bench(int argc, char **argv)
         const char *st = cli_get(&a, "mpi-steps");
         return cli_bench_mpi(curve, (int)draws, st ? st : "every:8", cli_get(&a, "json"));
     }
-    if ((rc = bench_inputs(&a, list, sizeof list, curve, probes, sizeof curve))) return rc;
+    if ((rc = bench_inputs(&a, list, sizeof list, curve, probes, sizeof curve)) ||
+        (rc = sort_default(&a, "mh-cost", mhc, sizeof mhc)))
+        return rc;
+    long long mh_reps;
+    if (cli_get_ll(&a, "mh-reps", 3, 1, 25, &mh_reps)) return EXIT_USAGE;
     int threads = openblas_get_num_threads();
     const long cores = cli_cores();
     cJSON *js = cJSON_CreateObject();
@@ -748,6 +760,7 @@ int cmd_bench(int argc, char **argv)
     int code = bench_configs(list, (int)draws, (int)rounds, script, g_all, js, arr);
     if (curve[0] && (rc = bench_curve_report(curve, (int)draws, js))) code = rc;
     if (probes[0] && (rc = bench_probes_report(probes, rounds > 3 ? (int)rounds : 3, js))) code = rc;
+    if (mhc[0] && (rc = cli_bench_mh(mhc, (int)mh_reps, js))) code = rc;
 
     if (cJSON_GetArraySize(arr) > 0) print_table(arr, cores, rounds);
     const cJSON *cj = cJSON_GetObjectItemCaseSensitive(js, "curve");
@@ -760,6 +773,17 @@ int cmd_bench(int argc, char **argv)
                num(cj, "seconds_heads"), num(cj, "peak_rss_mb"), num(cj, "train_seconds"));
     const cJSON *pj = cJSON_GetObjectItemCaseSensitive(js, "probes");
     if (pj) print_probes(pj);
+    const cJSON *mj = cJSON_GetObjectItemCaseSensitive(js, "mh_cost");
+    if (mj)
+        printf("mh-cost: %s, head 0.1 at step 200, medians of %.0f interleaved repeats, plain SGLD / the default "
+               "(Metropolis on the batch):\n       SGLD steps/s %.0f / %.0f (%.2fx the time); the estimate with the "
+               "automatic eps: wall %.1f / %.1f s (%.2fx),\n       CPU %.1f / %.1f s (%.2fx), its own seconds "
+               "(a curve's cost per checkpoint) %.1f / %.1f s (%.2fx)\n",
+               mhc, num(mj, "reps"), num(mj, "steps_s_plain"), num(mj, "steps_s_default"), num(mj, "steps_s_ratio"),
+               num(mj, "seconds_plain"), num(mj, "seconds_default"), num(mj, "seconds_ratio"),
+               num(mj, "cpu_seconds_plain"), num(mj, "cpu_seconds_default"), num(mj, "cpu_seconds_ratio"),
+               num(mj, "estimate_seconds_plain"), num(mj, "estimate_seconds_default"),
+               num(mj, "estimate_seconds_ratio"));
     const char *jf = cli_get(&a, "json");
     if (jf) {
         char *txt = cJSON_Print(js);

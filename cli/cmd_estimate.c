@@ -21,7 +21,9 @@ static const char usage[] =
     "  --steps 0:5000 (a range), every:5 (every 5th checkpoint), 100,200,400 (a list)\n"
     "  --data  a task distribution for data-refined estimates (e.g. code for the text task)\n"
     "Without --eps the step size is chosen automatically (see README): for minibatch SGLD once per\n"
-    "target at the run's last checkpoint and used at every checkpoint (--eps-at each: at every one).\n"
+    "target at the run's last checkpoint and used at every checkpoint (--eps-at each: at every one),\n"
+    "and each minibatch step is then Metropolis-adjusted on its batch under that step size, two steps\n"
+    "per batch (--metropolis off: plain SGLD; with --eps it is plain unless --metropolis on).\n"
     "Estimates that already exist with the same settings are skipped; --force recomputes them.\n"
     "Memory: the forward pass at w* on each SGLD batch is kept (up to --cache-mb, by default 1/8 of the\n"
     "machine's RAM and at most 1 GiB) and shared by the targets at a checkpoint; a smaller cap only\n"
@@ -47,7 +49,8 @@ static const cli_optdef defs[] = {
     {"batch", 1, "SGLD minibatch size (default 32)"},
     {"init-batches", 1, "batches averaged for L_n(w*) (default 16)"},
     {"sampler", 1, "sgld or rmsprop (default sgld)"},
-    {"metropolis", 1, "auto (default: on iff the loss is exact), on (minibatches too) or off"},
+    {"metropolis", 1, "auto (default: on iff the loss is exact or eps automatic), on, off, or exact (iff exact)"},
+    {"mh-block", 1, "Metropolis on minibatches: steps per batch (default 2)"},
     {"mala-every", 1, "MALA acceptance diagnostic every k steps (0 = off)"},
     {"paired", 1, "auto (default: on with minibatches), on, or off (the classic L_n(w*) subtraction)"},
     {"seed", 1, "random seed (default 0)"},
@@ -119,8 +122,11 @@ static int read_sampler_options(const cli_args *a, llc_estimate_config *c)
         if (strcmp(mh, "auto") == 0) c->metropolis = LLC_MH_AUTO;
         else if (strcmp(mh, "on") == 0) c->metropolis = LLC_MH_ON;
         else if (strcmp(mh, "off") == 0) c->metropolis = LLC_MH_OFF;
-        else return cli_error(EXIT_USAGE, "estimate: --metropolis must be auto, on or off, got '%s'", mh);
+        else if (strcmp(mh, "exact") == 0) c->metropolis = LLC_MH_EXACT;
+        else return cli_error(EXIT_USAGE, "estimate: --metropolis must be auto, on, off or exact, got '%s'", mh);
     }
+    if (cli_get_ll(a, "mh-block", c->sgld.block, 1, LLC_SGLD_MAX_BLOCK, &v)) return EXIT_USAGE;
+    c->sgld.block = (int)v;
     const char *s = cli_get(a, "sampler");
     if (s) {
         int p = llc_precond_parse(s);

@@ -30,6 +30,12 @@ static char *self_exe(void)
  * *seconds and *rss_mb when not NULL. */
 int cli_spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb)
 {
+    return cli_spawn_wait_cpu(argv, log, seconds, rss_mb, NULL);
+}
+
+/* The same, and the child's CPU seconds (user + system) into *cpu. */
+int cli_spawn_wait_cpu(char **argv, const char *log, double *seconds, double *rss_mb, double *cpu)
+{
     char *exe = argv[0] ? argv[0] : self_exe();
     posix_spawn_file_actions_t fa;
     if (!exe || posix_spawn_file_actions_init(&fa) != 0) return -1;
@@ -48,5 +54,8 @@ int cli_spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb
     }
     if (seconds) *seconds = llc_now() - t0;
     if (rss_mb) *rss_mb = (double)ru.ru_maxrss / 1024.0;
+    if (cpu)
+        *cpu = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+               1e-6 * (double)ru.ru_stime.tv_usec;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
 }

@@ -124,12 +124,17 @@ void llc_bench_remove_store(const char *path)
 
 int llc_bench_curve_read(const char *db, llc_bench_curve_counts *out, char *err)
 {
+    return llc_bench_run_read(db, "curve", out, err);
+}
+
+int llc_bench_run_read(const char *db, const char *run, llc_bench_curve_counts *out, char *err)
+{
     llc_store *s = NULL;
     llc_results_totals t;
     int rc = llc_store_open(db, LLC_STORE_READONLY, &s, err);
     if (rc) return rc;
-    if ((rc = llc_results_run_totals(s, "curve", &t))) {
-        rc = llc_fail(err, rc, "cannot read the curve's estimates: %s", llc_store_errmsg(s));
+    if ((rc = llc_results_run_totals(s, run, &t))) {
+        rc = llc_fail(err, rc, "cannot read the estimates of run %s: %s", run, llc_store_errmsg(s));
     } else {
         out->checkpoints = t.steps;
         out->points = t.estimates;

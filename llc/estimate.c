@@ -20,7 +20,7 @@ int llc_estimate_uses_metropolis(const llc_model *m, const float *w_star, const 
 {
     prep p;
     int rc = est_prepare(&p, m, w_star, g, task, cfg, err);
-    if (!rc && metropolis) *metropolis = p.metropolis;
+    if (!rc && metropolis) *metropolis = p.metropolis ? (p.exact_loss ? 1 : 2) : 0;
     est_prep_free(&p);
     return rc;
 }
@@ -83,6 +83,9 @@ static int sample_job(chain_job *j, const prep *p, double eps, long burnin, doub
         if (!(want <= cap)) want = cap;
         thin = want < 1 ? 1 : (int)want;
     }
+    /* batch blocks: the draws are the blocks' first steps (estimate_chain.c) */
+    const int K = p->metropolis && !p->exact_loss ? cfg->sgld.block : 1;
+    if (thin % K) thin += K - thin % K;
     est_job_setup(j, p, eps, burnin, cfg->draws, thin, cfg->sgld.mala_every, p->hash);
     j->sp.ladder = ladder;
     j->dstream = p->data_hash;
@@ -365,6 +368,9 @@ int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_g
     llc_bias_check *b = &r->bias;
     llc_estimate_config c = *cfg;
     c.sgld.eps = r->eps;
+    /* the estimate's sampler at its eps (auto at a given eps would be plain SGLD) */
+    c.metropolis = r->metropolis ? LLC_MH_ON : LLC_MH_OFF;
+    c.sgld.ladder = r->cfg.sgld.ladder;
     c.rt.pair_cache = NULL;
     c.sgld.nbeta = r->nbeta; /* the same posterior: m/log m would follow the batch */
     c.nbeta_mode = LLC_NBETA_GIVEN;

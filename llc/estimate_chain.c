@@ -50,10 +50,18 @@ static int base_at(chain_job *j, int c, long k, void *ws, const llc_batch *b, ch
     return LLC_OK;
 }
 
+/* Steps per batch of job j's chains: the sampler's batch blocks (Metropolis
+ * on minibatches only; llc_sgld.h), else 1. A block's first step k (k %
+ * block == 0) fills the batch and makes its pass at w*. */
+static long block_of(const chain_job *j)
+{
+    return j->sp.metropolis && !j->p->exact_loss && j->sp.block > 1 ? j->sp.block : 1;
+}
+
 static int fill_step(const chain_job *j, int c, long k, llc_batch *b, char *err)
 {
     const prep *p = j->p;
-    if (p->full_batch && k > 0) return LLC_OK;
+    if ((p->full_batch && k > 0) || k % block_of(j)) return LLC_OK;
     const uint64_t stream = j->dstream ^ (j->phase * 0x9e3779b97f4a7c15ULL);
     uint64_t idx = p->full_batch ? 0 : llc_seed(p->cfg->seed, LLC_PURPOSE_DATA, stream, (uint64_t)c, (uint64_t)k) >> 24;
     b->B = p->B;
@@ -75,7 +83,7 @@ static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_ba
     int rc = fill_step(j, c, k, b, err);
     if (rc) return rc;
     if (cb->use) {
-        if ((rc = base_at(j, c, k, ws, b, cb, err))) return rc;
+        if (k % block_of(j) == 0 && (rc = base_at(j, c, k, ws, b, cb, err))) return rc;
         m->ws_base(m, ws, cb->cur);
     }
     rc = llc_sgld_step(s, m, ws, b, rng, L);
@@ -96,14 +104,16 @@ static int chain_burnin(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b
                         long *k_out, double *le_avg_out, char *err)
 {
     double eps = j->sp.eps, le = log(eps), le_avg = le, acc_avg = NAN, rate_avg = NAN, time = 0;
+    const long K = block_of(j);
     long k = 0;
     llc_sgld_stats st;
     for (;; k++) {
-        if (k >= j->burnin) break;
-        /* automatic end: enough simulated time, and (adapting) the acceptance settled near the target,
-         * or above it with eps held at its cap */
-        if (j->burn_time > 0 && time >= j->burn_time && k >= LLC_BURN_MIN &&
-            (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND || (le >= j->le_max && acc_avg >= j->target)))
+        /* a burn-in ends between batch blocks: at its length or (automatic) with enough simulated time
+         * and, adapting, the acceptance settled near the target or above it with eps held at its cap */
+        if (k % K == 0 &&
+            (k >= j->burnin ||
+             (j->burn_time > 0 && time >= j->burn_time && k >= LLC_BURN_MIN &&
+              (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND || (le >= j->le_max && acc_avg >= j->target)))))
             break;
         double L = NAN;
         int rc = chain_step(j, c, k, s, ws, b, rng, cb, &L, err);
@@ -196,7 +206,7 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
     /* sampling: draws*thin steps; with extend, doubled (thin doubled, the
      * trace decimated) until the chain's batch-means standard error is small
      * enough or the step budget is used */
-    const long k0 = k;
+    const long k0 = k, K = block_of(j); /* k0 and thin are multiples of K */
     const double ref = p->paired ? 0.0 : p->init_loss; /* paired: sum holds L_b(w_k) - L_b(w*) */
     long S = (long)j->draws * j->thin, thin = j->thin;
     block_means bl;
@@ -210,6 +220,11 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
         rc = chain_step(j, c, k, s, ws, b, rng, cb, &L, err);
         if (rc == LLC_ERR_NUMERIC) break; /* diverged, marked */
         if (rc) return rc;
+        llc_sgld_get_stats(s, &st);
+        j->sim_time[c] += st.last_eps * (j->sp.metropolis && isfinite(st.mala_last) ? st.mala_last : 1.0);
+        /* batch blocks: later steps of a block start from points that moved
+         * under its batch; only the first one's point is independent of it */
+        if (k % K) continue;
         /* the same batch at w*: a control variate (the step's record has it) */
         if (p->paired && cb->use) {
             L0 = cb->L0;
@@ -219,8 +234,6 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
         }
         sum += L - L0;
         nsum++;
-        llc_sgld_get_stats(s, &st);
-        j->sim_time[c] += st.last_eps * (j->sp.metropolis && isfinite(st.mala_last) ? st.mala_last : 1.0);
         int q = (int)((double)(k - k0) * LLC_NBLOCKS / (double)S);
         bl.sum[q] += L - L0;
         bl.cnt[q]++;
@@ -260,9 +273,10 @@ static void *worker_main(void *arg)
     /* base records: kept for the targets after this one (paired sampling
      * computes the pass anyway) unless none follows (cfg->pair_records = 0),
      * used when this target's steps can (the sampling phase, whose paired
-     * losses need the pass) */
+     * losses need the pass; any phase with batch blocks, where one pass
+     * serves a block's K+1 evaluations) */
     const size_t rec_size = p->m->base_size && p->paired ? p->m->base_size(p->m, p->B) : 0;
-    cb.use = rec_size > 0 && j->phase == 0 && p->m->ws_base(p->m, ws, NULL);
+    cb.use = rec_size > 0 && (j->phase == 0 || block_of(j) > 1) && p->m->ws_base(p->m, ws, NULL);
     const int keep = rec_size > 0 && j->cache && p->cfg->rt.pair_records;
     if ((cb.use || keep) && !(cb.buf = malloc(rec_size))) {
         wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (base record)");

@@ -21,6 +21,7 @@ void llc_estimate_config_default(llc_estimate_config *c)
     c->sgld.gamma = 1.0;
     c->sgld.nbeta = 0;
     c->sgld.ladder = 4;
+    c->sgld.block = 2;
     c->nbeta_mode = LLC_NBETA_DEFAULT;
     c->diverge_retries = 3;
     c->chains = 4;
@@ -93,8 +94,9 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
         return llc_fail(err, LLC_ERR_INVALID, "burnin must be >= 0 (or -1 = automatic), got %d", c->burnin);
     if (c->thin < 0)
         return llc_fail(err, LLC_ERR_INVALID, "thin must be >= 1 (or 0 = automatic), got %d", c->thin);
-    if (c->metropolis != LLC_MH_AUTO && c->metropolis != LLC_MH_OFF && c->metropolis != LLC_MH_ON)
-        return llc_fail(err, LLC_ERR_INVALID, "metropolis must be auto, off or on, got %d", (int)c->metropolis);
+    if (c->metropolis != LLC_MH_AUTO && c->metropolis != LLC_MH_OFF && c->metropolis != LLC_MH_ON &&
+        c->metropolis != LLC_MH_EXACT)
+        return llc_fail(err, LLC_ERR_INVALID, "metropolis must be auto, off, on or exact, got %d", (int)c->metropolis);
     if (!(c->mh_target > 0 && c->mh_target < 1))
         return llc_fail(err, LLC_ERR_INVALID, "mh_target must be in (0, 1), got %g", c->mh_target);
     if (!(c->mh_target_batch > 0 && c->mh_target_batch < 1))
@@ -102,6 +104,9 @@ int llc_estimate_config_check(const llc_estimate_config *c, char *err)
     if (c->sgld.ladder < 1 || c->sgld.ladder > LLC_SGLD_MAX_LADDER)
         return llc_fail(err, LLC_ERR_INVALID, "ladder (Metropolis step-size rungs) must be in [1, %d], got %d",
                         LLC_SGLD_MAX_LADDER, c->sgld.ladder);
+    if (c->sgld.block < 1 || c->sgld.block > LLC_SGLD_MAX_BLOCK)
+        return llc_fail(err, LLC_ERR_INVALID, "mh_block (Metropolis steps per batch) must be in [1, %d], got %d",
+                        LLC_SGLD_MAX_BLOCK, c->sgld.block);
     if (!(c->sgld.ladder_ratio > 1) || !isfinite(c->sgld.ladder_ratio))
         return llc_fail(err, LLC_ERR_INVALID, "ladder_ratio must be finite and > 1, got %g", c->sgld.ladder_ratio);
     if (!(c->auto_time_burnin >= 0) || !isfinite(c->auto_time_burnin))

@@ -275,7 +275,10 @@ int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc
     double h = NAN, cap = 1;
     int rc;
     char ladder[LLC_REASON_LEN] = "";
-    if (!p->exact_loss) {
+    if (!p->exact_loss && c->rt.mh_cap > 0) { /* the ladder ran already (a sweep's reference checkpoint) */
+        cap = c->rt.mh_cap;
+        snprintf(ladder, sizeof ladder, "%s", c->rt.mh_cap_reason ? c->rt.mh_cap_reason : "given");
+    } else if (!p->exact_loss) {
         if ((rc = est_eps_auto_prepared(p, out, err))) return rc;
         cap = out->eps;
         h = out->curvature;
@@ -290,35 +293,47 @@ int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc
                                                                  : c->auto_eps_fallback / gmax;
     if (eps0 > cap) eps0 = cap;
     out->eps0 = eps0;
+    /* With minibatches a first burn-in runs without the step-size ladder
+     * (a third of the steps): if its adapted eps stays above half the cap,
+     * no stiff region asked for a smaller step and it is the burn-in. Else
+     * the ladder's burn-in continues from its end points. */
     chain_job j;
-    est_job_setup(&j, p, eps0, burn_max, 0, 1, 0, p->hash);
-    j.phase = 1;
-    j.adapt = 1;
-    j.le_max = log(cap);
-    j.burn_time = burn_time;
-    j.end = end;
-    rc = est_job_alloc(&j);
-    if (rc) {
-        est_job_free(&j);
-        return llc_fail(err, rc, "estimate: out of memory (burn-in chains)");
-    }
-    rc = est_run_chains(&j, err);
-    if (rc) {
-        est_job_free(&j);
-        return rc;
-    }
     double sl = 0, sa = 0, sr = 0;
-    int nok = 0;
+    int nok = 0, stage = ladder[0] && c->sgld.ladder > 1 ? 0 : 1;
     long bmax = 0;
-    for (int k = 0; k < j.chains; k++) {
-        if (burn_used) burn_used[k] = j.burn_steps[k];
-        if (capped && j.capped[k]) *capped = 1;
-        if (j.burn_steps[k] > bmax) bmax = j.burn_steps[k];
-        if (j.div[k] || !isfinite(j.ad_logeps[k])) continue;
-        sl += j.ad_logeps[k];
-        sa += isfinite(j.ad_acc[k]) ? j.ad_acc[k] : 0;
-        sr += isfinite(j.ad_rate[k]) ? j.ad_rate[k] : 0;
-        nok++;
+    for (; stage < 2; stage++) {
+        est_job_setup(&j, p, nok ? exp(sl / nok) : eps0, burn_max, 0, 1, 0, p->hash);
+        j.phase = stage ? 1 : 3;
+        j.adapt = 1;
+        j.le_max = log(cap);
+        j.burn_time = burn_time;
+        j.end = end;
+        j.start = bmax ? end : NULL;
+        if (stage == 0) j.sp.ladder = 1;
+        rc = est_job_alloc(&j);
+        if (rc) {
+            est_job_free(&j);
+            return llc_fail(err, rc, "estimate: out of memory (burn-in chains)");
+        }
+        rc = est_run_chains(&j, err);
+        if (rc) {
+            est_job_free(&j);
+            return rc;
+        }
+        sl = sa = sr = 0;
+        nok = 0;
+        for (int k = 0; k < j.chains; k++) {
+            if (burn_used) burn_used[k] = (stage ? burn_used[k] : 0) + j.burn_steps[k];
+            if (capped && j.capped[k]) *capped = 1;
+            if (j.burn_steps[k] > bmax) bmax = j.burn_steps[k];
+            if (j.div[k] || !isfinite(j.ad_logeps[k])) continue;
+            sl += j.ad_logeps[k];
+            sa += isfinite(j.ad_acc[k]) ? j.ad_acc[k] : 0;
+            sr += isfinite(j.ad_rate[k]) ? j.ad_rate[k] : 0;
+            nok++;
+        }
+        if (stage == 0 && nok == j.chains && exp(sl / nok) > 0.5 * cap) break;
+        if (stage == 0) est_job_free(&j); /* the ladder's burn-in goes on from the adapted eps */
     }
     if (nok == 0) {
         out->eps = eps0;
@@ -330,9 +345,9 @@ int est_mh_adapt(const prep *p, long burn_max, double burn_time, float *end, llc
         *rate = sr / nok;
         if (ladder[0])
             snprintf(out->reason, sizeof out->reason,
-                     "metropolis on the batch: eps adapted during the burn-in (%ld steps) to MH acceptance %.2f "
+                     "metropolis on the batch: eps adapted during the burn-in (%ld steps%s) to MH acceptance %.2f "
                      "(target %.2f), geometric mean over %d chains, at most the ladder's %.3g: %s",
-                     bmax, sa / nok, j.target, nok, cap, ladder);
+                     bmax, stage ? ", the last part with the step ladder" : "", sa / nok, j.target, nok, cap, ladder);
         else
             snprintf(out->reason, sizeof out->reason,
                      "metropolis: eps adapted during the burn-in (%ld steps) to MH acceptance %.2f (target %.2f), "

@@ -214,7 +214,8 @@ int est_prepare(prep *p, const llc_model *m, const float *w_star, const llc_grou
     rc = compute_init_loss(p, err);
     if (!rc) rc = detect_exact(p, err);
     if (rc) return rc;
-    p->metropolis = cfg->metropolis == LLC_MH_ON || (cfg->metropolis == LLC_MH_AUTO && p->exact_loss);
+    p->metropolis = cfg->metropolis == LLC_MH_ON || (cfg->metropolis != LLC_MH_OFF && p->exact_loss) ||
+                    (cfg->metropolis == LLC_MH_AUTO && !(cfg->sgld.eps > 0));
     p->paired = cfg->paired < 0 ? !p->exact_loss : cfg->paired;
     return LLC_OK;
 }

@@ -120,14 +120,15 @@ int llc_sweep_choose_eps(const llc_sweep_opts *o, const llc_estimate_config *ec,
     int mh = 0;
     memset(out, 0, sizeof *out);
     int rc = llc_estimate_uses_metropolis(o->model, w_ref, &o->groups[ti], o->task, &c, &mh, err);
-    if (!rc && !mh) rc = llc_eps_auto(o->model, w_ref, &o->groups[ti], o->task, &c, &out->aut, err);
+    if (!rc && mh == 2) c.metropolis = LLC_MH_OFF; /* on minibatches: the plain ladder, which caps it */
+    if (!rc && mh != 1) rc = llc_eps_auto(o->model, w_ref, &o->groups[ti], o->task, &c, &out->aut, err);
     if (rc == LLC_ERR_INTERRUPTED) return rc;
     if (rc) {
         char why[LLC_ERRLEN];
         snprintf(why, sizeof why, "%s", err);
         return llc_fail(err, rc, "%s/%lld target %s: step size: %s", o->run, o->ref_step, o->targets[ti], why);
     }
-    out->state = mh ? 2 : 1;
+    out->state = mh == 1 ? 2 : mh == 2 ? 3 : 1;
     return LLC_OK;
 }
 
@@ -145,6 +146,12 @@ int llc_sweep_estimate(const llc_sweep_opts *o, const llc_estimate_config *ec, c
     c.rt.pair_records = ti + 1 < o->n_targets; /* base records only for targets after this one */
     const int chosen = o->per_traj && eps && eps->state == 1;
     if (chosen) c.sgld.eps = eps->aut.eps;
+    char cap_why[LLC_REASON_LEN + 64];
+    if (o->per_traj && eps && eps->state == 3) { /* Metropolis on minibatches: the ladder's eps caps it */
+        snprintf(cap_why, sizeof cap_why, "chosen at step %lld: %s", o->ref_step, eps->aut.reason);
+        c.rt.mh_cap = eps->aut.eps;
+        c.rt.mh_cap_reason = cap_why;
+    }
     llc_estimate_result *r = NULL;
     char why[LLC_ERRLEN];
     int rc = llc_estimate(o->model, w, &o->groups[ti], o->task, &c, &r, err);
@@ -183,7 +190,7 @@ static void record_eps(sweep_job *j, int ti, const llc_sweep_eps *e)
     j->eps[ti] = *e;
     j->res->units++;
     j->res->unit_seconds += e->aut.seconds;
-    if (e->state == 1)
+    if (e->state == 1 || e->state == 3)
         emit(j, (llc_sweep_event){.kind = LLC_SWEEP_EPS_CHOSEN, .step = j->o->ref_step, .target = j->o->targets[ti],
                                   .eps_auto = &j->eps[ti].aut});
 }

@@ -32,9 +32,16 @@ char *llc_estimate_settings_json(const llc_estimate_config *c, const llc_estimat
     cJSON_AddNumberToObject(j, "init_batches", c->init_batches);
     cJSON_AddNumberToObject(j, "mala_every", c->sgld.mala_every);
     cJSON_AddStringToObject(j, "paired", c->paired < 0 ? "auto" : c->paired ? "on" : "off");
-    /* absent when auto, so that keys of older estimates stay valid */
-    if (c->metropolis != LLC_MH_AUTO)
-        cJSON_AddStringToObject(j, "metropolis", c->metropolis == LLC_MH_ON ? "on" : "off");
+    /* Absent means "exact" (on iff the loss is exact: the default before
+     * Metropolis on minibatches), which at a given eps is also what auto
+     * does: so auto at a given eps writes nothing and keys of older
+     * estimates stay valid. mh_block (steps per minibatch; absent: 1) where
+     * the mode can put Metropolis on minibatches. */
+    static const char *const mh_names[] = {"auto", "off", "on", "exact"};
+    const int mh_given_eps_auto = c->metropolis == LLC_MH_AUTO && !auto_eps;
+    if (!mh_given_eps_auto) cJSON_AddStringToObject(j, "metropolis", mh_names[c->metropolis]);
+    if (c->metropolis == LLC_MH_ON || (c->metropolis == LLC_MH_AUTO && auto_eps))
+        cJSON_AddNumberToObject(j, "mh_block", c->sgld.block);
     cJSON_AddNumberToObject(j, "seed", (double)c->seed);
     if (o->check_bias) cJSON_AddBoolToObject(j, "check_bias", 1);
     cJSON_AddStringToObject(j, "version", LLC_VERSION);
@@ -77,7 +84,7 @@ static int is_word(const cJSON *v, const char *word) { return cJSON_IsString(v) 
 
 /* One key of the settings into c and o. The ranges are llc estimate's. */
 static int parse_key(const cJSON *v, llc_estimate_config *c, llc_estimate_settings_opts *o, int *divisor_seen,
-                     char *err)
+                     int *mh_seen, int *block_seen, char *err)
 {
     const char *k = v->string;
     if (!strcmp(k, "version") || !strcmp(k, "eps_ref_step")) return LLC_OK; /* who wrote it; derived */
@@ -122,11 +129,19 @@ static int parse_key(const cJSON *v, llc_estimate_config *c, llc_estimate_settin
         return LLC_OK;
     }
     if (!strcmp(k, "metropolis")) {
+        *mh_seen = 1;
         if (is_word(v, "auto")) c->metropolis = LLC_MH_AUTO;
         else if (is_word(v, "on")) c->metropolis = LLC_MH_ON;
         else if (is_word(v, "off")) c->metropolis = LLC_MH_OFF;
-        else return llc_fail(err, LLC_ERR_INVALID, "settings.metropolis must be \"auto\", \"on\" or \"off\"");
+        else if (is_word(v, "exact")) c->metropolis = LLC_MH_EXACT;
+        else
+            return llc_fail(err, LLC_ERR_INVALID,
+                            "settings.metropolis must be \"auto\", \"on\", \"off\" or \"exact\"");
         return LLC_OK;
+    }
+    if (!strcmp(k, "mh_block")) {
+        *block_seen = 1;
+        return get_int(v, 1, LLC_SGLD_MAX_BLOCK, &c->sgld.block, err);
     }
     if (!strcmp(k, "seed")) {
         double d = 0;
@@ -147,11 +162,15 @@ int llc_estimate_settings_parse(const cJSON *s, llc_estimate_config *c, llc_esti
     if (!cJSON_IsObject(s) || !c || !o) return llc_fail(err, LLC_ERR_INVALID, "settings must be a JSON object");
     memset(o, 0, sizeof *o);
     o->per_traj = 1; /* llc estimate's default; "auto" says otherwise */
-    int divisor_seen = 0, rc;
+    int divisor_seen = 0, mh_seen = 0, block_seen = 0, rc;
     for (const cJSON *v = s->child; v; v = v->next)
-        if ((rc = parse_key(v, c, o, &divisor_seen, err))) return rc;
+        if ((rc = parse_key(v, c, o, &divisor_seen, &mh_seen, &block_seen, err))) return rc;
     if (c->sgld.eps > 0) o->per_traj = 0;
     else if (!divisor_seen) c->auto_eps_divisor = 1; /* written before the divisor existed: the ladder's eps */
+    if (!mh_seen) c->metropolis = c->sgld.eps > 0 ? LLC_MH_AUTO : LLC_MH_EXACT; /* see the writer */
+    /* written before blocks existed: a batch per step (where the mode uses it) */
+    if (!block_seen && (c->metropolis == LLC_MH_ON || (c->metropolis == LLC_MH_AUTO && !(c->sgld.eps > 0))))
+        c->sgld.block = 1;
     char why[LLC_ERRLEN] = "";
     if ((rc = llc_estimate_config_check(c, why))) return llc_fail(err, rc, "settings: %s", why);
     return LLC_OK;

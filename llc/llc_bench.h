@@ -78,6 +78,8 @@ typedef struct {
     double seconds_model, seconds_heads;
 } llc_bench_curve_counts;
 int llc_bench_curve_read(const char *db, llc_bench_curve_counts *out, char *err);
+/* The same for any run of the store. */
+int llc_bench_run_read(const char *db, const char *run, llc_bench_curve_counts *out, char *err);
 
 /* Remove a scratch store at path and its side files (-wal, -shm, -journal). */
 void llc_bench_remove_store(const char *path);

@@ -50,12 +50,16 @@
  * nbeta 8686, lambda 50: plain SGLD run to equilibrium gives ~100 at eps
  * 3e-6 and ~90 at 1e-6; (5,4,5), lambda 8: 12.0 / 11.5 / 10.0 / 8.7 / 8.15 at
  * eps 3e-4 / 1e-4 / 3e-5 / 1e-5 / 3e-6); short plain runs land anywhere
- * below that. With minibatches (every transformer estimate by default)
- * metropolis stays off and the estimator is plain SGLD as in the papers;
- * LLC_MH_ON forces it: each step is then Metropolis-adjusted on its own
- * batch (two forward+backward passes per step). That removes SGLD's
- * discretisation bias, not the minibatch-noise bias, so with an automatic
- * eps the plain-SGLD ladder below still bounds eps (llc/MINIBATCH.md).
+ * below that. With minibatches (every transformer estimate) and an
+ * AUTOMATIC eps, LLC_MH_AUTO also turns it on: each step is then
+ * Metropolis-adjusted on its own batch, the batch kept for sgld.block (2)
+ * consecutive steps (llc_sgld.h: 1.5 forward+backward passes per step
+ * instead of 2). That removes SGLD's discretisation bias, not the
+ * minibatch-noise bias, so the plain-SGLD ladder below still bounds eps
+ * (llc/MINIBATCH.md: accuracy and cost measured). With minibatches and a
+ * GIVEN eps it stays off: plain SGLD as in the papers. LLC_MH_EXACT is the
+ * earlier default (on iff the loss is exact); LLC_MH_ON forces it also at a
+ * given eps.
  *
  * DATA AND STREAMS (bit-identical results whatever the thread count):
  *   chain c's rng:  llc_rng_new(llc_seed(seed, LLC_PURPOSE_SGLD, target_hash, c, 0))
@@ -106,14 +110,20 @@
  *   sampling chains are exact MCMC). Why adapt while moving: from w* the
  *   chain walks into ever stiffer regions; the curvature at w* (zero for a
  *   DLN at the origin) says nothing about them. With minibatches
- *   (LLC_MH_ON, inexact loss) the plain-SGLD ladder below runs first and
- *   its eps both starts the adaptation and caps it, the target is
- *   mh_target_batch (0.85), and the burn-in also ends once the acceptance
- *   stays above the target at the cap: a larger eps would add minibatch
- *   noise that the Metropolis test on the batch cannot see. When the
- *   adapted eps stays above half the cap, no stiff region asked for a
- *   smaller step and the sampling chains run without the step-size ladder
- *   (the result's cfg.mh_ladder is then 1; the reason says so).
+ *   (Metropolis with an inexact loss: the default at an automatic eps) the
+ *   plain-SGLD ladder below runs first (or rt.mh_cap gives its eps, chosen
+ *   once per target in a sweep) and its eps both starts the adaptation and
+ *   caps it, the target is mh_target_batch (0.85), and the burn-in also
+ *   ends once the acceptance stays above the target at the cap: a larger
+ *   eps would add minibatch noise that the Metropolis test on the batch
+ *   cannot see. That burn-in runs first WITHOUT the step-size ladder; when
+ *   its adapted eps stays above half the cap, no stiff region asked for a
+ *   smaller step: it is the burn-in, and the sampling chains run without
+ *   the step-size ladder too (the result's cfg.sgld.ladder is then 1; the
+ *   reason says so). Else a burn-in with the ladder continues from its end
+ *   points and adapted eps, and the sampling keeps the ladder. The chains
+ *   keep each batch for sgld.block (2) steps (llc_sgld.h), and only a
+ *   block's first step enters lambda-hat.
  *   Plain-SGLD path (inexact loss, or metropolis off; its pilots are always
  *   plain SGLD, also when they cap the Metropolis path above): a ladder. Rung 0
  *   has eps = eps0; a rung that fails on divergence or MALA is followed by
@@ -202,9 +212,11 @@
 #define LLC_REASON_LEN 512
 
 typedef enum {
-    LLC_MH_AUTO = 0, /* Metropolis adjustment iff the SGLD loss is exact (full batch or population loss) */
+    LLC_MH_AUTO = 0, /* Metropolis adjustment iff the SGLD loss is exact (full batch or population loss)
+                        or the step size is automatic */
     LLC_MH_OFF,      /* plain SGLD */
-    LLC_MH_ON        /* always (with minibatches: a minibatch-posterior correction only) */
+    LLC_MH_ON,       /* always (with minibatches: a minibatch-posterior correction only) */
+    LLC_MH_EXACT     /* iff the SGLD loss is exact (the default before minibatch Metropolis) */
 } llc_mh_mode;
 
 typedef enum {
@@ -230,6 +242,10 @@ typedef struct {
     int threads;           /* pthreads for chains, default 1 */
     const volatile sig_atomic_t *interrupt; /* polled before every SGLD step: nonzero stops the call with
                                                LLC_ERR_INTERRUPTED (nothing returned). NULL (default): never */
+    double mh_cap;         /* Metropolis on minibatches, automatic eps: the plain ladder's eps chosen already
+                              (a sweep's reference checkpoint) caps the adaptation instead of a new ladder
+                              here; 0 (default): run the ladder */
+    const char *mh_cap_reason; /* how mh_cap was chosen (goes into the reason), or NULL */
 } llc_estimate_runtime;
 
 /* What the user asks for (llc estimate's settings JSON: llc_estimate_settings.h),
@@ -238,8 +254,9 @@ typedef struct {
     /* the sampler (llc_sgld.h). eps: 0 = automatic (llc_eps_auto), default 0;
      * gamma default 1 (the ground-truth models' convention; llc estimate sets
      * 100 for transformers); nbeta: used by LLC_NBETA_GIVEN / DEFAULT when > 0,
-     * default 0; ladder (Metropolis step-size ladder rungs) default 4; the
-     * others at llc_sgld_params_default. ref_loss, metropolis and exact_loss
+     * default 0; ladder (Metropolis step-size ladder rungs) default 4; block
+     * (Metropolis on minibatches: steps per batch) default 2; the others at
+     * llc_sgld_params_default. ref_loss, metropolis and exact_loss
      * are set by the estimate (L_n(w*), the resolved metropolis mode, the
      * exact-loss check); mala_every is the MALA diagnostic of the final chains. */
     llc_sgld_params sgld;
@@ -417,9 +434,10 @@ int llc_eps_auto(const llc_model *m, const float *w_star, const llc_group *g,
                  llc_eps_auto_result *out, char *err);
 
 /* *metropolis = 1 if llc_estimate with these arguments would take the
- * Metropolis path (exact loss, adaptive eps inside the estimate), 0 if the
- * plain-SGLD path (whose automatic eps is the pilot ladder). Costs the
- * L_n(w*) batches and two loss evaluations. */
+ * Metropolis path with an exact loss (adaptive eps inside the estimate), 2
+ * the Metropolis path on minibatches (the plain ladder's eps caps that
+ * adaptation: rt.mh_cap), 0 the plain-SGLD path (whose automatic eps is the
+ * pilot ladder). Costs the L_n(w*) batches and two loss evaluations. */
 int llc_estimate_uses_metropolis(const llc_model *m, const float *w_star, const llc_group *g,
                                  const llc_task *task, const llc_estimate_config *cfg, int *metropolis,
                                  char *err);

@@ -82,7 +82,9 @@ int llc_estimate_sweep(llc_store *store, const llc_estimate_config *ec, const ll
  * bits whatever the number of ranks and threads. */
 
 /* A target's step size, as chosen at ref_step: state 1 the ladder's eps in
- * aut, 2 the Metropolis path (eps adapted per estimate), 0 not chosen. */
+ * aut, 2 the Metropolis path (eps adapted per estimate), 3 Metropolis on
+ * minibatches (adapted per estimate, capped by the ladder's eps in aut), 0
+ * not chosen. */
 typedef struct {
     int state;
     llc_eps_auto_result aut;

@@ -60,7 +60,8 @@
  * step-size bias, at any stable eps; with minibatches it is only the
  * minibatch-posterior correction. With exact_loss = 1 the loss and gradient
  * of an accepted proposal are reused at the next step, so a Metropolis step
- * costs one forward+backward like a plain one (exact_loss = 0: two).
+ * costs one forward+backward like a plain one (exact_loss = 0: two; with
+ * batch blocks, below, (K+1)/K).
  * mala_every is ignored (every step is adjusted; its acceptance
  * probabilities go into the MALA statistics). With RMSProp the acceptance
  * uses the frozen-preconditioner approximation, so the correction is then
@@ -75,6 +76,15 @@
  * never visits (measured: (w1 w2)^2 at nbeta 1086, perfect sampler 0.391;
  * one eps tuned to acceptance 0.6-0.9: 0.34-0.37; 4 rungs of ratio 4: 0.396).
  * Without metropolis the ladder is ignored.
+ *   Batch BLOCKS (block = K > 1, Metropolis only): the caller passes the
+ * same batch to K consecutive steps, steps iK .. iK+K-1 counted from reset
+ * (it fills a new batch only when steps % K == 0). Within a block the loss
+ * and gradient at the current point on that batch are the ones the previous
+ * step computed (at its accepted proposal, or kept on a rejection), so a
+ * step costs one forward+backward, plus one at each batch change: (K+1)/K
+ * per step instead of 2. Each block is K steps of an exact MALA kernel for
+ * its batch's posterior. Without metropolis (or with exact_loss, where it
+ * changes nothing) block is ignored.
  *
  * Divergence: the loss L_m(w) computed at the start of a step marks the chain
  * diverged (the update is not applied, the step returns LLC_ERR_NUMERIC, and
@@ -119,7 +129,10 @@ typedef struct {
     int exact_loss;        /* 1: the loss does not depend on the batch (full batch, population loss); default 0 */
     int ladder;            /* metropolis: step-size ladder of this many rungs (see above), default 1 */
     double ladder_ratio;   /* metropolis: ratio between rungs (> 1), default 4 */
+    int block;             /* metropolis: the caller keeps each batch for this many steps (see above), default 1 */
 } llc_sgld_params;
+
+#define LLC_SGLD_MAX_BLOCK 64
 
 #define LLC_SGLD_MAX_LADDER 16
 

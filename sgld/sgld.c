@@ -61,6 +61,7 @@ void llc_sgld_params_default(llc_sgld_params *p)
     p->exact_loss = 0;
     p->ladder = 1;
     p->ladder_ratio = 4.0;
+    p->block = 1;
 }
 
 llc_sgld *llc_sgld_alloc(size_t n_params)
@@ -140,6 +141,8 @@ int llc_sgld_reset_at(llc_sgld *s, const float *w_start, const float *w_star, co
                         p->ladder);
     if (p->ladder > 1 && (!(p->ladder_ratio > 1) || !isfinite(p->ladder_ratio)))
         return llc_fail(err, LLC_ERR_INVALID, "sgld: ladder_ratio must be finite and > 1 (got %g)", p->ladder_ratio);
+    if (p->block < 1 || p->block > LLC_SGLD_MAX_BLOCK)
+        return llc_fail(err, LLC_ERR_INVALID, "sgld: block must be in [1, %d] (got %d)", LLC_SGLD_MAX_BLOCK, p->block);
     if (p->exact_loss != 0 && p->exact_loss != 1)
         return llc_fail(err, LLC_ERR_INVALID, "sgld: exact_loss must be 0 or 1 (got %d)", p->exact_loss);
     if (!(p->diverge_factor > 0))
@@ -249,8 +252,8 @@ int llc_sgld_step(llc_sgld *s, const llc_model *m, void *ws, const llc_batch *b,
     const llc_sgld_params *p = &s->p;
     double L = NAN;
     int rc = LLC_OK;
-    if (p->metropolis && p->exact_loss && s->have_cur) {
-        L = s->L_cur; /* the loss does not depend on the batch: reuse the last evaluation */
+    if (p->metropolis && s->have_cur && (p->exact_loss || s->st.steps % p->block != 0)) {
+        L = s->L_cur; /* the loss does not depend on the batch, or the batch is the last step's: reuse */
     } else {
         rc = m->loss_grad(m, ws, s->w, b, s->grad, &L);
     }

@@ -114,6 +114,25 @@ expect_out "no such readable config" "names what was wrong"
 expect_rc 2 "bad curve config" -- $LLC bench --configs data/configs/bench/DLN100.json --draws 10 --torch none \
     --curve "$TMP/bad.json"
 expect_out "bench: curve: training .*bad.json failed: .*n_heads" "passes on the trainer's message"
+# --mh-cost: the minibatch default against plain SGLD on head 0.1 of the tiny
+# config, one repeat: the fields, the ratios of the medians, the store removed
+nscratch=$(ls -d /tmp/llc-bench-mh-* 2>/dev/null | wc -l)
+expect_rc 0 "bench --mh-cost" -- $LLC bench --configs none --mh-cost "$TMP/tiny.json" --mh-reps 1 --json "$TMP/m.json"
+expect_out "^mh-cost: .*head 0.1 at step 200, medians of 1 interleaved" "prints the cost's line"
+expect_out "SGLD steps/s [0-9]+ / [0-9]+ \(" "with the steps/s of both samplers"
+if [ -x "$PY" ]; then
+    expect_rc 0 "json mh_cost" -- $PY -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["mh_cost"]
+assert m["reps"] == 1, m
+for k in ("steps_s", "seconds", "cpu_seconds", "estimate_seconds"):
+    a, b, r = m[k + "_plain"], m[k + "_default"], m[k + "_ratio"]
+    assert a > 0 and b > 0, (k, m)
+    assert abs(r - (a / b if k == "steps_s" else b / a)) < 1e-9 * r, (k, m)
+' "$TMP/m.json"
+fi
+expect_eq "$(ls -d /tmp/llc-bench-mh-* 2>/dev/null | wc -l)" "$nscratch" "the cost's scratch store removed"
+expect_rc 2 "bad mh-reps" -- $LLC bench --configs none --mh-cost "$TMP/tiny.json" --mh-reps 0
 expect_rc 2 "bad rounds" -- $LLC bench --rounds 0 --torch none
 expect_rc 3 "missing config" -- $LLC bench --configs "$TMP/none.json" --torch none
 expect_rc 2 "bad draws" -- $LLC bench --draws -1

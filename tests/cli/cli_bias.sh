@@ -21,8 +21,12 @@ a=$(sqlite3 "$LLC_DB" "SELECT group_concat(llc_mean) FROM estimates WHERE run='b
 expect_eq "$(echo "$a" | tr ',' '\n' | sort -u | wc -l)" "1" "the checked estimate equals the plain one ($a)"
 # --metropolis on: every minibatch step Metropolis-adjusted on its batch; recorded in the key and the row
 expect_rc 2 "bad --metropolis" -- $LLC estimate --run b1 $S --steps 40 --metropolis maybe
-expect_out "--metropolis must be auto, on or off" "the usage error names the values"
+expect_out "--metropolis must be auto, on, off or exact" "the usage error names the values"
 expect_rc 0 "estimate with --metropolis on" -- $LLC estimate --run b1 $S --steps 40 --metropolis on
 n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates WHERE run='b1' AND metropolis = 1 AND json_extract(settings, '\$.metropolis') = 'on'")
 expect_eq "$n" "1" "the Metropolis-adjusted estimate is stored under its own key"
+# the default with an automatic eps: Metropolis on the batch, two steps per batch, in the key and the row
+expect_rc 0 "estimate with the automatic eps" -- $LLC estimate --run b1 --steps 40 --chains 2 --draws 20
+n=$(sqlite3 "$LLC_DB" "SELECT count(*) FROM estimates WHERE run='b1' AND metropolis = 1 AND eps_auto = 1 AND json_extract(settings, '\$.metropolis') = 'auto' AND json_extract(settings, '\$.mh_block') = 2 AND eps_reason LIKE 'metropolis on the batch:%chosen at step 40:%'")
+expect_eq "$n" "1" "the default is Metropolis on the batch, capped by the ladder chosen once"
 finish cli_bias

@@ -9,7 +9,8 @@
 
 #include <string.h>
 
-/* The fields of c that the settings JSON holds. */
+/* The fields of c that the settings JSON holds (block where the mode can
+ * use it: Metropolis on minibatches). */
 static int same_settings(const llc_estimate_config *a, const llc_estimate_config *b)
 {
     return a->sgld.eps == b->sgld.eps && a->sgld.gamma == b->sgld.gamma && a->sgld.nbeta == b->sgld.nbeta &&
@@ -17,7 +18,9 @@ static int same_settings(const llc_estimate_config *a, const llc_estimate_config
            a->auto_eps_divisor == b->auto_eps_divisor && a->nbeta_mode == b->nbeta_mode && a->chains == b->chains &&
            a->draws == b->draws && a->burnin == b->burnin && a->thin == b->thin && a->batch == b->batch &&
            a->init_batches == b->init_batches && a->paired == b->paired && a->seed == b->seed &&
-           a->metropolis == b->metropolis;
+           a->metropolis == b->metropolis &&
+           (a->sgld.block == b->sgld.block ||
+            !(a->metropolis == LLC_MH_ON || (a->metropolis == LLC_MH_AUTO && !(a->sgld.eps > 0))));
 }
 
 /* c -> JSON -> c2 -> JSON: c2 equals c on every setting, the texts agree. */
@@ -73,9 +76,18 @@ static void test_round_trips(void)
     c.burnin = 0;
     round_trip("paired on, burnin 0", &c, &o);
     c.metropolis = LLC_MH_ON;
-    round_trip("metropolis on", &c, &o);
+    c.sgld.block = 5;
+    round_trip("metropolis on, 5 steps per batch", &c, &o);
     c.metropolis = LLC_MH_OFF;
+    c.sgld.block = 1;
     round_trip("metropolis off", &c, &o);
+    c.metropolis = LLC_MH_EXACT;
+    round_trip("metropolis exact, given eps", &c, &o);
+    c.sgld.eps = 0;
+    round_trip("metropolis exact, automatic eps", &c, &o);
+    c.metropolis = LLC_MH_AUTO;
+    c.sgld.block = 3;
+    round_trip("metropolis auto, automatic eps, 3 steps per batch", &c, &o);
 }
 
 /* The text is the lookup key of stored estimates: it must not change. */
@@ -89,7 +101,7 @@ static void test_pinned_text(void)
     const char *want = "{\"sampler\":\"sgld\",\"eps\":\"auto@last\",\"eps_divisor\":4,\"eps_ref_step\":300,"
                        "\"gamma\":100,\"nbeta\":\"default\",\"chains\":4,\"draws\":200,\"burnin\":\"auto\","
                        "\"thin\":\"auto\",\"batch\":32,\"init_batches\":16,\"mala_every\":0,\"paired\":\"auto\","
-                       "\"seed\":0,\"version\":\"" LLC_VERSION "\"}";
+                       "\"metropolis\":\"auto\",\"mh_block\":2,\"seed\":0,\"version\":\"" LLC_VERSION "\"}";
     CHECK(s && strcmp(s, want) == 0, "llc estimate's default settings text is unchanged:\n  %s", s ? s : "NULL");
     cJSON_free(s);
     c.sgld.eps = 1e-4;
@@ -136,6 +148,14 @@ static void test_older_forms(void)
     rc = parse_text("{\"eps\":\"auto@last\",\"eps_ref_step\":900,\"gamma\":3}", &c, &o, err);
     CHECK(rc == LLC_OK && o.per_traj == 1 && c.sgld.gamma == 3 && c.auto_eps_divisor == 1,
           "eps_ref_step is derived, not a setting (%s)", err);
+    CHECK(c.metropolis == LLC_MH_EXACT,
+          "an automatic eps without \"metropolis\": on iff the loss is exact (the default then)");
+    rc = parse_text("{\"eps\":0.001,\"gamma\":3}", &c, &o, err);
+    CHECK(rc == LLC_OK && c.metropolis == LLC_MH_AUTO,
+          "a given eps without \"metropolis\": auto, which at a given eps is the same (%s)", err);
+    rc = parse_text("{\"eps\":\"auto@last\",\"metropolis\":\"on\"}", &c, &o, err);
+    CHECK(rc == LLC_OK && c.metropolis == LLC_MH_ON && c.sgld.block == 1,
+          "metropolis on without mh_block: a batch per step, as it was written (%s)", err);
 }
 
 static void test_refused(void)
@@ -156,6 +176,8 @@ static void test_refused(void)
         {"{\"check_bias\":1}", "settings.check_bias"},
         {"{\"seed\":-3}", "settings.seed"},
         {"{\"eps_divisor\":0.5}", "settings.eps_divisor"},
+        {"{\"metropolis\":\"maybe\"}", "settings.metropolis"},
+        {"{\"mh_block\":0}", "settings.mh_block"},
         {"[1]", "must be a JSON object"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

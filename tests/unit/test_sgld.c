@@ -5,7 +5,7 @@
  * formula (plain and RMSProp), weights outside the group bit-identical,
  * determinism, RMSProp, the MALA diagnostic, divergence, the Metropolis
  * adjustment (exact at a step size where plain SGLD is far off, rejections,
- * loss reuse, the step-size ladder), argument checks.
+ * loss reuse, the step-size ladder, batch blocks), argument checks.
  * Seeds are fixed (printed); a failure replays exactly. */
 #include "llc_sgld.h"
 #include "llc_task.h"
@@ -437,6 +437,64 @@ static void test_metropolis(fixture *f)
     llc_group_free(&g);
 }
 
+/* The model of the batch-block test: the fixture's, counting its passes. */
+static const llc_model *g_inner;
+static long g_passes;
+
+static int counting_loss_grad(const llc_model *m, void *ws, const float *w, const llc_batch *b, float *grad, double *L)
+{
+    (void)m;
+    g_passes++;
+    return g_inner->loss_grad(g_inner, ws, w, b, grad, L);
+}
+
+/* Batch blocks (Metropolis on minibatches): K steps per batch reuse the
+ * current point's loss and gradient, so the chain is bit-identical to one
+ * that recomputes them on the same batches (block = 1), at (K+1)/K passes per
+ * step instead of 2. */
+static void test_blocks(fixture *f)
+{
+    llc_group g = {.name = "model"};
+    llc_group_add(&g, 0, (size_t)f->d);
+    llc_sgld_params p;
+    llc_model cm = *f->m;
+    cm.loss_grad = counting_loss_grad;
+    g_inner = f->m;
+    llc_batch *mb = llc_batch_alloc(4, 1, 0, f->d, 0, 1);
+    llc_sgld *s = llc_sgld_alloc((size_t)f->d);
+    float w[2][FX_LR_MAXD];
+    long passes[2] = {0, 0}, acc[2] = {0, 0};
+    const int K = 3, steps = 300;
+    int rc = !mb || !s ? LLC_ERR_NOMEM : LLC_OK;
+    for (int v = 0; v < 2 && !rc; v++) {
+        params_for(&p, 2e-3, 50);
+        p.metropolis = 1;
+        p.block = v ? K : 1;
+        gsl_rng *rng = llc_rng_new(llc_seed(SEED, LLC_PURPOSE_SGLD, 12, 0, 0));
+        rc = llc_sgld_reset(s, f->wstar, &g, &p, NULL);
+        g_passes = 0;
+        for (int k = 0; k < steps && !rc; k++) {
+            if (k % K == 0) f->t->fill(f->t, 0, (uint64_t)(k / K), mb);
+            rc = llc_sgld_step(s, &cm, f->ws, mb, rng, NULL);
+        }
+        llc_sgld_stats st;
+        llc_sgld_get_stats(s, &st);
+        passes[v] = g_passes;
+        acc[v] = st.accepted;
+        memcpy(w[v], llc_sgld_weights(s), (size_t)f->d * sizeof(float));
+        gsl_rng_free(rng);
+    }
+    CHECK(rc == LLC_OK && memcmp(w[0], w[1], (size_t)f->d * sizeof(float)) == 0 && acc[0] == acc[1] &&
+              acc[1] > 0 && acc[1] < steps,
+          "blocks: block %d gives the bit-identical chain of block 1 on the same batches (%ld of %d accepted)", K,
+          acc[1], steps);
+    CHECK(passes[0] == 2 * steps && passes[1] == steps + steps / K,
+          "blocks: %ld passes for %d steps with block 1, %ld with block %d", passes[0], steps, passes[1], K);
+    llc_sgld_free(s);
+    llc_batch_free(mb);
+    llc_group_free(&g);
+}
+
 static void test_args(fixture *f)
 {
     llc_group g = {.name = "model"};
@@ -466,6 +524,10 @@ static void test_args(fixture *f)
     p.ladder = 0;
     CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID && strstr(err, "ladder"),
           "args: ladder = 0 refused (%s)", err);
+    params_for(&p, 1e-4, T_NB);
+    p.block = 0;
+    CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID && strstr(err, "block"),
+          "args: block = 0 refused (%s)", err);
     params_for(&p, 1e-4, T_NB);
     p.metropolis = 2;
     CHECK(llc_sgld_reset(s, f->wstar, &g, &p, err) == LLC_ERR_INVALID && strstr(err, "metropolis"),
@@ -512,6 +574,7 @@ int main(void)
     test_mala(&f);
     test_divergence(&f);
     test_metropolis(&f);
+    test_blocks(&f);
     test_args(&f);
     fixture_free(&f);
     return tu_finish("test_sgld");
