@@ -43,6 +43,11 @@ struct llc_task {
     llc_task_shape shape;
     int n_dists;
     const char *dists[LLC_MAX_DISTS]; /* "train", "test", ... */
+    /* (shape.vocab) nonzero for each input token the task's training data
+     * holds, NULL if every token 0..vocab-1 occurs. The probes draw their
+     * random token blocks from these (llc_task_tokens), so that a model is
+     * not probed on tokens it never saw (the text task's unused bytes). */
+    const unsigned char *token_used;
     void *impl;
     /* Number of distinct examples in a finite distribution, 0 = unbounded stream. */
     long (*n_examples)(const llc_task *t, int dist);
@@ -57,6 +62,10 @@ struct llc_task {
 void llc_task_free(llc_task *t);
 /* Index of a distribution by name, or -1. */
 int llc_task_dist(const llc_task *t, const char *name);
+/* The input tokens the task's training data holds (token_used; every
+ * token 0..vocab-1 without it), ascending, into out (room for shape.vocab
+ * ints). Returns how many. */
+int llc_task_tokens(const llc_task *t, int *out);
 /* Allocate a batch of cap_B sequences shaped for this task. */
 llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B);
 /* Write the task's full settings (defaults filled in) as a JSON object

@@ -21,6 +21,14 @@ int llc_task_dist(const llc_task *t, const char *name)
     return -1;
 }
 
+int llc_task_tokens(const llc_task *t, int *out)
+{
+    int n = 0;
+    for (int v = 0; t && v < t->shape.vocab; v++)
+        if (!t->token_used || t->token_used[v]) out[n++] = v;
+    return n;
+}
+
 llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
 {
     if (!t || cap_B < 1) return NULL;

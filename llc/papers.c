@@ -366,10 +366,16 @@ static int paper_text(llc_store *s, llc_paper_result *r, char *err)
             ADD(seen, "only one head type (%s) is present, so the clusters have no types to recover",
                 type_names[count[TYPE_PREV] ? TYPE_PREV : count[TYPE_IND] ? TYPE_IND : TYPE_OTHER]);
         } else {
-            c->verdict = purity >= 0.999 ? LLC_PAPER_REPRODUCED : purity >= 0.75 ? LLC_PAPER_PARTLY
-                                                                                 : LLC_PAPER_NOT_REPRODUCED;
+            /* one cluster holding every head scores the share of the commonest type: no better is no recovery */
+            int most = 0;
+            for (int t = 0; t < N_TYPES; t++) most = count[t] > most ? count[t] : most;
+            const double base = (double)most / prev.n;
+            c->verdict = purity >= 0.999                  ? LLC_PAPER_REPRODUCED
+                         : purity >= 0.75 && purity > base ? LLC_PAPER_PARTLY
+                                                           : LLC_PAPER_NOT_REPRODUCED;
             ADD(seen, "purity (share of heads in their cluster's majority type) %.2f: reproduced at 1, partly at >= "
-                "0.75", purity);
+                "0.75 if above the %.2f of one cluster holding every head (the share of the commonest type)",
+                purity, base);
         }
     }
     free(cl);

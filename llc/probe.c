@@ -270,10 +270,11 @@ static int circuit_probes(const llc_probe_config *cfg, unsigned want, llc_probe_
 /* ---------------- the probe set ---------------- */
 
 /* Repeated-block batch i: per sequence a block of K = T/2 tokens drawn
- * uniformly (without replacement when vocab >= K), then the same block
- * again (repeat = 1) or a fresh one (repeat = -1, the control); an odd T
- * ends in one more random token. */
-static void repeat_batch(llc_batch *b, int vocab, uint64_t seed, int i, int repeat, gsl_rng *rng)
+ * uniformly from the n tokens tok[] (the task's, llc_task_tokens; without
+ * replacement when n >= K), then the same block again (repeat = 1) or a
+ * fresh one (repeat = -1, the control); an odd T ends in one more random
+ * token. With tok = 0..vocab-1 the draws are those of the whole vocabulary. */
+static void repeat_batch(llc_batch *b, const int *tok_of, int n, uint64_t seed, int i, int repeat, gsl_rng *rng)
 {
     const int T = b->T, K = T / 2;
     llc_rng_reseed(rng, llc_seed(seed, LLC_PURPOSE_DATA, llc_hash_str("probe:repeat"), (uint64_t)i, 0));
@@ -287,15 +288,15 @@ static void repeat_batch(llc_batch *b, int vocab, uint64_t seed, int i, int repe
             }
             for (int k = 0; k < K; k++) {
                 int v, dup;
-                do { /* rejection keeps the block distinct when the vocabulary allows */
-                    v = (int)gsl_rng_uniform_int(rng, (unsigned long)vocab);
+                do { /* rejection keeps the block distinct when the tokens allow */
+                    v = tok_of[gsl_rng_uniform_int(rng, (unsigned long)n)];
                     dup = 0;
-                    for (int j = 0; j < k && vocab >= K; j++) dup |= blk[j] == v;
+                    for (int j = 0; j < k && n >= K; j++) dup |= blk[j] == v;
                 } while (dup);
                 blk[k] = v;
             }
         }
-        if (T % 2) tok[T - 1] = (int)gsl_rng_uniform_int(rng, (unsigned long)vocab);
+        if (T % 2) tok[T - 1] = tok_of[gsl_rng_uniform_int(rng, (unsigned long)n)];
     }
 }
 
@@ -312,6 +313,7 @@ typedef struct {
     double *loss;  /* (n_batches) batch mean loss */
     double *att_own; /* (n_batches, LH + 1, n_own) owned_att: attention on the target's value per head; row LH counts */
     int n_own;
+    int *tok, n_tok; /* the repeated blocks' tokens (llc_task_tokens) */
     /* phase 2 slots, per head: */
     float *means;       /* (L, D) probe-set mean of each head's output, or NULL (zero ablation) */
     double *abl;   /* (LH) sequence-weighted mean loss with the head ablated */
@@ -432,7 +434,7 @@ static int phase1_item(probe_job *j, probe_scratch *sc, int i, char *err)
         return llc_fail(err, rc, "probe: loss of probe batch %d failed", i);
     if (j->want & REPEAT_PROBES) {
         rb->B = B;
-        repeat_batch(rb, j->c->vocab, cfg->seed, i, cfg->repeat < 0 ? -1 : 1, sc->rng);
+        repeat_batch(rb, j->tok, j->n_tok, cfg->seed, i, cfg->repeat < 0 ? -1 : 1, sc->rng);
         if ((rc = llc_transformer_patterns(m, ws, cfg->w, rb, att, NULL)))
             return llc_fail(err, rc, "probe: the model cannot take the repeated-block batches");
         score_repeat(j, att, rb, j->rep + (size_t)i * 2 * LH);
@@ -624,8 +626,15 @@ int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
     j.loss = calloc(nb, sizeof *j.loss);
     j.abl = calloc((size_t)LH, sizeof *j.abl);
     means = calloc((size_t)L * D, sizeof *means);
-    if (!r->value || !j.pat || !j.rep || !j.icls || !j.zsum || !j.loss || !j.abl || !means) {
+    j.tok = want & REPEAT_PROBES ? malloc((size_t)c->vocab * sizeof *j.tok) : NULL;
+    if (!r->value || (want & REPEAT_PROBES && !j.tok) || !j.pat || !j.rep || !j.icls || !j.zsum || !j.loss ||
+        !j.abl || !means) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "probe: out of memory");
+        goto cleanup;
+    }
+    if (j.tok && (j.n_tok = llc_task_tokens(cfg->task, j.tok)) < 1) {
+        rc = llc_fail(err, LLC_ERR_INVALID, "probe: task '%s' uses no tokens to build repeated blocks from",
+                      cfg->task->name);
         goto cleanup;
     }
     for (size_t i = 0; i < (size_t)LLC_PROBE_COUNT * LH; i++) r->value[i] = NAN;
@@ -715,7 +724,7 @@ int llc_probe_run(const llc_probe_config *cfg, llc_probe_result *r, char *err)
     r->computed = want;
 cleanup:
     free(means);
-    free(j.pat), free(j.rep), free(j.icls), free(j.zsum), free(j.loss), free(j.abl), free(j.att_own);
+    free(j.pat), free(j.rep), free(j.icls), free(j.zsum), free(j.loss), free(j.abl), free(j.att_own), free(j.tok);
     if (rc) llc_probe_result_free(r);
     return rc;
 }

@@ -27,6 +27,8 @@
  *
  * chance_loss: the entropy of the unigram byte distribution of the train
  * mix, (1 - code_frac)·p_prose + code_frac·p_code over the train splits.
+ * token_used: the bytes of that distribution (p > 0); the probes draw their
+ * random blocks from them, not from all 256 bytes.
  */
 #include "task_impl.h"
 
@@ -59,6 +61,7 @@ typedef struct {
     unsigned char *text[2];
     size_t len[2];
     tx_split split[2][2]; /* [source][train/test] */
+    unsigned char used[256]; /* bytes of the train mix: the task's token_used */
 } tx_impl;
 
 static const char *const tx_dists[] = {"train", "test", "prose", "code", "prose_test", "code_test"};
@@ -271,7 +274,8 @@ static int tx_load(tx_impl *x, const char *want_hash, const char *ctx, char *err
     return LLC_OK;
 }
 
-static double tx_chance(const tx_impl *x)
+/* The train mix's unigram entropy; marks its bytes in x->used. */
+static double tx_chance(tx_impl *x)
 {
     double p[256] = {0}, h = 0;
     const double wsrc[2] = {1.0 - x->code_frac, x->code_frac};
@@ -286,8 +290,10 @@ static double tx_chance(const tx_impl *x)
         }
         for (int c = 0; c < 256 && n > 0; c++) p[c] += wsrc[s] * cnt[c] / n;
     }
-    for (int c = 0; c < 256; c++)
+    for (int c = 0; c < 256; c++) {
+        x->used[c] = p[c] > 0;
         if (p[c] > 0) h -= p[c] * log(p[c]);
+    }
     return h;
 }
 
@@ -324,6 +330,7 @@ int llc_task_text_init(const cJSON *settings, llc_task *t, char *err)
     t->shape.vocab = 256;
     t->shape.n_out = 256;
     t->shape.chance_loss = tx_chance(x);
+    t->token_used = x->used;
     t->n_dists = 6;
     for (int i = 0; i < 6; i++) t->dists[i] = tx_dists[i];
     t->impl = x;

@@ -39,6 +39,17 @@ t=$($LLC export --run modadd-p3-warm --what checkpoints --format csv | tail -n 1
 expect_rc 0 "modadd: the warm start's test loss as the store holds it" -- \
     grep -qF "warm start $(printf '%.4f' "$t")" "$OUT/modadd.md"
 
+# text's cluster claim: one previous-token head among 7 others clustered with another head is no
+# recovery (purity 7/8 = one cluster of every head), alone in its cluster it is
+LLC_DB="$OUT/text.db"
+S=$(sqlite3 "$LLC_DB" "SELECT max(step) FROM probes WHERE run='text' AND probe='prev_token'")
+c2() { $LLC paper text --out "$TMP/t2.html" >/dev/null && grep -A2 '^## 2\.' "$TMP/t2.md" | sed -n 's/^verdict: \*\*\(.*\)\*\*\..*/\1/p'; }
+sqlite3 "$LLC_DB" "UPDATE probes SET value = 0.9 WHERE run='text' AND probe='prev_token' AND target='0.0' AND step=$S;
+    UPDATE clusters SET cluster = CASE WHEN target IN ('0.0', '0.1') THEN 0 ELSE 1 END WHERE run='text'"
+expect_eq "$(c2)" "not reproduced" "text: the previous-token head clustered with another head: not reproduced"
+sqlite3 "$LLC_DB" "UPDATE clusters SET cluster = CASE WHEN target = '0.0' THEN 0 ELSE 1 END WHERE run='text'"
+expect_eq "$(c2)" "reproduced" "text: the previous-token head alone in its cluster: reproduced"
+
 # broken input: no store, a store without the runs, a store without probes
 LLC_DB="$TMP/none.db"
 expect_rc 2 "unknown study" -- $LLC paper nosuch

@@ -4,7 +4,7 @@
 # data-refined rLLCs on code against prose.
 PAPER=text
 . tests/papers/lib.sh
-STEPS=$(sz 800 40)
+STEPS=$(sz 2000 40)
 say "train text"
 q train --task text --run text --steps $STEPS --set ctx=$(sz 64 32) --set ckpt_linear=$(sz 16 4) --set ckpt_log=$(sz 8 2)
 say "probe text"

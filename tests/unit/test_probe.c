@@ -3,8 +3,9 @@
  * identity OV circuits copy and own their tokens; the negated identity
  * suppresses copies; a hand-wired previous-token + induction model scores
  * induction >= 0.9 on repeated blocks and ~0 on unrepeated ones; ablating a
- * head whose output is already zero changes the loss by exactly 0; values
- * are bit-identical for 1 and 2 threads; bad requests fail cleanly. */
+ * head whose output is already zero changes the loss by exactly 0; the
+ * repeated blocks hold only the tokens the task uses; values are
+ * bit-identical for 1 and 2 threads; bad requests fail cleanly. */
 #include "llc_probe.h"
 #include "llc_tasks.h"
 #include "fixture.h"
@@ -210,6 +211,53 @@ static void test_induction(const llc_task *t)
     llc_model_free(m);
 }
 
+/* The repeated blocks are drawn from the tokens the task says its data
+ * holds (token_used). An induction clamp (t attends j+1 for the last j < t
+ * holding t's token) scores induction 1 exactly on blocks of distinct
+ * tokens; on blocks of one token, j = t-1, so it attends t itself and
+ * scores induction 0 and duplicate 0 exactly. A draw from the whole
+ * vocabulary (distinct tokens) would score 1 there. */
+static void test_probe_tokens(llc_task *t)
+{
+    const int V = t->shape.vocab;
+    llc_tf_config c;
+    fx_tf_config(&c, t, 1, 1, 8, 16);
+    c.n_clamps = 1, c.clamps[0] = (llc_clamp){.kind = LLC_CLAMP_INDUCTION, .layer = 0, .head = 0};
+    llc_model *m = fx_tf_build(&c);
+    unsigned char *used = calloc((size_t)V, 1);
+    if (!m || !used) goto cleanup;
+    float *w = fx_random_params(m, 5);
+    llc_probe_config p = probe_cfg(m, w, t, P(LLC_PROBE_INDUCTION) | P(LLC_PROBE_DUPLICATE));
+    llc_probe_result r;
+    char err[LLC_ERRLEN] = "";
+    int one[1];
+    used[5] = 1;
+    t->token_used = used;
+    const int n = llc_task_tokens(t, one);
+    CHECK(n == 1 && one[0] == 5, "llc_task_tokens: the one used token (%d)", n);
+    int rc = llc_probe_run(&p, &r, err);
+    CHECK(rc == LLC_OK, "probes on one-token blocks (%s)", err);
+    if (!rc)
+        CHECK(V_(r, LLC_PROBE_INDUCTION, 0, 0) == 0.0 && V_(r, LLC_PROBE_DUPLICATE, 0, 0) == 0.0,
+              "blocks of the one used token: induction %.17g == 0, duplicate %.17g == 0",
+              V_(r, LLC_PROBE_INDUCTION, 0, 0), V_(r, LLC_PROBE_DUPLICATE, 0, 0));
+    llc_probe_result_free(&r);
+    for (int v = 0; v < V; v++) used[v] = v % 2; /* 32 tokens >= K: blocks stay distinct */
+    rc = llc_probe_run(&p, &r, err);
+    CHECK(rc == LLC_OK && V_(r, LLC_PROBE_INDUCTION, 0, 0) == 1.0,
+          "blocks of the odd tokens: induction %.17g == 1 (%s)", rc ? NAN : V_(r, LLC_PROBE_INDUCTION, 0, 0), err);
+    llc_probe_result_free(&r);
+    memset(used, 0, (size_t)V);
+    rc = llc_probe_run(&p, &r, err);
+    CHECK(rc == LLC_ERR_INVALID && strstr(err, "no tokens"), "a task using no tokens: %d (%s)", rc, err);
+    llc_probe_result_free(&r);
+    t->token_used = NULL;
+    free(w);
+cleanup:
+    free(used);
+    llc_model_free(m);
+}
+
 static void test_ablation_and_threads(const llc_task *t)
 {
     llc_tf_config c;
@@ -355,6 +403,7 @@ int main(void)
         test_prev_clamp(t);
         test_circuits(t);
         test_induction(t);
+        test_probe_tokens(t);
         test_ablation_and_threads(t);
     }
     llc_task_free(t);

@@ -673,6 +673,18 @@ static void test_text(void)
     }
     CHECK(t->shape.T == 64 && t->shape.vocab == 256 && t->shape.n_out == 256 && t->n_dists == 6,
           "text: T = ctx, vocab 256, 6 dists");
+    {   /* token_used: the bytes of the train mix; every train input among them, 255 not */
+        int used[256], all = 1;
+        const int n = llc_task_tokens(t, used);
+        llc_batch *b = llc_task_batch_alloc(t, 16);
+        for (int k = 0; k < 8 && b; k++) {
+            fill(t, "train", (uint64_t)k, b);
+            for (int i = 0; i < 16 * 64; i++) all &= t->token_used[b->tokens[i]] != 0;
+        }
+        CHECK(b && all && n > 90 && n < 256 && !t->token_used[255] && used[n - 1] < 255,
+              "text: %d bytes used, every train input among them, byte 255 not", n);
+        llc_batch_free(b);
+    }
     const char *dn[] = {"prose", "code", "prose_test", "code_test", "train", "test"};
     for (int d = 0; d < 6; d++) {
         llc_batch *b = llc_task_batch_alloc(t, 16);
@@ -757,6 +769,9 @@ static void test_text(void)
             llc_batch *b = rc2 ? NULL : llc_task_batch_alloc(t, 8);
             int tiny = b && fill(t, "prose", 0, b) == LLC_OK && b->tokens[0] == 'p' && fill(t, "code", 0, b) == LLC_OK &&
                        b->tokens[0] == 'c';
+            int used[256], n_used = rc2 ? 0 : llc_task_tokens(t, used);
+            CHECK(n_used == 2 && used[0] == 'c' && used[1] == 'p', "text: the tiny corpus uses 2 bytes, 'c' and 'p' (%d)",
+                  n_used);
             CHECK(made && tiny, "text: the corpus under $LLC_DATA/corpus is used when cwd has none (%s)", err);
             llc_batch_free(b);
             llc_task_free(t);
