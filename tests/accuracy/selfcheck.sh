@@ -20,9 +20,9 @@
 #   SELFCHECK_THREADS threads per estimate (default 2; the numbers do not
 #                     depend on it)
 # Heads: fixed, one pair per config, so that the check costs no all-heads
-# pass: sort (one layer) 0.1 and 0.3, icl 0.1 (first layer) and 1.3 (second
-# layer, where the induction heads form); SELFCHECK_HEADS_sort and
-# SELFCHECK_HEADS_icl override them.
+# pass: sort (one layer) 0.1 and 0.3, icl one head per layer, 0.1 and 1.3;
+# SELFCHECK_HEADS_sort and SELFCHECK_HEADS_icl override them (empty: the
+# model only).
 LLC=${LLC:-build/llc}
 case "$LLC" in /*) ;; *) LLC="$PWD/$LLC" ;; esac
 SCALE=${SELFCHECK_SCALE:-full}
