@@ -43,7 +43,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTUTIL := $(BUILD)/obj/tests/unit/testutil.o $(BUILD)/obj/tests/unit/fixture.o
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all check demo bench clean deps install fuzz accuracy valgrind mpi
+.PHONY: all check demo bench clean deps install fuzz accuracy selfcheck valgrind mpi
 .SECONDARY:
 all: $(BUILD)/llc
 ifeq ($(MPI),1)
@@ -106,13 +106,23 @@ demo: $(BUILD)/llc
 
 # make accuracy: the slow rung of the accuracy ladder, DLN (100,100,100)
 # with default settings (about 20-30 minutes on 2 cores; not in make check),
-# after the slow minibatch cases (tests/unit/test_minibatch.c, LLC_MINIBATCH_ALL=1)
+# after the slow minibatch cases (tests/unit/test_minibatch.c, LLC_MINIBATCH_ALL=1),
+# then make selfcheck
 $(BUILD)/tests/unit/slow_dln100: $(BUILD)/obj/tests/unit/slow_dln100.o $(TESTUTIL) $(BUILD)/libllc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-accuracy: $(BUILD)/tests/unit/slow_dln100 $(BUILD)/tests/unit/test_minibatch
+accuracy: $(BUILD)/tests/unit/slow_dln100 $(BUILD)/tests/unit/test_minibatch $(BUILD)/llc
 	LLC_MINIBATCH_ALL=1 $(BUILD)/tests/unit/test_minibatch
 	$(BUILD)/tests/unit/slow_dln100 2
+	@LLC=$(BUILD)/llc sh tests/accuracy/selfcheck.sh
+
+# make selfcheck: the minibatch estimates' self-consistency on the shipped
+# sort and icl runs (llc estimate --check-bias at the first, a middle and the
+# last checkpoint, the model and two heads; hours on 2 cores). The store
+# build/selfcheck/full.db keeps what is done; SELFCHECK_OPTS adds estimate
+# options, SELFCHECK_SCALE=tiny runs the same commands in a minute.
+selfcheck: $(BUILD)/llc
+	@LLC=$(BUILD)/llc sh tests/accuracy/selfcheck.sh
 
 # make valgrind: the CLI tests with llc under valgrind memcheck (slow)
 valgrind: $(BUILD)/llc
