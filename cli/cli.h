@@ -221,6 +221,22 @@ int cmd_bench(int argc, char **argv);
 /* Run argv (argv[0] NULL: this llc) and wait; see cli/spawn.c. */
 int cli_spawn_wait(char **argv, const char *log, double *seconds, double *rss_mb);
 int cli_spawn_wait_cpu(char **argv, const char *log, double *seconds, double *rss_mb, double *cpu);
+/* The last line of text file f into out ("" if none). */
+void cli_last_line(const char *f, char *out, size_t n);
+/* llc bench's scratch: a directory /tmp/llc-bench-KIND-XXXXXX, its store
+ * (scratch.db) and the children's stderr (log). make: an exit code, the
+ * message in err (dir "" on failure, so remove does nothing). train: config
+ * file `file` into the store as run `run` by a child `llc train` (steps
+ * NULL: the config's), its wall seconds into *tt (may be NULL); an exit
+ * code, the log's last line in err. remove: the store, then (unless
+ * keep_log, for a failure's message) the log and the directory. */
+typedef struct {
+    char dir[64], db[256], log[256];
+} cli_scratch;
+int cli_scratch_make(cli_scratch *sc, const char *kind, char *err);
+int cli_scratch_train(const cli_scratch *sc, const char *file, const char *run, const char *steps, double *tt,
+                      char *err);
+void cli_scratch_remove(const cli_scratch *sc, int keep_log);
 /* llc bench --mh-cost (cli/cmd_bench_mh.c): the cost of the minibatch
  * default against plain SGLD into js under "mh_cost"; an exit code. */
 int cli_bench_mh(const char *config, int reps, cJSON *js);

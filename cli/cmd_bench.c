@@ -346,18 +346,6 @@ static int run_rounds(const char *f, const char *name, int draws, int rounds, ch
 /* ---------------- the per-head curve ---------------- */
 
 /* The last non-empty line of file f into out (empty if none). */
-static void last_line(const char *f, char *out, size_t n)
-{
-    char *text = cli_read_file(f, NULL, NULL);
-    out[0] = 0;
-    if (!text) return;
-    size_t len = strlen(text);
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) text[--len] = 0;
-    const char *nl = strrchr(text, '\n');
-    snprintf(out, n, "%s", nl ? nl + 1 : text);
-    free(text);
-}
-
 /* The counts of the curve's scratch store db into o (llc_bench_curve_read). */
 static int curve_counts(const char *db, cJSON *o, char *err)
 {
@@ -372,47 +360,6 @@ static int curve_counts(const char *db, cJSON *o, char *err)
     return LLC_OK;
 }
 
-/* A scratch directory in /tmp with its store and the children's log. */
-typedef struct {
-    char dir[64], db[256], log[256];
-} scratch;
-
-/* Make sc (mkdtemp of /tmp/llc-bench-<kind>-XXXXXX) and train config file
- * `file` into sc->db as run `run` by a child `llc train`, its stderr in
- * sc->log; the training's wall seconds into *tt. Returns an exit code
- * (message in err); the caller calls scratch_remove even on failure. */
-
-static int scratch_train(scratch *sc, const char *kind, const char *file, const char *run, double *tt, char *err)
-{
-    char fbuf[4096], rbuf[64], line[400];
-    snprintf(sc->dir, sizeof sc->dir, "/tmp/llc-bench-%s-XXXXXX", kind);
-    sc->db[0] = sc->log[0] = 0;
-    if (!mkdtemp(sc->dir)) {
-        sc->dir[0] = 0;
-        llc_fail(err, LLC_ERR_IO, "cannot create a scratch directory in /tmp");
-        return EXIT_IO;
-    }
-    snprintf(sc->db, sizeof sc->db, "%s/scratch.db", sc->dir);
-    snprintf(sc->log, sizeof sc->log, "%s/log", sc->dir);
-    snprintf(fbuf, sizeof fbuf, "%s", file);
-    snprintf(rbuf, sizeof rbuf, "%s", run);
-    char *targv[] = {NULL, "train", "--config", fbuf, "--run", rbuf, "--db", sc->db, NULL};
-    int code = cli_spawn_wait(targv, sc->log, tt, NULL);
-    if (code != 0) {
-        last_line(sc->log, line, sizeof line);
-        snprintf(err, LLC_ERRLEN, "training %s failed: %s", file, line[0] ? line : "no message");
-    }
-    return code < 0 ? EXIT_IO : code; /* could not start, or killed */
-}
-
-static void scratch_remove(const scratch *sc)
-{
-    if (!sc->dir[0]) return;
-    llc_bench_remove_store(sc->db);
-    unlink(sc->log);
-    rmdir(sc->dir);
-}
-
 /* The per-head curve of config file `file` (see usage), its numbers into o:
  * config, chains, draws, burnin, train_seconds, seconds (wall-clock of the
  * estimate command), checkpoints, points, targets, seconds_model,
@@ -420,7 +367,7 @@ static void scratch_remove(const scratch *sc)
  * estimate's own, its last message in err). The scratch store is removed. */
 static int bench_curve(const char *file, int draws, cJSON *o, char *err)
 {
-    scratch sc;
+    cli_scratch sc;
     char dbuf[32], bbuf[32], line[400];
     const int D = draws > 0 ? draws : 200;
     snprintf(dbuf, sizeof dbuf, "%d", D);
@@ -428,11 +375,12 @@ static int bench_curve(const char *file, int draws, cJSON *o, char *err)
     char *eargv[] = {NULL,        "estimate", "--run", "curve", "--db", sc.db, "--model", "--heads", "all",
                      "--chains",  "4",        "--draws", dbuf,  "--burnin", bbuf, "--thin",  "1",       NULL};
     double tt = 0, te = 0, rss = 0;
-    int code = scratch_train(&sc, "curve", file, "curve", &tt, err);
+    int code = cli_scratch_make(&sc, "curve", err);
+    if (!code) code = cli_scratch_train(&sc, file, "curve", NULL, &tt, err);
     if (code) {
         /* err says why */
     } else if ((code = cli_spawn_wait(eargv, sc.log, &te, &rss)) != 0) {
-        last_line(sc.log, line, sizeof line);
+        cli_last_line(sc.log, line, sizeof line);
         snprintf(err, LLC_ERRLEN, "the curve's estimate failed: %s", line[0] ? line : "no message");
     } else {
         cJSON_AddStringToObject(o, "config", file);
@@ -445,7 +393,7 @@ static int bench_curve(const char *file, int draws, cJSON *o, char *err)
         if (curve_counts(sc.db, o, err)) code = EXIT_STORE;
     }
     if (code < 0) code = EXIT_IO; /* could not start, or killed */
-    scratch_remove(&sc);
+    cli_scratch_remove(&sc, 0);
     return code;
 }
 
@@ -461,11 +409,12 @@ static void probe_progress(void *ctx, const char *stage)
  * (message in err). The scratch store is removed. */
 static int bench_probes(const char *file, int reps, cJSON *o, char *err)
 {
-    scratch sc;
+    cli_scratch sc;
     double tt = 0;
     llc_bench_probe_result r;
     const long cores = cli_cores();
-    int code = scratch_train(&sc, "probes", file, "probes", &tt, err);
+    int code = cli_scratch_make(&sc, "probes", err);
+    if (!code) code = cli_scratch_train(&sc, file, "probes", NULL, &tt, err);
     if (!code) {
         cli_keep_freed_memory(); /* as `llc probe` does */
         llc_bench_probe_config c = {.db = sc.db, .run = "probes", .threads = {1, cores > 2 ? (int)cores : 2},
@@ -473,7 +422,7 @@ static int bench_probes(const char *file, int reps, cJSON *o, char *err)
         int rc = llc_bench_probe(&c, &r, err);
         if (rc) code = cli_exit_code(rc);
     }
-    scratch_remove(&sc);
+    cli_scratch_remove(&sc, 0);
     if (code) return code;
     cJSON_AddStringToObject(o, "config", file);
     cJSON_AddNumberToObject(o, "train_seconds", tt);

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum { MH_MAX_REPS = 25, MH_DRAWS = 200, MH_CHAINS = 4 };
 
@@ -65,27 +64,18 @@ static void add_pair(cJSON *o, const char *key, double *plain, double *dflt, int
 
 int cli_bench_mh(const char *config, int reps, cJSON *js)
 {
-    char dir[] = "/tmp/llc-bench-mh-XXXXXX", db[256], log[256], fbuf[4096], err[LLC_ERRLEN] = "";
+    char err[LLC_ERRLEN] = "";
+    cli_scratch sc;
     if (reps > MH_MAX_REPS) reps = MH_MAX_REPS;
-    if (!mkdtemp(dir)) return cli_error(EXIT_IO, "bench: cannot create a scratch directory in /tmp");
-    snprintf(db, sizeof db, "%s/scratch.db", dir);
-    snprintf(log, sizeof log, "%s/log", dir);
-    snprintf(fbuf, sizeof fbuf, "%s", config);
+    if (cli_scratch_make(&sc, "mh", err)) return cli_error(EXIT_IO, "bench: %s", err);
+    const char *db = sc.db, *log = sc.log;
     double sps[2][MH_MAX_REPS], wall[2][MH_MAX_REPS], cpu[2][MH_MAX_REPS], own[2][MH_MAX_REPS];
     /* [sampler][fixed]: each run holds one estimate, replaced at every repeat (--force) */
     static const char *const runs[2][2] = {{"plain", "plain-fixed"}, {"default", "default-fixed"}};
     int code = 0;
     fprintf(stderr, "llc: bench: minibatch Metropolis cost on %s (train, then head 0.1 at step 200, %d repeats)\n",
             config, reps);
-    for (int m = 0; m < 4 && !code; m++) {
-        char rbuf[16];
-        snprintf(rbuf, sizeof rbuf, "%s", runs[m / 2][m % 2]);
-        char *targv[] = {NULL, "train", "--config", fbuf, "--run", rbuf, "--steps", "200", "--db", db, NULL};
-        if ((code = cli_spawn_wait(targv, log, NULL, NULL)) != 0) {
-            snprintf(err, sizeof err, "training %s failed (log %s)", config, log);
-            code = code < 0 ? EXIT_IO : code;
-        }
-    }
+    for (int m = 0; m < 4 && !code; m++) code = cli_scratch_train(&sc, config, runs[m / 2][m % 2], "200", NULL, err);
     /* interleaved: plain, default, plain, ... so that a slow spell of a
      * shared machine hits both */
     for (int r = 0; r < reps && !code; r++)
@@ -108,10 +98,6 @@ int cli_bench_mh(const char *config, int reps, cJSON *js)
         add_pair(o, "cpu_seconds", cpu[0], cpu[1], reps, 0);
         add_pair(o, "estimate_seconds", own[0], own[1], reps, 0);
     }
-    llc_bench_remove_store(db);
-    if (!code) { /* a failure's log stays for its message */
-        unlink(log);
-        rmdir(dir);
-    }
+    cli_scratch_remove(&sc, code != 0); /* a failure's log stays for its message */
     return code;
 }
