@@ -70,13 +70,12 @@ int cli_bench_mpi(const char *curve, int draws, const char *steps, const char *j
     if (!llc_mpi_built())
         return cli_error(EXIT_USAGE, "bench: --mpi needs the MPI build of llc (make mpi: build/llc-mpi)");
     if (!curve[0]) return cli_error(EXIT_USAGE, "bench: --mpi needs a curve config (--curve CONFIG)");
-    char dir[] = "/tmp/llc-bench-mpi-XXXXXX";
-    if (!mkdtemp(dir)) return cli_error(EXIT_IO, "bench: cannot create a scratch directory in /tmp");
-    char db1[256], db2[256], log[256], fbuf[4096], dbuf[32], bbuf[32], sbuf[128], exe[4096];
-    snprintf(db1, sizeof db1, "%s/one.db", dir);
-    snprintf(db2, sizeof db2, "%s/mpi.db", dir);
-    snprintf(log, sizeof log, "%s/log", dir);
-    snprintf(fbuf, sizeof fbuf, "%s", curve);
+    cli_scratch sc;
+    char err[LLC_ERRLEN] = "", db2[256], dbuf[32], bbuf[32], sbuf[128], exe[4096];
+    int code = cli_scratch_make(&sc, "mpi", err);
+    if (code) return cli_error(code, "bench: %s", err);
+    const char *db1 = sc.db, *log = sc.log;
+    snprintf(db2, sizeof db2, "%s/mpi.db", sc.dir);
     snprintf(sbuf, sizeof sbuf, "%s", steps);
     const int D = draws > 0 ? draws : 200;
     snprintf(dbuf, sizeof dbuf, "%d", D);
@@ -84,18 +83,20 @@ int cli_bench_mpi(const char *curve, int draws, const char *steps, const char *j
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;
     mpi_account one = {0}, mpi = {0};
-    int code = 0;
-    char *targv[] = {NULL, "train", "--config", fbuf, "--run", "curve", "--db", db1, "--quiet", NULL};
     /* the same estimate both times; only the threads and the ranks differ */
 #define EST_ARGS "estimate", "--run", "curve", "--model", "--heads", "all", "--chains", "4", "--draws", dbuf, \
                  "--burnin", bbuf, "--thin", "1", "--steps", sbuf, "-v"
-    char *oargv[] = {NULL, EST_ARGS, "--threads", "2", "--db", db1, NULL};
+    char *oargv[] = {NULL, EST_ARGS, "--threads", "2", "--db", sc.db, NULL};
     char *margv[] = {"mpirun", "--oversubscribe", getuid() == 0 ? "--allow-run-as-root" : "--oversubscribe",
                      "-n", "3", exe, EST_ARGS, "--threads", "1", "--db", db2, NULL};
 #undef EST_ARGS
     fprintf(stderr, "llc: bench --mpi: training %s\n", curve);
-    if (cli_spawn_wait(targv, log, NULL, NULL) != 0 || copy_file(db1, db2) != 0) {
-        code = cli_error(EXIT_IO, "bench: training %s into %s failed", curve, dir);
+    if ((code = cli_scratch_train(&sc, curve, "curve", NULL, NULL, err))) {
+        code = cli_error(code, "bench: %s", err);
+        goto cleanup;
+    }
+    if (copy_file(db1, db2) != 0) {
+        code = cli_error(EXIT_IO, "bench: cannot copy %s to %s", db1, db2);
         goto cleanup;
     }
     fprintf(stderr, "llc: bench --mpi: one process x 2 threads\n");
@@ -129,9 +130,7 @@ int cli_bench_mpi(const char *curve, int draws, const char *steps, const char *j
         cJSON_Delete(js);
     }
 cleanup:
-    llc_bench_remove_store(db1);
     llc_bench_remove_store(db2);
-    if (!code) unlink(log);
-    if (!code) rmdir(dir);
+    cli_scratch_remove(&sc, code != 0);
     return code;
 }
