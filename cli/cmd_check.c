@@ -276,9 +276,8 @@ static int rerun(const llc_baseline *b, const char *dir, long long threads, int 
         code = cli_error(cli_exit_code(rc), "check: %s", llc_store_errmsg(x.store));
         goto cleanup;
     }
-    if (!(stored = cJSON_Parse(info.config)) || (rc = llc_run_build(stored, &x.task, &x.model, NULL, err))) {
-        code = cli_error(EXIT_SCHEMA, "check: the re-trained run's config cannot be rebuilt: %s",
-                         err[0] ? err : "malformed JSON");
+    if ((rc = llc_run_build_stored(b->run, info.config, &stored, &x.task, &x.model, err))) {
+        code = cli_error(cli_exit_code(rc), "check: the re-trained %s", err);
         goto cleanup;
     }
     if (x.n_steps == 0) {

@@ -549,12 +549,10 @@ int cli_find_run(const cli_args *a, int flags, const char *run, cli_run *r)
 int cli_open_run(const cli_args *a, int flags, const char *run, cli_run *r)
 {
     char err[LLC_ERRLEN] = "";
-    int code = cli_find_run(a, flags, run, r);
+    int code = cli_find_run(a, flags, run, r), rc;
     if (code) return code;
-    r->config = cJSON_Parse(r->info.config);
-    if (!r->config || llc_run_build(r->config, &r->task, &r->model, NULL, err))
-        return cli_error(EXIT_SCHEMA, "%s: run '%s' has a config this llc cannot rebuild: %s", a->cmd, run,
-                         err[0] ? err : "malformed JSON");
+    if ((rc = llc_run_build_stored(run, r->info.config, &r->config, &r->task, &r->model, err)))
+        return cli_error(cli_exit_code(rc), "%s: %s", a->cmd, err);
     r->n_params = llc_model_n_params(r->model);
     return 0;
 }

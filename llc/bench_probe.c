@@ -108,11 +108,7 @@ int llc_bench_probe(const llc_bench_probe_config *c, llc_bench_probe_result *r, 
         rc = llc_fail(err, rc, "run '%s': %s", c->run, llc_store_errmsg(s));
         goto cleanup;
     }
-    if (!(cfg = cJSON_Parse(info.config))) {
-        rc = llc_fail(err, LLC_ERR_SCHEMA, "run '%s' has a malformed config", c->run);
-        goto cleanup;
-    }
-    if ((rc = llc_run_build(cfg, &task, &model, NULL, err))) goto cleanup;
+    if ((rc = llc_run_build_stored(c->run, info.config, &cfg, &task, &model, err))) goto cleanup;
     const llc_tf_config *tc = llc_transformer_config(model);
     if (!tc) {
         rc = llc_fail(err, LLC_ERR_INVALID, "run '%s' is a %s model; probes need a transformer", c->run, model->kind);

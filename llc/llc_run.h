@@ -15,6 +15,14 @@
  * full run config (as stored). On failure *task and *model are NULL. */
 int llc_run_build(const cJSON *config, llc_task **task, llc_model **model, llc_train_config *tc, char *err);
 
+/* A stored run's config text (llc_run_info.config) parsed and built: *config
+ * (free with cJSON_Delete), *task and *model, as llc_run_build. On failure
+ * all three are NULL and the rc is LLC_ERR_SCHEMA (LLC_ERR_NOMEM when out of
+ * memory): the text is not JSON, or names what this llc cannot build; err
+ * names the run (run may be NULL) and why. */
+int llc_run_build_stored(const char *run, const char *text, cJSON **config, llc_task **task, llc_model **model,
+                         char *err);
+
 /* The normalised config of a built run as compact JSON (free with
  * cJSON_free): task, seed, init (root's, default random), data, model,
  * train, every default filled in. NULL when out of memory. */

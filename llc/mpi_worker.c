@@ -21,8 +21,7 @@ typedef struct {
 
 static int build_run(const char *config, worker_run *r, char *err)
 {
-    if (!(r->config = cJSON_Parse(config))) return llc_fail(err, LLC_ERR_INVALID, "the run's config is not JSON");
-    return llc_run_build(r->config, &r->task, &r->model, NULL, err);
+    return llc_run_build_stored(NULL, config, &r->config, &r->task, &r->model, err);
 }
 
 static void free_run(worker_run *r)

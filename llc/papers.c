@@ -604,8 +604,8 @@ static int paper_icl(llc_store *s, int n_threads, llc_paper_result *r, char *err
     float *w = NULL;
     long long *steps = NULL;
     int nst = 0;
-    if ((rc = llc_store_run_get(s, "icl-none-s1", &info)) || (rc = llc_json_parse(info.config, "config", &cfg, err)) ||
-        (rc = llc_run_build(cfg, &task, &model, NULL, err)) ||
+    if ((rc = llc_store_run_get(s, "icl-none-s1", &info)) ||
+        (rc = llc_run_build_stored("icl-none-s1", info.config, &cfg, &task, &model, err)) ||
         (rc = llc_store_checkpoint_steps(s, "icl-none-s1", &steps, &nst)))
         goto icl_cleanup;
     if (nst == 0) {
@@ -660,8 +660,8 @@ static int modadd_seed(llc_store *s, const char *run, seed_stat *o, char *line, 
     int nst = 0, ns = 0, rc;
     memset(o, 0, sizeof *o);
     o->cluster_step = o->loss_step = NAN;
-    if ((rc = llc_store_run_get(s, run, &info)) || (rc = llc_json_parse(info.config, "config", &cfg, err)) ||
-        (rc = llc_run_build(cfg, &task, &model, NULL, err)) || (rc = llc_plot_embed_new(task, model, "test", &e, err)) ||
+    if ((rc = llc_store_run_get(s, run, &info)) || (rc = llc_run_build_stored(run, info.config, &cfg, &task, &model, err)) ||
+        (rc = llc_plot_embed_new(task, model, "test", &e, err)) ||
         (rc = llc_store_checkpoint_steps(s, run, &steps, &nst)) || (rc = llc_series_get(s, run, "test_loss", NULL, &tl, err)) ||
         (rc = llc_stages_get(s, run, "loss", &st, &ns)))
         goto cleanup;

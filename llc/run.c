@@ -39,6 +39,22 @@ int llc_run_build(const cJSON *config, llc_task **task, llc_model **model, llc_t
     return rc;
 }
 
+int llc_run_build_stored(const char *run, const char *text, cJSON **config, llc_task **task, llc_model **model,
+                         char *err)
+{
+    char why[LLC_ERRLEN] = "malformed JSON";
+    int rc = LLC_ERR_SCHEMA;
+    *task = NULL;
+    *model = NULL;
+    if ((*config = cJSON_Parse(text ? text : "")) && (rc = llc_run_build(*config, task, model, NULL, why)) == LLC_OK)
+        return LLC_OK;
+    cJSON_Delete(*config);
+    *config = NULL;
+    if (rc == LLC_ERR_NOMEM) return llc_fail(err, rc, "out of memory");
+    if (run) return llc_fail(err, LLC_ERR_SCHEMA, "run '%s' has a config this llc cannot rebuild: %s", run, why);
+    return llc_fail(err, LLC_ERR_SCHEMA, "a run config this llc cannot rebuild: %s", why);
+}
+
 /* The normalised config: every default filled in. */
 char *llc_run_config_normalised(const cJSON *root, const llc_task *task, const llc_model *model,
                                 const llc_train_config *tc)

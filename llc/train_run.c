@@ -200,11 +200,10 @@ static int init_from_load(train_job *j, const cJSON *config, const llc_model *mo
         rc = llc_fail(err, rc, "init_from: %s", llc_store_errmsg(j->store));
         goto cleanup;
     }
-    if ((rc = llc_json_parse(info.config, "the source run's config", &sc, err))) goto cleanup;
-    if ((rc = llc_run_build(sc, &st, &j->src_model, NULL, err))) {
+    if ((rc = llc_run_build_stored(run, info.config, &sc, &st, &j->src_model, err))) {
         char why[LLC_ERRLEN];
         snprintf(why, sizeof why, "%s", err);
-        rc = llc_fail(err, rc, "init_from: the config of run '%s' does not build: %s", run, why);
+        rc = llc_fail(err, rc, "init_from: %s", why);
         goto cleanup;
     }
     const llc_ptable *a = &j->src_model->table, *b = &model->table;

@@ -16,6 +16,7 @@
  *   - settings: unknown keys and out-of-range values rejected naming the key.
  * TEST_SEED=<n> replays with another seed.
  */
+#include "llc_run.h"
 #include "llc_tasks.h"
 #include "testutil.h"
 
@@ -798,6 +799,30 @@ cleanup:
     free(code);
 }
 
+/* A stored config text rebuilt: a good one builds, bad text and an unknown
+ * task give LLC_ERR_SCHEMA naming the run, with everything NULL. */
+static void test_run_build_stored(void)
+{
+    char err[LLC_ERRLEN] = "";
+    cJSON *c = NULL;
+    llc_task *t = NULL;
+    llc_model *m = NULL;
+    int rc = llc_run_build_stored("r1", "{\"task\":\"sort\",\"seed\":3,\"model\":{\"n_layers\":1}}", &c, &t, &m, err);
+    CHECK(rc == LLC_OK && c && t && m && !strcmp(t->name, "sort"), "stored sort config builds (rc %d: %s)", rc, err);
+    llc_model_free(m);
+    llc_task_free(t);
+    cJSON_Delete(c);
+    const char *bad[] = {"{\"task\":", "{\"task\":\"nosuch\"}", NULL};
+    for (int i = 0; i < 3; i++) {
+        c = (cJSON *)1, t = (llc_task *)1, m = (llc_model *)1;
+        err[0] = 0;
+        rc = llc_run_build_stored(i < 2 ? "r2" : NULL, bad[i], &c, &t, &m, err);
+        CHECK(rc == LLC_ERR_SCHEMA && !c && !t && !m, "bad stored config %d: LLC_ERR_SCHEMA, all NULL (rc %d)", i, rc);
+        CHECK(strstr(err, i < 2 ? "run 'r2' has a config this llc cannot rebuild: " : "a run config this llc cannot"),
+              "bad stored config %d names the run and why: %s", i, err);
+    }
+}
+
 int main(void)
 {
     const char *s = getenv("TEST_SEED");
@@ -809,5 +834,6 @@ int main(void)
     test_modadd();
     test_icl();
     test_text();
+    test_run_build_stored();
     return tu_finish("test_tasks");
 }
