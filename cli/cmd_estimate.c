@@ -54,7 +54,8 @@ static const cli_optdef defs[] = {
     {"mala-every", 1, "MALA acceptance diagnostic every k steps (0 = off)"},
     {"paired", 1, "auto (default: on with minibatches), on, or off (the classic L_n(w*) subtraction)"},
     {"seed", 1, "random seed (default 0)"},
-    {"check-bias", 0, "also re-estimate with the SGLD batch x4 and with eps/2; store and print the verdict"},
+    {"check-bias", 0, "also re-estimate with the SGLD batch x4 and with eps/2, each chain as long as the "
+                      "estimate's; pass: lambda-hat moves by at most max(5%, 2 se, 0.05); store and print the verdict"},
     {"threads", 1, "threads for chains (default: all cores)"},
     {"cache-mb", 1, "memory for the shared pass at w* (MiB; default 1/8 of RAM, at most 1024; 0 = none)"},
     {"force", 0, "recompute existing estimates"},
@@ -257,9 +258,12 @@ static int print_summary(const cli_args *a, const char *run, const llc_sweep_res
 {
     printf("run %s: %d estimates written, %d already present, %d with diverged chains, %d significantly negative, "
            "%.1fs\n", run, res->done, res->skipped, res->diverged, res->negative, res->seconds);
-    if (cli_has(a, "check-bias"))
-        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se)\n", run, res->bias_fail,
-               res->done);
+    if (cli_has(a, "check-bias")) {
+        llc_estimate_config d; /* the absolute tolerance: the default resolution of lambda-hat */
+        llc_estimate_config_default(&d);
+        printf("run %s: bias check: %d of %d estimates moved by more than max(5%%, 2 se, %g)\n", run, res->bias_fail,
+               res->done, d.auto_abs_se);
+    }
     if (!res->n_bad) return 0;
     return cli_error(cli_exit_code(res->first_bad), "estimate: %d of %d checkpoints could not be estimated "
                      "(recorded with status %s; first: %s); the other estimates are written",
