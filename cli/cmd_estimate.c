@@ -25,6 +25,8 @@ static const char usage[] =
     "and each minibatch step is then Metropolis-adjusted on its batch under that step size, two steps\n"
     "per batch (--metropolis off: plain SGLD; with --eps it is plain unless --metropolis on).\n"
     "Estimates that already exist with the same settings are skipped; --force recomputes them.\n"
+    "--check-bias repeats each estimate with the SGLD batch x4 and with eps/2, each chain as long as the\n"
+    "estimate's in simulated time; it passes when lambda-hat moves by at most max(5%, 2 se, 0.05).\n"
     "Memory: the forward pass at w* on each SGLD batch is kept (up to --cache-mb, by default 1/8 of the\n"
     "machine's RAM and at most 1 GiB) and shared by the targets at a checkpoint; a smaller cap only\n"
     "recomputes it (slower), the numbers stay the same.\n";
@@ -54,8 +56,7 @@ static const cli_optdef defs[] = {
     {"mala-every", 1, "MALA acceptance diagnostic every k steps (0 = off)"},
     {"paired", 1, "auto (default: on with minibatches), on, or off (the classic L_n(w*) subtraction)"},
     {"seed", 1, "random seed (default 0)"},
-    {"check-bias", 0, "also re-estimate with the SGLD batch x4 and with eps/2, each chain as long as the "
-                      "estimate's; pass: lambda-hat moves by at most max(5%, 2 se, 0.05); store and print the verdict"},
+    {"check-bias", 0, "also re-estimate with the SGLD batch x4 and with eps/2; store and print the verdict"},
     {"threads", 1, "threads for chains (default: all cores)"},
     {"cache-mb", 1, "memory for the shared pass at w* (MiB; default 1/8 of RAM, at most 1024; 0 = none)"},
     {"force", 0, "recompute existing estimates"},
