@@ -68,10 +68,26 @@ void llc_estimate_result_free(llc_estimate_result *r)
     free(r);
 }
 
+/* Each chain's burn-in and thin (lens: 2 x chains) for chains at eps that
+ * run as long as those of estimate like in simulated time: like's steps
+ * scaled by like->eps / eps, thin a multiple of the batch block K. */
+static void like_lengths(const llc_estimate_result *like, double eps, long K, long *lens)
+{
+    const double f = like->eps / eps;
+    for (int c = 0; c < like->chains; c++) {
+        long b = llround((double)like->chain_burnin[c] * f), t = llround((double)like->chain_thin[c] * f);
+        if (t < 1) t = 1;
+        if (t % K) t += K - t % K;
+        lens[c] = b;
+        lens[like->chains + c] = t;
+    }
+}
+
 /* The sampling chains of an estimate at eps (job j, set up and run; the
- * caller frees it): automatic thin and lengths as documented in the header. */
+ * caller frees it): automatic thin and lengths as documented in the header,
+ * or (like_lens, 2 x chains) those of another estimate (like_lengths). */
 static int sample_job(chain_job *j, const prep *p, double eps, long burnin, double burn_time, float *start,
-                      double rate_est, int ladder, char *err)
+                      double rate_est, int ladder, const llc_estimate_result *like, long *like_lens, char *err)
 {
     const llc_estimate_config *cfg = p->cfg;
     const llc_model *m = p->m;
@@ -110,6 +126,13 @@ static int sample_job(chain_job *j, const prep *p, double eps, long burnin, doub
             double lim = (double)cfg->auto_max_extend * (double)cfg->draws * (double)thin;
             if (lim < (double)j->max_sample) j->max_sample = (long)lim;
         }
+    }
+    if (like) { /* fixed lengths: no automatic burn-in or extension */
+        like_lengths(like, eps, K, like_lens);
+        j->burnin_of = like_lens;
+        j->thin_of = like_lens + cfg->chains;
+        j->burn_time = 0;
+        j->extend = 0;
     }
     if (est_job_alloc(j))
         return llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory (%d chains x %d draws)", cfg->chains,
@@ -173,7 +196,8 @@ static int choose_eps(const prep *p, llc_estimate_result *r, float **start, long
  * with a diverged chain is repeated at eps/2 (at most diverge_retries
  * times), so that a curve never loses a point to it. */
 static int sample_with_retries(chain_job *j, const prep *p, int two_phase, float *start, double rate_est,
-                               int ladder, llc_estimate_result *r, char *err)
+                               int ladder, const llc_estimate_result *like, long *like_lens, llc_estimate_result *r,
+                               char *err)
 {
     const llc_estimate_config *cfg = p->cfg;
     long burnin = cfg->burnin;
@@ -185,7 +209,7 @@ static int sample_with_retries(chain_job *j, const prep *p, int two_phase, float
         burn_time = cfg->auto_time_burnin * p->time_unit;
     }
     for (int attempt = 0;; attempt++) {
-        int rc = sample_job(j, p, r->eps, burnin, burn_time, start, rate_est, ladder, err);
+        int rc = sample_job(j, p, r->eps, burnin, burn_time, start, rate_est, ladder, like, like_lens, err);
         if (rc) return rc;
         int n_div = 0;
         for (int c = 0; c < cfg->chains; c++) n_div += j->div[c];
@@ -307,9 +331,12 @@ cleanup:
     return rc;
 }
 
-int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
-                 const llc_task *task, const llc_estimate_config *cfg,
-                 llc_estimate_result **out, char *err)
+/* llc_estimate; with like (an estimate of the same target and chains)
+ * each chain runs as long as like's in simulated time, burn-in and
+ * sampling (like_lengths) instead of the automatic lengths. */
+static int estimate_like(const llc_model *m, const float *w_star, const llc_group *g, const llc_task *task,
+                         const llc_estimate_config *cfg, const llc_estimate_result *like, llc_estimate_result **out,
+                         char *err)
 {
     double t0 = llc_now();
     int rc = LLC_OK;
@@ -318,6 +345,7 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     llc_estimate_result *r = NULL;
     float *start = NULL;
     long *burn_done = NULL; /* (chains) Metropolis path: the adaptive burn-in of each chain */
+    long *like_lens = NULL; /* (2 x chains) with like: each chain's burn-in and thin */
     int burn_capped = 0, ladder = cfg ? cfg->sgld.ladder : 1;
     double rate_est = 1.0; /* simulated time per step in units of eps */
     memset(&j, 0, sizeof j);
@@ -325,13 +353,21 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
     *out = NULL;
     rc = est_prepare(&p, m, w_star, g, task, cfg, err);
     if (rc) goto cleanup;
+    if (like && (like->chains != cfg->chains || like->draws != cfg->draws || !like->chain_thin ||
+                 !like->chain_burnin || !(like->eps > 0))) {
+        rc = llc_fail(err, LLC_ERR_INVALID, "estimate: the lengths to follow are of %d chains x %d draws, not %d x %d",
+                      like->chains, like->draws, cfg->chains, cfg->draws);
+        goto cleanup;
+    }
     r = calloc(1, sizeof *r);
-    if (!r) {
+    if (like) like_lens = malloc(2 * (size_t)cfg->chains * sizeof *like_lens);
+    if (!r || (like && !like_lens)) {
         rc = llc_fail(err, LLC_ERR_NOMEM, "estimate: out of memory");
         goto cleanup;
     }
     if ((rc = choose_eps(&p, r, &start, &burn_done, &burn_capped, &rate_est, &ladder, err)) ||
-        (rc = sample_with_retries(&j, &p, r->eps_auto && p.metropolis, start, rate_est, ladder, r, err)) ||
+        (rc = sample_with_retries(&j, &p, r->eps_auto && p.metropolis, start, rate_est, ladder, like, like_lens, r,
+                                  err)) ||
         (rc = result_settings(r, &p, &j, burn_done, burn_capped, ladder, err)) ||
         (rc = result_summary(r, &p, &j, err)))
         goto cleanup;
@@ -341,10 +377,18 @@ int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
 cleanup:
     free(start);
     free(burn_done);
+    free(like_lens);
     est_job_free(&j);
     llc_estimate_result_free(r);
     est_prep_free(&p);
     return rc;
+}
+
+int llc_estimate(const llc_model *m, const float *w_star, const llc_group *g,
+                 const llc_task *task, const llc_estimate_config *cfg,
+                 llc_estimate_result **out, char *err)
+{
+    return estimate_like(m, w_star, g, task, cfg, NULL, out, err);
 }
 
 static double result_se(const llc_estimate_result *r)
@@ -353,11 +397,18 @@ static double result_se(const llc_estimate_result *r)
     return n >= 2 ? r->llc_std / sqrt((double)n) : NAN;
 }
 
-/* |b - a| <= max(5% of |a|, 2 combined standard errors) (NaN se counts as 0). */
-static int moved_little(double a, double se_a, double b, double se_b)
+int llc_bias_check_pass(double a, double se_a, double b, double se_b, double abs_tol)
 {
     double se = sqrt((isfinite(se_a) ? se_a * se_a : 0) + (isfinite(se_b) ? se_b * se_b : 0));
-    return isfinite(a) && isfinite(b) && fabs(b - a) <= fmax(0.05 * fabs(a), 2 * se);
+    return isfinite(a) && isfinite(b) && fabs(b - a) <= fmax(fmax(0.05 * fabs(a), 2 * se), abs_tol);
+}
+
+/* Sampling steps of r, summed over its chains. */
+static long sample_steps(const llc_estimate_result *r)
+{
+    long s = 0;
+    for (int c = 0; c < r->chains; c++) s += r->chain_thin[c] * (long)r->draws;
+    return s;
 }
 
 int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_group *g, const llc_task *task,
@@ -375,11 +426,14 @@ int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_g
     c.sgld.nbeta = r->nbeta; /* the same posterior: m/log m would follow the batch */
     c.nbeta_mode = LLC_NBETA_GIVEN;
     c.batch = cfg->batch > (1 << 28) ? cfg->batch : 4 * cfg->batch;
-    int rc = llc_estimate(m, w_star, g, task, &c, &rb, err);
+    /* each chain as long as r's in simulated time (burn-in and sampling):
+     * the automatic lengths would differ with the batch's noise and leave a
+     * chain's start-up transient a different weight */
+    int rc = estimate_like(m, w_star, g, task, &c, r, &rb, err);
     if (rc) goto cleanup;
     c.batch = cfg->batch;
     c.sgld.eps = r->eps / 2;
-    rc = llc_estimate(m, w_star, g, task, &c, &rh, err);
+    rc = estimate_like(m, w_star, g, task, &c, r, &rh, err);
     if (rc) goto cleanup;
     b->llc = r->llc_mean;
     b->se = result_se(r);
@@ -390,8 +444,15 @@ int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_g
     b->llc_half = rh->llc_mean;
     b->se_half = result_se(rh);
     b->eps_half = rh->eps;
-    b->pass_batch = moved_little(b->llc, b->se, b->llc_batch, b->se_batch);
-    b->pass_half = moved_little(b->llc, b->se, b->llc_half, b->se_half);
+    b->abs_tol = cfg->auto_abs_se;
+    b->steps = sample_steps(r);
+    b->steps_batch = sample_steps(rb);
+    b->steps_half = sample_steps(rh);
+    b->burnin = r->burnin;
+    b->burnin_batch = rb->burnin;
+    b->burnin_half = rh->burnin;
+    b->pass_batch = llc_bias_check_pass(b->llc, b->se, b->llc_batch, b->se_batch, b->abs_tol);
+    b->pass_half = llc_bias_check_pass(b->llc, b->se, b->llc_half, b->se_half, b->abs_tol);
     b->pass = b->pass_batch && b->pass_half;
     b->done = 1;
 cleanup:

@@ -104,15 +104,16 @@ static int chain_burnin(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b
                         long *k_out, double *le_avg_out, char *err)
 {
     double eps = j->sp.eps, le = log(eps), le_avg = le, acc_avg = NAN, rate_avg = NAN, time = 0;
-    const long K = block_of(j);
+    const long K = block_of(j), burnin = j->burnin_of ? j->burnin_of[c] : j->burnin;
+    const double burn_time = j->burnin_of ? 0 : j->burn_time;
     long k = 0;
     llc_sgld_stats st;
     for (;; k++) {
         /* a burn-in ends between batch blocks: at its length or (automatic) with enough simulated time
          * and, adapting, the acceptance settled near the target or above it with eps held at its cap */
         if (k % K == 0 &&
-            (k >= j->burnin ||
-             (j->burn_time > 0 && time >= j->burn_time && k >= LLC_BURN_MIN &&
+            (k >= burnin ||
+             (burn_time > 0 && time >= burn_time && k >= LLC_BURN_MIN &&
               (!j->adapt || fabs(acc_avg - j->target) <= LLC_ADAPT_BAND || (le >= j->le_max && acc_avg >= j->target)))))
             break;
         double L = NAN;
@@ -139,7 +140,7 @@ static int chain_burnin(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *b
         le_avg += rho * (le - le_avg);
     }
     j->burn_steps[c] = k;
-    j->capped[c] = j->burn_time > 0 && k >= j->burnin && !j->div[c];
+    j->capped[c] = burn_time > 0 && k >= burnin && !j->div[c];
     if (j->ad_logeps) j->ad_logeps[c] = le_avg;
     if (j->ad_acc) j->ad_acc[c] = acc_avg;
     if (j->ad_rate) j->ad_rate[c] = rate_avg;
@@ -208,7 +209,7 @@ static int run_one_chain(chain_job *j, int c, llc_sgld *s, void *ws, llc_batch *
      * enough or the step budget is used */
     const long k0 = k, K = block_of(j); /* k0 and thin are multiples of K */
     const double ref = p->paired ? 0.0 : p->init_loss; /* paired: sum holds L_b(w_k) - L_b(w*) */
-    long S = (long)j->draws * j->thin, thin = j->thin;
+    long thin = j->thin_of ? j->thin_of[c] : j->thin, S = (long)j->draws * thin;
     block_means bl;
     memset(&bl, 0, sizeof bl);
     if (j->adapt && !j->div[c]) llc_sgld_set_eps(s, exp(le_avg));

@@ -89,6 +89,8 @@ typedef struct {
     double rel_se;      /* that target: the chain's se <= sqrt(chains)*max(rel_se*|lambda_c|, abs_se) */
     double abs_se;
     long max_sample;    /* sampling steps at most (extend) */
+    const long *burnin_of; /* (chains) or NULL: chain c's burn-in steps, fixed (burnin and burn_time unused) */
+    const long *thin_of;   /* (chains) or NULL: chain c's thin, fixed (thin unused; set extend = 0) */
     long *thin_used;    /* (chains) the thin each chain ended with */
     int *capped;        /* (chains) an automatic length stopped at the step budget */
     double *sim_time;   /* (chains) simulated time of the sampling steps */

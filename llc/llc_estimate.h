@@ -356,7 +356,10 @@ typedef struct {
     int batch;              /* the quadrupled batch actually used */
     double nbeta;           /* of both runs (r's) */
     double eps_half;
-    int pass_batch, pass_half, pass; /* |moved| <= max(5%, 2 se) for each; pass = both */
+    double abs_tol;         /* the absolute tolerance: cfg's auto_abs_se, the resolution of lambda-hat */
+    long steps, steps_batch, steps_half; /* sampling steps (sum over chains) of r and of the two runs */
+    long burnin, burnin_batch, burnin_half; /* longest burn-in (steps) of r and of the two runs */
+    int pass_batch, pass_half, pass; /* |moved| <= max(5%, 2 se, abs_tol) for each; pass = both */
 } llc_bias_check;
 
 typedef struct {
@@ -419,13 +422,21 @@ void llc_estimate_result_free(llc_estimate_result *r);
 
 /* Re-estimate r (made by llc_estimate with these arguments) with the SGLD
  * batch quadrupled at r's eps, and with r's eps halved at its batch (same
- * seed and streams, r's nbeta, no pair cache), and fill r->bias: each passes when
- * lambda-hat moves by at most max(5% of |lambda-hat|, 2 combined standard
- * errors). Minibatch noise and step-size bias both shrink under these
- * changes, so a large move means the estimate carries either. Costs about
- * 4x + 2x the sampling of r (the batch x4 run: 4x per step). */
+ * seed and streams, r's nbeta, no pair cache, r's sampler), each chain as
+ * long as r's in simulated time, burn-in and sampling (r's steps; twice
+ * them at eps/2), so that only the batch resp. eps differs. Fills r->bias:
+ * each passes when lambda-hat moves by at most max(5% of |lambda-hat|, 2
+ * combined standard errors, cfg->auto_abs_se): the last is the absolute
+ * resolution the automatic lengths aim for, a floor for a lambda-hat near
+ * 0. Minibatch noise and step-size bias both shrink under these changes,
+ * so a large move means the estimate carries either. Costs about 4x + 2x
+ * the sampling of r (the batch x4 run: 4x per step). */
 int llc_estimate_check_bias(const llc_model *m, const float *w_star, const llc_group *g, const llc_task *task,
                             const llc_estimate_config *cfg, llc_estimate_result *r, char *err);
+/* The bias check's criterion: 1 when |b - a| <= max(5% of |a|, 2 sqrt(se_a^2
+ * + se_b^2), abs_tol) (a NaN se counts as 0), 0 otherwise or if a or b is
+ * not finite. */
+int llc_bias_check_pass(double a, double se_a, double b, double se_b, double abs_tol);
 
 /* The automatic step size alone (see the header comment), for the same
  * arguments; cfg->sgld.eps is ignored. Fills *out (caller-owned struct). */

@@ -110,6 +110,12 @@ static char *diagnostics_json(const llc_estimate_result *r)
         if (isfinite(b->llc_half)) cJSON_AddNumberToObject(bc, "llc_half", b->llc_half);
         if (isfinite(b->se_half)) cJSON_AddNumberToObject(bc, "se_half", b->se_half);
         cJSON_AddBoolToObject(bc, "pass_half", b->pass_half);
+        cJSON_AddNumberToObject(bc, "abs_tol", b->abs_tol);
+        cJSON_AddNumberToObject(bc, "steps", (double)b->steps);
+        cJSON_AddNumberToObject(bc, "steps_batch", (double)b->steps_batch);
+        cJSON_AddNumberToObject(bc, "steps_half", (double)b->steps_half);
+        cJSON_AddNumberToObject(bc, "burnin_batch", (double)b->burnin_batch);
+        cJSON_AddNumberToObject(bc, "burnin_half", (double)b->burnin_half);
     }
     if (r->retries) cJSON_AddNumberToObject(o, "diverge_retries", r->retries);
     char *s = cJSON_PrintUnformatted(o);

@@ -4,8 +4,9 @@
 # scratch store; at the first, a middle (the checkpoint nearest half the last
 # step) and the last checkpoint, `llc estimate --check-bias` estimates the
 # whole model and two fixed heads with the defaults, then again with the SGLD
-# batch x4 and with eps/2. A check passes when lambda-hat moves by at most
-# max(5%, 2 combined standard errors) under both changes. Prints one table
+# batch x4 and with eps/2 (each chain as long as the estimate's). A check
+# passes when lambda-hat moves by at most max(5%, 2 combined standard
+# errors, 0.05) under both changes. Prints one table
 # and exits 1 if any check fails (or with llc's code if an llc command fails).
 #   LLC               the llc binary (default build/llc)
 #   SELFCHECK_SCALE   full (default) or tiny (short runs, few draws, fixed eps:

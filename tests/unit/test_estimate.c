@@ -694,6 +694,25 @@ static void test_rhat(void)
     gsl_rng_free(r);
 }
 
+/* The bias check's criterion: 5%, 2 combined standard errors, and the
+ * absolute floor for a lambda-hat near 0 (moves of icl head 1.3 and of the
+ * icl model at the last checkpoint, measured). */
+static void test_bias_criterion(void)
+{
+    CHECK(llc_bias_check_pass(10.0, 0.1, 10.45, 0.1, 0.05) && !llc_bias_check_pass(10.0, 0.1, 10.55, 0.1, 0.05),
+          "bias criterion: 5%% of lambda-hat when the se are small");
+    CHECK(llc_bias_check_pass(1.0, 0.1, 1.28, 0.1, 0.05) && !llc_bias_check_pass(1.0, 0.1, 1.29, 0.1, 0.05),
+          "bias criterion: 2 combined standard errors (0.283)");
+    CHECK(llc_bias_check_pass(0.0034, 0.0026, -0.0033, 0.0011, 0.05) &&
+              !llc_bias_check_pass(0.0034, 0.0026, -0.0033, 0.0011, 0),
+          "bias criterion: a lambda-hat of 0.003 moving to -0.003 passes by the floor 0.05, fails without it");
+    CHECK(!llc_bias_check_pass(0.0, 0.001, 0.06, 0.001, 0.05), "bias criterion: a move of 0.06 from 0 fails");
+    CHECK(!llc_bias_check_pass(7.29, 0.21, 6.44, 0.36, 0.05), "bias criterion: 7.29 -> 6.44 (-12%%) fails");
+    CHECK(!llc_bias_check_pass(NAN, 0.1, 1.0, 0.1, 0.05) && !llc_bias_check_pass(1.0, 0.1, INFINITY, 0.1, 0.05) &&
+              llc_bias_check_pass(1.0, NAN, 1.04, NAN, 0.05),
+          "bias criterion: a non-finite lambda-hat fails, a NaN se counts as 0");
+}
+
 static void test_config(void)
 {
     llc_estimate_config c;
@@ -739,6 +758,7 @@ int main(void)
     printf("test_estimate: seed %llu\n", (unsigned long long)SEED);
     double t0 = llc_now();
     test_config();
+    test_bias_criterion();
     test_paired();
     test_pair_cache();
     test_rhat();

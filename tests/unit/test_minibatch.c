@@ -215,6 +215,13 @@ static void test_linreg(void)
                    b->batch, b->llc_batch, b->llc_half, b->pass ? "pass" : "FAIL");
             CHECK(b->done && b->pass == (div == 4), "linreg: the bias check %s at eps divisor %d",
                   div == 4 ? "passes" : "fails", div);
+            /* the re-runs' chains as long as the estimate's in simulated time:
+             * the same steps at batch x4, twice them at eps/2 */
+            CHECK(b->steps_batch == b->steps && b->steps_half == 2 * b->steps && b->burnin == rb->burnin &&
+                      b->burnin_batch == b->burnin && b->burnin_half == 2 * b->burnin,
+                  "linreg: the bias check's re-runs as long as the estimate (sampling steps %ld: batch x4 %ld, eps/2 "
+                  "%ld; burn-in %ld: %ld, %ld)", b->steps, b->steps_batch, b->steps_half, b->burnin,
+                  b->burnin_batch, b->burnin_half);
         }
         llc_estimate_result_free(rb);
     }
