@@ -48,6 +48,10 @@ struct llc_task {
      * random token blocks from these (llc_task_tokens), so that a model is
      * not probed on tokens it never saw (the text task's unused bytes). */
     const unsigned char *token_used;
+    /* Settings keys (NULL-terminated) that to_json leaves out at their
+     * default, so that stored configs stay as they were before the key
+     * existed; --set looks here too. NULL if none. */
+    const char *const *optional_keys;
     void *impl;
     /* Number of distinct examples in a finite distribution, 0 = unbounded stream. */
     long (*n_examples)(const llc_task *t, int dist);

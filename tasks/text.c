@@ -78,6 +78,7 @@ typedef struct {
 
 static const char *const tx_dists[] = {"train", "test", "prose", "code", "prose_test", "code_test"};
 static const char *const tx_files[] = {"prose.txt", "code.txt"};
+static const char *const tx_optional[] = {"repeat_frac", NULL}; /* to_json: only when > 0 */
 
 static long tx_n_examples(const llc_task *t, int dist) { return 0; } /* endless streams */
 
@@ -357,6 +358,7 @@ int llc_task_text_init(const cJSON *settings, llc_task *t, char *err)
     t->shape.n_out = 256;
     t->shape.chance_loss = tx_chance(x);
     t->token_used = x->used;
+    t->optional_keys = tx_optional;
     for (int c = 0; c < 256; c++)
         if (x->used[c]) x->tok_of[x->n_tok++] = c;
     t->n_dists = 6;
