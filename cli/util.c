@@ -502,12 +502,16 @@ int cli_check_set_key(const char *cmd, const char *task_name, const char *assign
     llc_task *t = NULL;
     if (!task_name || llc_task_new(task_name, NULL, 0, &t, err) != LLC_OK) return 0; /* the build will say why */
     cJSON *js = llc_task_settings_json(t);
-    int found = js && cJSON_GetObjectItemCaseSensitive(js, key) != NULL;
+    int found = (js && cJSON_GetObjectItemCaseSensitive(js, key) != NULL) || key_in(t->optional_keys, key);
     int best = 99;
     char best_key[96] = "";
     for (const cJSON *c = js ? js->child : NULL; !found && c; c = c->next) {
         int d = c->string ? edit_distance(key, c->string) : 99;
         if (d < best) { best = d; snprintf(best_key, sizeof best_key, "data.%s", c->string); }
+    }
+    for (const char *const *k = t->optional_keys; !found && k && *k; k++) {
+        int d = edit_distance(key, *k);
+        if (d < best) { best = d; snprintf(best_key, sizeof best_key, "data.%s", *k); }
     }
     cJSON_Delete(js);
     llc_task_free(t);

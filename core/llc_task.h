@@ -48,6 +48,10 @@ struct llc_task {
      * random token blocks from these (llc_task_tokens), so that a model is
      * not probed on tokens it never saw (the text task's unused bytes). */
     const unsigned char *token_used;
+    /* Settings keys (NULL-terminated) that to_json leaves out at their
+     * default, so that stored configs stay as they were before the key
+     * existed; --set looks here too. NULL if none. */
+    const char *const *optional_keys;
     void *impl;
     /* Number of distinct examples in a finite distribution, 0 = unbounded stream. */
     long (*n_examples)(const llc_task *t, int dist);
@@ -66,6 +70,11 @@ int llc_task_dist(const llc_task *t, const char *name);
  * token 0..vocab-1 without it), ascending, into out (room for shape.vocab
  * ints). Returns how many. */
 int llc_task_tokens(const llc_task *t, int *out);
+/* A block of K tokens drawn uniformly from tok_of[0..n-1] into blk, all
+ * distinct when n >= K (by rejection), so that each token of a repeated
+ * block has one earlier occurrence. The probes' repeated-block sequences and
+ * the text task's repeat_frac windows are built from it. */
+void llc_task_draw_block(int *blk, int K, const int *tok_of, int n, gsl_rng *r);
 /* Allocate a batch of cap_B sequences shaped for this task. */
 llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B);
 /* Write the task's full settings (defaults filled in) as a JSON object

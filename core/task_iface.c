@@ -29,6 +29,19 @@ int llc_task_tokens(const llc_task *t, int *out)
     return n;
 }
 
+void llc_task_draw_block(int *blk, int K, const int *tok_of, int n, gsl_rng *r)
+{
+    for (int k = 0; k < K; k++) {
+        int v, dup;
+        do {
+            v = tok_of[gsl_rng_uniform_int(r, (unsigned long)n)];
+            dup = 0;
+            for (int j = 0; j < k && n >= K; j++) dup |= blk[j] == v;
+        } while (dup);
+        blk[k] = v;
+    }
+}
+
 llc_batch *llc_task_batch_alloc(const llc_task *t, int cap_B)
 {
     if (!t || cap_B < 1) return NULL;

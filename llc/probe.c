@@ -286,15 +286,7 @@ static void repeat_batch(llc_batch *b, const int *tok_of, int n, uint64_t seed, 
                 memcpy(blk, tok, (size_t)K * sizeof *blk);
                 continue;
             }
-            for (int k = 0; k < K; k++) {
-                int v, dup;
-                do { /* rejection keeps the block distinct when the tokens allow */
-                    v = tok_of[gsl_rng_uniform_int(rng, (unsigned long)n)];
-                    dup = 0;
-                    for (int j = 0; j < k && n >= K; j++) dup |= blk[j] == v;
-                } while (dup);
-                blk[k] = v;
-            }
+            llc_task_draw_block(blk, K, tok_of, n, rng);
         }
         if (T % 2) tok[T - 1] = tok_of[gsl_rng_uniform_int(rng, (unsigned long)n)];
     }

@@ -16,7 +16,8 @@
  *   prose_test, code_test one source's test split
  *
  * Settings (ctx "task.text"): ctx (128, [1, 65536]), corpus_dir
- * ("data/corpus"), code_frac (0.5, [0, 1]), test_frac (0.1, [0.01, 0.5]),
+ * ("data/corpus"), code_frac (0.5, [0, 1]), repeat_frac (0, [0, 1]),
+ * test_frac (0.1, [0.01, 0.5]),
  * split_block (16384, [256, 2^24]), corpus_hash ("" = do not check; to_json
  * fills in the loaded corpus's FNV-1a 64 hash, 16 hex digits, so a stored
  * config refuses to run on a different corpus).
@@ -29,6 +30,16 @@
  * mix, (1 - code_frac)·p_prose + code_frac·p_code over the train splits.
  * token_used: the bytes of that distribution (p > 0); the probes draw their
  * random blocks from them, not from all 256 bytes.
+ *
+ * repeat_frac: the probability that a window of the train or test mix is
+ * replaced by a synthetic one: a block of K distinct bytes drawn from
+ * token_used (llc_task_draw_block), repeated with period K, so that the
+ * repeats are predictable only by copying from the earlier occurrence (an
+ * induction head). K is uniform in [max(1, ctx/4), max(1, ctx/2)] per
+ * window: with one fixed K a single layer would solve it by attending a
+ * fixed distance back, which needs no composition of heads. A check that the model and trainer can form one; the
+ * corpus-only distributions never hold such windows. At 0 (the default)
+ * no random number is drawn for it: the data are those without the key.
  */
 #include "task_impl.h"
 
@@ -53,7 +64,7 @@ typedef struct {
 
 typedef struct {
     int ctx;
-    double code_frac, test_frac;
+    double code_frac, test_frac, repeat_frac;
     long split_block;
     char corpus_dir[TX_PATH];
     char path[TX_PATH];  /* the directory actually read */
@@ -62,10 +73,12 @@ typedef struct {
     size_t len[2];
     tx_split split[2][2]; /* [source][train/test] */
     unsigned char used[256]; /* bytes of the train mix: the task's token_used */
+    int tok_of[256], n_tok;  /* the same bytes, ascending */
 } tx_impl;
 
 static const char *const tx_dists[] = {"train", "test", "prose", "code", "prose_test", "code_test"};
 static const char *const tx_files[] = {"prose.txt", "code.txt"};
+static const char *const tx_optional[] = {"repeat_frac", NULL}; /* to_json: only when > 0 */
 
 static long tx_n_examples(const llc_task *t, int dist) { return 0; } /* endless streams */
 
@@ -95,6 +108,19 @@ static int tx_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
     if (rc || (rc = llc_task_batch_rng(&rs, t, dist, index))) return rc;
     for (int j = 0; j < b->B; j++) {
         int src, sp;
+        int *tok = b->tokens + (size_t)j * T, *tgt = b->targets + (size_t)j * T;
+        float *mk = b->mask + (size_t)j * T;
+        if (dist <= 1 && x->repeat_frac > 0 && gsl_rng_uniform(&rs.r) < x->repeat_frac) {
+            const int lo = T / 4 > 0 ? T / 4 : 1, hi = T / 2 > lo ? T / 2 : lo;
+            const int K = lo + (int)gsl_rng_uniform_int(&rs.r, (unsigned long)(hi - lo + 1));
+            llc_task_draw_block(tok, K, x->tok_of, x->n_tok, &rs.r);
+            for (int i = 0; i < T; i++) {
+                if (i >= K) tok[i] = tok[i - K];
+                tgt[i] = tok[(i + 1) % K];
+                mk[i] = 1.0f;
+            }
+            continue;
+        }
         if (dist <= 1) {
             sp = dist;
             src = gsl_rng_uniform(&rs.r) < x->code_frac ? TX_CODE : TX_PROSE;
@@ -103,8 +129,6 @@ static int tx_fill(const llc_task *t, int dist, uint64_t index, llc_batch *b)
             sp = (dist - 2) / 2;
         }
         const unsigned char *w = x->text[src] + tx_window(x, src, sp, &rs.r);
-        int *tok = b->tokens + (size_t)j * T, *tgt = b->targets + (size_t)j * T;
-        float *mk = b->mask + (size_t)j * T;
         for (int i = 0; i < T; i++) {
             tok[i] = w[i];
             tgt[i] = w[i + 1];
@@ -122,6 +146,7 @@ static cJSON *tx_to_json(const llc_task *t)
     ok = ok && cJSON_AddNumberToObject(o, "ctx", x->ctx);
     ok = ok && cJSON_AddStringToObject(o, "corpus_dir", x->corpus_dir);
     ok = ok && cJSON_AddNumberToObject(o, "code_frac", x->code_frac);
+    if (x->repeat_frac > 0) ok = ok && cJSON_AddNumberToObject(o, "repeat_frac", x->repeat_frac);
     ok = ok && cJSON_AddNumberToObject(o, "test_frac", x->test_frac);
     ok = ok && cJSON_AddNumberToObject(o, "split_block", (double)x->split_block);
     ok = ok && cJSON_AddStringToObject(o, "corpus_hash", x->hash);
@@ -299,11 +324,11 @@ static double tx_chance(tx_impl *x)
 
 int llc_task_text_init(const cJSON *settings, llc_task *t, char *err)
 {
-    static const char *const keys[] = {"ctx", "corpus_dir", "code_frac", "test_frac", "split_block",
-                                       "corpus_hash", NULL};
+    static const char *const keys[] = {"ctx", "corpus_dir", "code_frac", "repeat_frac", "test_frac",
+                                       "split_block", "corpus_hash", NULL};
     const char *ctx = "task.text";
     long long T, blk;
-    double code_frac, test_frac;
+    double code_frac, test_frac, repeat_frac;
     char want_hash[64];
     int rc;
     tx_impl *x = calloc(1, sizeof *x);
@@ -312,6 +337,7 @@ int llc_task_text_init(const cJSON *settings, llc_task *t, char *err)
         (rc = llc_json_int(settings, "ctx", 128, 1, TX_MAX_CTX, &T, ctx, err)) ||
         (rc = llc_json_str(settings, "corpus_dir", "data/corpus", x->corpus_dir, sizeof x->corpus_dir, ctx, err)) ||
         (rc = llc_json_num(settings, "code_frac", 0.5, 0.0, 1.0, &code_frac, ctx, err)) ||
+        (rc = llc_json_num(settings, "repeat_frac", 0.0, 0.0, 1.0, &repeat_frac, ctx, err)) ||
         (rc = llc_json_num(settings, "test_frac", 0.1, 0.01, 0.5, &test_frac, ctx, err)) ||
         (rc = llc_json_int(settings, "split_block", 16384, 256, 1 << 24, &blk, ctx, err)) ||
         (rc = llc_json_str(settings, "corpus_hash", "", want_hash, sizeof want_hash, ctx, err)))
@@ -323,6 +349,7 @@ int llc_task_text_init(const cJSON *settings, llc_task *t, char *err)
     x->ctx = (int)T;
     x->code_frac = code_frac;
     x->test_frac = test_frac;
+    x->repeat_frac = repeat_frac;
     x->split_block = (long)blk;
     if ((rc = tx_load(x, want_hash, ctx, err))) goto cleanup;
     memset(&t->shape, 0, sizeof t->shape);
@@ -331,6 +358,9 @@ int llc_task_text_init(const cJSON *settings, llc_task *t, char *err)
     t->shape.n_out = 256;
     t->shape.chance_loss = tx_chance(x);
     t->token_used = x->used;
+    t->optional_keys = tx_optional;
+    for (int c = 0; c < 256; c++)
+        if (x->used[c]) x->tok_of[x->n_tok++] = c;
     t->n_dists = 6;
     for (int i = 0; i < 6; i++) t->dists[i] = tx_dists[i];
     t->impl = x;

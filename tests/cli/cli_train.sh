@@ -18,6 +18,10 @@ expect_rc 2 "bad run id" -- $LLC train --task sort --run "r1'; DROP TABLE runs;-
 expect_out "run id" "explains id rules"
 expect_rc 2 "unknown key" -- $LLC train --task sort --run x --set bogus_key=3 --steps 2
 expect_out "bogus_key" "names the key"
+# a task key its stored config leaves out at the default is still known to --set
+expect_rc 0 "optional task key" -- $LLC train --task text --run x --set repeat_frac=0.5 --dry-run
+expect_rc 2 "mistyped optional key" -- $LLC train --task text --run x --set repeat_fraq=0.5 --dry-run
+expect_out "did you mean data.repeat_frac?" "suggests the optional key"
 expect_rc 2 "out of range" -- $LLC train --task sort --run x --set lr=-1 --steps 2
 expect_out "lr" "names lr"
 expect_rc 2 "bad model value" -- $LLC train --task sort --run x --set n_heads=0 --steps 2

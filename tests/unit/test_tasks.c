@@ -645,6 +645,77 @@ static int occurs_in_split(const unsigned char *text, size_t tlen, const int *w,
     return 0;
 }
 
+/* repeat_frac: the train and test mixes hold periodic windows of distinct
+ * used bytes (period in [ctx/4, ctx/2]) at about that rate, the corpus-only
+ * distributions none; at 0 the data are those without the key. */
+static void test_text_repeat(void)
+{
+    char err[LLC_ERRLEN] = "";
+    llc_task *t = NULL, *t0 = NULL, *tn = NULL;
+    llc_batch *b = NULL, *b0 = NULL;
+    cJSON *js = NULL, *js0 = NULL;
+    if (mk("text", "{\"ctx\": 64, \"repeat_frac\": 0.5}", g_seed, &t, err) != LLC_OK ||
+        mk("text", "{\"ctx\": 64, \"repeat_frac\": 0}", g_seed, &t0, err) != LLC_OK ||
+        mk("text", "{\"ctx\": 64}", g_seed, &tn, err) != LLC_OK) {
+        CHECK(0, "text repeat_frac: built (%s)", err);
+        goto cleanup;
+    }
+    b = llc_task_batch_alloc(t, 16);
+    b0 = llc_task_batch_alloc(t, 16);
+    if (!b || !b0) goto cleanup;
+    const char *dn[] = {"train", "test", "code", "prose_test"};
+    for (int d = 0; d < 4; d++) {
+        int n_rep = 0, ok = 1, K_lo = 64, K_hi = 0;
+        for (int k = 0; k < 8; k++) {
+            fill(t, dn[d], (uint64_t)k, b);
+            for (int j = 0; j < 16; j++) {
+                const int *tok = b->tokens + j * 64, *tg = b->targets + j * 64;
+                int K = 0; /* the first period: the first byte that occurs again */
+                for (int i = 1; i < 64 && !K; i++)
+                    if (tok[i] == tok[0]) K = i;
+                int periodic = K >= 16 && K <= 32;
+                for (int i = 0; periodic && i < 64; i++) {
+                    periodic &= (i + K >= 64 || tok[i + K] == tok[i]) && tg[i] == tok[(i + 1) % K];
+                    for (int m = 0; periodic && i < K && m < i; m++) periodic &= tok[m] != tok[i];
+                    periodic &= t->token_used[tok[i]] != 0;
+                }
+                for (int i = 0; i < 63; i++) ok &= tg[i] == tok[i + 1] && b->mask[j * 64 + i] == 1.0f;
+                if (periodic) {
+                    n_rep++;
+                    K_lo = K < K_lo ? K : K_lo;
+                    K_hi = K > K_hi ? K : K_hi;
+                }
+            }
+        }
+        if (d < 2)
+            CHECK(ok && n_rep > 44 && n_rep < 84 && K_lo < 20 && K_hi > 28,
+                  "text repeat_frac 0.5, %s: %d of 128 windows periodic, periods %d..%d of [16, 32]", dn[d], n_rep,
+                  K_lo, K_hi);
+        else
+            CHECK(ok && n_rep == 0, "text repeat_frac 0.5, %s: no periodic window (%d)", dn[d], n_rep);
+    }
+    int same = 1;
+    for (int k = 0; k < 4; k++) {
+        fill(t0, "train", (uint64_t)k, b);
+        fill(tn, "train", (uint64_t)k, b0);
+        same &= memcmp(b->tokens, b0->tokens, 16 * 64 * sizeof *b->tokens) == 0;
+    }
+    js = llc_task_settings_json(t);
+    js0 = llc_task_settings_json(t0);
+    CHECK(same && js && js0 && cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(js, "repeat_frac")) == 0.5 &&
+              !cJSON_GetObjectItemCaseSensitive(js0, "repeat_frac"),
+          "text repeat_frac 0: the data of the default, and to_json leaves the key out (stored configs unchanged)");
+    expect_reject("text", "{\"repeat_frac\": 1.5}", LLC_ERR_INVALID, "'repeat_frac'");
+cleanup:
+    cJSON_Delete(js);
+    cJSON_Delete(js0);
+    llc_batch_free(b);
+    llc_batch_free(b0);
+    llc_task_free(t);
+    llc_task_free(t0);
+    llc_task_free(tn);
+}
+
 static void test_text(void)
 {
     char err[LLC_ERRLEN] = "", dir[1024];
@@ -668,6 +739,8 @@ static void test_text(void)
     if (!prose || !code) goto cleanup;
     generic_checks("text", NULL);
     generic_checks("text", "{\"ctx\": 32, \"code_frac\": 0.2, \"test_frac\": 0.2, \"split_block\": 4096}");
+    generic_checks("text", "{\"ctx\": 32, \"repeat_frac\": 0.5}");
+    test_text_repeat();
     if (mk("text", "{\"ctx\": 64}", g_seed, &t, err) != LLC_OK) {
         CHECK(0, "text built: %s", err);
         goto cleanup;
