@@ -37,9 +37,10 @@
  * repeats are predictable only by copying from the earlier occurrence (an
  * induction head). K is uniform in [max(1, ctx/4), max(1, ctx/2)] per
  * window: with one fixed K a single layer would solve it by attending a
- * fixed distance back, which needs no composition of heads. A check that the model and trainer can form one; the
- * corpus-only distributions never hold such windows. At 0 (the default)
- * no random number is drawn for it: the data are those without the key.
+ * fixed distance back, which needs no composition of heads. It checks
+ * that the model and trainer can form an induction head; the corpus-only
+ * distributions never hold such windows. At 0 (the default) no random
+ * number is drawn for it: the data are those without the key.
  */
 #include "task_impl.h"
 
