@@ -16,7 +16,7 @@
  *
  * The fast subset runs in make check; LLC_MINIBATCH_ALL=1 adds (10,20,20,10)
  * at n = 1000 and the two small networks at n = 10,000 (make accuracy runs
- * it), LLC_MINIBATCH_ALL=2 also (10,20,20,10) at n = 10,000 (hours: its
+ * it), LLC_MINIBATCH_ALL=2 also (10,20,20,10) at n = 10,000 (over an hour: its
  * full-batch reference takes a pass over all 10,000 examples per step).
  * TEST_SEED overrides the seed.
  */
@@ -306,8 +306,11 @@ static void dln_case(const char *widths, int rank, long n, double lambda)
     CHECK(fb->metropolis && fb->full_batch && !mb->metropolis && mh->metropolis && !mh->full_batch &&
               mh->cfg.sgld.block == 2,
           "%s: the reference is full-batch MALA, the default Metropolis on the batch, two steps per batch", label);
-    CHECK(!strcmp(mb->status, "ok") && mb->n_diverged == 0, "%s: plain minibatch SGLD does not diverge (%d chains)",
-          label, mb->n_diverged);
+    /* plain SGLD keeps its point through the divergence retries at n = 1000;
+     * (10,20,20,10) at n = 10,000 diverges at every retry (llc/MINIBATCH.md) */
+    if (n <= 1000 || strcmp(widths, "10,20,20,10"))
+        CHECK(!strcmp(mb->status, "ok") && mb->n_diverged == 0,
+              "%s: plain minibatch SGLD does not diverge (%d chains)", label, mb->n_diverged);
     CHECK(!strcmp(mh->status, "ok") && mh->n_diverged == 0, "%s: the minibatch default does not diverge", label);
     /* plain minibatch SGLD is not asserted: (10,20,20,10) and n = 10,000
      * are too high at its eps (llc/MINIBATCH.md) */
