@@ -7,6 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Whether c's Metropolis mode can adjust minibatch steps (on, or auto at
+ * an automatic eps): then the steps per batch (mh_block) matter. */
+static int mh_on_minibatches(const llc_estimate_config *c)
+{
+    return c->metropolis == LLC_MH_ON || (c->metropolis == LLC_MH_AUTO && !(c->sgld.eps > 0));
+}
+
 char *llc_estimate_settings_json(const llc_estimate_config *c, const llc_estimate_settings_opts *o,
                                  long long eps_ref_step)
 {
@@ -40,8 +47,7 @@ char *llc_estimate_settings_json(const llc_estimate_config *c, const llc_estimat
     static const char *const mh_names[] = {"auto", "off", "on", "exact"};
     const int mh_given_eps_auto = c->metropolis == LLC_MH_AUTO && !auto_eps;
     if (!mh_given_eps_auto) cJSON_AddStringToObject(j, "metropolis", mh_names[c->metropolis]);
-    if (c->metropolis == LLC_MH_ON || (c->metropolis == LLC_MH_AUTO && auto_eps))
-        cJSON_AddNumberToObject(j, "mh_block", c->sgld.block);
+    if (mh_on_minibatches(c)) cJSON_AddNumberToObject(j, "mh_block", c->sgld.block);
     cJSON_AddNumberToObject(j, "seed", (double)c->seed);
     if (o->check_bias) cJSON_AddBoolToObject(j, "check_bias", 1);
     cJSON_AddStringToObject(j, "version", LLC_VERSION);
@@ -169,8 +175,7 @@ int llc_estimate_settings_parse(const cJSON *s, llc_estimate_config *c, llc_esti
     else if (!divisor_seen) c->auto_eps_divisor = 1; /* written before the divisor existed: the ladder's eps */
     if (!mh_seen) c->metropolis = c->sgld.eps > 0 ? LLC_MH_AUTO : LLC_MH_EXACT; /* see the writer */
     /* written before blocks existed: a batch per step (where the mode uses it) */
-    if (!block_seen && (c->metropolis == LLC_MH_ON || (c->metropolis == LLC_MH_AUTO && !(c->sgld.eps > 0))))
-        c->sgld.block = 1;
+    if (!block_seen && mh_on_minibatches(c)) c->sgld.block = 1;
     char why[LLC_ERRLEN] = "";
     if ((rc = llc_estimate_config_check(c, why))) return llc_fail(err, rc, "settings: %s", why);
     return LLC_OK;
