@@ -99,10 +99,11 @@ static int sample_job(chain_job *j, const prep *p, double eps, long burnin, doub
         if (!(want <= cap)) want = cap;
         thin = want < 1 ? 1 : (int)want;
     }
-    /* batch blocks: the draws are the blocks' first steps (estimate_chain.c) */
-    const int K = p->metropolis && !p->exact_loss ? cfg->sgld.block : 1;
-    if (thin % K) thin += K - thin % K;
     est_job_setup(j, p, eps, burnin, cfg->draws, thin, cfg->sgld.mala_every, p->hash);
+    /* batch blocks: the draws are the blocks' first steps (estimate_chain.c) */
+    const long K = llc_sgld_steps_per_batch(&j->sp);
+    if (j->thin % K) j->thin += (int)(K - j->thin % K);
+    thin = j->thin;
     j->sp.ladder = ladder;
     j->dstream = p->data_hash;
     if (p->paired && cfg->rt.pair_cache) {

@@ -50,13 +50,9 @@ static int base_at(chain_job *j, int c, long k, void *ws, const llc_batch *b, ch
     return LLC_OK;
 }
 
-/* Steps per batch of job j's chains: the sampler's batch blocks (Metropolis
- * on minibatches only; llc_sgld.h), else 1. A block's first step k (k %
- * block == 0) fills the batch and makes its pass at w*. */
-static long block_of(const chain_job *j)
-{
-    return j->sp.metropolis && !j->p->exact_loss && j->sp.block > 1 ? j->sp.block : 1;
-}
+/* Steps per batch of job j's chains (llc_sgld_steps_per_batch). A block's
+ * first step k (k % block == 0) fills the batch and makes its pass at w*. */
+static long block_of(const chain_job *j) { return llc_sgld_steps_per_batch(&j->sp); }
 
 static int fill_step(const chain_job *j, int c, long k, llc_batch *b, char *err)
 {

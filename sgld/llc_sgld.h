@@ -132,6 +132,11 @@ typedef struct {
     int block;             /* metropolis: the caller keeps each batch for this many steps (see above), default 1 */
 } llc_sgld_params;
 
+/* Steps each batch serves under p: block with Metropolis on minibatches
+ * (metropolis = 1, exact_loss = 0), else 1. Batch BLOCKS above: the caller
+ * fills a new batch exactly when steps % this == 0. */
+int llc_sgld_steps_per_batch(const llc_sgld_params *p);
+
 #define LLC_SGLD_MAX_BLOCK 64
 
 #define LLC_SGLD_MAX_LADDER 16

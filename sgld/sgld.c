@@ -242,6 +242,11 @@ static double mala_log_ratio(const llc_sgld *s, double L_old, double L_new, doub
     return logpi_new - logpi_old + logq;
 }
 
+int llc_sgld_steps_per_batch(const llc_sgld_params *p)
+{
+    return p->metropolis && !p->exact_loss && p->block > 1 ? p->block : 1;
+}
+
 int llc_sgld_step(llc_sgld *s, const llc_model *m, void *ws, const llc_batch *b,
                   gsl_rng *rng, double *loss_before)
 {
@@ -252,7 +257,7 @@ int llc_sgld_step(llc_sgld *s, const llc_model *m, void *ws, const llc_batch *b,
     const llc_sgld_params *p = &s->p;
     double L = NAN;
     int rc = LLC_OK;
-    if (p->metropolis && s->have_cur && (p->exact_loss || s->st.steps % p->block != 0)) {
+    if (p->metropolis && s->have_cur && (p->exact_loss || s->st.steps % llc_sgld_steps_per_batch(p) != 0)) {
         L = s->L_cur; /* the loss does not depend on the batch, or the batch is the last step's: reuse */
     } else {
         rc = m->loss_grad(m, ws, s->w, b, s->grad, &L);
