@@ -95,19 +95,21 @@ struct llc_model {
      * base_size: the bytes of a record for batches of up to max_B.
      * base_forward: *loss = the loss at w0 of batch b, bit-identical to
      * loss_grad(m, ws, w0, b, NULL, loss); with rec (base_size bytes) not
-     * NULL it also writes the record of the pass there (keeping the pointer
-     * w0, which must outlive the record) and its length into *bytes (a
-     * record may be copied by its first *bytes bytes).
-     * ws_base: from now on loss_grad in ws reads rec (NULL: none). The
-     * caller promises every such call uses rec's batch and a w equal to
-     * rec's w0 outside the group given to ws_need. Returns 1 if that group
+     * NULL it also writes the record of the pass there and its length into
+     * *bytes. A record holds no pointer: it may be copied by its first
+     * *bytes bytes and kept after w0's buffer is gone.
+     * ws_base: from now on loss_grad in ws reads rec (NULL: none), a record
+     * made at parameters equal to w0 (any live buffer holding them; read for
+     * the group's own base values). The caller promises every such call uses
+     * rec's batch and a w equal to w0 outside the group given to ws_need.
+     * Returns 1 if that group
      * makes use of records (rec NULL: whether it would), else 0 and the
      * record is ignored. The loss and the group's gradient then differ from
      * the pass without a record by rounding only. */
     size_t (*base_size)(const llc_model *m, int max_B);
     int (*base_forward)(const llc_model *m, void *ws, const float *w0, const llc_batch *b, void *rec,
                         size_t *bytes, double *loss);
-    int (*ws_base)(const llc_model *m, void *ws, const void *rec);
+    int (*ws_base)(const llc_model *m, void *ws, const void *rec, const float *w0);
     /* Optional (may be NULL): the FLOPs of one forward+backward on batch b,
      * counted from the shapes as the work is done (each product 2mnk), and
      * the shape (m, n, k) of its largest product into shape. */

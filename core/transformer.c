@@ -146,6 +146,7 @@ typedef struct {
     float *lnsel, *dlnsel; /* (R, C) top layer, Q at the scored rows only: its norm output there, and d of it */
     float *dlogits;   /* (R, n_out) */
     const void *base; /* the record of ws_base, or NULL */
+    const float *base_w0; /* the parameters it was made at (ws_base) */
     int M, top;       /* of the last pass: scored rows, and whether the top layer ran on them alone */
     const int *tokens; /* the batch's tokens in the current pass (the induction clamp), or NULL */
     llc_head_spec *lspec; /* (NH) a layer's specs with the cross-layer copies' buffers of this pass */
@@ -160,7 +161,6 @@ typedef struct {
  * rows only (tf_ws.top): R = M. */
 typedef struct {
     double loss;
-    const float *w0;
     size_t bytes;
     int B, T, M, top;
 } tf_base;
@@ -452,7 +452,7 @@ static double tf_flops(const llc_model *m, const llc_batch *bt, int shape[3]);
 static size_t tf_base_size(const llc_model *m, int max_B);
 static int tf_base_forward(const llc_model *m, void *ws, const float *w0, const llc_batch *b, void *rec,
                            size_t *bytes, double *loss);
-static int tf_ws_base(const llc_model *m, void *ws, const void *rec);
+static int tf_ws_base(const llc_model *m, void *ws, const void *rec, const float *w0);
 
 int llc_transformer_new(const llc_tf_config *c, llc_model **out, char *err)
 {
@@ -1091,7 +1091,7 @@ static void layer_from_base(const tf_impl *im, tf_ws *ws, const float *w, const 
     for (int h = 0; h < NH; h++) {
         if (!hn[h]) continue;
         const size_t ow = o->o_w + (size_t)h * HS * C; /* head h's rows of the in-major O */
-        llc_gemm_nn(lb->mid, C, atty0 + h * HS, D, bs->w0 + ow, C, R, C, HS, -1);
+        llc_gemm_nn(lb->mid, C, atty0 + h * HS, D, ws->base_w0 + ow, C, R, C, HS, -1);
         llc_gemm_nn(lb->mid, C, lb->atty + h * HS, D, w + ow, C, R, C, HS, 1);
     }
     if (c->d_mlp > 0) mlp_forward(im, o, lb, w, R);
@@ -1393,7 +1393,7 @@ static int tf_base_forward(const llc_model *m, void *wsp, const float *w0, const
     const size_t C = (size_t)c->d_model, D = (size_t)c->n_heads * c->d_head, N = (size_t)b->B * b->T;
     const int L = c->n_layers;
     tf_base *r = rec;
-    *r = (tf_base){.loss = *loss, .w0 = w0, .B = b->B, .T = b->T, .M = ws->M, .top = ws->top};
+    *r = (tf_base){.loss = *loss, .B = b->B, .T = b->T, .M = ws->M, .top = ws->top};
     float *f = (float *)((char *)r + BASE_HDR);
     for (int l = 0; l < L; l++) {
         const tf_lbuf *lb = &ws->l[l];
@@ -1408,11 +1408,12 @@ static int tf_base_forward(const llc_model *m, void *wsp, const float *w0, const
     return LLC_OK;
 }
 
-static int tf_ws_base(const llc_model *m, void *wsp, const void *rec)
+static int tf_ws_base(const llc_model *m, void *wsp, const void *rec, const float *w0)
 {
     (void)m;
     tf_ws *ws = wsp;
-    ws->base = ws->need.base_ok ? rec : NULL;
+    ws->base = ws->need.base_ok && w0 ? rec : NULL;
+    ws->base_w0 = ws->base ? w0 : NULL;
     return ws->need.base_ok;
 }
 

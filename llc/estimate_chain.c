@@ -80,10 +80,10 @@ static int chain_step(chain_job *j, int c, long k, llc_sgld *s, void *ws, llc_ba
     if (rc) return rc;
     if (cb->use) {
         if (k % block_of(j) == 0 && (rc = base_at(j, c, k, ws, b, cb, err))) return rc;
-        m->ws_base(m, ws, cb->cur);
+        m->ws_base(m, ws, cb->cur, j->p->wstar);
     }
     rc = llc_sgld_step(s, m, ws, b, rng, L);
-    if (cb->use) m->ws_base(m, ws, NULL);
+    if (cb->use) m->ws_base(m, ws, NULL, NULL);
     if (rc == LLC_ERR_NUMERIC) {
         j->div[c] = 1;
         j->div_at[c] = k;
@@ -273,7 +273,7 @@ static void *worker_main(void *arg)
      * losses need the pass; any phase with batch blocks, where one pass
      * serves a block's K+1 evaluations) */
     const size_t rec_size = p->m->base_size && p->paired ? p->m->base_size(p->m, p->B) : 0;
-    cb.use = rec_size > 0 && (j->phase == 0 || block_of(j) > 1) && p->m->ws_base(p->m, ws, NULL);
+    cb.use = rec_size > 0 && (j->phase == 0 || block_of(j) > 1) && p->m->ws_base(p->m, ws, NULL, NULL);
     const int keep = rec_size > 0 && j->cache && p->cfg->rt.pair_records;
     if ((cb.use || keep) && !(cb.buf = malloc(rec_size))) {
         wa->rc = llc_fail(wa->err, LLC_ERR_NOMEM, "estimate: out of memory (base record)");

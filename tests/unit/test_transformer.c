@@ -1106,7 +1106,9 @@ static void test_need(void)
  * of the full pass at a w that differs from w0 inside the group only, within
  * float rounding, on a batch with unscored rows and on one with every row
  * scored; base_forward's loss is bit-identical to loss_grad's; other groups
- * ignore records; a record of another batch is refused. */
+ * ignore records; a record of another batch is refused. The record is made
+ * at a copy of w0 that is overwritten before it is used: a record may
+ * outlive the buffer it was made at (ws_base names the parameters). */
 static void base_case(const char *what, const llc_tf_config *c, const char *const *groups, int ng)
 {
     llc_model *m = NULL;
@@ -1119,7 +1121,7 @@ static void base_case(const char *what, const llc_tf_config *c, const char *cons
     llc_batch *bs[2] = {make_batch(c, B, T, rng), make_batch(c, B, T, rng)}, *b2 = make_batch(c, B - 1, T, rng);
     for (int q = 0; q < B * T; q++) bs[1]->mask[q] = 1.0f; /* every row scored */
     float *w0 = init_params(m, seed + 6), *w = malloc(n * sizeof *w), *g0 = malloc(n * sizeof *g0),
-          *g1 = malloc(n * sizeof *g1);
+          *g1 = malloc(n * sizeof *g1), *wt = malloc(n * sizeof *wt);
     const size_t cap = m->base_size(m, B);
     unsigned char *rec = malloc(cap), *copy = malloc(cap), *rec2 = malloc(cap);
     void *ws = m->ws_alloc(m, B), *wr = m->ws_alloc(m, B);
@@ -1133,7 +1135,7 @@ static void base_case(const char *what, const llc_tf_config *c, const char *cons
         }
         m->ws_need(m, ws, &g);
         m->ws_need(m, wr, &g);
-        const int uses = m->ws_base(m, ws, NULL);
+        const int uses = m->ws_base(m, ws, NULL, NULL);
         const int want = isdigit((unsigned char)groups[i][0]) && groups[i][1] == '.' &&
                          isdigit((unsigned char)groups[i][2]);
         CHECK(uses == want, "base %s %s: the group %s records", what, groups[i], want ? "uses" : "ignores");
@@ -1141,17 +1143,19 @@ static void base_case(const char *what, const llc_tf_config *c, const char *cons
             const char *bn = k ? "every row scored" : "some rows scored";
             double L0 = NAN, Lb = NAN, L1 = NAN, Lr = NAN;
             CHECK(m->loss_grad(m, wr, w0, bs[k], NULL, &L0) == LLC_OK, "base %s: loss at w0", what);
-            CHECK(m->base_forward(m, ws, w0, bs[k], rec, &bytes, &Lb) == LLC_OK && Lb == L0 && bytes <= cap,
+            memcpy(wt, w0, n * sizeof *wt);
+            CHECK(m->base_forward(m, ws, wt, bs[k], rec, &bytes, &Lb) == LLC_OK && Lb == L0 && bytes <= cap,
                   "base %s %s, %s: base_forward's loss bit-identical, %zu of %zu bytes", what, groups[i], bn, bytes,
                   cap);
             memcpy(copy, rec, bytes); /* a record moves by its first `bytes` bytes */
             memset(rec, 0xff, cap);
+            memset(wt, 0xff, n * sizeof *wt); /* the buffer it was made at is gone */
             memcpy(w, w0, n * sizeof *w);
             for (int r = 0; r < g.n; r++)
                 for (size_t j = g.r[r].off; j < g.r[r].off + g.r[r].len; j++)
                     w[j] += (float)gsl_ran_gaussian(rng, 0.3);
             CHECK(m->loss_grad(m, wr, w, bs[k], g0, &Lr) == LLC_OK, "base %s %s: reference pass", what, groups[i]);
-            m->ws_base(m, ws, copy);
+            m->ws_base(m, ws, copy, w0);
             for (size_t j = 0; j < n; j++) g1[j] = NAN;
             CHECK(m->loss_grad(m, ws, w, bs[k], g1, &L1) == LLC_OK, "base %s %s: pass from the record", what,
                   groups[i]);
@@ -1170,18 +1174,18 @@ static void base_case(const char *what, const llc_tf_config *c, const char *cons
         if (uses) {
             double Lb2 = NAN;
             CHECK(m->base_forward(m, ws, w0, b2, rec2, &bytes2, &Lb2) == LLC_OK, "base %s: other batch", what);
-            m->ws_base(m, ws, rec2);
+            m->ws_base(m, ws, rec2, w0);
             double L1 = NAN;
             CHECK(m->loss_grad(m, ws, w, bs[0], g1, &L1) == LLC_ERR_INVALID, "base %s %s: another batch's record "
                   "is refused", what, groups[i]);
         }
-        m->ws_base(m, ws, NULL);
+        m->ws_base(m, ws, NULL, NULL);
         llc_group_free(&g);
     }
     m->ws_free(ws);
     m->ws_free(wr);
     free(rec), free(copy), free(rec2);
-    free(w0), free(w), free(g0), free(g1);
+    free(w0), free(w), free(g0), free(g1), free(wt);
     llc_batch_free(bs[0]);
     llc_batch_free(bs[1]);
     llc_batch_free(b2);
