@@ -388,15 +388,17 @@ int llc_bpe_learn(const llc_bpe_text *texts, int n_texts, int n_merges, llc_bpe 
     llc_bpe *b = calloc(1, sizeof *b);
     int rc = LLC_OK;
     *out = NULL;
-    if (!b || !(b->merge = malloc((size_t)(n_merges > 0 ? n_merges : 1) * sizeof *b->merge)) ||
-        (rc = bpe_count_words(&L, texts, n_texts)))
-        goto nomem;
+    if (!b || !(b->merge = malloc((size_t)(n_merges > 0 ? n_merges : 1) * sizeof *b->merge))) {
+        rc = LLC_ERR_NOMEM;
+        goto cleanup;
+    }
+    if ((rc = bpe_count_words(&L, texts, n_texts))) goto cleanup;
     for (int w = 0; w < L.nw; w++) {
         L.n_touched = 0;
-        if ((rc = bpe_word_pairs(&L, w, 1, -1, -1))) goto nomem;
+        if ((rc = bpe_word_pairs(&L, w, 1, -1, -1))) goto cleanup;
     }
     for (int p = 0; p < L.np; p++)
-        if ((rc = bpe_push(&L.heap, (bpe_entry){L.pcnt[p], L.pair[p][0], L.pair[p][1]}))) goto nomem;
+        if ((rc = bpe_push(&L.heap, (bpe_entry){L.pcnt[p], L.pair[p][0], L.pair[p][1]}))) goto cleanup;
     for (int k = 0; k < n_merges; k++) {
         int p = -1;
         while (L.heap.n && p < 0) {
@@ -421,7 +423,7 @@ int llc_bpe_learn(const llc_bpe_text *texts, int n_texts, int n_merges, llc_bpe 
             int *tk = L.tok + L.start[w], n = L.len[w], has = 0;
             for (int j = 0; j + 1 < n && !has; j++) has = tk[j] == a && tk[j + 1] == c;
             if (!has) continue;
-            if ((rc = bpe_word_pairs(&L, w, -1, t, k + 1))) goto nomem;
+            if ((rc = bpe_word_pairs(&L, w, -1, t, k + 1))) goto cleanup;
             int m = 0;
             for (int j = 0; j < n; j++) {
                 if (j + 1 < n && tk[j] == a && tk[j + 1] == c) {
@@ -430,22 +432,21 @@ int llc_bpe_learn(const llc_bpe_text *texts, int n_texts, int n_merges, llc_bpe 
                 } else tk[m++] = tk[j];
             }
             L.len[w] = m;
-            if ((rc = bpe_word_pairs(&L, w, 1, t, k + 1))) goto nomem;
+            if ((rc = bpe_word_pairs(&L, w, 1, t, k + 1))) goto cleanup;
         }
         for (int i = 0; i < L.n_touched; i++) {
             const int q = L.touched[i];
             if (L.pcnt[q] > 0 && (rc = bpe_push(&L.heap, (bpe_entry){L.pcnt[q], L.pair[q][0], L.pair[q][1]})))
-                goto nomem;
+                goto cleanup;
         }
     }
     b->n_merges = n_merges;
-    if ((rc = bpe_finish(b))) goto nomem;
+    if ((rc = bpe_finish(b))) goto cleanup;
     *out = b;
     b = NULL;
-    goto cleanup;
-nomem:
-    rc = llc_fail(err, LLC_ERR_NOMEM, "byte-pair tokens: out of memory");
 cleanup:
+    /* every other failure is out of memory, its message not yet written */
+    if (rc == LLC_ERR_NOMEM) llc_fail(err, rc, "byte-pair tokens: out of memory");
     bpe_learner_free(&L);
     llc_bpe_free(b);
     return rc;
