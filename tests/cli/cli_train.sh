@@ -22,6 +22,13 @@ expect_out "bogus_key" "names the key"
 expect_rc 0 "optional task key" -- $LLC train --task text --run x --set repeat_frac=0.5 --dry-run
 expect_rc 2 "mistyped optional key" -- $LLC train --task text --run x --set repeat_fraq=0.5 --dry-run
 expect_out "did you mean data.repeat_frac?" "suggests the optional key"
+# byte-pair tokens: an optional key too; bad values get one line and exit 2
+expect_rc 0 "bpe_merges" -- $LLC train --task text --run x --set bpe_merges=256 --set ctx=256 --dry-run
+for v in -1 3841 2.5 abc; do
+    expect_rc 2 "bpe_merges=$v" -- $LLC train --task text --run x --set bpe_merges=$v --dry-run
+    expect_out "'bpe_merges' must be an integer in \\[0, 3840\\]" "bpe_merges=$v: names the range"
+    expect_eq "$(wc -l < "$TMP/err")" "1" "bpe_merges=$v: one line"
+done
 expect_rc 2 "out of range" -- $LLC train --task sort --run x --set lr=-1 --steps 2
 expect_out "lr" "names lr"
 expect_rc 2 "bad model value" -- $LLC train --task sort --run x --set n_heads=0 --steps 2

@@ -16,6 +16,7 @@
  *   - settings: unknown keys and out-of-range values rejected naming the key.
  * TEST_SEED=<n> replays with another seed.
  */
+#include "bpe.h"
 #include "llc_run.h"
 #include "llc_tasks.h"
 #include "testutil.h"
@@ -607,23 +608,6 @@ static void test_icl(void)
 
 /* ---------------- text ---------------- */
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    long n;
-    if (!f) return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n)
-        *len = (size_t)n;
-    else {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* 1 if w (len n) occurs in text at an offset whose window lies in the given
  * split (test: blocks with floor((i+1)f) > floor(if)) with block size blk. */
 static int occurs_in_split(const unsigned char *text, size_t tlen, const int *w, size_t n, int want_test,
@@ -716,6 +700,150 @@ cleanup:
     llc_task_free(tn);
 }
 
+/* bpe_merges: the windows are byte-pair tokens of the corpus. The merges
+ * are learned here again from the train runs of both sources (blocks of
+ * 16384 bytes, every tenth held out) and decode each window into bytes
+ * that lie in the right split; the chance loss is the unigram entropy of
+ * the train mix's tokens; 0 is exactly the byte task. */
+static void test_text_bpe(const unsigned char *prose, size_t plen, const unsigned char *code, size_t clen)
+{
+    char err[LLC_ERRLEN] = "";
+    llc_task *t = NULL, *t0 = NULL, *tn = NULL, *tr = NULL;
+    llc_batch *b = NULL, *b0 = NULL;
+    llc_bpe *bpe = NULL;
+    llc_bpe_text run[256];
+    int is_train[256], n_run = 0, src_of[256];
+    int *tok = NULL;
+    cJSON *js = NULL, *js0 = NULL;
+    const unsigned char *txt[2] = {prose, code};
+    const size_t len[2] = {plen, clen}, blk = 16384;
+    for (int s = 0; s < 2; s++) {
+        const size_t nb = (len[s] + blk - 1) / blk;
+        for (size_t i = 0; i < nb && n_run < 256;) {
+            const int test = floor((double)(i + 1) * 0.1) > floor((double)i * 0.1);
+            size_t j = i;
+            while (j < nb && (floor((double)(j + 1) * 0.1) > floor((double)j * 0.1)) == test) j++;
+            const size_t e = j * blk < len[s] ? j * blk : len[s];
+            run[n_run] = (llc_bpe_text){txt[s] + i * blk, e - i * blk};
+            is_train[n_run] = !test;
+            src_of[n_run++] = s;
+            i = j;
+        }
+    }
+    llc_bpe_text train[256];
+    int n_train = 0;
+    for (int k = 0; k < n_run; k++)
+        if (is_train[k]) train[n_train++] = run[k];
+    if (llc_bpe_learn(train, n_train, 300, &bpe, err) != LLC_OK ||
+        mk("text", "{\"ctx\": 32, \"bpe_merges\": 300}", g_seed, &t, err) != LLC_OK ||
+        mk("text", "{\"ctx\": 64, \"bpe_merges\": 0}", g_seed, &t0, err) != LLC_OK ||
+        mk("text", "{\"ctx\": 64}", g_seed, &tn, err) != LLC_OK ||
+        mk("text", "{\"ctx\": 32, \"bpe_merges\": 300, \"repeat_frac\": 1}", g_seed, &tr, err) != LLC_OK ||
+        !(tok = malloc((plen > clen ? plen : clen) * sizeof *tok))) {
+        CHECK(0, "text bpe: built (%s)", err);
+        goto cleanup;
+    }
+    CHECK(t->shape.T == 32 && t->shape.vocab == 556 && t->shape.n_out == 556,
+          "text bpe_merges 300: T = ctx, vocab = n_out = 256 + 300");
+    /* chance: the train mix's token unigram entropy, 0.5 prose + 0.5 code */
+    {
+        double cnt[2][556] = {{0}}, n[2] = {0, 0}, h = 0;
+        for (int k = 0; k < n_run; k++) {
+            size_t m;
+            if (!is_train[k]) continue;
+            llc_bpe_encode(bpe, run[k].s, run[k].n, tok, &m);
+            for (size_t i = 0; i < m; i++) cnt[src_of[k]][tok[i]]++;
+            n[src_of[k]] += (double)m;
+        }
+        int used_ok = 1;
+        for (int c = 0; c < 556; c++) {
+            const double p = 0.5 * cnt[0][c] / n[0] + 0.5 * cnt[1][c] / n[1];
+            if (p > 0) h -= p * log(p);
+            used_ok &= (p > 0) == (t->token_used[c] != 0);
+        }
+        CHECK_CLOSE(t->shape.chance_loss, h, 1e-9, 0, "text bpe chance = the train mix's token unigram entropy");
+        CHECK(used_ok, "text bpe: token_used = the tokens of the train mix");
+    }
+    b = llc_task_batch_alloc(t, 16);
+    b0 = llc_task_batch_alloc(t0, 16);
+    if (!b || !b0) goto cleanup;
+    const char *dn[] = {"prose", "code", "prose_test", "code_test", "train", "test"};
+    for (int d = 0; d < 6; d++) {
+        int from_right = 1, consistent = 1, n_long = 0, n_merged = 0;
+        for (int k = 0; k < 4; k++) {
+            fill(t, dn[d], (uint64_t)k, b);
+            for (int j = 0; j < 16; j++) {
+                int w[1024], win[33];
+                unsigned char by[1024];
+                const int *tk = b->tokens + j * 32, *tg = b->targets + j * 32;
+                for (int i = 0; i < 32; i++) {
+                    win[i] = tk[i];
+                    consistent &= tk[i] >= 0 && tk[i] < 556 && b->mask[j * 32 + i] == 1.0f;
+                    if (i + 1 < 32) consistent &= tg[i] == tk[i + 1];
+                    if (d >= 4) consistent &= t->token_used[tk[i]] != 0;
+                    n_merged += tk[i] >= 256;
+                }
+                win[32] = tg[31];
+                size_t m = llc_bpe_decode(bpe, win, 33, by, sizeof by);
+                if (m > sizeof by) {
+                    n_long++;
+                    continue;
+                }
+                for (size_t i = 0; i < m; i++) w[i] = by[i];
+                const int test = d == 2 || d == 3 || d == 5;
+                const int in_p = occurs_in_split(prose, plen, w, m, test, blk, 0.1);
+                const int in_c = occurs_in_split(code, clen, w, m, test, blk, 0.1);
+                from_right &= d == 0 || d == 2 ? in_p : d == 1 || d == 3 ? in_c : in_p || in_c;
+            }
+        }
+        CHECK(consistent && n_merged > 500, "text bpe %s: tokens in [0, 556), %d of 2048 merged, targets shifted, "
+              "mask 1", dn[d], n_merged);
+        CHECK(from_right && n_long < 4, "text bpe %s: every window decodes to bytes of the %s split (%d too long)",
+              dn[d], (d == 2 || d == 3 || d == 5) ? "test" : "train", n_long);
+    }
+    /* repeat windows draw their blocks from the used tokens */
+    {
+        llc_batch *br = llc_task_batch_alloc(tr, 16);
+        int ok = br && fill(tr, "train", 0, br) == LLC_OK, big = 0;
+        for (int i = 0; ok && i < 16 * 32; i++) {
+            ok &= tr->token_used[br->tokens[i]] != 0;
+            big += br->tokens[i] >= 256;
+        }
+        CHECK(ok && big > 100, "text bpe repeat_frac 1: blocks of used tokens (%d of 512 merged)", big);
+        llc_batch_free(br);
+    }
+    /* 0: the byte task to the bit, and to_json leaves the key out */
+    int same = t0->shape.vocab == 256 && t0->shape.n_out == 256 && t0->shape.chance_loss == tn->shape.chance_loss;
+    llc_batch *bn = llc_task_batch_alloc(tn, 16);
+    for (int d = 0; d < 6 && bn; d++)
+        for (int k = 0; k < 3; k++) {
+            t0->fill(t0, d, (uint64_t)k, b0);
+            tn->fill(tn, d, (uint64_t)k, bn);
+            same &= batch_equal(b0, bn);
+        }
+    llc_batch_free(bn);
+    js = llc_task_settings_json(t);
+    js0 = llc_task_settings_json(t0);
+    CHECK(same && js && js0 && cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(js, "bpe_merges")) == 300 &&
+              !cJSON_GetObjectItemCaseSensitive(js0, "bpe_merges"),
+          "text bpe_merges 0: the byte task's batches and chance, and to_json leaves the key out");
+    expect_reject("text", "{\"bpe_merges\": -1}", LLC_ERR_INVALID, "'bpe_merges' must be an integer in [0, 3840]");
+    expect_reject("text", "{\"bpe_merges\": 3841}", LLC_ERR_INVALID, "'bpe_merges' must be an integer in [0, 3840]");
+    expect_reject("text", "{\"bpe_merges\": 2.5}", LLC_ERR_INVALID, "'bpe_merges' must be an integer in [0, 3840]");
+    expect_reject("text", "{\"bpe_merges\": \"256\"}", LLC_ERR_INVALID, "'bpe_merges'");
+cleanup:
+    cJSON_Delete(js);
+    cJSON_Delete(js0);
+    free(tok);
+    llc_bpe_free(bpe);
+    llc_batch_free(b);
+    llc_batch_free(b0);
+    llc_task_free(t);
+    llc_task_free(t0);
+    llc_task_free(tn);
+    llc_task_free(tr);
+}
+
 static void test_text(void)
 {
     char err[LLC_ERRLEN] = "", dir[1024];
@@ -730,9 +858,9 @@ static void test_text(void)
     for (int i = 0; i < 2 && !prose; i++) {
         free(code);
         snprintf(dir, sizeof dir, "%s/prose.txt", bases[i]);
-        prose = read_all(dir, &plen);
+        prose = tu_read_file(dir, &plen);
         snprintf(dir, sizeof dir, "%s/code.txt", bases[i]);
-        code = read_all(dir, &clen);
+        code = tu_read_file(dir, &clen);
     }
     CHECK(prose && code && plen > 500000 && clen > 500000, "text: corpus files present (%zu + %zu bytes)", plen,
           clen);
@@ -740,7 +868,9 @@ static void test_text(void)
     generic_checks("text", NULL);
     generic_checks("text", "{\"ctx\": 32, \"code_frac\": 0.2, \"test_frac\": 0.2, \"split_block\": 4096}");
     generic_checks("text", "{\"ctx\": 32, \"repeat_frac\": 0.5}");
+    generic_checks("text", "{\"ctx\": 32, \"bpe_merges\": 300}");
     test_text_repeat();
+    test_text_bpe(prose, plen, code, clen);
     if (mk("text", "{\"ctx\": 64}", g_seed, &t, err) != LLC_OK) {
         CHECK(0, "text built: %s", err);
         goto cleanup;

@@ -4,6 +4,7 @@
 #ifndef LLC_TESTUTIL_H
 #define LLC_TESTUTIL_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 extern int tu_pass, tu_fail;
@@ -15,6 +16,9 @@ void tu_check(int ok, const char *file, int line, const char *fmt, ...)
 /* |got - want| <= atol + rtol*|want| */
 void tu_close(double got, double want, double atol, double rtol, const char *file,
               int line, const char *what);
+/* The whole file (malloc'd, caller frees) and its size; NULL if it cannot
+ * be read or is empty. */
+unsigned char *tu_read_file(const char *path, size_t *len);
 /* Print the tally line "NAME: N passed, N failed" and return the exit code. */
 int tu_finish(const char *name);
 
