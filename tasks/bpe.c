@@ -201,13 +201,6 @@ typedef struct {
     size_t cap;
 } bpe_words;
 
-static uint64_t bpe_hash(const unsigned char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 static int bpe_grow_words(bpe_learner *L)
 {
     int cap = L->capw ? 2 * L->capw : 4096;
@@ -241,7 +234,7 @@ static int bpe_count_words(bpe_learner *L, const llc_bpe_text *texts, int n_text
         size_t n = texts[k].n, i = 0;
         while (i < n) {
             size_t m = llc_bpe_word(s + i, n - i);
-            size_t j = (size_t)bpe_hash(s + i, m) & (W.cap - 1);
+            size_t j = (size_t)llc_hash_bytes(s + i, m) & (W.cap - 1);
             while (W.slot[j]) {
                 int w = W.slot[j] - 1;
                 if ((size_t)L->len[w] == m && memcmp(L->src[w], s + i, m) == 0) break;
