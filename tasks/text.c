@@ -362,14 +362,14 @@ static int tx_load(tx_impl *x, const char *want_hash, const char *ctx, char *err
         for (size_t i = 0; i < x->len[s]; i++) h = (h ^ x->text[s][i]) * 0x100000001b3ULL;
         if ((rc = tx_runs(x, s, ctx, err))) return rc;
     }
-    if (x->n_merges > 0 && (rc = tx_learn(x, ctx, err))) return rc;
-    for (int s = 0; s < 2; s++)
-        if ((rc = tx_split_source(x, s, ctx, err))) return rc;
     snprintf(x->hash, sizeof x->hash, "%016llx", (unsigned long long)h);
     if (want_hash[0] && strcmp(want_hash, x->hash) != 0)
         return llc_fail(err, LLC_ERR_INVALID,
                         "%s: key 'corpus_hash' is %s but the corpus in %s hashes to %s (the corpus changed)", ctx,
                         want_hash, x->path, x->hash);
+    if (x->n_merges > 0 && (rc = tx_learn(x, ctx, err))) return rc;
+    for (int s = 0; s < 2; s++)
+        if ((rc = tx_split_source(x, s, ctx, err))) return rc;
     return LLC_OK;
 }
 
